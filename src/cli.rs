@@ -1,0 +1,147 @@
+//! The command line, flag-compatible with `pocketbase`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, App};
+use crate::config::Config;
+use crate::service::auth::{self, UpsertMode};
+
+#[derive(Parser)]
+#[command(
+    name = "cairn",
+    version,
+    about = "A PocketBase-compatible backend in one binary"
+)]
+pub struct Cli {
+    /// Data directory (default ./cairn_data).
+    #[arg(long, global = true)]
+    dir: Option<PathBuf>,
+    /// Configuration file (default ./config.toml when present).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Starts the web server.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8090; port 0 picks a free one).
+        #[arg(long)]
+        http: Option<String>,
+    },
+    /// Manages superusers.
+    Superuser {
+        #[command(subcommand)]
+        action: SuperuserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SuperuserAction {
+    /// Creates a superuser or updates its password.
+    Upsert { email: String, password: String },
+    /// Creates a new superuser.
+    Create { email: String, password: String },
+    /// Changes an existing superuser's password.
+    Update { email: String, password: String },
+    /// Deletes a superuser.
+    Delete { email: String },
+}
+
+/// Runs the CLI; returns the process exit code.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let mut config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    if let Some(d) = cli.dir {
+        config.dir = d;
+    }
+    if let Command::Serve { http: Some(h) } = &cli.command {
+        config.http = h.clone();
+    }
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async move {
+        let app = match App::open(config) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("Error: failed to open the data directory: {e}");
+                return 1;
+            }
+        };
+        let code = match cli.command {
+            Command::Serve { .. } => match app::serve(std::sync::Arc::clone(&app)).await {
+                Ok(()) => 0,
+                Err(e) => {
+                    eprintln!("Error: {e}");
+                    1
+                }
+            },
+            Command::Superuser { action } => superuser(&app, action).await,
+        };
+        app.store.shutdown();
+        code
+    })
+}
+
+async fn superuser(app: &App, action: SuperuserAction) -> i32 {
+    let (res, what) = match action {
+        SuperuserAction::Upsert { email, password } => (
+            auth::upsert_superuser(&app.store, &email, &password, UpsertMode::Upsert).await,
+            format!("Successfully saved superuser \"{email}\"!"),
+        ),
+        SuperuserAction::Create { email, password } => (
+            auth::upsert_superuser(&app.store, &email, &password, UpsertMode::Create).await,
+            format!("Successfully saved superuser \"{email}\"!"),
+        ),
+        SuperuserAction::Update { email, password } => (
+            auth::upsert_superuser(&app.store, &email, &password, UpsertMode::Update).await,
+            format!("Successfully changed superuser \"{email}\" password!"),
+        ),
+        SuperuserAction::Delete { email } => (
+            auth::delete_superuser(&app.store, &email).await,
+            format!("Successfully deleted superuser \"{email}\"!"),
+        ),
+    };
+    match res {
+        Ok(()) => {
+            println!("{what}");
+            0
+        }
+        Err(e) => {
+            let msg = match e {
+                crate::service::Error::BadRequest(m, _) => m,
+                crate::service::Error::NotFound(m)
+                | crate::service::Error::Forbidden(m)
+                | crate::service::Error::Unauthorized(m) => m.to_owned(),
+                crate::service::Error::Internal(m) => m,
+            };
+            eprintln!("Error: {msg}");
+            1
+        }
+    }
+}

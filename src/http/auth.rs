@@ -1,0 +1,113 @@
+//! Auth endpoints of auth collections: password sign-in and token refresh.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::error::ApiError;
+use super::extract::{Caller, JsonBody};
+use crate::app::App;
+use crate::schema::Collection;
+use crate::schema::value::FieldError;
+use crate::service::{Actor, Identity, auth, records};
+
+fn auth_collection(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
+    app.store
+        .schema()
+        .get(name)
+        .filter(|c| c.is_auth())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "Missing or invalid auth collection context.",
+            )
+        })
+}
+
+fn auth_response(id: Identity, refreshable: bool) -> Result<Json<Value>, ApiError> {
+    let token = auth::issue_token(&id.collection, &id.record, refreshable)?;
+    let actor = if id.collection.name == crate::schema::system::SUPERUSERS {
+        Actor::Superuser(id.clone())
+    } else {
+        Actor::User(id.clone())
+    };
+    let record = records::to_public(&id.collection, &id.record, &actor);
+    Ok(Json(json!({"record": record, "token": token})))
+}
+
+pub async fn with_password(
+    State(app): State<Arc<App>>,
+    Path(coll): Path<String>,
+    b: Result<JsonBody, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let c = auth_collection(&app, &coll)?;
+    let JsonBody(body) = b.map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "An error occurred while loading the submitted data.",
+        )
+    })?;
+    let s = |k: &str| {
+        body.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (identity, password) = (s("identity"), s("password"));
+    let mut errors = Map::new();
+    if identity.is_empty() {
+        errors.insert("identity".into(), FieldError::required().to_json());
+    }
+    if password.is_empty() {
+        errors.insert("password".into(), FieldError::required().to_json());
+    }
+    if !errors.is_empty() {
+        return Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: "An error occurred while validating the submitted data.".into(),
+            data: errors,
+        });
+    }
+    let id = auth::authenticate(&app.store, c, &identity, &password).await?;
+    auth_response(id, true)
+}
+
+pub async fn refresh(
+    State(app): State<Arc<App>>,
+    Path(coll): Path<String>,
+    Caller(actor): Caller,
+) -> Result<Json<Value>, ApiError> {
+    let c = auth_collection(&app, &coll)?;
+    let Some(id) = actor.identity() else {
+        return Err(ApiError::unauthorized());
+    };
+    if id.collection.id != c.id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "The request requires auth record from {} collection.",
+                id.collection.name
+            ),
+        ));
+    }
+    auth_response(id.clone(), true)
+}
+
+pub async fn methods(
+    State(app): State<Arc<App>>,
+    Path(coll): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let c = auth_collection(&app, &coll)?;
+    Ok(Json(json!({
+        "password": {"identityFields": c.identity_fields(), "enabled": c.password_auth_enabled()},
+        "oauth2": {"providers": [], "enabled": false},
+        "mfa": {"enabled": false, "duration": 0},
+        "otp": {"enabled": false, "duration": 0},
+        "authProviders": [],
+        "usernamePassword": c.identity_fields().iter().any(|f| f == "username"),
+        "emailPassword": c.identity_fields().iter().any(|f| f == "email"),
+    })))
+}

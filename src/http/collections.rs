@@ -1,0 +1,124 @@
+//! `/api/collections`: schema management (superusers only).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::extract::{JsonBody, Query, Superuser};
+use crate::app::App;
+use crate::schema::{Collection, CollectionKind, system};
+use crate::service::{collections, records};
+
+fn find(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
+    app.store.schema().get(name).ok_or_else(ApiError::not_found)
+}
+
+/// Collection bodies answer malformed JSON with their own message.
+fn body(b: Result<JsonBody, ApiError>) -> Result<Value, ApiError> {
+    b.map(|JsonBody(v)| v).map_err(|e| {
+        if e.status == StatusCode::BAD_REQUEST {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Failed to load the collection type data due to invalid formatting.",
+            )
+        } else {
+            e
+        }
+    })
+}
+
+pub async fn list(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    q: Query,
+) -> Result<Json<Value>, ApiError> {
+    let page = q.int("page")?.unwrap_or(1);
+    let per_page = q.int("perPage")?.unwrap_or(0);
+    Ok(Json(collections::list(&app.store, page, per_page)))
+}
+
+pub async fn view(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(find(&app, &name)?.to_json()))
+}
+
+pub async fn create(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    b: Result<JsonBody, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(collections::create(&app.store, body(b)?).await?))
+}
+
+pub async fn update(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    Path(name): Path<String>,
+    b: Result<JsonBody, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let c = find(&app, &name)?;
+    Ok(Json(collections::update(&app.store, c, body(b)?).await?))
+}
+
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = find(&app, &name)?;
+    collections::delete(&app.store, c).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn truncate(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let c = find(&app, &name)?;
+    if c.kind == CollectionKind::View {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "View collections cannot be truncated since they don't store their own records.",
+        ));
+    }
+    records::truncate(&app.store, c).await.map_err(|e| match e {
+        crate::service::Error::BadRequest(..) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Failed to truncate collection (most likely due to required cascade delete record references).",
+        ),
+        other => other.into(),
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn import(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    b: Result<JsonBody, ApiError>,
+) -> Result<Response, ApiError> {
+    let JsonBody(v) = b.map_err(|e| {
+        if e.status == StatusCode::BAD_REQUEST {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "An error occurred while loading the submitted data.",
+            )
+        } else {
+            e
+        }
+    })?;
+    collections::import(&app.store, v).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn scaffolds(_: Superuser) -> Json<Value> {
+    Json(system::scaffolds())
+}

@@ -1,0 +1,97 @@
+//! The HTTP API: one route table, grouped by who calls it.
+
+pub mod auth;
+pub mod collections;
+pub mod error;
+pub mod extract;
+pub mod records;
+pub mod system;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue};
+use axum::routing::{delete, get, post, put};
+use tower_http::cors::CorsLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::app::App;
+
+/// Builds the whole route table.
+pub fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        // Anyone
+        .route("/api/health", get(system::health))
+        // Records (rules decide)
+        .route(
+            "/api/collections/{collection}/records",
+            get(records::list).post(records::create),
+        )
+        .route(
+            "/api/collections/{collection}/records/{id}",
+            get(records::view)
+                .patch(records::update)
+                .delete(records::delete),
+        )
+        // Auth collections
+        .route(
+            "/api/collections/{collection}/auth-with-password",
+            post(auth::with_password),
+        )
+        .route(
+            "/api/collections/{collection}/auth-refresh",
+            post(auth::refresh),
+        )
+        .route(
+            "/api/collections/{collection}/auth-methods",
+            get(auth::methods),
+        )
+        // Superusers: schema and settings
+        .route(
+            "/api/collections",
+            get(collections::list).post(collections::create),
+        )
+        .route("/api/collections/import", put(collections::import))
+        .route(
+            "/api/collections/meta/scaffolds",
+            get(collections::scaffolds),
+        )
+        .route(
+            "/api/collections/{collection}",
+            get(collections::view)
+                .patch(collections::update)
+                .delete(collections::delete),
+        )
+        .route(
+            "/api/collections/{collection}/truncate",
+            delete(collections::truncate),
+        )
+        .route(
+            "/api/settings",
+            get(system::get_settings).patch(system::patch_settings),
+        )
+        // Dashboard
+        .route("/_", get(system::dashboard_redirect))
+        .route("/_/", get(system::dashboard))
+        .route("/_/{*path}", get(system::dashboard))
+        .method_not_allowed_fallback(system::wrong_method)
+        .fallback(system::fallback);
+
+    let headers = [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "SAMEORIGIN"),
+        ("x-xss-protection", "1; mode=block"),
+        ("cross-origin-opener-policy", "same-origin"),
+    ];
+    let mut router = api
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(CorsLayer::permissive());
+    for (k, v) in headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(k),
+            HeaderValue::from_static(v),
+        ));
+    }
+    router.with_state(app)
+}

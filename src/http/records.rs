@@ -1,0 +1,79 @@
+//! `/api/collections/{collection}/records`: record CRUD and lists.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::extract::{Caller, Query, RecordBody};
+use crate::app::App;
+use crate::schema::Collection;
+use crate::service::records::{self, ListQuery};
+
+/// Looks up the collection named in the path (404 "Missing collection context.").
+pub fn collection(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
+    app.store
+        .schema()
+        .get(name)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
+}
+
+pub async fn list(
+    State(app): State<Arc<App>>,
+    Path(coll): Path<String>,
+    Caller(actor): Caller,
+    q: Query,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = collection(&app, &coll)?;
+    let query = ListQuery {
+        page: q.int("page")?.unwrap_or(1),
+        per_page: q.int("perPage")?.unwrap_or(0),
+        sort: q.get("sort").unwrap_or_default().to_owned(),
+        skip_total: q.flag("skipTotal"),
+    };
+    Ok(Json(records::list(&app.store, &c, &actor, &query)?))
+}
+
+pub async fn view(
+    State(app): State<Arc<App>>,
+    Path((coll, id)): Path<(String, String)>,
+    Caller(actor): Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = collection(&app, &coll)?;
+    Ok(Json(records::view(&app.store, &c, &actor, &id)?))
+}
+
+pub async fn create(
+    State(app): State<Arc<App>>,
+    Path(coll): Path<String>,
+    Caller(actor): Caller,
+    RecordBody(body): RecordBody,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = collection(&app, &coll)?;
+    Ok(Json(records::create(&app.store, c, &actor, body).await?))
+}
+
+pub async fn update(
+    State(app): State<Arc<App>>,
+    Path((coll, id)): Path<(String, String)>,
+    Caller(actor): Caller,
+    RecordBody(body): RecordBody,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let c = collection(&app, &coll)?;
+    Ok(Json(
+        records::update(&app.store, c, &actor, id, body).await?,
+    ))
+}
+
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    Path((coll, id)): Path<(String, String)>,
+    Caller(actor): Caller,
+) -> Result<Response, ApiError> {
+    let c = collection(&app, &coll)?;
+    records::delete(&app.store, c, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,19 @@
+//! Cairn: a self-hosted, PocketBase-compatible backend in one binary.
+//!
+//! Layers, with dependencies pointing down only (see docs/ARCHITECTURE.md):
+//!
+//! - [`cli`] and [`app`]: commands, startup and graceful shutdown.
+//! - [`http`]: the one route table, extractors, and the single place errors
+//!   become PocketBase's JSON.
+//! - [`service`]: use-cases (records, collections, auth, settings).
+//! - [`store`]: SQLite — one writer thread with group commit, a reader pool,
+//!   DDL, the change log. The only module that writes SQL text.
+//! - [`schema`]: pure values (collections, fields, validation); no I/O.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod schema;
+pub mod service;
+pub mod store;

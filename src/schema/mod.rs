@@ -1,0 +1,13 @@
+//! Pure schema values: collections, fields, names, datetimes and the
+//! coercion/validation of field values. No I/O, no axum, no rusqlite.
+
+pub mod collection;
+pub mod datetime;
+pub mod field;
+pub mod index;
+pub mod names;
+pub mod system;
+pub mod value;
+
+pub use collection::{Access, Collection, CollectionKind, RuleKind};
+pub use field::{Field, FieldKind};

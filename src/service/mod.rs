@@ -1,0 +1,91 @@
+//! Use-cases: what the API does, independent of HTTP.
+//!
+//! Services take validated inputs and an `Actor`, check access, run store
+//! jobs and return plain values. Their single error type says what went
+//! wrong in client terms; `http::error` maps it to PocketBase's JSON.
+
+pub mod auth;
+pub mod collections;
+pub mod records;
+pub mod settings;
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::schema::Collection;
+use crate::store::StoreError;
+use crate::store::records::Row_;
+
+/// Every failure a service reports, in client terms.
+#[derive(Debug)]
+pub enum Error {
+    /// 400 with a message and a `data` object (validation errors).
+    BadRequest(String, Map<String, Value>),
+    /// 401.
+    Unauthorized(&'static str),
+    /// 403.
+    Forbidden(&'static str),
+    /// 404.
+    NotFound(&'static str),
+    /// 500: the detail is logged, never shown.
+    Internal(String),
+}
+
+impl Error {
+    pub fn bad(message: &str) -> Self {
+        Error::BadRequest(message.to_owned(), Map::new())
+    }
+    pub fn invalid(message: &str, data: Map<String, Value>) -> Self {
+        Error::BadRequest(message.to_owned(), data)
+    }
+    pub fn superusers_only() -> Self {
+        Error::Forbidden("Only superusers can perform this action.")
+    }
+    pub fn missing_record() -> Self {
+        Error::NotFound("The requested resource wasn't found.")
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Internal(e.to_string())
+    }
+}
+
+/// An authenticated auth record.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub collection: Arc<Collection>,
+    pub record: Row_,
+}
+
+impl Identity {
+    pub fn id(&self) -> &str {
+        self.record
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+}
+
+/// Who is making a request.
+#[derive(Debug, Clone, Default)]
+pub enum Actor {
+    #[default]
+    Guest,
+    Superuser(Identity),
+    User(Identity),
+}
+
+impl Actor {
+    pub fn is_superuser(&self) -> bool {
+        matches!(self, Actor::Superuser(_))
+    }
+    pub fn identity(&self) -> Option<&Identity> {
+        match self {
+            Actor::Guest => None,
+            Actor::Superuser(i) | Actor::User(i) => Some(i),
+        }
+    }
+}

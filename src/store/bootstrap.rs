@@ -1,0 +1,69 @@
+//! System tables and first-run setup.
+
+use rusqlite::{Connection, params};
+
+use super::StoreError;
+use super::{collections, ddl};
+use crate::schema::{datetime, system};
+
+const SYSTEM_TABLES: &str = "
+CREATE TABLE IF NOT EXISTS _collections (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    type TEXT NOT NULL,
+    system BOOLEAN NOT NULL DEFAULT FALSE,
+    definition JSON NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _params (
+    id TEXT PRIMARY KEY NOT NULL,
+    value JSON,
+    created TEXT NOT NULL DEFAULT '',
+    updated TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS _changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id TEXT NOT NULL,
+    collection_name TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    created TEXT NOT NULL,
+    snapshot JSON
+);
+CREATE TABLE IF NOT EXISTS _migrations (
+    file TEXT PRIMARY KEY NOT NULL,
+    applied INTEGER NOT NULL
+);
+";
+
+/// Creates system tables and, on a new database, the system collections.
+pub fn bootstrap(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let res = (|| -> Result<(), StoreError> {
+        conn.execute_batch(SYSTEM_TABLES)?;
+        let count: i64 = conn.query_row("SELECT COUNT(*) FROM _collections", [], |r| r.get(0))?;
+        if count == 0 {
+            let now = datetime::now();
+            for c in system::system_collections(&now) {
+                ddl::create_table(conn, &c)?;
+                collections::insert(conn, &c)?;
+            }
+            conn.execute(
+                "INSERT OR IGNORE INTO _params (id, value, created, updated) VALUES ('settings', ?1, ?2, ?2)",
+                params![super::settings::defaults().to_string(), now],
+            )?;
+        }
+        Ok(())
+    })();
+    match res {
+        Ok(()) => {
+            conn.execute_batch("COMMIT")?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Table and index DDL generated from collection definitions.
+//!
+//! Identifiers come from validated `\w+` names and are quoted; no other text
+//! reaches these statements.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+use crate::schema::index::{self, IndexDef};
+use crate::schema::names::quote_ident;
+use crate::schema::{Collection, CollectionKind};
+
+fn column_defs(c: &Collection) -> Vec<String> {
+    c.fields
+        .iter()
+        .map(|f| {
+            if f.name == "id" {
+                format!("{} TEXT PRIMARY KEY NOT NULL", quote_ident("id"))
+            } else {
+                format!("{} {}", quote_ident(&f.name), f.column_def())
+            }
+        })
+        .collect()
+}
+
+/// Parsed index definitions of a collection (invalid ones are skipped; the
+/// service validated them before they were stored).
+pub fn index_defs(c: &Collection) -> Vec<IndexDef> {
+    let has = |n: &str| c.field(n).is_some();
+    c.indexes
+        .iter()
+        .filter_map(|s| index::parse(s, &has).ok())
+        .collect()
+}
+
+/// Creates the collection's table and indexes.
+pub fn create_table(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
+    if c.kind == CollectionKind::View {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "CREATE TABLE {} ({})",
+        quote_ident(&c.name),
+        column_defs(c).join(", ")
+    ))?;
+    create_indexes(conn, c)
+}
+
+/// Creates every index of `c`; the error names the failing index position.
+pub fn create_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
+    for d in index_defs(c) {
+        conn.execute_batch(&d.to_sql(&c.name))?;
+    }
+    Ok(())
+}
+
+/// Drops every index of `c` that exists.
+pub fn drop_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
+    for d in index_defs(c) {
+        conn.execute_batch(&format!("DROP INDEX IF EXISTS {}", quote_ident(&d.name)))?;
+    }
+    Ok(())
+}
+
+/// Rebuilds `old`'s table with `new`'s shape, carrying data over by field id
+/// (so renamed fields keep their values). Runs inside the caller's
+/// transaction, so a failure leaves schema and data as they were.
+pub fn rebuild_table(
+    conn: &Connection,
+    old: &Collection,
+    new: &Collection,
+) -> Result<(), StoreError> {
+    drop_indexes(conn, old)?;
+    let tmp = format!("_tmp_{}", new.name);
+    conn.execute_batch(&format!(
+        "CREATE TABLE {} ({})",
+        quote_ident(&tmp),
+        column_defs(new).join(", ")
+    ))?;
+    let mut dst = Vec::new();
+    let mut src = Vec::new();
+    for f in &new.fields {
+        if let Some(of) = old.fields.iter().find(|o| o.id == f.id) {
+            if of.kind.type_name() == f.kind.type_name()
+                && of.kind.is_multiple() == f.kind.is_multiple()
+            {
+                dst.push(quote_ident(&f.name));
+                src.push(quote_ident(&of.name));
+            } else if of.kind.type_name() == f.kind.type_name() {
+                // Single <-> multiple: convert between a value and a JSON array.
+                dst.push(quote_ident(&f.name));
+                let col = quote_ident(&of.name);
+                src.push(if f.kind.is_multiple() {
+                    format!("CASE WHEN {col} = '' THEN '[]' ELSE json_array({col}) END")
+                } else {
+                    format!("COALESCE(json_extract({col}, '$[#-1]'), '')")
+                });
+            }
+        }
+    }
+    conn.execute_batch(&format!(
+        "INSERT INTO {} ({}) SELECT {} FROM {}",
+        quote_ident(&tmp),
+        dst.join(", "),
+        src.join(", "),
+        quote_ident(&old.name)
+    ))?;
+    conn.execute_batch(&format!("DROP TABLE {}", quote_ident(&old.name)))?;
+    conn.execute_batch(&format!(
+        "ALTER TABLE {} RENAME TO {}",
+        quote_ident(&tmp),
+        quote_ident(&new.name)
+    ))?;
+    create_indexes(conn, new)
+}
+
+/// Drops the collection's table.
+pub fn drop_table(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
+    if c.kind == CollectionKind::View {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote_ident(&c.name)))?;
+    Ok(())
+}

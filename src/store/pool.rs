@@ -1,0 +1,271 @@
+//! One writer thread, many readers.
+//!
+//! SQLite allows one writer at a time, so one thread owns the write
+//! connection and drains a queue of jobs. Every job that is waiting when the
+//! writer wakes is committed in the same transaction (group commit: one WAL
+//! append and one sync decision for many requests), each inside its own
+//! SAVEPOINT so a failing job rolls back only itself. Replies are sent only
+//! after COMMIT returns, so nothing is acknowledged before it is durable.
+//!
+//! Readers are plain read-only connections in a small pool; WAL lets them
+//! run alongside the writer.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::StoreError;
+
+/// Most jobs committed together in one transaction.
+pub const MAX_GROUP: usize = 256;
+/// Prepared statements cached per connection.
+pub const STATEMENT_CACHE: usize = 512;
+
+/// Applies the pragmas every connection needs. The one place they live.
+pub fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", "-16000")?;
+    conn.pragma_update(None, "mmap_size", "268435456")?;
+    if writer {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "journal_size_limit", "67108864")?;
+    }
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(())
+}
+
+/// Opens the read-write connection (creating the file).
+pub fn open_writer(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(StoreError::Sqlite)?;
+    configure(&conn, true).map_err(StoreError::Sqlite)?;
+    Ok(conn)
+}
+
+fn open_reader(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(StoreError::Sqlite)?;
+    configure(&conn, false).map_err(StoreError::Sqlite)?;
+    Ok(conn)
+}
+
+/// What a job tells the writer after running.
+pub struct Done {
+    ok: bool,
+    deliver: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+}
+
+/// State a job can touch besides the connection.
+pub struct WriteCtx<'a> {
+    pub conn: &'a Connection,
+    /// Set by jobs that changed `_collections`; the writer reloads the
+    /// schema cache after commit, before replying.
+    pub schema_changed: bool,
+}
+
+type Job = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Done + Send>;
+
+/// Called on the writer thread after each commit, before replies go out.
+pub type AfterCommit = Box<dyn Fn(&Connection, bool) + Send>;
+
+/// Handle to the writer thread.
+pub struct Writer {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Writer {
+    pub fn start(conn: Connection, after_commit: AfterCommit) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("cairn-writer".into())
+            .spawn(move || writer_loop(conn, rx, after_commit))
+            .ok();
+        Self {
+            tx: Mutex::new(Some(tx)),
+            handle: Mutex::new(handle),
+        }
+    }
+
+    /// Runs `f` inside the next group transaction and waits for its commit.
+    pub async fn run<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'a> FnOnce(&mut WriteCtx<'a>) -> Result<R, E> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel::<Result<R, E>>();
+        let job: Job = Box::new(move |ctx| {
+            let res = f(ctx);
+            Done {
+                ok: res.is_ok(),
+                deliver: Box::new(move |commit| {
+                    let out = match commit {
+                        Ok(()) => res,
+                        Err(e) => Err(E::from(e)),
+                    };
+                    let _ = reply_tx.send(out);
+                }),
+            }
+        });
+        let sent = match self.tx.lock() {
+            Ok(g) => g.as_ref().map(|tx| tx.send(job).is_ok()).unwrap_or(false),
+            Err(_) => false,
+        };
+        if !sent {
+            return Err(E::from(StoreError::Closed));
+        }
+        reply_rx
+            .await
+            .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
+    }
+
+    /// Stops accepting jobs, lets the queue drain and joins the thread.
+    pub fn shutdown(&self) {
+        if let Ok(mut g) = self.tx.lock() {
+            g.take();
+        }
+        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, after_commit: AfterCommit) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        run_group(&conn, batch, &after_commit);
+    }
+    // Queue closed: fold the WAL back into the main file.
+    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+}
+
+fn run_group(conn: &Connection, batch: Vec<Job>, after_commit: &AfterCommit) {
+    let mut dones = Vec::with_capacity(batch.len());
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        let msg = e.to_string();
+        for job in batch {
+            // Run nothing; tell everyone the transaction could not start.
+            drop(job);
+            tracing::error!(error = %msg, "writer could not begin a transaction");
+        }
+        return;
+    }
+    let mut schema_changed = false;
+    for job in batch {
+        if conn.execute_batch("SAVEPOINT job").is_err() {
+            continue;
+        }
+        let mut ctx = WriteCtx {
+            conn,
+            schema_changed: false,
+        };
+        let done = catch_unwind(AssertUnwindSafe(|| job(&mut ctx)));
+        match done {
+            Ok(done) if done.ok => {
+                schema_changed |= ctx.schema_changed;
+                let _ = conn.execute_batch("RELEASE job");
+                dones.push(done);
+            }
+            Ok(done) => {
+                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                dones.push(done);
+            }
+            Err(_) => {
+                tracing::error!("a write job panicked; its changes were rolled back");
+                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
+            }
+        }
+    }
+    let commit = conn.execute_batch("COMMIT");
+    let result = match commit {
+        Ok(()) => {
+            after_commit(conn, schema_changed);
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "group commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(StoreError::CommitFailed)
+        }
+    };
+    for d in dones {
+        let r = match &result {
+            Ok(()) => Ok(()),
+            Err(_) => Err(StoreError::CommitFailed),
+        };
+        (d.deliver)(r);
+    }
+}
+
+/// A small pool of read-only connections.
+pub struct Readers {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    freed: Condvar,
+    open: Mutex<usize>,
+    max: usize,
+}
+
+impl Readers {
+    pub fn new(path: &Path, max: usize) -> Self {
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            freed: Condvar::new(),
+            open: Mutex::new(0),
+            max: max.max(1),
+        }
+    }
+
+    fn take(&self) -> Result<Connection, StoreError> {
+        let mut idle = self.idle.lock().map_err(|_| StoreError::Closed)?;
+        loop {
+            if let Some(c) = idle.pop() {
+                return Ok(c);
+            }
+            {
+                let mut open = self.open.lock().map_err(|_| StoreError::Closed)?;
+                if *open < self.max {
+                    *open += 1;
+                    drop(open);
+                    drop(idle);
+                    return open_reader(&self.path).inspect_err(|_| {
+                        if let Ok(mut o) = self.open.lock() {
+                            *o -= 1;
+                        }
+                    });
+                }
+            }
+            idle = self.freed.wait(idle).map_err(|_| StoreError::Closed)?;
+        }
+    }
+
+    /// Runs `f` with a read connection on the current thread.
+    pub fn run<R>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        let conn = self.take()?;
+        let out = f(&conn);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+        self.freed.notify_one();
+        out
+    }
+}

@@ -1,0 +1,345 @@
+//! Record rows: insert, update, delete, point reads, pages, and the change
+//! log that every mutation appends to in the same transaction.
+
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde_json::{Map, Value};
+
+use super::StoreError;
+use crate::schema::names::quote_ident;
+use crate::schema::value::number;
+use crate::schema::{Collection, Field, FieldKind, datetime};
+
+/// A record as field name -> canonical JSON value (all fields, secrets included).
+pub type Row_ = Map<String, Value>;
+
+fn to_sql(f: &Field, v: &Value) -> SqlValue {
+    match (&f.kind, v) {
+        (FieldKind::Bool(_), v) => SqlValue::Integer(i64::from(v.as_bool().unwrap_or(false))),
+        (FieldKind::Number(_), v) => match v.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => SqlValue::Real(v.as_f64().unwrap_or(0.0)),
+        },
+        (FieldKind::Json(_), Value::Null) => SqlValue::Null,
+        (FieldKind::Json(_), v) => SqlValue::Text(v.to_string()),
+        (_, Value::String(s)) => SqlValue::Text(s.clone()),
+        (_, Value::Null) => SqlValue::Text(String::new()),
+        (_, v) => SqlValue::Text(v.to_string()),
+    }
+}
+
+fn from_sql(f: &Field, v: ValueRef<'_>) -> Value {
+    match &f.kind {
+        FieldKind::Bool(_) => Value::Bool(match v {
+            ValueRef::Integer(i) => i != 0,
+            ValueRef::Real(r) => r != 0.0,
+            ValueRef::Text(t) => matches!(t, b"1" | b"true" | b"TRUE"),
+            _ => false,
+        }),
+        FieldKind::Number(_) => match v {
+            ValueRef::Integer(i) => Value::from(i),
+            ValueRef::Real(r) => number(r),
+            ValueRef::Text(t) => number(
+                std::str::from_utf8(t)
+                    .ok()
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0.0),
+            ),
+            _ => Value::from(0),
+        },
+        FieldKind::Json(_) | FieldKind::GeoPoint(_) => match v {
+            ValueRef::Text(t) => serde_json::from_slice(t).unwrap_or(Value::Null),
+            ValueRef::Integer(i) => Value::from(i),
+            ValueRef::Real(r) => number(r),
+            _ => f.kind.zero_value(),
+        },
+        k if k.is_multiple() => match v {
+            ValueRef::Text(t) => serde_json::from_slice(t).unwrap_or(Value::Array(vec![])),
+            _ => Value::Array(vec![]),
+        },
+        _ => match v {
+            ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Integer(i) => Value::String(i.to_string()),
+            ValueRef::Real(r) => Value::String(r.to_string()),
+            _ => Value::String(String::new()),
+        },
+    }
+}
+
+fn select_list(c: &Collection) -> String {
+    c.fields
+        .iter()
+        .map(|f| quote_ident(&f.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn read_row(c: &Collection, r: &Row<'_>) -> rusqlite::Result<Row_> {
+    let mut m = Map::with_capacity(c.fields.len());
+    for (i, f) in c.fields.iter().enumerate() {
+        m.insert(f.name.clone(), from_sql(f, r.get_ref(i)?));
+    }
+    Ok(m)
+}
+
+/// Reads one record by id.
+pub fn get(conn: &Connection, c: &Collection, id: &str) -> Result<Option<Row_>, StoreError> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE \"id\" = ?1 LIMIT 1",
+        select_list(c),
+        quote_ident(&c.name)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    Ok(stmt.query_row(params![id], |r| read_row(c, r)).optional()?)
+}
+
+/// Finds one record whose `field` equals `value` (case-insensitive for emails).
+pub fn find_by(
+    conn: &Connection,
+    c: &Collection,
+    field: &str,
+    value: &str,
+) -> Result<Option<Row_>, StoreError> {
+    if c.field(field).is_none() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} = ?1 COLLATE NOCASE LIMIT 1",
+        select_list(c),
+        quote_ident(&c.name),
+        quote_ident(field)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    Ok(stmt
+        .query_row(params![value], |r| read_row(c, r))
+        .optional()?)
+}
+
+/// A sort key: a validated field name and direction.
+#[derive(Debug, Clone)]
+pub struct SortKey {
+    pub field: String,
+    pub desc: bool,
+}
+
+/// One page of records plus the total (or -1 when skipped).
+pub fn list(
+    conn: &Connection,
+    c: &Collection,
+    sort: &[SortKey],
+    limit: i64,
+    offset: i64,
+    count: bool,
+) -> Result<(Vec<Row_>, i64), StoreError> {
+    let mut order: Vec<String> = sort
+        .iter()
+        .map(|k| {
+            format!(
+                "{} {}",
+                quote_ident(&k.field),
+                if k.desc { "DESC" } else { "ASC" }
+            )
+        })
+        .collect();
+    if order.is_empty() {
+        order.push("rowid ASC".into());
+    }
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {} LIMIT ?1 OFFSET ?2",
+        select_list(c),
+        quote_ident(&c.name),
+        order.join(", ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![limit, offset], |r| read_row(c, r))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let total = if count {
+        let sql = format!("SELECT COUNT(*) FROM {}", quote_ident(&c.name));
+        conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?
+    } else {
+        -1
+    };
+    Ok((rows, total))
+}
+
+/// Inserts a full record.
+pub fn insert(conn: &Connection, c: &Collection, rec: &Row_) -> Result<(), StoreError> {
+    let cols: Vec<&Field> = c.fields.iter().collect();
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        quote_ident(&c.name),
+        cols.iter()
+            .map(|f| quote_ident(&f.name))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (1..=cols.len())
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let vals = cols
+        .iter()
+        .map(|f| to_sql(f, rec.get(&f.name).unwrap_or(&Value::Null)));
+    conn.prepare_cached(&sql)?.execute(params_from_iter(vals))?;
+    Ok(())
+}
+
+/// Writes every field of `rec` over the stored record `id`.
+pub fn update(conn: &Connection, c: &Collection, id: &str, rec: &Row_) -> Result<(), StoreError> {
+    let cols: Vec<&Field> = c.fields.iter().filter(|f| f.name != "id").collect();
+    let sets: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{} = ?{}", quote_ident(&f.name), i + 2))
+        .collect();
+    let sql = format!(
+        "UPDATE {} SET {} WHERE \"id\" = ?1",
+        quote_ident(&c.name),
+        sets.join(", ")
+    );
+    let mut vals = vec![SqlValue::Text(id.to_owned())];
+    vals.extend(
+        cols.iter()
+            .map(|f| to_sql(f, rec.get(&f.name).unwrap_or(&Value::Null))),
+    );
+    conn.prepare_cached(&sql)?.execute(params_from_iter(vals))?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, c: &Collection, id: &str) -> Result<(), StoreError> {
+    let sql = format!("DELETE FROM {} WHERE \"id\" = ?1", quote_ident(&c.name));
+    conn.prepare_cached(&sql)?.execute(params![id])?;
+    Ok(())
+}
+
+/// Ids of every record in the collection (for truncate).
+pub fn all_ids(conn: &Connection, c: &Collection) -> Result<Vec<String>, StoreError> {
+    let sql = format!("SELECT \"id\" FROM {}", quote_ident(&c.name));
+    let mut stmt = conn.prepare(&sql)?;
+    let ids = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(ids)
+}
+
+/// How many of `ids` exist in the collection.
+pub fn count_existing(
+    conn: &Connection,
+    c: &Collection,
+    ids: &[String],
+) -> Result<usize, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) FROM {} WHERE \"id\" IN (SELECT value FROM json_each(?1))",
+        quote_ident(&c.name)
+    );
+    let n: i64 = conn.prepare_cached(&sql)?.query_row(
+        params![serde_json::to_string(ids).unwrap_or_default()],
+        |r| r.get(0),
+    )?;
+    Ok(n as usize)
+}
+
+/// Records of `c` whose relation `field` contains `target_id`.
+pub fn referencing(
+    conn: &Connection,
+    c: &Collection,
+    field: &Field,
+    target_id: &str,
+) -> Result<Vec<Row_>, StoreError> {
+    let col = quote_ident(&field.name);
+    let cond = if field.kind.is_multiple() {
+        format!("EXISTS (SELECT 1 FROM json_each({col}) WHERE value = ?1)")
+    } else {
+        format!("{col} = ?1")
+    };
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {cond}",
+        select_list(c),
+        quote_ident(&c.name)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params![target_id], |r| read_row(c, r))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Appends a change-log entry. Must run in the same transaction as the
+/// mutation it describes; the snapshot leaves out password hashes.
+pub fn append_change(
+    conn: &Connection,
+    c: &Collection,
+    id: &str,
+    action: Action,
+    rec: &Row_,
+) -> Result<i64, StoreError> {
+    let mut snap = rec.clone();
+    for f in &c.fields {
+        if matches!(f.kind, FieldKind::Password(_)) {
+            snap.remove(&f.name);
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        c.id,
+        c.name,
+        id,
+        action.as_str(),
+        datetime::now(),
+        Value::Object(snap).to_string()
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The highest committed change-log sequence number (0 when empty).
+pub fn last_seq(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM _changes", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Is this SQLite error a UNIQUE violation? Returns the violated columns.
+pub fn unique_violation(e: &StoreError) -> Option<Vec<String>> {
+    let StoreError::Sqlite(rusqlite::Error::SqliteFailure(err, msg)) = e else {
+        return None;
+    };
+    if err.extended_code != rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+        && err.extended_code != rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    {
+        return None;
+    }
+    Some(msg.as_deref().map(msg_columns).unwrap_or_default())
+}
+
+fn msg_columns(msg: &str) -> Vec<String> {
+    msg.split_once("failed:")
+        .map(|(_, cols)| {
+            cols.split(',')
+                .filter_map(|c| c.trim().rsplit_once('.').map(|(_, col)| col.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}

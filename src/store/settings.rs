@@ -1,0 +1,66 @@
+//! Application settings, one JSON document in `_params`.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value, json};
+
+use super::StoreError;
+
+/// PocketBase's default settings object (secrets empty).
+pub fn defaults() -> Value {
+    json!({
+        "superuserIPs": [],
+        "smtp": {"enabled": false, "port": 587, "host": "smtp.example.com", "username": "", "password": "", "authMethod": "", "tls": false, "localName": ""},
+        "backups": {"cron": "", "cronMaxKeep": 3, "s3": {"enabled": false, "bucket": "", "region": "", "endpoint": "", "accessKey": "", "secret": "", "forcePathStyle": false}},
+        "s3": {"enabled": false, "bucket": "", "region": "", "endpoint": "", "accessKey": "", "secret": "", "forcePathStyle": false},
+        "meta": {"accentColor": "#1055c9", "appName": "Acme", "appURL": "http://localhost:8090", "senderName": "Support", "senderAddress": "support@example.com", "hideControls": false},
+        "rateLimits": {"rules": [
+            {"label": "*:auth", "audience": "", "duration": 3, "maxRequests": 2},
+            {"label": "*:create", "audience": "", "duration": 5, "maxRequests": 20},
+            {"label": "/api/batch", "audience": "", "duration": 1, "maxRequests": 3},
+            {"label": "/api/", "audience": "", "duration": 10, "maxRequests": 300}
+        ], "excludedIPs": [], "enabled": false},
+        "trustedProxy": {"headers": [], "useLeftmostIP": false},
+        "batch": {"enabled": false, "maxRequests": 50, "timeout": 3, "maxBodySize": 0},
+        "logs": {"maxDataSize": 0, "maxDays": 5, "minLevel": 0, "logIP": true, "logAuthId": false}
+    })
+}
+
+/// Reads the stored settings merged over the defaults.
+pub fn load(conn: &Connection) -> Result<Value, StoreError> {
+    let text: Option<String> = conn
+        .query_row("SELECT value FROM _params WHERE id = 'settings'", [], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let mut out = defaults();
+    if let Some(stored) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
+        merge(&mut out, &stored);
+    }
+    Ok(out)
+}
+
+pub fn save(conn: &Connection, v: &Value, now: &str) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO _params (id, value, created, updated) VALUES ('settings', ?1, ?2, ?2)
+         ON CONFLICT(id) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+        params![v.to_string(), now],
+    )?;
+    Ok(())
+}
+
+/// Deep-merges `patch` into `base`: objects merge key by key, anything else replaces.
+pub fn merge(base: &mut Value, patch: &Value) {
+    match (base, patch) {
+        (Value::Object(b), Value::Object(p)) => {
+            for (k, v) in p {
+                match b.get_mut(k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v),
+                    _ => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (b, p) => *b = p.clone(),
+    }
+}
