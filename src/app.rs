@@ -27,13 +27,23 @@ pub async fn serve(app: Arc<App>) -> std::io::Result<()> {
     println!("Server started at http://{addr}");
     println!("├─ REST API:  http://{addr}/api/");
     println!("└─ Dashboard: http://{addr}/_/");
-    let router = crate::http::router(Arc::clone(&app));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_on(Arc::clone(&app), listener, shutdown_signal()).await?;
     app.store.shutdown();
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Serves on an already bound listener until `shutdown` resolves (tests use
+/// this with port 0).
+pub async fn serve_on(
+    app: Arc<App>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let router = crate::http::router(app);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn shutdown_signal() {

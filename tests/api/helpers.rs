@@ -1,0 +1,162 @@
+//! `TestApp::spawn()`: a real Cairn server on 127.0.0.1:0 with a superuser.
+
+use std::sync::Arc;
+
+use cairn::app::{self, App};
+use cairn::config::Config;
+use cairn::service::auth::{self, UpsertMode};
+use serde_json::{Value, json};
+
+pub const ADMIN: &str = "admin@example.com";
+pub const PASSWORD: &str = "pass123456";
+
+pub struct TestApp {
+    pub url: String,
+    pub app: Arc<App>,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub dir: tempfile::TempDir,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = Config {
+            http: "127.0.0.1:0".into(),
+            dir: dir.path().to_path_buf(),
+            log: "warn".into(),
+        };
+        let app = App::open(config).expect("open");
+        auth::upsert_superuser(&app.store, ADMIN, PASSWORD, UpsertMode::Upsert)
+            .await
+            .expect("superuser");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let served = Arc::clone(&app);
+        tokio::spawn(async move {
+            let _ = app::serve_on(served, listener, async {
+                let _ = rx.await;
+            })
+            .await;
+        });
+        let client = reqwest::Client::new();
+        let mut t = Self {
+            url,
+            app,
+            client,
+            token: String::new(),
+            dir,
+            _stop: tx,
+        };
+        let (status, body) = t
+            .post(
+                "/api/collections/_superusers/auth-with-password",
+                json!({"identity": ADMIN, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        t.token = body["token"].as_str().expect("token").to_owned();
+        t
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder, auth: bool) -> (u16, Value) {
+        let req = if auth {
+            req.header("Authorization", &self.token)
+        } else {
+            req
+        };
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(self.client.get(format!("{}{path}", self.url)), true)
+            .await
+    }
+
+    pub async fn get_guest(&self, path: &str) -> (u16, Value) {
+        self.send(self.client.get(format!("{}{path}", self.url)), false)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(
+            self.client.post(format!("{}{path}", self.url)).json(&body),
+            !self.token.is_empty(),
+        )
+        .await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: &'static str) -> (u16, Value) {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.url))
+                .header("content-type", "application/json")
+                .body(body),
+            true,
+        )
+        .await
+    }
+
+    pub async fn patch(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(
+            self.client.patch(format!("{}{path}", self.url)).json(&body),
+            true,
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        self.send(self.client.delete(format!("{}{path}", self.url)), true)
+            .await
+    }
+
+    /// Creates a public base collection with the given extra fields.
+    pub async fn public_collection(&self, name: &str, fields: Value) -> Value {
+        let (status, body) = self
+            .post(
+                "/api/collections",
+                json!({
+                    "name": name, "type": "base",
+                    "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": "",
+                    "fields": fields,
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Rows in the change log for a record.
+    pub fn changes_for(&self, record_id: &str) -> Vec<String> {
+        self.app
+            .store
+            .read(|conn| {
+                let mut st =
+                    conn.prepare("SELECT action FROM _changes WHERE record_id = ?1 ORDER BY seq")?;
+                let rows = st
+                    .query_map([record_id], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(rows)
+            })
+            .expect("read changes")
+    }
+
+    pub fn change_count(&self) -> i64 {
+        self.app
+            .store
+            .read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM _changes", [], |r| r.get(0))?))
+            .expect("count")
+    }
+}

@@ -1,0 +1,11 @@
+//! Black-box tests against the real server on port 0.
+//!
+//! One test binary; modules mirror the routes. Each test spawns its own
+//! server on a fresh data directory.
+
+mod helpers;
+
+mod changes;
+mod collections;
+mod records;
+mod superusers;
