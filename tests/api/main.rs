@@ -1,3 +1,5 @@
+#![allow(clippy::unwrap_used)]
+
 //! Black-box tests against the real server on port 0.
 //!
 //! One test binary; modules mirror the routes. Each test spawns its own
