@@ -39,7 +39,12 @@ pub async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let page = q.int("page")?.unwrap_or(1);
     let per_page = q.int("perPage")?.unwrap_or(0);
-    Ok(Json(collections::list(&app.store, page, per_page)))
+    Ok(Json(collections::list(
+        &app.store,
+        page,
+        per_page,
+        q.flag("skipTotal"),
+    )))
 }
 
 pub async fn view(

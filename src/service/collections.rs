@@ -607,7 +607,7 @@ pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
 }
 
 /// Lists collections in the paged envelope (system ones first).
-pub fn list(store: &Store, page: i64, per_page: i64) -> Value {
+pub fn list(store: &Store, page: i64, per_page: i64, skip_total: bool) -> Value {
     let schema = store.schema();
     let page = page.max(1);
     let per_page = if per_page <= 0 {
@@ -623,11 +623,16 @@ pub fn list(store: &Store, page: i64, per_page: i64) -> Value {
         .take(per_page as usize)
         .map(|c| c.to_json())
         .collect();
+    let (total_items, total_pages) = if skip_total {
+        (-1, -1)
+    } else {
+        (total, (total + per_page - 1) / per_page)
+    };
     json!({
         "page": page,
         "perPage": per_page,
-        "totalItems": total,
-        "totalPages": (total + per_page - 1) / per_page,
+        "totalItems": total_items,
+        "totalPages": total_pages,
         "items": items,
     })
 }
