@@ -11,7 +11,7 @@ use crate::service::auth::{self, UpsertMode};
 #[derive(Parser)]
 #[command(
     name = "cairn",
-    version,
+    version = concat!("version ", env!("CARGO_PKG_VERSION")),
     about = "A PocketBase-compatible backend in one binary"
 )]
 pub struct Cli {

@@ -43,7 +43,7 @@ pub async fn list(
         &app.store,
         page,
         per_page,
-        q.flag("skipTotal"),
+        q.flag("skipTotal")?,
     )))
 }
 

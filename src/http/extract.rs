@@ -162,6 +162,7 @@ impl FromRequest<Arc<App>> for RecordBody {
         }
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Object(o)) => Ok(RecordBody(o)),
+            Ok(Value::Null) => Ok(RecordBody(Map::new())),
             _ => Err(ApiError::bad_request()),
         }
     }
@@ -222,8 +223,14 @@ impl Query {
         }
     }
 
-    pub fn flag(&self, k: &str) -> bool {
-        matches!(self.get(k), Some("1" | "true" | "t" | "TRUE" | "True"))
+    /// A boolean parameter (Go's `ParseBool` set); anything else is a 400.
+    pub fn flag(&self, k: &str) -> Result<bool, ApiError> {
+        match self.get(k) {
+            None | Some("") => Ok(false),
+            Some("1" | "t" | "T" | "TRUE" | "true" | "True") => Ok(true),
+            Some("0" | "f" | "F" | "FALSE" | "false" | "False") => Ok(false),
+            Some(_) => Err(ApiError::bad_request()),
+        }
     }
 }
 

@@ -21,6 +21,16 @@ pub fn collection(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing collection context."))
 }
 
+/// Writes report an unknown collection with PocketBase's other wording.
+fn collection_for_write(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
+    app.store.schema().get(name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Missing or invalid collection context.",
+        )
+    })
+}
+
 pub async fn list(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
@@ -32,7 +42,7 @@ pub async fn list(
         page: q.int("page")?.unwrap_or(1),
         per_page: q.int("perPage")?.unwrap_or(0),
         sort: q.get("sort").unwrap_or_default().to_owned(),
-        skip_total: q.flag("skipTotal"),
+        skip_total: q.flag("skipTotal")?,
     };
     Ok(Json(records::list(&app.store, &c, &actor, &query)?))
 }
@@ -52,7 +62,7 @@ pub async fn create(
     Caller(actor): Caller,
     RecordBody(body): RecordBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let c = collection(&app, &coll)?;
+    let c = collection_for_write(&app, &coll)?;
     Ok(Json(records::create(&app.store, c, &actor, body).await?))
 }
 
@@ -62,7 +72,7 @@ pub async fn update(
     Caller(actor): Caller,
     RecordBody(body): RecordBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let c = collection(&app, &coll)?;
+    let c = collection_for_write(&app, &coll)?;
     Ok(Json(
         records::update(&app.store, c, &actor, id, body).await?,
     ))

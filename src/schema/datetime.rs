@@ -1,7 +1,9 @@
 //! PocketBase's datetime wire format: `2006-01-02 15:04:05.000Z`, always UTC.
 //!
 //! Input is lenient the way PocketBase is: `T` or space separator, optional
-//! fractional seconds, `Z` or numeric offsets (converted to UTC), or a bare date.
+//! fractional seconds, `Z` or numeric offsets (`+02:00`, `+0200`, optionally
+//! after a space; converted to UTC), or a bare date. A time without seconds
+//! is not a date (PocketBase stores `""` for it).
 
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
@@ -22,32 +24,58 @@ pub fn now() -> String {
     format(OffsetDateTime::now_utc())
 }
 
+/// Splits a trailing `Z` / `±hh:mm` / `±hhmm` / `±hh` offset off `s`.
+fn split_offset(s: &str) -> (&str, Option<UtcOffset>) {
+    if let Some(rest) = s.strip_suffix('Z').or_else(|| s.strip_suffix('z')) {
+        return (rest.trim_end(), Some(UtcOffset::UTC));
+    }
+    // The offset sign must come after the time part (the date has '-' too).
+    let Some(tpos) = s.find(['T', 't', ' ']) else {
+        return (s, None);
+    };
+    let time_part = &s[tpos + 1..];
+    let Some(rel) = time_part.rfind(['+', '-']) else {
+        return (s, None);
+    };
+    let at = tpos + 1 + rel;
+    let (head, off) = s.split_at(at);
+    let sign = if off.starts_with('-') { -1 } else { 1 };
+    let digits: String = off[1..].chars().filter(|c| *c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || !matches!(digits.len(), 2 | 4) {
+        return (s, None);
+    }
+    let h: i8 = digits[..2].parse().unwrap_or(0);
+    let m: i8 = digits.get(2..4).and_then(|x| x.parse().ok()).unwrap_or(0);
+    match UtcOffset::from_hms(sign * h, sign * m, 0) {
+        Ok(o) => (head.trim_end(), Some(o)),
+        Err(_) => (s, None),
+    }
+}
+
 /// Parses any accepted datetime input; `None` when it is not a date.
 pub fn parse(input: &str) -> Option<OffsetDateTime> {
     let s = input.trim();
     if s.is_empty() {
         return None;
     }
-    let norm = s.replacen(' ', "T", 1);
-    if let Ok(t) = OffsetDateTime::parse(&norm, &time::format_description::well_known::Rfc3339) {
-        return Some(t.to_offset(UtcOffset::UTC));
+    if s.len() == 10 {
+        return Date::parse(s, format_description!("[year]-[month]-[day]"))
+            .ok()
+            .map(|d| d.midnight().assume_utc());
     }
-    // Without an offset: treat as UTC.
-    let naive_formats: [&[BorrowedFormatItem<'static>]; 4] = [
+    let (head, offset) = split_offset(s);
+    let norm = head.replacen([' ', 't'], "T", 1);
+    let formats: [&[BorrowedFormatItem<'static>]; 2] = [
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]"),
         format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
-        format_description!("[year]-[month]-[day]T[hour]:[minute]"),
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond]Z"),
     ];
-    for f in naive_formats {
-        if let Ok(p) = PrimitiveDateTime::parse(&norm, f) {
-            return Some(p.assume_utc());
-        }
-    }
-    if let Ok(d) = Date::parse(s, format_description!("[year]-[month]-[day]")) {
-        return Some(d.midnight().assume_utc());
-    }
-    None
+    let p = formats
+        .iter()
+        .find_map(|f| PrimitiveDateTime::parse(&norm, f).ok())?;
+    Some(
+        p.assume_offset(offset.unwrap_or(UtcOffset::UTC))
+            .to_offset(UtcOffset::UTC),
+    )
 }
 
 /// Normalizes datetime input to the canonical string; `None` if invalid.
@@ -65,9 +93,12 @@ mod tests {
             ("2024-01-02 03:04:05.678Z", "2024-01-02 03:04:05.678Z"),
             ("2024-01-02T03:04:05Z", "2024-01-02 03:04:05.000Z"),
             ("2024-01-02T03:04:05+02:00", "2024-01-02 01:04:05.000Z"),
+            ("2024-05-06 07:08:09 +0200", "2024-05-06 05:08:09.000Z"),
+            ("2024-05-06 07:08:09-01:30", "2024-05-06 08:38:09.000Z"),
             ("2024-01-02", "2024-01-02 00:00:00.000Z"),
             ("2024-01-02 03:04:05", "2024-01-02 03:04:05.000Z"),
             ("2024-01-02T03:04:05.123456Z", "2024-01-02 03:04:05.123Z"),
+            ("2024-01-02T03:04:05.1Z", "2024-01-02 03:04:05.100Z"),
         ];
         for (input, want) in cases {
             assert_eq!(normalize(input).as_deref(), Some(want), "{input}");
@@ -76,7 +107,15 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in ["", "yesterday", "2024-13-01", "12:00"] {
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "12:00",
+            "2024-05-06 07:08",
+            "2024-02-30",
+            "1700000000",
+        ] {
             assert_eq!(normalize(bad), None, "{bad}");
         }
     }

@@ -159,7 +159,13 @@ impl FieldKind {
     }
 
     fn from_json(kind: &str, obj: &Map<String, Value>) -> Result<Self, String> {
-        let v = Value::Object(obj.clone());
+        // `null` options mean "default" (the dashboard sends them).
+        let v = Value::Object(
+            obj.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
         fn opts<T: for<'de> Deserialize<'de>>(v: Value) -> Result<T, String> {
             serde_json::from_value(v).map_err(|e| e.to_string())
         }

@@ -4,6 +4,7 @@
 pub mod collection;
 pub mod datetime;
 pub mod field;
+pub mod field_check;
 pub mod index;
 pub mod names;
 pub mod system;

@@ -61,7 +61,8 @@ impl FieldError {
 
 /// A JSON number PocketBase-style: integral floats print without `.0`.
 pub fn number(f: f64) -> Value {
-    if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 {
+    let negative_zero = f == 0.0 && f.is_sign_negative();
+    if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 && !negative_zero {
         Value::from(f as i64)
     } else {
         serde_json::Number::from_f64(f)
@@ -90,7 +91,13 @@ pub fn to_number(v: &Value) -> f64 {
     match v {
         Value::Number(n) => n.as_f64().unwrap_or(0.0),
         Value::Bool(b) => f64::from(u8::from(*b)),
-        Value::String(s) => s.parse::<f64>().unwrap_or(0.0),
+        // Overflow ("1e400") is 0 like any unparsable text; spelled-out
+        // infinities and NaN stay so validation can reject them.
+        Value::String(s) => match s.parse::<f64>() {
+            Ok(f) if f.is_infinite() && !s.to_ascii_lowercase().contains("inf") => 0.0,
+            Ok(f) => f,
+            Err(_) => 0.0,
+        },
         _ => 0.0,
     }
 }
@@ -189,10 +196,12 @@ pub fn apply_modifier(field: &Field, current: &Value, op: Modifier, arg: &Value)
         FieldKind::Number(_) => {
             let cur = to_number(current);
             let delta = to_number(arg);
-            Some(number(match op {
-                Modifier::Append | Modifier::Prepend => cur + delta,
-                Modifier::Remove => cur - delta,
-            }))
+            match op {
+                Modifier::Append => Some(number(cur + delta)),
+                Modifier::Remove => Some(number(cur - delta)),
+                // PocketBase has no "prepend" for numbers: the key is ignored.
+                Modifier::Prepend => None,
+            }
         }
         FieldKind::Select(_) | FieldKind::Relation(_) | FieldKind::File(_) => {
             let mut cur = to_list(current);
@@ -653,10 +662,16 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
                     Ok(())
                 };
             }
-            if !(-180.0..=180.0).contains(&lon) || !(-90.0..=90.0).contains(&lat) {
+            if !(-180.0..=180.0).contains(&lon) {
                 return Err(FieldError::new(
-                    "validation_invalid_geo_point",
-                    "Invalid geographic coordinates.",
+                    "validation_invalid_longitude",
+                    "Longitude must be between -180 and 180 degrees.",
+                ));
+            }
+            if !(-90.0..=90.0).contains(&lat) {
+                return Err(FieldError::new(
+                    "validation_invalid_latitude",
+                    "Latitude must be between -90 and 90 degrees.",
                 ));
             }
             Ok(())

@@ -11,7 +11,9 @@ use super::Error;
 use crate::schema::collection::{RULE_KEYS, is_common_key};
 use crate::schema::names::{CollectionName, FieldName, NameError, new_collection_id};
 use crate::schema::value::FieldError;
-use crate::schema::{Access, Collection, CollectionKind, Field, datetime, index, system};
+use crate::schema::{
+    Access, Collection, CollectionKind, Field, datetime, field_check, index, system,
+};
 use crate::store::{Store, collections as store_coll, ddl};
 
 /// Field names a collection may not use (they clash with API keywords).
@@ -34,12 +36,48 @@ fn name_error(e: NameError) -> Value {
     }
 }
 
+/// Parses the submitted `fields`: an exact repeat of a name replaces the
+/// earlier definition (keeping its id, as PocketBase does), and system fields
+/// the input left out are kept (`id` first, the others after the input's).
+fn parse_fields(base: &Collection, list: &[Value]) -> Result<Vec<Field>, Error> {
+    let mut parsed: Vec<Field> = Vec::with_capacity(list.len() + 6);
+    for v in list {
+        let mut f = Field::from_json(v).map_err(|_| {
+            Error::bad("Failed to load the submitted data due to invalid formatting.")
+        })?;
+        let explicit_id = v
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty());
+        match parsed.iter_mut().find(|p| p.name == f.name) {
+            Some(prev) if !explicit_id => {
+                f.id = prev.id.clone();
+                *prev = f;
+            }
+            _ => parsed.push(f),
+        }
+    }
+    for sf in base.fields.iter().filter(|f| f.system) {
+        if parsed.iter().any(|f| f.id == sf.id) {
+            continue;
+        }
+        if sf.name == "id" {
+            parsed.insert(0, sf.clone());
+        } else {
+            parsed.push(sf.clone());
+        }
+    }
+    Ok(parsed)
+}
+
 /// Applies a submitted JSON body onto a base definition (scaffold or the
-/// stored collection) and validates everything that needs no database.
+/// stored collection) and validates everything that needs no write access.
+/// `exists` answers whether a collection id exists (for relation targets).
 fn merge_and_validate(
     base: &Collection,
     input: &Map<String, Value>,
     creating: bool,
+    exists: &dyn Fn(&str) -> bool,
 ) -> Result<Collection, Error> {
     let fail = if creating {
         "Failed to create collection."
@@ -51,11 +89,8 @@ fn merge_and_validate(
     if let Some(v) = input.get("name") {
         c.name = v.as_str().unwrap_or_default().to_owned();
     }
-    match CollectionName::parse(&c.name) {
-        Ok(_) => {}
-        Err(e) => {
-            errors.insert("name".into(), name_error(e));
-        }
+    if let Err(e) = CollectionName::parse(&c.name) {
+        errors.insert("name".into(), name_error(e));
     }
     if !creating && base.system && c.name != base.name {
         errors.insert(
@@ -65,6 +100,27 @@ fn merge_and_validate(
                 "System collection name cannot be changed.",
             ),
         );
+    }
+    if creating
+        && let Some(id) = input
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    {
+        if CollectionName::parse(id).is_err() {
+            errors.insert(
+                "id".into(),
+                err("validation_match_invalid", "Must be in a valid format."),
+            );
+        } else if exists(id) {
+            errors.insert(
+                "id".into(),
+                err(
+                    "validation_invalid_or_existing_id",
+                    "The model id is invalid or already exists.",
+                ),
+            );
+        }
     }
     for (i, k) in RULE_KEYS.iter().enumerate() {
         if let Some(v) = input.get(*k) {
@@ -77,15 +133,12 @@ fn merge_and_validate(
         }
     }
     for (k, v) in input {
-        if is_common_key(k) || k == "id" {
+        if is_common_key(k) || !base.options.contains_key(k) {
             continue;
         }
-        let known = base.options.contains_key(k);
-        if known {
-            let mut merged = base.options.get(k).cloned().unwrap_or(Value::Null);
-            crate::store::settings::merge(&mut merged, v);
-            c.options.insert(k.clone(), merged);
-        }
+        let mut merged = base.options.get(k).cloned().unwrap_or(Value::Null);
+        crate::store::settings::merge(&mut merged, v);
+        c.options.insert(k.clone(), merged);
     }
     if let Some(fields) = input.get("fields") {
         let Some(list) = fields.as_array() else {
@@ -93,25 +146,26 @@ fn merge_and_validate(
                 "Failed to load the submitted data due to invalid formatting.",
             ));
         };
-        let mut parsed = Vec::with_capacity(list.len() + 1);
-        for v in list {
-            let f = Field::from_json(v).map_err(|_| {
-                Error::bad("Failed to load the submitted data due to invalid formatting.")
-            })?;
-            parsed.push(f);
-        }
-        // System fields cannot be removed: keep any that the input left out.
-        for (pos, sf) in base.fields.iter().enumerate().filter(|(_, f)| f.system) {
-            if !parsed.iter().any(|f| f.id == sf.id) {
-                parsed.insert(pos.min(parsed.len()), sf.clone());
-            }
-        }
-        c.fields = parsed;
+        c.fields = parse_fields(base, list)?;
     }
+    let own_id = c.id.clone();
+    let exists_or_self = |id: &str| id == own_id || exists(id);
     let mut field_errors = Map::new();
     let mut seen = HashSet::new();
     for (i, f) in c.fields.iter().enumerate() {
-        let mut fe = Map::new();
+        if let Some(old) = base.fields.iter().find(|o| o.id == f.id)
+            && old.kind.type_name() != f.kind.type_name()
+        {
+            field_errors.insert(
+                i.to_string(),
+                err(
+                    "validation_field_type_change",
+                    "Field type cannot be changed.",
+                ),
+            );
+            continue;
+        }
+        let mut fe = field_check::check(f, &exists_or_self);
         if let Err(e) = FieldName::parse(&f.name) {
             fe.insert("name".into(), name_error(e));
         } else if RESERVED_FIELD_NAMES.contains(&f.name.as_str()) {
@@ -122,70 +176,29 @@ fn merge_and_validate(
         } else if !seen.insert(f.name.to_lowercase()) {
             fe.insert(
                 "name".into(),
-                err(
+                FieldError::new(
                     "validation_duplicated_field_name",
-                    "Duplicated or invalid field name.",
+                    format!("Duplicated or invalid field name {}.", f.name),
+                )
+                .with_params(json!({"fieldName": f.name}))
+                .to_json(),
+            );
+        }
+        if let Some(old) = base.fields.iter().find(|o| o.id == f.id)
+            && old.system
+            && old.name != f.name
+        {
+            fe.insert(
+                "name".into(),
+                err(
+                    "validation_system_field_change",
+                    "System field name cannot be changed.",
                 ),
-            );
-        }
-        if let Some(old) = base.fields.iter().find(|o| o.id == f.id) {
-            if old.kind.type_name() != f.kind.type_name() {
-                field_errors.insert(
-                    i.to_string(),
-                    err(
-                        "validation_field_type_change",
-                        "Field type cannot be changed.",
-                    ),
-                );
-                continue;
-            }
-            if old.system && old.name != f.name {
-                fe.insert(
-                    "name".into(),
-                    err(
-                        "validation_system_field_change",
-                        "System field name cannot be changed.",
-                    ),
-                );
-            }
-        }
-        if let crate::schema::FieldKind::Text(o) = &f.kind
-            && !o.pattern.is_empty()
-            && !crate::schema::value::is_valid_pattern(&o.pattern)
-        {
-            fe.insert(
-                "pattern".into(),
-                err("validation_invalid_regex", "Invalid regular expression."),
-            );
-        }
-        if let crate::schema::FieldKind::Select(o) = &f.kind
-            && o.values.is_empty()
-        {
-            fe.insert(
-                "values".into(),
-                err("validation_required", "Cannot be blank."),
-            );
-        }
-        if let crate::schema::FieldKind::Relation(o) = &f.kind
-            && o.collection_id.is_empty()
-        {
-            fe.insert(
-                "collectionId".into(),
-                err("validation_required", "Cannot be blank."),
             );
         }
         if !fe.is_empty() {
             field_errors.insert(i.to_string(), Value::Object(fe));
         }
-    }
-    if c.field("id").is_none() {
-        field_errors.insert(
-            "0".into(),
-            err(
-                "validation_missing_primary_key",
-                "Missing primary key field.",
-            ),
-        );
     }
     if !field_errors.is_empty() {
         errors.insert("fields".into(), Value::Object(field_errors));
@@ -200,40 +213,37 @@ fn merge_and_validate(
             })
             .unwrap_or_default();
     }
+    if !creating && c.name != base.name {
+        c.indexes = c
+            .indexes
+            .iter()
+            .map(|s| retarget_index(s, &base.name, &c.name))
+            .collect();
+    }
     let mut index_errors = Map::new();
     let mut index_names = HashSet::new();
     for (i, s) in c.indexes.iter().enumerate() {
         let has = |n: &str| c.field(n).is_some();
-        match index::parse(s, &has) {
-            Ok(d) => {
-                if !index_names.insert(d.name.to_lowercase()) {
-                    index_errors.insert(
-                        i.to_string(),
-                        err(
-                            "validation_duplicated_index_name",
-                            "The index name must be unique.",
-                        ),
-                    );
-                }
-            }
-            Err(index::IndexError::Syntax) => {
-                index_errors.insert(
-                    i.to_string(),
-                    err(
-                        "validation_invalid_index_expression",
-                        "Invalid CREATE INDEX expression.",
-                    ),
-                );
-            }
-            Err(index::IndexError::UnknownColumn(col)) => {
-                index_errors.insert(
-                    i.to_string(),
-                    err(
-                        "validation_invalid_index_expression",
-                        &format!("Failed to create index - no such column: {col}."),
-                    ),
-                );
-            }
+        let e = match index::parse(s, &has) {
+            Ok(d) if !index_names.insert(d.name.to_lowercase()) => Some(err(
+                "validation_duplicated_index_name",
+                "The index name already exists.",
+            )),
+            Ok(_) => None,
+            Err(index::IndexError::Syntax) => Some(err(
+                "validation_invalid_index_expression",
+                "Invalid CREATE INDEX expression.",
+            )),
+            Err(index::IndexError::UnknownColumn(col)) => Some(err(
+                "validation_invalid_index_expression",
+                &format!(
+                    "Failed to create index {} - no such column: {col}.",
+                    index_name_of(s)
+                ),
+            )),
+        };
+        if let Some(e) = e {
+            index_errors.insert(i.to_string(), e);
         }
     }
     if !index_errors.is_empty() {
@@ -254,12 +264,91 @@ fn merge_and_validate(
     Ok(c)
 }
 
+/// The index name in a `CREATE INDEX` string, for messages.
+fn index_name_of(sql: &str) -> String {
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    words
+        .iter()
+        .position(|w| w.eq_ignore_ascii_case("INDEX"))
+        .and_then(|i| {
+            let mut j = i + 1;
+            if words.get(j).is_some_and(|w| w.eq_ignore_ascii_case("IF")) {
+                j += 3;
+            }
+            words.get(j)
+        })
+        .map(|w| w.trim_matches(['`', '"', '[', ']']).to_owned())
+        .unwrap_or_default()
+}
+
+/// Points an index string at a renamed table (`ON old` -> `ON new`).
+fn retarget_index(sql: &str, old: &str, new: &str) -> String {
+    let pattern = format!(r#"(?i)\bON\s+[`"\[]?{}[`"\]]?(\s*\()"#, regex::escape(old));
+    match regex::Regex::new(&pattern) {
+        Ok(re) => re
+            .replace(sql, |caps: &regex::Captures<'_>| {
+                format!("ON `{new}`{}", &caps[1])
+            })
+            .into_owned(),
+        Err(_) => sql.to_owned(),
+    }
+}
+
 fn scaffold_for(kind: CollectionKind) -> Result<Collection, Error> {
     let c = match kind {
         CollectionKind::Auth => system::auth_scaffold(),
         _ => system::base_scaffold(),
     };
     c.ok_or_else(|| Error::Internal("missing scaffold".into()))
+}
+
+/// A new collection from the scaffold of its kind plus the input, validated,
+/// with its id (given or derived like PocketBase's) and secrets.
+fn new_collection(
+    kind: CollectionKind,
+    input: &Map<String, Value>,
+    exists: &dyn Fn(&str) -> bool,
+) -> Result<Collection, Error> {
+    let mut base = scaffold_for(kind)?;
+    base.kind = kind;
+    let name = input
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    base.id = match input.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => id.to_owned(),
+        _ => new_collection_id(kind.as_str(), name),
+    };
+    let mut c = merge_and_validate(&base, input, true, exists)?;
+    c.system = false;
+    if c.is_auth() {
+        ensure_auth_indexes(&mut c);
+        system::ensure_token_secrets(&mut c);
+    }
+    Ok(c)
+}
+
+/// Auth collections always carry unique indexes on `tokenKey` and `email`.
+fn ensure_auth_indexes(c: &mut Collection) {
+    let has = |c: &Collection, col: &str| {
+        ddl::index_defs(c)
+            .iter()
+            .any(|d| d.unique && d.columns.len() == 1 && d.columns[0].name == col)
+    };
+    // Scaffold indexes name no table; give them this collection's.
+    c.indexes.retain(|s| !s.contains("ON ``"));
+    if !has(c, "tokenKey") {
+        c.indexes.push(format!(
+            "CREATE UNIQUE INDEX `idx_tokenKey_{}` ON `{}` (`tokenKey`)",
+            c.id, c.name
+        ));
+    }
+    if !has(c, "email") {
+        c.indexes.push(format!(
+            "CREATE UNIQUE INDEX `idx_email_{}` ON `{}` (`email`) WHERE `email` != ''",
+            c.id, c.name
+        ));
+    }
 }
 
 /// Creates a collection and its table.
@@ -279,49 +368,22 @@ pub async fn create(store: &Store, input: Value) -> Result<Value, Error> {
         );
         return Err(Error::invalid(FAIL, d));
     };
-    let mut base = scaffold_for(kind)?;
-    base.kind = kind;
-    let mut c = merge_and_validate(&base, &input, true)?;
-    c.id = match input.get("id").and_then(Value::as_str) {
-        Some(id) if !id.is_empty() => id.to_owned(),
-        _ => new_collection_id(c.kind.as_str(), &c.name),
-    };
+    let schema = store.schema();
+    let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
+    let mut c = new_collection(kind, &input, &exists)?;
     let now = datetime::now();
     c.created = now.clone();
     c.updated = now;
-    c.system = false;
-    if c.is_auth() {
-        // The scaffold's indexes name no table; give them this collection's.
-        c.indexes = c
-            .indexes
-            .iter()
-            .map(|s| {
-                s.replace("ON ``", &format!("ON `{}`", c.name))
-                    .replace(&scaffold_suffix(s), &c.id)
-            })
-            .collect();
-        system::ensure_token_secrets(&mut c);
-    }
     let c = store
         .write(move |ctx| {
             check_unique(ctx.conn, &c, None)?;
-            ddl::create_table(ctx.conn, &c).map_err(|e| index_failure(e, &c, FAIL))?;
+            ddl::create_table(ctx.conn, &c).map_err(|e| index_failure(e, FAIL))?;
             store_coll::insert(ctx.conn, &c)?;
             ctx.schema_changed = true;
             Ok::<_, Error>(c)
         })
         .await?;
     Ok(c.to_json())
-}
-
-fn scaffold_suffix(index: &str) -> String {
-    // `idx_email_<suffix>`: the part after the second underscore.
-    index
-        .split('`')
-        .nth(1)
-        .and_then(|n| n.splitn(3, '_').nth(2))
-        .map(str::to_owned)
-        .unwrap_or_else(|| "\u{0}".into())
 }
 
 fn check_unique(
@@ -346,10 +408,13 @@ fn check_unique(
             ),
         );
     }
-    if own_id.is_none() && store_coll::find(conn, &c.id)?.is_some() {
+    if own_id.is_none() && errors.is_empty() && store_coll::find(conn, &c.id)?.is_some() {
         errors.insert(
             "id".into(),
-            err("validation_not_unique", "Value must be unique."),
+            err(
+                "validation_invalid_or_existing_id",
+                "The model id is invalid or already exists.",
+            ),
         );
     }
     let mut index_errors = Map::new();
@@ -386,29 +451,21 @@ fn check_unique(
 
 /// Maps a failed CREATE INDEX (e.g. duplicates under a new UNIQUE index) to
 /// PocketBase's `indexes.N` error; other failures stay internal.
-fn index_failure(e: crate::store::StoreError, c: &Collection, fail: &str) -> Error {
-    let msg = e.to_string();
-    if msg.contains("UNIQUE constraint failed") || msg.contains("index") {
-        let pos = ddl::index_defs(c)
-            .iter()
-            .position(|d| msg.contains(&d.name))
-            .unwrap_or(c.indexes.len().saturating_sub(1));
-        let mut idx = Map::new();
-        idx.insert(
-            pos.to_string(),
-            err(
-                "validation_invalid_index_expression",
-                &format!(
-                    "Failed to create index - {}.",
-                    msg.trim_start_matches("sqlite: ")
-                ),
-            ),
-        );
-        let mut d = Map::new();
-        d.insert("indexes".into(), Value::Object(idx));
-        return Error::invalid(fail, d);
-    }
-    Error::from(e)
+fn index_failure(e: crate::store::StoreError, fail: &str) -> Error {
+    let crate::store::StoreError::Index { pos, name, detail } = e else {
+        return Error::from(e);
+    };
+    let mut idx = Map::new();
+    idx.insert(
+        pos.to_string(),
+        err(
+            "validation_invalid_index_expression",
+            &format!("Failed to create index {name} - {detail}."),
+        ),
+    );
+    let mut d = Map::new();
+    d.insert("indexes".into(), Value::Object(idx));
+    Error::invalid(fail, d)
 }
 
 /// Updates a collection; the table is rebuilt only when fields or the name change.
@@ -436,7 +493,9 @@ pub async fn update(
         );
         return Err(Error::invalid(FAIL, d));
     }
-    let mut c = merge_and_validate(&existing, &input, false)?;
+    let schema = store.schema();
+    let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
+    let mut c = merge_and_validate(&existing, &input, false, &exists)?;
     c.updated = datetime::now();
     let old = Arc::clone(&existing);
     let c = store
@@ -444,10 +503,10 @@ pub async fn update(
             let old = store_coll::find(ctx.conn, &old.id)?.ok_or_else(Error::missing_record)?;
             check_unique(ctx.conn, &c, Some(&old.id))?;
             if old.fields != c.fields || old.name != c.name {
-                ddl::rebuild_table(ctx.conn, &old, &c).map_err(|e| index_failure(e, &c, FAIL))?;
+                ddl::rebuild_table(ctx.conn, &old, &c).map_err(|e| index_failure(e, FAIL))?;
             } else if old.indexes != c.indexes {
                 ddl::drop_indexes(ctx.conn, &old)?;
-                ddl::create_indexes(ctx.conn, &c).map_err(|e| index_failure(e, &c, FAIL))?;
+                ddl::create_indexes(ctx.conn, &c).map_err(|e| index_failure(e, FAIL))?;
             }
             store_coll::update(ctx.conn, &c)?;
             ctx.schema_changed = true;
@@ -489,24 +548,37 @@ pub async fn delete(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
 /// `PUT /api/collections/import`: creates or replaces many collections at once.
 pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
     const FAIL: &str = "Failed to import collections.";
-    let list = input
-        .get("collections")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let list = match input.get("collections") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(a)) => a.clone(),
+        Some(_) => {
+            return Err(Error::bad(
+                "An error occurred while loading the submitted data.",
+            ));
+        }
+    };
     if list.is_empty() {
         let mut d = Map::new();
         d.insert(
             "collections".into(),
             err("validation_required", "Cannot be blank."),
         );
-        return Err(Error::invalid(FAIL, d));
+        return Err(Error::invalid(
+            "An error occurred while validating the submitted data.",
+            d,
+        ));
     }
     let delete_missing = input
         .get("deleteMissing")
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let schema = store.schema();
+    // Collections in the same import may reference each other.
+    let incoming: HashSet<String> = list
+        .iter()
+        .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_owned))
+        .collect();
+    let exists = |id: &str| incoming.contains(id) || schema.get(id).is_some_and(|c| c.id == id);
     let mut planned: Vec<(Option<Arc<Collection>>, Collection)> = Vec::new();
     for (i, item) in list.iter().enumerate() {
         let Some(obj) = item.as_object() else {
@@ -522,33 +594,43 @@ pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
                     .and_then(|n| schema.get(n))
             });
         let result = match &existing {
-            Some(e) => merge_and_validate(e, obj, false),
+            Some(e) => merge_and_validate(e, obj, false, &exists),
             None => {
                 let kind = obj
                     .get("type")
                     .and_then(Value::as_str)
                     .and_then(CollectionKind::parse)
                     .unwrap_or(CollectionKind::Base);
-                let mut base = scaffold_for(kind)?;
-                base.kind = kind;
-                merge_and_validate(&base, obj, true).map(|mut c| {
-                    c.id = obj
+                // Its own id is not "existing" for the id check.
+                let mut plain = obj.clone();
+                plain.remove("id");
+                new_collection(kind, &plain, &exists).map(|mut c| {
+                    if let Some(id) = obj
                         .get("id")
                         .and_then(Value::as_str)
                         .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| new_collection_id(c.kind.as_str(), &c.name));
+                    {
+                        c.id = id.to_owned();
+                    }
                     c
                 })
             }
         };
         let mut c = match result {
             Ok(c) => c,
-            Err(Error::BadRequest(_, data)) => {
+            Err(Error::BadRequest(msg, data)) => {
+                let name = obj.get("name").and_then(Value::as_str).unwrap_or_default();
                 let mut d = Map::new();
-                let mut at = Map::new();
-                at.insert(i.to_string(), Value::Object(data));
-                d.insert("collections".into(), Value::Object(at));
+                d.insert(
+                    "collections".into(),
+                    err(
+                        "validation_collections_import_failure",
+                        &format!(
+                            "Data validations failed for collection {name:?} (item {i}): {msg} {}.",
+                            Value::Object(data)
+                        ),
+                    ),
+                );
                 return Err(Error::invalid(FAIL, d));
             }
             Err(e) => return Err(e),
@@ -585,17 +667,16 @@ pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
                             .ok_or_else(Error::missing_record)?;
                         if old.fields != c.fields || old.name != c.name {
                             ddl::rebuild_table(ctx.conn, &old, c)
-                                .map_err(|e| index_failure(e, c, FAIL))?;
+                                .map_err(|e| index_failure(e, FAIL))?;
                         } else if old.indexes != c.indexes {
                             ddl::drop_indexes(ctx.conn, &old)?;
-                            ddl::create_indexes(ctx.conn, c)
-                                .map_err(|e| index_failure(e, c, FAIL))?;
+                            ddl::create_indexes(ctx.conn, c).map_err(|e| index_failure(e, FAIL))?;
                         }
                         store_coll::update(ctx.conn, c)?;
                     }
                     None => {
                         check_unique(ctx.conn, c, None)?;
-                        ddl::create_table(ctx.conn, c).map_err(|e| index_failure(e, c, FAIL))?;
+                        ddl::create_table(ctx.conn, c).map_err(|e| index_failure(e, FAIL))?;
                         store_coll::insert(ctx.conn, c)?;
                     }
                 }

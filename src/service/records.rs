@@ -114,7 +114,7 @@ fn field_error(errors: &mut Map<String, Value>, name: &str, e: FieldError) {
 }
 
 /// Applies the body to `rec`: plain keys set, modifier keys adjust.
-fn apply_input(c: &Collection, rec: &mut Row_, input: &Input) {
+fn apply_input(c: &Collection, rec: &mut Row_, input: &Input, superuser: bool) {
     // Plain assignments first, then modifiers (PocketBase's order).
     for pass in 0..2 {
         for (key, v) in input {
@@ -123,6 +123,9 @@ fn apply_input(c: &Collection, rec: &mut Row_, input: &Input) {
                 continue;
             }
             let Some(f) = c.field(name) else { continue };
+            if f.hidden && !superuser {
+                continue;
+            }
             if f.name == "id" || matches!(f.kind, FieldKind::Autodate(_) | FieldKind::Password(_)) {
                 continue;
             }
@@ -245,8 +248,15 @@ pub async fn create(
             for f in &c.fields {
                 rec.insert(f.name.clone(), f.kind.zero_value());
             }
-            apply_input(&c, &mut rec, &input);
+            apply_input(&c, &mut rec, &input, superuser);
             let mut errors = Map::new();
+            if c.is_auth() {
+                check_passwords(&input, &hashed, true, &mut errors);
+                if !errors.is_empty() {
+                    return Err(Error::invalid(FAIL, errors));
+                }
+            }
+            new_files(&c, &rec, &Row_::new(), &mut errors);
             // The id: submitted (validated as text) or generated.
             let id_field = c.field("id");
             let id = match input.get("id").map(value::coerce_text) {
@@ -279,7 +289,7 @@ pub async fn create(
                 }
             }
             if c.is_auth() {
-                auth_create_rules(&c, &mut rec, &input, &hashed, superuser, &mut errors);
+                auth_create_rules(&c, &mut rec, &input, superuser, &mut errors);
             }
             for (name, _, hash) in &hashed.0 {
                 rec.insert(name.clone(), hash.clone().into());
@@ -298,27 +308,91 @@ pub async fn create(
     Ok(to_public(&c, &rec, actor))
 }
 
-fn auth_create_rules(
-    c: &Collection,
-    rec: &mut Row_,
+/// The `password` / `passwordConfirm` pair of auth collections. PocketBase
+/// reports these alone, before any other field.
+fn check_passwords(
     input: &Input,
     hashed: &Hashed,
-    superuser: bool,
+    creating: bool,
     errors: &mut Map<String, Value>,
 ) {
     let confirm = input
         .get("passwordConfirm")
         .map(value::coerce_text)
         .unwrap_or_default();
-    if let Some((_, plain, _)) = hashed.0.iter().find(|(n, _, _)| n == "password")
-        && &confirm != plain
-    {
-        errors.insert(
-            "passwordConfirm".into(),
-            FieldError::new("validation_values_mismatch", "Values don't match.").to_json(),
-        );
+    let plain = hashed
+        .0
+        .iter()
+        .find(|(n, _, _)| n == "password")
+        .map(|(_, p, _)| p.as_str());
+    match plain {
+        None if creating => {
+            errors.insert("password".into(), FieldError::required().to_json());
+            if confirm.is_empty() {
+                errors.insert("passwordConfirm".into(), FieldError::required().to_json());
+            }
+        }
+        None => {}
+        Some(_) if confirm.is_empty() => {
+            errors.insert("passwordConfirm".into(), FieldError::required().to_json());
+        }
+        Some(p) if p != confirm => {
+            errors.insert(
+                "passwordConfirm".into(),
+                FieldError::new("validation_values_mismatch", "Values don't match.").to_json(),
+            );
+        }
+        Some(_) => {}
     }
+}
+
+/// File fields take new files only as uploads: a plain string that is not
+/// already one of the record's files is rejected.
+fn new_files(c: &Collection, rec: &Row_, old: &Row_, errors: &mut Map<String, Value>) {
+    for f in &c.fields {
+        if !matches!(f.kind, FieldKind::File(_)) {
+            continue;
+        }
+        let existing = old.get(&f.name).map(value::to_list).unwrap_or_default();
+        let invalid: Vec<String> = rec
+            .get(&f.name)
+            .map(value::to_list)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| !existing.contains(n))
+            .collect();
+        if !invalid.is_empty() {
+            errors.insert(
+                f.name.clone(),
+                FieldError::new(
+                    "validation_invalid_file",
+                    format!("Invalid new files: [{}].", invalid.join(" ")),
+                )
+                .with_params(json!({ "invalidFiles": invalid }))
+                .to_json(),
+            );
+        }
+    }
+}
+
+fn auth_create_rules(
+    c: &Collection,
+    rec: &mut Row_,
+    input: &Input,
+    superuser: bool,
+    errors: &mut Map<String, Value>,
+) {
     if !superuser {
+        let wants_verified = input
+            .get("verified")
+            .and_then(|v| c.field("verified").map(|f| value::coerce(f, v)))
+            == Some(Value::Bool(true));
+        if wants_verified {
+            errors.insert(
+                "verified".into(),
+                FieldError::new("validation_values_mismatch", "Values don't match.").to_json(),
+            );
+        }
         rec.insert("verified".into(), false.into());
     }
     if c.name == crate::schema::system::SUPERUSERS {
@@ -351,6 +425,7 @@ pub async fn update(
     }
     let hashed = hash_passwords(&c, &input).await?;
     let schema = store.schema();
+    let superuser = actor.is_superuser();
     let coll = Arc::clone(&c);
     let rec = store
         .write(move |ctx| {
@@ -371,7 +446,9 @@ pub async fn update(
                 );
                 return Err(Error::invalid(FAIL, errors));
             }
-            apply_input(&c, &mut rec, &input);
+            let old = rec.clone();
+            apply_input(&c, &mut rec, &input, superuser);
+            new_files(&c, &rec, &old, &mut errors);
             let now = datetime::now();
             for f in &c.fields {
                 if let FieldKind::Autodate(o) = &f.kind
@@ -381,22 +458,7 @@ pub async fn update(
                 }
             }
             if c.is_auth() && hashed.0.iter().any(|(n, _, _)| n == "password") {
-                let confirm = input
-                    .get("passwordConfirm")
-                    .map(value::coerce_text)
-                    .unwrap_or_default();
-                let plain = hashed
-                    .0
-                    .iter()
-                    .find(|(n, _, _)| n == "password")
-                    .map(|(_, p, _)| p.clone());
-                if plain.as_deref() != Some(confirm.as_str()) {
-                    errors.insert(
-                        "passwordConfirm".into(),
-                        FieldError::new("validation_values_mismatch", "Values don't match.")
-                            .to_json(),
-                    );
-                }
+                check_passwords(&input, &hashed, false, &mut errors);
                 rec.insert("tokenKey".into(), names::random_secret(50).into());
             }
             for (name, _, hash) in &hashed.0 {
@@ -468,13 +530,15 @@ pub fn delete_in_tx(
                 if other.id == c.id && rid == id {
                     continue;
                 }
-                if opts.cascade_delete {
-                    delete_in_tx(conn, schema, other, &rid, depth + 1, seen)?;
-                    continue;
-                }
                 let cur = r.get(&field.name).cloned().unwrap_or(Value::Null);
                 let pulled = value::apply_modifier(field, &cur, Modifier::Remove, &json!([id]))
                     .unwrap_or_else(|| field.kind.zero_value());
+                // Cascade only when the reference would be left empty; a
+                // multi relation that keeps other ids just loses this one.
+                if opts.cascade_delete && value::to_list(&pulled).is_empty() {
+                    delete_in_tx(conn, schema, other, &rid, depth + 1, seen)?;
+                    continue;
+                }
                 if opts.required && value::to_list(&pulled).is_empty() {
                     return Err(Error::bad(
                         "Failed to delete record. Make sure that the record is not part of a required relation reference.",
@@ -511,11 +575,21 @@ pub struct ListQuery {
 /// Parses `sort=-a,b` against the collection; unknown fields are an error.
 pub fn parse_sort(c: &Collection, sort: &str, actor: &Actor) -> Result<Vec<SortKey>, Error> {
     let mut keys = Vec::new();
-    for part in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    if sort.trim().is_empty() {
+        return Ok(keys);
+    }
+    for part in sort.split(',').map(str::trim) {
         let (desc, name) = match part.strip_prefix('-') {
             Some(n) => (true, n),
             None => (false, part.strip_prefix('+').unwrap_or(part)),
         };
+        if name == "@random" || name == "@rowid" {
+            keys.push(SortKey {
+                field: name.to_owned(),
+                desc,
+            });
+            continue;
+        }
         let ok = c.field(name).is_some_and(|f| {
             !matches!(f.kind, FieldKind::Password(_)) && (!f.hidden || actor.is_superuser())
         });

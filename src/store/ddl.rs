@@ -50,8 +50,14 @@ pub fn create_table(conn: &Connection, c: &Collection) -> Result<(), StoreError>
 /// field: lists sorted by `created`/`updated` are the most common query, and
 /// without an index each one sorts the whole table.
 pub fn create_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
-    for d in index_defs(c) {
-        conn.execute_batch(&d.to_sql(&c.name))?;
+    for (pos, d) in index_defs(c).into_iter().enumerate() {
+        if let Err(e) = conn.execute_batch(&d.to_sql(&c.name)) {
+            return Err(StoreError::Index {
+                pos,
+                name: d.name,
+                detail: describe(&e),
+            });
+        }
     }
     for f in &c.fields {
         if let FieldKind::Autodate(_) = f.kind {
@@ -64,6 +70,21 @@ pub fn create_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreErro
         }
     }
     Ok(())
+}
+
+/// SQLite's error in PocketBase's wording (`constraint failed: ... (2067)`).
+fn describe(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(f, Some(msg)) => {
+            let kind = if f.code == rusqlite::ErrorCode::ConstraintViolation {
+                "constraint failed"
+            } else {
+                "SQL logic error"
+            };
+            format!("{kind}: {msg} ({})", f.extended_code)
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Name of Cairn's internal index on an autodate field.

@@ -30,6 +30,12 @@ pub enum StoreError {
     Closed,
     CommitFailed,
     Corrupt(String),
+    /// A collection index could not be created (e.g. duplicates under UNIQUE).
+    Index {
+        pos: usize,
+        name: String,
+        detail: String,
+    },
 }
 
 impl std::fmt::Display for StoreError {
@@ -40,6 +46,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Closed => f.write_str("store is shut down"),
             StoreError::CommitFailed => f.write_str("commit failed"),
             StoreError::Corrupt(s) => write!(f, "corrupt data: {s}"),
+            StoreError::Index { name, detail, .. } => write!(f, "index {name}: {detail}"),
         }
     }
 }

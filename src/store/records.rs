@@ -115,7 +115,7 @@ pub fn find_by(
         .optional()?)
 }
 
-/// A sort key: a validated field name and direction.
+/// A sort key: a validated field name (or `@random` / `@rowid`) and direction.
 #[derive(Debug, Clone)]
 pub struct SortKey {
     pub field: String,
@@ -134,11 +134,12 @@ pub fn list(
     let mut order: Vec<String> = sort
         .iter()
         .map(|k| {
-            format!(
-                "{} {}",
-                quote_ident(&k.field),
-                if k.desc { "DESC" } else { "ASC" }
-            )
+            let col = match k.field.as_str() {
+                "@random" => "RANDOM()".to_owned(),
+                "@rowid" => "rowid".to_owned(),
+                name => quote_ident(name),
+            };
+            format!("{col} {}", if k.desc { "DESC" } else { "ASC" })
         })
         .collect();
     if order.is_empty() {

@@ -36,7 +36,7 @@ async fn rename_add_remove_fields_keep_data() {
         }
     }
     fields.retain(|f| f["name"] != "n");
-    fields.push(json!({"name": "tags", "type": "select", "values": ["a"], "maxSelect": 2}));
+    fields.push(json!({"name": "tags", "type": "select", "values": ["a", "b"], "maxSelect": 2}));
     let (s, body) = t
         .patch("/api/collections/evo", json!({"fields": fields}))
         .await;
