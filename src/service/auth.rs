@@ -207,7 +207,7 @@ pub async fn upsert_superuser(
                         .unwrap_or_default()
                         .to_owned();
                     records::update(ctx.conn, &c, &id, &rec)?;
-                    records::append_change(ctx.conn, &c, &id, Action::Update, &rec)?;
+                    records::append_change(ctx, &c, &id, Action::Update, &rec)?;
                     Ok(())
                 }
                 (None, _) => {
@@ -224,7 +224,7 @@ pub async fn upsert_superuser(
                     rec.insert("created".into(), now.clone().into());
                     rec.insert("updated".into(), now.into());
                     records::insert(ctx.conn, &c, &rec)?;
-                    records::append_change(ctx.conn, &c, &id, Action::Create, &rec)?;
+                    records::append_change(ctx, &c, &id, Action::Create, &rec)?;
                     Ok(())
                 }
             }
@@ -249,7 +249,7 @@ pub async fn delete_superuser(store: &Store, email: &str) -> Result<(), Error> {
                 .unwrap_or_default()
                 .to_owned();
             records::delete(ctx.conn, &c, &id)?;
-            records::append_change(ctx.conn, &c, &id, Action::Delete, &rec)?;
+            records::append_change(ctx, &c, &id, Action::Delete, &rec)?;
             Ok(())
         })
         .await

@@ -301,7 +301,7 @@ pub async fn create(
                 return Err(Error::invalid(FAIL, errors));
             }
             records::insert(ctx.conn, &c, &rec).map_err(|e| store_err(e, FAIL))?;
-            records::append_change(ctx.conn, &c, &id, Action::Create, &rec)?;
+            records::append_change(ctx, &c, &id, Action::Create, &rec)?;
             Ok(rec)
         })
         .await?;
@@ -471,7 +471,7 @@ pub async fn update(
                 return Err(Error::invalid(FAIL, errors));
             }
             records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
-            records::append_change(ctx.conn, &c, &id, Action::Update, &rec)?;
+            records::append_change(ctx, &c, &id, Action::Update, &rec)?;
             Ok(rec)
         })
         .await?;
@@ -495,14 +495,14 @@ pub async fn delete(
     store
         .write(move |ctx| {
             let mut seen = HashSet::new();
-            delete_in_tx(ctx.conn, &schema, &c, &id, 0, &mut seen)
+            delete_in_tx(ctx, &schema, &c, &id, 0, &mut seen)
         })
         .await
 }
 
 /// Deletes one record and handles references to it (inside a write job).
 pub fn delete_in_tx(
-    conn: &Connection,
+    ctx: &mut crate::store::WriteCtx<'_>,
     schema: &Schema,
     c: &Collection,
     id: &str,
@@ -515,13 +515,13 @@ pub fn delete_in_tx(
     if depth > MAX_CASCADE_DEPTH {
         return Err(Error::bad("Failed to delete record."));
     }
-    let rec = records::get(conn, c, id)?.ok_or_else(Error::missing_record)?;
+    let rec = records::get(ctx.conn, c, id)?.ok_or_else(Error::missing_record)?;
     for other in &schema.collections {
         if other.kind == CollectionKind::View {
             continue;
         }
         for (field, opts) in other.relations_to(&c.id) {
-            for mut r in records::referencing(conn, other, field, id)? {
+            for mut r in records::referencing(ctx.conn, other, field, id)? {
                 let rid = r
                     .get("id")
                     .and_then(Value::as_str)
@@ -536,7 +536,7 @@ pub fn delete_in_tx(
                 // Cascade only when the reference would be left empty; a
                 // multi relation that keeps other ids just loses this one.
                 if opts.cascade_delete && value::to_list(&pulled).is_empty() {
-                    delete_in_tx(conn, schema, other, &rid, depth + 1, seen)?;
+                    delete_in_tx(ctx, schema, other, &rid, depth + 1, seen)?;
                     continue;
                 }
                 if opts.required && value::to_list(&pulled).is_empty() {
@@ -553,13 +553,13 @@ pub fn delete_in_tx(
                         r.insert(f.name.clone(), now.clone().into());
                     }
                 }
-                records::update(conn, other, &rid, &r)?;
-                records::append_change(conn, other, &rid, Action::Update, &r)?;
+                records::update(ctx.conn, other, &rid, &r)?;
+                records::append_change(ctx, other, &rid, Action::Update, &r)?;
             }
         }
     }
-    records::delete(conn, c, id)?;
-    records::append_change(conn, c, id, Action::Delete, &rec)?;
+    records::delete(ctx.conn, c, id)?;
+    records::append_change(ctx, c, id, Action::Delete, &rec)?;
     Ok(())
 }
 
@@ -656,7 +656,7 @@ pub async fn truncate(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
                 if seen.contains(&(c.id.clone(), id.clone())) {
                     continue;
                 }
-                delete_in_tx(ctx.conn, &schema, &c, &id, 0, &mut seen)?;
+                delete_in_tx(ctx, &schema, &c, &id, 0, &mut seen)?;
             }
             Ok(())
         })

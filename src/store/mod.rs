@@ -94,6 +94,7 @@ impl Schema {
 pub struct Store {
     path: PathBuf,
     writer: pool::Writer,
+    checkpointer: pool::Checkpointer,
     readers: pool::Readers,
     schema: Arc<RwLock<Arc<Schema>>>,
     last_seq: tokio::sync::watch::Sender<i64>,
@@ -111,9 +112,11 @@ impl Store {
         )?))));
         let seq = records::last_seq(&conn)?;
         let (last_seq, _) = tokio::sync::watch::channel(seq);
+        let checkpointer = pool::Checkpointer::start(&path)?;
+        let poke = checkpointer.poker();
         let cache = Arc::clone(&schema);
         let seq_tx = last_seq.clone();
-        let after_commit: pool::AfterCommit = Box::new(move |conn: &Connection, changed| {
+        let after_commit: pool::AfterCommit = Box::new(move |conn: &Connection, changed, seq| {
             if changed {
                 match collections::load_all(conn) {
                     Ok(all) => {
@@ -124,10 +127,14 @@ impl Store {
                     Err(e) => tracing::error!(error = %e, "schema reload failed"),
                 }
             }
-            if let Ok(seq) = records::last_seq(conn) {
+            if let Some(p) = &poke {
+                // Full channel = a checkpoint is already pending.
+                let _ = p.try_send(());
+            }
+            if let Some(seq) = seq {
                 seq_tx.send_if_modified(|cur| {
-                    let changed = *cur != seq;
-                    *cur = seq;
+                    let changed = *cur < seq;
+                    *cur = (*cur).max(seq);
                     changed
                 });
             }
@@ -138,6 +145,7 @@ impl Store {
             .max(4);
         Ok(Self {
             writer: pool::Writer::start(conn, after_commit),
+            checkpointer,
             readers: pool::Readers::new(&path, readers),
             path,
             schema,
@@ -182,6 +190,8 @@ impl Store {
 
     /// Drains the writer and checkpoints the WAL.
     pub fn shutdown(&self) {
+        // The writer holds the checkpointer's poke handle: stop it first.
         self.writer.shutdown();
+        self.checkpointer.shutdown();
     }
 }

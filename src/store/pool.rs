@@ -35,6 +35,9 @@ pub fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "journal_size_limit", "67108864")?;
+        // The checkpointer thread folds the WAL back; the writer only
+        // checkpoints itself as a safety net if the WAL grows very large.
+        conn.pragma_update(None, "wal_autocheckpoint", "20000")?;
     }
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())
@@ -68,12 +71,15 @@ pub struct WriteCtx<'a> {
     /// Set by jobs that changed `_collections`; the writer reloads the
     /// schema cache after commit, before replying.
     pub schema_changed: bool,
+    /// The last change-log sequence number this job appended, if any.
+    pub last_seq: Option<i64>,
 }
 
 type Job = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Done + Send>;
 
-/// Called on the writer thread after each commit, before replies go out.
-pub type AfterCommit = Box<dyn Fn(&Connection, bool) + Send>;
+/// Called on the writer thread after each commit, before replies go out,
+/// with whether the schema changed and the last change-log seq committed.
+pub type AfterCommit = Box<dyn Fn(&Connection, bool, Option<i64>) + Send>;
 
 /// Handle to the writer thread.
 pub struct Writer {
@@ -155,6 +161,8 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, after_commit: AfterCom
 }
 
 fn run_group(conn: &Connection, batch: Vec<Job>, after_commit: &AfterCommit) {
+    let started = std::time::Instant::now();
+    let jobs = batch.len();
     let mut dones = Vec::with_capacity(batch.len());
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         let msg = e.to_string();
@@ -166,35 +174,38 @@ fn run_group(conn: &Connection, batch: Vec<Job>, after_commit: &AfterCommit) {
         return;
     }
     let mut schema_changed = false;
+    let mut last_seq = None;
+    // Cached statements: these run for every job.
+    let exec = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
     for job in batch {
-        if conn.execute_batch("SAVEPOINT job").is_err() {
+        if exec("SAVEPOINT job").is_err() {
             continue;
         }
         let mut ctx = WriteCtx {
             conn,
             schema_changed: false,
+            last_seq: None,
         };
         let done = catch_unwind(AssertUnwindSafe(|| job(&mut ctx)));
+        let keep = matches!(&done, Ok(d) if d.ok);
+        if keep {
+            schema_changed |= ctx.schema_changed;
+            last_seq = ctx.last_seq.or(last_seq);
+        } else {
+            let _ = exec("ROLLBACK TO job");
+        }
+        let _ = exec("RELEASE job");
         match done {
-            Ok(done) if done.ok => {
-                schema_changed |= ctx.schema_changed;
-                let _ = conn.execute_batch("RELEASE job");
-                dones.push(done);
-            }
-            Ok(done) => {
-                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
-                dones.push(done);
-            }
-            Err(_) => {
-                tracing::error!("a write job panicked; its changes were rolled back");
-                let _ = conn.execute_batch("ROLLBACK TO job; RELEASE job");
-            }
+            Ok(done) => dones.push(done),
+            Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
         }
     }
+    let ran = started.elapsed();
     let commit = conn.execute_batch("COMMIT");
+    tracing::trace!(jobs, ?ran, total = ?started.elapsed(), "group commit");
     let result = match commit {
         Ok(()) => {
-            after_commit(conn, schema_changed);
+            after_commit(conn, schema_changed, last_seq);
             Ok(())
         }
         Err(e) => {
@@ -209,6 +220,58 @@ fn run_group(conn: &Connection, batch: Vec<Job>, after_commit: &AfterCommit) {
             Err(_) => Err(StoreError::CommitFailed),
         };
         (d.deliver)(r);
+    }
+}
+
+/// Least time between two background checkpoints.
+pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Folds the WAL back into the database file on its own thread and
+/// connection, so the page copies and the fsync of a checkpoint never sit on
+/// the writer's commit path. The writer pokes it after commits; pokes
+/// coalesce, and checkpoints run at most every `CHECKPOINT_INTERVAL`.
+pub struct Checkpointer {
+    tx: Mutex<Option<mpsc::SyncSender<()>>>,
+    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl Checkpointer {
+    pub fn start(path: &Path) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(StoreError::Sqlite)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(StoreError::Sqlite)?;
+        let (tx, rx) = mpsc::sync_channel::<()>(1);
+        let handle = std::thread::Builder::new()
+            .name("cairn-checkpoint".into())
+            .spawn(move || {
+                while rx.recv().is_ok() {
+                    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+                    {
+                        tracing::warn!(error = %e, "background checkpoint failed");
+                    }
+                    std::thread::sleep(CHECKPOINT_INTERVAL);
+                }
+            })
+            .ok();
+        Ok(Self {
+            tx: Mutex::new(Some(tx)),
+            handle: Mutex::new(handle),
+        })
+    }
+
+    /// A handle the writer uses to ask for a checkpoint.
+    pub fn poker(&self) -> Option<mpsc::SyncSender<()>> {
+        self.tx.lock().ok().and_then(|g| g.clone())
+    }
+
+    pub fn shutdown(&self) {
+        if let Ok(mut g) = self.tx.lock() {
+            g.take();
+        }
+        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
     }
 }
 

@@ -287,7 +287,7 @@ impl Action {
 /// Appends a change-log entry. Must run in the same transaction as the
 /// mutation it describes; the snapshot leaves out password hashes.
 pub fn append_change(
-    conn: &Connection,
+    ctx: &mut super::WriteCtx<'_>,
     c: &Collection,
     id: &str,
     action: Action,
@@ -299,6 +299,7 @@ pub fn append_change(
             snap.remove(&f.name);
         }
     }
+    let conn = ctx.conn;
     conn.prepare_cached(
         "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -310,7 +311,9 @@ pub fn append_change(
         datetime::now(),
         Value::Object(snap).to_string()
     ])?;
-    Ok(conn.last_insert_rowid())
+    let seq = conn.last_insert_rowid();
+    ctx.last_seq = Some(seq);
+    Ok(seq)
 }
 
 /// The highest committed change-log sequence number (0 when empty).
