@@ -1,6 +1,10 @@
 //! Record rows: insert, update, delete, point reads, pages, and the change
 //! log that every mutation appends to in the same transaction.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
@@ -66,7 +70,35 @@ fn from_sql(f: &Field, v: ValueRef<'_>) -> Value {
     }
 }
 
-fn select_list(c: &Collection) -> String {
+/// Statement texts per (collection version, kind). Building them quotes every
+/// column, which showed up in profiles of the hot paths; a schema change
+/// bumps the collection's `updated` and so starts a fresh entry.
+fn cached_sql(c: &Collection, kind: &'static str, build: impl FnOnce() -> String) -> Rc<str> {
+    type Key = (String, String, &'static str);
+    thread_local! {
+        static CACHE: RefCell<HashMap<Key, Rc<str>>> = RefCell::new(HashMap::new());
+    }
+    let key = (c.id.clone(), c.updated.clone(), kind);
+    if let Some(sql) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
+        return sql;
+    }
+    // Built outside the borrow: builders may look up other entries.
+    let sql: Rc<str> = Rc::from(build());
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 4096 {
+            cache.clear();
+        }
+        cache.insert(key, Rc::clone(&sql));
+    });
+    sql
+}
+
+fn select_list(c: &Collection) -> Rc<str> {
+    cached_sql(c, "select_list", || select_list_uncached(c))
+}
+
+fn select_list_uncached(c: &Collection) -> String {
     c.fields
         .iter()
         .map(|f| quote_ident(&f.name))
@@ -84,11 +116,13 @@ fn read_row(c: &Collection, r: &Row<'_>) -> rusqlite::Result<Row_> {
 
 /// Reads one record by id.
 pub fn get(conn: &Connection, c: &Collection, id: &str) -> Result<Option<Row_>, StoreError> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE \"id\" = ?1 LIMIT 1",
-        select_list(c),
-        quote_ident(&c.name)
-    );
+    let sql = cached_sql(c, "get", || {
+        format!(
+            "SELECT {} FROM {} WHERE \"id\" = ?1 LIMIT 1",
+            select_list(c),
+            quote_ident(&c.name)
+        )
+    });
     let mut stmt = conn.prepare_cached(&sql)?;
     Ok(stmt.query_row(params![id], |r| read_row(c, r)).optional()?)
 }
@@ -166,20 +200,19 @@ pub fn list(
 
 /// Inserts a full record.
 pub fn insert(conn: &Connection, c: &Collection, rec: &Row_) -> Result<(), StoreError> {
-    let cols: Vec<&Field> = c.fields.iter().collect();
-    let sql = format!(
-        "INSERT INTO {} ({}) VALUES ({})",
-        quote_ident(&c.name),
-        cols.iter()
-            .map(|f| quote_ident(&f.name))
-            .collect::<Vec<_>>()
-            .join(", "),
-        (1..=cols.len())
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let vals = cols
+    let sql = cached_sql(c, "insert", || {
+        format!(
+            "INSERT INTO {} ({}) VALUES ({})",
+            quote_ident(&c.name),
+            select_list(c),
+            (1..=c.fields.len())
+                .map(|i| format!("?{i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    });
+    let vals = c
+        .fields
         .iter()
         .map(|f| to_sql(f, rec.get(&f.name).unwrap_or(&Value::Null)));
     conn.prepare_cached(&sql)?.execute(params_from_iter(vals))?;
@@ -189,16 +222,18 @@ pub fn insert(conn: &Connection, c: &Collection, rec: &Row_) -> Result<(), Store
 /// Writes every field of `rec` over the stored record `id`.
 pub fn update(conn: &Connection, c: &Collection, id: &str, rec: &Row_) -> Result<(), StoreError> {
     let cols: Vec<&Field> = c.fields.iter().filter(|f| f.name != "id").collect();
-    let sets: Vec<String> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, f)| format!("{} = ?{}", quote_ident(&f.name), i + 2))
-        .collect();
-    let sql = format!(
-        "UPDATE {} SET {} WHERE \"id\" = ?1",
-        quote_ident(&c.name),
-        sets.join(", ")
-    );
+    let sql = cached_sql(c, "update", || {
+        let sets: Vec<String> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, f)| format!("{} = ?{}", quote_ident(&f.name), i + 2))
+            .collect();
+        format!(
+            "UPDATE {} SET {} WHERE \"id\" = ?1",
+            quote_ident(&c.name),
+            sets.join(", ")
+        )
+    });
     let mut vals = vec![SqlValue::Text(id.to_owned())];
     vals.extend(
         cols.iter()
