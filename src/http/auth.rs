@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::extract::{Caller, JsonBody};
 use crate::app::App;
 use crate::schema::Collection;
-use crate::schema::value::FieldError;
+use crate::schema::validate::FieldError;
 use crate::service::{Actor, Identity, auth, records};
 
 fn auth_collection(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {

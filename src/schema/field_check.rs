@@ -5,7 +5,7 @@ use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use super::field::{DomainOptions, Field, FieldKind};
-use super::value::FieldError;
+use super::validate::FieldError;
 
 fn min_ge(threshold: i64) -> Value {
     FieldError::new(
@@ -66,7 +66,7 @@ pub fn check(f: &Field, collection_exists: &dyn Fn(&str) -> bool) -> Map<String,
             } else if o.max != 0 && o.max < o.min {
                 e.insert("max".into(), min_ge(o.min));
             }
-            if !o.pattern.is_empty() && !super::value::is_valid_pattern(&o.pattern) {
+            if !o.pattern.is_empty() && !super::validate::is_valid_pattern(&o.pattern) {
                 e.insert(
                     "pattern".into(),
                     FieldError::new("validation_invalid_regex", "Invalid regular expression.")

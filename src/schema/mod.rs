@@ -8,6 +8,7 @@ pub mod field_check;
 pub mod index;
 pub mod names;
 pub mod system;
+pub mod validate;
 pub mod value;
 
 pub use collection::{Access, Collection, CollectionKind, RuleKind};

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::{Actor, Error, Identity};
 use crate::schema::system::SUPERUSERS;
-use crate::schema::{Collection, datetime, names, value};
+use crate::schema::{Collection, datetime, names, validate};
 use crate::store::records::{self, Action};
 use crate::store::{Store, StoreError};
 
@@ -176,7 +176,7 @@ pub async fn upsert_superuser(
     password: &str,
     mode: UpsertMode,
 ) -> Result<(), Error> {
-    if !value::is_email(email) {
+    if !validate::is_email(email) {
         return Err(Error::bad("Invalid email address."));
     }
     if password.chars().count() < 8 {

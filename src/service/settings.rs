@@ -4,7 +4,7 @@ use serde_json::{Map, Value};
 
 use super::Error;
 use crate::schema::datetime;
-use crate::schema::value::{FieldError, url_host};
+use crate::schema::validate::{FieldError, url_host};
 use crate::store::{Store, settings};
 
 /// Settings without secrets, as the API returns them.

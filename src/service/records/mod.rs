@@ -1,0 +1,276 @@
+//! Record use-cases: create, view, update, delete and list.
+//!
+//! Coercion, modifiers and validation run inside the writer job, against the
+//! stored record, so concurrent `views+` updates never lose an increment and
+//! a record is validated exactly as it will be written.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+mod delete;
+mod list;
+mod write;
+
+pub use delete::{delete, delete_in_tx, truncate};
+pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
+use write::{
+    apply_input, auth_create_rules, check_passwords, field_error, new_files, store_err,
+    validate_record,
+};
+
+use super::{Actor, Error};
+use crate::schema::validate::{self, FieldError};
+use crate::schema::value;
+use crate::schema::{Access, Collection, CollectionKind, FieldKind, RuleKind, datetime, names};
+use crate::store::Store;
+use crate::store::records::{self, Action, Row_};
+/// The outcome of checking an API rule before running the action.
+enum Gate {
+    Allow,
+    /// An expression rule this actor does not satisfy.
+    Deny,
+}
+
+fn gate(c: &Collection, kind: RuleKind, actor: &Actor) -> Result<Gate, Error> {
+    if actor.is_superuser() {
+        return Ok(Gate::Allow);
+    }
+    match c.rule(kind) {
+        Access::Superusers => Err(Error::superusers_only()),
+        Access::Anyone => Ok(Gate::Allow),
+        // Expression rules are evaluated by the rule engine; until a rule is
+        // satisfied it denies, which is the safe reading.
+        Access::Rule(_) => Ok(Gate::Deny),
+    }
+}
+
+/// The record as a client may see it.
+pub fn to_public(c: &Collection, rec: &Row_, actor: &Actor) -> Value {
+    let mut m = Map::with_capacity(rec.len() + 2);
+    m.insert("collectionId".into(), c.id.clone().into());
+    m.insert("collectionName".into(), c.name.clone().into());
+    let superuser = actor.is_superuser();
+    let id = rec.get("id").and_then(Value::as_str).unwrap_or_default();
+    let owner = actor
+        .identity()
+        .is_some_and(|i| i.collection.id == c.id && i.id() == id);
+    for f in &c.fields {
+        if f.system && f.hidden && (f.name == "password" || f.name == "tokenKey") {
+            continue;
+        }
+        if f.hidden && !superuser {
+            continue;
+        }
+        if c.is_auth() && f.system && f.name == "email" && !superuser && !owner {
+            let visible = rec
+                .get("emailVisibility")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if !visible {
+                continue;
+            }
+        }
+        let v = match f.kind {
+            FieldKind::Password(_) => Value::String(String::new()),
+            _ => rec
+                .get(&f.name)
+                .cloned()
+                .unwrap_or_else(|| f.kind.zero_value()),
+        };
+        m.insert(f.name.clone(), v);
+    }
+    if superuser && c.is_auth() && c.name == crate::schema::system::SUPERUSERS {
+        m.insert("verified".into(), true.into());
+    }
+    Value::Object(m)
+}
+
+/// The submitted body, already decoded from JSON or multipart.
+pub type Input = Map<String, Value>;
+
+/// Plain passwords from the body, hashed before the write job.
+#[derive(Default)]
+pub struct Hashed(Vec<(String, String, String)>);
+
+/// Hashes every password field present in the body (argon2 is slow, so this
+/// happens before the job reaches the writer thread).
+pub async fn hash_passwords(c: &Collection, input: &Input) -> Result<Hashed, Error> {
+    let mut out = Vec::new();
+    for f in &c.fields {
+        if let FieldKind::Password(_) = f.kind
+            && let Some(v) = input.get(&f.name)
+        {
+            let plain = value::coerce(f, v).as_str().unwrap_or_default().to_owned();
+            if !plain.is_empty() {
+                let hash = super::auth::hash_password(plain.clone()).await?;
+                out.push((f.name.clone(), plain, hash));
+            }
+        }
+    }
+    Ok(Hashed(out))
+}
+
+/// Creates a record.
+pub async fn create(
+    store: &Store,
+    c: Arc<Collection>,
+    actor: &Actor,
+    input: Input,
+) -> Result<Value, Error> {
+    const FAIL: &str = "Failed to create record.";
+    if c.kind == CollectionKind::View {
+        return Err(Error::bad(FAIL));
+    }
+    if let Gate::Deny = gate(&c, RuleKind::Create, actor)? {
+        return Err(Error::bad(FAIL));
+    }
+    let hashed = hash_passwords(&c, &input).await?;
+    let schema = store.schema();
+    let superuser = actor.is_superuser();
+    let coll = Arc::clone(&c);
+    let rec = store
+        .write(move |ctx| {
+            let c = coll;
+            let now = datetime::now();
+            let mut rec = Row_::new();
+            for f in &c.fields {
+                rec.insert(f.name.clone(), f.kind.zero_value());
+            }
+            apply_input(&c, &mut rec, &input, superuser);
+            let mut errors = Map::new();
+            if c.is_auth() {
+                check_passwords(&input, &hashed, true, &mut errors);
+                if !errors.is_empty() {
+                    return Err(Error::invalid(FAIL, errors));
+                }
+            }
+            new_files(&c, &rec, &Row_::new(), &mut errors);
+            // The id: submitted (validated as text) or generated.
+            let id_field = c.field("id");
+            let id = match input.get("id").map(value::coerce_text) {
+                Some(s) if !s.is_empty() => {
+                    if let Some(f) = id_field
+                        && let Err(e) = validate::validate(f, &Value::String(s.clone()))
+                    {
+                        field_error(&mut errors, "id", e);
+                    }
+                    s
+                }
+                _ => names::new_record_id(),
+            };
+            rec.insert("id".into(), id.clone().into());
+            for f in &c.fields {
+                match &f.kind {
+                    FieldKind::Autodate(o) if o.on_create => {
+                        rec.insert(f.name.clone(), now.clone().into());
+                    }
+                    FieldKind::Text(o) if !o.autogenerate_pattern.is_empty() && f.name != "id" => {
+                        let empty = rec
+                            .get(&f.name)
+                            .and_then(Value::as_str)
+                            .is_none_or(str::is_empty);
+                        if empty && let Some(v) = validate::autogenerate(&o.autogenerate_pattern) {
+                            rec.insert(f.name.clone(), v.into());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if c.is_auth() {
+                auth_create_rules(&c, &mut rec, &input, superuser, &mut errors);
+            }
+            for (name, _, hash) in &hashed.0 {
+                rec.insert(name.clone(), hash.clone().into());
+            }
+            for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, true)? {
+                errors.entry(k).or_insert(v);
+            }
+            if !errors.is_empty() {
+                return Err(Error::invalid(FAIL, errors));
+            }
+            records::insert(ctx.conn, &c, &rec).map_err(|e| store_err(e, FAIL))?;
+            records::append_change(ctx, &c, &id, Action::Create, &rec)?;
+            Ok(rec)
+        })
+        .await?;
+    Ok(to_public(&c, &rec, actor))
+}
+
+/// Reads one record.
+pub fn view(store: &Store, c: &Collection, actor: &Actor, id: &str) -> Result<Value, Error> {
+    if let Gate::Deny = gate(c, RuleKind::View, actor)? {
+        return Err(Error::missing_record());
+    }
+    let rec = store
+        .read(|conn| records::get(conn, c, id))?
+        .ok_or_else(Error::missing_record)?;
+    Ok(to_public(c, &rec, actor))
+}
+
+/// Updates a record.
+pub async fn update(
+    store: &Store,
+    c: Arc<Collection>,
+    actor: &Actor,
+    id: String,
+    input: Input,
+) -> Result<Value, Error> {
+    const FAIL: &str = "Failed to update record.";
+    if let Gate::Deny = gate(&c, RuleKind::Update, actor)? {
+        return Err(Error::missing_record());
+    }
+    let hashed = hash_passwords(&c, &input).await?;
+    let schema = store.schema();
+    let superuser = actor.is_superuser();
+    let coll = Arc::clone(&c);
+    let rec = store
+        .write(move |ctx| {
+            let c = coll;
+            let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
+            let mut errors = Map::new();
+            if let Some(new_id) = input.get("id").map(value::coerce_text)
+                && !new_id.is_empty()
+                && new_id != id
+            {
+                errors.insert(
+                    "id".into(),
+                    FieldError::new(
+                        "validation_pk_change",
+                        "The record primary key cannot be changed.",
+                    )
+                    .to_json(),
+                );
+                return Err(Error::invalid(FAIL, errors));
+            }
+            let old = rec.clone();
+            apply_input(&c, &mut rec, &input, superuser);
+            new_files(&c, &rec, &old, &mut errors);
+            let now = datetime::now();
+            for f in &c.fields {
+                if let FieldKind::Autodate(o) = &f.kind
+                    && o.on_update
+                {
+                    rec.insert(f.name.clone(), now.clone().into());
+                }
+            }
+            if c.is_auth() && hashed.0.iter().any(|(n, _, _)| n == "password") {
+                check_passwords(&input, &hashed, false, &mut errors);
+                rec.insert("tokenKey".into(), names::random_secret(50).into());
+            }
+            for (name, _, hash) in &hashed.0 {
+                rec.insert(name.clone(), hash.clone().into());
+            }
+            for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, false)? {
+                errors.entry(k).or_insert(v);
+            }
+            if !errors.is_empty() {
+                return Err(Error::invalid(FAIL, errors));
+            }
+            records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
+            records::append_change(ctx, &c, &id, Action::Update, &rec)?;
+            Ok(rec)
+        })
+        .await?;
+    Ok(to_public(&c, &rec, actor))
+}
