@@ -13,6 +13,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod filter;
 pub mod http;
 pub mod schema;
 pub mod service;

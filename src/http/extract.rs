@@ -30,6 +30,33 @@ impl FromRequestParts<Arc<App>> for Caller {
     }
 }
 
+/// The caller plus the request values rules may read (`@request.*`).
+pub struct Ctx {
+    pub actor: Actor,
+    pub req: crate::filter::ast::RequestInfo,
+}
+
+impl FromRequestParts<Arc<App>> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let Caller(actor) = Caller::from_request_parts(parts, app).await?;
+        let mut query = Map::new();
+        for (k, v) in form_urlencoded_pairs(parts.uri.query().unwrap_or_default().as_bytes()) {
+            query.insert(k, Value::String(v));
+        }
+        let mut headers = Map::new();
+        for (k, v) in &parts.headers {
+            if let Ok(v) = v.to_str() {
+                headers.insert(k.as_str().replace('-', "_"), Value::String(v.to_owned()));
+            }
+        }
+        let req =
+            crate::service::rules::request_info(&actor, parts.method.as_str(), query, headers);
+        Ok(Ctx { actor, req })
+    }
+}
+
 /// A caller that must be a superuser (401 for guests, 403 for others).
 pub struct Superuser(pub Actor);
 

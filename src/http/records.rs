@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::extract::{Caller, Query, RecordBody};
+use super::extract::{Ctx, Query, RecordBody};
 use crate::app::App;
 use crate::schema::Collection;
 use crate::service::records::{self, ListQuery};
@@ -34,7 +34,7 @@ fn collection_for_write(app: &App, name: &str) -> Result<Arc<Collection>, ApiErr
 pub async fn list(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
-    Caller(actor): Caller,
+    ctx: Ctx,
     q: Query,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection(&app, &coll)?;
@@ -42,48 +42,55 @@ pub async fn list(
         page: q.int("page")?.unwrap_or(1),
         per_page: q.int("perPage")?.unwrap_or(0),
         sort: q.get("sort").unwrap_or_default().to_owned(),
+        filter: q.get("filter").unwrap_or_default().to_owned(),
         skip_total: q.flag("skipTotal")?,
     };
-    Ok(Json(records::list(&app.store, &c, &actor, &query)?))
+    Ok(Json(records::list(
+        &app.store, &c, &ctx.actor, &ctx.req, &query,
+    )?))
 }
 
 pub async fn view(
     State(app): State<Arc<App>>,
     Path((coll, id)): Path<(String, String)>,
-    Caller(actor): Caller,
+    ctx: Ctx,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection(&app, &coll)?;
-    Ok(Json(records::view(&app.store, &c, &actor, &id)?))
+    Ok(Json(records::view(
+        &app.store, &c, &ctx.actor, &ctx.req, &id,
+    )?))
 }
 
 pub async fn create(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
-    Caller(actor): Caller,
+    ctx: Ctx,
     RecordBody(body): RecordBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
-    Ok(Json(records::create(&app.store, c, &actor, body).await?))
+    Ok(Json(
+        records::create(&app.store, c, &ctx.actor, &ctx.req, body).await?,
+    ))
 }
 
 pub async fn update(
     State(app): State<Arc<App>>,
     Path((coll, id)): Path<(String, String)>,
-    Caller(actor): Caller,
+    ctx: Ctx,
     RecordBody(body): RecordBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     Ok(Json(
-        records::update(&app.store, c, &actor, id, body).await?,
+        records::update(&app.store, c, &ctx.actor, &ctx.req, id, body).await?,
     ))
 }
 
 pub async fn delete(
     State(app): State<Arc<App>>,
     Path((coll, id)): Path<(String, String)>,
-    Caller(actor): Caller,
+    ctx: Ctx,
 ) -> Result<Response, ApiError> {
     let c = collection(&app, &coll)?;
-    records::delete(&app.store, c, &actor, id).await?;
+    records::delete(&app.store, c, &ctx.actor, &ctx.req, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

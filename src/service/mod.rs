@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod collections;
 pub mod records;
+pub mod rules;
 pub mod settings;
 
 use std::sync::Arc;

@@ -11,6 +11,7 @@ pub mod collections;
 pub mod ddl;
 pub mod pool;
 pub mod records;
+pub mod resolver;
 pub mod settings;
 
 use std::collections::HashMap;

@@ -156,6 +156,34 @@ pub struct SortKey {
     pub desc: bool,
 }
 
+/// A compiled condition on the collection's rows; its placeholders are
+/// numbered from `?1`.
+#[derive(Debug, Clone, Default)]
+pub struct Where {
+    pub sql: String,
+    pub params: Vec<crate::filter::compile::Param>,
+}
+
+impl Where {
+    /// All of `parts` (empty conditions are skipped).
+    pub fn all(parts: Vec<Where>) -> Option<Where> {
+        let parts: Vec<Where> = parts.into_iter().filter(|w| !w.sql.is_empty()).collect();
+        if parts.is_empty() {
+            return None;
+        }
+        // Each part was compiled with its placeholders numbered after the
+        // previous part's, so texts join and parameters concatenate.
+        Some(Where {
+            sql: parts
+                .iter()
+                .map(|w| format!("({})", w.sql))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+            params: parts.into_iter().flat_map(|w| w.params).collect(),
+        })
+    }
+}
+
 /// One page of records plus the total (or -1 when skipped).
 pub fn list(
     conn: &Connection,
@@ -164,6 +192,7 @@ pub fn list(
     limit: i64,
     offset: i64,
     count: bool,
+    filter: Option<&Where>,
 ) -> Result<(Vec<Row_>, i64), StoreError> {
     let mut order: Vec<String> = sort
         .iter()
@@ -179,23 +208,56 @@ pub fn list(
     if order.is_empty() {
         order.push("rowid ASC".into());
     }
+    let table = quote_ident(&c.name);
+    let (cond, mut params) = match filter {
+        Some(w) => (format!(" WHERE {}", w.sql), w.params.clone()),
+        None => (String::new(), Vec::new()),
+    };
+    let n = params.len();
     let sql = format!(
-        "SELECT {} FROM {} ORDER BY {} LIMIT ?1 OFFSET ?2",
+        "SELECT {} FROM {table}{cond} ORDER BY {} LIMIT ?{} OFFSET ?{}",
         select_list(c),
-        quote_ident(&c.name),
-        order.join(", ")
+        order.join(", "),
+        n + 1,
+        n + 2
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params![limit, offset], |r| read_row(c, r))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
     let total = if count {
-        let sql = format!("SELECT COUNT(*) FROM {}", quote_ident(&c.name));
-        conn.prepare_cached(&sql)?.query_row([], |r| r.get(0))?
+        let sql = format!("SELECT COUNT(*) FROM {table}{cond}");
+        conn.prepare_cached(&sql)?
+            .query_row(params_from_iter(params.iter()), |r| r.get(0))?
     } else {
         -1
     };
+    params.push(crate::filter::compile::Param::Int(limit));
+    params.push(crate::filter::compile::Param::Int(offset));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| read_row(c, r))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
+}
+
+/// Reads one record by id if it also satisfies `filter`.
+pub fn get_where(
+    conn: &Connection,
+    c: &Collection,
+    id: &str,
+    filter: &Where,
+) -> Result<Option<Row_>, StoreError> {
+    let n = filter.params.len();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE \"id\" = ?{} AND ({}) LIMIT 1",
+        select_list(c),
+        quote_ident(&c.name),
+        n + 1,
+        filter.sql
+    );
+    let mut params = filter.params.clone();
+    params.push(crate::filter::compile::Param::Text(id.to_owned()));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    Ok(stmt
+        .query_row(params_from_iter(params.iter()), |r| read_row(c, r))
+        .optional()?)
 }
 
 /// Inserts a full record.

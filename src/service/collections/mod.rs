@@ -16,6 +16,27 @@ use crate::schema::validate::FieldError;
 use crate::schema::{Collection, CollectionKind, datetime, system};
 use crate::store::{Store, collections as store_coll, ddl};
 
+/// Every expression rule must parse and name real fields; errors are keyed
+/// by the rule (`listRule`, ...) as PocketBase reports them.
+fn check_rules(schema: &crate::store::Schema, c: &Collection, fail: &str) -> Result<(), Error> {
+    let mut errors = Map::new();
+    for (key, access) in crate::schema::collection::RULE_KEYS
+        .iter()
+        .zip(c.rules.iter())
+    {
+        if let crate::schema::Access::Rule(text) = access
+            && let Err(msg) = crate::service::rules::validate_rule(schema, c, text)
+        {
+            errors.insert((*key).into(), err("validation_invalid_rule", &msg));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(fail, errors))
+    }
+}
+
 /// Creates a collection and its table.
 pub async fn create(store: &Store, input: Value) -> Result<Value, Error> {
     const FAIL: &str = "Failed to create collection.";
@@ -36,6 +57,7 @@ pub async fn create(store: &Store, input: Value) -> Result<Value, Error> {
     let schema = store.schema();
     let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
     let mut c = new_collection(kind, &input, &exists)?;
+    check_rules(&schema, &c, FAIL)?;
     let now = datetime::now();
     c.created = now.clone();
     c.updated = now;
@@ -161,6 +183,7 @@ pub async fn update(
     let schema = store.schema();
     let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
     let mut c = merge_and_validate(&existing, &input, false, &exists)?;
+    check_rules(&schema, &c, FAIL)?;
     c.updated = datetime::now();
     let old = Arc::clone(&existing);
     let c = store

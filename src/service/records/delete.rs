@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Gate, gate};
+use super::{gate, passes};
+use crate::filter::ast::RequestInfo;
 use crate::schema::value::{self, Modifier};
 use crate::schema::{Collection, CollectionKind, FieldKind, RuleKind, datetime};
 use crate::service::{Actor, Error};
@@ -20,17 +21,19 @@ pub async fn delete(
     store: &Store,
     c: Arc<Collection>,
     actor: &Actor,
+    req: &RequestInfo,
     id: String,
 ) -> Result<(), Error> {
-    if let Gate::Deny = gate(&c, RuleKind::Delete, actor)? {
-        return Err(Error::missing_record());
-    }
+    let schema = store.schema();
+    let gate = gate(&schema, &c, RuleKind::Delete, actor, req)?;
     if c.kind == CollectionKind::View {
         return Err(Error::bad("Failed to delete record."));
     }
-    let schema = store.schema();
     store
         .write(move |ctx| {
+            if records::get(ctx.conn, &c, &id)?.is_none() || !passes(ctx.conn, &c, &id, &gate)? {
+                return Err(Error::missing_record());
+            }
             let mut seen = HashSet::new();
             delete_in_tx(ctx, &schema, &c, &id, 0, &mut seen)
         })

@@ -3,9 +3,12 @@
 use serde_json::{Value, json};
 
 use super::{Gate, gate, to_public};
+use crate::filter::ast::RequestInfo;
 use crate::schema::{Collection, CollectionKind, FieldKind, RuleKind};
+use crate::service::rules;
 use crate::service::{Actor, Error};
 use crate::store::Store;
+use crate::store::records::Where;
 use crate::store::records::{self, SortKey};
 
 /// Largest page size; bigger requests are capped silently.
@@ -18,6 +21,7 @@ pub struct ListQuery {
     pub page: i64,
     pub per_page: i64,
     pub sort: String,
+    pub filter: String,
     pub skip_total: bool,
 }
 
@@ -56,28 +60,55 @@ pub fn parse_sort(c: &Collection, sort: &str, actor: &Actor) -> Result<Vec<SortK
 }
 
 /// Lists a page of records in PocketBase's envelope.
-pub fn list(store: &Store, c: &Collection, actor: &Actor, q: &ListQuery) -> Result<Value, Error> {
+pub fn list(
+    store: &Store,
+    c: &Collection,
+    actor: &Actor,
+    req: &RequestInfo,
+    q: &ListQuery,
+) -> Result<Value, Error> {
     let page = q.page.max(1);
     let per_page = if q.per_page <= 0 {
         DEFAULT_PER_PAGE
     } else {
         q.per_page.min(MAX_PER_PAGE)
     };
-    let deny = matches!(gate(c, RuleKind::List, actor)?, Gate::Deny);
+    let schema = store.schema();
+    let mut parts = Vec::new();
+    if let Gate::Rule(w) = gate(&schema, c, RuleKind::List, actor, req)? {
+        parts.push(w);
+    }
+    if !q.filter.trim().is_empty() {
+        let first = 1 + parts.iter().map(|w| w.params.len()).sum::<usize>();
+        parts.push(rules::filter(&schema, c, &q.filter, actor, req, first)?);
+    }
+    let filter = Where::all(parts);
     let sort = parse_sort(c, &q.sort, actor)?;
-    let (rows, total) = if deny || c.kind == CollectionKind::View {
+    let (rows, total) = if c.kind == CollectionKind::View {
         (vec![], if q.skip_total { -1 } else { 0 })
     } else {
-        store.read(|conn| {
-            records::list(
-                conn,
-                c,
-                &sort,
-                per_page,
-                (page - 1) * per_page,
-                !q.skip_total,
-            )
-        })?
+        store
+            .read(|conn| {
+                records::list(
+                    conn,
+                    c,
+                    &sort,
+                    per_page,
+                    (page - 1) * per_page,
+                    !q.skip_total,
+                    filter.as_ref(),
+                )
+            })
+            .map_err(|e| {
+                // A filter can still fail in SQLite (e.g. a bad strftime);
+                // that is the client's input, not a server fault.
+                if filter.is_some() {
+                    tracing::debug!(error = %e, "filtered list failed");
+                    Error::bad("Something went wrong while processing your request.")
+                } else {
+                    Error::from(e)
+                }
+            })?
     };
     let items: Vec<Value> = rows.iter().map(|r| to_public(c, r, actor)).collect();
     let total_pages = if total < 0 {

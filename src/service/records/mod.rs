@@ -19,29 +19,42 @@ use write::{
     validate_record,
 };
 
-use super::{Actor, Error};
+use super::{Actor, Error, rules};
+use crate::filter::ast::RequestInfo;
 use crate::schema::validate::{self, FieldError};
 use crate::schema::value;
 use crate::schema::{Access, Collection, CollectionKind, FieldKind, RuleKind, datetime, names};
-use crate::store::Store;
-use crate::store::records::{self, Action, Row_};
+use crate::store::records::{self, Action, Row_, Where};
+use crate::store::{Schema, Store};
 /// The outcome of checking an API rule before running the action.
 enum Gate {
     Allow,
-    /// An expression rule this actor does not satisfy.
-    Deny,
+    /// An expression the affected record must satisfy (compiled, `?1`-based).
+    Rule(Where),
 }
 
-fn gate(c: &Collection, kind: RuleKind, actor: &Actor) -> Result<Gate, Error> {
+fn gate(
+    schema: &Schema,
+    c: &Collection,
+    kind: RuleKind,
+    actor: &Actor,
+    req: &RequestInfo,
+) -> Result<Gate, Error> {
     if actor.is_superuser() {
         return Ok(Gate::Allow);
     }
     match c.rule(kind) {
         Access::Superusers => Err(Error::superusers_only()),
         Access::Anyone => Ok(Gate::Allow),
-        // Expression rules are evaluated by the rule engine; until a rule is
-        // satisfied it denies, which is the safe reading.
-        Access::Rule(_) => Ok(Gate::Deny),
+        Access::Rule(text) => Ok(Gate::Rule(rules::rule(schema, c, text, req, 1))),
+    }
+}
+
+/// Does record `id` satisfy the gate? (Inside a write job.)
+fn passes(conn: &rusqlite::Connection, c: &Collection, id: &str, g: &Gate) -> Result<bool, Error> {
+    match g {
+        Gate::Allow => Ok(true),
+        Gate::Rule(w) => Ok(records::get_where(conn, c, id, w)?.is_some()),
     }
 }
 
@@ -116,17 +129,20 @@ pub async fn create(
     store: &Store,
     c: Arc<Collection>,
     actor: &Actor,
+    req: &RequestInfo,
     input: Input,
 ) -> Result<Value, Error> {
     const FAIL: &str = "Failed to create record.";
     if c.kind == CollectionKind::View {
         return Err(Error::bad(FAIL));
     }
-    if let Gate::Deny = gate(&c, RuleKind::Create, actor)? {
-        return Err(Error::bad(FAIL));
-    }
-    let hashed = hash_passwords(&c, &input).await?;
     let schema = store.schema();
+    let mut req = req.clone();
+    req.body = input.clone();
+    // The create rule is checked against the new record inside the job,
+    // after the insert; failing it rolls the insert back.
+    let gate = gate(&schema, &c, RuleKind::Create, actor, &req)?;
+    let hashed = hash_passwords(&c, &input).await?;
     let superuser = actor.is_superuser();
     let coll = Arc::clone(&c);
     let rec = store
@@ -190,6 +206,9 @@ pub async fn create(
                 return Err(Error::invalid(FAIL, errors));
             }
             records::insert(ctx.conn, &c, &rec).map_err(|e| store_err(e, FAIL))?;
+            if !passes(ctx.conn, &c, &id, &gate)? {
+                return Err(Error::bad(FAIL));
+            }
             records::append_change(ctx, &c, &id, Action::Create, &rec)?;
             Ok(rec)
         })
@@ -198,12 +217,19 @@ pub async fn create(
 }
 
 /// Reads one record.
-pub fn view(store: &Store, c: &Collection, actor: &Actor, id: &str) -> Result<Value, Error> {
-    if let Gate::Deny = gate(c, RuleKind::View, actor)? {
-        return Err(Error::missing_record());
-    }
+pub fn view(
+    store: &Store,
+    c: &Collection,
+    actor: &Actor,
+    req: &RequestInfo,
+    id: &str,
+) -> Result<Value, Error> {
+    let gate = gate(&store.schema(), c, RuleKind::View, actor, req)?;
     let rec = store
-        .read(|conn| records::get(conn, c, id))?
+        .read(|conn| match &gate {
+            Gate::Allow => records::get(conn, c, id),
+            Gate::Rule(w) => records::get_where(conn, c, id, w),
+        })?
         .ok_or_else(Error::missing_record)?;
     Ok(to_public(c, &rec, actor))
 }
@@ -213,21 +239,26 @@ pub async fn update(
     store: &Store,
     c: Arc<Collection>,
     actor: &Actor,
+    req: &RequestInfo,
     id: String,
     input: Input,
 ) -> Result<Value, Error> {
     const FAIL: &str = "Failed to update record.";
-    if let Gate::Deny = gate(&c, RuleKind::Update, actor)? {
-        return Err(Error::missing_record());
-    }
-    let hashed = hash_passwords(&c, &input).await?;
     let schema = store.schema();
+    let mut req = req.clone();
+    req.body = input.clone();
+    // Checked against the stored record, inside the job.
+    let gate = gate(&schema, &c, RuleKind::Update, actor, &req)?;
+    let hashed = hash_passwords(&c, &input).await?;
     let superuser = actor.is_superuser();
     let coll = Arc::clone(&c);
     let rec = store
         .write(move |ctx| {
             let c = coll;
             let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
+            if !passes(ctx.conn, &c, &id, &gate)? {
+                return Err(Error::missing_record());
+            }
             let mut errors = Map::new();
             if let Some(new_id) = input.get("id").map(value::coerce_text)
                 && !new_id.is_empty()

@@ -1,0 +1,330 @@
+//! AST -> SQL with numbered, bound parameters.
+//!
+//! The compiler knows the language's semantics (null handling, `~` wrapping,
+//! any-of vs all-of over multi-valued sources); a [`Resolver`] knows what a
+//! name means (a column, a related table, a request value). No text from the
+//! expression is ever placed in the SQL: literals and request values become
+//! parameters, and resolvers only emit quoted, validated identifiers.
+
+use serde_json::Value;
+
+use super::ast::{Expr, Func, Ident, Macro, Op, Operand, limits};
+
+/// A bound parameter value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl Param {
+    /// A request-time JSON value as a parameter (arrays/objects as JSON text).
+    pub fn from_json(v: &Value) -> Self {
+        match v {
+            Value::Null => Param::Null,
+            Value::Bool(b) => Param::Int(i64::from(*b)),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Param::Int(i),
+                None => Param::Real(n.as_f64().unwrap_or(0.0)),
+            },
+            Value::String(s) => Param::Text(s.clone()),
+            other => Param::Text(other.to_string()),
+        }
+    }
+}
+
+/// What a name stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// One SQL value per main row: a column or a scalar subquery.
+    Scalar(String),
+    /// Zero or more values per main row: a `SELECT ... AS v ...` subquery.
+    Many(String),
+    /// A value known before the query runs (`@request.*`).
+    Value(Value),
+}
+
+/// Why an expression could not be compiled (the caller answers 400).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompileError(pub String);
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// Gives names their meaning. Implemented by the store.
+pub trait Resolver {
+    /// Resolves an identifier. `params` receives any values the SQL needs
+    /// (for example a JSON path); use [`Params::bind`] to get their
+    /// placeholders.
+    fn resolve(&mut self, ident: &Ident, params: &mut Params) -> Result<Source, CompileError>;
+    /// The current time as PocketBase's datetime string (for macros).
+    fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc()
+    }
+}
+
+/// Parameters collected while compiling; placeholders are `?N`, numbered
+/// from `first`.
+#[derive(Debug, Clone)]
+pub struct Params {
+    first: usize,
+    pub values: Vec<Param>,
+    joins: usize,
+}
+
+impl Params {
+    pub fn new(first: usize) -> Self {
+        Self {
+            first,
+            values: Vec::new(),
+            joins: 0,
+        }
+    }
+
+    /// Binds a value and returns its placeholder.
+    pub fn bind(&mut self, p: Param) -> String {
+        self.values.push(p);
+        format!("?{}", self.first + self.values.len() - 1)
+    }
+
+    /// A fresh alias for a joined table; errors past `MAX_JOINS`.
+    pub fn alias(&mut self) -> Result<String, CompileError> {
+        self.joins += 1;
+        if self.joins > limits::MAX_JOINS {
+            return Err(CompileError("too many joined relations".into()));
+        }
+        Ok(format!("_j{}", self.joins))
+    }
+}
+
+/// Compiled SQL plus its parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compiled {
+    pub sql: String,
+    pub params: Vec<Param>,
+}
+
+/// Compiles `expr` to a boolean SQL expression.
+pub fn compile(
+    expr: &Expr,
+    resolver: &mut dyn Resolver,
+    first_param: usize,
+) -> Result<Compiled, CompileError> {
+    let mut params = Params::new(first_param);
+    let sql = expr_sql(expr, resolver, &mut params)?;
+    Ok(Compiled {
+        sql,
+        params: params.values,
+    })
+}
+
+fn expr_sql(e: &Expr, r: &mut dyn Resolver, p: &mut Params) -> Result<String, CompileError> {
+    Ok(match e {
+        Expr::And(a, b) => format!("({} AND {})", expr_sql(a, r, p)?, expr_sql(b, r, p)?),
+        Expr::Or(a, b) => format!("({} OR {})", expr_sql(a, r, p)?, expr_sql(b, r, p)?),
+        Expr::Cmp { left, op, right } => cmp_sql(left, *op, right, r, p)?,
+    })
+}
+
+/// An operand turned into SQL or a set of values.
+enum Side {
+    Sql(String),
+    Many(String),
+    /// A literal `null` (PocketBase treats it like an empty value).
+    Null,
+}
+
+fn operand(o: &Operand, r: &mut dyn Resolver, p: &mut Params) -> Result<Side, CompileError> {
+    Ok(match o {
+        Operand::Null => Side::Null,
+        Operand::Str(s) => Side::Sql(p.bind(Param::Text(s.clone()))),
+        Operand::Num(n) => Side::Sql(p.bind(num_param(*n))),
+        Operand::Bool(b) => Side::Sql(p.bind(Param::Int(i64::from(*b)))),
+        Operand::Macro(m) => Side::Sql(p.bind(macro_param(*m, r.now()))),
+        Operand::Ident(id) => match r.resolve(id, p)? {
+            Source::Scalar(sql) => Side::Sql(sql),
+            Source::Many(sql) => Side::Many(sql),
+            Source::Value(Value::Null) => Side::Null,
+            Source::Value(v) => Side::Sql(p.bind(Param::from_json(&v))),
+        },
+        Operand::Func(f) => Side::Sql(func_sql(f, r, p)?),
+    })
+}
+
+fn num_param(n: f64) -> Param {
+    if n.fract() == 0.0 && n.abs() < 9.0e15 {
+        Param::Int(n as i64)
+    } else {
+        Param::Real(n)
+    }
+}
+
+fn scalar(side: Side, what: &str) -> Result<String, CompileError> {
+    match side {
+        Side::Sql(s) => Ok(s),
+        Side::Null => Ok("NULL".into()),
+        Side::Many(_) => Err(CompileError(format!(
+            "{what} must be a single value, not a multi-valued reference"
+        ))),
+    }
+}
+
+fn func_sql(f: &Func, r: &mut dyn Resolver, p: &mut Params) -> Result<String, CompileError> {
+    match f {
+        Func::Strftime(args) => {
+            let mut parts = Vec::with_capacity(args.len());
+            for a in args {
+                parts.push(scalar(operand(a, r, p)?, "strftime argument")?);
+            }
+            Ok(format!("strftime({})", parts.join(", ")))
+        }
+        Func::GeoDistance(args) => {
+            let mut v = Vec::with_capacity(4);
+            for a in args {
+                v.push(scalar(operand(a, r, p)?, "geoDistance argument")?);
+            }
+            let [lon1, lat1, lon2, lat2] = v.as_slice() else {
+                return Err(CompileError("geoDistance takes 4 arguments".into()));
+            };
+            // Haversine distance in kilometres.
+            Ok(format!(
+                "(6371 * 2 * asin(sqrt(power(sin((radians({lat2}) - radians({lat1})) / 2), 2) + \
+                 cos(radians({lat1})) * cos(radians({lat2})) * \
+                 power(sin((radians({lon2}) - radians({lon1})) / 2), 2))))"
+            ))
+        }
+    }
+}
+
+/// `a OP b` for two scalar SQL values, with PocketBase's semantics.
+fn scalar_cmp(a: &Side, op: Op, b: &Side) -> String {
+    let (a_sql, b_sql) = (side_sql(a), side_sql(b));
+    match (op.base(), a, b) {
+        (Op::Eq, Side::Null, Side::Null) => "1".into(),
+        (Op::Neq, Side::Null, Side::Null) => "0".into(),
+        (Op::Eq, x, Side::Null) | (Op::Eq, Side::Null, x) => {
+            let x = side_sql(x);
+            format!("({x} IS NULL OR {x} = '' OR {x} = '[]')")
+        }
+        (Op::Neq, x, Side::Null) | (Op::Neq, Side::Null, x) => {
+            let x = side_sql(x);
+            format!("({x} IS NOT NULL AND {x} != '' AND {x} != '[]')")
+        }
+        (Op::Eq, ..) => format!("({a_sql} IS {b_sql})"),
+        (Op::Neq, ..) => format!("({a_sql} IS NOT {b_sql})"),
+        (Op::Gt, ..) => format!("({a_sql} > {b_sql})"),
+        (Op::Gte, ..) => format!("({a_sql} >= {b_sql})"),
+        (Op::Lt, ..) => format!("({a_sql} < {b_sql})"),
+        (Op::Lte, ..) => format!("({a_sql} <= {b_sql})"),
+        (Op::Like | Op::NotLike, ..) => {
+            let pattern = like_pattern(b_sql);
+            let not = if op.base() == Op::NotLike { "NOT " } else { "" };
+            format!("({a_sql} {not}LIKE {pattern} ESCAPE '\\')")
+        }
+        // `base()` never returns an any-of operator.
+        _ => "0".into(),
+    }
+}
+
+fn side_sql(s: &Side) -> String {
+    match s {
+        Side::Sql(x) | Side::Many(x) => x.clone(),
+        Side::Null => "NULL".into(),
+    }
+}
+
+/// `~` wraps its operand in `%...%` unless it already holds a `%`. Done in
+/// SQL, so it works the same for bound literals and for columns.
+fn like_pattern(b: String) -> String {
+    format!("(CASE WHEN instr({b}, '%') > 0 THEN {b} ELSE '%' || {b} || '%' END)")
+}
+
+fn cmp_sql(
+    left: &Operand,
+    op: Op,
+    right: &Operand,
+    r: &mut dyn Resolver,
+    p: &mut Params,
+) -> Result<String, CompileError> {
+    let a = operand(left, r, p)?;
+    let b = operand(right, r, p)?;
+    match (&a, &b) {
+        (Side::Many(m), _) => Ok(many_cmp(m, op, &b, false)),
+        (_, Side::Many(m)) => Ok(many_cmp(m, op, &a, true)),
+        _ => Ok(scalar_cmp(&a, op, &b)),
+    }
+}
+
+/// Comparisons over a multi-valued source: `?` operators hold when any value
+/// matches; plain operators when every value matches (and, except for the
+/// negative operators, at least one value exists).
+fn many_cmp(many: &str, op: Op, other: &Side, flipped: bool) -> String {
+    let v = Side::Sql("_m.v".into());
+    let cond = if flipped {
+        scalar_cmp(other, op, &v)
+    } else {
+        scalar_cmp(&v, op, other)
+    };
+    let rows = format!("SELECT 1 FROM ({many}) AS _m");
+    if op.is_any() {
+        format!("EXISTS ({rows} WHERE {cond})")
+    } else if matches!(op, Op::Neq | Op::NotLike) {
+        format!("NOT EXISTS ({rows} WHERE NOT COALESCE({cond}, 0))")
+    } else {
+        format!("(EXISTS ({rows}) AND NOT EXISTS ({rows} WHERE NOT COALESCE({cond}, 0)))")
+    }
+}
+
+/// A datetime macro as a bound parameter.
+fn macro_param(m: Macro, now: time::OffsetDateTime) -> Param {
+    use time::{Duration, Time};
+    let fmt = crate::schema::datetime::format;
+    let midnight = now.replace_time(Time::MIDNIGHT);
+    let month_start = midnight.replace_day(1).unwrap_or(midnight);
+    let year_start = month_start
+        .replace_month(time::Month::January)
+        .unwrap_or(month_start);
+    // The last millisecond before `next`.
+    let end_of = |next: time::OffsetDateTime| fmt(next - Duration::milliseconds(1));
+    match m {
+        Macro::Now => Param::Text(fmt(now)),
+        Macro::Second => Param::Int(i64::from(now.second())),
+        Macro::Minute => Param::Int(i64::from(now.minute())),
+        Macro::Hour => Param::Int(i64::from(now.hour())),
+        Macro::Weekday => Param::Int(i64::from(now.weekday().number_days_from_sunday())),
+        Macro::Day => Param::Int(i64::from(now.day())),
+        Macro::Month => Param::Int(i64::from(u8::from(now.month()))),
+        Macro::Year => Param::Int(i64::from(now.year())),
+        Macro::TodayStart => Param::Text(fmt(midnight)),
+        Macro::TodayEnd => Param::Text(end_of(midnight + Duration::days(1))),
+        Macro::MonthStart => Param::Text(fmt(month_start)),
+        Macro::MonthEnd => {
+            let next = if now.month() == time::Month::December {
+                month_start
+                    .replace_year(now.year() + 1)
+                    .and_then(|d| d.replace_month(time::Month::January))
+                    .unwrap_or(month_start)
+            } else {
+                month_start
+                    .replace_month(now.month().next())
+                    .unwrap_or(month_start)
+            };
+            Param::Text(end_of(next))
+        }
+        Macro::YearStart => Param::Text(fmt(year_start)),
+        Macro::YearEnd => Param::Text(end_of(
+            year_start
+                .replace_year(now.year() + 1)
+                .unwrap_or(year_start),
+        )),
+        Macro::Yesterday => Param::Text(fmt(now - Duration::days(1))),
+        Macro::Tomorrow => Param::Text(fmt(now + Duration::days(1))),
+    }
+}

@@ -1,0 +1,133 @@
+//! API rules and `filter` parameters: parse, check who may use what, and
+//! compile against the collection with the caller's request values.
+
+use serde_json::{Map, Value};
+
+use super::{Actor, Error};
+use crate::filter::ast::{AuthInfo, Expr, Operand, RequestInfo};
+use crate::filter::compile::compile;
+use crate::filter::parse;
+use crate::schema::Collection;
+use crate::store::Schema;
+use crate::store::records::Where;
+use crate::store::resolver::RecordResolver;
+
+/// The request values rules may look at (`@request.*`).
+pub fn request_info(
+    actor: &Actor,
+    method: &str,
+    query: Map<String, Value>,
+    headers: Map<String, Value>,
+) -> RequestInfo {
+    RequestInfo {
+        auth: actor.identity().map(|i| AuthInfo {
+            collection_id: i.collection.id.clone(),
+            collection_name: i.collection.name.clone(),
+            record: i.record.clone(),
+        }),
+        body: Map::new(),
+        query,
+        headers,
+        method: method.to_owned(),
+        context: "default".into(),
+    }
+}
+
+fn uses_request_data(e: &Expr) -> bool {
+    fn operand(o: &Operand) -> bool {
+        match o {
+            Operand::Ident(id) => id
+                .parts
+                .first()
+                .is_some_and(|p| p == "@request" || p == "@collection"),
+            Operand::Func(f) => match f {
+                crate::filter::ast::Func::Strftime(a)
+                | crate::filter::ast::Func::GeoDistance(a) => a.iter().any(operand),
+            },
+            _ => false,
+        }
+    }
+    match e {
+        Expr::And(a, b) | Expr::Or(a, b) => uses_request_data(a) || uses_request_data(b),
+        Expr::Cmp { left, right, .. } => operand(left) || operand(right),
+    }
+}
+
+/// Compiles an API rule (trusted: hidden fields allowed). A rule that no
+/// longer compiles (e.g. after a field was removed) denies.
+pub fn rule(
+    schema: &Schema,
+    c: &Collection,
+    text: &str,
+    req: &RequestInfo,
+    first_param: usize,
+) -> Where {
+    let compiled = parse(text).map_err(|e| e.to_string()).and_then(|expr| {
+        let mut r = RecordResolver {
+            schema,
+            main: c,
+            req,
+            allow_hidden: true,
+        };
+        compile(&expr, &mut r, first_param).map_err(|e| e.to_string())
+    });
+    match compiled {
+        Ok(c) => Where {
+            sql: c.sql,
+            params: c.params,
+        },
+        Err(e) => {
+            tracing::warn!(collection = %c.name, error = %e, "rule does not compile; denying");
+            Where {
+                sql: "0".into(),
+                params: vec![],
+            }
+        }
+    }
+}
+
+/// Compiles a client's `filter` parameter. Non-superusers may not reach
+/// request data or other collections, nor hidden fields.
+pub fn filter(
+    schema: &Schema,
+    c: &Collection,
+    text: &str,
+    actor: &Actor,
+    req: &RequestInfo,
+    first_param: usize,
+) -> Result<Where, Error> {
+    let expr = parse(text)
+        .map_err(|_| Error::bad("Something went wrong while processing your request."))?;
+    let superuser = actor.is_superuser();
+    if !superuser && uses_request_data(&expr) {
+        return Err(Error::Forbidden("Only superusers can filter by @request."));
+    }
+    let mut r = RecordResolver {
+        schema,
+        main: c,
+        req,
+        allow_hidden: superuser,
+    };
+    let compiled = compile(&expr, &mut r, first_param)
+        .map_err(|_| Error::bad("Something went wrong while processing your request."))?;
+    Ok(Where {
+        sql: compiled.sql,
+        params: compiled.params,
+    })
+}
+
+/// Checks that a rule parses and resolves against a collection definition
+/// (used when collections are saved); returns PocketBase's message.
+pub fn validate_rule(schema: &Schema, c: &Collection, text: &str) -> Result<(), String> {
+    let expr = parse(text).map_err(|e| format!("Invalid rule. Raw error: {e}."))?;
+    let req = RequestInfo::default();
+    let mut r = RecordResolver {
+        schema,
+        main: c,
+        req: &req,
+        allow_hidden: true,
+    };
+    compile(&expr, &mut r, 1)
+        .map(|_| ())
+        .map_err(|e| format!("Invalid rule. Raw error: {e}."))
+}

@@ -1,0 +1,392 @@
+//! The filter language's names, resolved against collections: fields,
+//! relation chains, back-relations, `@collection` joins and `@request` values.
+//!
+//! Every identifier emitted here is a validated field or collection name,
+//! quoted; everything from the request becomes a bound parameter.
+
+use serde_json::Value;
+
+use super::Schema;
+use crate::filter::ast::{Ident, Modifier, RequestInfo};
+use crate::filter::compile::{CompileError, Param, Params, Resolver, Source};
+use crate::schema::names::quote_ident;
+use crate::schema::value;
+use crate::schema::{Collection, Field, FieldKind};
+
+/// Resolves names for expressions evaluated against one collection's rows.
+pub struct RecordResolver<'a> {
+    pub schema: &'a Schema,
+    pub main: &'a Collection,
+    pub req: &'a RequestInfo,
+    /// Rules may use hidden fields; a non-superuser's `filter` may not.
+    pub allow_hidden: bool,
+}
+
+fn bad(msg: impl Into<String>) -> CompileError {
+    CompileError(msg.into())
+}
+
+/// A walk through relations: tables joined so far, their join conditions,
+/// and the expression for the current value.
+struct Walk {
+    from: Vec<String>,
+    conds: Vec<String>,
+    many: bool,
+}
+
+impl<'a> RecordResolver<'a> {
+    fn check_visible(&self, c: &Collection, f: &Field) -> Result<(), CompileError> {
+        if matches!(f.kind, FieldKind::Password(_)) || (f.system && f.name == "tokenKey") {
+            return Err(bad(format!("unknown field {:?}", f.name)));
+        }
+        if f.hidden && !self.allow_hidden {
+            return Err(bad(format!(
+                "field {:?} of {} is not filterable",
+                f.name, c.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// Resolves `parts` starting at collection `c` whose current row is
+    /// `alias` (a quoted table name or join alias).
+    fn walk(
+        &self,
+        c: &'a Collection,
+        alias: String,
+        parts: &[String],
+        modifier: Option<Modifier>,
+        mut walk: Walk,
+        p: &mut Params,
+    ) -> Result<Source, CompileError> {
+        let mut c = c;
+        let mut alias = alias;
+        let mut i = 0;
+        loop {
+            let name = parts
+                .get(i)
+                .ok_or_else(|| bad("incomplete field reference"))?;
+            let last = i + 1 == parts.len();
+            // Back-relation: COLL_via_FIELD.
+            if let Some((coll, field)) = name.split_once("_via_")
+                && c.field(name).is_none()
+            {
+                let other = self
+                    .schema
+                    .get(coll)
+                    .filter(|o| o.name.eq_ignore_ascii_case(coll))
+                    .ok_or_else(|| bad(format!("unknown collection {coll:?}")))?;
+                let rel = other
+                    .field(field)
+                    .filter(
+                        |f| matches!(&f.kind, FieldKind::Relation(o) if o.collection_id == c.id),
+                    )
+                    .ok_or_else(|| bad(format!("unknown back-relation {name:?}")))?;
+                if last && modifier == Some(Modifier::Length) {
+                    return Err(bad("back-relation :length is not supported"));
+                }
+                let j = p.alias()?;
+                let col = format!("{j}.{}", quote_ident(&rel.name));
+                walk.from
+                    .push(format!("{} AS {j}", quote_ident(&other.name)));
+                walk.conds.push(if rel.kind.is_multiple() {
+                    format!("EXISTS (SELECT 1 FROM json_each({col}) WHERE value = {alias}.\"id\")")
+                } else {
+                    format!("{col} = {alias}.\"id\"")
+                });
+                walk.many = true;
+                // The other collection is stored in the schema snapshot, which
+                // outlives this resolver.
+                c = self.schema_collection(&other.id)?;
+                alias = j;
+                if last {
+                    return Ok(self.finish(walk, format!("{alias}.\"id\"")));
+                }
+                i += 1;
+                continue;
+            }
+            let f = c
+                .field(name)
+                .ok_or_else(|| bad(format!("unknown field {name:?}")))?;
+            self.check_visible(c, f)?;
+            let mut col = format!("{alias}.{}", quote_ident(&f.name));
+            if c.is_auth() && f.system && f.name == "email" && !self.allow_hidden {
+                // Guests only match addresses their owners made visible.
+                col = format!("(CASE WHEN {alias}.\"emailVisibility\" THEN {col} END)");
+            }
+            if last {
+                return self.leaf(f, col, modifier, walk, p);
+            }
+            match &f.kind {
+                FieldKind::Json(_) => {
+                    let mut path = String::from("$");
+                    for part in &parts[i + 1..] {
+                        if part.bytes().all(|b| b.is_ascii_digit()) {
+                            path.push_str(&format!("[{part}]"));
+                        } else {
+                            path.push('.');
+                            path.push_str(&format!("\"{}\"", part.replace('"', "")));
+                        }
+                    }
+                    let ph = p.bind(Param::Text(path));
+                    let expr = match modifier {
+                        Some(Modifier::Lower) => format!("LOWER(json_extract({col}, {ph}))"),
+                        Some(Modifier::Length) => format!("json_array_length({col}, {ph})"),
+                        Some(Modifier::Each) => {
+                            let e = p.alias()?;
+                            walk.from.push(format!("json_each({col}, {ph}) AS {e}"));
+                            walk.many = true;
+                            return Ok(self.finish(walk, format!("{e}.value")));
+                        }
+                        None => format!("json_extract({col}, {ph})"),
+                        Some(m) => {
+                            return Err(bad(format!(":{} is not supported here", m.as_str())));
+                        }
+                    };
+                    return Ok(self.finish(walk, expr));
+                }
+                FieldKind::Relation(o) => {
+                    let target = self.schema_collection(&o.collection_id)?;
+                    let j = p.alias()?;
+                    walk.from
+                        .push(format!("{} AS {j}", quote_ident(&target.name)));
+                    if f.kind.is_multiple() {
+                        walk.conds.push(format!(
+                            "{j}.\"id\" IN (SELECT value FROM json_each({col}))"
+                        ));
+                        walk.many = true;
+                    } else {
+                        walk.conds.push(format!("{j}.\"id\" = {col}"));
+                    }
+                    c = target;
+                    alias = j;
+                    i += 1;
+                }
+                _ => return Err(bad(format!("field {name:?} has no sub-fields"))),
+            }
+        }
+    }
+
+    fn schema_collection(&self, id: &str) -> Result<&'a Collection, CompileError> {
+        self.schema
+            .collections
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| bad("unknown related collection"))
+    }
+
+    /// The last field of a path, with its modifier.
+    fn leaf(
+        &self,
+        f: &Field,
+        col: String,
+        modifier: Option<Modifier>,
+        mut walk: Walk,
+        p: &mut Params,
+    ) -> Result<Source, CompileError> {
+        let multi = f.kind.is_multiple();
+        let expr = match modifier {
+            None => col,
+            Some(Modifier::Lower) => format!("LOWER({col})"),
+            Some(Modifier::Length) if multi => format!("json_array_length({col})"),
+            Some(Modifier::Each) if multi || matches!(f.kind, FieldKind::Json(_)) => {
+                let e = p.alias()?;
+                walk.from.push(format!("json_each({col}) AS {e}"));
+                walk.many = true;
+                format!("{e}.value")
+            }
+            Some(m) => {
+                return Err(bad(format!(
+                    ":{} is not supported for field {:?}",
+                    m.as_str(),
+                    f.name
+                )));
+            }
+        };
+        Ok(self.finish(walk, expr))
+    }
+
+    fn finish(&self, walk: Walk, expr: String) -> Source {
+        if walk.from.is_empty() {
+            return Source::Scalar(expr);
+        }
+        let where_ = if walk.conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", walk.conds.join(" AND "))
+        };
+        let from = walk.from.join(", ");
+        if walk.many {
+            Source::Many(format!("SELECT {expr} AS v FROM {from}{where_}"))
+        } else {
+            Source::Scalar(format!("(SELECT {expr} FROM {from}{where_} LIMIT 1)"))
+        }
+    }
+
+    fn request(&self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
+        let parts = &ident.parts;
+        let section = parts.get(1).map(String::as_str).unwrap_or_default();
+        let key = parts.get(2).cloned().unwrap_or_default();
+        let simple = |v: Option<&Value>| -> Result<Source, CompileError> {
+            let v = v.cloned().unwrap_or(Value::Null);
+            Ok(Source::Value(apply_value_modifier(v, ident.modifier)?))
+        };
+        match section {
+            "method" if parts.len() == 2 => {
+                Ok(Source::Value(Value::String(self.req.method.clone())))
+            }
+            "context" if parts.len() == 2 => {
+                Ok(Source::Value(Value::String(self.req.context.clone())))
+            }
+            "query" if parts.len() == 3 => simple(self.req.query.get(&key)),
+            "headers" if parts.len() == 3 => simple(self.req.headers.get(&key.to_lowercase())),
+            "body" if parts.len() == 3 => self.body(&key, ident.modifier, p),
+            "auth" if parts.len() >= 3 => {
+                let Some(auth) = &self.req.auth else {
+                    return Ok(Source::Value(Value::Null));
+                };
+                match key.as_str() {
+                    "collectionId" => return Ok(Source::Value(auth.collection_id.clone().into())),
+                    "collectionName" => {
+                        return Ok(Source::Value(auth.collection_name.clone().into()));
+                    }
+                    _ => {}
+                }
+                let c = self.schema_collection(&auth.collection_id)?;
+                let f = c
+                    .field(&key)
+                    .ok_or_else(|| bad(format!("unknown auth field {key:?}")))?;
+                if matches!(f.kind, FieldKind::Password(_)) || f.name == "tokenKey" {
+                    return Err(bad("unknown auth field"));
+                }
+                let v = auth.record.get(&key).cloned().unwrap_or(Value::Null);
+                if parts.len() == 3 {
+                    return Ok(Source::Value(apply_value_modifier(v, ident.modifier)?));
+                }
+                // Walk on from the auth record's relation value.
+                let ph = p.bind(Param::from_json(&v));
+                let FieldKind::Relation(o) = &f.kind else {
+                    return Err(bad(format!("field {key:?} has no sub-fields")));
+                };
+                let target = self.schema_collection(&o.collection_id)?;
+                let j = p.alias()?;
+                let mut walk = Walk {
+                    from: vec![format!("{} AS {j}", quote_ident(&target.name))],
+                    conds: vec![],
+                    many: f.kind.is_multiple(),
+                };
+                walk.conds.push(if f.kind.is_multiple() {
+                    format!("{j}.\"id\" IN (SELECT value FROM json_each({ph}))")
+                } else {
+                    format!("{j}.\"id\" = {ph}")
+                });
+                self.walk(target, j, &parts[3..], ident.modifier, walk, p)
+            }
+            _ => Err(bad(format!("unknown request field {:?}", parts.join(".")))),
+        }
+    }
+
+    fn body(
+        &self,
+        key: &str,
+        modifier: Option<Modifier>,
+        p: &mut Params,
+    ) -> Result<Source, CompileError> {
+        let raw = self.req.body.get(key);
+        let field = self.main.field(key);
+        let v = match (raw, field) {
+            (Some(v), Some(f)) => value::coerce(f, v),
+            (Some(v), None) => v.clone(),
+            (None, _) => Value::Null,
+        };
+        match modifier {
+            Some(Modifier::Isset) => Ok(Source::Value(Value::Bool(raw.is_some()))),
+            Some(Modifier::Changed) => {
+                let Some(f) = field else {
+                    return Ok(Source::Value(Value::Bool(false)));
+                };
+                if raw.is_none() {
+                    return Ok(Source::Value(Value::Bool(false)));
+                }
+                let ph = p.bind(Param::from_json(&v));
+                let col = format!("{}.{}", quote_ident(&self.main.name), quote_ident(&f.name));
+                Ok(Source::Scalar(format!("({ph} IS NOT {col})")))
+            }
+            m => Ok(Source::Value(apply_value_modifier(v, m)?)),
+        }
+    }
+}
+
+fn apply_value_modifier(v: Value, m: Option<Modifier>) -> Result<Value, CompileError> {
+    Ok(match m {
+        None => v,
+        Some(Modifier::Lower) => match v {
+            Value::String(s) => Value::String(s.to_lowercase()),
+            other => other,
+        },
+        Some(Modifier::Length) => Value::from(match &v {
+            Value::Array(a) => a.len(),
+            Value::Null => 0,
+            Value::String(s) if s.is_empty() => 0,
+            _ => 1,
+        }),
+        Some(Modifier::Isset) => Value::Bool(!v.is_null()),
+        Some(m) => return Err(bad(format!(":{} is not supported here", m.as_str()))),
+    })
+}
+
+impl Resolver for RecordResolver<'_> {
+    fn resolve(&mut self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
+        let first = ident.parts.first().map(String::as_str).unwrap_or_default();
+        match first {
+            "@request" => self.request(ident, p),
+            "@collection" => {
+                let name = ident
+                    .parts
+                    .get(1)
+                    .ok_or_else(|| bad("missing collection name"))?;
+                let c = self
+                    .schema
+                    .get(name)
+                    .filter(|c| c.name.eq_ignore_ascii_case(name))
+                    .ok_or_else(|| bad(format!("unknown collection {name:?}")))?;
+                let c = self.schema_collection(&c.id)?;
+                let j = p.alias()?;
+                let walk = Walk {
+                    from: vec![format!("{} AS {j}", quote_ident(&c.name))],
+                    conds: vec![],
+                    many: true,
+                };
+                self.walk(c, j, &ident.parts[2..], ident.modifier, walk, p)
+            }
+            _ => {
+                let walk = Walk {
+                    from: vec![],
+                    conds: vec![],
+                    many: false,
+                };
+                self.walk(
+                    self.main,
+                    quote_ident(&self.main.name),
+                    &ident.parts,
+                    ident.modifier,
+                    walk,
+                    p,
+                )
+            }
+        }
+    }
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Param::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Param::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Param::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+        })
+    }
+}
