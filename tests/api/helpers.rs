@@ -160,3 +160,46 @@ impl TestApp {
             .expect("count")
     }
 }
+
+impl TestApp {
+    /// Signs up a `users` record and returns (id, token).
+    pub async fn user(&self, email: &str) -> (String, String) {
+        let pw = "password123";
+        let (s, rec) = self
+            .post(
+                "/api/collections/users/records",
+                json!({"email": email, "password": pw, "passwordConfirm": pw}),
+            )
+            .await;
+        assert_eq!(s, 200, "{rec}");
+        let (s, body) = self
+            .post(
+                "/api/collections/users/auth-with-password",
+                json!({"identity": email, "password": pw}),
+            )
+            .await;
+        assert_eq!(s, 200, "{body}");
+        (
+            rec["id"].as_str().expect("id").to_owned(),
+            body["token"].as_str().expect("token").to_owned(),
+        )
+    }
+
+    /// A request as a given token (`None` = guest).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.url));
+        if let Some(t) = token {
+            req = req.header("Authorization", t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req, false).await
+    }
+}

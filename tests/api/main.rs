@@ -10,4 +10,5 @@ mod helpers;
 mod changes;
 mod collections;
 mod records;
+mod rules;
 mod superusers;
