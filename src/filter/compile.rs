@@ -255,24 +255,30 @@ fn cmp_sql(
 ) -> Result<String, CompileError> {
     let a = operand(left, r, p)?;
     let b = operand(right, r, p)?;
-    match (&a, &b) {
-        (Side::Many(m), _) => Ok(many_cmp(m, op, &b, false)),
-        (_, Side::Many(m)) => Ok(many_cmp(m, op, &a, true)),
-        _ => Ok(scalar_cmp(&a, op, &b)),
+    if !matches!(a, Side::Many(_)) && !matches!(b, Side::Many(_)) {
+        return Ok(scalar_cmp(&a, op, &b));
     }
+    // Rows to range over: each multi-valued side becomes a FROM item whose
+    // value takes that side's place in the condition.
+    let mut from = Vec::new();
+    let mut bind_side = |s: Side, alias: &str| match s {
+        Side::Many(sql) => {
+            from.push(format!("({sql}) AS {alias}"));
+            Side::Sql(format!("{alias}.v"))
+        }
+        other => other,
+    };
+    let a = bind_side(a, "_m");
+    let b = bind_side(b, "_n");
+    Ok(many_cmp(&from.join(", "), op, &a, &b))
 }
 
 /// Comparisons over a multi-valued source: `?` operators hold when any value
 /// matches; plain operators when every value matches (and, except for the
 /// negative operators, at least one value exists).
-fn many_cmp(many: &str, op: Op, other: &Side, flipped: bool) -> String {
-    let v = Side::Sql("_m.v".into());
-    let cond = if flipped {
-        scalar_cmp(other, op, &v)
-    } else {
-        scalar_cmp(&v, op, other)
-    };
-    let rows = format!("SELECT 1 FROM ({many}) AS _m");
+fn many_cmp(from: &str, op: Op, a: &Side, b: &Side) -> String {
+    let cond = scalar_cmp(a, op, b);
+    let rows = format!("SELECT 1 FROM {from}");
     if op.is_any() {
         format!("EXISTS ({rows} WHERE {cond})")
     } else if matches!(op, Op::Neq | Op::NotLike) {
