@@ -154,6 +154,19 @@ SCENARIOS: list[Scenario] = [
         target=3.0,
     ),
     Scenario(
+        name="list_filtered",
+        description="GET a page of 50 records with a 2-clause filter "
+        "(views > 50000 && published = true; about a third of 10,000 match)",
+        method="GET",
+        path="/api/collections/posts/records?perPage=50&filter="
+        + q("views > 50000 && published = true"),
+        check=lambda s, b: None
+        if isinstance(b, dict) and len(b.get("items", [])) == 50
+        and all(i.get("views", 0) > 50000 and i.get("published") for i in b["items"])
+        else "expected 50 published items with views > 50000",
+        target=5.0,
+    ),
+    Scenario(
         name="create",
         description="POST a new JSON record (public createRule)",
         method="POST",
