@@ -64,6 +64,18 @@ pub trait Resolver {
     /// (for example a JSON path); use [`Params::bind`] to get their
     /// placeholders.
     fn resolve(&mut self, ident: &Ident, params: &mut Params) -> Result<Source, CompileError>;
+    /// Resolves an identifier used with an any-of (`?`) operator. Resolvers
+    /// may answer with a column of a *shared* join here (see
+    /// [`Resolver::shared_joins`]), so that several `?` conditions on the
+    /// same `@collection` see the same row. Defaults to [`Resolver::resolve`].
+    fn resolve_any(&mut self, ident: &Ident, params: &mut Params) -> Result<Source, CompileError> {
+        self.resolve(ident, params)
+    }
+    /// `FROM` items the whole expression ranges over (left-joined), from
+    /// [`Resolver::resolve_any`].
+    fn shared_joins(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// The current time as PocketBase's datetime string (for macros).
     fn now(&self) -> time::OffsetDateTime {
         time::OffsetDateTime::now_utc()
@@ -118,7 +130,17 @@ pub fn compile(
     first_param: usize,
 ) -> Result<Compiled, CompileError> {
     let mut params = Params::new(first_param);
-    let sql = expr_sql(expr, resolver, &mut params)?;
+    let mut sql = expr_sql(expr, resolver, &mut params)?;
+    let joins = resolver.shared_joins();
+    if !joins.is_empty() {
+        // Like PocketBase's LEFT JOINs: the expression holds if it holds for
+        // some combination of joined rows (or for none, when a table is empty).
+        let from: String = joins
+            .iter()
+            .map(|j| format!(" LEFT JOIN {j} ON 1"))
+            .collect();
+        sql = format!("EXISTS (SELECT 1 FROM (SELECT 1) AS _d{from} WHERE {sql})");
+    }
     Ok(Compiled {
         sql,
         params: params.values,
@@ -141,14 +163,23 @@ enum Side {
     Null,
 }
 
-fn operand(o: &Operand, r: &mut dyn Resolver, p: &mut Params) -> Result<Side, CompileError> {
+fn operand(
+    o: &Operand,
+    any: bool,
+    r: &mut dyn Resolver,
+    p: &mut Params,
+) -> Result<Side, CompileError> {
     Ok(match o {
         Operand::Null => Side::Null,
         Operand::Str(s) => Side::Sql(p.bind(Param::Text(s.clone()))),
         Operand::Num(n) => Side::Sql(p.bind(num_param(*n))),
         Operand::Bool(b) => Side::Sql(p.bind(Param::Int(i64::from(*b)))),
         Operand::Macro(m) => Side::Sql(p.bind(macro_param(*m, r.now()))),
-        Operand::Ident(id) => match r.resolve(id, p)? {
+        Operand::Ident(id) => match if any {
+            r.resolve_any(id, p)?
+        } else {
+            r.resolve(id, p)?
+        } {
             Source::Scalar(sql) => Side::Sql(sql),
             Source::Many(sql) => Side::Many(sql),
             Source::Value(Value::Null) => Side::Null,
@@ -181,14 +212,14 @@ fn func_sql(f: &Func, r: &mut dyn Resolver, p: &mut Params) -> Result<String, Co
         Func::Strftime(args) => {
             let mut parts = Vec::with_capacity(args.len());
             for a in args {
-                parts.push(scalar(operand(a, r, p)?, "strftime argument")?);
+                parts.push(scalar(operand(a, false, r, p)?, "strftime argument")?);
             }
             Ok(format!("strftime({})", parts.join(", ")))
         }
         Func::GeoDistance(args) => {
             let mut v = Vec::with_capacity(4);
             for a in args {
-                v.push(scalar(operand(a, r, p)?, "geoDistance argument")?);
+                v.push(scalar(operand(a, false, r, p)?, "geoDistance argument")?);
             }
             let [lon1, lat1, lon2, lat2] = v.as_slice() else {
                 return Err(CompileError("geoDistance takes 4 arguments".into()));
@@ -253,8 +284,8 @@ fn cmp_sql(
     r: &mut dyn Resolver,
     p: &mut Params,
 ) -> Result<String, CompileError> {
-    let a = operand(left, r, p)?;
-    let b = operand(right, r, p)?;
+    let a = operand(left, op.is_any(), r, p)?;
+    let b = operand(right, op.is_any(), r, p)?;
     if !matches!(a, Side::Many(_)) && !matches!(b, Side::Many(_)) {
         return Ok(scalar_cmp(&a, op, &b));
     }

@@ -63,12 +63,7 @@ pub fn rule(
     first_param: usize,
 ) -> Where {
     let compiled = parse(text).map_err(|e| e.to_string()).and_then(|expr| {
-        let mut r = RecordResolver {
-            schema,
-            main: c,
-            req,
-            allow_hidden: true,
-        };
+        let mut r = RecordResolver::new(schema, c, req, true);
         compile(&expr, &mut r, first_param).map_err(|e| e.to_string())
     });
     match compiled {
@@ -102,12 +97,7 @@ pub fn filter(
     if !superuser && uses_request_data(&expr) {
         return Err(Error::Forbidden("Only superusers can filter by @request."));
     }
-    let mut r = RecordResolver {
-        schema,
-        main: c,
-        req,
-        allow_hidden: superuser,
-    };
+    let mut r = RecordResolver::new(schema, c, req, superuser);
     let compiled = compile(&expr, &mut r, first_param)
         .map_err(|_| Error::bad("Something went wrong while processing your request."))?;
     Ok(Where {
@@ -121,12 +111,7 @@ pub fn filter(
 pub fn validate_rule(schema: &Schema, c: &Collection, text: &str) -> Result<(), String> {
     let expr = parse(text).map_err(|e| format!("Invalid rule. Raw error: {e}."))?;
     let req = RequestInfo::default();
-    let mut r = RecordResolver {
-        schema,
-        main: c,
-        req: &req,
-        allow_hidden: true,
-    };
+    let mut r = RecordResolver::new(schema, c, &req, true);
     compile(&expr, &mut r, 1)
         .map(|_| ())
         .map_err(|e| format!("Invalid rule. Raw error: {e}."))

@@ -20,6 +20,39 @@ pub struct RecordResolver<'a> {
     pub req: &'a RequestInfo,
     /// Rules may use hidden fields; a non-superuser's `filter` may not.
     pub allow_hidden: bool,
+    /// `@collection.NAME[:alias]` joins shared by `?` conditions:
+    /// (name, alias) -> (join alias, FROM item).
+    pub shared: Vec<((String, String), String, String)>,
+}
+
+impl<'a> RecordResolver<'a> {
+    pub fn new(
+        schema: &'a Schema,
+        main: &'a Collection,
+        req: &'a RequestInfo,
+        allow_hidden: bool,
+    ) -> Self {
+        Self {
+            schema,
+            main,
+            req,
+            allow_hidden,
+            shared: Vec::new(),
+        }
+    }
+
+    fn collection_ref(&self, ident: &Ident) -> Result<&'a Collection, CompileError> {
+        let name = ident
+            .parts
+            .get(1)
+            .ok_or_else(|| bad("missing collection name"))?;
+        let c = self
+            .schema
+            .get(name)
+            .filter(|c| c.name.eq_ignore_ascii_case(name))
+            .ok_or_else(|| bad(format!("unknown collection {name:?}")))?;
+        self.schema_collection(&c.id)
+    }
 }
 
 fn bad(msg: impl Into<String>) -> CompileError {
@@ -337,21 +370,42 @@ fn apply_value_modifier(v: Value, m: Option<Modifier>) -> Result<Value, CompileE
 }
 
 impl Resolver for RecordResolver<'_> {
+    fn resolve_any(&mut self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
+        if ident.parts.first().map(String::as_str) != Some("@collection") {
+            return self.resolve(ident, p);
+        }
+        let c = self.collection_ref(ident)?;
+        let key = (c.name.clone(), ident.alias.clone().unwrap_or_default());
+        let alias = match self.shared.iter().find(|(k, _, _)| *k == key) {
+            Some((_, a, _)) => a.clone(),
+            None => {
+                let a = p.alias()?;
+                self.shared
+                    .push((key, a.clone(), format!("{} AS {a}", quote_ident(&c.name))));
+                a
+            }
+        };
+        let walk = Walk {
+            from: vec![],
+            conds: vec![],
+            many: false,
+        };
+        self.walk(c, alias, &ident.parts[2..], ident.modifier, walk, p)
+    }
+
+    fn shared_joins(&self) -> Vec<String> {
+        self.shared
+            .iter()
+            .map(|(_, _, from)| from.clone())
+            .collect()
+    }
+
     fn resolve(&mut self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
         let first = ident.parts.first().map(String::as_str).unwrap_or_default();
         match first {
             "@request" => self.request(ident, p),
             "@collection" => {
-                let name = ident
-                    .parts
-                    .get(1)
-                    .ok_or_else(|| bad("missing collection name"))?;
-                let c = self
-                    .schema
-                    .get(name)
-                    .filter(|c| c.name.eq_ignore_ascii_case(name))
-                    .ok_or_else(|| bad(format!("unknown collection {name:?}")))?;
-                let c = self.schema_collection(&c.id)?;
+                let c = self.collection_ref(ident)?;
                 let j = p.alias()?;
                 let walk = Walk {
                     from: vec![format!("{} AS {j}", quote_ident(&c.name))],
@@ -494,7 +548,7 @@ mod tests {
             let main = schema.get("posts").expect("posts");
             let mut req = RequestInfo::default();
             req.body.insert("title".into(), json!("t"));
-            let mut r = RecordResolver { schema: &schema, main: &main, req: &req, allow_hidden: hidden };
+            let mut r = RecordResolver::new(&schema, &main, &req, hidden);
             let expr = parse(&filter).expect("generated filters parse");
             if let Ok(c) = compile(&expr, &mut r, 1) {
                 let sql = format!("SELECT COUNT(*) FROM \"posts\" WHERE {}", c.sql);
@@ -513,19 +567,9 @@ mod tests {
         let main = schema.get("posts").expect("posts");
         let req = RequestInfo::default();
         let expr = parse("secret = 'x'").expect("parses");
-        let mut guest = RecordResolver {
-            schema: &schema,
-            main: &main,
-            req: &req,
-            allow_hidden: false,
-        };
+        let mut guest = RecordResolver::new(&schema, &main, &req, false);
         assert!(compile(&expr, &mut guest, 1).is_err());
-        let mut rule = RecordResolver {
-            schema: &schema,
-            main: &main,
-            req: &req,
-            allow_hidden: true,
-        };
+        let mut rule = RecordResolver::new(&schema, &main, &req, true);
         assert!(compile(&expr, &mut rule, 1).is_ok());
         let pw = parse("owner.password = 'x'").expect("parses");
         assert!(

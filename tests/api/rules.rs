@@ -140,3 +140,52 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn collection_joins_share_one_row_across_any_conditions() {
+    // The team-membership pattern: both `?=` conditions must hold on the same
+    // `members` row, or a member of any team would see every team's posts.
+    let t = TestApp::spawn().await;
+    let (a_id, a) = t.user("a@example.com").await;
+    let (b_id, b) = t.user("b@example.com").await;
+    t.public_collection(
+        "members",
+        json!([
+            {"name": "user", "type": "relation", "collectionId": "_pb_users_auth_", "maxSelect": 1},
+            {"name": "team", "type": "text"}
+        ]),
+    )
+    .await;
+    let (s, _) = t
+        .post(
+            "/api/collections",
+            json!({
+                "name": "team_posts", "type": "base",
+                "listRule": "@collection.members.user ?= @request.auth.id && @collection.members.team ?= team",
+                "fields": [{"name": "team", "type": "text"}]
+            }),
+        )
+        .await;
+    assert_eq!(s, 200);
+    for (user, team) in [(&a_id, "x"), (&b_id, "y")] {
+        let (s, _) = t
+            .post(
+                "/api/collections/members/records",
+                json!({"user": user, "team": team}),
+            )
+            .await;
+        assert_eq!(s, 200);
+    }
+    for team in ["x", "y", "y"] {
+        let (s, _) = t
+            .post("/api/collections/team_posts/records", json!({"team": team}))
+            .await;
+        assert_eq!(s, 200);
+    }
+    let url = "/api/collections/team_posts/records";
+    let count = |v: &Value| v["totalItems"].as_i64().unwrap();
+    let (_, la) = t.call(Method::GET, url, Some(&a), None).await;
+    let (_, lb) = t.call(Method::GET, url, Some(&b), None).await;
+    let (_, lg) = t.call(Method::GET, url, None, None).await;
+    assert_eq!((count(&la), count(&lb), count(&lg)), (1, 2, 0));
+}

@@ -102,11 +102,23 @@ async function match(filter, { coll = 'posts', key = 'title', client = srv.clien
   return l.items.map((x) => x[key]).sort();
 }
 
-/** Assert a table of [filter, expected sorted titles] on posts (or another collection). */
+/**
+ * Assert a table of [filter, expected titles] on posts (or another collection);
+ * reports every mismatching row at once.
+ */
 async function table(rows, opts) {
+  const bad = [];
   for (const [filter, expected] of rows) {
-    assert.deepEqual(await match(filter, opts), [...expected].sort(), filter);
+    let got;
+    try {
+      got = await match(filter, opts);
+    } catch (e) {
+      got = `HTTP ${e.status} ${JSON.stringify(e.response ?? e.message)}`;
+    }
+    const want = [...expected].sort();
+    if (JSON.stringify(got) !== JSON.stringify(want)) bad.push(`${filter}\n    expected ${JSON.stringify(want)}\n    actual   ${JSON.stringify(got)}`);
   }
+  assert.ok(bad.length === 0, `${bad.length} of ${rows.length} filters differ:\n  ${bad.join('\n  ')}`);
 }
 
 describe('operators on plain fields', () => {
