@@ -473,18 +473,34 @@ describe('invalid filters -> 400', () => {
 });
 
 describe('@request / @collection in filter', () => {
-  test('guests and users -> 403', async () => {
-    for (const client of [srv.client(), user, hidUser]) {
-      const P = client.collection('posts');
-      await rejects(P.getList(1, 30, { filter: "@request.auth.id != ''" }), 403, ONLY_SU_REQUEST);
-      await rejects(P.getList(1, 30, { filter: "title = 'alpha' || @request.method = 'GET'" }), 403, ONLY_SU_REQUEST);
-      await rejects(P.getList(1, 30, { filter: "@collection.authors.name ?= 'Alice'" }), 403, ONLY_SU_COLLECTION);
-    }
-  });
+  // PocketBase checks the raw `filter` (and `sort`) text for "@collection." first, then "@request.".
+  const FORBIDDEN = [
+    ['filter', "@request.auth.id != ''", ONLY_SU_REQUEST],
+    ['filter', "title = 'alpha' || @request.method = 'GET'", ONLY_SU_REQUEST],
+    ['filter', "@collection.authors.name ?= 'Alice'", ONLY_SU_COLLECTION],
+    ['filter', "@collection.authors.name ?= @request.auth.id", ONLY_SU_COLLECTION],
+    // a plain substring check: also inside string literals
+    ['filter', "title = '@request.x'", ONLY_SU_REQUEST],
+    ['filter', "title = '@collection.x'", ONLY_SU_COLLECTION],
+    // ... and also in `sort`
+    ['sort', '@request.auth.id', ONLY_SU_REQUEST],
+  ];
+  for (const who of ['guest', 'user', 'auth record of another collection']) {
+    test(`${who}: @request / @collection in filter or sort -> 403`, async () => {
+      const client = { guest: srv.client(), user, 'auth record of another collection': hidUser }[who];
+      const bad = [];
+      for (const [param, value, body] of FORBIDDEN) {
+        const r = await srv.api('GET', `/api/collections/posts/records?${param}=${encodeURIComponent(value)}`, { token: client.authStore.token });
+        if (r.status !== body.status || JSON.stringify(r.json) !== JSON.stringify(body)) {
+          bad.push(`${param}=${value}\n    expected ${JSON.stringify(body)}\n    actual   ${r.status} ${r.text}`);
+        }
+      }
+      assert.ok(bad.length === 0, `${bad.length} of ${FORBIDDEN.length} differ:\n  ${bad.join('\n  ')}`);
+    });
+  }
 
-  test('the check is a plain substring check (also inside string literals)', async () => {
-    // PocketBase: a literal containing "@request." is rejected as well
-    await rejects(srv.client().collection('posts').getList(1, 30, { filter: "title = '@request.x'" }), 403, ONLY_SU_REQUEST);
+  test('the SDK surfaces the 403', async () => {
+    await rejects(srv.client().collection('posts').getList(1, 30, { filter: "@request.auth.id != ''" }), 403, ONLY_SU_REQUEST);
   });
 
   test('superusers may use them', async () => {

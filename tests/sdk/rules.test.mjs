@@ -366,11 +366,20 @@ describe('@collection team membership', () => {
 
   test('list: members see their teams\' projects (the two conditions hold on the same member row)', async () => {
     const titles = async (c) => sortedTitles((await c.collection('projects').getList()).items);
-    assert.deepEqual(await titles(owner), ['r1', 'r2']);
-    assert.deepEqual(await titles(other), ['b1']);
-    assert.deepEqual(await titles(both), ['b1', 'r1', 'r2']);
-    assert.deepEqual(await titles(srv.client()), []);
-    assert.deepEqual(await titles(srv.pb), ['b1', 'g1', 'r1', 'r2']);
+    const got = {
+      'owner (red)': await titles(owner),
+      'other (blue)': await titles(other),
+      'both (red+blue)': await titles(both),
+      guest: await titles(srv.client()),
+      superuser: await titles(srv.pb),
+    };
+    assert.deepEqual(got, {
+      'owner (red)': ['r1', 'r2'],
+      'other (blue)': ['b1'],
+      'both (red+blue)': ['b1', 'r1', 'r2'],
+      guest: [],
+      superuser: ['b1', 'g1', 'r1', 'r2'],
+    });
   });
 
   test('view / update / delete / create', async () => {
