@@ -89,6 +89,8 @@ pub struct Params {
     first: usize,
     pub values: Vec<Param>,
     joins: usize,
+    /// Conditions the current comparison additionally requires.
+    pub guards: Vec<String>,
 }
 
 impl Params {
@@ -97,6 +99,7 @@ impl Params {
             first,
             values: Vec::new(),
             joins: 0,
+            guards: Vec::new(),
         }
     }
 
@@ -161,6 +164,8 @@ enum Side {
     Many(String),
     /// A literal `null` (PocketBase treats it like an empty value).
     Null,
+    /// A ready `LIKE` pattern (already wrapped and escaped).
+    Pattern(String),
 }
 
 fn operand(
@@ -199,7 +204,7 @@ fn num_param(n: f64) -> Param {
 
 fn scalar(side: Side, what: &str) -> Result<String, CompileError> {
     match side {
-        Side::Sql(s) => Ok(s),
+        Side::Sql(s) | Side::Pattern(s) => Ok(s),
         Side::Null => Ok("NULL".into()),
         Side::Many(_) => Err(CompileError(format!(
             "{what} must be a single value, not a multi-valued reference"
@@ -255,7 +260,10 @@ fn scalar_cmp(a: &Side, op: Op, b: &Side) -> String {
         (Op::Lt, ..) => format!("({a_sql} < {b_sql})"),
         (Op::Lte, ..) => format!("({a_sql} <= {b_sql})"),
         (Op::Like | Op::NotLike, ..) => {
-            let pattern = like_pattern(b_sql);
+            let pattern = match b {
+                Side::Pattern(p) => p.clone(),
+                _ => like_pattern(b_sql),
+            };
             let not = if op.base() == Op::NotLike { "NOT " } else { "" };
             format!("({a_sql} {not}LIKE {pattern} ESCAPE '\\')")
         }
@@ -266,7 +274,7 @@ fn scalar_cmp(a: &Side, op: Op, b: &Side) -> String {
 
 fn side_sql(s: &Side) -> String {
     match s {
-        Side::Sql(x) | Side::Many(x) => x.clone(),
+        Side::Sql(x) | Side::Many(x) | Side::Pattern(x) => x.clone(),
         Side::Null => "NULL".into(),
     }
 }
@@ -284,38 +292,124 @@ fn cmp_sql(
     r: &mut dyn Resolver,
     p: &mut Params,
 ) -> Result<String, CompileError> {
+    let guards_before = p.guards.len();
     let a = operand(left, op.is_any(), r, p)?;
-    let b = operand(right, op.is_any(), r, p)?;
+    let b = if matches!(op.base(), Op::Like | Op::NotLike) {
+        like_operand(right, r, p)?
+    } else {
+        operand(right, op.is_any(), r, p)?
+    };
+    let cmp = cmp_sides(a, op, b);
+    // Conditions a resolver attached to names in this comparison (e.g. "only
+    // when the email is visible") must hold for it to hold.
+    let guards: Vec<String> = p.guards.drain(guards_before..).collect();
+    Ok(if guards.is_empty() {
+        cmp
+    } else {
+        format!("({} AND {cmp})", guards.join(" AND "))
+    })
+}
+
+/// The right side of `~`: literal and request strings get PocketBase's
+/// treatment (escape `\`, `%`, `_` and wrap in `%...%`, unless the value has
+/// an unescaped `%`); columns are wrapped in SQL.
+fn like_operand(o: &Operand, r: &mut dyn Resolver, p: &mut Params) -> Result<Side, CompileError> {
+    let text = match o {
+        Operand::Str(s) => Some(s.clone()),
+        Operand::Num(n) => Some(crate::schema::value::number(*n).to_string()),
+        Operand::Ident(id) => match r.resolve(id, p)? {
+            Source::Value(Value::String(s)) => Some(s),
+            Source::Value(Value::Null) => Some(String::new()),
+            Source::Value(v) => Some(v.to_string()),
+            Source::Scalar(sql) => return Ok(Side::Sql(like_pattern(sql))),
+            Source::Many(sql) => return Ok(Side::Many(sql)),
+        },
+        _ => None,
+    };
+    match text {
+        Some(s) => Ok(Side::Pattern(p.bind(Param::Text(wrap_like(&s))))),
+        None => operand(o, false, r, p),
+    }
+}
+
+/// PocketBase's `wrapLikeParams`.
+pub fn wrap_like(s: &str) -> String {
+    if has_unescaped(s, '%') {
+        return s.to_owned();
+    }
+    let mut out = String::with_capacity(s.len() + 4);
+    out.push('%');
+    let mut escaped = false;
+    for ch in s.chars() {
+        if escaped {
+            out.push(ch);
+            escaped = false;
+            continue;
+        }
+        match ch {
+            '\\' => {
+                out.push(ch);
+                escaped = true;
+            }
+            '%' | '_' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            _ => out.push(ch),
+        }
+    }
+    if escaped {
+        out.push('\\');
+    }
+    out.push('%');
+    out
+}
+
+fn has_unescaped(s: &str, target: char) -> bool {
+    let mut escaped = false;
+    for ch in s.chars() {
+        if escaped {
+            escaped = false;
+        } else if ch == '\\' {
+            escaped = true;
+        } else if ch == target {
+            return true;
+        }
+    }
+    false
+}
+
+fn cmp_sides(a: Side, op: Op, b: Side) -> String {
     if !matches!(a, Side::Many(_)) && !matches!(b, Side::Many(_)) {
-        return Ok(scalar_cmp(&a, op, &b));
+        return scalar_cmp(&a, op, &b);
     }
     // Rows to range over: each multi-valued side becomes a FROM item whose
     // value takes that side's place in the condition.
     let mut from = Vec::new();
     let mut bind_side = |s: Side, alias: &str| match s {
         Side::Many(sql) => {
-            from.push(format!("({sql}) AS {alias}"));
+            from.push(format!(
+                "(SELECT v FROM ({sql}) UNION ALL SELECT NULL WHERE NOT EXISTS ({sql})) AS {alias}"
+            ));
             Side::Sql(format!("{alias}.v"))
         }
         other => other,
     };
     let a = bind_side(a, "_m");
     let b = bind_side(b, "_n");
-    Ok(many_cmp(&from.join(", "), op, &a, &b))
+    many_cmp(&from.join(", "), op, &a, &b)
 }
 
-/// Comparisons over a multi-valued source: `?` operators hold when any value
-/// matches; plain operators when every value matches (and, except for the
-/// negative operators, at least one value exists).
+/// Comparisons over multi-valued sources, like PocketBase's LEFT JOINs: an
+/// empty set counts as one NULL value. `?` operators hold when some value
+/// matches; plain operators when every value does.
 fn many_cmp(from: &str, op: Op, a: &Side, b: &Side) -> String {
     let cond = scalar_cmp(a, op, b);
     let rows = format!("SELECT 1 FROM {from}");
     if op.is_any() {
         format!("EXISTS ({rows} WHERE {cond})")
-    } else if matches!(op, Op::Neq | Op::NotLike) {
-        format!("NOT EXISTS ({rows} WHERE NOT COALESCE({cond}, 0))")
     } else {
-        format!("(EXISTS ({rows}) AND NOT EXISTS ({rows} WHERE NOT COALESCE({cond}, 0)))")
+        format!("NOT EXISTS ({rows} WHERE NOT COALESCE({cond}, 0))")
     }
 }
 
@@ -417,12 +511,11 @@ mod tests {
 
     #[test]
     fn like_wraps_unless_percent() {
-        let c = sql("title ~ 'abc'");
-        assert!(
-            c.sql.contains("LIKE (CASE WHEN instr(?1, '%') > 0"),
-            "{}",
-            c.sql
-        );
+        let c = sql("title ~ 'a_b'");
+        assert_eq!(c.sql, "(t.\"title\" LIKE ?1 ESCAPE '\\')");
+        assert_eq!(c.params, vec![Param::Text("%a\\_b%".into())]);
+        assert_eq!(wrap_like("50%"), "50%");
+        assert_eq!(wrap_like("0\\%"), "%0\\%%");
         assert!(sql("title !~ 'a'").sql.contains("NOT LIKE"));
     }
 
@@ -430,16 +523,16 @@ mod tests {
     fn any_and_all_over_many() {
         let any = sql("tags ?= 'a'").sql;
         assert!(
-            any.starts_with("EXISTS (SELECT 1 FROM (SELECT value"),
+            any.starts_with("EXISTS (SELECT 1 FROM (SELECT v FROM"),
             "{any}"
         );
         let all = sql("tags = 'a'").sql;
+        assert!(all.starts_with("NOT EXISTS ("), "{all}");
+        // Empty sets count as one NULL value, like a LEFT JOIN.
         assert!(
-            all.starts_with("(EXISTS (") && all.contains("NOT EXISTS"),
+            all.contains("UNION ALL SELECT NULL WHERE NOT EXISTS"),
             "{all}"
         );
-        let none = sql("tags != 'a'").sql;
-        assert!(none.starts_with("NOT EXISTS"), "{none}");
     }
 
     #[test]

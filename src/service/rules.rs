@@ -53,6 +53,24 @@ fn uses_request_data(e: &Expr) -> bool {
     }
 }
 
+/// PocketBase's plain-text check on a non-superuser's `filter` and `sort`:
+/// any mention of `@collection.` or `@request.` is refused, even inside a
+/// string literal.
+pub fn check_request_data(actor: &Actor, texts: &[&str]) -> Result<(), Error> {
+    if actor.is_superuser() {
+        return Ok(());
+    }
+    if texts.iter().any(|t| t.contains("@collection.")) {
+        return Err(Error::Forbidden(
+            "Only superusers can filter by @collection.",
+        ));
+    }
+    if texts.iter().any(|t| t.contains("@request.")) {
+        return Err(Error::Forbidden("Only superusers can filter by @request."));
+    }
+    Ok(())
+}
+
 /// Compiles an API rule (trusted: hidden fields allowed). A rule that no
 /// longer compiles (e.g. after a field was removed) denies.
 pub fn rule(

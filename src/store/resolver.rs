@@ -144,8 +144,14 @@ impl<'a> RecordResolver<'a> {
             self.check_visible(c, f)?;
             let mut col = format!("{alias}.{}", quote_ident(&f.name));
             if c.is_auth() && f.system && f.name == "email" && !self.allow_hidden {
-                // Guests only match addresses their owners made visible.
-                col = format!("(CASE WHEN {alias}.\"emailVisibility\" THEN {col} END)");
+                // Others only match addresses their owners made visible: on
+                // the main row the whole comparison requires visibility;
+                // through relations the hidden address reads as NULL.
+                if walk.from.is_empty() {
+                    p.guards.push(format!("{alias}.\"emailVisibility\""));
+                } else {
+                    col = format!("(CASE WHEN {alias}.\"emailVisibility\" THEN {col} END)");
+                }
             }
             if last {
                 return self.leaf(f, col, modifier, walk, p);

@@ -73,6 +73,7 @@ pub fn list(
     } else {
         q.per_page.min(MAX_PER_PAGE)
     };
+    rules::check_request_data(actor, &[&q.filter, &q.sort])?;
     let schema = store.schema();
     let mut parts = Vec::new();
     if let Gate::Rule(w) = gate(&schema, c, RuleKind::List, actor, req)? {
