@@ -11,7 +11,14 @@ use super::error::ApiError;
 use super::extract::{Ctx, Query, RecordBody};
 use crate::app::App;
 use crate::schema::Collection;
-use crate::service::records::{self, ListQuery};
+use crate::service::records::{self, ListQuery, Shape};
+
+fn shape(q: &Query) -> Shape {
+    Shape {
+        expand: q.get("expand").unwrap_or_default().to_owned(),
+        fields: q.get("fields").unwrap_or_default().to_owned(),
+    }
+}
 
 /// Looks up the collection named in the path (404 "Missing collection context.").
 pub fn collection(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
@@ -44,6 +51,7 @@ pub async fn list(
         sort: q.get("sort").unwrap_or_default().to_owned(),
         filter: q.get("filter").unwrap_or_default().to_owned(),
         skip_total: q.flag("skipTotal")?,
+        shape: shape(&q),
     };
     Ok(Json(records::list(
         &app.store, &c, &ctx.actor, &ctx.req, &query,
@@ -54,22 +62,26 @@ pub async fn view(
     State(app): State<Arc<App>>,
     Path((coll, id)): Path<(String, String)>,
     ctx: Ctx,
+    q: Query,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection(&app, &coll)?;
-    Ok(Json(records::view(
-        &app.store, &c, &ctx.actor, &ctx.req, &id,
-    )?))
+    let v = records::view(&app.store, &c, &ctx.actor, &ctx.req, &id)?;
+    Ok(Json(
+        shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
+    ))
 }
 
 pub async fn create(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
     ctx: Ctx,
+    q: Query,
     RecordBody(body): RecordBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
+    let v = records::create(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, body).await?;
     Ok(Json(
-        records::create(&app.store, c, &ctx.actor, &ctx.req, body).await?,
+        shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
     ))
 }
 
@@ -77,11 +89,13 @@ pub async fn update(
     State(app): State<Arc<App>>,
     Path((coll, id)): Path<(String, String)>,
     ctx: Ctx,
+    q: Query,
     RecordBody(body): RecordBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
+    let v = records::update(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id, body).await?;
     Ok(Json(
-        records::update(&app.store, c, &ctx.actor, &ctx.req, id, body).await?,
+        shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
     ))
 }
 

@@ -237,6 +237,30 @@ pub fn list(
     Ok((rows, total))
 }
 
+/// Records satisfying `filter`, in rowid order, at most `limit`.
+pub fn select_where(
+    conn: &Connection,
+    c: &Collection,
+    filter: &Where,
+    limit: i64,
+) -> Result<Vec<Row_>, StoreError> {
+    let n = filter.params.len();
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT ?{}",
+        select_list(c),
+        quote_ident(&c.name),
+        filter.sql,
+        n + 1
+    );
+    let mut params = filter.params.clone();
+    params.push(crate::filter::compile::Param::Int(limit));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(params.iter()), |r| read_row(c, r))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// Reads one record by id if it also satisfies `filter`.
 pub fn get_where(
     conn: &Connection,

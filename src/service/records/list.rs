@@ -23,6 +23,7 @@ pub struct ListQuery {
     pub sort: String,
     pub filter: String,
     pub skip_total: bool,
+    pub shape: super::Shape,
 }
 
 /// Parses `sort=-a,b` against the collection; unknown fields are an error.
@@ -112,6 +113,7 @@ pub fn list(
             })?
     };
     let items: Vec<Value> = rows.iter().map(|r| to_public(c, r, actor)).collect();
+    let items = q.shape.apply(store, c, items, actor, req)?;
     let total_pages = if total < 0 {
         -1
     } else {

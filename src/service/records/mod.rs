@@ -9,6 +9,8 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 mod delete;
+pub mod expand;
+pub mod fields;
 mod list;
 mod write;
 
@@ -97,6 +99,63 @@ pub fn to_public(c: &Collection, rec: &Row_, actor: &Actor) -> Value {
         m.insert("verified".into(), true.into());
     }
     Value::Object(m)
+}
+
+/// `expand` and `fields` query parameters, applied to every returned record.
+#[derive(Debug, Clone, Default)]
+pub struct Shape {
+    pub expand: String,
+    pub fields: String,
+}
+
+impl Shape {
+    /// Expands and projects public records of `c`.
+    pub fn apply(
+        &self,
+        store: &Store,
+        c: &Collection,
+        records: Vec<Value>,
+        actor: &Actor,
+        req: &RequestInfo,
+    ) -> Result<Vec<Value>, Error> {
+        let tree = expand::ExpandTree::parse(&self.expand);
+        let fields = fields::FieldsTree::parse(&self.fields);
+        if tree.is_empty() && fields.is_empty() {
+            return Ok(records);
+        }
+        let mut maps: Vec<Map<String, Value>> = records
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect();
+        if !tree.is_empty() {
+            expand::expand(store, &store.schema(), c, &mut maps, &tree, actor, req)?;
+        }
+        if !fields.is_empty() {
+            for m in &mut maps {
+                fields.apply(m);
+            }
+        }
+        Ok(maps.into_iter().map(Value::Object).collect())
+    }
+
+    /// The same for one record.
+    pub fn apply_one(
+        &self,
+        store: &Store,
+        c: &Collection,
+        record: Value,
+        actor: &Actor,
+        req: &RequestInfo,
+    ) -> Result<Value, Error> {
+        Ok(self
+            .apply(store, c, vec![record], actor, req)?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null))
+    }
 }
 
 /// The submitted body, already decoded from JSON or multipart.
