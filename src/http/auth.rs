@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
-use super::extract::{Caller, JsonBody};
+use super::extract::{Caller, JsonBody, Query};
 use crate::app::App;
 use crate::schema::Collection;
 use crate::schema::validate::FieldError;
@@ -27,7 +27,14 @@ fn auth_collection(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
         })
 }
 
-fn auth_response(id: Identity, refreshable: bool) -> Result<Json<Value>, ApiError> {
+/// `{record, token}`; `expand` applies to the record, `fields` to the whole
+/// response (so record keys take a `record.` prefix), as in PocketBase.
+fn auth_response(
+    app: &App,
+    id: Identity,
+    refreshable: bool,
+    q: &Query,
+) -> Result<Json<Value>, ApiError> {
     let token = auth::issue_token(&id.collection, &id.record, refreshable)?;
     let actor = if id.collection.name == crate::schema::system::SUPERUSERS {
         Actor::Superuser(id.clone())
@@ -35,12 +42,27 @@ fn auth_response(id: Identity, refreshable: bool) -> Result<Json<Value>, ApiErro
         Actor::User(id.clone())
     };
     let record = records::to_public(&id.collection, &id.record, &actor);
-    Ok(Json(json!({"record": record, "token": token})))
+    let req = crate::service::rules::request_info(&actor, "POST", Map::new(), Map::new());
+    let expand = records::Shape {
+        expand: q.get("expand").unwrap_or_default().to_owned(),
+        fields: String::new(),
+    };
+    let record = expand.apply_one(&app.store, &id.collection, record, &actor, &req)?;
+    let mut out = json!({"record": record, "token": token});
+    let fields = records::fields::FieldsTree::parse(q.get("fields").unwrap_or_default())
+        .map_err(|_| ApiError::bad_request())?;
+    if !fields.is_empty()
+        && let Value::Object(m) = &mut out
+    {
+        fields.apply(m);
+    }
+    Ok(Json(out))
 }
 
 pub async fn with_password(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
+    q: Query,
     b: Result<JsonBody, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let c = auth_collection(&app, &coll)?;
@@ -72,13 +94,14 @@ pub async fn with_password(
         });
     }
     let id = auth::authenticate(&app.store, c, &identity, &password).await?;
-    auth_response(id, true)
+    auth_response(&app, id, true, &q)
 }
 
 pub async fn refresh(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
     Caller(actor): Caller,
+    q: Query,
 ) -> Result<Json<Value>, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let Some(id) = actor.identity() else {
@@ -93,7 +116,7 @@ pub async fn refresh(
             ),
         ));
     }
-    auth_response(id.clone(), true)
+    auth_response(&app, id.clone(), true, &q)
 }
 
 pub async fn methods(

@@ -154,6 +154,8 @@ pub fn find_by(
 pub struct SortKey {
     pub field: String,
     pub desc: bool,
+    /// Compiled, parameter-free SQL for relation paths (`author.name`).
+    pub expr: Option<String>,
 }
 
 /// A compiled condition on the collection's rows; its placeholders are
@@ -197,10 +199,11 @@ pub fn list(
     let mut order: Vec<String> = sort
         .iter()
         .map(|k| {
-            let col = match k.field.as_str() {
-                "@random" => "RANDOM()".to_owned(),
-                "@rowid" => "rowid".to_owned(),
-                name => quote_ident(name),
+            let col = match (k.expr.as_deref(), k.field.as_str()) {
+                (Some(expr), _) => expr.to_owned(),
+                (None, "@random") => "RANDOM()".to_owned(),
+                (None, "@rowid") => "rowid".to_owned(),
+                (None, name) => quote_ident(name),
             };
             format!("{col} {}", if k.desc { "DESC" } else { "ASC" })
         })

@@ -30,18 +30,75 @@ pub struct ExpandTree(pub BTreeMap<String, ExpandTree>);
 impl ExpandTree {
     pub fn parse(s: &str) -> Self {
         let mut root = ExpandTree::default();
-        for path in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        for path in s
+            .split(',')
+            .map(|p| p.trim().trim_matches('.'))
+            .filter(|p| !p.is_empty())
+        {
             let mut node = &mut root;
-            for part in path.split('.').take(MAX_EXPAND_DEPTH) {
+            for part in path.split('.').map(str::trim).take(MAX_EXPAND_DEPTH) {
+                if part.is_empty() {
+                    break;
+                }
                 node = node.0.entry(part.to_owned()).or_default();
             }
         }
         root
     }
 
+    /// Drops paths PocketBase would not expand: unknown names, non-relations,
+    /// targets the caller may never view (`viewRule` null). A name that was
+    /// only a prefix of longer paths goes too when all of those fail.
+    pub fn prune(&mut self, schema: &Schema, c: &Collection, actor: &Actor) {
+        self.0.retain(|name, sub| {
+            let Some(target) = relation_target(schema, c, name, actor) else {
+                return false;
+            };
+            if sub.is_empty() {
+                return true;
+            }
+            sub.prune(schema, &target, actor);
+            !sub.is_empty()
+        });
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+}
+
+/// The collection a name on `c` leads to, if it is an expandable relation
+/// (field or `COLL_via_FIELD`) whose target the caller may view at all.
+fn relation_target(
+    schema: &Schema,
+    c: &Collection,
+    name: &str,
+    actor: &Actor,
+) -> Option<std::sync::Arc<Collection>> {
+    let target = if let Some(f) = c.field(name) {
+        let FieldKind::Relation(o) = &f.kind else {
+            return None;
+        };
+        if f.hidden && !actor.is_superuser() {
+            return None;
+        }
+        schema.get(&o.collection_id)?
+    } else {
+        let (coll, field) = name.split_once("_via_")?;
+        let other = schema
+            .get(coll)
+            .filter(|o| o.name.eq_ignore_ascii_case(coll))?;
+        other
+            .field(field)
+            .filter(|f| matches!(&f.kind, FieldKind::Relation(o) if o.collection_id == c.id))?;
+        other
+    };
+    let viewable = actor.is_superuser()
+        || !matches!(
+            target.rule(crate::schema::RuleKind::View),
+            Access::Superusers
+        );
+    viewable.then_some(target)
 }
 
 /// What the caller may read from a collection.
@@ -113,8 +170,14 @@ pub fn expand(
     actor: &Actor,
     req: &RequestInfo,
 ) -> Result<(), Error> {
-    if items.is_empty() {
+    if items.is_empty() || tree.is_empty() {
         return Ok(());
+    }
+    // PocketBase adds `expand: {}` at every level that had valid paths, even
+    // when nothing resolves.
+    for it in items.iter_mut() {
+        it.entry("expand")
+            .or_insert_with(|| Value::Object(Map::new()));
     }
     for (name, sub) in &tree.0 {
         if let Some(f) = c.field(name) {

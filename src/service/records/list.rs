@@ -3,13 +3,17 @@
 use serde_json::{Value, json};
 
 use super::{Gate, gate, to_public};
+use crate::filter::ast::Operand;
 use crate::filter::ast::RequestInfo;
+use crate::filter::compile::{Params, Resolver, Source};
 use crate::schema::{Collection, CollectionKind, FieldKind, RuleKind};
 use crate::service::rules;
 use crate::service::{Actor, Error};
+use crate::store::Schema;
 use crate::store::Store;
 use crate::store::records::Where;
 use crate::store::records::{self, SortKey};
+use crate::store::resolver::RecordResolver;
 
 /// Largest page size; bigger requests are capped silently.
 pub const MAX_PER_PAGE: i64 = 1000;
@@ -27,7 +31,13 @@ pub struct ListQuery {
 }
 
 /// Parses `sort=-a,b` against the collection; unknown fields are an error.
-pub fn parse_sort(c: &Collection, sort: &str, actor: &Actor) -> Result<Vec<SortKey>, Error> {
+pub fn parse_sort(
+    schema: &Schema,
+    c: &Collection,
+    sort: &str,
+    actor: &Actor,
+    req: &RequestInfo,
+) -> Result<Vec<SortKey>, Error> {
     let mut keys = Vec::new();
     if sort.trim().is_empty() {
         return Ok(keys);
@@ -41,6 +51,15 @@ pub fn parse_sort(c: &Collection, sort: &str, actor: &Actor) -> Result<Vec<SortK
             keys.push(SortKey {
                 field: name.to_owned(),
                 desc,
+                expr: None,
+            });
+            continue;
+        }
+        if name.contains('.') {
+            keys.push(SortKey {
+                field: name.to_owned(),
+                desc,
+                expr: Some(relation_sort(schema, c, name, actor, req)?),
             });
             continue;
         }
@@ -55,9 +74,40 @@ pub fn parse_sort(c: &Collection, sort: &str, actor: &Actor) -> Result<Vec<SortK
         keys.push(SortKey {
             field: name.to_owned(),
             desc,
+            expr: None,
         });
     }
     Ok(keys)
+}
+
+/// Sort by a field reached through single relations (`author.name`): one
+/// scalar subquery per row. Paths that need parameters or give several
+/// values are rejected.
+fn relation_sort(
+    schema: &Schema,
+    c: &Collection,
+    name: &str,
+    actor: &Actor,
+    req: &RequestInfo,
+) -> Result<String, Error> {
+    let bad = || Error::bad("Something went wrong while processing your request.");
+    let expr = crate::filter::parse(&format!("{name} = null")).map_err(|_| bad())?;
+    let crate::filter::Expr::Cmp {
+        left: Operand::Ident(ident),
+        ..
+    } = expr
+    else {
+        return Err(bad());
+    };
+    if ident.parts.first().is_some_and(|p| p.starts_with('@')) {
+        return Err(bad());
+    }
+    let mut r = RecordResolver::new(schema, c, req, actor.is_superuser());
+    let mut params = Params::new(1);
+    match r.resolve(&ident, &mut params) {
+        Ok(Source::Scalar(sql)) if params.values.is_empty() => Ok(sql),
+        _ => Err(bad()),
+    }
 }
 
 /// Lists a page of records in PocketBase's envelope.
@@ -85,7 +135,7 @@ pub fn list(
         parts.push(rules::filter(&schema, c, &q.filter, actor, req, first)?);
     }
     let filter = Where::all(parts);
-    let sort = parse_sort(c, &q.sort, actor)?;
+    let sort = parse_sort(&schema, c, &q.sort, actor, req)?;
     let (rows, total) = if c.kind == CollectionKind::View {
         (vec![], if q.skip_total { -1 } else { 0 })
     } else {

@@ -118,8 +118,10 @@ impl Shape {
         actor: &Actor,
         req: &RequestInfo,
     ) -> Result<Vec<Value>, Error> {
-        let tree = expand::ExpandTree::parse(&self.expand);
-        let fields = fields::FieldsTree::parse(&self.fields);
+        let mut tree = expand::ExpandTree::parse(&self.expand);
+        tree.prune(&store.schema(), c, actor);
+        let fields = fields::FieldsTree::parse(&self.fields)
+            .map_err(|_| Error::bad("Something went wrong while processing your request."))?;
         if tree.is_empty() && fields.is_empty() {
             return Ok(records);
         }
