@@ -18,3 +18,4 @@ pub mod http;
 pub mod schema;
 pub mod service;
 pub mod store;
+pub mod urlencoded;

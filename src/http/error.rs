@@ -49,22 +49,11 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        match e {
-            Error::BadRequest(message, data) => Self {
-                status: StatusCode::BAD_REQUEST,
-                message,
-                data,
-            },
-            Error::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, m),
-            Error::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, m),
-            Error::NotFound(m) => Self::new(StatusCode::NOT_FOUND, m),
-            Error::Internal(detail) => {
-                tracing::error!(error = %detail, "internal error");
-                Self::new(
-                    StatusCode::BAD_REQUEST,
-                    "Something went wrong while processing your request.",
-                )
-            }
+        let (status, message, data) = e.parts();
+        Self {
+            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+            message,
+            data,
         }
     }
 }

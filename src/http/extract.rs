@@ -42,7 +42,7 @@ impl FromRequestParts<Arc<App>> for Ctx {
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         let Caller(actor) = Caller::from_request_parts(parts, app).await?;
         let mut query = Map::new();
-        for (k, v) in form_urlencoded_pairs(parts.uri.query().unwrap_or_default().as_bytes()) {
+        for (k, v) in crate::urlencoded::pairs(parts.uri.query().unwrap_or_default().as_bytes()) {
             query.insert(k, Value::String(v));
         }
         let mut headers = Map::new();
@@ -172,7 +172,7 @@ impl FromRequest<Arc<App>> for RecordBody {
         let (_, bytes) = read_bytes(req).await?;
         if ct.starts_with("application/x-www-form-urlencoded") {
             let mut map = Map::new();
-            for (k, v) in form_urlencoded_pairs(&bytes) {
+            for (k, v) in crate::urlencoded::pairs(&bytes) {
                 push_value(&mut map, k, Value::String(v));
             }
             merge_json_payload(&mut map)?;
@@ -193,38 +193,6 @@ impl FromRequest<Arc<App>> for RecordBody {
             _ => Err(ApiError::bad_request()),
         }
     }
-}
-
-fn form_urlencoded_pairs(bytes: &[u8]) -> Vec<(String, String)> {
-    fn decode(s: &str) -> String {
-        let s = s.replace('+', " ");
-        let b = s.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == b'%'
-                && i + 2 < b.len()
-                && let Some(h) = std::str::from_utf8(&b[i + 1..(i + 3).min(b.len())])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(h);
-                i += 3;
-                continue;
-            }
-            out.push(b[i]);
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    }
-    String::from_utf8_lossy(bytes)
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 /// Raw query parameters (decoded).
@@ -266,6 +234,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Query {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or_default();
-        Ok(Query(form_urlencoded_pairs(q.as_bytes())))
+        Ok(Query(crate::urlencoded::pairs(q.as_bytes())))
     }
 }

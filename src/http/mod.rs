@@ -1,6 +1,7 @@
 //! The HTTP API: one route table, grouped by who calls it.
 
 pub mod auth;
+pub mod batch;
 pub mod collections;
 pub mod error;
 pub mod extract;
@@ -34,6 +35,7 @@ pub fn router(app: Arc<App>) -> Router {
                 .patch(records::update)
                 .delete(records::delete),
         )
+        .route("/api/batch", post(batch::batch))
         // Auth collections
         .route(
             "/api/collections/{collection}/auth-with-password",

@@ -5,6 +5,7 @@
 //! wrong in client terms; `http::error` maps it to PocketBase's JSON.
 
 pub mod auth;
+pub mod batch;
 pub mod collections;
 pub mod records;
 pub mod rules;
@@ -45,6 +46,27 @@ impl Error {
     }
     pub fn missing_record() -> Self {
         Error::NotFound("The requested resource wasn't found.")
+    }
+}
+
+impl Error {
+    /// Status, message and data as a client sees them. Internal details
+    /// are logged here and replaced by a generic message.
+    pub fn parts(&self) -> (u16, String, Map<String, Value>) {
+        match self {
+            Error::BadRequest(m, d) => (400, m.clone(), d.clone()),
+            Error::Unauthorized(m) => (401, (*m).to_owned(), Map::new()),
+            Error::Forbidden(m) => (403, (*m).to_owned(), Map::new()),
+            Error::NotFound(m) => (404, (*m).to_owned(), Map::new()),
+            Error::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                (
+                    400,
+                    "Something went wrong while processing your request.".to_owned(),
+                    Map::new(),
+                )
+            }
+        }
     }
 }
 

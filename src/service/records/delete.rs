@@ -11,10 +11,55 @@ use crate::schema::value::{self, Modifier};
 use crate::schema::{Collection, CollectionKind, FieldKind, RuleKind, datetime};
 use crate::service::{Actor, Error};
 use crate::store::records::{self, Action};
-use crate::store::{Schema, Store};
+use crate::store::{Schema, Store, WriteCtx};
 
 /// Deepest cascade-delete chain followed.
 pub const MAX_CASCADE_DEPTH: usize = 32;
+
+/// A record deletion, prepared outside the writer and run inside a job.
+pub struct DeleteOp {
+    c: Arc<Collection>,
+    schema: Arc<Schema>,
+    gate: super::Gate,
+    id: String,
+}
+
+impl DeleteOp {
+    pub fn prepare(
+        store: &Store,
+        c: Arc<Collection>,
+        actor: &Actor,
+        req: &RequestInfo,
+        id: String,
+    ) -> Result<Self, Error> {
+        let schema = store.schema();
+        let gate = gate(&schema, &c, RuleKind::Delete, actor, req)?;
+        if c.kind == CollectionKind::View {
+            return Err(Error::bad("Failed to delete record."));
+        }
+        Ok(Self {
+            c,
+            schema,
+            gate,
+            id,
+        })
+    }
+
+    /// Runs inside a write job.
+    pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<(), Error> {
+        let Self {
+            c,
+            schema,
+            gate,
+            id,
+        } = self;
+        if records::get(ctx.conn, &c, &id)?.is_none() || !passes(ctx.conn, &c, &id, &gate)? {
+            return Err(Error::missing_record());
+        }
+        let mut seen = HashSet::new();
+        delete_in_tx(ctx, &schema, &c, &id, 0, &mut seen)
+    }
+}
 
 /// Deletes a record, cascading or pulling references as the relations say.
 pub async fn delete(
@@ -24,20 +69,8 @@ pub async fn delete(
     req: &RequestInfo,
     id: String,
 ) -> Result<(), Error> {
-    let schema = store.schema();
-    let gate = gate(&schema, &c, RuleKind::Delete, actor, req)?;
-    if c.kind == CollectionKind::View {
-        return Err(Error::bad("Failed to delete record."));
-    }
-    store
-        .write(move |ctx| {
-            if records::get(ctx.conn, &c, &id)?.is_none() || !passes(ctx.conn, &c, &id, &gate)? {
-                return Err(Error::missing_record());
-            }
-            let mut seen = HashSet::new();
-            delete_in_tx(ctx, &schema, &c, &id, 0, &mut seen)
-        })
-        .await
+    let op = DeleteOp::prepare(store, c, actor, req, id)?;
+    store.write(move |ctx| op.run(ctx)).await
 }
 
 /// Deletes one record and handles references to it (inside a write job).

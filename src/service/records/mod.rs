@@ -14,7 +14,7 @@ pub mod fields;
 mod list;
 mod write;
 
-pub use delete::{delete, delete_in_tx, truncate};
+pub use delete::{DeleteOp, delete, delete_in_tx, truncate};
 pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
 use write::{
     apply_input, auth_create_rules, check_passwords, field_error, new_files, store_err,
@@ -27,7 +27,7 @@ use crate::schema::validate::{self, FieldError};
 use crate::schema::value;
 use crate::schema::{Access, Collection, CollectionKind, FieldKind, RuleKind, datetime, names};
 use crate::store::records::{self, Action, Row_, Where};
-use crate::store::{Schema, Store};
+use crate::store::{Schema, Store, WriteCtx};
 /// The outcome of checking an API rule before running the action.
 enum Gate {
     Allow,
@@ -185,6 +185,123 @@ pub async fn hash_passwords(c: &Collection, input: &Input) -> Result<Hashed, Err
     Ok(Hashed(out))
 }
 
+/// A record creation, prepared outside the writer (rule compiled,
+/// passwords hashed) and run inside a write job.
+pub struct CreateOp {
+    pub c: Arc<Collection>,
+    schema: Arc<Schema>,
+    gate: Gate,
+    hashed: Hashed,
+    input: Input,
+    superuser: bool,
+}
+
+impl CreateOp {
+    pub async fn prepare(
+        store: &Store,
+        c: Arc<Collection>,
+        actor: &Actor,
+        req: &RequestInfo,
+        input: Input,
+    ) -> Result<Self, Error> {
+        if c.kind == CollectionKind::View {
+            return Err(Error::bad("Failed to create record."));
+        }
+        let schema = store.schema();
+        let mut req = req.clone();
+        req.body = input.clone();
+        // The create rule is checked against the new record inside the job,
+        // after the insert; failing it rolls the insert back.
+        let gate = gate(&schema, &c, RuleKind::Create, actor, &req)?;
+        let hashed = hash_passwords(&c, &input).await?;
+        Ok(Self {
+            c,
+            schema,
+            gate,
+            hashed,
+            input,
+            superuser: actor.is_superuser(),
+        })
+    }
+
+    /// Runs inside a write job.
+    pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Row_, Error> {
+        const FAIL: &str = "Failed to create record.";
+        let Self {
+            c,
+            schema,
+            gate,
+            hashed,
+            input,
+            superuser,
+        } = self;
+
+        let now = datetime::now();
+        let mut rec = Row_::new();
+        for f in &c.fields {
+            rec.insert(f.name.clone(), f.kind.zero_value());
+        }
+        apply_input(&c, &mut rec, &input, superuser);
+        let mut errors = Map::new();
+        if c.is_auth() {
+            check_passwords(&input, &hashed, true, &mut errors);
+            if !errors.is_empty() {
+                return Err(Error::invalid(FAIL, errors));
+            }
+        }
+        new_files(&c, &rec, &Row_::new(), &mut errors);
+        // The id: submitted (validated as text) or generated.
+        let id_field = c.field("id");
+        let id = match input.get("id").map(value::coerce_text) {
+            Some(s) if !s.is_empty() => {
+                if let Some(f) = id_field
+                    && let Err(e) = validate::validate(f, &Value::String(s.clone()))
+                {
+                    field_error(&mut errors, "id", e);
+                }
+                s
+            }
+            _ => names::new_record_id(),
+        };
+        rec.insert("id".into(), id.clone().into());
+        for f in &c.fields {
+            match &f.kind {
+                FieldKind::Autodate(o) if o.on_create => {
+                    rec.insert(f.name.clone(), now.clone().into());
+                }
+                FieldKind::Text(o) if !o.autogenerate_pattern.is_empty() && f.name != "id" => {
+                    let empty = rec
+                        .get(&f.name)
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty);
+                    if empty && let Some(v) = validate::autogenerate(&o.autogenerate_pattern) {
+                        rec.insert(f.name.clone(), v.into());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if c.is_auth() {
+            auth_create_rules(&c, &mut rec, &input, superuser, &mut errors);
+        }
+        for (name, _, hash) in &hashed.0 {
+            rec.insert(name.clone(), hash.clone().into());
+        }
+        for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, true)? {
+            errors.entry(k).or_insert(v);
+        }
+        if !errors.is_empty() {
+            return Err(Error::invalid(FAIL, errors));
+        }
+        records::insert(ctx.conn, &c, &rec).map_err(|e| store_err(e, FAIL))?;
+        if !passes(ctx.conn, &c, &id, &gate)? {
+            return Err(Error::bad(FAIL));
+        }
+        records::append_change(ctx, &c, &id, Action::Create, &rec)?;
+        Ok(rec)
+    }
+}
+
 /// Creates a record.
 pub async fn create(
     store: &Store,
@@ -193,87 +310,8 @@ pub async fn create(
     req: &RequestInfo,
     input: Input,
 ) -> Result<Value, Error> {
-    const FAIL: &str = "Failed to create record.";
-    if c.kind == CollectionKind::View {
-        return Err(Error::bad(FAIL));
-    }
-    let schema = store.schema();
-    let mut req = req.clone();
-    req.body = input.clone();
-    // The create rule is checked against the new record inside the job,
-    // after the insert; failing it rolls the insert back.
-    let gate = gate(&schema, &c, RuleKind::Create, actor, &req)?;
-    let hashed = hash_passwords(&c, &input).await?;
-    let superuser = actor.is_superuser();
-    let coll = Arc::clone(&c);
-    let rec = store
-        .write(move |ctx| {
-            let c = coll;
-            let now = datetime::now();
-            let mut rec = Row_::new();
-            for f in &c.fields {
-                rec.insert(f.name.clone(), f.kind.zero_value());
-            }
-            apply_input(&c, &mut rec, &input, superuser);
-            let mut errors = Map::new();
-            if c.is_auth() {
-                check_passwords(&input, &hashed, true, &mut errors);
-                if !errors.is_empty() {
-                    return Err(Error::invalid(FAIL, errors));
-                }
-            }
-            new_files(&c, &rec, &Row_::new(), &mut errors);
-            // The id: submitted (validated as text) or generated.
-            let id_field = c.field("id");
-            let id = match input.get("id").map(value::coerce_text) {
-                Some(s) if !s.is_empty() => {
-                    if let Some(f) = id_field
-                        && let Err(e) = validate::validate(f, &Value::String(s.clone()))
-                    {
-                        field_error(&mut errors, "id", e);
-                    }
-                    s
-                }
-                _ => names::new_record_id(),
-            };
-            rec.insert("id".into(), id.clone().into());
-            for f in &c.fields {
-                match &f.kind {
-                    FieldKind::Autodate(o) if o.on_create => {
-                        rec.insert(f.name.clone(), now.clone().into());
-                    }
-                    FieldKind::Text(o) if !o.autogenerate_pattern.is_empty() && f.name != "id" => {
-                        let empty = rec
-                            .get(&f.name)
-                            .and_then(Value::as_str)
-                            .is_none_or(str::is_empty);
-                        if empty && let Some(v) = validate::autogenerate(&o.autogenerate_pattern) {
-                            rec.insert(f.name.clone(), v.into());
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            if c.is_auth() {
-                auth_create_rules(&c, &mut rec, &input, superuser, &mut errors);
-            }
-            for (name, _, hash) in &hashed.0 {
-                rec.insert(name.clone(), hash.clone().into());
-            }
-            for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, true)? {
-                errors.entry(k).or_insert(v);
-            }
-            if !errors.is_empty() {
-                return Err(Error::invalid(FAIL, errors));
-            }
-            records::insert(ctx.conn, &c, &rec).map_err(|e| store_err(e, FAIL))?;
-            if !passes(ctx.conn, &c, &id, &gate)? {
-                return Err(Error::bad(FAIL));
-            }
-            records::append_change(ctx, &c, &id, Action::Create, &rec)?;
-            Ok(rec)
-        })
-        .await?;
+    let op = CreateOp::prepare(store, Arc::clone(&c), actor, req, input).await?;
+    let rec = store.write(move |ctx| op.run(ctx)).await?;
     Ok(to_public(&c, &rec, actor))
 }
 
@@ -295,6 +333,108 @@ pub fn view(
     Ok(to_public(c, &rec, actor))
 }
 
+/// A record update, prepared outside the writer and run inside a job.
+pub struct UpdateOp {
+    pub c: Arc<Collection>,
+    schema: Arc<Schema>,
+    gate: Gate,
+    hashed: Hashed,
+    input: Input,
+    superuser: bool,
+    pub id: String,
+}
+
+impl UpdateOp {
+    pub async fn prepare(
+        store: &Store,
+        c: Arc<Collection>,
+        actor: &Actor,
+        req: &RequestInfo,
+        id: String,
+        input: Input,
+    ) -> Result<Self, Error> {
+        if c.kind == CollectionKind::View {
+            return Err(Error::bad("Failed to update record."));
+        }
+        let schema = store.schema();
+        let mut req = req.clone();
+        req.body = input.clone();
+        // Checked against the stored record, inside the job.
+        let gate = gate(&schema, &c, RuleKind::Update, actor, &req)?;
+        let hashed = hash_passwords(&c, &input).await?;
+        Ok(Self {
+            c,
+            schema,
+            gate,
+            hashed,
+            input,
+            superuser: actor.is_superuser(),
+            id,
+        })
+    }
+
+    /// Runs inside a write job.
+    pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Row_, Error> {
+        const FAIL: &str = "Failed to update record.";
+        let Self {
+            c,
+            schema,
+            gate,
+            hashed,
+            input,
+            superuser,
+            id,
+        } = self;
+
+        let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
+        if !passes(ctx.conn, &c, &id, &gate)? {
+            return Err(Error::missing_record());
+        }
+        let mut errors = Map::new();
+        if let Some(new_id) = input.get("id").map(value::coerce_text)
+            && !new_id.is_empty()
+            && new_id != id
+        {
+            errors.insert(
+                "id".into(),
+                FieldError::new(
+                    "validation_pk_change",
+                    "The record primary key cannot be changed.",
+                )
+                .to_json(),
+            );
+            return Err(Error::invalid(FAIL, errors));
+        }
+        let old = rec.clone();
+        apply_input(&c, &mut rec, &input, superuser);
+        new_files(&c, &rec, &old, &mut errors);
+        let now = datetime::now();
+        for f in &c.fields {
+            if let FieldKind::Autodate(o) = &f.kind
+                && o.on_update
+            {
+                rec.insert(f.name.clone(), now.clone().into());
+            }
+        }
+        if c.is_auth() && hashed.0.iter().any(|(n, _, _)| n == "password") {
+            check_passwords(&input, &hashed, false, &mut errors);
+            rec.insert("tokenKey".into(), names::random_secret(50).into());
+        }
+        for (name, _, hash) in &hashed.0 {
+            rec.insert(name.clone(), hash.clone().into());
+        }
+        for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, false)? {
+            errors.entry(k).or_insert(v);
+        }
+        if !errors.is_empty() {
+            return Err(Error::invalid(FAIL, errors));
+        }
+        records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
+        records::append_change(ctx, &c, &id, Action::Update, &rec)?;
+        Ok(rec)
+    }
+}
+
 /// Updates a record.
 pub async fn update(
     store: &Store,
@@ -304,65 +444,7 @@ pub async fn update(
     id: String,
     input: Input,
 ) -> Result<Value, Error> {
-    const FAIL: &str = "Failed to update record.";
-    let schema = store.schema();
-    let mut req = req.clone();
-    req.body = input.clone();
-    // Checked against the stored record, inside the job.
-    let gate = gate(&schema, &c, RuleKind::Update, actor, &req)?;
-    let hashed = hash_passwords(&c, &input).await?;
-    let superuser = actor.is_superuser();
-    let coll = Arc::clone(&c);
-    let rec = store
-        .write(move |ctx| {
-            let c = coll;
-            let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
-            if !passes(ctx.conn, &c, &id, &gate)? {
-                return Err(Error::missing_record());
-            }
-            let mut errors = Map::new();
-            if let Some(new_id) = input.get("id").map(value::coerce_text)
-                && !new_id.is_empty()
-                && new_id != id
-            {
-                errors.insert(
-                    "id".into(),
-                    FieldError::new(
-                        "validation_pk_change",
-                        "The record primary key cannot be changed.",
-                    )
-                    .to_json(),
-                );
-                return Err(Error::invalid(FAIL, errors));
-            }
-            let old = rec.clone();
-            apply_input(&c, &mut rec, &input, superuser);
-            new_files(&c, &rec, &old, &mut errors);
-            let now = datetime::now();
-            for f in &c.fields {
-                if let FieldKind::Autodate(o) = &f.kind
-                    && o.on_update
-                {
-                    rec.insert(f.name.clone(), now.clone().into());
-                }
-            }
-            if c.is_auth() && hashed.0.iter().any(|(n, _, _)| n == "password") {
-                check_passwords(&input, &hashed, false, &mut errors);
-                rec.insert("tokenKey".into(), names::random_secret(50).into());
-            }
-            for (name, _, hash) in &hashed.0 {
-                rec.insert(name.clone(), hash.clone().into());
-            }
-            for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, false)? {
-                errors.entry(k).or_insert(v);
-            }
-            if !errors.is_empty() {
-                return Err(Error::invalid(FAIL, errors));
-            }
-            records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
-            records::append_change(ctx, &c, &id, Action::Update, &rec)?;
-            Ok(rec)
-        })
-        .await?;
+    let op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id, input).await?;
+    let rec = store.write(move |ctx| op.run(ctx)).await?;
     Ok(to_public(&c, &rec, actor))
 }
