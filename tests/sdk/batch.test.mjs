@@ -337,13 +337,15 @@ describe('failed batches roll back everything', () => {
 
   test('non-record urls and unsupported methods are refused; nothing written', async () => {
     await enable();
+    const R = 'refusal00000001';
+    await srv.pb.collection('items').create({ id: R, title: 'r' });
     const before = await snapshot('items');
     const appName = (await srv.pb.settings.getAll()).meta.appName;
     // As the first request: inner 400 with the generic message.
     for (const req of [
       { method: 'PATCH', url: '/api/settings', body: { meta: { appName: 'Hacked' } } },
       { method: 'GET', url: '/api/collections/items/records' }, // reads are not batchable
-      { method: 'PUT', url: '/api/collections/items/records/bbbbbbbbbbbbbbb', body: { title: 'z' } }, // upsert has no id in the path
+      { method: 'PUT', url: `/api/collections/items/records/${R}`, body: { title: 'z' } }, // upsert has no id in the path
       { method: 'POST', url: 'api/collections/items/records', body: { title: 'z' } }, // no leading slash
       { method: 'POST', url: `${srv.url}/api/collections/items/records`, body: { title: 'z' } }, // absolute url
       { method: 'POST', url: '/api/collections/items/records/', body: { title: 'z' } }, // trailing slash
@@ -356,14 +358,15 @@ describe('failed batches roll back everything', () => {
     // inner 500 (it travels back through the previous request's handler).
     for (const prev of [
       POST_ITEM({ title: 'x' }),
-      { method: 'PATCH', url: '/api/collections/items/records/bbbbbbbbbbbbbbb', body: { title: 'q' } },
-      { method: 'DELETE', url: '/api/collections/items/records/bbbbbbbbbbbbbbb' },
+      { method: 'PATCH', url: `/api/collections/items/records/${R}`, body: { title: 'q' } },
+      { method: 'DELETE', url: `/api/collections/items/records/${R}` },
     ]) {
       const r = await batch([prev, { method: 'PATCH', url: '/api/settings', body: { meta: { appName: 'Hacked' } } }]);
       assert.deepEqual([r.status, r.json], [400, batchFailed(1, 500, GENERIC)], JSON.stringify(prev));
     }
     assert.equal((await srv.pb.settings.getAll()).meta.appName, appName);
     assert.deepEqual(await snapshot('items'), before);
+    await srv.pb.collection('items').delete(R);
   });
 
   test('records of a view collection cannot be written in a batch', async () => {
