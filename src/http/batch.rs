@@ -8,29 +8,34 @@ use axum::http::StatusCode;
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::extract::{Ctx, JsonBody};
+use super::extract::{Ctx, RecordBody};
 use crate::app::App;
 use crate::service::batch::{self, SubRequest};
 
 pub async fn batch(
     State(app): State<Arc<App>>,
     ctx: Ctx,
-    b: Result<JsonBody, ApiError>,
+    b: Result<RecordBody, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    let loading = || {
+    batch::check_enabled(&app.store)?;
+    let unreadable = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "An error occurred while loading the submitted data.",
+            "Failed to read the submitted batch data.",
         )
     };
-    let JsonBody(body) = b.map_err(|_| loading())?;
+    // JSON, or multipart with `@jsonPayload` (what the SDK sends).
+    let RecordBody(body) = b.map_err(|_| unreadable())?;
     let list = match body.get("requests") {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(a)) => a.clone(),
-        Some(_) => return Err(loading()),
+        Some(_) => return Err(unreadable()),
     };
     let mut requests = Vec::with_capacity(list.len());
     for r in list {
+        if !r.is_object() {
+            return Err(unreadable());
+        }
         let s = |k: &str| {
             r.get(k)
                 .and_then(Value::as_str)

@@ -10,6 +10,7 @@ pub mod names;
 pub mod system;
 pub mod validate;
 pub mod value;
+pub mod view_query;
 
 pub use collection::{Access, Collection, CollectionKind, RuleKind};
 pub use field::{Field, FieldKind};

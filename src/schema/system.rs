@@ -82,6 +82,12 @@ pub fn auth_scaffold() -> Option<Collection> {
     Collection::from_stored(v.get("auth")?)
 }
 
+/// The view scaffold (no fields until the query is known).
+pub fn view_scaffold() -> Option<Collection> {
+    let v: Value = serde_json::from_str(SCAFFOLDS_JSON).ok()?;
+    Collection::from_stored(v.get("view")?)
+}
+
 /// The base scaffold (just the `id` field).
 pub fn base_scaffold() -> Option<Collection> {
     let v: Value = serde_json::from_str(SCAFFOLDS_JSON).ok()?;

@@ -56,7 +56,14 @@ impl Op {
 
 /// A failed batch: which sub-request and why.
 fn failed(i: usize, e: &Error) -> Error {
-    let (status, message, data) = e.parts();
+    failed_status(i, e, false)
+}
+
+fn failed_status(i: usize, e: &Error, server_error: bool) -> Error {
+    let (mut status, message, data) = e.parts();
+    if server_error {
+        status = 500;
+    }
     let mut at = Map::new();
     at.insert(
         i.to_string(),
@@ -81,6 +88,9 @@ struct RecordUrl {
 /// Splits `/api/collections/{c}/records[/{id}][?query]`.
 fn parse_url(url: &str) -> Option<RecordUrl> {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    if path.ends_with('/') {
+        return None;
+    }
     let rest = path.strip_prefix("/api/collections/")?;
     let mut parts = rest.split('/');
     let coll = parts.next().filter(|s| !s.is_empty())?.to_owned();
@@ -95,6 +105,86 @@ fn parse_url(url: &str) -> Option<RecordUrl> {
     Some(RecordUrl { coll, id, query: q })
 }
 
+/// Batch settings: `Some(maxRequests)` when batch is enabled.
+fn limits(store: &Store) -> Result<Option<i64>, Error> {
+    let cfg = store.read(settings::load)?;
+    let enabled = cfg
+        .pointer("/batch/enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let max = cfg
+        .pointer("/batch/maxRequests")
+        .and_then(Value::as_i64)
+        .unwrap_or(50);
+    Ok((enabled && max > 0).then_some(max))
+}
+
+/// 403 unless batch requests are enabled (checked before the body is read).
+pub fn check_enabled(store: &Store) -> Result<(), Error> {
+    match limits(store)? {
+        Some(_) => Ok(()),
+        None => Err(Error::Forbidden("Batch requests are not allowed.")),
+    }
+}
+
+const INVALID: &str = "Invalid batch request data.";
+
+/// Shape checks on the request list, PocketBase's codes.
+fn validate(requests: &[SubRequest], max: i64) -> Result<(), Error> {
+    let mut d = Map::new();
+    if requests.is_empty() {
+        d.insert(
+            "requests".into(),
+            json!({"code": "validation_required", "message": "Cannot be blank."}),
+        );
+    } else if requests.len() as i64 > max {
+        d.insert(
+            "requests".into(),
+            json!({
+                "code": "validation_length_too_long",
+                "message": format!("The length must be no more than {max}."),
+                "params": {"max": max, "min": 0},
+            }),
+        );
+    } else {
+        let mut items = Map::new();
+        for (i, r) in requests.iter().enumerate() {
+            let mut e = Map::new();
+            if r.method.is_empty() {
+                e.insert(
+                    "method".into(),
+                    json!({"code": "validation_required", "message": "Cannot be blank."}),
+                );
+            } else if !matches!(
+                r.method.as_str(),
+                "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+            ) {
+                e.insert(
+                    "method".into(),
+                    json!({"code": "validation_in_invalid", "message": "Must be a valid value."}),
+                );
+            }
+            if r.url.is_empty() {
+                e.insert(
+                    "url".into(),
+                    json!({"code": "validation_required", "message": "Cannot be blank."}),
+                );
+            }
+            if !e.is_empty() {
+                items.insert(i.to_string(), Value::Object(e));
+            }
+        }
+        if !items.is_empty() {
+            d.insert("requests".into(), Value::Object(items));
+        }
+    }
+    if d.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid(INVALID, d))
+    }
+}
+
 /// Runs a batch; returns `[{status, body}]`.
 pub async fn run(
     store: &Store,
@@ -102,58 +192,33 @@ pub async fn run(
     req: &RequestInfo,
     requests: Vec<SubRequest>,
 ) -> Result<Value, Error> {
-    let cfg = store.read(settings::load)?;
-    let enabled = cfg
-        .pointer("/batch/enabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if !enabled {
+    let Some(max) = limits(store)? else {
         return Err(Error::Forbidden("Batch requests are not allowed."));
-    }
-    let max = cfg
-        .pointer("/batch/maxRequests")
-        .and_then(Value::as_i64)
-        .unwrap_or(50);
-    if requests.is_empty() {
-        let mut d = Map::new();
-        d.insert(
-            "requests".into(),
-            json!({"code": "validation_required", "message": "Cannot be blank."}),
-        );
-        return Err(Error::invalid(
-            "An error occurred while validating the submitted data.",
-            d,
-        ));
-    }
-    if requests.len() as i64 > max {
-        let mut d = Map::new();
-        d.insert(
-            "requests".into(),
-            json!({
-                "code": "validation_length_too_long",
-                "message": format!("The length must be no more than {max}."),
-                "params": {"max": max},
-            }),
-        );
-        return Err(Error::invalid(
-            "An error occurred while validating the submitted data.",
-            d,
-        ));
-    }
+    };
+    validate(&requests, max)?;
+    let mut req = req.clone();
+    req.context = "batch".into();
+    let req = &req;
     let schema = store.schema();
     let mut ops = Vec::with_capacity(requests.len());
     let mut shapes: Vec<(Arc<Collection>, Shape)> = Vec::with_capacity(requests.len());
     for (i, r) in requests.into_iter().enumerate() {
-        let not_found = Error::NotFound("The requested resource wasn't found.");
+        // PocketBase answers an unsupported URL with 400 for the first
+        // request and (a quirk of its router) 500 after an earlier one.
+        let unsupported = if i == 0 {
+            Error::bad("Something went wrong while processing your request.")
+        } else {
+            Error::Internal("unsupported batch request url".into())
+        };
         let Some(RecordUrl { coll, id, query }) = parse_url(&r.url) else {
-            return Err(failed(i, &not_found));
+            return Err(failed_status(i, &unsupported, i > 0));
         };
         let Some(c) = schema.get(&coll) else {
-            return Err(failed(
-                i,
-                &Error::NotFound("Missing or invalid collection context."),
-            ));
+            return Err(failed(i, &Error::NotFound("Missing collection context.")));
         };
+        if c.kind == crate::schema::CollectionKind::View {
+            return Err(failed(i, &Error::bad("Unsupported collection type.")));
+        }
         let q = |k: &str| {
             query
                 .iter()
@@ -191,7 +256,7 @@ pub async fn run(
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 }
             }
-            _ => Err(not_found),
+            _ => Err(unsupported),
         };
         match prepared {
             Ok(op) => ops.push(op),

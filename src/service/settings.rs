@@ -47,6 +47,28 @@ fn validate(v: &Value) -> Map<String, Value> {
     if !meta.is_empty() {
         errors.insert("meta".into(), Value::Object(meta));
     }
+    let mut batch = Map::new();
+    let num = |p: &str| v.pointer(p).and_then(Value::as_f64).unwrap_or(0.0);
+    let max = num("/batch/maxRequests");
+    if max < 0.0 {
+        batch.insert(
+            "maxRequests".into(),
+            FieldError::new(
+                "validation_min_greater_equal_than_required",
+                "Must be no less than 0.",
+            )
+            .with_params(serde_json::json!({"threshold": 0}))
+            .to_json(),
+        );
+    } else if max == 0.0 {
+        batch.insert("maxRequests".into(), FieldError::required().to_json());
+    }
+    if num("/batch/timeout") == 0.0 {
+        batch.insert("timeout".into(), FieldError::required().to_json());
+    }
+    if !batch.is_empty() {
+        errors.insert("batch".into(), Value::Object(batch));
+    }
     errors
 }
 

@@ -36,7 +36,10 @@ pub fn index_defs(c: &Collection) -> Vec<IndexDef> {
 /// Creates the collection's table and indexes.
 pub fn create_table(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
     if c.kind == CollectionKind::View {
-        return Ok(());
+        let q = super::views::query_of(&c.options);
+        let parsed = crate::schema::view_query::parse(&q).map_err(StoreError::Corrupt)?;
+        return super::views::create_view(conn, &c.name, &parsed)
+            .map_err(|e| StoreError::Corrupt(e.message));
     }
     conn.execute_batch(&format!(
         "CREATE TABLE {} ({})",
@@ -165,6 +168,7 @@ pub fn rebuild_table(
 /// Drops the collection's table.
 pub fn drop_table(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
     if c.kind == CollectionKind::View {
+        conn.execute_batch(&format!("DROP VIEW IF EXISTS {}", quote_ident(&c.name)))?;
         return Ok(());
     }
     conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote_ident(&c.name)))?;

@@ -52,7 +52,9 @@ fn from_sql(f: &Field, v: ValueRef<'_>) -> Value {
             _ => Value::from(0),
         },
         FieldKind::Json(_) | FieldKind::GeoPoint(_) => match v {
-            ValueRef::Text(t) => serde_json::from_slice(t).unwrap_or(Value::Null),
+            // Text that is not JSON (e.g. a view's string literal) reads as a string.
+            ValueRef::Text(t) => serde_json::from_slice(t)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into_owned())),
             ValueRef::Integer(i) => Value::from(i),
             ValueRef::Real(r) => number(r),
             _ => f.kind.zero_value(),
@@ -208,7 +210,7 @@ pub fn list(
             format!("{col} {}", if k.desc { "DESC" } else { "ASC" })
         })
         .collect();
-    if order.is_empty() {
+    if order.is_empty() && c.kind != crate::schema::CollectionKind::View {
         order.push("rowid ASC".into());
     }
     let table = quote_ident(&c.name);
@@ -217,10 +219,14 @@ pub fn list(
         None => (String::new(), Vec::new()),
     };
     let n = params.len();
+    let order_by = if order.is_empty() {
+        String::new()
+    } else {
+        format!(" ORDER BY {}", order.join(", "))
+    };
     let sql = format!(
-        "SELECT {} FROM {table}{cond} ORDER BY {} LIMIT ?{} OFFSET ?{}",
+        "SELECT {} FROM {table}{cond}{order_by} LIMIT ?{} OFFSET ?{}",
         select_list(c),
-        order.join(", "),
         n + 1,
         n + 2
     );
@@ -249,10 +255,15 @@ pub fn select_where(
 ) -> Result<Vec<Row_>, StoreError> {
     let n = filter.params.len();
     let sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT ?{}",
+        "SELECT {} FROM {} WHERE {}{} LIMIT ?{}",
         select_list(c),
         quote_ident(&c.name),
         filter.sql,
+        if c.kind == crate::schema::CollectionKind::View {
+            ""
+        } else {
+            " ORDER BY rowid"
+        },
         n + 1
     );
     let mut params = filter.params.clone();

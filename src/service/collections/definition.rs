@@ -136,7 +136,11 @@ pub(super) fn merge_and_validate(
         crate::store::settings::merge(&mut merged, v);
         c.options.insert(k.clone(), merged);
     }
-    if let Some(fields) = input.get("fields") {
+    // A view's fields come from its query, never from the client.
+    if let Some(fields) = input
+        .get("fields")
+        .filter(|_| c.kind != CollectionKind::View)
+    {
         let Some(list) = fields.as_array() else {
             return Err(Error::bad(
                 "Failed to load the submitted data due to invalid formatting.",
@@ -216,6 +220,10 @@ pub(super) fn merge_and_validate(
             .map(|s| retarget_index(s, &base.name, &c.name))
             .collect();
     }
+    if c.kind == CollectionKind::View {
+        // Checked in `view_checks`; nothing to parse.
+        return finish_view(c, errors, fail);
+    }
     let mut index_errors = Map::new();
     let mut index_names = HashSet::new();
     for (i, s) in c.indexes.iter().enumerate() {
@@ -245,19 +253,72 @@ pub(super) fn merge_and_validate(
     if !index_errors.is_empty() {
         errors.insert("indexes".into(), Value::Object(index_errors));
     }
-    if c.kind == CollectionKind::View {
-        errors.insert(
-            "type".into(),
-            err(
-                "validation_in_invalid",
-                "View collections are not supported yet.",
-            ),
-        );
-    }
     if !errors.is_empty() {
         return Err(Error::invalid(fail, errors));
     }
     Ok(c)
+}
+
+fn finish_view(
+    c: Collection,
+    mut errors: Map<String, Value>,
+    fail: &str,
+) -> Result<Collection, Error> {
+    view_checks(&c, &mut errors);
+    if errors.is_empty() {
+        Ok(c)
+    } else {
+        Err(Error::invalid(fail, errors))
+    }
+}
+
+/// What PocketBase requires of a view definition (without the database):
+/// no write rules, no indexes, a query that parses as one SELECT.
+fn view_checks(c: &Collection, errors: &mut Map<String, Value>) {
+    for (key, kind) in [
+        ("createRule", crate::schema::RuleKind::Create),
+        ("updateRule", crate::schema::RuleKind::Update),
+        ("deleteRule", crate::schema::RuleKind::Delete),
+    ] {
+        if !matches!(c.rule(kind), Access::Superusers) {
+            errors.insert(key.into(), err("validation_nil", "Must be blank."));
+        }
+    }
+    if !c.indexes.is_empty() {
+        errors.insert(
+            "indexes".into(),
+            err(
+                "validation_indexes_not_supported",
+                "View collections don't support indexes.",
+            ),
+        );
+    }
+    let q = crate::store::views::query_of(&c.options);
+    if q.trim().is_empty() {
+        errors.insert(
+            "viewQuery".into(),
+            err("validation_required", "Cannot be blank."),
+        );
+        errors.insert(
+            "fields".into(),
+            err("validation_required", "Cannot be blank."),
+        );
+    } else if let Err(msg) = crate::schema::view_query::parse(&q) {
+        errors.insert("viewQuery".into(), view_query_error(&msg));
+        errors.insert(
+            "fields".into(),
+            err("validation_required", "Cannot be blank."),
+        );
+    }
+}
+
+/// `validation_invalid_view_query` with PocketBase's message.
+pub(super) fn view_query_error(msg: &str) -> Value {
+    let msg = msg.trim_end_matches('.');
+    err(
+        "validation_invalid_view_query",
+        &format!("Invalid query - {msg}."),
+    )
 }
 
 /// The index name in a `CREATE INDEX` string, for messages.
@@ -293,7 +354,8 @@ fn retarget_index(sql: &str, old: &str, new: &str) -> String {
 fn scaffold_for(kind: CollectionKind) -> Result<Collection, Error> {
     let c = match kind {
         CollectionKind::Auth => system::auth_scaffold(),
-        _ => system::base_scaffold(),
+        CollectionKind::View => system::view_scaffold(),
+        CollectionKind::Base => system::base_scaffold(),
     };
     c.ok_or_else(|| Error::Internal("missing scaffold".into()))
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 mod definition;
 
-use definition::{err, merge_and_validate, new_collection};
+use definition::{err, merge_and_validate, new_collection, view_query_error};
 
 use super::Error;
 use crate::schema::validate::FieldError;
@@ -37,6 +37,44 @@ fn check_rules(schema: &crate::store::Schema, c: &Collection, fail: &str) -> Res
     }
 }
 
+/// Infers a view collection's fields from its query (inside the write job:
+/// it needs the database) and checks its rules against them.
+fn build_view(
+    conn: &rusqlite::Connection,
+    schema: &crate::store::Schema,
+    c: &mut Collection,
+    fail: &str,
+) -> Result<(), Error> {
+    let q = crate::store::views::query_of(&c.options);
+    let parsed = crate::schema::view_query::parse(&q).map_err(|m| {
+        let mut d = Map::new();
+        d.insert("viewQuery".into(), view_query_error(&m));
+        d.insert(
+            "fields".into(),
+            err("validation_required", "Cannot be blank."),
+        );
+        Error::invalid(fail, d)
+    })?;
+    let fields = crate::store::views::infer_fields(conn, schema, &parsed).map_err(|e| {
+        let mut d = Map::new();
+        d.insert("viewQuery".into(), view_query_error(&e.message));
+        d.insert(
+            "fields".into(),
+            if e.missing_id {
+                err(
+                    "validation_missing_primary_key",
+                    "Missing or invalid \"id\" PK field.",
+                )
+            } else {
+                err("validation_required", "Cannot be blank.")
+            },
+        );
+        Error::invalid(fail, d)
+    })?;
+    c.fields = fields;
+    check_rules(schema, c, fail)
+}
+
 /// Creates a collection and its table.
 pub async fn create(store: &Store, input: Value) -> Result<Value, Error> {
     const FAIL: &str = "Failed to create collection.";
@@ -57,12 +95,18 @@ pub async fn create(store: &Store, input: Value) -> Result<Value, Error> {
     let schema = store.schema();
     let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
     let mut c = new_collection(kind, &input, &exists)?;
-    check_rules(&schema, &c, FAIL)?;
+    if kind != CollectionKind::View {
+        check_rules(&schema, &c, FAIL)?;
+    }
     let now = datetime::now();
     c.created = now.clone();
     c.updated = now;
     let c = store
         .write(move |ctx| {
+            let mut c = c;
+            if c.kind == CollectionKind::View {
+                build_view(ctx.conn, &schema, &mut c, FAIL)?;
+            }
             check_unique(ctx.conn, &c, None)?;
             ddl::create_table(ctx.conn, &c).map_err(|e| index_failure(e, FAIL))?;
             store_coll::insert(ctx.conn, &c)?;
@@ -183,14 +227,21 @@ pub async fn update(
     let schema = store.schema();
     let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
     let mut c = merge_and_validate(&existing, &input, false, &exists)?;
-    check_rules(&schema, &c, FAIL)?;
+    if c.kind != CollectionKind::View {
+        check_rules(&schema, &c, FAIL)?;
+    }
     c.updated = datetime::now();
     let old = Arc::clone(&existing);
     let c = store
         .write(move |ctx| {
+            let mut c = c;
             let old = store_coll::find(ctx.conn, &old.id)?.ok_or_else(Error::missing_record)?;
             check_unique(ctx.conn, &c, Some(&old.id))?;
-            if old.fields != c.fields || old.name != c.name {
+            if c.kind == CollectionKind::View {
+                build_view(ctx.conn, &schema, &mut c, FAIL)?;
+                ddl::drop_table(ctx.conn, &old)?;
+                ddl::create_table(ctx.conn, &c)?;
+            } else if old.fields != c.fields || old.name != c.name {
                 ddl::rebuild_table(ctx.conn, &old, &c).map_err(|e| index_failure(e, FAIL))?;
             } else if old.indexes != c.indexes {
                 ddl::drop_indexes(ctx.conn, &old)?;
@@ -214,7 +265,9 @@ pub async fn delete(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
         .schema()
         .collections
         .iter()
-        .filter(|o| o.id != c.id && o.relations_to(&c.id).next().is_some())
+        .filter(|o| {
+            o.id != c.id && o.kind != CollectionKind::View && o.relations_to(&c.id).next().is_some()
+        })
         .map(|o| o.name.clone())
         .collect();
     if !referencing.is_empty() {
@@ -223,9 +276,14 @@ pub async fn delete(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
             referencing.join(", ")
         )));
     }
+    let schema = store.schema();
     store
         .write(move |ctx| {
             ddl::drop_table(ctx.conn, &c)?;
+            // A view still reading this table would break: refuse.
+            if !crate::store::views::all_views_valid(ctx.conn, &schema, &c.id) {
+                return Err(Error::bad("Failed to delete collection."));
+            }
             store_coll::delete(ctx.conn, &c.id)?;
             ctx.schema_changed = true;
             Ok(())

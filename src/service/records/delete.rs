@@ -32,11 +32,11 @@ impl DeleteOp {
         req: &RequestInfo,
         id: String,
     ) -> Result<Self, Error> {
+        if c.kind == CollectionKind::View {
+            return Err(Error::bad("Unsupported collection type."));
+        }
         let schema = store.schema();
         let gate = gate(&schema, &c, RuleKind::Delete, actor, req)?;
-        if c.kind == CollectionKind::View {
-            return Err(Error::bad("Failed to delete record."));
-        }
         Ok(Self {
             c,
             schema,

@@ -6,7 +6,7 @@ use super::{Gate, gate, to_public};
 use crate::filter::ast::Operand;
 use crate::filter::ast::RequestInfo;
 use crate::filter::compile::{Params, Resolver, Source};
-use crate::schema::{Collection, CollectionKind, FieldKind, RuleKind};
+use crate::schema::{Collection, FieldKind, RuleKind};
 use crate::service::rules;
 use crate::service::{Actor, Error};
 use crate::store::Schema;
@@ -136,9 +136,7 @@ pub fn list(
     }
     let filter = Where::all(parts);
     let sort = parse_sort(&schema, c, &q.sort, actor, req)?;
-    let (rows, total) = if c.kind == CollectionKind::View {
-        (vec![], if q.skip_total { -1 } else { 0 })
-    } else {
+    let (rows, total) = {
         store
             .read(|conn| {
                 records::list(

@@ -205,7 +205,7 @@ impl CreateOp {
         input: Input,
     ) -> Result<Self, Error> {
         if c.kind == CollectionKind::View {
-            return Err(Error::bad("Failed to create record."));
+            return Err(Error::bad("Unsupported collection type."));
         }
         let schema = store.schema();
         let mut req = req.clone();
@@ -354,7 +354,7 @@ impl UpdateOp {
         input: Input,
     ) -> Result<Self, Error> {
         if c.kind == CollectionKind::View {
-            return Err(Error::bad("Failed to update record."));
+            return Err(Error::bad("Unsupported collection type."));
         }
         let schema = store.schema();
         let mut req = req.clone();
