@@ -17,10 +17,12 @@
 //! spliced into SQL, which is what keeps the language injection-proof.
 
 pub mod ast;
+pub mod cache;
 pub mod compile;
 pub mod lexer;
 pub mod parser;
 pub mod print;
 
 pub use ast::Expr;
+pub use cache::parse_cached;
 pub use parser::{ParseError, parse};

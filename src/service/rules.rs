@@ -80,10 +80,12 @@ pub fn rule(
     req: &RequestInfo,
     first_param: usize,
 ) -> Where {
-    let compiled = parse(text).map_err(|e| e.to_string()).and_then(|expr| {
-        let mut r = RecordResolver::new(schema, c, req, true);
-        compile(&expr, &mut r, first_param).map_err(|e| e.to_string())
-    });
+    let compiled = crate::filter::parse_cached(text)
+        .map_err(|e| e.to_string())
+        .and_then(|expr| {
+            let mut r = RecordResolver::new(schema, c, req, true);
+            compile(&expr, &mut r, first_param).map_err(|e| e.to_string())
+        });
     match compiled {
         Ok(c) => Where {
             sql: c.sql,
@@ -109,7 +111,7 @@ pub fn filter(
     req: &RequestInfo,
     first_param: usize,
 ) -> Result<Where, Error> {
-    let expr = parse(text)
+    let expr = crate::filter::parse_cached(text)
         .map_err(|_| Error::bad("Something went wrong while processing your request."))?;
     let superuser = actor.is_superuser();
     if !superuser && uses_request_data(&expr) {

@@ -7,6 +7,8 @@
 
 mod helpers;
 
+mod injection;
+
 mod changes;
 mod collections;
 mod records;
