@@ -42,10 +42,35 @@ REPO_ROOT = BENCH_DIR.parent
 SUPERUSER_EMAIL = "admin@example.com"
 SUPERUSER_PASSWORD = "bench-Passw0rd-123"
 
+# Regular users (default `users` auth collection, id _pb_users_auth_), created over
+# the API with the same emails/passwords on both servers. Every seeded post gets a
+# random owner among them.
+USERS = 20
+USER_PASSWORD = "bench-User-Passw0rd-1"
+
+
+def user_email(i: int) -> str:
+    return f"bench-user-{i:02d}@example.com"
+
 # --------------------------------------------------------------------------
 # Schema and seed data (identical for both servers, created via the REST API)
 # --------------------------------------------------------------------------
 
+POST_FIELDS: list[dict[str, Any]] = [
+    {"name": "title", "type": "text"},
+    {"name": "body", "type": "text"},
+    {"name": "views", "type": "number"},
+    {"name": "published", "type": "bool"},
+    {"name": "owner", "type": "relation", "collectionId": "_pb_users_auth_",
+     "maxSelect": 1, "cascadeDelete": False},
+    {"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
+    {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
+]
+
+# Both collections get the same seed records (same owners). `posts` is public and
+# used by every scenario except list_rule; `owned_posts` exists only for list_rule,
+# so its rule cannot affect the other scenarios. null rules = superusers only (the
+# seeding runs as superuser).
 COLLECTIONS: list[dict[str, Any]] = [
     {
         "name": "posts",
@@ -53,16 +78,25 @@ COLLECTIONS: list[dict[str, Any]] = [
         "listRule": "",
         "viewRule": "",
         "createRule": "",
-        "fields": [
-            {"name": "title", "type": "text"},
-            {"name": "body", "type": "text"},
-            {"name": "views", "type": "number"},
-            {"name": "published", "type": "bool"},
-            {"name": "created", "type": "autodate", "onCreate": True, "onUpdate": False},
-            {"name": "updated", "type": "autodate", "onCreate": True, "onUpdate": True},
-        ],
+        "fields": POST_FIELDS,
+    },
+    {
+        "name": "owned_posts",
+        "type": "base",
+        "listRule": "owner = @request.auth.id",
+        "viewRule": "owner = @request.auth.id",
+        "createRule": None,
+        "fields": POST_FIELDS,
     },
 ]
+
+# Schema changes to system collections, applied with PATCH /api/collections/NAME.
+# `users` profiles become publicly viewable so that a guest's expand=owner returns
+# them (the default viewRule `id = @request.auth.id` would drop the expand
+# silently). Emails stay hidden (emailVisibility is false).
+COLLECTION_PATCHES: dict[str, dict[str, Any]] = {
+    "users": {"viewRule": ""},
+}
 
 WORDS = (
     "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
@@ -96,8 +130,9 @@ def post_record(rng: random.Random, i: int) -> dict[str, Any]:
 # `lua` replaces the generated request() function entirely (escape hatch).
 # `setup(ctx)` runs after seeding, before the scenario; it may create data, and
 # returns a dict with optional "vars" (lists for placeholders) and "headers".
-# `check(status, body)` validates one probe request before the load run; return an
-# error string or None. Probing uses the first value of every rotating list.
+# `check(status, body, extra)` validates one probe request before the load run
+# (`extra` is what setup returned, {} without a hook); return an error string or
+# None. Probing uses the first value of every rotating list.
 # `target` is the Cairn/PocketBase req/s ratio the issue asks for (None = none).
 
 
@@ -117,11 +152,11 @@ class Scenario:
     setup: Callable[["Ctx"], dict] | None = None
     lua: str | None = None
     expect_status: int = 200
-    check: Callable[[int, Any], str | None] | None = None
+    check: Callable[[int, Any, dict], str | None] | None = None
     target: float | None = None
 
 
-def check_list_page(status: int, body: Any) -> str | None:
+def check_list_page(status: int, body: Any, extra: dict) -> str | None:
     if not isinstance(body, dict) or len(body.get("items", [])) != 50:
         return "expected a page with 50 items"
     created = [it.get("created", "") for it in body["items"]]
@@ -130,9 +165,48 @@ def check_list_page(status: int, body: Any) -> str | None:
     return None
 
 
-def check_record(status: int, body: Any) -> str | None:
+def check_record(status: int, body: Any, extra: dict) -> str | None:
     if not isinstance(body, dict) or len(str(body.get("id", ""))) != 15:
         return "expected a record with a 15-char id"
+    return None
+
+
+def setup_list_rule(ctx: "Ctx") -> dict:
+    """Log in user 0 (owner of about 1/USERS of the posts) over the API."""
+    body = ctx.client(auth=False).ok(
+        "POST", "/api/collections/users/auth-with-password",
+        {"identity": user_email(0), "password": USER_PASSWORD})
+    uid = body["record"]["id"]
+    if uid != ctx.vars["user_id"][0]:
+        raise RuntimeError(f"logged in as {uid}, expected user 0 = {ctx.vars['user_id'][0]}")
+    return {"headers": {"Authorization": body["token"]}, "user_id": uid,
+            "owned": ctx.owned_by[uid]}
+
+
+def check_list_rule(status: int, body: Any, extra: dict) -> str | None:
+    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        return "expected a list page"
+    items, uid = body["items"], extra["user_id"]
+    if not items:
+        return "expected at least one item owned by the logged-in user"
+    if any(it.get("owner") != uid for it in items):
+        return f"an item is not owned by {uid}"
+    want = min(50, extra["owned"])
+    if len(items) != want or body.get("totalItems") != extra["owned"]:
+        return (f"expected {want} items / totalItems {extra['owned']} (posts of {uid}), got "
+                f"{len(items)} / {body.get('totalItems')}")
+    return None
+
+
+def check_list_expand(status: int, body: Any, extra: dict) -> str | None:
+    if not isinstance(body, dict) or len(body.get("items", [])) != 20:
+        return "expected a page with 20 items"
+    for it in body["items"]:
+        exp = (it.get("expand") or {}).get("owner")
+        if not it.get("owner") or not isinstance(exp, dict) or exp.get("id") != it["owner"]:
+            return f"item {it.get('id')}: expand.owner missing or not the owner: {str(it)[:300]}"
+        if exp.get("collectionName") != "users":
+            return f"item {it.get('id')}: expand.owner is not a users record"
     return None
 
 
@@ -160,10 +234,28 @@ SCENARIOS: list[Scenario] = [
         method="GET",
         path="/api/collections/posts/records?perPage=50&filter="
         + q("views > 50000 && published = true"),
-        check=lambda s, b: None
+        check=lambda s, b, e: None
         if isinstance(b, dict) and len(b.get("items", [])) == 50
         and all(i.get("views", 0) > 50000 and i.get("published") for i in b["items"])
         else "expected 50 published items with views > 50000",
+        target=5.0,
+    ),
+    Scenario(
+        name="list_rule",
+        description="GET a page of 50 from owned_posts (listRule owner = @request.auth.id) "
+        "as a logged-in user who owns about 1/20 of the 10,000 records",
+        method="GET",
+        path="/api/collections/owned_posts/records?perPage=50",
+        setup=setup_list_rule,
+        check=check_list_rule,
+        target=5.0,
+    ),
+    Scenario(
+        name="list_expand",
+        description="GET a page of 20 posts with expand=owner (guest; users viewRule \"\")",
+        method="GET",
+        path="/api/collections/posts/records?perPage=20&expand=owner",
+        check=check_list_expand,
         target=5.0,
     ),
     Scenario(
@@ -237,6 +329,7 @@ class Ctx:
     token: str
     args: argparse.Namespace
     vars: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    owned_by: dict[str, int] = dataclasses.field(default_factory=dict)  # user id -> posts
 
     def client(self, auth: bool = True) -> Client:
         return Client(self.server.host, self.server.port, self.token if auth else None)
@@ -357,8 +450,15 @@ def superuser_token(server: Server) -> str:
 
 
 def seed(ctx: Ctx) -> dict[str, Any]:
-    """Create the collections and ctx.args.records posts. Returns seeding info."""
+    """Create the users, the collections and ctx.args.records records in each of
+    `posts` and `owned_posts`. Returns seeding info."""
     admin = ctx.client()
+    for name, patch in COLLECTION_PATCHES.items():
+        admin.ok("PATCH", f"/api/collections/{name}", patch)
+    user_ids = [admin.ok("POST", "/api/collections/users/records", {
+        "email": user_email(i), "password": USER_PASSWORD,
+        "passwordConfirm": USER_PASSWORD})["id"] for i in range(USERS)]
+    ctx.vars["user_id"] = user_ids
     for coll in COLLECTIONS:
         coll = json.loads(json.dumps(coll))
         if ctx.args.index_created and coll["name"] == "posts":
@@ -368,25 +468,37 @@ def seed(ctx: Ctx) -> dict[str, Any]:
     n = ctx.args.records
     rng = random.Random(1234)
     records = [post_record(rng, i) for i in range(n)]
-    path = "/api/collections/posts/records"
+    # Owners come from their own generator so the other fields stay what they were
+    # before the owner field existed; user i is the i-th user created above.
+    owner_rng = random.Random(4321)
+    for rec in records:
+        rec["owner"] = user_ids[owner_rng.randrange(USERS)]
+    ctx.owned_by = {u: 0 for u in user_ids}
+    for rec in records:
+        ctx.owned_by[rec["owner"]] += 1
     t0 = time.time()
     mode = ctx.args.seed_mode
-    ids: list[str] | None = None
-    if mode in ("auto", "batch"):
-        ids = seed_batch(ctx, path, records, required=(mode == "batch"))
-        mode = "batch" if ids is not None else "concurrent"
-    if ids is None:
-        ids = seed_concurrent(ctx, path, records)
+    for coll in ("posts", "owned_posts"):
+        path = f"/api/collections/{coll}/records"
+        ids: list[str] | None = None
+        if mode in ("auto", "batch"):
+            ids = seed_batch(ctx, path, records, required=(mode == "batch"))
+            mode = "batch" if ids is not None else "concurrent"
+        if ids is None:
+            ids = seed_concurrent(ctx, path, records)
+        if len(ids) != n:
+            raise RuntimeError(f"seeding {coll} created {len(ids)} of {n} records")
+        status, page = admin.request("GET", path + "?perPage=1")
+        if status != 200 or page.get("totalItems") != n:
+            raise RuntimeError(f"after seeding {coll} the list reports {page!r:.300}, "
+                               f"expected {n} items")
+        if coll == "posts":
+            shuffled = ids[:]
+            random.Random(99).shuffle(shuffled)
+            ctx.vars["post_id"] = shuffled
     elapsed = time.time() - t0
-    if len(ids) != n:
-        raise RuntimeError(f"seeding created {len(ids)} of {n} records")
-    status, page = admin.request("GET", path + "?perPage=1")
-    if status != 200 or page.get("totalItems") != n:
-        raise RuntimeError(f"after seeding the list reports {page!r:.300}, expected {n} items")
-    shuffled = ids[:]
-    random.Random(99).shuffle(shuffled)
-    ctx.vars["post_id"] = shuffled
-    return {"mode": mode, "records": n, "seconds": round(elapsed, 2)}
+    return {"mode": mode, "records": n, "collections": ["posts", "owned_posts"],
+            "users": USERS, "seconds": round(elapsed, 2)}
 
 
 def seed_batch(ctx: Ctx, path: str, records: list[dict], required: bool) -> list[str] | None:
@@ -419,7 +531,7 @@ def seed_concurrent(ctx: Ctx, path: str, records: list[dict]) -> list[str]:
 
     def create(rec: dict) -> str:
         if not hasattr(local, "c"):
-            local.c = ctx.client(auth=False)  # createRule is public
+            local.c = ctx.client()  # superuser: owned_posts has createRule null
         return local.c.ok("POST", path, rec)["id"]
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -554,7 +666,7 @@ def probe(sc: Scenario, ctx: Ctx, extra: dict) -> str | None:
     if status != sc.expect_status:
         return f"probe {sc.method} {path} -> {status} (expected {sc.expect_status}): {str(parsed)[:300]}"
     if sc.check:
-        return sc.check(status, parsed)
+        return sc.check(status, parsed, extra)
     return None
 
 
@@ -753,7 +865,9 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
         f"- Load: `{meta['wrk_cmd']}` per scenario and server, after a {meta['warmup']:g} s "
         f"warm-up{rounds_note}; wrk and the server share the same cores, loopback only; servers run one "
         f"after the other",
-        f"- Data: {meta['records']} `posts` records seeded over the REST API; "
+        f"- Data: {meta['records']} records in each of `posts` (public rules) and `owned_posts` "
+        f"(listRule `owner = @request.auth.id`), each with a random `owner` among {USERS} "
+        f"`users`, all seeded over the REST API; "
         f"{'an index' if meta['index_created'] else 'no index'} on `posts.created`",
         f"- PocketBase: {pb.get('version', '?')} (`{pb.get('binary', '?')}`); "
         f"{cn_name}: {cn.get('version', '?')} (`{cn.get('binary', '?')}`)",
