@@ -229,11 +229,9 @@ fn func_sql(f: &Func, r: &mut dyn Resolver, p: &mut Params) -> Result<String, Co
             let [lon1, lat1, lon2, lat2] = v.as_slice() else {
                 return Err(CompileError("geoDistance takes 4 arguments".into()));
             };
-            // Haversine distance in kilometres.
+            // Kilometres, by a function the store registers on every connection.
             Ok(format!(
-                "(6371 * 2 * asin(sqrt(power(sin((radians({lat2}) - radians({lat1})) / 2), 2) + \
-                 cos(radians({lat1})) * cos(radians({lat2})) * \
-                 power(sin((radians({lon2}) - radians({lon1})) / 2), 2))))"
+                "cairn_geo_distance({lon1}, {lat1}, {lon2}, {lat2})"
             ))
         }
     }

@@ -40,7 +40,34 @@ pub fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
         conn.pragma_update(None, "wal_autocheckpoint", "20000")?;
     }
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    Ok(())
+    register_functions(conn)
+}
+
+/// SQL functions the filter language compiles to. Bundled SQLite has no
+/// math functions, so the distance is computed here.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "cairn_geo_distance",
+        4,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let mut v = [0f64; 4];
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = ctx.get::<Option<f64>>(i)?.unwrap_or(0.0);
+            }
+            Ok(geo_distance_km(v[0], v[1], v[2], v[3]))
+        },
+    )
+}
+
+/// Haversine distance in kilometres between two (lon, lat) points.
+pub fn geo_distance_km(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
+    let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
+    let dp = (lat2 - lat1).to_radians();
+    let dl = (lon2 - lon1).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    6371.0 * 2.0 * a.sqrt().atan2((1.0 - a).sqrt())
 }
 
 /// Opens the read-write connection (creating the file).
@@ -330,5 +357,22 @@ impl Readers {
         }
         self.freed.notify_one();
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geo_distance_and_registration() {
+        let d = geo_distance_km(13.405, 52.52, 2.3522, 48.8566);
+        assert!((d - 878.0).abs() < 5.0, "{d}");
+        let conn = Connection::open_in_memory().expect("db");
+        configure(&conn, false).expect("configure");
+        let d: f64 = conn
+            .query_row("SELECT cairn_geo_distance(0, 0, 0, 1)", [], |r| r.get(0))
+            .expect("function");
+        assert!((d - 111.19).abs() < 0.1, "{d}");
     }
 }

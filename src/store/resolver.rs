@@ -59,6 +59,11 @@ fn bad(msg: impl Into<String>) -> CompileError {
     CompileError(msg.into())
 }
 
+/// Is `parts[at]` the last part and one of `names`?
+fn last_is(parts: &[String], at: usize, names: &[&str]) -> bool {
+    at + 1 == parts.len() && parts.get(at).is_some_and(|p| names.contains(&p.as_str()))
+}
+
 /// A walk through relations: tables joined so far, their join conditions,
 /// and the expression for the current value.
 struct Walk {
@@ -157,6 +162,14 @@ impl<'a> RecordResolver<'a> {
                 return self.leaf(f, col, modifier, walk, p);
             }
             match &f.kind {
+                FieldKind::GeoPoint(_) if last_is(parts, i + 1, &["lon", "lat"]) => {
+                    let key = if parts[i + 1] == "lon" {
+                        "$.lon"
+                    } else {
+                        "$.lat"
+                    };
+                    return Ok(self.finish(walk, format!("json_extract({col}, '{key}')")));
+                }
                 FieldKind::Json(_) => {
                     let mut path = String::from("$");
                     for part in &parts[i + 1..] {
@@ -465,6 +478,7 @@ mod tests {
     /// every kind of field the resolver treats specially.
     fn fixture() -> (Connection, Schema) {
         let conn = Connection::open_in_memory().expect("db");
+        crate::store::pool::configure(&conn, false).expect("configure");
         let mut cols = system::system_collections("2024-01-01 00:00:00.000Z");
         let posts = Collection::from_stored(&json!({
             "id": "pbc_posts", "name": "posts", "type": "base", "system": false,
