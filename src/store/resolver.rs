@@ -540,6 +540,8 @@ mod tests {
         "null",
         "created",
         "secret",
+        "geoDistance(n, n, 1, 2)",
+        "strftime('%Y', created)",
     ];
     const OPS: &[&str] = &[
         "=", "!=", ">", ">=", "<", "<=", "~", "!~", "?=", "?!=", "?>", "?>=", "?<", "?<=", "?~",
