@@ -126,6 +126,15 @@ fn go_time(s: &str) -> (String, String) {
     }
 }
 
+/// The answer for an empty value: an error only when the field is required.
+fn blank(required: bool) -> Result<(), FieldError> {
+    if required {
+        Err(FieldError::required())
+    } else {
+        Ok(())
+    }
+}
+
 /// Validates a canonical value. Password fields are validated on the plain
 /// text before hashing.
 pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
@@ -134,11 +143,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::Text(o) => {
             let s = v.as_str().unwrap_or_default();
             if s.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             let n = s.chars().count() as i64;
             if o.min > 0 && n < o.min {
@@ -167,11 +172,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::Password(o) => {
             let s = v.as_str().unwrap_or_default();
             if s.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             let n = s.chars().count() as i64;
             if o.min > 0 && n < o.min {
@@ -202,11 +203,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::Editor(o) => {
             let s = v.as_str().unwrap_or_default();
             if s.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             let max = if o.max_size > 0 {
                 o.max_size
@@ -231,11 +228,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
             }
             let f = v.as_f64().unwrap_or(0.0);
             if f == 0.0 {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             if o.only_int && (f.fract() != 0.0 || f.abs() >= 9.0e15) {
                 return Err(FieldError::new(
@@ -272,11 +265,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::Email(o) => {
             let s = v.as_str().unwrap_or_default();
             if s.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             if !is_email(s) {
                 return Err(FieldError::new(
@@ -296,11 +285,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::Url(o) => {
             let s = v.as_str().unwrap_or_default();
             if s.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             let Some(host) = url_host(s) else {
                 return Err(FieldError::new(
@@ -319,11 +304,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::Date(o) => {
             let s = v.as_str().unwrap_or_default();
             if s.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             if let (Some(min), Some(t)) = (datetime::parse(&o.min), datetime::parse(s))
                 && t < min
@@ -351,11 +332,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::Select(o) => {
             let items = to_list(v);
             if items.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             for it in &items {
                 if !o.values.contains(it) {
@@ -379,11 +356,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::Relation(o) => {
             let items = to_list(v);
             if items.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             if o.min_select > 0 && (items.len() as i64) < o.min_select {
                 return Err(FieldError::new(
@@ -405,11 +378,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
         FieldKind::File(o) => {
             let items = to_list(v);
             if items.is_empty() {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             let max = o.max_select.max(1);
             if items.len() as i64 > max {
@@ -425,19 +394,15 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
             Ok(())
         }
         FieldKind::Json(o) => {
-            let blank = match v {
+            let empty = match v {
                 Value::Null => true,
                 Value::String(s) => s.is_empty(),
                 Value::Array(a) => a.is_empty(),
                 Value::Object(m) => m.is_empty(),
                 _ => false,
             };
-            if blank {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+            if empty {
+                return blank(required);
             }
             let max = if o.max_size > 0 {
                 o.max_size
@@ -458,11 +423,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
             let lon = v.get("lon").and_then(Value::as_f64).unwrap_or(0.0);
             let lat = v.get("lat").and_then(Value::as_f64).unwrap_or(0.0);
             if lon == 0.0 && lat == 0.0 {
-                return if required {
-                    Err(FieldError::required())
-                } else {
-                    Ok(())
-                };
+                return blank(required);
             }
             if !(-180.0..=180.0).contains(&lon) {
                 return Err(FieldError::new(

@@ -49,10 +49,12 @@ pub fn create_table(conn: &Connection, c: &Collection) -> Result<(), StoreError>
     create_indexes(conn, c)
 }
 
-/// Creates every index of `c`, plus Cairn's own index on each autodate field
-/// that is set on create only (`created`): lists sorted by it are the most
-/// common query, and without an index each one sorts the whole table. Fields
-/// that change on every update are left alone, so updates stay cheap.
+/// Creates every index of `c`, plus Cairn's own indexes: on each autodate
+/// field set on create only (`created`: lists sorted by it are the most
+/// common query, and without an index each one sorts the whole table) and on
+/// each single relation (`owner = @request.auth.id` rules, cascades and
+/// back-relations look records up by it). Fields that change on every
+/// update are left alone, so updates stay cheap.
 pub fn create_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
     for (pos, d) in index_defs(c).into_iter().enumerate() {
         if let Err(e) = conn.execute_batch(&d.to_sql(&c.name)) {
@@ -64,10 +66,14 @@ pub fn create_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreErro
         }
     }
     for f in &c.fields {
-        if let FieldKind::Autodate(o) = &f.kind
-            && o.on_create
-            && !o.on_update
-        {
+        let auto = match &f.kind {
+            FieldKind::Autodate(o) => o.on_create && !o.on_update,
+            // Single relations: owner rules, cascades, relation clean-up and
+            // back-relation expands all look records up by them.
+            FieldKind::Relation(_) => !f.kind.is_multiple(),
+            _ => false,
+        };
+        if auto {
             conn.execute_batch(&format!(
                 "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
                 quote_ident(&auto_index_name(c, &f.name)),

@@ -203,3 +203,13 @@ impl TestApp {
         self.send(req, false).await
     }
 }
+
+/// Percent-encodes a query parameter value.
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -3,16 +3,7 @@
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
-
-fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+use crate::helpers::{TestApp, enc};
 
 #[tokio::test]
 async fn list_parameters_cannot_inject_sql() {

@@ -111,7 +111,12 @@ async fn filter_restrictions_for_non_superusers() {
         )
         .await;
     assert_eq!(s, 200);
-    let q = |f: &str| format!("/api/collections/items/records?filter={}", urlencode(f));
+    let q = |f: &str| {
+        format!(
+            "/api/collections/items/records?filter={}",
+            crate::helpers::enc(f)
+        )
+    };
     let (s, b) = t.get_guest(&q("@request.auth.id = ''")).await;
     assert_eq!(
         (s, b["message"].as_str()),
@@ -130,15 +135,6 @@ async fn filter_restrictions_for_non_superusers() {
     assert_eq!(s, 400);
     let (s, b) = t.get_guest("/api/collections/items/records").await;
     assert_eq!((s, b["totalItems"].as_i64()), (200, Some(1)));
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]
