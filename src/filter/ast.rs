@@ -39,6 +39,26 @@ pub enum Op {
 }
 
 impl Op {
+    /// Every operator.
+    pub const ALL: [Op; 16] = [
+        Op::Eq,
+        Op::Neq,
+        Op::Gt,
+        Op::Gte,
+        Op::Lt,
+        Op::Lte,
+        Op::Like,
+        Op::NotLike,
+        Op::AnyEq,
+        Op::AnyNeq,
+        Op::AnyGt,
+        Op::AnyGte,
+        Op::AnyLt,
+        Op::AnyLte,
+        Op::AnyLike,
+        Op::AnyNotLike,
+    ];
+
     /// The operator as written in the language.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -62,24 +62,7 @@ impl fmt::Display for TokenKind {
 }
 
 /// All comparison operators, for matching the written form.
-const OPS: [Op; 16] = [
-    Op::Eq,
-    Op::Neq,
-    Op::Gt,
-    Op::Gte,
-    Op::Lt,
-    Op::Lte,
-    Op::Like,
-    Op::NotLike,
-    Op::AnyEq,
-    Op::AnyNeq,
-    Op::AnyGt,
-    Op::AnyGte,
-    Op::AnyLt,
-    Op::AnyLte,
-    Op::AnyLike,
-    Op::AnyNotLike,
-];
+const OPS: [Op; 16] = Op::ALL;
 
 /// Can `c` start an identifier?
 pub fn is_ident_start(c: char) -> bool {

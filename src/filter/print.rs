@@ -261,24 +261,7 @@ mod tests {
     }
 
     fn op() -> impl Strategy<Value = Op> {
-        proptest::sample::select(vec![
-            Op::Eq,
-            Op::Neq,
-            Op::Gt,
-            Op::Gte,
-            Op::Lt,
-            Op::Lte,
-            Op::Like,
-            Op::NotLike,
-            Op::AnyEq,
-            Op::AnyNeq,
-            Op::AnyGt,
-            Op::AnyGte,
-            Op::AnyLt,
-            Op::AnyLte,
-            Op::AnyLike,
-            Op::AnyNotLike,
-        ])
+        proptest::sample::select(Op::ALL.to_vec())
     }
 
     fn expr() -> impl Strategy<Value = Expr> {
