@@ -135,6 +135,19 @@ fn blank(required: bool) -> Result<(), FieldError> {
     }
 }
 
+/// Select and relation values: no more than `maxSelect` (0 means 1).
+fn at_most(count: usize, max_select: i64) -> Result<(), FieldError> {
+    let max = max_select.max(1);
+    if count as i64 > max {
+        return Err(FieldError::new(
+            "validation_too_many_values",
+            format!("Select no more than {max}."),
+        )
+        .with_params(json!({"maxSelect": max})));
+    }
+    Ok(())
+}
+
 /// Validates a canonical value. Password fields are validated on the plain
 /// text before hashing.
 pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
@@ -343,15 +356,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
                     .with_params(json!({"value": it})));
                 }
             }
-            let max = o.max_select.max(1);
-            if items.len() as i64 > max {
-                return Err(FieldError::new(
-                    "validation_too_many_values",
-                    format!("Select no more than {max}."),
-                )
-                .with_params(json!({"maxSelect": max})));
-            }
-            Ok(())
+            at_most(items.len(), o.max_select)
         }
         FieldKind::Relation(o) => {
             let items = to_list(v);
@@ -365,15 +370,7 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
                 )
                 .with_params(json!({"minSelect": o.min_select})));
             }
-            let max = o.max_select.max(1);
-            if items.len() as i64 > max {
-                return Err(FieldError::new(
-                    "validation_too_many_values",
-                    format!("Select no more than {max}."),
-                )
-                .with_params(json!({"maxSelect": max})));
-            }
-            Ok(())
+            at_most(items.len(), o.max_select)
         }
         FieldKind::File(o) => {
             let items = to_list(v);

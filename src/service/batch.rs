@@ -42,7 +42,8 @@ impl Op {
             Op::Create(op) => op.run(ctx).map(Done::Record),
             Op::Update(op) => op.run(ctx).map(Done::Record),
             Op::Upsert(create, update) => {
-                let exists = crate::store::records::get(ctx.conn, &update.c, &update.id)?.is_some();
+                let exists = crate::store::records::get(ctx.conn, update.collection(), &update.id)?
+                    .is_some();
                 if exists {
                     update.run(ctx).map(Done::Record)
                 } else {

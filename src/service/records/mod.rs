@@ -187,8 +187,12 @@ pub async fn hash_passwords(c: &Collection, input: &Input) -> Result<Hashed, Err
 
 /// A record creation, prepared outside the writer (rule compiled,
 /// passwords hashed) and run inside a write job.
-pub struct CreateOp {
-    pub c: Arc<Collection>,
+pub struct CreateOp(Prepared);
+
+/// What create and update both prepare before the writer: the rule
+/// compiled with the request (body included) and passwords hashed.
+struct Prepared {
+    c: Arc<Collection>,
     schema: Arc<Schema>,
     gate: Gate,
     hashed: Hashed,
@@ -196,13 +200,14 @@ pub struct CreateOp {
     superuser: bool,
 }
 
-impl CreateOp {
-    pub async fn prepare(
+impl Prepared {
+    async fn new(
         store: &Store,
         c: Arc<Collection>,
         actor: &Actor,
         req: &RequestInfo,
         input: Input,
+        rule: RuleKind,
     ) -> Result<Self, Error> {
         if c.kind == CollectionKind::View {
             return Err(Error::bad("Unsupported collection type."));
@@ -210,9 +215,7 @@ impl CreateOp {
         let schema = store.schema();
         let mut req = req.clone();
         req.body = input.clone();
-        // The create rule is checked against the new record inside the job,
-        // after the insert; failing it rolls the insert back.
-        let gate = gate(&schema, &c, RuleKind::Create, actor, &req)?;
+        let gate = gate(&schema, &c, rule, actor, &req)?;
         let hashed = hash_passwords(&c, &input).await?;
         Ok(Self {
             c,
@@ -223,18 +226,34 @@ impl CreateOp {
             superuser: actor.is_superuser(),
         })
     }
+}
+
+impl CreateOp {
+    /// The create rule is checked against the new record inside the job,
+    /// after the insert; failing it rolls the insert back.
+    pub async fn prepare(
+        store: &Store,
+        c: Arc<Collection>,
+        actor: &Actor,
+        req: &RequestInfo,
+        input: Input,
+    ) -> Result<Self, Error> {
+        Prepared::new(store, c, actor, req, input, RuleKind::Create)
+            .await
+            .map(Self)
+    }
 
     /// Runs inside a write job.
     pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Row_, Error> {
         const FAIL: &str = "Failed to create record.";
-        let Self {
+        let Prepared {
             c,
             schema,
             gate,
             hashed,
             input,
             superuser,
-        } = self;
+        } = self.0;
 
         let now = datetime::now();
         let mut rec = Row_::new();
@@ -335,16 +354,12 @@ pub fn view(
 
 /// A record update, prepared outside the writer and run inside a job.
 pub struct UpdateOp {
-    pub c: Arc<Collection>,
-    schema: Arc<Schema>,
-    gate: Gate,
-    hashed: Hashed,
-    input: Input,
-    superuser: bool,
+    prepared: Prepared,
     pub id: String,
 }
 
 impl UpdateOp {
+    /// The update rule is checked against the stored record, inside the job.
     pub async fn prepare(
         store: &Store,
         c: Arc<Collection>,
@@ -353,38 +368,27 @@ impl UpdateOp {
         id: String,
         input: Input,
     ) -> Result<Self, Error> {
-        if c.kind == CollectionKind::View {
-            return Err(Error::bad("Unsupported collection type."));
-        }
-        let schema = store.schema();
-        let mut req = req.clone();
-        req.body = input.clone();
-        // Checked against the stored record, inside the job.
-        let gate = gate(&schema, &c, RuleKind::Update, actor, &req)?;
-        let hashed = hash_passwords(&c, &input).await?;
-        Ok(Self {
-            c,
-            schema,
-            gate,
-            hashed,
-            input,
-            superuser: actor.is_superuser(),
-            id,
-        })
+        let prepared = Prepared::new(store, c, actor, req, input, RuleKind::Update).await?;
+        Ok(Self { prepared, id })
+    }
+
+    /// The collection being written.
+    pub fn collection(&self) -> &Arc<Collection> {
+        &self.prepared.c
     }
 
     /// Runs inside a write job.
     pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Row_, Error> {
         const FAIL: &str = "Failed to update record.";
-        let Self {
+        let Self { prepared, id } = self;
+        let Prepared {
             c,
             schema,
             gate,
             hashed,
             input,
             superuser,
-            id,
-        } = self;
+        } = prepared;
 
         let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
         if !passes(ctx.conn, &c, &id, &gate)? {
