@@ -26,6 +26,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -133,7 +134,11 @@ def post_record(rng: random.Random, i: int) -> dict[str, Any]:
 # `check(status, body, extra)` validates one probe request before the load run
 # (`extra` is what setup returned, {} without a hook); return an error string or
 # None. Probing uses the first value of every rotating list.
-# `target` is the Cairn/PocketBase req/s ratio the issue asks for (None = none).
+# `target` is the Cairn/PocketBase req/s ratio the issue asks for (None = none);
+# `target_note` replaces it with an informational text (ratio printed, never failed).
+# `count_non_2xx` adds a wrk response() hook so that every response outside 2xx is
+# an error (wrk itself only counts status >= 400); it costs a Lua call per response,
+# so it is opt-in.
 
 
 def q(s: str) -> str:
@@ -154,6 +159,8 @@ class Scenario:
     expect_status: int = 200
     check: Callable[[int, Any, dict], str | None] | None = None
     target: float | None = None
+    target_note: str | None = None
+    count_non_2xx: bool = False
 
 
 def check_list_page(status: int, body: Any, extra: dict) -> str | None:
@@ -196,6 +203,46 @@ def check_list_rule(status: int, body: Any, extra: dict) -> str | None:
         return (f"expected {want} items / totalItems {extra['owned']} (posts of {uid}), got "
                 f"{len(items)} / {body.get('totalItems')}")
     return None
+
+
+# Users the auth scenarios rotate over (all seeded users; every one has USER_PASSWORD).
+AUTH_USERS = USERS
+
+
+def is_jwt(v: Any) -> bool:
+    return isinstance(v, str) and v.count(".") == 2 and len(v) > 20
+
+
+def check_auth_response(status: int, body: Any, extra: dict) -> str | None:
+    """An auth response (token + record) for the first user of the rotation."""
+    if not isinstance(body, dict) or not is_jwt(body.get("token")):
+        return f"expected {{token, record}} with a JWT token, got {str(body)[:300]}"
+    rec = body.get("record")
+    if not isinstance(rec, dict) or rec.get("id") != extra["user_id"]:
+        return f"expected record.id {extra['user_id']}, got {str(rec)[:300]}"
+    if rec.get("collectionName") != "users":
+        return "record is not a users record"
+    return None
+
+
+def setup_auth_password(ctx: "Ctx") -> dict:
+    """POST body rotates over the seeded users' emails (password USER_PASSWORD)."""
+    return {"vars": {"user_email": [user_email(i) for i in range(AUTH_USERS)]},
+            "user_id": ctx.vars["user_id"][0]}
+
+
+def setup_auth_refresh(ctx: "Ctx") -> dict:
+    """Log in every rotated user once; the load run refreshes their tokens."""
+    guest = ctx.client(auth=False)
+    tokens = []
+    for i in range(AUTH_USERS):
+        body = guest.ok("POST", "/api/collections/users/auth-with-password",
+                        {"identity": user_email(i), "password": USER_PASSWORD})
+        if body["record"]["id"] != ctx.vars["user_id"][i]:
+            raise RuntimeError(f"logged in as {body['record']['id']}, expected user {i}")
+        tokens.append(body["token"])
+    return {"vars": {"user_token": tokens}, "headers": {"Authorization": "${user_token}"},
+            "user_id": ctx.vars["user_id"][0]}
 
 
 def check_list_expand(status: int, body: Any, extra: dict) -> str | None:
@@ -257,6 +304,30 @@ SCENARIOS: list[Scenario] = [
         path="/api/collections/posts/records?perPage=20&expand=owner",
         check=check_list_expand,
         target=5.0,
+    ),
+    Scenario(
+        name="auth_password",
+        description="POST auth-with-password as one of the seeded users (rotating over "
+        f"{AUTH_USERS}); dominated by the password hash check (PocketBase bcrypt, Cairn argon2id)",
+        method="POST",
+        path="/api/collections/users/auth-with-password",
+        headers={"Content-Type": "application/json"},
+        body='{"identity":"${user_email}","password":"' + USER_PASSWORD + '"}',
+        setup=setup_auth_password,
+        check=check_auth_response,
+        target_note="≈1x (same password-hash cost, by design)",
+        count_non_2xx=True,
+    ),
+    Scenario(
+        name="auth_refresh",
+        description="POST auth-refresh with Authorization: <token> of a logged-in user "
+        f"(rotating over {AUTH_USERS}): token verification + a new token",
+        method="POST",
+        path="/api/collections/users/auth-refresh",
+        setup=setup_auth_refresh,
+        check=check_auth_response,
+        target=3.0,
+        count_non_2xx=True,
     ),
     Scenario(
         name="create",
@@ -449,16 +520,55 @@ def superuser_token(server: Server) -> str:
     return body["token"]
 
 
+def ensure_rate_limits_off(admin: Client) -> bool:
+    """Rate limiting is off by default on both servers; turn it off if it is not.
+    Returns whether it had to be turned off."""
+    status, settings = admin.request("GET", "/api/settings")
+    if status != 200 or not isinstance(settings, dict):
+        raise RuntimeError(f"GET /api/settings -> {status}: {str(settings)[:300]}")
+    if not (settings.get("rateLimits") or {}).get("enabled"):
+        return False
+    admin.ok("PATCH", "/api/settings", {"rateLimits": {"enabled": False}})
+    settings = admin.ok("GET", "/api/settings")
+    if (settings.get("rateLimits") or {}).get("enabled"):
+        raise RuntimeError("could not turn rate limiting off")
+    return True
+
+
+def password_hash_info(server: Server, email: str) -> str:
+    """Algorithm and cost of a user's stored password hash, read from the server's
+    data.db (read-only; best effort): `bcrypt cost 10`, `argon2id m=19456,t=2,p=1`."""
+    db = server.data_dir / "data.db"
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+        try:
+            row = conn.execute("SELECT password FROM users WHERE email = ?", (email,)).fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        return f"? ({exc})"
+    h = str(row[0]) if row else ""
+    m = re.match(r"\$(2[aby])\$(\d+)\$", h)
+    if m:
+        return f"bcrypt cost {int(m.group(2))} (${m.group(1)}$)"
+    m = re.match(r"\$(argon2(?:id|i|d))\$v=(\d+)\$([^$]+)\$", h)
+    if m:
+        return f"{m.group(1)} {m.group(3)}"
+    return f"? (hash starts {h[:12]!r})" if h else "? (no row)"
+
+
 def seed(ctx: Ctx) -> dict[str, Any]:
     """Create the users, the collections and ctx.args.records records in each of
     `posts` and `owned_posts`. Returns seeding info."""
     admin = ctx.client()
+    rate_limits_turned_off = ensure_rate_limits_off(admin)
     for name, patch in COLLECTION_PATCHES.items():
         admin.ok("PATCH", f"/api/collections/{name}", patch)
     user_ids = [admin.ok("POST", "/api/collections/users/records", {
         "email": user_email(i), "password": USER_PASSWORD,
         "passwordConfirm": USER_PASSWORD})["id"] for i in range(USERS)]
     ctx.vars["user_id"] = user_ids
+    hash_info = password_hash_info(ctx.server, user_email(0))
     for coll in COLLECTIONS:
         coll = json.loads(json.dumps(coll))
         if ctx.args.index_created and coll["name"] == "posts":
@@ -498,7 +608,8 @@ def seed(ctx: Ctx) -> dict[str, Any]:
             ctx.vars["post_id"] = shuffled
     elapsed = time.time() - t0
     return {"mode": mode, "records": n, "collections": ["posts", "owned_posts"],
-            "users": USERS, "seconds": round(elapsed, 2)}
+            "users": USERS, "seconds": round(elapsed, 2), "password_hash": hash_info,
+            "rate_limits": "turned off" if rate_limits_turned_off else "off (default)"}
 
 
 def seed_batch(ctx: Ctx, path: str, records: list[dict], required: bool) -> list[str] | None:
@@ -571,23 +682,39 @@ def lua_template(tpl: str) -> str:
     return " .. ".join(parts) if parts else '""'
 
 
+# Counts responses that wrk does not count as errors (status < 200 or 3xx); added
+# to scenarios with count_non_2xx. Runs in each wrk thread; done() sums the counters.
+NON_2XX_LUA = r"""
+non_2xx_below_400 = 0
+function response(status, headers, body)
+  if status < 200 or (status >= 300 and status < 400) then
+    non_2xx_below_400 = non_2xx_below_400 + 1
+  end
+end
+"""
+
 DONE_LUA = r"""
 local __threads = 0
+local __all = {}
 function setup(thread)
   thread:set("tid", __threads)
   __threads = __threads + 1
+  table.insert(__all, thread)
 end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local other = 0
+  for _, t in ipairs(__all) do other = other + (tonumber(t:get("non_2xx_below_400")) or 0) end
   local f = assert(io.open(RESULT_PATH, "w"))
   f:write(string.format(
     '{"requests":%.0f,"duration_us":%.0f,"bytes":%.0f,' ..
-    '"errors":{"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f},' ..
+    '"errors":{"connect":%.0f,"read":%.0f,"write":%.0f,"status":%.0f,"timeout":%.0f,' ..
+    '"non_2xx_below_400":%.0f},' ..
     '"latency_us":{"min":%.0f,"max":%.0f,"mean":%.1f,"stdev":%.1f,' ..
     '"p50":%.0f,"p75":%.0f,"p90":%.0f,"p99":%.0f,"p999":%.0f}}',
     summary.requests, summary.duration, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout,
+    e.connect, e.read, e.write, e.status, e.timeout, other,
     latency.min, latency.max, latency.mean, latency.stdev,
     latency:percentile(50), latency:percentile(75), latency:percentile(90),
     latency:percentile(99), latency:percentile(99.9)))
@@ -646,6 +773,8 @@ def build_lua(sc: Scenario, ctx: Ctx, extra: dict, result_path: Path) -> str:
         lines.append(f"wrk.path = {lua_str(path)}")
         if body is not None:
             lines.append(f"wrk.body = {lua_str(body)}")
+    if sc.count_non_2xx:
+        lines.append(NON_2XX_LUA)
     return "\n".join(lines) + "\n" + DONE_LUA
 
 
@@ -695,6 +824,7 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
     res, stdout = run_wrk(ctx, script, ctx.args.duration)
     e = res["errors"]
     socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
+    other_status = e.get("non_2xx_below_400", 0)  # only with count_non_2xx
     secs = res["duration_us"] / 1e6
     lat = res["latency_us"]
     return {
@@ -703,9 +833,10 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
         "seconds": round(secs, 3),
         "rps": round(res["requests"] / secs, 1) if secs else 0.0,
         "latency_ms": {k: round(v / 1000, 3) for k, v in lat.items()},
-        "errors": int(e["status"] + socket_errors),
-        "errors_detail": {"http_status_ge_400": int(e["status"]), **{k: int(e[k]) for k in
-                          ("connect", "read", "write", "timeout")}},
+        "errors": int(e["status"] + other_status + socket_errors),
+        "errors_detail": {"http_status_ge_400": int(e["status"]),
+                          "http_status_non_2xx_below_400": int(other_status),
+                          **{k: int(e[k]) for k in ("connect", "read", "write", "timeout")}},
         "wrk_stdout": stdout,
     }
 
@@ -883,16 +1014,21 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
         ratio = None
         if a and b and "error" not in a and "error" not in b and a["rps"]:
             ratio = round(b["rps"] / a["rps"], 2)
-        met = None if ratio is None or sc.target is None else ratio >= sc.target
+        met = None if ratio is None or sc.target is None or sc.target_note else ratio >= sc.target
         errs = " / ".join("–" if not r else ("FAILED" if "error" in r else str(r["errors"]))
                           for r in (a, b))
-        target = f"≥{sc.target:g}x" + ("" if met is None else (" ✓" if met else " ✗")) \
-            if sc.target else "–"
+        if sc.target_note:
+            target = sc.target_note
+        elif sc.target:
+            target = f"≥{sc.target:g}x" + ("" if met is None else (" ✓" if met else " ✗"))
+        else:
+            target = "–"
         lines.append(f"| {sc.name} | {fmt_rps(a)} | {fmt_rps(b)} | "
                      f"{'–' if ratio is None else f'{ratio:.2f}x'} | {target} | "
                      f"{fmt_lat(a)} | {fmt_lat(b)} | {errs} |")
         rows.append({"scenario": sc.name, "description": sc.description, "ratio": ratio,
-                     "target": sc.target, "target_met": met})
+                     "target": sc.target, "target_note": sc.target_note,
+                     "target_met": met})
     pk_a, pk_b = pb.get("peak_rss_kib"), cn.get("peak_rss_kib")
     rss_verdict = ""
     if pk_a and pk_b:
@@ -910,6 +1046,13 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
                      "(other work on the machine): "
                      + ", ".join(f"{s['label']} {s['cpu_busy_before']:.0%}" for s in (pb, cn)
                                  if "cpu_busy_before" in s) + ".")
+    hashes = [f"{s['label']} {s['seed']['password_hash']}" for s in (pb, cn)
+              if s.get("seed", {}).get("password_hash")]
+    if hashes:
+        lines.append(f"User password hashes (from data.db after seeding): {', '.join(hashes)}. "
+                     "Rate limiting: " + ", ".join(
+                         f"{s['label']} {s['seed'].get('rate_limits', '?')}" for s in (pb, cn)
+                         if s.get("seed")) + ".")
     for s in (pb, cn):
         if s.get("failure"):
             lines.append(f"**{s['label']} failed:** {s['failure']}")

@@ -2,21 +2,56 @@
 //! shuts down gracefully (in-flight requests finish, the writer drains, the
 //! WAL is checkpointed).
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+
+use serde_json::Value;
 
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::http::ratelimit::Limiter;
+use crate::store::{Store, StoreError, settings};
 
 /// Everything a request handler can reach.
 pub struct App {
     pub config: Config,
     pub store: Store,
+    /// The settings document, replaced whole after every saved change.
+    settings: RwLock<Arc<Value>>,
+    pub limiter: Limiter,
+    /// Auth flows' resend and attempt counters.
+    pub throttle: crate::service::auth::throttle::Throttle,
+    /// Connected realtime clients.
+    pub broker: crate::realtime::Broker,
 }
 
 impl App {
     pub fn open(config: Config) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(&config.dir)?;
-        Ok(Arc::new(Self { config, store }))
+        let current = store.read(settings::load)?;
+        let limiter = Limiter::new(&current);
+        Ok(Arc::new(Self {
+            config,
+            store,
+            settings: RwLock::new(Arc::new(current)),
+            limiter,
+            throttle: Default::default(),
+            broker: Default::default(),
+        }))
+    }
+
+    /// The current settings (secrets included: never send this to clients).
+    pub fn settings(&self) -> Arc<Value> {
+        self.settings
+            .read()
+            .map(|g| Arc::clone(&g))
+            .unwrap_or_default()
+    }
+
+    /// Installs freshly saved settings.
+    pub fn set_settings(&self, v: Value) {
+        self.limiter.configure(&v);
+        if let Ok(mut g) = self.settings.write() {
+            *g = Arc::new(v);
+        }
     }
 }
 
@@ -41,9 +76,12 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = crate::http::router(app);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 async fn shutdown_signal() {

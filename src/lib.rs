@@ -15,6 +15,8 @@ pub mod cli;
 pub mod config;
 pub mod filter;
 pub mod http;
+pub mod mail;
+pub mod realtime;
 pub mod schema;
 pub mod service;
 pub mod store;

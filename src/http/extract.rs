@@ -57,6 +57,32 @@ impl FromRequestParts<Arc<App>> for Ctx {
     }
 }
 
+/// Where a request comes from: client IP (trusted proxy headers honoured)
+/// and user agent, for login origins and alerts.
+pub struct Client(pub crate::service::auth::login::Client);
+
+impl FromRequestParts<Arc<App>> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        let ip = super::ratelimit::client_ip(&app.settings(), &parts.headers, peer);
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Client(crate::service::auth::login::Client {
+            ip,
+            user_agent,
+        }))
+    }
+}
+
 /// A caller that must be a superuser (401 for guests, 403 for others).
 pub struct Superuser(pub Actor);
 

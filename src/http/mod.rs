@@ -5,6 +5,8 @@ pub mod batch;
 pub mod collections;
 pub mod error;
 pub mod extract;
+pub mod ratelimit;
+pub mod realtime;
 pub mod records;
 pub mod system;
 
@@ -36,6 +38,15 @@ pub fn router(app: Arc<App>) -> Router {
                 .delete(records::delete),
         )
         .route("/api/batch", post(batch::batch))
+        // Realtime (SSE) and the OAuth2 popup flow's redirect
+        .route(
+            "/api/realtime",
+            get(realtime::connect).post(realtime::subscribe),
+        )
+        .route(
+            "/api/oauth2-redirect",
+            get(realtime::oauth2_redirect).post(realtime::oauth2_redirect),
+        )
         // Auth collections
         .route(
             "/api/collections/{collection}/auth-with-password",
@@ -48,6 +59,63 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/api/collections/{collection}/auth-methods",
             get(auth::methods),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-otp",
+            post(auth::with_otp),
+        )
+        .route(
+            "/api/collections/{collection}/request-otp",
+            post(auth::request_otp),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-oauth2",
+            post(auth::oauth2::with_oauth2),
+        )
+        .route(
+            "/api/collections/{collection}/impersonate/{id}",
+            post(auth::impersonate),
+        )
+        .route(
+            "/api/collections/{collection}/request-verification",
+            post(auth::flows::request_verification),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-verification",
+            post(auth::flows::confirm_verification),
+        )
+        .route(
+            "/api/collections/{collection}/request-password-reset",
+            post(auth::flows::request_password_reset),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-password-reset",
+            post(auth::flows::confirm_password_reset),
+        )
+        .route(
+            "/api/collections/{collection}/request-email-change",
+            post(auth::flows::request_email_change),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-email-change",
+            post(auth::flows::confirm_email_change),
+        )
+        // Authenticator apps (Cairn extension)
+        .route(
+            "/api/collections/{collection}/totp-setup",
+            post(auth::totp::setup),
+        )
+        .route(
+            "/api/collections/{collection}/totp-confirm",
+            post(auth::totp::confirm),
+        )
+        .route(
+            "/api/collections/{collection}/totp-disable",
+            post(auth::totp::disable),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-totp",
+            post(auth::totp::with_totp),
         )
         // Superusers: schema and settings
         .route(
@@ -87,6 +155,10 @@ pub fn router(app: Arc<App>) -> Router {
         ("cross-origin-opener-policy", "same-origin"),
     ];
     let mut router = api
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            ratelimit::layer,
+        ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(CorsLayer::permissive());
     for (k, v) in headers {

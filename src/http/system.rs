@@ -44,7 +44,10 @@ pub async fn patch_settings(
             "An error occurred while loading the submitted data.",
         )
     })?;
-    Ok(Json(settings::patch(&app.store, v).await?))
+    let saved = settings::patch(&app.store, v).await?;
+    let public = settings::public(&saved);
+    app.set_settings(saved);
+    Ok(Json(public))
 }
 
 pub async fn dashboard_redirect() -> Redirect {

@@ -101,6 +101,11 @@ impl Collection {
         &self.rules[kind as usize]
     }
 
+    /// `authRule` or `manageRule` of an auth collection (options).
+    pub fn auth_rule(&self, key: &str) -> Access {
+        Access::from_json(self.options.get(key)).unwrap_or(Access::Superusers)
+    }
+
     pub fn is_auth(&self) -> bool {
         self.kind == CollectionKind::Auth
     }
@@ -122,6 +127,16 @@ impl Collection {
             for (_, opt) in m.iter_mut() {
                 if let Value::Object(o) = opt {
                     o.remove("secret");
+                }
+            }
+            // OAuth2 client secrets are write-only too.
+            if let Some(list) = m
+                .get_mut("oauth2")
+                .and_then(|o| o.get_mut("providers"))
+                .and_then(Value::as_array_mut)
+            {
+                for p in list.iter_mut().filter_map(Value::as_object_mut) {
+                    p.remove("clientSecret");
                 }
             }
         }

@@ -30,6 +30,9 @@ pub enum Error {
     Forbidden(&'static str),
     /// 404.
     NotFound(&'static str),
+    /// A status with a body that is not PocketBase's error shape (the MFA
+    /// step's 401 answers exactly `{"mfaId": ...}`).
+    Raw(u16, Map<String, Value>),
     /// 500: the detail is logged, never shown.
     Internal(String),
 }
@@ -58,6 +61,7 @@ impl Error {
             Error::Unauthorized(m) => (401, (*m).to_owned(), Map::new()),
             Error::Forbidden(m) => (403, (*m).to_owned(), Map::new()),
             Error::NotFound(m) => (404, (*m).to_owned(), Map::new()),
+            Error::Raw(s, body) => (*s, String::new(), body.clone()),
             Error::Internal(detail) => {
                 tracing::error!(error = %detail, "internal error");
                 (

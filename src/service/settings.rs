@@ -69,12 +69,112 @@ fn validate(v: &Value) -> Map<String, Value> {
     if !batch.is_empty() {
         errors.insert("batch".into(), Value::Object(batch));
     }
+    if let Some(rules) = rate_limit_errors(v) {
+        errors.insert("rateLimits".into(), serde_json::json!({ "rules": rules }));
+    }
     errors
 }
 
-/// Merges `patch` into the stored settings and returns the whole object.
+/// PocketBase's checks on `rateLimits.rules`: required positive numbers, a
+/// known label format and audience, and no rule that repeats or shadows an
+/// earlier one (`label@@audience` prefixes).
+fn rate_limit_errors(v: &Value) -> Option<Value> {
+    let rl = v.get("rateLimits")?;
+    let rules = rl
+        .get("rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let enabled = rl.get("enabled").and_then(Value::as_bool) == Some(true);
+    if rules.is_empty() {
+        return enabled.then(|| FieldError::required().to_json());
+    }
+    let min1 = || {
+        FieldError::new(
+            "validation_min_greater_equal_than_required",
+            "Must be no less than 1.",
+        )
+        .with_params(serde_json::json!({"threshold": 1}))
+        .to_json()
+    };
+    let mut out = Map::new();
+    let mut keys: Vec<String> = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let mut e = Map::new();
+        let label = r.get("label").and_then(Value::as_str).unwrap_or_default();
+        let audience = r
+            .get("audience")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        for k in ["duration", "maxRequests"] {
+            match r.get(k).and_then(Value::as_i64).unwrap_or(0) {
+                0 => {
+                    e.insert(k.into(), FieldError::required().to_json());
+                }
+                n if n < 0 => {
+                    e.insert(k.into(), min1());
+                }
+                _ => {}
+            }
+        }
+        let key = format!("{label}@@{audience}");
+        if label.is_empty() {
+            e.insert("label".into(), FieldError::required().to_json());
+        } else if !crate::http::ratelimit::valid_label(label) {
+            e.insert(
+                "label".into(),
+                FieldError::new("validation_match_invalid", "Must be in a valid format.").to_json(),
+            );
+        } else if keys
+            .iter()
+            .any(|k| k.starts_with(&key) || key.starts_with(k.as_str()))
+        {
+            e.insert(
+                "label".into(),
+                FieldError::new(
+                    "validation_conflicting_rate_limit_rule",
+                    format!(
+                        "Rate limit rule configuration with label {label} already exists or conflicts with another rule."
+                    ),
+                )
+                .with_params(serde_json::json!({"label": label}))
+                .to_json(),
+            );
+        }
+        keys.push(key);
+        if !matches!(audience, "" | "@guest" | "@auth") {
+            e.insert(
+                "audience".into(),
+                FieldError::new("validation_in_invalid", "Must be a valid value.").to_json(),
+            );
+        }
+        if !e.is_empty() {
+            out.insert(i.to_string(), Value::Object(e));
+        }
+    }
+    (!out.is_empty()).then_some(Value::Object(out))
+}
+
+/// Numbers in rate-limit rules must be integers (PocketBase fails to load
+/// the body otherwise).
+fn loadable(patch: &Value) -> bool {
+    let rules = patch
+        .pointer("/rateLimits/rules")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    rules.iter().all(|r| {
+        ["duration", "maxRequests"].iter().all(|k| {
+            r.get(*k)
+                .is_none_or(|n| n.is_null() || n.is_i64() || n.is_u64())
+        })
+    })
+}
+
+/// Merges `patch` into the stored settings and returns the whole object,
+/// secrets included (callers answer with `public`).
 pub async fn patch(store: &Store, patch: Value) -> Result<Value, Error> {
-    if !patch.is_object() {
+    if !patch.is_object() || !loadable(&patch) {
         return Err(Error::bad(
             "An error occurred while loading the submitted data.",
         ));
@@ -94,5 +194,5 @@ pub async fn patch(store: &Store, patch: Value) -> Result<Value, Error> {
             Ok(cur)
         })
         .await?;
-    Ok(public(&saved))
+    Ok(saved)
 }

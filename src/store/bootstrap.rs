@@ -31,6 +31,16 @@ CREATE TABLE IF NOT EXISTS _changes (
     created TEXT NOT NULL,
     snapshot JSON
 );
+CREATE TABLE IF NOT EXISTS _totp (
+    collectionRef TEXT NOT NULL,
+    recordRef TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    confirmed BOOLEAN NOT NULL DEFAULT FALSE,
+    lastStep INTEGER NOT NULL DEFAULT 0,
+    recovery JSON NOT NULL DEFAULT '[]',
+    created TEXT NOT NULL,
+    PRIMARY KEY (collectionRef, recordRef)
+);
 CREATE TABLE IF NOT EXISTS _migrations (
     file TEXT PRIMARY KEY NOT NULL,
     applied INTEGER NOT NULL

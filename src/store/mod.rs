@@ -13,6 +13,7 @@ pub mod pool;
 pub mod records;
 pub mod resolver;
 pub mod settings;
+pub mod totp;
 pub mod views;
 
 use std::collections::HashMap;

@@ -151,6 +151,41 @@ pub fn find_by(
         .optional()?)
 }
 
+/// Records whose fields equal the given values exactly, oldest first (the
+/// system collections: `_otps`, `_mfas`, `_authOrigins`, `_externalAuths`).
+pub fn find_all(
+    conn: &Connection,
+    c: &Collection,
+    eq: &[(&str, &str)],
+    limit: i64,
+) -> Result<Vec<Row_>, StoreError> {
+    let mut conds = Vec::with_capacity(eq.len());
+    for (i, (field, _)) in eq.iter().enumerate() {
+        if c.field(field).is_none() {
+            return Ok(Vec::new());
+        }
+        conds.push(format!("{} = ?{}", quote_ident(field), i + 1));
+    }
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT {}",
+        select_list(c),
+        quote_ident(&c.name),
+        if conds.is_empty() {
+            "1".to_owned()
+        } else {
+            conds.join(" AND ")
+        },
+        limit.max(0)
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(params_from_iter(eq.iter().map(|(_, v)| *v)), |r| {
+            read_row(c, r)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// A sort key: a validated field name (or `@random` / `@rowid`) and direction.
 #[derive(Debug, Clone)]
 pub struct SortKey {

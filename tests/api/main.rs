@@ -9,6 +9,7 @@ mod helpers;
 
 mod injection;
 
+mod auth;
 mod changes;
 mod collections;
 mod records;

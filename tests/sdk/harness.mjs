@@ -461,3 +461,270 @@ export function uniqueName(prefix = 'c') {
   nameSeq += 1;
   return `${prefix}_${process.pid}_${nameSeq}`;
 }
+
+// ---- SMTP sink (mail tests) ----
+
+const SMTP_SINK_SCRIPT = path.join(REPO_ROOT, 'tests', 'sdk', 'smtp_sink.py');
+const SMTP_SINK_PYTHON = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+
+/**
+ * A real SMTP server (tests/sdk/smtp_sink.py, aiosmtpd) on 127.0.0.1 with an
+ * OS-chosen port. Every accepted message is stored as one JSON file; the
+ * Python side also decodes the MIME parts (quoted-printable/base64, charsets,
+ * multipart, RFC 2047 headers), so `messages()` returns:
+ *   {from, to, cc, subject, text, html, mailFrom, rcptTos, headers, raw,
+ *    attachments, header(name)}
+ * with CRLF line ends of `text`/`html` turned into LF.
+ */
+class SmtpSink {
+  constructor() {
+    this.root = '';
+    this.dir = '';
+    this.host = '127.0.0.1';
+    this.port = 0;
+    this.child = null;
+    this.log = '';
+    this.exitedP = null;
+    this.exited = null;
+  }
+
+  async start() {
+    // The same root naming as the servers, so the stale-root janitor above
+    // also cleans up (and kills, by PID) a sink left behind by a killed run.
+    this.root = await fsp.mkdtemp(path.join(os.tmpdir(), `cairn-sdk-${TARGET}-smtp-`));
+    roots.add(this.root);
+    await fsp.writeFile(path.join(this.root, 'owner.pid'), String(process.pid));
+    this.dir = path.join(this.root, 'mail');
+    await fsp.mkdir(this.dir);
+    const child = spawn(SMTP_SINK_PYTHON, [SMTP_SINK_SCRIPT, this.dir], { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    running.add(child);
+    if (child.pid) fs.writeFileSync(path.join(this.root, 'server.pid'), String(child.pid));
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    let announced = null;
+    child.stdout.on('data', (d) => {
+      this.log += d;
+      const m = /SMTP sink listening on ([\d.]+):(\d+)/.exec(this.log);
+      if (m && !announced) announced = { host: m[1], port: Number(m[2]) };
+    });
+    child.stderr.on('data', (d) => {
+      this.log += d;
+    });
+    this.exitedP = new Promise((resolve) => {
+      child.on('exit', (code, signal) => {
+        running.delete(child);
+        this.exited = { code, signal };
+        resolve(this.exited);
+      });
+    });
+    child.on('error', (err) => {
+      this.log += `\n[spawn error: ${err.message}]\n`;
+    });
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    while (!announced && !this.exited && Date.now() < deadline) await sleep(20);
+    if (!announced) {
+      await this.stop();
+      throw new Error(`SMTP sink did not start (${SMTP_SINK_PYTHON} ${SMTP_SINK_SCRIPT})\n${this.log}`);
+    }
+    this.host = announced.host;
+    this.port = announced.port;
+    return this;
+  }
+
+  /** All messages received so far, oldest first. */
+  messages() {
+    let names = [];
+    try {
+      names = fs.readdirSync(this.dir).filter((n) => n.endsWith('.json')).sort();
+    } catch {
+      return [];
+    }
+    const out = [];
+    for (const name of names) {
+      let m;
+      try {
+        m = JSON.parse(fs.readFileSync(path.join(this.dir, name), 'utf8'));
+      } catch {
+        continue; // removed by clear() meanwhile
+      }
+      const lf = (s) => (typeof s === 'string' ? s.replace(/\r\n/g, '\n') : s);
+      out.push({
+        ...m,
+        file: name,
+        text: lf(m.text),
+        html: lf(m.html),
+        header(h) {
+          const found = (m.headers || []).find(([k]) => k.toLowerCase() === h.toLowerCase());
+          return found ? found[1] : undefined;
+        },
+      });
+    }
+    return out;
+  }
+
+  /** Messages sent (envelope) to `address`. */
+  messagesTo(address) {
+    return this.messages().filter((m) => m.rcptTos.map((a) => a.toLowerCase()).includes(address.toLowerCase()));
+  }
+
+  /** Wait for the first message matching `predicate` (default: any); throws on timeout. */
+  async waitFor(predicate = () => true, timeoutMs = 10_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.messages().find(predicate);
+      if (hit) return hit;
+      if (Date.now() > deadline) {
+        const seen = this.messages().map((m) => `${m.rcptTos.join(',')}: ${m.subject}`);
+        throw new Error(`no matching mail within ${timeoutMs} ms; received: ${JSON.stringify(seen)}`);
+      }
+      await sleep(25);
+    }
+  }
+
+  /** Wait for the first message to `address` (envelope recipient). */
+  waitForTo(address, timeoutMs) {
+    return this.waitFor((m) => m.rcptTos.map((a) => a.toLowerCase()).includes(address.toLowerCase()), timeoutMs);
+  }
+
+  /** Assert that no message matching `predicate` arrives within `ms` (mail is sent in the background). */
+  async expectNone(predicate = () => true, ms = 1500, what = 'mail') {
+    await sleep(ms);
+    const hits = this.messages().filter(predicate);
+    assert.equal(hits.length, 0, `expected no ${what}, got: ${JSON.stringify(hits.map((m) => [m.rcptTos, m.subject]))}`);
+  }
+
+  /** Let background mail sends settle (then count messages). */
+  quiet(ms = 1500) {
+    return sleep(ms);
+  }
+
+  /** Forget every message received so far. */
+  clear() {
+    let names = [];
+    try {
+      names = fs.readdirSync(this.dir).filter((n) => n.endsWith('.json'));
+    } catch {
+      return;
+    }
+    for (const name of names) fs.rmSync(path.join(this.dir, name), { force: true });
+  }
+
+  async stop() {
+    const child = this.child;
+    if (child && !this.exited) {
+      try {
+        process.kill(child.pid, 'SIGTERM');
+      } catch {
+        /* gone */
+      }
+      let timer;
+      const outcome = await Promise.race([
+        this.exitedP,
+        new Promise((r) => {
+          timer = setTimeout(() => r('timeout'), STOP_TIMEOUT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+        await this.exitedP;
+      }
+    }
+    this.child = null;
+    if (this.root) {
+      await fsp.rm(this.root, { recursive: true, force: true });
+      roots.delete(this.root);
+    }
+    this.root = '';
+  }
+}
+
+/** Start an SMTP sink (see SmtpSink); stop it with `await sink.stop()`. */
+export async function startSmtpSink() {
+  return new SmtpSink().start();
+}
+
+/**
+ * Start an SMTP sink for the current test file (before/after hooks, like
+ * useServer). Call it BEFORE useServer so it is running when the server's
+ * setup points the settings at it. Returns the (lazily started) handle.
+ */
+export function useSmtpSink() {
+  const sink = new SmtpSink();
+  before(async () => {
+    await sink.start();
+  });
+  after(async () => {
+    await sink.stop();
+  });
+  return sink;
+}
+
+export const MAIL_META = {
+  appName: 'Cairn Mail Test',
+  appURL: 'http://app.example.test',
+  senderName: 'Mail Bot',
+  senderAddress: 'bot@mail.example.test',
+};
+
+/**
+ * Point the server's mail settings at the sink (PocketBase's settings shape:
+ * smtp {enabled, host, port, username, password, authMethod, tls, localName},
+ * meta {appName, appURL, senderName, senderAddress, ...}).
+ */
+export async function useSmtpSettings(pb, sink, meta = {}) {
+  return pb.settings.update({
+    smtp: { enabled: true, host: sink.host, port: sink.port, tls: false, username: '', password: '', authMethod: '' },
+    meta: { ...MAIL_META, ...meta },
+  });
+}
+
+/** The first link in a mail body that contains `marker`, e.g. '/confirm-verification/'. */
+export function mailLink(mail, marker) {
+  const body = mail.html ?? mail.text ?? '';
+  const re = /href="([^"]+)"/g;
+  for (let m = re.exec(body); m; m = re.exec(body)) {
+    const href = m[1].replace(/&amp;/g, '&');
+    if (href.includes(marker)) return href;
+  }
+  return undefined;
+}
+
+/** The token at the end of a link like APP_URL/_/#/auth/confirm-verification/TOKEN. */
+export function mailToken(mail, marker) {
+  const link = mailLink(mail, marker);
+  assert.ok(link, `no link containing ${marker} in mail: ${mail.html ?? mail.text}`);
+  return link.slice(link.lastIndexOf('/') + 1);
+}
+
+/**
+ * Assert the envelope and headers of a mail the server sent to `to`:
+ * envelope sender = meta.senderAddress, envelope recipients = [to],
+ * From "senderName <senderAddress>", To, Subject, a Date and a Message-ID,
+ * and both an HTML and a plain-text part.
+ */
+export function assertMail(mail, { to, subject, meta = MAIL_META }) {
+  assert.equal(mail.mailFrom, meta.senderAddress, 'envelope sender (MAIL FROM)');
+  assert.deepEqual(mail.rcptTos, [to], 'envelope recipients (RCPT TO)');
+  assert.equal(mail.from, `${meta.senderName} <${meta.senderAddress}>`, 'From header');
+  assert.equal(mail.to, to, 'To header');
+  assert.equal(mail.subject, subject, 'Subject header');
+  assert.equal(mail.cc, '', 'no Cc header');
+  assert.ok(mail.header('Date'), 'Date header');
+  assert.match(mail.messageId, /^<[^<>@\s]+@[^<>@\s]+>$/, 'Message-ID header');
+  assert.equal(typeof mail.html, 'string', 'has a text/html part');
+  assert.equal(typeof mail.text, 'string', 'has a text/plain part');
+  assert.deepEqual(mail.attachments, [], 'no attachments');
+}
+
+/** Resolve a PocketBase mail template body/subject with the given placeholder values. */
+export function resolveTemplate(text, values) {
+  let out = text;
+  for (const [k, v] of Object.entries(values)) out = out.split(k).join(v);
+  return out;
+}

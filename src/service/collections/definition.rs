@@ -253,6 +253,8 @@ pub(super) fn merge_and_validate(
     if !index_errors.is_empty() {
         errors.insert("indexes".into(), Value::Object(index_errors));
     }
+    super::auth_options::keep_secrets(base, &mut c);
+    super::auth_options::validate(&mut c, &mut errors);
     if !errors.is_empty() {
         return Err(Error::invalid(fail, errors));
     }

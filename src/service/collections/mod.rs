@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+mod auth_options;
 mod definition;
 
 use definition::{err, merge_and_validate, new_collection, view_query_error};

@@ -131,6 +131,9 @@ pub fn delete_in_tx(
             }
         }
     }
+    if c.is_auth() {
+        crate::service::auth::sys::forget_record(ctx, schema, &c.id, id)?;
+    }
     records::delete(ctx.conn, c, id)?;
     records::append_change(ctx, c, id, Action::Delete, &rec)?;
     Ok(())

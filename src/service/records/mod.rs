@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+mod auth_rights;
 mod delete;
 pub mod expand;
 pub mod fields;
@@ -71,7 +72,9 @@ pub fn to_public(c: &Collection, rec: &Row_, actor: &Actor) -> Value {
         .identity()
         .is_some_and(|i| i.collection.id == c.id && i.id() == id);
     for f in &c.fields {
-        if f.system && f.hidden && (f.name == "password" || f.name == "tokenKey") {
+        // Auth secrets never leave; other hidden password fields (`_otps`)
+        // show as "" to superusers, like PocketBase.
+        if c.is_auth() && f.system && f.hidden && (f.name == "password" || f.name == "tokenKey") {
             continue;
         }
         if f.hidden && !superuser {
@@ -163,14 +166,43 @@ impl Shape {
 /// The submitted body, already decoded from JSON or multipart.
 pub type Input = Map<String, Value>;
 
-/// Plain passwords from the body, hashed before the write job.
+/// Plain passwords from the body, hashed before the write job:
+/// `(field, plain, hash)`. An empty `plain` marks a hash imported as is.
 #[derive(Default)]
 pub struct Hashed(Vec<(String, String, String)>);
 
 /// Hashes every password field present in the body (argon2 is slow, so this
-/// happens before the job reaches the writer thread).
-pub async fn hash_passwords(c: &Collection, input: &Input) -> Result<Hashed, Error> {
+/// happens before the job reaches the writer thread). Superusers may send
+/// `passwordHash` instead: an argon2id or bcrypt hash taken over unchanged
+/// (moving users from PocketBase; bcrypt is replaced at their next login).
+pub async fn hash_passwords(
+    c: &Collection,
+    input: &Input,
+    superuser: bool,
+) -> Result<Hashed, Error> {
     let mut out = Vec::new();
+    if let Some(v) = input
+        .get("passwordHash")
+        .filter(|_| superuser && c.is_auth())
+    {
+        let hash = v.as_str().unwrap_or_default();
+        if !super::auth::is_password_hash(hash) {
+            let mut data = Map::new();
+            data.insert(
+                "passwordHash".into(),
+                FieldError::new(
+                    "validation_invalid_password_hash",
+                    "Must be an argon2id or bcrypt password hash.",
+                )
+                .to_json(),
+            );
+            return Err(Error::invalid("Failed to save record.", data));
+        }
+        if input.get("password").is_none() {
+            out.push(("password".to_owned(), String::new(), hash.to_owned()));
+            return Ok(Hashed(out));
+        }
+    }
     for f in &c.fields {
         if let FieldKind::Password(_) = f.kind
             && let Some(v) = input.get(&f.name)
@@ -216,7 +248,7 @@ impl Prepared {
         let mut req = req.clone();
         req.body = input.clone();
         let gate = gate(&schema, &c, rule, actor, &req)?;
-        let hashed = hash_passwords(&c, &input).await?;
+        let hashed = hash_passwords(&c, &input, actor.is_superuser()).await?;
         Ok(Self {
             c,
             schema,
@@ -355,6 +387,7 @@ pub fn view(
 /// A record update, prepared outside the writer and run inside a job.
 pub struct UpdateOp {
     prepared: Prepared,
+    rights: Option<auth_rights::AuthRights>,
     pub id: String,
 }
 
@@ -369,7 +402,21 @@ impl UpdateOp {
         input: Input,
     ) -> Result<Self, Error> {
         let prepared = Prepared::new(store, c, actor, req, input, RuleKind::Update).await?;
-        Ok(Self { prepared, id })
+        let rights = auth_rights::AuthRights::prepare(
+            store,
+            &prepared.schema,
+            &prepared.c,
+            actor,
+            req,
+            &id,
+            &prepared.input,
+        )
+        .await?;
+        Ok(Self {
+            prepared,
+            rights,
+            id,
+        })
     }
 
     /// The collection being written.
@@ -380,7 +427,11 @@ impl UpdateOp {
     /// Runs inside a write job.
     pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Row_, Error> {
         const FAIL: &str = "Failed to update record.";
-        let Self { prepared, id } = self;
+        let Self {
+            prepared,
+            rights,
+            id,
+        } = self;
         let Prepared {
             c,
             schema,
@@ -410,6 +461,9 @@ impl UpdateOp {
             return Err(Error::invalid(FAIL, errors));
         }
         let old = rec.clone();
+        if let Some(r) = &rights {
+            r.check(ctx.conn, &c, &id, &old, &input, &mut errors)?;
+        }
         apply_input(&c, &mut rec, &input, superuser);
         new_files(&c, &rec, &old, &mut errors);
         let now = datetime::now();
@@ -420,7 +474,8 @@ impl UpdateOp {
                 rec.insert(f.name.clone(), now.clone().into());
             }
         }
-        if c.is_auth() && hashed.0.iter().any(|(n, _, _)| n == "password") {
+        let new_password = c.is_auth() && hashed.0.iter().any(|(n, _, _)| n == "password");
+        if new_password {
             check_passwords(&input, &hashed, false, &mut errors);
             rec.insert("tokenKey".into(), names::random_secret(50).into());
         }
@@ -435,6 +490,11 @@ impl UpdateOp {
         }
         records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
         records::append_change(ctx, &c, &id, Action::Update, &rec)?;
+        if new_password {
+            // Like PocketBase: a new password forgets the remembered devices.
+            let origins = crate::service::auth::sys::ORIGINS;
+            crate::service::auth::sys::delete_for_record(ctx, &schema, origins, &c.id, &id)?;
+        }
         Ok(rec)
     }
 }

@@ -70,6 +70,7 @@ pub(super) fn validate_record(
         if let FieldKind::Password(_) = f.kind {
             let plain = hashed.0.iter().find(|(n, _, _)| n == &f.name);
             match plain {
+                Some((_, p, _)) if p.is_empty() => {}
                 Some((_, p, _)) => {
                     if let Err(e) = validate::validate(f, &Value::String(p.clone())) {
                         field_error(&mut errors, &f.name, e);
@@ -150,6 +151,7 @@ pub(super) fn check_passwords(
             }
         }
         None => {}
+        Some("") => {}
         Some(_) if confirm.is_empty() => {
             errors.insert("passwordConfirm".into(), FieldError::required().to_json());
         }

@@ -1,0 +1,328 @@
+//! Auth endpoints of auth collections: sign-in by password, OTP, OAuth2 and
+//! authenticator app; refresh; auth methods; impersonation. The mail flows
+//! live in `flows`, the authenticator enrolment in `totp`.
+
+pub mod flows;
+pub mod oauth2;
+pub mod totp;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Map, Value, json};
+
+use super::error::ApiError;
+use super::extract::{Caller, Client, JsonBody, Query};
+use crate::app::App;
+use crate::schema::Collection;
+use crate::schema::validate::FieldError;
+use crate::service::auth::{self, otp};
+use crate::service::{Actor, Identity, records};
+
+pub(crate) fn auth_collection(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
+    let c = app.store.schema().get(name).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Missing or invalid collection context.",
+        )
+    })?;
+    if !c.is_auth() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Missing or invalid auth collection context.",
+        ));
+    }
+    Ok(c)
+}
+
+/// The JSON body, or PocketBase's 400 for an unreadable one.
+pub(crate) fn body(b: Result<JsonBody, ApiError>) -> Result<Map<String, Value>, ApiError> {
+    match b {
+        Ok(JsonBody(Value::Object(m))) => Ok(m),
+        Ok(JsonBody(Value::Null)) => Ok(Map::new()),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "An error occurred while loading the submitted data.",
+        )),
+    }
+}
+
+pub(crate) fn text(body: &Map<String, Value>, k: &str) -> String {
+    match body.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// 400 with `validation_required` for every blank key.
+pub(crate) fn require(body: &Map<String, Value>, keys: &[&str]) -> Result<(), ApiError> {
+    let mut errors = Map::new();
+    for k in keys {
+        if text(body, k).is_empty() {
+            errors.insert((*k).to_owned(), FieldError::required().to_json());
+        }
+    }
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::validation(errors))
+}
+
+/// `{token, record}` (+ `meta`); `expand` applies to the record, `fields`
+/// to the whole response (so record keys take a `record.` prefix).
+pub(crate) fn auth_response(
+    app: &App,
+    id: Identity,
+    refreshable: bool,
+    duration: Option<i64>,
+    meta: Option<Value>,
+    q: &Query,
+) -> Result<Json<Value>, ApiError> {
+    let mut extra = Map::new();
+    extra.insert("refreshable".into(), refreshable.into());
+    let token = auth::issue(
+        &id.collection,
+        &id.record,
+        auth::TokenKind::Auth,
+        extra,
+        duration,
+    )?;
+    auth_response_with(app, id, token, meta, q)
+}
+
+/// `auth_response` with an already issued token.
+pub(crate) fn auth_response_with(
+    app: &App,
+    id: Identity,
+    token: String,
+    meta: Option<Value>,
+    q: &Query,
+) -> Result<Json<Value>, ApiError> {
+    let actor = if id.collection.name == crate::schema::system::SUPERUSERS {
+        Actor::Superuser(id.clone())
+    } else {
+        Actor::User(id.clone())
+    };
+    let record = records::to_public(&id.collection, &id.record, &actor);
+    let req = crate::service::rules::request_info(&actor, "POST", Map::new(), Map::new());
+    let expand = records::Shape {
+        expand: q.get("expand").unwrap_or_default().to_owned(),
+        fields: String::new(),
+    };
+    let record = expand.apply_one(&app.store, &id.collection, record, &actor, &req)?;
+    let mut out = json!({"token": token, "record": record});
+    if let (Some(meta), Value::Object(m)) = (meta, &mut out) {
+        m.insert("meta".into(), meta);
+    }
+    let fields = records::fields::FieldsTree::parse(q.get("fields").unwrap_or_default())
+        .map_err(|_| ApiError::bad_request())?;
+    if !fields.is_empty()
+        && let Value::Object(m) = &mut out
+    {
+        fields.apply(m);
+    }
+    Ok(Json(out))
+}
+
+/// A pending MFA session: `?mfaId=` (what the SDK sends) or the body.
+pub(crate) fn mfa_id(q: &Query, body: &Map<String, Value>) -> Option<String> {
+    q.get("mfaId")
+        .map(str::to_owned)
+        .filter(|s| !s.is_empty())
+        .or_else(|| Some(text(body, "mfaId")).filter(|s| !s.is_empty()))
+}
+
+pub async fn with_password(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(coll): Path<String>,
+    Client(client): Client,
+    q: Query,
+    b: Result<JsonBody, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let c = auth_collection(&app, &coll)?;
+    let body = body(b)?;
+    require(&body, &["identity", "password"])?;
+    let (identity, password) = (text(&body, "identity"), text(&body, "password"));
+    app.limiter
+        .check_identity(&caller, &c.name, "authWithPassword", &identity)?;
+    let field = Some(text(&body, "identityField")).filter(|s| !s.is_empty());
+    let id = auth::sign_in_with_password(
+        &app,
+        c,
+        &identity,
+        field.as_deref(),
+        &password,
+        mfa_id(&q, &body).as_deref(),
+        &client,
+    )
+    .await?;
+    auth_response(&app, id, true, None, None, &q)
+}
+
+pub async fn request_otp(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(coll): Path<String>,
+    b: Result<JsonBody, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let c = auth_collection(&app, &coll)?;
+    let body = body(b)?;
+    let email = text(&body, "email");
+    app.limiter
+        .check_identity(&caller, &c.name, "requestOTP", &email)?;
+    let otp_id = otp::request(&app, &c, &email).await?;
+    Ok(Json(json!({ "otpId": otp_id })))
+}
+
+pub async fn with_otp(
+    State(app): State<Arc<App>>,
+    Caller(caller): Caller,
+    Path(coll): Path<String>,
+    Client(client): Client,
+    q: Query,
+    b: Result<JsonBody, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    let c = auth_collection(&app, &coll)?;
+    let body = body(b)?;
+    if !otp::otp_enabled(&c) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "The collection is not configured to allow OTP authentication.",
+        ));
+    }
+    require(&body, &["otpId", "password"])?;
+    let otp_id = text(&body, "otpId");
+    app.limiter
+        .check_identity(&caller, &c.name, "authWithOTP", &otp_id)?;
+    let id = otp::authenticate(&app, c, &otp_id, &text(&body, "password")).await?;
+    let id = auth::login::complete(&app, id, "otp", mfa_id(&q, &body).as_deref(), &client).await?;
+    auth_response(&app, id, true, None, None, &q)
+}
+
+pub async fn refresh(
+    State(app): State<Arc<App>>,
+    Path(coll): Path<String>,
+    headers: HeaderMap,
+    q: Query,
+) -> Result<Json<Value>, ApiError> {
+    let c = auth_collection(&app, &coll)?;
+    let header = headers
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let Some((id, claims)) = auth::verify_token(&app.store, header) else {
+        return Err(ApiError::unauthorized());
+    };
+    if id.collection.id != c.id {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            &format!(
+                "The request requires auth record from {} collection.",
+                id.collection.name
+            ),
+        ));
+    }
+    auth::login::check_auth_rule(&app, &id)?;
+    if claims.get("refreshable").and_then(Value::as_bool) != Some(true) {
+        // Impersonation tokens: PocketBase answers the same token again.
+        let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
+        return auth_response_with(&app, id, token.to_owned(), None, &q);
+    }
+    auth_response(&app, id, true, None, None, &q)
+}
+
+pub async fn methods(
+    State(app): State<Arc<App>>,
+    Path(coll): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let c = auth_collection(&app, &coll)?;
+    let opt = |k: &str| c.options.get(k).cloned().unwrap_or(Value::Null);
+    let (mfa, otp_o) = (opt("mfa"), opt("otp"));
+    let on = |v: &Value| v.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+    let num = |v: &Value| v.get("duration").and_then(Value::as_i64).unwrap_or(0);
+    let oauth_on = on(&opt("oauth2"));
+    let providers = if oauth_on {
+        oauth2::method_providers(&c)
+    } else {
+        Vec::new()
+    };
+    Ok(Json(json!({
+        "password": {"identityFields": c.identity_fields(), "enabled": c.password_auth_enabled()},
+        "oauth2": {"providers": providers, "enabled": oauth_on},
+        "mfa": {"enabled": on(&mfa), "duration": if on(&mfa) { num(&mfa) } else { 0 }},
+        "otp": {"enabled": on(&otp_o), "duration": if on(&otp_o) { num(&otp_o) } else { 0 }},
+        "authProviders": providers,
+        "usernamePassword": c.identity_fields().iter().any(|f| f == "username"),
+        "emailPassword": c.identity_fields().iter().any(|f| f == "email"),
+    })))
+}
+
+pub async fn impersonate(
+    State(app): State<Arc<App>>,
+    Path((coll, id)): Path<(String, String)>,
+    Caller(actor): Caller,
+    q: Query,
+    b: Result<JsonBody, ApiError>,
+) -> Result<Json<Value>, ApiError> {
+    match actor {
+        Actor::Superuser(_) => {}
+        Actor::User(_) => {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "The authorized record is not allowed to perform this action.",
+            ));
+        }
+        Actor::Guest => return Err(ApiError::unauthorized()),
+    }
+    // Unknown and non-auth collections get the same 404 here.
+    let c = auth_collection(&app, &coll).map_err(|mut e| {
+        e.message = "Missing or invalid auth collection context.".into();
+        e
+    })?;
+    let body = body(b)?;
+    let duration = match body.get("duration") {
+        None | Some(Value::Null) => 0,
+        Some(v) => v.as_i64().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "An error occurred while loading the submitted data.",
+            )
+        })?,
+    };
+    if duration < 0 {
+        return Err(ApiError::validation(
+            [(
+                "duration".to_owned(),
+                FieldError::new(
+                    "validation_min_greater_equal_than_required",
+                    "Must be no less than 0.",
+                )
+                .with_params(json!({"threshold": 0}))
+                .to_json(),
+            )]
+            .into_iter()
+            .collect(),
+        ));
+    }
+    let record = app
+        .store
+        .read(|conn| crate::store::records::get(conn, &c, &id))?
+        .ok_or_else(ApiError::not_found)?;
+    let id = Identity {
+        collection: c,
+        record,
+    };
+    auth_response(
+        &app,
+        id,
+        false,
+        (duration > 0).then_some(duration),
+        None,
+        &q,
+    )
+}

@@ -1,0 +1,108 @@
+//! Outgoing mail: PocketBase's templates rendered with minijinja and sent
+//! through a real SMTP client (lettre) configured by the `smtp` settings.
+//!
+//! Mail is sent on a background task: an HTTP answer never waits for (or
+//! reveals) a slow or failing mail server, and a failure is logged without
+//! the message body (it carries tokens and codes).
+
+pub mod template;
+
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use serde_json::Value;
+
+/// One rendered mail.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+}
+
+fn setting<'a>(s: &'a Value, ptr: &str) -> &'a str {
+    s.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Sends `mail` with the SMTP settings in `settings`, in the background.
+pub fn send_later(settings: &Value, mail: Mail) {
+    let settings = settings.clone();
+    tokio::spawn(async move {
+        if let Err(e) = send(&settings, &mail).await {
+            tracing::warn!(to = %mail.to, subject = %mail.subject, error = %e, "mail not sent");
+        }
+    });
+}
+
+/// Sends `mail` now. Without SMTP enabled the mail is dropped with a log line
+/// (PocketBase would try a local sendmail; a self-hoster sets SMTP instead).
+pub async fn send(settings: &Value, mail: &Mail) -> Result<(), String> {
+    if settings.pointer("/smtp/enabled").and_then(Value::as_bool) != Some(true) {
+        tracing::info!(to = %mail.to, subject = %mail.subject, "SMTP disabled; mail dropped");
+        return Ok(());
+    }
+    let from_name = setting(settings, "/meta/senderName");
+    let from_addr = setting(settings, "/meta/senderAddress");
+    let from = Mailbox::new(
+        (!from_name.is_empty()).then(|| from_name.to_owned()),
+        from_addr
+            .parse()
+            .map_err(|e| format!("sender address: {e}"))?,
+    );
+    let to: Mailbox = mail.to.parse().map_err(|e| format!("recipient: {e}"))?;
+    let domain = from_addr.rsplit_once('@').map_or("localhost", |(_, d)| d);
+    let message = Message::builder()
+        .message_id(Some(format!(
+            "<{}@{domain}>",
+            crate::schema::names::random_id(15)
+        )))
+        .date_now()
+        .from(from)
+        .to(to)
+        .subject(mail.subject.clone())
+        .multipart(MultiPart::alternative_plain_html(
+            template::html_to_text(&mail.html),
+            mail.html.clone(),
+        ))
+        .map_err(|e| format!("build: {e}"))?;
+    transport(settings)?
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("smtp: {e}"))
+}
+
+fn transport(settings: &Value) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let host = setting(settings, "/smtp/host");
+    let port = settings
+        .pointer("/smtp/port")
+        .and_then(Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or(587);
+    let tls_params = TlsParameters::new(host.to_owned()).map_err(|e| format!("tls: {e}"))?;
+    // `tls: true` is implicit TLS (port 465); otherwise STARTTLS when offered.
+    let tls = if settings.pointer("/smtp/tls").and_then(Value::as_bool) == Some(true) {
+        Tls::Wrapper(tls_params)
+    } else {
+        Tls::Opportunistic(tls_params)
+    };
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(port)
+        .tls(tls)
+        .timeout(Some(std::time::Duration::from_secs(15)));
+    let local = setting(settings, "/smtp/localName");
+    if !local.is_empty() {
+        b = b.hello_name(lettre::transport::smtp::extension::ClientId::Domain(
+            local.to_owned(),
+        ));
+    }
+    let user = setting(settings, "/smtp/username");
+    if !user.is_empty() {
+        b = b.credentials(Credentials::new(
+            user.to_owned(),
+            setting(settings, "/smtp/password").to_owned(),
+        ));
+    }
+    Ok(b.build())
+}

@@ -1,0 +1,72 @@
+//! The auth mails: a collection's template (its options, editable like any
+//! other option) rendered for one record and sent in the background.
+
+use serde_json::Value;
+
+use super::sys;
+use crate::app::App;
+use crate::mail::template::{self, Vars};
+use crate::mail::{self as mailer, Mail};
+use crate::service::Identity;
+
+/// The `{subject, body}` template of `key`: a top-level option
+/// (`verificationTemplate`…) or the `emailTemplate` of `otp` / `authAlert`.
+fn template_of<'a>(id: &'a Identity, key: &str) -> Option<(&'a str, &'a str)> {
+    let o = id.collection.options.get(key)?;
+    let t = o.get("emailTemplate").unwrap_or(o);
+    Some((
+        t.get("subject").and_then(Value::as_str)?,
+        t.get("body").and_then(Value::as_str)?,
+    ))
+}
+
+/// Renders template `key` for `id` and sends it to `to` (default: the
+/// record's email). `fill` sets the flow's own variables (token, OTP…).
+pub fn send_to(
+    app: &App,
+    id: &Identity,
+    key: &str,
+    to: Option<String>,
+    fill: impl FnOnce(&mut Vars),
+) {
+    let Some((subject, body)) = template_of(id, key) else {
+        tracing::warn!(collection = %id.collection.name, template = key, "no mail template");
+        return;
+    };
+    let settings = app.settings();
+    let meta = |k: &str| {
+        settings
+            .pointer(&format!("/meta/{k}"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut record = id.record.clone();
+    for f in &id.collection.fields {
+        if f.hidden {
+            record.remove(&f.name);
+        }
+    }
+    let mut vars = Vars {
+        app_name: meta("appName"),
+        app_url: meta("appURL"),
+        record,
+        ..Vars::default()
+    };
+    fill(&mut vars);
+    let to = to.unwrap_or_else(|| sys::text(&id.record, "email").to_owned());
+    if to.is_empty() {
+        return;
+    }
+    let mail = Mail {
+        to,
+        subject: template::render(subject, &vars),
+        html: template::render(body, &vars),
+    };
+    mailer::send_later(&settings, mail);
+}
+
+/// `send_to` the record's own address.
+pub fn send_template(app: &App, id: &Identity, key: &str, fill: impl FnOnce(&mut Vars)) {
+    send_to(app, id, key, None, fill);
+}

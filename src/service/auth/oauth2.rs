@@ -1,0 +1,491 @@
+//! OAuth2 sign-in: PocketBase's `auth-with-oauth2` (authorization code with
+//! PKCE), provider presets (GitHub, Google) and a generic OIDC provider
+//! (`oidc`, `oidc2`, `oidc3`), accounts linked through `_externalAuths`.
+//!
+//! The code exchange goes through the `oauth2` crate (HTTP by reqwest);
+//! the user comes from the provider's userinfo endpoint.
+
+use std::sync::Arc;
+
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, TokenResponse, TokenUrl,
+};
+use serde_json::{Map, Value, json};
+
+use super::sys::{self, EXTERNAL_AUTHS};
+use crate::app::App;
+use crate::schema::{Collection, FieldKind, names};
+use crate::service::{Actor, Error, Identity, records};
+use crate::store::records as rows;
+
+/// A configured provider, preset URLs filled in.
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub name: String,
+    pub display_name: String,
+    client_id: String,
+    client_secret: String,
+    auth_url: String,
+    token_url: String,
+    user_info_url: String,
+    pkce: bool,
+    scopes: &'static str,
+}
+
+/// Preset endpoints and scopes: (name, display, auth, token, userinfo, scopes).
+const PRESETS: [(&str, &str, &str, &str, &str, &str); 2] = [
+    (
+        "github",
+        "GitHub",
+        "https://github.com/login/oauth/authorize",
+        "https://github.com/login/oauth/access_token",
+        "https://api.github.com/user",
+        "read:user user:email",
+    ),
+    (
+        "google",
+        "Google",
+        "https://accounts.google.com/o/oauth2/v2/auth",
+        "https://oauth2.googleapis.com/token",
+        "https://www.googleapis.com/oauth2/v3/userinfo",
+        "https://www.googleapis.com/auth/userinfo.profile https://www.googleapis.com/auth/userinfo.email",
+    ),
+];
+
+/// Provider names Cairn knows.
+pub fn known_provider(name: &str) -> bool {
+    PRESETS.iter().any(|p| p.0 == name) || matches!(name, "oidc" | "oidc2" | "oidc3")
+}
+
+fn providers(c: &Collection) -> Vec<Provider> {
+    let list = c
+        .options
+        .get("oauth2")
+        .and_then(|o| o.get("providers"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    list.iter()
+        .filter_map(|p| {
+            let s = |k: &str| {
+                p.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let name = s("name");
+            let preset = PRESETS.iter().find(|x| x.0 == name);
+            if preset.is_none() && !known_provider(&name) {
+                return None;
+            }
+            let or = |v: String, d: Option<&str>| {
+                if v.is_empty() {
+                    d.unwrap_or_default().to_owned()
+                } else {
+                    v
+                }
+            };
+            Some(Provider {
+                display_name: or(s("displayName"), preset.map(|x| x.1).or(Some("OIDC"))),
+                auth_url: or(s("authURL"), preset.map(|x| x.2)),
+                token_url: or(s("tokenURL"), preset.map(|x| x.3)),
+                user_info_url: or(s("userInfoURL"), preset.map(|x| x.4)),
+                scopes: preset.map_or("openid email profile", |x| x.5),
+                client_id: s("clientId"),
+                client_secret: s("clientSecret"),
+                pkce: p.get("pkce").and_then(Value::as_bool).unwrap_or(true),
+                name,
+            })
+        })
+        .collect()
+}
+
+fn oauth2_enabled(c: &Collection) -> bool {
+    c.options
+        .get("oauth2")
+        .and_then(|o| o.get("enabled"))
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
+/// A small inline SVG logo per provider (the dashboard and SDK UIs show it).
+fn logo(name: &str) -> String {
+    let letter = match name {
+        "github" | "google" => "G",
+        _ => "ID",
+    };
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><circle cx=\"16\" cy=\"16\" r=\"15\" fill=\"#333\"/><text x=\"16\" y=\"21\" font-size=\"13\" text-anchor=\"middle\" fill=\"#fff\" font-family=\"sans-serif\">{letter}</text></svg>"
+    )
+}
+
+/// The `auth-methods` entries: a fresh state and PKCE pair per provider,
+/// and an authorization URL ending in `redirect_uri=` for the client to
+/// append its own redirect URL to (what the SDK does).
+pub fn method_providers(c: &Collection) -> Vec<Value> {
+    providers(c)
+        .into_iter()
+        .map(|p| {
+            let state = names::random_secret(30);
+            let verifier = PkceCodeVerifier::new(names::random_secret(43));
+            let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
+            let mut url = oauth2::url::Url::parse(&p.auth_url).unwrap_or_else(|_| {
+                oauth2::url::Url::parse("http://invalid/").expect("static url")
+            });
+            {
+                let mut q = url.query_pairs_mut();
+                q.append_pair("client_id", &p.client_id);
+                if p.pkce {
+                    q.append_pair("code_challenge", challenge.as_str());
+                    q.append_pair("code_challenge_method", "S256");
+                }
+                q.append_pair("response_type", "code");
+                q.append_pair("scope", p.scopes);
+                q.append_pair("state", &state);
+            }
+            let auth_url = format!("{url}&redirect_uri=");
+            let (challenge, method, verifier) = if p.pkce {
+                (
+                    challenge.as_str().to_owned(),
+                    "S256",
+                    verifier.secret().clone(),
+                )
+            } else {
+                (String::new(), "", String::new())
+            };
+            json!({
+                "name": p.name,
+                "displayName": p.display_name,
+                "logo": logo(&p.name),
+                "state": state,
+                "authURL": auth_url,
+                "authUrl": auth_url,
+                "codeVerifier": verifier,
+                "codeChallenge": challenge,
+                "codeChallengeMethod": method,
+            })
+        })
+        .collect()
+}
+
+/// What the provider says about the user.
+#[derive(Debug, Default, Clone)]
+pub struct AuthUser {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub email: String,
+    pub avatar_url: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expiry: String,
+    pub raw: Map<String, Value>,
+}
+
+fn http() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(20))
+        .user_agent("cairn")
+        .build()
+        .map_err(|e| Error::Internal(format!("http client: {e}")))
+}
+
+/// Exchanges the code (with the PKCE verifier) and fetches the user.
+async fn fetch_user(
+    p: &Provider,
+    code: &str,
+    verifier: &str,
+    redirect: &str,
+) -> Result<AuthUser, Error> {
+    let fail = |what: &str, e: String| {
+        tracing::info!(provider = %p.name, error = %e, "oauth2 {what} failed");
+        Error::bad("Failed to fetch OAuth2 token.")
+    };
+    let client = BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_client_secret(ClientSecret::new(p.client_secret.clone()))
+        .set_auth_uri(
+            AuthUrl::new(p.auth_url.clone()).map_err(|e| fail("auth url", e.to_string()))?,
+        )
+        .set_token_uri(
+            TokenUrl::new(p.token_url.clone()).map_err(|e| fail("token url", e.to_string()))?,
+        )
+        .set_redirect_uri(
+            RedirectUrl::new(redirect.to_owned())
+                .map_err(|e| fail("redirect url", e.to_string()))?,
+        );
+    let http = http()?;
+    let send = |req: oauth2::HttpRequest| {
+        let http = http.clone();
+        async move {
+            let req = reqwest::Request::try_from(req)?;
+            let res = http.execute(req).await?;
+            let mut out = oauth2::http::Response::builder().status(res.status().as_u16());
+            for (k, v) in res.headers() {
+                out = out.header(k.as_str(), v.as_bytes());
+            }
+            let body = res.bytes().await?.to_vec();
+            Ok::<_, reqwest::Error>(out.body(body).unwrap_or_default())
+        }
+    };
+    let mut req = client.exchange_code(AuthorizationCode::new(code.to_owned()));
+    if p.pkce && !verifier.is_empty() {
+        req = req.set_pkce_verifier(PkceCodeVerifier::new(verifier.to_owned()));
+    }
+    let token = req
+        .request_async(&send)
+        .await
+        .map_err(|e| fail("token exchange", e.to_string()))?;
+    let access = token.access_token().secret().clone();
+    let res = http
+        .get(&p.user_info_url)
+        .bearer_auth(&access)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| fail("userinfo", e.to_string()))?;
+    if !res.status().is_success() {
+        return Err(fail("userinfo", res.status().to_string()));
+    }
+    let raw: Map<String, Value> = res
+        .json()
+        .await
+        .map_err(|e| fail("userinfo", e.to_string()))?;
+    let s = |keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| match raw.get(*k) {
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            })
+            .unwrap_or_default()
+    };
+    // Only emails the provider marks verified are trusted (GitHub's /user
+    // email is its public, verified one; OIDC must say `email_verified`).
+    let verified = match raw.get("email_verified") {
+        Some(v) => v.as_bool() == Some(true) || v.as_str() == Some("true"),
+        None => !p.name.starts_with("oidc"),
+    };
+    Ok(AuthUser {
+        id: s(&["sub", "id"]),
+        name: s(&["name"]),
+        username: s(&["preferred_username", "login", "username"]),
+        email: if verified {
+            s(&["email"])
+        } else {
+            String::new()
+        },
+        avatar_url: s(&["picture", "avatar_url"]),
+        access_token: access,
+        refresh_token: token
+            .refresh_token()
+            .map(|t| t.secret().clone())
+            .unwrap_or_default(),
+        expiry: token
+            .expires_in()
+            .map(|d| crate::schema::datetime::format(time::OffsetDateTime::now_utc() + d))
+            .unwrap_or_default(),
+        raw,
+    })
+}
+
+/// The input of `auth-with-oauth2`.
+pub struct Request {
+    pub provider: String,
+    pub code: String,
+    pub code_verifier: String,
+    pub redirect_url: String,
+    pub create_data: Map<String, Value>,
+}
+
+/// The signed-in record, whether it was just created, and the `meta` object.
+pub async fn authenticate(
+    app: &App,
+    c: Arc<Collection>,
+    actor: &Actor,
+    r: Request,
+) -> Result<(Identity, Value), Error> {
+    if !oauth2_enabled(&c) {
+        return Err(Error::Forbidden(
+            "The collection is not configured to allow OAuth2 authentication.",
+        ));
+    }
+    let Some(p) = providers(&c).into_iter().find(|p| p.name == r.provider) else {
+        let mut data = Map::new();
+        data.insert(
+            "provider".into(),
+            crate::schema::validate::FieldError::new(
+                "validation_invalid_provider",
+                format!(
+                    "Provider with name {} is missing or is not enabled.",
+                    r.provider
+                ),
+            )
+            .with_params(json!({"name": r.provider}))
+            .to_json(),
+        );
+        return Err(Error::invalid(
+            "An error occurred while loading the submitted data.",
+            data,
+        ));
+    };
+    let user = fetch_user(&p, &r.code, &r.code_verifier, &r.redirect_url).await?;
+    if user.id.is_empty() {
+        return Err(Error::bad("Failed to fetch OAuth2 user."));
+    }
+    let ext = sys::collection(&app.store, EXTERNAL_AUTHS)?;
+    let linked = app.store.read(|conn| {
+        rows::find_all(
+            conn,
+            &ext,
+            &[
+                ("collectionRef", &c.id),
+                ("provider", &p.name),
+                ("providerId", &user.id),
+            ],
+            1,
+        )
+    })?;
+    let mut is_new = false;
+    let own = actor.identity().filter(|i| i.collection.id == c.id);
+    let record = if let Some(link) = linked.first() {
+        let rid = sys::text(link, "recordRef").to_owned();
+        app.store
+            .read(|conn| rows::get(conn, &c, &rid))?
+            .ok_or_else(|| Error::bad("Failed to authenticate."))?
+    } else {
+        let by_email = if user.email.is_empty() || own.is_some() {
+            None
+        } else {
+            app.store
+                .read(|conn| rows::find_by(conn, &c, "email", &user.email))?
+        };
+        let record = match (own, by_email) {
+            (Some(i), _) => i.record.clone(),
+            (None, Some(rec)) => rec,
+            (None, None) => {
+                is_new = true;
+                create_user(app, &c, &user, r.create_data).await?
+            }
+        };
+        let (coll, rid, prov, pid) = (
+            c.id.clone(),
+            sys::text(&record, "id").to_owned(),
+            p.name.clone(),
+            user.id.clone(),
+        );
+        app.store
+            .write(move |ctx| {
+                sys::insert(
+                    ctx,
+                    &ext,
+                    &[
+                        ("collectionRef", coll.into()),
+                        ("recordRef", rid.into()),
+                        ("provider", prov.into()),
+                        ("providerId", pid.into()),
+                    ],
+                )
+            })
+            .await?;
+        record
+    };
+    // An existing unverified record reached without being signed in: the
+    // provider proved the email (verify it) and whoever set the password
+    // may not own the address (replace it, ending other sessions).
+    let unverified = record.get("verified").and_then(Value::as_bool) != Some(true);
+    let record = if !is_new && own.is_none() && unverified {
+        let id = Identity {
+            collection: Arc::clone(&c),
+            record,
+        };
+        let same_email = !user.email.is_empty()
+            && user
+                .email
+                .eq_ignore_ascii_case(sys::text(&id.record, "email"));
+        let hash = super::hash_password(names::random_secret(30)).await?;
+        super::flows::set_password(app, &id, hash, same_email).await?;
+        let rid = id.id().to_owned();
+        app.store
+            .read(|conn| rows::get(conn, &c, &rid))?
+            .ok_or_else(|| Error::bad("Failed to authenticate."))?
+    } else {
+        record
+    };
+    let meta = json!({
+        "id": user.id,
+        "name": user.name,
+        "username": user.username,
+        "email": user.email,
+        "isNew": is_new,
+                "avatarURL": user.avatar_url,
+        "avatarUrl": user.avatar_url,
+        "rawUser": user.raw,
+        "accessToken": user.access_token,
+        "refreshToken": user.refresh_token,
+        "expiry": user.expiry,
+    });
+    Ok((
+        Identity {
+            collection: c,
+            record,
+        },
+        meta,
+    ))
+}
+
+/// A new record from `createData` plus what the provider told: email
+/// (verified), mapped name/username/avatar fields and a random password.
+/// The create rule applies with `createData` as the body.
+async fn create_user(
+    app: &App,
+    c: &Arc<Collection>,
+    user: &AuthUser,
+    create_data: Map<String, Value>,
+) -> Result<Map<String, Value>, Error> {
+    let mut input = create_data;
+    if !user.email.is_empty() {
+        input.insert("email".into(), user.email.clone().into());
+    }
+    let mapped = c
+        .options
+        .get("oauth2")
+        .and_then(|o| o.get("mappedFields"))
+        .cloned()
+        .unwrap_or_default();
+    for (key, value) in [
+        ("id", &user.id),
+        ("name", &user.name),
+        ("username", &user.username),
+        ("avatarURL", &user.avatar_url),
+    ] {
+        let field = mapped.get(key).and_then(Value::as_str).unwrap_or_default();
+        let textual = c
+            .field(field)
+            .is_some_and(|f| matches!(f.kind, FieldKind::Text(_) | FieldKind::Url(_)));
+        if textual && !value.is_empty() && !input.contains_key(field) {
+            input.insert(field.to_owned(), value.clone().into());
+        }
+    }
+    let pw = names::random_secret(30);
+    input.insert("password".into(), pw.clone().into());
+    input.insert("passwordConfirm".into(), pw.into());
+    input.remove("verified");
+    let req = crate::service::rules::request_info(&Actor::Guest, "POST", Map::new(), Map::new());
+    let op =
+        records::CreateOp::prepare(&app.store, Arc::clone(c), &Actor::Guest, &req, input).await?;
+    let verify = !user.email.is_empty();
+    let coll = Arc::clone(c);
+    app.store
+        .write(move |ctx| {
+            let rec = op.run(ctx)?;
+            if verify {
+                let id = sys::text(&rec, "id").to_owned();
+                return sys::update(ctx, &coll, &id, &[("verified", true.into())]);
+            }
+            Ok(rec)
+        })
+        .await
+}
