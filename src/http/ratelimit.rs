@@ -304,16 +304,21 @@ impl Limiter {
 
     /// Counts one sign-in attempt naming `identity` (from any IP) under the
     /// rule of that collection's route (`action` as in `route_of`).
-    /// Superusers are exempt, as from every limit.
+    /// Superusers and excluded IPs are exempt, as from every limit.
     pub fn check_identity(
         &self,
         caller: &Actor,
+        ip: &str,
         collection: &str,
         action: &'static str,
         identity: &str,
     ) -> Result<(), ApiError> {
         let rules = self.rules();
-        if !rules.enabled || identity.is_empty() || caller.is_superuser() {
+        if !rules.enabled
+            || identity.is_empty()
+            || caller.is_superuser()
+            || rules.excluded_ips.iter().any(|x| x == ip)
+        {
             return Ok(());
         }
         let route = Route {

@@ -9,13 +9,14 @@ use axum::http::StatusCode;
 use super::{auth_collection, body, text};
 use crate::app::App;
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, JsonBody};
+use crate::http::extract::{Caller, Client, JsonBody};
 use crate::service::Actor;
 use crate::service::auth::flows;
 
 pub async fn request_verification(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
+    Client(client): Client,
     Path(coll): Path<String>,
     b: Result<JsonBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
@@ -23,7 +24,7 @@ pub async fn request_verification(
     let body = body(b)?;
     let email = text(&body, "email");
     app.limiter
-        .check_identity(&caller, &c.name, "requestVerification", &email)?;
+        .check_identity(&caller, &client.ip, &c.name, "requestVerification", &email)?;
     flows::request_verification(&app, &c, &email).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -42,6 +43,7 @@ pub async fn confirm_verification(
 pub async fn request_password_reset(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
+    Client(client): Client,
     Path(coll): Path<String>,
     b: Result<JsonBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
@@ -49,7 +51,7 @@ pub async fn request_password_reset(
     let body = body(b)?;
     let email = text(&body, "email");
     app.limiter
-        .check_identity(&caller, &c.name, "requestPasswordReset", &email)?;
+        .check_identity(&caller, &client.ip, &c.name, "requestPasswordReset", &email)?;
     flows::request_password_reset(&app, &c, &email).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -149,7 +149,7 @@ pub async fn with_password(
     require(&body, &["identity", "password"])?;
     let (identity, password) = (text(&body, "identity"), text(&body, "password"));
     app.limiter
-        .check_identity(&caller, &c.name, "authWithPassword", &identity)?;
+        .check_identity(&caller, &client.ip, &c.name, "authWithPassword", &identity)?;
     let field = Some(text(&body, "identityField")).filter(|s| !s.is_empty());
     let id = auth::sign_in_with_password(
         &app,
@@ -167,6 +167,7 @@ pub async fn with_password(
 pub async fn request_otp(
     State(app): State<Arc<App>>,
     Caller(caller): Caller,
+    Client(client): Client,
     Path(coll): Path<String>,
     b: Result<JsonBody, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
@@ -174,7 +175,7 @@ pub async fn request_otp(
     let body = body(b)?;
     let email = text(&body, "email");
     app.limiter
-        .check_identity(&caller, &c.name, "requestOTP", &email)?;
+        .check_identity(&caller, &client.ip, &c.name, "requestOTP", &email)?;
     let otp_id = otp::request(&app, &c, &email).await?;
     Ok(Json(json!({ "otpId": otp_id })))
 }
@@ -198,7 +199,7 @@ pub async fn with_otp(
     require(&body, &["otpId", "password"])?;
     let otp_id = text(&body, "otpId");
     app.limiter
-        .check_identity(&caller, &c.name, "authWithOTP", &otp_id)?;
+        .check_identity(&caller, &client.ip, &c.name, "authWithOTP", &otp_id)?;
     let id = otp::authenticate(&app, c, &otp_id, &text(&body, "password")).await?;
     let id = auth::login::complete(&app, id, "otp", mfa_id(&q, &body).as_deref(), &client).await?;
     auth_response(&app, id, true, None, None, &q)
@@ -239,6 +240,7 @@ pub async fn refresh(
 pub async fn methods(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
+    q: Query,
 ) -> Result<Json<Value>, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let opt = |k: &str| c.options.get(k).cloned().unwrap_or(Value::Null);
@@ -251,15 +253,37 @@ pub async fn methods(
     } else {
         Vec::new()
     };
-    Ok(Json(json!({
-        "password": {"identityFields": c.identity_fields(), "enabled": c.password_auth_enabled()},
+    // The legacy list repeats the providers without their logos.
+    let legacy: Vec<Value> = providers
+        .iter()
+        .cloned()
+        .map(|mut p| {
+            p["logo"] = Value::String(String::new());
+            p
+        })
+        .collect();
+    let identity = if c.password_auth_enabled() {
+        c.identity_fields()
+    } else {
+        Vec::new()
+    };
+    let mut out = json!({
+        "password": {"identityFields": identity, "enabled": c.password_auth_enabled()},
         "oauth2": {"providers": providers, "enabled": oauth_on},
         "mfa": {"enabled": on(&mfa), "duration": if on(&mfa) { num(&mfa) } else { 0 }},
         "otp": {"enabled": on(&otp_o), "duration": if on(&otp_o) { num(&otp_o) } else { 0 }},
-        "authProviders": providers,
-        "usernamePassword": c.identity_fields().iter().any(|f| f == "username"),
-        "emailPassword": c.identity_fields().iter().any(|f| f == "email"),
-    })))
+        "authProviders": legacy,
+        "usernamePassword": identity.iter().any(|f| f == "username"),
+        "emailPassword": identity.iter().any(|f| f == "email"),
+    });
+    let fields = records::fields::FieldsTree::parse(q.get("fields").unwrap_or_default())
+        .map_err(|_| ApiError::bad_request())?;
+    if !fields.is_empty()
+        && let Value::Object(m) = &mut out
+    {
+        fields.apply(m);
+    }
+    Ok(Json(out))
 }
 
 pub async fn impersonate(

@@ -24,6 +24,7 @@ pub async fn with_oauth2(
     b: Result<JsonBody, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let c = auth_collection(&app, &coll)?;
+    oauth2::require_enabled(&c)?;
     let body = body(b)?;
     // PocketBase reports these two as a load error, not a validation one.
     require(&body, &["code", "provider"]).map_err(|mut e| {

@@ -98,7 +98,7 @@ pub async fn with_totp(
     require(&body, &["mfaId", "code"])?;
     let mfa_id = text(&body, "mfaId");
     app.limiter
-        .check_identity(&caller, &c.name, "authWithTOTP", &mfa_id)?;
+        .check_identity(&caller, &client.ip, &c.name, "authWithTOTP", &mfa_id)?;
     let mfas = sys::collection(&app.store, MFAS)?;
     let pending = app
         .store

@@ -121,6 +121,17 @@ fn logo(name: &str) -> String {
     )
 }
 
+/// 403 unless the collection allows OAuth2 sign-in.
+pub fn require_enabled(c: &Collection) -> Result<(), Error> {
+    if oauth2_enabled(c) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "The collection is not configured to allow OAuth2 authentication.",
+        ))
+    }
+}
+
 /// The `auth-methods` entries: a fresh state and PKCE pair per provider,
 /// and an authorization URL ending in `redirect_uri=` for the client to
 /// append its own redirect URL to (what the SDK does).
@@ -307,11 +318,7 @@ pub async fn authenticate(
     actor: &Actor,
     r: Request,
 ) -> Result<(Identity, Value), Error> {
-    if !oauth2_enabled(&c) {
-        return Err(Error::Forbidden(
-            "The collection is not configured to allow OAuth2 authentication.",
-        ));
-    }
+    require_enabled(&c)?;
     let Some(p) = providers(&c).into_iter().find(|p| p.name == r.provider) else {
         let mut data = Map::new();
         data.insert(

@@ -176,11 +176,37 @@ fn clean_mapped_fields(c: &mut Collection) {
     }
 }
 
+/// Gives every provider PocketBase's stored shape: `pkce` null when not
+/// given, empty strings and an empty `extra` object by default.
+fn normalize_providers(c: &mut Collection) {
+    let Some(list) = c
+        .options
+        .get_mut("oauth2")
+        .and_then(|o| o.get_mut("providers"))
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    for p in list.iter_mut() {
+        let Value::Object(m) = p else { continue };
+        let mut out = Map::new();
+        out.insert("pkce".into(), m.get("pkce").cloned().unwrap_or(Value::Null));
+        for k in ["name", "clientId", "clientSecret", "authURL", "tokenURL", "userInfoURL", "displayName"] {
+            let v = m.get(k).and_then(Value::as_str).unwrap_or_default();
+            out.insert(k.into(), v.into());
+        }
+        let extra = m.get("extra").filter(|v| v.is_object()).cloned();
+        out.insert("extra".into(), extra.unwrap_or_else(|| json!({})));
+        *p = Value::Object(out);
+    }
+}
+
 /// Adds the auth options' errors to `errors`.
 pub(super) fn validate(c: &mut Collection, errors: &mut Map<String, Value>) {
     if !c.is_auth() {
         return;
     }
+    normalize_providers(c);
     clean_mapped_fields(c);
     if let Some(e) = identity_errors(c) {
         errors.insert("passwordAuth".into(), json!({ "identityFields": e }));

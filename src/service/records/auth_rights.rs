@@ -16,6 +16,31 @@ use crate::service::{Actor, Error, rules};
 use crate::store::records::Row_;
 use crate::store::{Schema, Store};
 
+/// Does `actor` manage record `id` (its collection's `manageRule`)?
+/// Checked for single-record answers (view, update), where it decides
+/// whether the email is shown.
+pub(super) fn manages(
+    store: &Store,
+    c: &Collection,
+    actor: &Actor,
+    req: &RequestInfo,
+    id: &str,
+) -> Result<bool, Error> {
+    if !c.is_auth() || actor.identity().is_none() || actor.is_superuser() {
+        return Ok(false);
+    }
+    match c.auth_rule("manageRule") {
+        Access::Superusers => Ok(false),
+        Access::Anyone => Ok(true),
+        Access::Rule(text) => {
+            let w = rules::rule(&store.schema(), c, &text, req, 1);
+            Ok(store
+                .read(|conn| crate::store::records::get_where(conn, c, id, &w))?
+                .is_some())
+        }
+    }
+}
+
 pub(super) struct AuthRights {
     /// `None`: nobody manages (null rule).
     manage: Option<Gate>,

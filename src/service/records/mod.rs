@@ -63,6 +63,12 @@ fn passes(conn: &rusqlite::Connection, c: &Collection, id: &str, g: &Gate) -> Re
 
 /// The record as a client may see it.
 pub fn to_public(c: &Collection, rec: &Row_, actor: &Actor) -> Value {
+    to_public_with(c, rec, actor, false)
+}
+
+/// `to_public`, with `manager` set when the caller satisfies the auth
+/// collection's `manageRule` for this record (managers see the email).
+pub fn to_public_with(c: &Collection, rec: &Row_, actor: &Actor, manager: bool) -> Value {
     let mut m = Map::with_capacity(rec.len() + 2);
     m.insert("collectionId".into(), c.id.clone().into());
     m.insert("collectionName".into(), c.name.clone().into());
@@ -80,7 +86,7 @@ pub fn to_public(c: &Collection, rec: &Row_, actor: &Actor) -> Value {
         if f.hidden && !superuser {
             continue;
         }
-        if c.is_auth() && f.system && f.name == "email" && !superuser && !owner {
+                if c.is_auth() && f.system && f.name == "email" && !superuser && !owner && !manager {
             let visible = rec
                 .get("emailVisibility")
                 .and_then(Value::as_bool)
@@ -380,8 +386,9 @@ pub fn view(
             Gate::Allow => records::get(conn, c, id),
             Gate::Rule(w) => records::get_where(conn, c, id, w),
         })?
-        .ok_or_else(Error::missing_record)?;
-    Ok(to_public(c, &rec, actor))
+                .ok_or_else(Error::missing_record)?;
+    let manager = auth_rights::manages(store, c, actor, req, id)?;
+    Ok(to_public_with(c, &rec, actor, manager))
 }
 
 /// A record update, prepared outside the writer and run inside a job.
@@ -508,7 +515,8 @@ pub async fn update(
     id: String,
     input: Input,
 ) -> Result<Value, Error> {
-    let op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id, input).await?;
+        let op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
     let rec = store.write(move |ctx| op.run(ctx)).await?;
-    Ok(to_public(&c, &rec, actor))
+    let manager = auth_rights::manages(store, &c, actor, req, &id)?;
+    Ok(to_public_with(&c, &rec, actor, manager))
 }
