@@ -21,6 +21,11 @@ pub struct App {
     pub throttle: crate::service::auth::throttle::Throttle,
     /// Connected realtime clients.
     pub broker: crate::realtime::Broker,
+    /// Commands for the realtime fan-out task (resumes).
+    pub fanout: tokio::sync::mpsc::UnboundedSender<crate::realtime::fanout::Command>,
+    fanout_rx: std::sync::Mutex<
+        Option<tokio::sync::mpsc::UnboundedReceiver<crate::realtime::fanout::Command>>,
+    >,
 }
 
 impl App {
@@ -28,6 +33,7 @@ impl App {
         let store = Store::open(&config.dir)?;
         let current = store.read(settings::load)?;
         let limiter = Limiter::new(&current);
+        let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Arc::new(Self {
             config,
             store,
@@ -35,6 +41,8 @@ impl App {
             limiter,
             throttle: Default::default(),
             broker: Default::default(),
+            fanout,
+            fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
         }))
     }
 
@@ -75,6 +83,10 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    // The realtime fan-out runs while the app serves (once per App).
+    if let Some(rx) = app.fanout_rx.lock().ok().and_then(|mut g| g.take()) {
+        crate::realtime::fanout::start(Arc::clone(&app), rx);
+    }
     let router = crate::http::router(app);
     axum::serve(
         listener,

@@ -16,6 +16,10 @@ pub struct Config {
     pub dir: PathBuf,
     /// Log filter (tracing's env-filter syntax).
     pub log: String,
+    /// How long the change log keeps changes for resuming realtime
+    /// clients (hours), and at most how many.
+    pub changes_retention_hours: u64,
+    pub changes_retention_rows: u64,
 }
 
 impl Default for Config {
@@ -24,6 +28,8 @@ impl Default for Config {
             http: "127.0.0.1:8090".into(),
             dir: PathBuf::from("cairn_data"),
             log: "info".into(),
+            changes_retention_hours: 24,
+            changes_retention_rows: 100_000,
         }
     }
 }

@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use super::error::ApiError;
 use super::extract::Caller;
 use crate::app::App;
+use crate::realtime::fanout::Command;
 use crate::realtime::{Message, SetError};
 use crate::schema::validate::FieldError;
 
@@ -86,11 +87,16 @@ pub async fn subscribe(
                 .collect()
         })
         .unwrap_or_default();
-    let auth = actor
-        .identity()
-        .map(|i| (i.collection.id.clone(), i.id().to_owned()));
-    match app.broker.set_subscriptions(&id, auth, subs) {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+    match app.broker.set_subscriptions(&id, &actor, subs) {
+        Ok(resumes) => {
+            if let Some(client) = app.broker.get(&id) {
+                for sub in resumes {
+                    let client = Arc::clone(&client);
+                    let _ = app.fanout.send(Command::Resume { client, sub });
+                }
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(SetError::UnknownClient) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "Missing or invalid client id.",

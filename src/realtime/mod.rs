@@ -4,13 +4,20 @@
 //! set). Each client has a bounded queue: a client that cannot keep up is
 //! dropped instead of growing memory.
 //!
-//! This module owns the client registry and message delivery; record
-//! change fan-out from `_changes` builds on it.
+//! Record events come from the change log (`fanout`): one task reads
+//! committed `_changes` rows in `seq` order and delivers each to every
+//! matching subscription whose rules allow it.
+
+pub mod fanout;
+pub mod subscription;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::sync::mpsc;
+
+use crate::service::Actor;
+pub use subscription::Sub;
 
 /// Messages queued per client before it counts as stalled.
 pub const QUEUE: usize = 512;
@@ -30,7 +37,9 @@ pub type AuthKey = Option<(String, String)>;
 struct State {
     /// `None` until the first subscription request binds it.
     auth: Option<AuthKey>,
-    subscriptions: Vec<String>,
+    /// The caller that bound the subscriptions (rules run as this actor).
+    actor: Actor,
+    subscriptions: Vec<Sub>,
 }
 
 /// A connected client.
@@ -50,20 +59,37 @@ impl Client {
     pub fn subscriptions(&self) -> Vec<String> {
         self.state
             .lock()
-            .map(|s| s.subscriptions.clone())
+            .map(|s| s.subscriptions.iter().map(|x| x.raw.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The subscriptions and the actor they run as.
+    pub fn snapshot(&self) -> (Actor, Vec<Sub>) {
+        self.state
+            .lock()
+            .map(|s| (s.actor.clone(), s.subscriptions.clone()))
             .unwrap_or_default()
     }
 
     pub fn has_subscription(&self, name: &str) -> bool {
         self.state
             .lock()
-            .is_ok_and(|s| s.subscriptions.iter().any(|x| x == name))
+            .is_ok_and(|s| s.subscriptions.iter().any(|x| x.raw == name))
     }
 
     /// Removes one subscription (e.g. `@oauth2` after its message).
     pub fn unsubscribe(&self, name: &str) {
         if let Ok(mut s) = self.state.lock() {
-            s.subscriptions.retain(|x| x != name);
+            s.subscriptions.retain(|x| x.raw != name);
+        }
+    }
+
+    /// Marks a resumed subscription live from `seq` on (after its replay).
+    pub fn set_live_from(&self, raw: &str, seq: i64) {
+        if let Ok(mut s) = self.state.lock() {
+            for x in s.subscriptions.iter_mut().filter(|x| x.raw == raw) {
+                x.live_from = seq;
+            }
         }
     }
 }
@@ -90,6 +116,7 @@ impl Broker {
             tx,
             state: Mutex::new(State {
                 auth: None,
+                actor: Actor::Guest,
                 subscriptions: Vec::new(),
             }),
         });
@@ -117,28 +144,53 @@ impl Broker {
         self.len() == 0
     }
 
-    /// Replaces a client's subscriptions; the first call binds `auth`, later
-    /// calls must come with the same auth.
+    /// All connected clients (a snapshot, for fan-out).
+    pub fn clients(&self) -> Vec<Arc<Client>> {
+        self.clients
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Replaces a client's subscriptions; the first call binds the caller's
+    /// auth, later calls must come with the same auth. Subscriptions kept
+    /// from the previous set keep their state; new ones asking to resume
+    /// are returned (they stay paused until their replay has run).
     pub fn set_subscriptions(
         &self,
         id: &str,
-        auth: AuthKey,
+        actor: &Actor,
         subs: Vec<String>,
-    ) -> Result<(), SetError> {
+    ) -> Result<Vec<Sub>, SetError> {
         let client = self.get(id).ok_or(SetError::UnknownClient)?;
+        let auth = actor
+            .identity()
+            .map(|i| (i.collection.id.clone(), i.id().to_owned()));
         let mut s = client.state.lock().map_err(|_| SetError::UnknownClient)?;
         match &s.auth {
             Some(bound) if *bound != auth => return Err(SetError::AuthMismatch),
             _ => s.auth = Some(auth),
         }
-        let mut unique = Vec::with_capacity(subs.len());
-        for x in subs {
-            if !x.is_empty() && !unique.contains(&x) {
-                unique.push(x);
+        s.actor = actor.clone();
+        let mut next: Vec<Sub> = Vec::with_capacity(subs.len());
+        let mut resumes = Vec::new();
+        for raw in subs {
+            if raw.is_empty() || next.iter().any(|x| x.raw == raw) {
+                continue;
             }
+            if let Some(old) = s.subscriptions.iter().find(|x| x.raw == raw) {
+                next.push(old.clone());
+                continue;
+            }
+            let mut sub = Sub::parse(&raw);
+            if sub.resume.is_some() && sub.collection.is_some() {
+                sub.live_from = i64::MAX;
+                resumes.push(sub.clone());
+            }
+            next.push(sub);
         }
-        s.subscriptions = unique;
-        Ok(())
+        s.subscriptions = next;
+        Ok(resumes)
     }
 }
 
@@ -151,20 +203,41 @@ mod tests {
         let b = Broker::default();
         let (c, mut rx) = b.connect();
         assert_eq!(c.id.len(), 40);
-        let alice = Some(("users".to_owned(), "a".to_owned()));
-        assert_eq!(
-            b.set_subscriptions(&c.id, alice.clone(), vec!["x".into(), "x".into()]),
-            Ok(())
+        let users = crate::schema::Collection::from_stored(
+            &serde_json::json!({"id": "c1", "name": "users", "type": "auth", "fields": []}),
+        )
+        .expect("collection");
+        let mut record = serde_json::Map::new();
+        record.insert("id".into(), "a".into());
+        let user = Actor::User(crate::service::Identity {
+            collection: Arc::new(users),
+            record,
+        });
+        assert!(
+            b.set_subscriptions(&c.id, &user, vec!["x".into(), "x".into()])
+                .is_ok()
         );
         assert_eq!(c.subscriptions(), vec!["x".to_owned()]);
         assert_eq!(
-            b.set_subscriptions(&c.id, None, vec![]),
-            Err(SetError::AuthMismatch)
+            b.set_subscriptions(&c.id, &Actor::Guest, vec![]).err(),
+            Some(SetError::AuthMismatch)
         );
         assert_eq!(
-            b.set_subscriptions("nope", None, vec![]),
-            Err(SetError::UnknownClient)
+            b.set_subscriptions("nope", &Actor::Guest, vec![]).err(),
+            Some(SetError::UnknownClient)
         );
+        let resumed = b
+            .set_subscriptions(
+                &c.id,
+                &user,
+                vec![
+                    "x".into(),
+                    "p/*?options=%7B%22query%22%3A%7B%22resume%22%3A3%7D%7D".into(),
+                ],
+            )
+            .expect("set");
+        assert_eq!(resumed.len(), 1);
+        assert_eq!(resumed[0].resume, Some(3));
         assert!(c.send(Message {
             name: "x".into(),
             data: "{}".into()

@@ -181,12 +181,16 @@ pub async fn patch(store: &Store, patch: Value) -> Result<Value, Error> {
     }
     let saved = store
         .write(move |ctx| {
-                        let mut cur = settings::load(ctx.conn)?;
+            let mut cur = settings::load(ctx.conn)?;
             settings::merge(&mut cur, &patch);
             // Rules saved without an audience apply to everyone ("").
-            if let Some(rules) = cur.pointer_mut("/rateLimits/rules").and_then(Value::as_array_mut) {
+            if let Some(rules) = cur
+                .pointer_mut("/rateLimits/rules")
+                .and_then(Value::as_array_mut)
+            {
                 for r in rules.iter_mut().filter_map(Value::as_object_mut) {
-                    r.entry("audience").or_insert_with(|| Value::String(String::new()));
+                    r.entry("audience")
+                        .or_insert_with(|| Value::String(String::new()));
                 }
             }
             let errors = validate(&cur);

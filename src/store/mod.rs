@@ -7,6 +7,7 @@
 //! reload race cannot happen here).
 
 pub mod bootstrap;
+pub mod changes;
 pub mod collections;
 pub mod ddl;
 pub mod pool;

@@ -17,7 +17,7 @@ use crate::schema::{Collection, Field, FieldKind, datetime};
 /// A record as field name -> canonical JSON value (all fields, secrets included).
 pub type Row_ = Map<String, Value>;
 
-fn to_sql(f: &Field, v: &Value) -> SqlValue {
+pub(super) fn to_sql(f: &Field, v: &Value) -> SqlValue {
     match (&f.kind, v) {
         (FieldKind::Bool(_), v) => SqlValue::Integer(i64::from(v.as_bool().unwrap_or(false))),
         (FieldKind::Number(_), v) => match v.as_i64() {
@@ -96,7 +96,7 @@ fn cached_sql(c: &Collection, kind: &'static str, build: impl FnOnce() -> String
     sql
 }
 
-fn select_list(c: &Collection) -> Rc<str> {
+pub(super) fn select_list(c: &Collection) -> Rc<str> {
     cached_sql(c, "select_list", || select_list_uncached(c))
 }
 

@@ -26,6 +26,7 @@ impl TestApp {
             http: "127.0.0.1:0".into(),
             dir: dir.path().to_path_buf(),
             log: "warn".into(),
+            ..Config::default()
         };
         let app = App::open(config).expect("open");
         auth::upsert_superuser(&app.store, ADMIN, PASSWORD, UpsertMode::Upsert)

@@ -191,7 +191,15 @@ fn normalize_providers(c: &mut Collection) {
         let Value::Object(m) = p else { continue };
         let mut out = Map::new();
         out.insert("pkce".into(), m.get("pkce").cloned().unwrap_or(Value::Null));
-        for k in ["name", "clientId", "clientSecret", "authURL", "tokenURL", "userInfoURL", "displayName"] {
+        for k in [
+            "name",
+            "clientId",
+            "clientSecret",
+            "authURL",
+            "tokenURL",
+            "userInfoURL",
+            "displayName",
+        ] {
             let v = m.get(k).and_then(Value::as_str).unwrap_or_default();
             out.insert(k.into(), v.into());
         }

@@ -86,7 +86,7 @@ pub fn to_public_with(c: &Collection, rec: &Row_, actor: &Actor, manager: bool) 
         if f.hidden && !superuser {
             continue;
         }
-                if c.is_auth() && f.system && f.name == "email" && !superuser && !owner && !manager {
+        if c.is_auth() && f.system && f.name == "email" && !superuser && !owner && !manager {
             let visible = rec
                 .get("emailVisibility")
                 .and_then(Value::as_bool)
@@ -386,7 +386,7 @@ pub fn view(
             Gate::Allow => records::get(conn, c, id),
             Gate::Rule(w) => records::get_where(conn, c, id, w),
         })?
-                .ok_or_else(Error::missing_record)?;
+        .ok_or_else(Error::missing_record)?;
     let manager = auth_rights::manages(store, c, actor, req, id)?;
     Ok(to_public_with(c, &rec, actor, manager))
 }
@@ -515,7 +515,7 @@ pub async fn update(
     id: String,
     input: Input,
 ) -> Result<Value, Error> {
-        let op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
+    let op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
     let rec = store.write(move |ctx| op.run(ctx)).await?;
     let manager = auth_rights::manages(store, &c, actor, req, &id)?;
     Ok(to_public_with(&c, &rec, actor, manager))

@@ -1,0 +1,309 @@
+//! The fan-out task: tails `_changes` in `seq` order and delivers each
+//! committed change to every matching subscription the subscriber may see.
+//!
+//! - Only committed changes exist in the log, so a rolled-back write never
+//!   reaches anyone, and each change is handled once, in commit order.
+//! - Rules run against the change's snapshot (`store::changes`), with the
+//!   subscriber's auth and the subscription's `options.query`/`headers`.
+//!   Subscribers whose compiled rule is identical (same text and values —
+//!   all guests, all superusers, every connection of one user) share one
+//!   query per event; public rules (`""`) need none.
+//! - A payload is built and serialised once per subscription string and
+//!   visibility (superuser / owner / others), not once per connection.
+//! - A subscriber whose queue is full is disconnected (it can resume);
+//!   nobody else waits for it.
+//! - Resume (Cairn): a subscription with `options.query.resume = SEQ` first
+//!   gets every retained change after SEQ, then live ones; if the log no
+//!   longer reaches back that far it gets one `{"action":"reset"}` event.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+
+use super::subscription::{Sub, Target};
+use super::{Client, Message};
+use crate::app::App;
+use crate::schema::{Access, Collection, RuleKind, datetime};
+use crate::service::records::{Shape, to_public};
+use crate::service::{Actor, rules};
+use crate::store::changes::{self, Change};
+use crate::store::records::Where;
+
+/// Work for the fan-out task besides new changes.
+pub enum Command {
+    /// Replay retained changes after `sub.resume` to one subscription.
+    Resume { client: Arc<Client>, sub: Sub },
+}
+
+/// Changes read per batch.
+const BATCH: i64 = 256;
+/// How often the change log is trimmed to its retention.
+const TRIM_EVERY: Duration = Duration::from_secs(60);
+
+/// Runs the fan-out loop on its own thread until the store shuts down.
+pub fn start(app: Arc<App>, commands: mpsc::UnboundedReceiver<Command>) {
+    let rt = tokio::runtime::Handle::current();
+    let spawned = std::thread::Builder::new()
+        .name("cairn-fanout".into())
+        .spawn(move || run(&app, &rt, commands));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "realtime fan-out thread failed to start");
+    }
+}
+
+fn run(
+    app: &Arc<App>,
+    rt: &tokio::runtime::Handle,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut seq_rx = app.store.changes();
+    let mut cursor = *seq_rx.borrow_and_update();
+    let mut last_trim = Instant::now();
+    loop {
+        loop {
+            let batch = match app.store.read(|conn| changes::after(conn, cursor, BATCH)) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "realtime: reading the change log failed");
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                break;
+            }
+            for ch in &batch {
+                deliver(app, ch, None);
+                cursor = ch.seq;
+            }
+        }
+        if last_trim.elapsed() >= TRIM_EVERY {
+            trim(app, rt);
+            last_trim = Instant::now();
+        }
+        let next = rt.block_on(async {
+            tokio::select! {
+                biased;
+                cmd = commands.recv() => cmd.map(Some),
+                changed = seq_rx.changed() => changed.ok().map(|()| None),
+                () = tokio::time::sleep(TRIM_EVERY) => Some(None),
+            }
+        });
+        match next {
+            None => return,
+            Some(Some(Command::Resume { client, sub })) => resume(app, &client, sub, cursor),
+            Some(None) => {}
+        }
+    }
+}
+
+fn trim(app: &App, rt: &tokio::runtime::Handle) {
+    let hours = app.config.changes_retention_hours;
+    let rows = app.config.changes_retention_rows;
+    let before = time::OffsetDateTime::now_utc() - time::Duration::hours(hours as i64);
+    let before = datetime::format(before);
+    let res = rt.block_on(
+        app.store
+            .write(move |ctx| changes::trim(ctx.conn, &before, rows as i64)),
+    );
+    if let Err(e) = res {
+        tracing::warn!(error = %e, "realtime: trimming the change log failed");
+    }
+}
+
+/// Replays `(since, cursor]` to one resumed subscription, then makes it live.
+fn resume(app: &App, client: &Arc<Client>, mut sub: Sub, cursor: i64) {
+    let since = sub.resume.unwrap_or(cursor);
+    let oldest = app.store.read(changes::oldest).ok().flatten();
+    let reachable = since >= cursor || oldest.is_some_and(|o| o <= since + 1);
+    if since > cursor || !reachable {
+        let data = json!({"action": "reset", "seq": cursor}).to_string();
+        send(app, client, &sub.raw, data);
+    } else {
+        sub.live_from = 0;
+        let mut from = since;
+        while from < cursor {
+            let batch = match app.store.read(|conn| changes::after(conn, from, BATCH)) {
+                Ok(b) if !b.is_empty() => b,
+                _ => break,
+            };
+            for ch in batch.iter().take_while(|ch| ch.seq <= cursor) {
+                deliver(app, ch, Some((client, &sub)));
+            }
+            from = batch.last().map_or(cursor, |c| c.seq);
+        }
+    }
+    client.set_live_from(&sub.raw, cursor + 1);
+}
+
+/// One subscription that may receive a change.
+struct Target_ {
+    client: Arc<Client>,
+    actor: Actor,
+    sub: Sub,
+}
+
+fn matches(sub: &Sub, c: &Collection, ch: &Change) -> bool {
+    let Some(coll) = &sub.collection else {
+        return false;
+    };
+    (coll.eq_ignore_ascii_case(&c.name) || *coll == c.id)
+        && match &sub.target {
+            Target::All => true,
+            Target::One(id) => *id == ch.record_id,
+        }
+}
+
+/// Delivers one change to every live matching subscription, or only to
+/// `only` (a replay).
+fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
+    let schema = app.store.schema();
+    let Some(c) = schema.get(&ch.collection_id) else {
+        return;
+    };
+    let mut targets = Vec::new();
+    match only {
+        Some((client, sub)) => {
+            let (actor, _) = client.snapshot();
+            targets.push(Target_ {
+                client: Arc::clone(client),
+                actor,
+                sub: sub.clone(),
+            });
+        }
+        None => {
+            for client in app.broker.clients() {
+                let (actor, subs) = client.snapshot();
+                for sub in subs {
+                    if sub.live_from <= ch.seq && matches(&sub, &c, ch) {
+                        targets.push(Target_ {
+                            client: Arc::clone(&client),
+                            actor: actor.clone(),
+                            sub,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if targets.is_empty() {
+        return;
+    }
+    // Access: one query per distinct compiled rule.
+    let checks: Vec<Option<Option<Where>>> =
+        targets.iter().map(|t| access(&schema, &c, t)).collect();
+    let mut verdicts: HashMap<String, bool> = HashMap::new();
+    let evaluated = app.store.read(|conn| {
+        for w in checks.iter().flatten().flatten() {
+            let key = format!("{}\u{1}{:?}", w.sql, w.params);
+            if let std::collections::hash_map::Entry::Vacant(e) = verdicts.entry(key) {
+                e.insert(changes::snapshot_matches(conn, &c, &ch.snapshot, w)?);
+            }
+        }
+        Ok::<_, crate::store::StoreError>(())
+    });
+    if let Err(e) = evaluated {
+        tracing::warn!(error = %e, "realtime: rule evaluation failed");
+        return;
+    }
+    let mut payloads: HashMap<(String, String), Option<String>> = HashMap::new();
+    for (t, check) in targets.iter().zip(&checks) {
+        let allowed = match check {
+            None => false,
+            Some(None) => true,
+            Some(Some(w)) => verdicts
+                .get(&format!("{}\u{1}{:?}", w.sql, w.params))
+                .copied()
+                .unwrap_or(false),
+        };
+        if !allowed {
+            continue;
+        }
+        let key = (t.sub.raw.clone(), view_key(&c, ch, t));
+        let data = payloads
+            .entry(key)
+            .or_insert_with(|| payload(app, &c, ch, t))
+            .clone();
+        if let Some(data) = data {
+            send(app, &t.client, &t.sub.raw, data);
+        }
+    }
+}
+
+/// `None`: denied; `Some(None)`: allowed outright; `Some(Some(w))`: allowed
+/// if the snapshot satisfies `w`.
+fn access(schema: &crate::store::Schema, c: &Collection, t: &Target_) -> Option<Option<Where>> {
+    let req = rules::request_info(&t.actor, "GET", t.sub.query.clone(), t.sub.headers.clone());
+    let kind = match t.sub.target {
+        Target::All => RuleKind::List,
+        Target::One(_) => RuleKind::View,
+    };
+    let mut parts = Vec::new();
+    if !t.actor.is_superuser() {
+        match c.rule(kind) {
+            Access::Superusers => return None,
+            Access::Anyone => {}
+            Access::Rule(text) => parts.push(rules::rule(schema, c, text, &req, 1)),
+        }
+    }
+    let filter = t.sub.q("filter");
+    if !filter.trim().is_empty() {
+        let next = parts.iter().map(|w: &Where| w.params.len()).sum::<usize>() + 1;
+        parts.push(rules::filter(schema, c, filter, &t.actor, &req, next).ok()?);
+    }
+    Some(Where::all(parts))
+}
+
+/// Who sees the same payload: superusers, the record's owner (auth
+/// collections show them their email), everyone else — or, when relations
+/// are expanded (their view rules depend on the caller), each identity.
+fn view_key(c: &Collection, ch: &Change, t: &Target_) -> String {
+    let id = t.actor.identity();
+    if t.actor.is_superuser() {
+        return "su".into();
+    }
+    if !t.sub.q("expand").is_empty() {
+        return id.map_or("guest".into(), |i| {
+            format!("{}/{}", i.collection.id, i.id())
+        });
+    }
+    let owner = id.is_some_and(|i| i.collection.id == c.id && i.id() == ch.record_id);
+    if c.is_auth() && owner {
+        "owner".into()
+    } else {
+        "others".into()
+    }
+}
+
+/// The serialised `{action, record}` (plus `seq` for resumable feeds).
+fn payload(app: &App, c: &Collection, ch: &Change, t: &Target_) -> Option<String> {
+    let req = rules::request_info(&t.actor, "GET", t.sub.query.clone(), t.sub.headers.clone());
+    let record = to_public(c, &ch.snapshot, &t.actor);
+    let shape = Shape {
+        expand: t.sub.q("expand").to_owned(),
+        fields: t.sub.q("fields").to_owned(),
+    };
+    let record = shape
+        .apply_one(&app.store, c, record, &t.actor, &req)
+        .ok()?;
+    let mut data = Map::new();
+    data.insert("action".into(), ch.action.clone().into());
+    data.insert("record".into(), record);
+    if t.sub.resume.is_some() {
+        data.insert("seq".into(), ch.seq.into());
+    }
+    Some(Value::Object(data).to_string())
+}
+
+fn send(app: &App, client: &Arc<Client>, name: &str, data: String) {
+    let ok = client.send(Message {
+        name: name.to_owned(),
+        data,
+    });
+    if !ok && app.broker.get(&client.id).is_some() {
+        tracing::warn!(client = %client.id, "realtime client too slow; disconnected");
+        app.broker.disconnect(&client.id);
+    }
+}

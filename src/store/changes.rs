@@ -1,0 +1,103 @@
+//! Reading and trimming the change log (`_changes`), which feeds realtime.
+//!
+//! Every committed record mutation has one row, in commit order (`seq`),
+//! with a snapshot of the record (passwords removed). Rules for realtime
+//! subscribers are evaluated against that snapshot, not the live table: by
+//! the time an event is fanned out the row may have changed again or be
+//! gone, and a subscriber must see what the event was about.
+
+use rusqlite::types::ToSql;
+use rusqlite::{Connection, params};
+use serde_json::{Map, Value};
+
+use super::StoreError;
+use super::records::{Where, select_list, to_sql};
+use crate::schema::Collection;
+use crate::schema::names::quote_ident;
+
+/// One change-log row.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub seq: i64,
+    pub collection_id: String,
+    pub record_id: String,
+    pub action: String,
+    pub snapshot: Map<String, Value>,
+}
+
+/// Changes after `seq`, oldest first, at most `limit`.
+pub fn after(conn: &Connection, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, collection_id, record_id, action, snapshot FROM _changes
+         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows = stmt
+        .query_map(params![seq, limit], |r| {
+            let snap: Option<String> = r.get(4)?;
+            Ok(Change {
+                seq: r.get(0)?,
+                collection_id: r.get(1)?,
+                record_id: r.get(2)?,
+                action: r.get(3)?,
+                snapshot: snap
+                    .and_then(|s| serde_json::from_str(&s).ok())
+                    .unwrap_or_default(),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// The oldest retained sequence number (`None` when the log is empty).
+pub fn oldest(conn: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row("SELECT MIN(seq) FROM _changes", [], |r| r.get(0))?)
+}
+
+/// Drops changes older than `before` (a PocketBase datetime string) and
+/// beyond the newest `keep` rows; returns how many went.
+pub fn trim(conn: &Connection, before: &str, keep: i64) -> Result<usize, StoreError> {
+    let by_age = conn.execute("DELETE FROM _changes WHERE created < ?1", params![before])?;
+    let by_count = conn.execute(
+        "DELETE FROM _changes WHERE seq <= (SELECT MAX(seq) FROM _changes) - ?1",
+        params![keep.max(1)],
+    )?;
+    Ok(by_age + by_count)
+}
+
+/// Does the snapshot of a record of `c` satisfy `rule`? The snapshot is
+/// bound as a one-row CTE named like the collection's table, so the compiled
+/// rule (which names that table) reads the snapshot; relations still join
+/// the live tables.
+pub fn snapshot_matches(
+    conn: &Connection,
+    c: &Collection,
+    snapshot: &Map<String, Value>,
+    rule: &Where,
+) -> Result<bool, StoreError> {
+    let n = rule.params.len();
+    let placeholders: Vec<String> = (1..=c.fields.len())
+        .map(|i| format!("?{}", n + i))
+        .collect();
+    let sql = format!(
+        "WITH {table}({cols}) AS (VALUES ({vals})) SELECT 1 FROM {table} WHERE ({rule}) LIMIT 1",
+        table = quote_ident(&c.name),
+        cols = select_list(c),
+        vals = placeholders.join(", "),
+        rule = if rule.sql.is_empty() { "1" } else { &rule.sql },
+    );
+    let values: Vec<rusqlite::types::Value> = c
+        .fields
+        .iter()
+        .map(|f| to_sql(f, snapshot.get(&f.name).unwrap_or(&Value::Null)))
+        .collect();
+    let mut all: Vec<&dyn ToSql> = Vec::with_capacity(n + values.len());
+    for p in &rule.params {
+        all.push(p);
+    }
+    for v in &values {
+        all.push(v);
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(all.as_slice())?;
+    Ok(rows.next()?.is_some())
+}
