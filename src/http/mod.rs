@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod ratelimit;
 pub mod realtime;
+pub mod realtime_ws;
 pub mod records;
 pub mod system;
 
@@ -43,6 +44,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/realtime",
             get(realtime::connect).post(realtime::subscribe),
         )
+        .route("/api/realtime/ws", get(realtime_ws::upgrade))
+        .route("/api/realtime/seq", get(realtime::seq))
         .route(
             "/api/oauth2-redirect",
             get(realtime::oauth2_redirect).post(realtime::oauth2_redirect),

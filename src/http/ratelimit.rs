@@ -184,7 +184,18 @@ impl Rules {
             .iter()
             .filter(|r| Self::audience_ok(r, authed))
             .filter_map(|r| r.kind.path_match(method, path).map(|m| (r, m)))
-            .max_by_key(|(_, (exact, len))| (*exact, *len))
+            // Exact before prefix, longer first, a method-specific label
+            // before a plain one.
+            .max_by_key(|(r, (exact, len))| {
+                let method = matches!(
+                    r.kind,
+                    Label::Path {
+                        method: Some(_),
+                        ..
+                    }
+                );
+                (*exact, *len, method)
+            })
             .map(|(r, _)| r)
     }
 

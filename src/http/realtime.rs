@@ -6,19 +6,25 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Query as AxQuery, Request, State};
-use axum::http::{Method, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use futures_util::Stream;
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
-use super::extract::Caller;
+use super::extract::{Caller, Client as ClientInfo, RecordBody};
 use crate::app::App;
 use crate::realtime::fanout::Command;
 use crate::realtime::{Message, SetError};
 use crate::schema::validate::FieldError;
+
+/// PocketBase's limits: a client idle (nothing sent) this long is closed,
+/// and no connection lives longer than `MAX_AGE`; the SDK reconnects.
+const IDLE: Duration = Duration::from_secs(5 * 60);
+const MAX_AGE: Duration = Duration::from_secs(30 * 60);
+/// A comment line keeps proxies from timing out a quiet stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(30);
 
 /// Removes the client from the broker when its stream is dropped.
 struct Guard {
@@ -32,68 +38,172 @@ impl Drop for Guard {
     }
 }
 
-pub async fn connect(
-    State(app): State<Arc<App>>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let (client, rx) = app.broker.connect();
+/// `id:<client>\nevent:<name>\ndata:<json>\n\n`, byte for byte PocketBase's.
+fn sse(id: &str, m: &Message) -> Bytes {
+    Bytes::from(format!("id:{id}\nevent:{}\ndata:{}\n\n", m.name, m.data))
+}
+
+struct Stream {
+    rx: tokio::sync::mpsc::Receiver<Message>,
+    guard: Guard,
+    first: Option<Message>,
+    idle_until: tokio::time::Instant,
+    end: tokio::time::Instant,
+}
+
+pub async fn connect(State(app): State<Arc<App>>, ClientInfo(info): ClientInfo) -> Response {
+    let (client, rx) = app.broker.connect(&info.ip);
     let id = client.id.clone();
-    let first = Message {
-        name: "PB_CONNECT".into(),
-        data: json!({ "clientId": id }).to_string(),
-    };
-    let guard = Guard {
-        app: Arc::clone(&app),
-        id: id.clone(),
-    };
-    let stream = futures_util::stream::unfold(
-        (Some(first), rx, guard),
-        |(first, mut rx, guard)| async move {
-            let msg = match first {
-                Some(m) => m,
-                None => rx.recv().await?,
-            };
-            let ev = Event::default()
-                .id(guard.id.clone())
-                .event(msg.name)
-                .data(msg.data);
-            Some((Ok(ev), (None, rx, guard)))
+    let now = tokio::time::Instant::now();
+    let state = Stream {
+        rx,
+        guard: Guard {
+            app: Arc::clone(&app),
+            id: id.clone(),
         },
+        first: Some(Message {
+            name: "PB_CONNECT".into(),
+            data: json!({ "clientId": id }).to_string(),
+        }),
+        idle_until: now + IDLE,
+        end: now + MAX_AGE,
+    };
+    let stream = futures_util::stream::unfold(state, |mut st| async move {
+        if let Some(m) = st.first.take() {
+            let bytes = sse(&st.guard.id, &m);
+            return Some((Ok::<_, Infallible>(bytes), st));
+        }
+        let deadline = st.idle_until.min(st.end);
+        tokio::select! {
+            msg = st.rx.recv() => {
+                // `None`: the broker dropped this client (too slow).
+                let m = msg?;
+                st.idle_until = tokio::time::Instant::now() + IDLE;
+                let bytes = sse(&st.guard.id, &m);
+                Some((Ok(bytes), st))
+            }
+            () = tokio::time::sleep_until(deadline) => None,
+            () = tokio::time::sleep(KEEP_ALIVE) => Some((Ok(Bytes::from_static(b":\n\n")), st)),
+        }
+    });
+    let mut res = Response::new(Body::from_stream(stream));
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
     );
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(30)))
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    res
+}
+
+fn invalid(data: Map<String, Value>) -> ApiError {
+    let mut e = ApiError::bad_request();
+    e.data = data;
+    e
+}
+
+fn length_error(code: &'static str, message: &str, min: usize, max: usize) -> Value {
+    FieldError::new(code, message)
+        .with_params(json!({"min": min, "max": max}))
+        .to_json()
+}
+
+/// The validated `{clientId, subscriptions}` of a subscription request.
+fn parse_subscribe(body: &Map<String, Value>) -> Result<(String, Vec<String>), ApiError> {
+    let id = match body.get("clientId") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(_) => return Err(invalid(Map::new())),
+    };
+    let subs: Vec<String> = match body.get("subscriptions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => {
+            let mut out = Vec::with_capacity(a.len());
+            for v in a {
+                match v {
+                    Value::String(s) => out.push(s.clone()),
+                    _ => return Err(invalid(Map::new())),
+                }
+            }
+            out
+        }
+        Some(_) => return Err(invalid(Map::new())),
+    };
+    let mut data = Map::new();
+    if id.trim().is_empty() {
+        data.insert("clientId".into(), FieldError::required().to_json());
+    } else if id.chars().count() > 255 {
+        data.insert(
+            "clientId".into(),
+            length_error(
+                "validation_length_out_of_range",
+                "The length must be between 1 and 255.",
+                1,
+                255,
+            ),
+        );
+    }
+    if subs.len() > 1000 {
+        data.insert(
+            "subscriptions".into(),
+            length_error(
+                "validation_length_too_long",
+                "The length must be no more than 1000.",
+                0,
+                1000,
+            ),
+        );
+    } else {
+        let mut each = Map::new();
+        for (i, s) in subs.iter().enumerate() {
+            if s.chars().count() > 2500 {
+                each.insert(
+                    i.to_string(),
+                    length_error(
+                        "validation_length_too_long",
+                        "The length must be no more than 2500.",
+                        0,
+                        2500,
+                    ),
+                );
+            }
+        }
+        if !each.is_empty() {
+            data.insert("subscriptions".into(), Value::Object(each));
+        }
+    }
+    if data.is_empty() {
+        Ok((id, subs))
+    } else {
+        Err(invalid(data))
+    }
 }
 
 pub async fn subscribe(
     State(app): State<Arc<App>>,
     Caller(actor): Caller,
-    body: Result<super::extract::JsonBody, ApiError>,
+    ClientInfo(info): ClientInfo,
+    body: Result<RecordBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
-    let body = super::auth::body(body)?;
-    let id = body
-        .get("clientId")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    if id.is_empty() {
-        let mut data = Map::new();
-        data.insert("clientId".into(), FieldError::required().to_json());
-        return Err(ApiError::validation(data));
+    let RecordBody(body) = body.map_err(|_| invalid(Map::new()))?;
+    let (id, subs) = parse_subscribe(&body)?;
+    let client = app
+        .broker
+        .get(&id)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid client id."))?;
+    if client.ip != info.ip {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "Invalid realtime client.",
+        ));
     }
-    let subs: Vec<String> = body
-        .get("subscriptions")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
     match app.broker.set_subscriptions(&id, &actor, subs) {
         Ok(resumes) => {
-            if let Some(client) = app.broker.get(&id) {
-                for sub in resumes {
-                    let client = Arc::clone(&client);
-                    let _ = app.fanout.send(Command::Resume { client, sub });
-                }
+            for sub in resumes {
+                let client = Arc::clone(&client);
+                let _ = app.fanout.send(Command::Resume { client, sub });
             }
             Ok(StatusCode::NO_CONTENT)
         }
@@ -106,6 +216,13 @@ pub async fn subscribe(
             "The current and the previous request authorization don't match.",
         )),
     }
+}
+
+/// `GET /api/realtime/seq` (Cairn): the change log's current end, a
+/// `resume` position meaning "from now on".
+pub async fn seq(State(app): State<Arc<App>>) -> axum::Json<Value> {
+    let seq = *app.store.changes().borrow();
+    axum::Json(json!({ "seq": seq }))
 }
 
 const SUCCESS: &str = "../_/#/auth/oauth2-redirect-success";

@@ -20,14 +20,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::subscription::{Sub, Target};
 use super::{Client, Message};
 use crate::app::App;
 use crate::schema::{Access, Collection, RuleKind, datetime};
-use crate::service::records::{Shape, to_public};
+use crate::service::records::{Shape, to_public_with};
 use crate::service::{Actor, rules};
 use crate::store::changes::{self, Change};
 use crate::store::records::Where;
@@ -149,7 +149,8 @@ fn matches(sub: &Sub, c: &Collection, ch: &Change) -> bool {
     let Some(coll) = &sub.collection else {
         return false;
     };
-    (coll.eq_ignore_ascii_case(&c.name) || *coll == c.id)
+    // Topics are case-sensitive, like PocketBase's.
+    (*coll == c.name || *coll == c.id)
         && match &sub.target {
             Target::All => true,
             Target::One(id) => *id == ch.record_id,
@@ -163,6 +164,12 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
     let Some(c) = schema.get(&ch.collection_id) else {
         return;
     };
+    if c.is_auth() && only.is_none() {
+        // Clients signed in as this record see its new values, or become
+        // guests when it was deleted or its tokens were revoked.
+        let new = (ch.action != "delete").then_some(&ch.snapshot);
+        app.broker.auth_changed(&c.id, &ch.record_id, new);
+    }
     let mut targets = Vec::new();
     match only {
         Some((client, sub)) => {
@@ -194,9 +201,11 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
     // Access: one query per distinct compiled rule.
     let checks: Vec<Option<Option<Where>>> =
         targets.iter().map(|t| access(&schema, &c, t)).collect();
+    let manages: Vec<Option<Option<Where>>> =
+        targets.iter().map(|t| manage(&schema, &c, ch, t)).collect();
     let mut verdicts: HashMap<String, bool> = HashMap::new();
     let evaluated = app.store.read(|conn| {
-        for w in checks.iter().flatten().flatten() {
+        for w in checks.iter().chain(&manages).flatten().flatten() {
             let key = format!("{}\u{1}{:?}", w.sql, w.params);
             if let std::collections::hash_map::Entry::Vacant(e) = verdicts.entry(key) {
                 e.insert(changes::snapshot_matches(conn, &c, &ch.snapshot, w)?);
@@ -209,22 +218,23 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
         return;
     }
     let mut payloads: HashMap<(String, String), Option<String>> = HashMap::new();
-    for (t, check) in targets.iter().zip(&checks) {
-        let allowed = match check {
-            None => false,
-            Some(None) => true,
-            Some(Some(w)) => verdicts
-                .get(&format!("{}\u{1}{:?}", w.sql, w.params))
-                .copied()
-                .unwrap_or(false),
-        };
-        if !allowed {
+    let verdict = |check: &Option<Option<Where>>| match check {
+        None => false,
+        Some(None) => true,
+        Some(Some(w)) => verdicts
+            .get(&format!("{}\u{1}{:?}", w.sql, w.params))
+            .copied()
+            .unwrap_or(false),
+    };
+    for ((t, check), manage) in targets.iter().zip(&checks).zip(&manages) {
+        if !verdict(check) {
             continue;
         }
-        let key = (t.sub.raw.clone(), view_key(&c, ch, t));
+        let manager = verdict(manage);
+        let key = (t.sub.raw.clone(), view_key(&c, ch, t, manager));
         let data = payloads
             .entry(key)
-            .or_insert_with(|| payload(app, &c, ch, t))
+            .or_insert_with(|| payload(app, &c, ch, t, manager))
             .clone();
         if let Some(data) = data {
             send(app, &t.client, &t.sub.raw, data);
@@ -232,10 +242,17 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
     }
 }
 
+/// The `@request` a subscriber's rules see (`context` = `realtime`).
+fn request(t: &Target_) -> crate::filter::ast::RequestInfo {
+    let mut req = rules::request_info(&t.actor, "GET", t.sub.query.clone(), t.sub.headers.clone());
+    req.context = "realtime".into();
+    req
+}
+
 /// `None`: denied; `Some(None)`: allowed outright; `Some(Some(w))`: allowed
 /// if the snapshot satisfies `w`.
 fn access(schema: &crate::store::Schema, c: &Collection, t: &Target_) -> Option<Option<Where>> {
-    let req = rules::request_info(&t.actor, "GET", t.sub.query.clone(), t.sub.headers.clone());
+    let req = request(t);
     let kind = match t.sub.target {
         Target::All => RuleKind::List,
         Target::One(_) => RuleKind::View,
@@ -256,10 +273,33 @@ fn access(schema: &crate::store::Schema, c: &Collection, t: &Target_) -> Option<
     Some(Where::all(parts))
 }
 
-/// Who sees the same payload: superusers, the record's owner (auth
-/// collections show them their email), everyone else — or, when relations
-/// are expanded (their view rules depend on the caller), each identity.
-fn view_key(c: &Collection, ch: &Change, t: &Target_) -> String {
+/// Whether a subscriber manages an auth record (its `manageRule`), which
+/// shows them the email; same encoding as `access`.
+fn manage(
+    schema: &crate::store::Schema,
+    c: &Collection,
+    ch: &Change,
+    t: &Target_,
+) -> Option<Option<Where>> {
+    let id = t.actor.identity()?;
+    if !c.is_auth()
+        || t.actor.is_superuser()
+        || (id.collection.id == c.id && id.id() == ch.record_id)
+    {
+        return None;
+    }
+    match c.auth_rule("manageRule") {
+        Access::Superusers => None,
+        Access::Anyone => Some(None),
+        Access::Rule(text) => Some(Some(rules::rule(schema, c, &text, &request(t), 1))),
+    }
+}
+
+/// Who sees the same payload: superusers, the record's owner or managers
+/// (auth collections show them the email), everyone else — or, when
+/// relations are expanded (their view rules depend on the caller), each
+/// identity.
+fn view_key(c: &Collection, ch: &Change, t: &Target_, manager: bool) -> String {
     let id = t.actor.identity();
     if t.actor.is_superuser() {
         return "su".into();
@@ -270,7 +310,7 @@ fn view_key(c: &Collection, ch: &Change, t: &Target_) -> String {
         });
     }
     let owner = id.is_some_and(|i| i.collection.id == c.id && i.id() == ch.record_id);
-    if c.is_auth() && owner {
+    if c.is_auth() && (owner || manager) {
         "owner".into()
     } else {
         "others".into()
@@ -278,9 +318,9 @@ fn view_key(c: &Collection, ch: &Change, t: &Target_) -> String {
 }
 
 /// The serialised `{action, record}` (plus `seq` for resumable feeds).
-fn payload(app: &App, c: &Collection, ch: &Change, t: &Target_) -> Option<String> {
-    let req = rules::request_info(&t.actor, "GET", t.sub.query.clone(), t.sub.headers.clone());
-    let record = to_public(c, &ch.snapshot, &t.actor);
+fn payload(app: &App, c: &Collection, ch: &Change, t: &Target_, manager: bool) -> Option<String> {
+    let req = request(t);
+    let record = to_public_with(c, &ch.snapshot, &t.actor, manager);
     let shape = Shape {
         expand: t.sub.q("expand").to_owned(),
         fields: t.sub.q("fields").to_owned(),
@@ -288,13 +328,16 @@ fn payload(app: &App, c: &Collection, ch: &Change, t: &Target_) -> Option<String
     let record = shape
         .apply_one(&app.store, c, record, &t.actor, &req)
         .ok()?;
-    let mut data = Map::new();
-    data.insert("action".into(), ch.action.clone().into());
-    data.insert("record".into(), record);
-    if t.sub.resume.is_some() {
-        data.insert("seq".into(), ch.seq.into());
-    }
-    Some(Value::Object(data).to_string())
+    // PocketBase's byte order: `record` first, then `action` (+ Cairn's `seq`).
+    let seq = match t.sub.resume {
+        Some(_) => format!(",\"seq\":{}", ch.seq),
+        None => String::new(),
+    };
+    Some(format!(
+        "{{\"record\":{},\"action\":{}{seq}}}",
+        record,
+        Value::String(ch.action.clone())
+    ))
 }
 
 fn send(app: &App, client: &Arc<Client>, name: &str, data: String) {

@@ -35,8 +35,9 @@ pub type AuthKey = Option<(String, String)>;
 
 #[derive(Debug)]
 struct State {
-    /// `None` until the first subscription request binds it.
-    auth: Option<AuthKey>,
+    /// The auth the subscriptions were bound with (`None`: guest). A guest
+    /// client may later bind a user; a bound user stays that user.
+    auth: AuthKey,
     /// The caller that bound the subscriptions (rules run as this actor).
     actor: Actor,
     subscriptions: Vec<Sub>,
@@ -46,6 +47,8 @@ struct State {
 #[derive(Debug)]
 pub struct Client {
     pub id: String,
+    /// The IP it connected from; subscription requests must come from it.
+    pub ip: String,
     tx: mpsc::Sender<Message>,
     state: Mutex<State>,
 }
@@ -109,10 +112,11 @@ pub struct Broker {
 
 impl Broker {
     /// Registers a new client; the receiver feeds its SSE stream.
-    pub fn connect(&self) -> (Arc<Client>, mpsc::Receiver<Message>) {
+    pub fn connect(&self, ip: &str) -> (Arc<Client>, mpsc::Receiver<Message>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let client = Arc::new(Client {
             id: crate::schema::names::random_secret(40),
+            ip: ip.to_owned(),
             tx,
             state: Mutex::new(State {
                 auth: None,
@@ -144,6 +148,52 @@ impl Broker {
         self.len() == 0
     }
 
+    /// An auth record changed: clients bound to it see its new values, or
+    /// become guests when it was deleted or its `tokenKey` changed (its
+    /// tokens are revoked).
+    pub fn auth_changed(
+        &self,
+        collection_id: &str,
+        record_id: &str,
+        new: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) {
+        for client in self.clients() {
+            let Ok(mut s) = client.state.lock() else {
+                continue;
+            };
+            let bound = s
+                .auth
+                .as_ref()
+                .is_some_and(|(c, r)| c == collection_id && r == record_id);
+            if !bound {
+                continue;
+            }
+            let (revoked, identity) = match (&s.actor, new) {
+                (Actor::User(i) | Actor::Superuser(i), Some(rec)) => {
+                    let key =
+                        |m: &serde_json::Map<String, serde_json::Value>| m.get("tokenKey").cloned();
+                    (key(&i.record) != key(rec), Some(i.clone()))
+                }
+                _ => (true, None),
+            };
+            match identity {
+                Some(mut i) if !revoked => {
+                    if let Some(rec) = new {
+                        i.record = rec.clone();
+                    }
+                    s.actor = match s.actor {
+                        Actor::Superuser(_) => Actor::Superuser(i),
+                        _ => Actor::User(i),
+                    };
+                }
+                _ => {
+                    s.auth = None;
+                    s.actor = Actor::Guest;
+                }
+            }
+        }
+    }
+
     /// All connected clients (a snapshot, for fan-out).
     pub fn clients(&self) -> Vec<Arc<Client>> {
         self.clients
@@ -167,10 +217,10 @@ impl Broker {
             .identity()
             .map(|i| (i.collection.id.clone(), i.id().to_owned()));
         let mut s = client.state.lock().map_err(|_| SetError::UnknownClient)?;
-        match &s.auth {
-            Some(bound) if *bound != auth => return Err(SetError::AuthMismatch),
-            _ => s.auth = Some(auth),
+        if s.auth.is_some() && s.auth != auth {
+            return Err(SetError::AuthMismatch);
         }
+        s.auth = auth;
         s.actor = actor.clone();
         let mut next: Vec<Sub> = Vec::with_capacity(subs.len());
         let mut resumes = Vec::new();
@@ -201,7 +251,7 @@ mod tests {
     #[test]
     fn subscriptions_bind_auth_once() {
         let b = Broker::default();
-        let (c, mut rx) = b.connect();
+        let (c, mut rx) = b.connect("127.0.0.1");
         assert_eq!(c.id.len(), 40);
         let users = crate::schema::Collection::from_stored(
             &serde_json::json!({"id": "c1", "name": "users", "type": "auth", "fields": []}),
@@ -250,7 +300,7 @@ mod tests {
     #[test]
     fn a_stalled_client_is_refused_not_buffered() {
         let b = Broker::default();
-        let (c, _rx) = b.connect();
+        let (c, _rx) = b.connect("127.0.0.1");
         for _ in 0..QUEUE {
             assert!(c.send(Message {
                 name: "x".into(),

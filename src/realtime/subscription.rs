@@ -42,21 +42,38 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// PocketBase's header-name form: snake_case (`X-Token`, `X-TOKEN`,
+/// `xToken` → `x_token`).
+fn snake(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    let mut prev_lower = false;
+    for ch in name.chars() {
+        if ch == '-' || ch == ' ' {
+            out.push('_');
+            prev_lower = false;
+        } else if ch.is_uppercase() {
+            if prev_lower {
+                out.push('_');
+            }
+            out.extend(ch.to_lowercase());
+            prev_lower = false;
+        } else {
+            out.push(ch);
+            prev_lower = ch.is_lowercase() || ch.is_ascii_digit();
+        }
+    }
+    out
+}
+
 impl Sub {
     pub fn parse(raw: &str) -> Self {
-        let (topic, opts) = match raw.split_once("?options=") {
-            Some((t, o)) => (t, Some(o)),
-            None => (raw, None),
-        };
-        let options: Map<String, Value> = opts
-            .and_then(|o| {
-                let decoded = crate::urlencoded::pairs(format!("x={o}").as_bytes())
-                    .into_iter()
-                    .next()
-                    .map(|(_, v)| v)
-                    .unwrap_or_default();
-                serde_json::from_str(&decoded).ok()
-            })
+        // Only the `options` query parameter is read; the rest of the query
+        // is part of the name but means nothing.
+        let (topic, qs) = raw.split_once('?').unwrap_or((raw, ""));
+        let options: Map<String, Value> = crate::urlencoded::pairs(qs.as_bytes())
+            .into_iter()
+            .find(|(k, _)| k == "options")
+            .and_then(|(_, v)| serde_json::from_str(&v).ok())
             .unwrap_or_default();
         let obj = |k: &str| match options.get(k) {
             Some(Value::Object(m)) => m.clone(),
@@ -68,11 +85,13 @@ impl Sub {
             .collect();
         let headers: Map<String, Value> = obj("headers")
             .into_iter()
-            .map(|(k, v)| (k.to_lowercase().replace('-', "_"), Value::String(text(&v))))
+            .map(|(k, v)| (snake(&k), Value::String(text(&v))))
             .collect();
         let resume = query
             .get("resume")
             .and_then(|v| v.as_str()?.trim().parse::<i64>().ok());
+        // `COLL/*` and the deprecated bare `COLL` use the list rule,
+        // `COLL/ID` the view rule; `@…` topics are not collections.
         let (collection, target) = match topic.split_once('/') {
             Some((c, rest)) if !c.is_empty() && !rest.is_empty() && !rest.contains('/') => (
                 Some(c.to_owned()),
@@ -82,6 +101,9 @@ impl Sub {
                     Target::One(rest.to_owned())
                 },
             ),
+            None if !topic.is_empty() && !topic.starts_with('@') && topic != "PB_CONNECT" => {
+                (Some(topic.to_owned()), Target::All)
+            }
             _ => (None, Target::All),
         };
         Sub {
@@ -126,6 +148,14 @@ mod tests {
         assert_eq!(s.resume, Some(42));
         assert_eq!(s.headers.get("x_token").and_then(Value::as_str), Some("t"));
         assert_eq!(Sub::parse("@oauth2").collection, None);
+        for h in ["X-Token", "X-TOKEN", "xToken", "x_token"] {
+            assert_eq!(snake(h), "x_token", "{h}");
+        }
+        let bare = Sub::parse("posts?x=1");
+        assert_eq!(
+            (bare.collection.as_deref(), &bare.target),
+            (Some("posts"), &Target::All)
+        );
         assert_eq!(Sub::parse("a/b/c").collection, None);
     }
 }

@@ -12,6 +12,7 @@ mod injection;
 mod auth;
 mod changes;
 mod collections;
+mod realtime;
 mod records;
 mod rules;
 mod superusers;

@@ -196,8 +196,8 @@ class Server {
     return this;
   }
 
-  async spawnServe() {
-    const port = IS_POCKETBASE ? await freePort() : 0;
+  async spawnServe(fixedPort = null) {
+    const port = fixedPort ?? (IS_POCKETBASE ? await freePort() : 0);
     const args = ['serve', '--http', `127.0.0.1:${port}`, '--dir', this.dir];
     this.log += `$ ${BIN} ${args.join(' ')}\n`;
     this.exited = null;
@@ -233,7 +233,7 @@ class Server {
     });
 
     const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-    const fixedUrl = IS_POCKETBASE ? `http://127.0.0.1:${port}` : null;
+    const fixedUrl = IS_POCKETBASE || fixedPort ? `http://127.0.0.1:${port}` : null;
     while (Date.now() < deadline) {
       if (this.exited) break;
       const url = fixedUrl ?? announced;
@@ -294,10 +294,14 @@ class Server {
     await this.pb.collection('_superusers').authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);
   }
 
-  /** Stop (SIGTERM, or the given signal) and start the server again on the same data dir. */
-  async restart(signal = 'SIGTERM') {
+  /**
+   * Stop (SIGTERM, or the given signal) and start the server again on the same
+   * data dir; `samePort` keeps the address, so connected clients can reconnect.
+   */
+  async restart(signal = 'SIGTERM', { samePort = false } = {}) {
+    const port = samePort ? Number(new URL(this.url).port) : null;
     const info = await this.kill(signal);
-    await this.spawnServe();
+    await this.spawnServe(port);
     this.pb = newClient(this.url);
     await this.pb.collection('_superusers').authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);
     return info;

@@ -31,16 +31,24 @@ export function optionsSuffix(options) {
   return '?options=' + encodeURIComponent(JSON.stringify(options));
 }
 
-/** Parse one SSE message block ("field:value" lines) into {id, event, data}. */
+/**
+ * Parse one SSE message block ("field:value" lines) into {id, event, data}, as the
+ * SSE spec reads it (one space after the colon is dropped; ":comment" lines are
+ * skipped). Exact bytes are asserted on `text` separately.
+ */
 function parseBlock(block) {
   const m = {};
   for (const line of block.split('\n')) {
+    if (line.startsWith(':')) continue;
     const i = line.indexOf(':');
     if (i < 0) m[line] = '';
-    else m[line.slice(0, i)] = line.slice(i + 1);
+    else m[line.slice(0, i)] = line.slice(i + 1).replace(/^ /, '');
   }
   return m;
 }
+
+/** A block made only of comments (e.g. a keep-alive ":") dispatches no message. */
+const isCommentOnly = (block) => block.split('\n').every((l) => l === '' || l.startsWith(':'));
 
 /**
  * A raw SSE reader of GET /api/realtime (fetch, not EventSource, so the exact bytes
@@ -72,7 +80,7 @@ export async function openStream(url, headers = {}, timeoutMs = 5000) {
         if (done) break;
         st.text += dec.decode(value, { stream: true });
         const blocks = st.text.split('\n\n');
-        st.messages = blocks.slice(0, -1).map(parseBlock);
+        st.messages = blocks.slice(0, -1).filter((b) => !isCommentOnly(b)).map(parseBlock);
       }
     } catch {
       /* aborted */
