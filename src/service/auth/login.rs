@@ -155,9 +155,10 @@ async fn multi_factor(
 
 /// Has a row created at `created` outlived `secs`?
 pub fn expired(created: &str, secs: i64) -> bool {
+    // Millisecond precision: a whole-second floor would let a code live
+    // almost a second longer than `secs`.
     datetime::parse(created)
-        .map(|t| t.unix_timestamp())
-        .is_none_or(|t| t + secs < time::OffsetDateTime::now_utc().unix_timestamp())
+        .is_none_or(|t| time::OffsetDateTime::now_utc() - t > time::Duration::seconds(secs))
 }
 
 /// PocketBase's device fingerprint, `md5(IP + User-Agent)` (kept so origins
@@ -240,4 +241,21 @@ async fn origin(app: &App, id: &Identity, client: &Client) -> Result<(), Error> 
         mail::send_template(app, id, "authAlert", |v| v.alert_info = info);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_is_exact_to_the_millisecond() {
+        let ago = |ms: i64| {
+            datetime::format(time::OffsetDateTime::now_utc() - time::Duration::milliseconds(ms))
+        };
+        assert!(!expired(&ago(500), 1));
+        assert!(expired(&ago(1_200), 1));
+        assert!(!expired(&ago(9_900), 10));
+        assert!(expired(&ago(10_100), 10));
+        assert!(expired("not a date", 10));
+    }
 }
