@@ -63,7 +63,7 @@ pub async fn connect(State(app): State<Arc<App>>, ClientInfo(info): ClientInfo) 
         },
         first: Some(Message {
             name: "PB_CONNECT".into(),
-            data: json!({ "clientId": id }).to_string(),
+            data: json!({ "clientId": id }).to_string().into(),
         }),
         idle_until: now + IDLE,
         end: now + MAX_AGE,
@@ -272,7 +272,7 @@ pub async fn oauth2_redirect(
         }
         delivered = client.send(Message {
             name: "@oauth2".into(),
-            data: data.to_string(),
+            data: data.to_string().into(),
         });
         client.unsubscribe("@oauth2");
     }

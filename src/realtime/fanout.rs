@@ -120,7 +120,7 @@ fn resume(app: &App, client: &Arc<Client>, mut sub: Sub, cursor: i64) {
     let reachable = since >= cursor || oldest.is_some_and(|o| o <= since + 1);
     if since > cursor || !reachable {
         let data = json!({"action": "reset", "seq": cursor}).to_string();
-        send(app, client, &sub.raw, data);
+        send(app, client, Arc::from(sub.raw.as_str()), Arc::from(data));
     } else {
         sub.live_from = 0;
         let mut from = since;
@@ -141,8 +141,8 @@ fn resume(app: &App, client: &Arc<Client>, mut sub: Sub, cursor: i64) {
 /// One subscription that may receive a change.
 struct Target_ {
     client: Arc<Client>,
-    actor: Actor,
-    sub: Sub,
+    actor: Arc<Actor>,
+    sub: Arc<Sub>,
 }
 
 fn matches(sub: &Sub, c: &Collection, ch: &Change) -> bool {
@@ -177,7 +177,7 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
             targets.push(Target_ {
                 client: Arc::clone(client),
                 actor,
-                sub: sub.clone(),
+                sub: Arc::new(sub.clone()),
             });
         }
         None => {
@@ -217,7 +217,9 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
         tracing::warn!(error = %e, "realtime: rule evaluation failed");
         return;
     }
-    let mut payloads: HashMap<(String, String), Option<String>> = HashMap::new();
+    // (event name, data) per subscription string and visibility class.
+    type Shared = (Arc<str>, Option<Arc<str>>);
+    let mut payloads: HashMap<(String, String), Shared> = HashMap::new();
     let verdict = |check: &Option<Option<Where>>| match check {
         None => false,
         Some(None) => true,
@@ -232,12 +234,15 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
         }
         let manager = verdict(manage);
         let key = (t.sub.raw.clone(), view_key(&c, ch, t, manager));
-        let data = payloads
+        let (name, data) = payloads
             .entry(key)
-            .or_insert_with(|| payload(app, &c, ch, t, manager))
+            .or_insert_with(|| {
+                let data = payload(app, &c, ch, t, manager).map(Arc::from);
+                (Arc::from(t.sub.raw.as_str()), data)
+            })
             .clone();
         if let Some(data) = data {
-            send(app, &t.client, &t.sub.raw, data);
+            send(app, &t.client, name, data);
         }
     }
 }
@@ -340,11 +345,8 @@ fn payload(app: &App, c: &Collection, ch: &Change, t: &Target_, manager: bool) -
     ))
 }
 
-fn send(app: &App, client: &Arc<Client>, name: &str, data: String) {
-    let ok = client.send(Message {
-        name: name.to_owned(),
-        data,
-    });
+fn send(app: &App, client: &Arc<Client>, name: Arc<str>, data: Arc<str>) {
+    let ok = client.send(Message { name, data });
     if !ok && app.broker.get(&client.id).is_some() {
         tracing::warn!(client = %client.id, "realtime client too slow; disconnected");
         app.broker.disconnect(&client.id);

@@ -25,8 +25,8 @@ pub const QUEUE: usize = 512;
 /// One SSE message: `event:` name and `data:` JSON text.
 #[derive(Debug, Clone)]
 pub struct Message {
-    pub name: String,
-    pub data: String,
+    pub name: Arc<str>,
+    pub data: Arc<str>,
 }
 
 /// Who a client's subscriptions were bound by (collection id, record id);
@@ -39,8 +39,8 @@ struct State {
     /// client may later bind a user; a bound user stays that user.
     auth: AuthKey,
     /// The caller that bound the subscriptions (rules run as this actor).
-    actor: Actor,
-    subscriptions: Vec<Sub>,
+    actor: Arc<Actor>,
+    subscriptions: Vec<Arc<Sub>>,
 }
 
 /// A connected client.
@@ -67,7 +67,7 @@ impl Client {
     }
 
     /// The subscriptions and the actor they run as.
-    pub fn snapshot(&self) -> (Actor, Vec<Sub>) {
+    pub fn snapshot(&self) -> (Arc<Actor>, Vec<Arc<Sub>>) {
         self.state
             .lock()
             .map(|s| (s.actor.clone(), s.subscriptions.clone()))
@@ -91,7 +91,7 @@ impl Client {
     pub fn set_live_from(&self, raw: &str, seq: i64) {
         if let Ok(mut s) = self.state.lock() {
             for x in s.subscriptions.iter_mut().filter(|x| x.raw == raw) {
-                x.live_from = seq;
+                Arc::make_mut(x).live_from = seq;
             }
         }
     }
@@ -120,7 +120,7 @@ impl Broker {
             tx,
             state: Mutex::new(State {
                 auth: None,
-                actor: Actor::Guest,
+                actor: Arc::new(Actor::Guest),
                 subscriptions: Vec::new(),
             }),
         });
@@ -168,7 +168,7 @@ impl Broker {
             if !bound {
                 continue;
             }
-            let (revoked, identity) = match (&s.actor, new) {
+            let (revoked, identity) = match (s.actor.as_ref(), new) {
                 (Actor::User(i) | Actor::Superuser(i), Some(rec)) => {
                     let key =
                         |m: &serde_json::Map<String, serde_json::Value>| m.get("tokenKey").cloned();
@@ -181,14 +181,14 @@ impl Broker {
                     if let Some(rec) = new {
                         i.record = rec.clone();
                     }
-                    s.actor = match s.actor {
+                    s.actor = Arc::new(match s.actor.as_ref() {
                         Actor::Superuser(_) => Actor::Superuser(i),
                         _ => Actor::User(i),
-                    };
+                    });
                 }
                 _ => {
                     s.auth = None;
-                    s.actor = Actor::Guest;
+                    s.actor = Arc::new(Actor::Guest);
                 }
             }
         }
@@ -221,15 +221,15 @@ impl Broker {
             return Err(SetError::AuthMismatch);
         }
         s.auth = auth;
-        s.actor = actor.clone();
-        let mut next: Vec<Sub> = Vec::with_capacity(subs.len());
+        s.actor = Arc::new(actor.clone());
+        let mut next: Vec<Arc<Sub>> = Vec::with_capacity(subs.len());
         let mut resumes = Vec::new();
         for raw in subs {
             if raw.is_empty() || next.iter().any(|x| x.raw == raw) {
                 continue;
             }
             if let Some(old) = s.subscriptions.iter().find(|x| x.raw == raw) {
-                next.push(old.clone());
+                next.push(Arc::clone(old));
                 continue;
             }
             let mut sub = Sub::parse(&raw);
@@ -237,7 +237,7 @@ impl Broker {
                 sub.live_from = i64::MAX;
                 resumes.push(sub.clone());
             }
-            next.push(sub);
+            next.push(Arc::new(sub));
         }
         s.subscriptions = next;
         Ok(resumes)
@@ -292,7 +292,10 @@ mod tests {
             name: "x".into(),
             data: "{}".into()
         }));
-        assert_eq!(rx.try_recv().map(|m| m.name).ok(), Some("x".to_owned()));
+        assert_eq!(
+            rx.try_recv().map(|m| m.name.to_string()).ok(),
+            Some("x".to_owned())
+        );
         b.disconnect(&c.id);
         assert!(b.get(&c.id).is_none());
     }
