@@ -43,6 +43,11 @@ TOPIC = "posts/*"
 POSTS = next(c for c in base.COLLECTIONS if c["name"] == "posts")
 TITLE_RE = re.compile(rb'"title"\s*:\s*"bench-(\d+)-(\d+)"')
 ACTION_CREATE_RE = re.compile(rb'"action"\s*:\s*"create"')
+# One HTTP chunk holding exactly one `posts/*` event (both servers send each SSE
+# message as its own chunk): groups = chunk size, message. Then the compact title.
+FAST_EVENT_RE = re.compile(
+    rb'([0-9a-fA-F]{1,8})\r\n(id: ?[^\n]*\nevent: ?posts/\*\ndata: ?[^\n]*\n\n)\r\n')
+FAST_TITLE_RE = re.compile(rb'"title":"bench-(\d+)-(\d+)"')
 # The usual message layout (PocketBase and axum): id, event, one data line.
 MESSAGE_RE = re.compile(rb"id: ?([^\n]*)\nevent: ?([^\n]*)\ndata: ?([^\n]*)\n?")
 MAX_HEAD = 64 * 1024        # response head size limit for the SSE GET
@@ -232,10 +237,38 @@ class Subscriber(asyncio.BufferedProtocol):
             self.transport.close()
 
     def _fast(self, data: bytearray, now: int) -> bytearray:
-        """Whole chunks each holding whole SSE messages (the usual case: one event
-        per read); returns what is left for the general parser."""
+        """Whole chunks each holding whole SSE messages (the usual case); returns
+        what is left for the general parser. A chunk that is exactly one `posts/*`
+        create event with a bench title is counted by one regex match (a lagging
+        client reads dozens of events per recv, so this loop is the client's main
+        cost); any other whole chunk goes through _dispatch()."""
         pos, n = 0, len(data)
+        match, title = FAST_EVENT_RE.match, FAST_TITLE_RE.search
+        stats, seen = self.stats, self.seen
+        nrec = len(seen)
         for _ in range(n):  # every step consumes at least one chunk
+            if pos >= n:
+                break
+            m = match(data, pos) if self.validated else None
+            t = None
+            if m is not None:
+                a, b = m.span(2)
+                if int(m[1], 16) == b - a and data.find(b'"action":"create"', a, b) >= 0:
+                    t = title(data, a, b)
+            if t is not None:
+                pos = m.end()
+                seq = int(t[1])
+                if seq >= nrec:
+                    stats.unexpected_seq += 1
+                elif seen[seq]:
+                    stats.duplicates += 1
+                else:
+                    seen[seq] = 1
+                    self.got += 1
+                    stats.received += 1
+                    stats.per_seq[seq] += 1
+                    stats.latencies_us.append((now - int(t[2])) // 1000)
+                continue
             j = data.find(b"\r\n", pos)
             if j <= pos or j - pos > 8:
                 break
@@ -253,8 +286,6 @@ class Subscriber(asyncio.BufferedProtocol):
                 if block:
                     self._dispatch(block, now)
             pos = end + 2
-            if pos >= n:
-                break
         return data[pos:]
 
     def _feed(self, data: bytes, now: int) -> None:
@@ -498,13 +529,16 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-async def connect_subscribers(host: str, port: int, n: int, stats: RunStats, opts: dict,
-                              deadline: float, subs: list[Subscriber]) -> dict:
-    """Open n subscribers, opts["concurrency"] at a time, until `deadline`."""
+async def connect_subscribers(host: str, port: int, first: int, stop: int, stats: RunStats,
+                              opts: dict, deadline: float, subs: list[Subscriber]) -> dict:
+    """Open subscribers first..stop-1, opts["concurrency"] at a time, until `deadline`.
+    Returns this round's failures and connect times, and how many of all subscribers
+    of this process are subscribed now."""
     loop = asyncio.get_running_loop()
     failures: Counter[str] = Counter()
     connect_ms: list[float] = []
-    ids = iter(range(n))
+    n = stop - first
+    ids = iter(range(first, stop))
     per_timeout = opts["connect_timeout"]
 
     async def one(i: int, conn: HttpConn) -> None:
@@ -547,17 +581,19 @@ async def connect_subscribers(host: str, port: int, n: int, stats: RunStats, opt
         finally:
             conn.close()
 
-    tasks = [asyncio.ensure_future(worker()) for _ in range(min(opts["concurrency"], n))]
+    t_start = time.monotonic()
+    tasks = [asyncio.ensure_future(worker()) for _ in range(max(1, min(opts["concurrency"], n)))]
     _, pending = await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()) + 30)
     for t in pending:
         t.cancel()
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
     ok = sum(1 for s in subs if s.subscribed and not s.lost)
-    if n - ok > sum(failures.values()):
-        failures["subscribed, then closed / cancelled"] += n - ok - sum(failures.values())
-    return {"connected": ok, "failed": n - ok, "failures": dict(failures),
-            "connect_ms": connect_ms}
+    round_ok = sum(1 for s in subs if s.subscribed and not s.lost and first <= s.idx < stop)
+    if n - round_ok > sum(failures.values()):
+        failures["subscribed, then closed / cancelled"] += n - round_ok - sum(failures.values())
+    return {"connected": ok, "failures": dict(failures), "connect_ms": connect_ms,
+            "seconds": time.monotonic() - t_start}
 
 
 async def lag_monitor(samples: list[float], stop: asyncio.Event, limit_s: float) -> None:
@@ -577,6 +613,7 @@ async def worker_main(pipe, host: str, port: int, n: int, records: int, opts: di
     stop = asyncio.Event()
     mon: asyncio.Future | None = None
     cpu0 = 0.0
+    next_idx = 0
     try:
         for _ in range(16):  # bounded: connect, warmup, start, drain, close
             if not await asyncio.to_thread(pipe.poll, opts["command_timeout"]):
@@ -585,9 +622,11 @@ async def worker_main(pipe, host: str, port: int, n: int, records: int, opts: di
                 cmd, payload = await asyncio.to_thread(pipe.recv)
             except EOFError:
                 break
-            if cmd == "connect":
-                res = await connect_subscribers(host, port, n, stats, opts,
+            if cmd == "connect":  # the next part of this process's subscribers
+                end_idx = min(n, int(n * payload["upto"] + 0.5))
+                res = await connect_subscribers(host, port, next_idx, end_idx, stats, opts,
                                                 payload["deadline"], subs)
+                next_idx = max(next_idx, end_idx)
                 pipe.send(res)
             elif cmd == "warmup":
                 live = [s for s in subs if s.subscribed and not s.lost]
@@ -653,12 +692,7 @@ async def worker_main(pipe, host: str, port: int, n: int, records: int, opts: di
 def worker_process(pipe, host: str, port: int, n: int, records: int, opts: dict) -> None:
     """Entry point of a subscriber worker process."""
     try:
-        if os.environ.get("RT_PROFILE"):
-            import cProfile
-            cProfile.runctx("asyncio.run(worker_main(pipe, host, port, n, records, opts))",
-                            globals(), locals(), f"/tmp/rt-prof-{os.getpid()}")
-        else:
-            asyncio.run(worker_main(pipe, host, port, n, records, opts))
+        asyncio.run(worker_main(pipe, host, port, n, records, opts))
     except KeyboardInterrupt:
         pass
     finally:
@@ -795,6 +829,31 @@ async def publish_phase(server: base.Server, records: int, args) -> dict:
     }
 
 
+def prewarm(server: base.Server, rounds: int = 3, conns: int = 20) -> None:
+    """Open and close a few SSE streams before the idle RSS is read, so that start-up
+    garbage is not part of the baseline (Cairn's allocator keeps the superuser login's
+    argon2id memory, ~19 MiB, until its threads get other work). Same for both servers."""
+    import socket
+    req = (f"GET /api/realtime HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+           "Accept: text/event-stream\r\n\r\n").encode()
+    for _ in range(rounds):
+        socks = []
+        try:
+            for _ in range(conns):
+                sk = socket.create_connection((server.host, server.port), timeout=5)
+                socks.append(sk)
+                sk.sendall(req)
+            for sk in socks:
+                try:
+                    sk.recv(4096)  # headers and (usually) PB_CONNECT
+                except OSError:
+                    pass
+        finally:
+            for sk in socks:
+                sk.close()
+        time.sleep(0.5)
+
+
 def rss(server: base.Server) -> int | None:
     return server.memory().get("VmRSS")
 
@@ -807,9 +866,15 @@ def procs_for(n: int, args) -> int:
 
 async def bench_n(label: str, binary: str, is_pb: bool, n: int, args, work: Path) -> dict:
     log(f"== {label} N={n}: {binary}")
+    # Wait (bounded) for the CPUs to settle, e.g. after the previous run's teardown.
+    busy = await asyncio.to_thread(base.cpu_busy)
+    for _ in range(int(args.settle)):
+        if busy <= 0.15:
+            break
+        busy = await asyncio.to_thread(base.cpu_busy)
     out: dict[str, Any] = {"label": label, "binary": binary, "subscribers": n,
                            "stand_in_pocketbase": is_pb and label != "pocketbase",
-                           "cpu_busy_before": base.cpu_busy()}
+                           "cpu_busy_before": busy}
     if out["cpu_busy_before"] > 0.15:
         log(f"   warning: the CPUs were {out['cpu_busy_before']:.0%} busy before starting; "
             "other work on this machine skews the numbers")
@@ -822,11 +887,18 @@ async def bench_n(label: str, binary: str, is_pb: bool, n: int, args, work: Path
         await asyncio.to_thread(server.start)
         out["version"] = server.version
         out["server_nofile"] = proc_limit_nofile(server.proc.pid)
+        soft = out["server_nofile"].split("/")[0]
+        if soft.isdigit() and int(soft) < n + 64:
+            log(f"   warning: {label}'s open-file limit is {out['server_nofile']} (soft/hard); "
+                f"{n} subscribers need ~{n + 64}")
         token = await asyncio.to_thread(base.superuser_token, server)
         admin = base.Client(server.host, server.port, token)
         out["rate_limits"] = ("turned off" if await asyncio.to_thread(
             base.ensure_rate_limits_off, admin) else "off (default)")
         await asyncio.to_thread(admin.ok, "POST", "/api/collections", POSTS)
+        if admin.conn is not None:
+            admin.conn.close()
+        await asyncio.to_thread(prewarm, server)
         await asyncio.sleep(1.0)
         out["rss_idle_kib"] = rss(server)
 
@@ -838,17 +910,31 @@ async def bench_n(label: str, binary: str, is_pb: bool, n: int, args, work: Path
                 "command_timeout": args.connect_phase_timeout + args.records / args.rate
                 + 4 * args.create_timeout + args.warmup_timeout + args.drain_timeout + 300}
         workers = Workers(k, server.host, server.port, n, args.records, opts)
-        t0 = time.monotonic()
-        res = await workers.ask("connect", {"deadline": t0 + args.connect_phase_timeout},
-                                args.connect_phase_timeout + 90)
+        # Two halves with an RSS reading after each: the second half's RSS growth per
+        # subscriber is the marginal cost, free of start-up noise (e.g. Cairn's
+        # allocator returning the superuser login's argon2 memory during the first
+        # connections, or a Go GC cycle).
+        deadline = time.monotonic() + args.connect_phase_timeout
         failures: Counter[str] = Counter()
-        for r in res:
-            failures.update(r["failures"])
-        cms = sorted(x for r in res for x in r["connect_ms"])
+        cms: list[float] = []
+        seconds = 0.0
+        half_connected = 0
+        for upto in (0.5, 1.0):
+            res = await workers.ask("connect", {"deadline": deadline, "upto": upto},
+                                    max(0.0, deadline - time.monotonic()) + 90)
+            for r in res:
+                failures.update(r["failures"])
+                cms.extend(r["connect_ms"])
+            seconds += max(r["seconds"] for r in res)
+            if upto < 1.0:
+                half_connected = sum(r["connected"] for r in res)
+                await asyncio.sleep(1.0)
+                out["rss_half_connected_kib"] = rss(server)
+        cms.sort()
+        connected = sum(r["connected"] for r in res)
         out["connect"] = {
-            "connected": sum(r["connected"] for r in res),
-            "failed": sum(r["failed"] for r in res), "failures": dict(failures),
-            "seconds": round(time.monotonic() - t0, 2),
+            "connected": connected, "failed": n - connected, "failures": dict(failures),
+            "half_connected": half_connected, "seconds": round(seconds, 2),
             "per_subscriber_ms": {
                 "p50": round(cms[len(cms) // 2], 2) if cms else None,
                 "p99": round(cms[min(len(cms) - 1, int(len(cms) * .99))], 2) if cms else None,
@@ -949,7 +1035,11 @@ async def bench_n(label: str, binary: str, is_pb: bool, n: int, args, work: Path
             raise RuntimeError(f"{label} died during the event phase; log {server.log_path}")
         mem = server.memory()
         out["rss_end_kib"] = mem.get("VmRSS")
-        out["peak_rss_kib"] = mem.get("VmHWM")
+        # VmHWM is updated lazily by the kernel; never report it below an RSS we saw.
+        out["peak_rss_kib"] = max(v for v in (mem.get("VmHWM"), out.get("rss_idle_kib"),
+                                              out.get("rss_half_connected_kib"),
+                                              out.get("rss_connected_kib"), mem.get("VmRSS"))
+                                  if v) if mem else None
         closed = await workers.ask("close", None, 60)
         out["closed"] = {"closed": sum(c["closed"] for c in closed),
                          "of": sum(c["of"] for c in closed)}
@@ -971,6 +1061,10 @@ async def bench_n(label: str, binary: str, is_pb: bool, n: int, args, work: Path
     ok = (out.get("connect") or {}).get("connected")
     if idle and conn_rss and ok:
         out["rss_per_subscriber_kib"] = round((conn_rss - idle) / ok, 2)
+    half, half_ok = out.get("rss_half_connected_kib"), (out.get("connect") or {}).get(
+        "half_connected")
+    if half and conn_rss and ok and half_ok is not None and ok > half_ok:
+        out["rss_per_subscriber_marginal_kib"] = round((conn_rss - half) / (ok - half_ok), 2)
     out["seconds"] = round(time.monotonic() - t_run, 1)
     return out
 
@@ -989,7 +1083,7 @@ def num(v: Any, fmt: str = "{:,}") -> str:
 
 
 def ratio(a: Any, b: Any) -> str:
-    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not a:
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or a <= 0 or b < 0:
         return "–"
     return f"{b / a:.2f}x"
 
@@ -1075,9 +1169,13 @@ def report(meta: dict, results: dict[int, dict[str, dict]]) -> str:
              *both(lambda r: f"{mib(r.get('rss_idle_kib'))} / {mib(r.get('rss_connected_kib'))}"
                              f" / {mib(r.get('rss_end_kib'))}"),
              ratio(pb.get("rss_connected_kib"), cn.get("rss_connected_kib")) + " (connected)"),
-            ("RSS per subscriber KiB",
+            ("RSS per subscriber KiB: (connected − idle) / N",
              *both(lambda r: num(r.get("rss_per_subscriber_kib"), "{:,.1f}")),
              ratio(pb.get("rss_per_subscriber_kib"), cn.get("rss_per_subscriber_kib"))),
+            ("RSS per subscriber KiB: 2nd half of the connects (marginal)",
+             *both(lambda r: num(r.get("rss_per_subscriber_marginal_kib"), "{:,.1f}")),
+             ratio(pb.get("rss_per_subscriber_marginal_kib"),
+                   cn.get("rss_per_subscriber_marginal_kib"))),
             ("peak RSS (VmHWM) / after disconnect MiB",
              *both(lambda r: f"{mib(r.get('peak_rss_kib'))} / "
                              f"{mib(r.get('rss_after_disconnect_kib'))}"), ""),
@@ -1113,8 +1211,21 @@ def report(meta: dict, results: dict[int, dict[str, dict]]) -> str:
                 notes.append(f"{e['id_field_mismatch']} PB_CONNECT `id:` ≠ clientId")
             if e.get("subscribers_missing_events"):
                 notes.append(f"{e['subscribers_missing_events']} subscribers missed events")
+            extra = (e.get("received_total_unique") or 0) - (e.get("received") or 0)
+            if extra > 0:
+                notes.append(f"{extra:,} events received for records whose create failed "
+                             "or timed out (not counted)")
+            if e.get("unexpected_seq"):
+                notes.append(f"{e['unexpected_seq']} events with an unknown sequence number")
             if e:
-                notes.append(f"drain {e.get('drain_seconds')} s after the last create")
+                notes.append(f"drain {e.get('drain_seconds')} s after the last create response")
+                notes.append(f"latency p90 / p99.9 {num(e['latency_ms'].get('p90'), '{:,.1f}')}"
+                             f" / {num(e['latency_ms'].get('p999'), '{:,.1f}')} ms")
+            if r.get("server_nofile"):
+                notes.append(f"server open-file limit {r['server_nofile']} (soft/hard, "
+                             "at start)")
+            if r.get("cpu_busy_before") is not None:
+                notes.append(f"CPUs {r['cpu_busy_before']:.0%} busy before the start")
             if notes:
                 lines.append(f"- {r['label']}: " + "; ".join(notes))
         lines.append("")
@@ -1203,11 +1314,23 @@ def main() -> int:
                     help="seconds for the warm-up event to reach every subscriber")
     ap.add_argument("--drain-timeout", type=float, default=30.0,
                     help="seconds to wait for outstanding events after the last create")
+    ap.add_argument("--settle", type=float, default=30.0,
+                    help="before each run, wait up to this many seconds for the CPUs to be "
+                    "at most 15%% busy")
     ap.add_argument("--target-p99-ms", type=float, default=250.0)
     ap.add_argument("--out-dir", default=str(BENCH_DIR / "results"))
     ap.add_argument("--strict", action="store_true",
                     help="exit 1 unless Cairn meets the target (5,000 subscribers, p99, 0 lost)")
+    ap.add_argument("--from-json", metavar="PATH",
+                    help="only re-render the Markdown report of an earlier realtime.json "
+                    "(printed; nothing is run or written)")
     args = ap.parse_args()
+
+    if args.from_json:
+        data = json.loads(Path(args.from_json).read_text())
+        sys.stdout.write(report(data["meta"],
+                                {int(n): per for n, per in data["results"].items()}))
+        return 0
 
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
     if not wanted or set(wanted) - {"pocketbase", "cairn"}:

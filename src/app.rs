@@ -65,6 +65,12 @@ impl App {
 
 /// Binds, prints the real address and serves until SIGINT/SIGTERM.
 pub async fn serve(app: Arc<App>) -> std::io::Result<()> {
+    // Every realtime subscriber holds a socket: lift the soft open-file
+    // limit to the hard one (Go, and so PocketBase, does the same).
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => tracing::debug!(limit = n, "open-file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
     let listener = tokio::net::TcpListener::bind(&app.config.http).await?;
     let addr = listener.local_addr()?;
     println!("Server started at http://{addr}");
