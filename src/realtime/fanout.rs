@@ -63,7 +63,12 @@ fn run(
     let mut cursor = *seq_rx.borrow_and_update();
     let mut last_trim = Instant::now();
     loop {
-        loop {
+        // Nobody connected: nothing to deliver, so skip reading the log (a
+        // client that connects later and resumes reads it itself).
+        if app.broker.is_empty() {
+            cursor = cursor.max(*seq_rx.borrow_and_update());
+        }
+        while !app.broker.is_empty() {
             let batch = match app.store.read(|conn| changes::after(conn, cursor, BATCH)) {
                 Ok(b) => b,
                 Err(e) => {

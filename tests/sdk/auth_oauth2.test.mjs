@@ -6,103 +6,15 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { EventSource } from 'eventsource';
 import { useServer, test, describe, rejects, errBody, fieldErr, jwtPayload, ID_RE, DATE_RE, uniqueName } from './harness.mjs';
-import { useOidcProvider, authorize } from './oidc.mjs';
+import { authorize } from './oidc.mjs';
 
 // the SDK's realtime service (used by authWithOAuth2's popup flow) needs a global EventSource
 globalThis.EventSource ??= EventSource;
 
-const ALICE = {
-  sub: 'alice',
-  email: 'alice@example.test',
-  email_verified: true,
-  name: 'Alice Liddell',
-  preferred_username: 'alice_w',
-  picture: 'https://img.example.test/alice.png',
-};
-const idp = useOidcProvider({ users: [ALICE] });
+import { ALICE, CLIENT_ID, CLIENT_SECRET, REDIRECT, MAPPED, s256, useOAuthServer } from './oauth2_setup.mjs';
 
-const CLIENT_ID = 'cairn-client';
-const CLIENT_SECRET = 'cairn-client-secret';
-const REDIRECT = 'http://127.0.0.1:9/oauth-callback';
-const MAPPED = { id: 'extId', name: 'name', username: 'username', avatarURL: 'avatar' };
-
-/** The oauth2 provider options as PocketBase stores them (no clientSecret). */
-function providerConfig(name, over = {}) {
-  return {
-    name,
-    clientId: CLIENT_ID,
-    clientSecret: CLIENT_SECRET,
-    authURL: idp.authURL,
-    tokenURL: idp.tokenURL,
-    userInfoURL: idp.userInfoURL,
-    ...over,
-  };
-}
-
-let membersId;
-const srv = useServer(async (s) => {
-  await idp.ready();
-  const c = await s.pb.collections.create({
-    name: 'members',
-    type: 'auth',
-    listRule: 'id = @request.auth.id',
-    viewRule: 'id = @request.auth.id',
-    createRule: '',
-    updateRule: 'id = @request.auth.id',
-    fields: [
-      { name: 'name', type: 'text' },
-      { name: 'username', type: 'text' },
-      { name: 'avatar', type: 'url' },
-      { name: 'extId', type: 'text' },
-    ],
-    indexes: ["CREATE UNIQUE INDEX idx_members_username ON members (username) WHERE username != ''"],
-    oauth2: {
-      enabled: true,
-      providers: [
-        providerConfig('oidc', { displayName: 'Mock IdP', pkce: true }),
-        providerConfig('oidc2', { pkce: false }),
-        providerConfig('oidc3'), // pkce omitted -> null -> the provider default (on)
-      ],
-      mappedFields: MAPPED,
-    },
-  });
-  membersId = c.id;
-});
-
-const M = (pb = srv.client()) => pb.collection('members');
-let subSeq = 0;
-/** A fresh provider user (unique sub/email) with a verified email. */
-async function newIdpUser(prefix, claims = {}) {
-  subSeq += 1;
-  const sub = `${prefix}-${subSeq}`;
-  const all = { email: `${sub}@example.test`, email_verified: true, name: `${prefix} ${subSeq}`, ...claims };
-  await idp.setUser(sub, all);
-  return { sub, ...all };
-}
-
-/** auth-methods -> headless authorize at the provider; returns {info, code, state}. */
-async function startLogin(sub, { collection = 'members', provider = 'oidc', redirectURL = REDIRECT } = {}) {
-  const methods = await srv.client().collection(collection).listAuthMethods();
-  const info = methods.oauth2.providers.find((p) => p.name === provider);
-  assert.ok(info, `provider ${provider} listed`);
-  const { code, state } = await authorize(info.authURL, redirectURL, sub);
-  assert.ok(code, 'the provider issued a code');
-  assert.equal(state, info.state, 'the provider echoes the state');
-  return { info, code };
-}
-
-/** The full code flow through the SDK; returns {res, pb, code, info}. */
-async function oauthLogin(sub, { pb = srv.client(), collection = 'members', provider = 'oidc', createData, verifier } = {}) {
-  const { info, code } = await startLogin(sub, { collection, provider });
-  const res = await pb.collection(collection).authWithOAuth2Code(provider, code, verifier ?? info.codeVerifier, REDIRECT, createData);
-  return { res, pb, code, info };
-}
-
-async function externalAuthsOf(recordId) {
-  return srv.pb.collection('_externalAuths').getFullList({ filter: srv.pb.filter('recordRef = {:id}', { id: recordId }) });
-}
-
-const s256 = (verifier) => crypto.createHash('sha256').update(verifier).digest('base64url');
+const ctx = useOAuthServer();
+const { srv, idp, providerConfig, M, newIdpUser, startLogin, oauthLogin, externalAuthsOf } = ctx;
 
 describe('oauth2 provider options (collection)', () => {
   test('stored shape: providers without clientSecret, pkce null when omitted, mappedFields', async () => {
@@ -332,7 +244,7 @@ describe('auth-with-oauth2: sign-up, login, linking', () => {
     const rec = res.record;
     assert.match(rec.id, ID_RE);
     assert.deepEqual(rec, {
-      collectionId: membersId,
+      collectionId: ctx.membersId,
       collectionName: 'members',
       id: rec.id,
       email: ALICE.email,
@@ -345,7 +257,7 @@ describe('auth-with-oauth2: sign-up, login, linking', () => {
     });
 
     const p = jwtPayload(res.token);
-    assert.deepEqual(p, { collectionId: membersId, exp: p.exp, id: rec.id, refreshable: true, type: 'auth' });
+    assert.deepEqual(p, { collectionId: ctx.membersId, exp: p.exp, id: rec.id, refreshable: true, type: 'auth' });
     assert.equal(pb.authStore.token, res.token, 'the SDK stores the auth');
     assert.equal(pb.authStore.record.id, rec.id);
   });
@@ -367,7 +279,7 @@ describe('auth-with-oauth2: sign-up, login, linking', () => {
       'updated',
     ]);
     assert.equal(ea.collectionName, '_externalAuths');
-    assert.equal(ea.collectionRef, membersId);
+    assert.equal(ea.collectionRef, ctx.membersId);
     assert.equal(ea.recordRef, res.record.id);
     assert.equal(ea.provider, 'oidc');
     assert.equal(ea.providerId, 'alice');
@@ -467,7 +379,7 @@ describe('auth-with-oauth2: sign-up, login, linking', () => {
     assert.equal(res.record.verified, false, 'not verified: the provider email differs');
     assert.deepEqual(
       (await externalAuthsOf(gus.id)).map((l) => [l.collectionRef, l.provider, l.providerId]),
-      [[membersId, 'oidc', ext.sub]],
+      [[ctx.membersId, 'oidc', ext.sub]],
     );
     // linking while logged in keeps the password
     await M().authWithPassword(gusEmail, pw);
@@ -604,148 +516,3 @@ describe('auth-with-oauth2: failures', () => {
   });
 });
 
-// ---- the realtime ("popup") flow ----
-
-const REDIRECT_SUCCESS = '../_/#/auth/oauth2-redirect-success';
-const REDIRECT_FAILURE = '../_/#/auth/oauth2-redirect-failure';
-
-/** GET (or POST) /api/oauth2-redirect without following; returns {status, location, text}. */
-async function hitRedirect(query = '', init = {}) {
-  const r = await fetch(`${srv.url}/api/oauth2-redirect${query}`, { redirect: 'manual', ...init });
-  return { status: r.status, location: r.headers.get('location'), text: await r.text() };
-}
-
-/** A raw SSE client of /api/realtime: resolves once PB_CONNECT arrived; collects @oauth2 messages. */
-async function realtimeClient() {
-  const es = new EventSource(`${srv.url}/api/realtime`);
-  const messages = [];
-  const connect = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no PB_CONNECT within 10s')), 10_000);
-    es.addEventListener('PB_CONNECT', (e) => {
-      clearTimeout(timer);
-      resolve({ data: JSON.parse(e.data), id: e.lastEventId });
-    });
-  });
-  es.addEventListener('@oauth2', (e) => messages.push({ data: JSON.parse(e.data), id: e.lastEventId }));
-  const clientId = connect.id;
-  const subscribe = async () => {
-    const r = await srv.api('POST', '/api/realtime', { body: { clientId, subscriptions: ['@oauth2'] } });
-    assert.equal(r.status, 204);
-  };
-  return { es, clientId, connect, messages, subscribe };
-}
-
-async function waitFor(pred, what, ms = 5000) {
-  const deadline = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-describe('authWithOAuth2 popup flow (/api/realtime + /api/oauth2-redirect)', () => {
-  test('the SDK flow: urlCallback gets the authURL with state = realtime client id; redirect -> 307 success', async () => {
-    const pb = srv.client();
-    let seen;
-    const res = await M(pb).authWithOAuth2({
-      provider: 'oidc',
-      urlCallback: async (url) => {
-        const u = new URL(url);
-        const { code, location } = await authorize(url, null, 'alice');
-        const redirect = await hitRedirect(new URL(location).search);
-        seen = { u, code, location, redirect };
-      },
-    });
-    const { u, location, redirect } = seen;
-    assert.equal(`${u.origin}${u.pathname}`, idp.authURL);
-    assert.equal(u.searchParams.get('redirect_uri'), `${srv.url}/api/oauth2-redirect`);
-    assert.equal(u.searchParams.get('client_id'), CLIENT_ID);
-    assert.equal(u.searchParams.get('code_challenge_method'), 'S256');
-    assert.match(u.searchParams.get('code_challenge'), /^[A-Za-z0-9_-]{43}$/);
-    assert.match(u.searchParams.get('state'), /^[A-Za-z0-9]{40}$/, 'state = the realtime client id');
-    assert.ok(location.startsWith(`${srv.url}/api/oauth2-redirect?`));
-    assert.deepEqual(redirect, { status: 307, location: REDIRECT_SUCCESS, text: '' });
-
-    assert.equal(res.meta.isNew, false);
-    assert.equal(res.record.email, ALICE.email);
-    assert.equal(pb.authStore.record.id, res.record.id);
-    assert.equal(pb.authStore.isValid, true);
-  });
-
-  test('the provider redirecting with an error: the SDK rejects, the redirect answers 307 failure', async () => {
-    let redirect;
-    const err = await rejects(
-      M().authWithOAuth2({
-        provider: 'oidc',
-        urlCallback: async (url) => {
-          const state = new URL(url).searchParams.get('state');
-          redirect = await hitRedirect(`?state=${state}&error=access_denied`);
-        },
-      }),
-      0,
-    );
-    assert.equal(err.originalError?.message, 'OAuth2 redirect error or missing code: access_denied');
-    assert.deepEqual(redirect, { status: 307, location: REDIRECT_FAILURE, text: '' });
-  });
-
-  test('/api/oauth2-redirect without a matching realtime client -> failure redirect (307 GET, 303 POST)', async () => {
-    assert.deepEqual(await hitRedirect(''), { status: 307, location: REDIRECT_FAILURE, text: '' });
-    assert.deepEqual(await hitRedirect('?state=nope&code=abc'), { status: 307, location: REDIRECT_FAILURE, text: '' });
-    assert.deepEqual(await hitRedirect('?state=nope&error=access_denied'), { status: 307, location: REDIRECT_FAILURE, text: '' });
-    const post = await hitRedirect('', { method: 'POST', body: new URLSearchParams({ state: 'nope', code: 'abc' }) });
-    assert.deepEqual(post, { status: 303, location: REDIRECT_FAILURE, text: '' });
-  });
-
-  test('raw: a subscribed client gets an @oauth2 message {state, code[, error]}; one message per subscription', async () => {
-    const rt = await realtimeClient();
-    try {
-      assert.match(rt.clientId, /^[A-Za-z0-9]{40}$/);
-      assert.deepEqual(rt.connect.data, { clientId: rt.clientId });
-
-      // not subscribed yet -> failure, nothing sent
-      assert.deepEqual(await hitRedirect(`?state=${rt.clientId}&code=early`), { status: 307, location: REDIRECT_FAILURE, text: '' });
-
-      await rt.subscribe();
-      assert.deepEqual(await hitRedirect(`?state=${rt.clientId}&code=abc`), { status: 307, location: REDIRECT_SUCCESS, text: '' });
-      await waitFor(() => rt.messages.length === 1, 'the @oauth2 message');
-      assert.deepEqual(rt.messages[0], { data: { state: rt.clientId, code: 'abc' }, id: rt.clientId });
-
-      // the redirect unsubscribed the client
-      assert.deepEqual(await hitRedirect(`?state=${rt.clientId}&code=def`), { status: 307, location: REDIRECT_FAILURE, text: '' });
-
-      // error: still forwarded, but the redirect is a failure
-      await rt.subscribe();
-      assert.deepEqual(await hitRedirect(`?state=${rt.clientId}&error=boom`), { status: 307, location: REDIRECT_FAILURE, text: '' });
-      await waitFor(() => rt.messages.length === 2, 'the error message');
-      assert.deepEqual(rt.messages[1].data, { state: rt.clientId, code: '', error: 'boom' });
-
-      // no code: forwarded, failure
-      await rt.subscribe();
-      assert.deepEqual(await hitRedirect(`?state=${rt.clientId}`), { status: 307, location: REDIRECT_FAILURE, text: '' });
-      await waitFor(() => rt.messages.length === 3, 'the no-code message');
-      assert.deepEqual(rt.messages[2].data, { state: rt.clientId, code: '' });
-
-      // POST (response_mode=form_post), form or JSON body -> 303
-      await rt.subscribe();
-      const form = await hitRedirect('', { method: 'POST', body: new URLSearchParams({ state: rt.clientId, code: 'viaform' }) });
-      assert.deepEqual(form, { status: 303, location: REDIRECT_SUCCESS, text: '' });
-      await rt.subscribe();
-      const json = await hitRedirect('', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ state: rt.clientId, code: 'viajson' }),
-      });
-      assert.deepEqual(json, { status: 303, location: REDIRECT_SUCCESS, text: '' });
-      await waitFor(() => rt.messages.length === 5, 'the POST messages');
-      assert.deepEqual(
-        rt.messages.slice(3).map((m) => m.data),
-        [
-          { state: rt.clientId, code: 'viaform' },
-          { state: rt.clientId, code: 'viajson' },
-        ],
-      );
-    } finally {
-      rt.es.close();
-    }
-  });
-});
