@@ -21,6 +21,8 @@ pub struct App {
     pub throttle: crate::service::auth::throttle::Throttle,
     /// Connected realtime clients.
     pub broker: crate::realtime::Broker,
+    /// The last change the fan-out has delivered (or skipped).
+    pub fanned_out: tokio::sync::watch::Sender<i64>,
     /// Commands for the realtime fan-out task (resumes).
     pub fanout: tokio::sync::mpsc::UnboundedSender<crate::realtime::fanout::Command>,
     fanout_rx: std::sync::Mutex<
@@ -34,6 +36,7 @@ impl App {
         let current = store.read(settings::load)?;
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (fanned_out, _) = tokio::sync::watch::channel(0);
         Ok(Arc::new(Self {
             config,
             store,
@@ -41,6 +44,7 @@ impl App {
             limiter,
             throttle: Default::default(),
             broker: Default::default(),
+            fanned_out,
             fanout,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
         }))
@@ -52,6 +56,20 @@ impl App {
             .read()
             .map(|g| Arc::clone(&g))
             .unwrap_or_default()
+    }
+
+    /// Waits (briefly) until realtime subscribers have been handed every
+    /// change committed so far, so a client that writes and then listens sees
+    /// its own event first — PocketBase's ordering. Free when nobody is
+    /// connected.
+    pub async fn realtime_flush(&self) {
+        if self.broker.is_empty() {
+            return;
+        }
+        let target = *self.store.changes().borrow();
+        let mut rx = self.fanned_out.subscribe();
+        let wait = rx.wait_for(|done| *done >= target);
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), wait).await;
     }
 
     /// Installs freshly saved settings.
@@ -94,6 +112,14 @@ pub async fn serve_on(
         crate::realtime::fanout::start(Arc::clone(&app), rx);
     }
     let router = crate::http::router(app);
+    // Realtime streams write many small messages: without TCP_NODELAY,
+    // Nagle's algorithm holds each one back until the previous is acked.
+    use axum::serve::ListenerExt;
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "TCP_NODELAY not set");
+        }
+    });
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),

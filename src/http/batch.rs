@@ -52,7 +52,7 @@ pub async fn batch(
                 .unwrap_or_default(),
         });
     }
-    Ok(Json(
-        batch::run(&app.store, &ctx.actor, &ctx.req, requests).await?,
-    ))
+    let out = batch::run(&app.store, &ctx.actor, &ctx.req, requests).await?;
+    app.realtime_flush().await;
+    Ok(Json(out))
 }

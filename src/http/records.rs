@@ -80,6 +80,7 @@ pub async fn create(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     let v = records::create(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, body).await?;
+    app.realtime_flush().await;
     Ok(Json(
         shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
     ))
@@ -94,6 +95,7 @@ pub async fn update(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     let v = records::update(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id, body).await?;
+    app.realtime_flush().await;
     Ok(Json(
         shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
     ))
@@ -106,5 +108,6 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let c = collection(&app, &coll)?;
     records::delete(&app.store, c, &ctx.actor, &ctx.req, id).await?;
+    app.realtime_flush().await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

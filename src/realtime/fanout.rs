@@ -67,6 +67,7 @@ fn run(
         // client that connects later and resumes reads it itself).
         if app.broker.is_empty() {
             cursor = cursor.max(*seq_rx.borrow_and_update());
+            app.fanned_out.send_replace(cursor);
         }
         while !app.broker.is_empty() {
             let batch = match app.store.read(|conn| changes::after(conn, cursor, BATCH)) {
@@ -83,6 +84,7 @@ fn run(
                 deliver(app, ch, None);
                 cursor = ch.seq;
             }
+            app.fanned_out.send_replace(cursor);
         }
         if last_trim.elapsed() >= TRIM_EVERY {
             trim(app, rt);
