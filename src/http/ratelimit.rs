@@ -207,22 +207,22 @@ impl Rules {
         route: Option<&Route>,
         authed: bool,
     ) -> Option<&Rule> {
-        if let Some(rt) = route {
-            let mut names = vec![(rt.collection.as_str(), rt.action)];
-            if let Some(t) = rt.tag {
-                names.push((rt.collection.as_str(), t));
-            }
-            names.push(("*", rt.action));
-            if let Some(t) = rt.tag {
-                names.push(("*", t));
-            }
-            for (c, a) in names {
-                if let Some(r) = self.tag(c, a, authed) {
-                    return Some(r);
-                }
-            }
-        }
-        self.path(method, path, authed)
+        route
+            .and_then(|rt| self.route_tag(rt, authed))
+            .or_else(|| self.path(method, path, authed))
+    }
+
+    /// The first of `coll:action`, `coll:tag`, `*:action`, `*:tag`.
+    fn route_tag(&self, rt: &Route, authed: bool) -> Option<&Rule> {
+        let coll = rt.collection.as_str();
+        [
+            (coll, Some(rt.action)),
+            (coll, rt.tag),
+            ("*", Some(rt.action)),
+            ("*", rt.tag),
+        ]
+        .into_iter()
+        .find_map(|(c, a)| self.tag(c, a?, authed))
     }
 }
 
@@ -337,8 +337,8 @@ impl Limiter {
             action,
             tag: action.starts_with("authWith").then_some("auth"),
         };
-        let path = format!("/api/collections/{collection}");
-        match rules.pick(&Method::POST, &path, Some(&route), false) {
+        // Only tag rules count per identity; path rules are per IP.
+        match rules.route_tag(&route, false) {
             Some(r) => self
                 .hit(
                     r,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Query as AxQuery, Request, State};
+use axum::extract::{Query as AxQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::error::ApiError;
 use super::extract::{Caller, Client as ClientInfo, RecordBody};
 use crate::app::App;
-use crate::realtime::fanout::Command;
+use crate::realtime::fanout;
 use crate::realtime::{Message, SetError};
 use crate::schema::validate::FieldError;
 
@@ -199,14 +199,8 @@ pub async fn subscribe(
             "Invalid realtime client.",
         ));
     }
-    match app.broker.set_subscriptions(&id, &actor, subs) {
-        Ok(resumes) => {
-            for sub in resumes {
-                let client = Arc::clone(&client);
-                let _ = app.fanout.send(Command::Resume { client, sub });
-            }
-            Ok(StatusCode::NO_CONTENT)
-        }
+    match fanout::subscribe(&app, &client, &actor, subs) {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(SetError::UnknownClient) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "Missing or invalid client id.",
@@ -234,23 +228,16 @@ const FAILURE: &str = "../_/#/auth/oauth2-redirect-failure";
 pub async fn oauth2_redirect(
     State(app): State<Arc<App>>,
     AxQuery(query): AxQuery<Vec<(String, String)>>,
-    req: Request,
+    method: Method,
+    body: Result<RecordBody, ApiError>,
 ) -> Response {
-    let method = req.method().clone();
+    // Query parameters, overridden by a form_post body (JSON or form).
     let mut params: Map<String, Value> = query
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
-    if method == Method::POST
-        && let Ok(bytes) = axum::body::to_bytes(req.into_body(), 1 << 20).await
-    {
-        if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&bytes) {
-            params.extend(m);
-        } else {
-            for (k, v) in crate::urlencoded::pairs(&bytes) {
-                params.insert(k, Value::String(v));
-            }
-        }
+    if let Ok(RecordBody(b)) = body {
+        params.extend(b);
     }
     let get = |k: &str| {
         params

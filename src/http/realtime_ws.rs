@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use super::extract::Client as ClientInfo;
 use crate::app::App;
-use crate::realtime::fanout::Command;
+use crate::realtime::fanout;
 use crate::realtime::{Message, SetError};
 use crate::service::auth;
 
@@ -125,21 +125,14 @@ fn subscribe(app: &Arc<App>, id: &str, upgrade_token: Option<&str>, text: &str) 
         .and_then(Value::as_str)
         .or(upgrade_token);
     let actor = auth::actor_from_header(&app.store, token);
-    match app.broker.set_subscriptions(id, &actor, subs) {
-        Ok(resumes) => {
-            if let Some(client) = app.broker.get(id) {
-                for sub in resumes {
-                    let client = Arc::clone(&client);
-                    let _ = app.fanout.send(Command::Resume { client, sub });
-                }
-            }
-            let current = app
-                .broker
-                .get(id)
-                .map(|c| c.subscriptions())
-                .unwrap_or_default();
-            frame("PB_SUBSCRIPTIONS", json!({"subscriptions": current}))
-        }
+    let Some(client) = app.broker.get(id) else {
+        return error(404, "Missing or invalid client id.");
+    };
+    match fanout::subscribe(app, &client, &actor, subs) {
+        Ok(()) => frame(
+            "PB_SUBSCRIPTIONS",
+            json!({"subscriptions": client.subscriptions()}),
+        ),
         Err(SetError::UnknownClient) => error(404, "Missing or invalid client id."),
         Err(SetError::AuthMismatch) => error(
             403,

@@ -38,6 +38,21 @@ pub enum Command {
     Resume { client: Arc<Client>, sub: Sub },
 }
 
+/// Replaces a client's subscriptions (`Broker::set_subscriptions`) and
+/// queues the replay of those that ask to resume.
+pub fn subscribe(
+    app: &App,
+    client: &Arc<Client>,
+    actor: &Actor,
+    subs: Vec<String>,
+) -> Result<(), super::SetError> {
+    for sub in app.broker.set_subscriptions(&client.id, actor, subs)? {
+        let client = Arc::clone(client);
+        let _ = app.fanout.send(Command::Resume { client, sub });
+    }
+    Ok(())
+}
+
 /// Changes read per batch.
 const BATCH: i64 = 256;
 /// How often the change log is trimmed to its retention.

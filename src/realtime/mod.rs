@@ -29,16 +29,15 @@ pub struct Message {
     pub data: Arc<str>,
 }
 
-/// Who a client's subscriptions were bound by (collection id, record id);
-/// `None` for guests.
-pub type AuthKey = Option<(String, String)>;
+/// The record an actor is signed in as: (collection id, record id).
+fn bound_record(actor: &Actor) -> Option<(&str, &str)> {
+    actor.identity().map(|i| (i.collection.id.as_str(), i.id()))
+}
 
 #[derive(Debug)]
 struct State {
-    /// The auth the subscriptions were bound with (`None`: guest). A guest
-    /// client may later bind a user; a bound user stays that user.
-    auth: AuthKey,
-    /// The caller that bound the subscriptions (rules run as this actor).
+    /// The caller that bound the subscriptions (rules run as this actor). A
+    /// guest client may later bind a user; a bound user stays that user.
     actor: Arc<Actor>,
     subscriptions: Vec<Arc<Sub>>,
 }
@@ -119,7 +118,6 @@ impl Broker {
             ip: ip.to_owned(),
             tx,
             state: Mutex::new(State {
-                auth: None,
                 actor: Arc::new(Actor::Guest),
                 subscriptions: Vec::new(),
             }),
@@ -161,11 +159,7 @@ impl Broker {
             let Ok(mut s) = client.state.lock() else {
                 continue;
             };
-            let bound = s
-                .auth
-                .as_ref()
-                .is_some_and(|(c, r)| c == collection_id && r == record_id);
-            if !bound {
+            if bound_record(&s.actor) != Some((collection_id, record_id)) {
                 continue;
             }
             let (revoked, identity) = match (s.actor.as_ref(), new) {
@@ -186,10 +180,7 @@ impl Broker {
                         _ => Actor::User(i),
                     });
                 }
-                _ => {
-                    s.auth = None;
-                    s.actor = Arc::new(Actor::Guest);
-                }
+                _ => s.actor = Arc::new(Actor::Guest),
             }
         }
     }
@@ -213,14 +204,11 @@ impl Broker {
         subs: Vec<String>,
     ) -> Result<Vec<Sub>, SetError> {
         let client = self.get(id).ok_or(SetError::UnknownClient)?;
-        let auth = actor
-            .identity()
-            .map(|i| (i.collection.id.clone(), i.id().to_owned()));
         let mut s = client.state.lock().map_err(|_| SetError::UnknownClient)?;
-        if s.auth.is_some() && s.auth != auth {
+        let bound = bound_record(&s.actor);
+        if bound.is_some() && bound != bound_record(actor) {
             return Err(SetError::AuthMismatch);
         }
-        s.auth = auth;
         s.actor = Arc::new(actor.clone());
         let mut next: Vec<Arc<Sub>> = Vec::with_capacity(subs.len());
         let mut resumes = Vec::new();

@@ -6,11 +6,10 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 
-use super::{auth_collection, body, text};
+use super::{auth_collection, body, own_record, text};
 use crate::app::App;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Client, JsonBody};
-use crate::service::Actor;
 use crate::service::auth::flows;
 
 pub async fn request_verification(
@@ -80,23 +79,9 @@ pub async fn request_email_change(
     Caller(actor): Caller,
     b: Result<JsonBody, ApiError>,
 ) -> Result<StatusCode, ApiError> {
-    let c = auth_collection(&app, &coll)?;
-    let id = match &actor {
-        Actor::Guest => return Err(ApiError::unauthorized()),
-        Actor::User(id) | Actor::Superuser(id) => id,
-    };
-    if id.collection.id != c.id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            // PocketBase names the caller's collection here.
-            &format!(
-                "The request requires auth record from {} collection.",
-                id.collection.name
-            ),
-        ));
-    }
+    let id = own_record(&app, &coll, &actor)?;
     let body = body(b)?;
-    flows::request_email_change(&app, id, &text(&body, "newEmail")).await?;
+    flows::request_email_change(&app, &id, &text(&body, "newEmail")).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
-use super::extract::{Caller, Client, JsonBody, Query};
+use super::extract::{Caller, Client, JsonBody, Query, Superuser};
 use crate::app::App;
 use crate::schema::Collection;
 use crate::schema::validate::FieldError;
@@ -36,6 +36,27 @@ pub(crate) fn auth_collection(app: &App, name: &str) -> Result<Arc<Collection>, 
         ));
     }
     Ok(c)
+}
+
+/// 403 for a record of another collection (PocketBase names the caller's).
+fn wrong_collection(id: &Identity) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        &format!(
+            "The request requires auth record from {} collection.",
+            id.collection.name
+        ),
+    )
+}
+
+/// The signed-in record of collection `coll` (401 guest, 403 other collection).
+pub(crate) fn own_record(app: &App, coll: &str, actor: &Actor) -> Result<Identity, ApiError> {
+    let c = auth_collection(app, coll)?;
+    let id = actor.identity().ok_or_else(ApiError::unauthorized)?;
+    if id.collection.id != c.id {
+        return Err(wrong_collection(id));
+    }
+    Ok(id.clone())
 }
 
 /// The JSON body, or PocketBase's 400 for an unreadable one.
@@ -220,13 +241,7 @@ pub async fn refresh(
         return Err(ApiError::unauthorized());
     };
     if id.collection.id != c.id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            &format!(
-                "The request requires auth record from {} collection.",
-                id.collection.name
-            ),
-        ));
+        return Err(wrong_collection(&id));
     }
     auth::login::check_auth_rule(&app, &id)?;
     if claims.get("refreshable").and_then(Value::as_bool) != Some(true) {
@@ -289,20 +304,10 @@ pub async fn methods(
 pub async fn impersonate(
     State(app): State<Arc<App>>,
     Path((coll, id)): Path<(String, String)>,
-    Caller(actor): Caller,
+    _: Superuser,
     q: Query,
     b: Result<JsonBody, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    match actor {
-        Actor::Superuser(_) => {}
-        Actor::User(_) => {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "The authorized record is not allowed to perform this action.",
-            ));
-        }
-        Actor::Guest => return Err(ApiError::unauthorized()),
-    }
     // Unknown and non-auth collections get the same 404 here.
     let c = auth_collection(&app, &coll).map_err(|mut e| {
         e.message = "Missing or invalid auth collection context.".into();

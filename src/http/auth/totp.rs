@@ -9,30 +9,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::{auth_collection, auth_response, body, require, text};
+use super::{auth_collection, auth_response, body, own_record, require, text};
 use crate::app::App;
 use crate::http::error::ApiError;
 use crate::http::extract::{Caller, Client, JsonBody, Query};
+use crate::service::Identity;
 use crate::service::auth::sys::{self, MFAS};
 use crate::service::auth::{login, totp};
-use crate::service::{Actor, Identity};
 use crate::store::records;
-
-/// The signed-in record of collection `coll` (401 guest, 403 other collection).
-fn own_record(app: &App, coll: &str, actor: &Actor) -> Result<Identity, ApiError> {
-    let c = auth_collection(app, coll)?;
-    let id = actor.identity().ok_or_else(ApiError::unauthorized)?;
-    if id.collection.id != c.id {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            &format!(
-                "The request requires auth record from {} collection.",
-                id.collection.name
-            ),
-        ));
-    }
-    Ok(id.clone())
-}
 
 pub async fn setup(
     State(app): State<Arc<App>>,

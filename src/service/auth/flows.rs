@@ -58,12 +58,12 @@ fn same(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-fn find_by_email(app: &App, c: &Collection, email: &str) -> Result<Option<Identity>, Error> {
+fn find_by_email(app: &App, c: &Arc<Collection>, email: &str) -> Result<Option<Identity>, Error> {
     let found = app
         .store
         .read(|conn| records::find_by(conn, c, "email", email))?;
     Ok(found.map(|record| Identity {
-        collection: Arc::new(c.clone()),
+        collection: Arc::clone(c),
         record,
     }))
 }
@@ -138,7 +138,11 @@ fn refuse_superusers(c: &Collection, message: &'static str) -> Result<(), Error>
 
 /// `request-verification`: mails a verification link to an unverified
 /// record; unknown or verified emails get the same silent 204.
-pub async fn request_verification(app: &App, c: &Collection, email: &str) -> Result<(), Error> {
+pub async fn request_verification(
+    app: &App,
+    c: &Arc<Collection>,
+    email: &str,
+) -> Result<(), Error> {
     refuse_superusers(c, ALL_VERIFIED)?;
     check_email("email", email)?;
     let Some(id) = find_by_email(app, c, email)? else {
@@ -163,7 +167,11 @@ pub async fn request_verification(app: &App, c: &Collection, email: &str) -> Res
 }
 
 /// `confirm-verification`: marks the record verified.
-pub async fn confirm_verification(app: &App, c: &Collection, token: &str) -> Result<(), Error> {
+pub async fn confirm_verification(
+    app: &App,
+    c: &Arc<Collection>,
+    token: &str,
+) -> Result<(), Error> {
     refuse_superusers(c, ALL_VERIFIED)?;
     let (id, _) = token_identity(app, c, token, TokenKind::Verification)?;
     app.throttle.clear(&resend_key("verification", &id));
@@ -179,7 +187,11 @@ pub async fn confirm_verification(app: &App, c: &Collection, token: &str) -> Res
 
 /// `request-password-reset`: mails a reset link; unknown emails get the
 /// same silent 204.
-pub async fn request_password_reset(app: &App, c: &Collection, email: &str) -> Result<(), Error> {
+pub async fn request_password_reset(
+    app: &App,
+    c: &Arc<Collection>,
+    email: &str,
+) -> Result<(), Error> {
     if !c.password_auth_enabled() {
         return Err(Error::bad(
             "The collection is not configured to allow password authentication.",
@@ -247,7 +259,7 @@ fn new_password_errors(
 /// verified (the link proved access to it) and forgets login origins.
 pub async fn confirm_password_reset(
     app: &App,
-    c: &Collection,
+    c: &Arc<Collection>,
     token: &str,
     password: &str,
     confirm: &str,
@@ -353,7 +365,7 @@ pub async fn request_email_change(app: &App, id: &Identity, new_email: &str) -> 
 /// password (PocketBase cannot tell whose password it is).
 pub async fn confirm_email_change(
     app: &App,
-    c: &Collection,
+    c: &Arc<Collection>,
     token: &str,
     password: &str,
 ) -> Result<(), Error> {

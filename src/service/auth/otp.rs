@@ -43,7 +43,7 @@ fn require_enabled(c: &Collection) -> Result<(), Error> {
 
 /// `request-otp`: mails a code and answers its id. Unknown emails get an
 /// id too (for nothing), so the answer does not tell who has an account.
-pub async fn request(app: &App, c: &Collection, email: &str) -> Result<String, Error> {
+pub async fn request(app: &App, c: &Arc<Collection>, email: &str) -> Result<String, Error> {
     require_enabled(c)?;
     check_email("email", email)?;
     let found = app
@@ -83,7 +83,7 @@ pub async fn request(app: &App, c: &Collection, email: &str) -> Result<String, E
         .await?;
     let otp_id = sys::text(&row, "id").to_owned();
     let id = Identity {
-        collection: Arc::new(c.clone()),
+        collection: Arc::clone(c),
         record,
     };
     let oid = otp_id.clone();
