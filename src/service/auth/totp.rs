@@ -9,6 +9,7 @@
 use rand::RngExt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use totp_rs::{Algorithm, Secret, Totp};
 
 use crate::app::App;
@@ -104,9 +105,15 @@ fn check(app: &App, e: &Enrolment, code: &str, allow_recovery: bool) -> Option<E
         let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
         let step = (now / 30) as i64;
         // The step that matched, within one step of skew; never one used before.
-        let matched = [step - 1, step, step + 1]
-            .into_iter()
-            .find(|s| *s > e.last_step && totp.generate((*s as u64) * 30).to_string() == code)?;
+        let matched = [step - 1, step, step + 1].into_iter().find(|s| {
+            *s > e.last_step
+                && bool::from(
+                    totp.generate((*s as u64) * 30)
+                        .to_string()
+                        .as_bytes()
+                        .ct_eq(code.as_bytes()),
+                )
+        })?;
         let mut next = e.clone();
         next.last_step = matched;
         return Some(next);
