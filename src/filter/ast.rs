@@ -15,6 +15,57 @@ pub enum Expr {
         op: Op,
         right: Operand,
     },
+    /// Cairn: a named policy, `@policy.is_owner`, standing for the rule
+    /// saved under that name (expanded when compiled).
+    Policy(String),
+}
+
+impl Expr {
+    /// Names of the policies this expression references directly.
+    pub fn policies(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Policy(n) => out.push(n),
+                Expr::Cmp { .. } => {}
+            }
+        }
+        walk(self, &mut out);
+        out
+    }
+
+    /// Every identifier operand, in order.
+    pub fn idents(&self) -> Vec<&Ident> {
+        fn operand<'a>(o: &'a Operand, out: &mut Vec<&'a Ident>) {
+            match o {
+                Operand::Ident(i) => out.push(i),
+                Operand::Func(Func::Strftime(a) | Func::GeoDistance(a)) => {
+                    a.iter().for_each(|o| operand(o, out))
+                }
+                _ => {}
+            }
+        }
+        fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a Ident>) {
+            match e {
+                Expr::And(a, b) | Expr::Or(a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Cmp { left, right, .. } => {
+                    operand(left, out);
+                    operand(right, out);
+                }
+                Expr::Policy(_) => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
 }
 
 /// Comparison operators. `Any*` are the `?`-prefixed "at least one" forms.
@@ -283,4 +334,6 @@ pub struct AuthInfo {
     pub collection_id: String,
     pub collection_name: String,
     pub record: serde_json::Map<String, serde_json::Value>,
+    /// Cairn: names of the roles assigned to the record.
+    pub roles: std::sync::Arc<[String]>,
 }

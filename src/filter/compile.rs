@@ -44,6 +44,9 @@ pub enum Source {
     Many(String),
     /// A value known before the query runs (`@request.*`).
     Value(Value),
+    /// Several values known before the query runs, compared like a
+    /// multi-valued field (Cairn's `@request.auth.roles`).
+    Values(Vec<Value>),
 }
 
 /// Why an expression could not be compiled (the caller answers 400).
@@ -76,6 +79,10 @@ pub trait Resolver {
     fn shared_joins(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The expression saved as policy `name` (Cairn's `@policy.NAME`).
+    fn policy(&self, name: &str) -> Result<std::sync::Arc<Expr>, CompileError> {
+        Err(CompileError(format!("unknown policy {name:?}")))
+    }
     /// The current time as PocketBase's datetime string (for macros).
     fn now(&self) -> time::OffsetDateTime {
         time::OffsetDateTime::now_utc()
@@ -91,6 +98,8 @@ pub struct Params {
     joins: usize,
     /// Conditions the current comparison additionally requires.
     pub guards: Vec<String>,
+    /// Policies being expanded, outermost first (cycle guard).
+    policies: Vec<String>,
 }
 
 impl Params {
@@ -100,6 +109,7 @@ impl Params {
             values: Vec::new(),
             joins: 0,
             guards: Vec::new(),
+            policies: Vec::new(),
         }
     }
 
@@ -155,8 +165,23 @@ fn expr_sql(e: &Expr, r: &mut dyn Resolver, p: &mut Params) -> Result<String, Co
         Expr::And(a, b) => format!("({} AND {})", expr_sql(a, r, p)?, expr_sql(b, r, p)?),
         Expr::Or(a, b) => format!("({} OR {})", expr_sql(a, r, p)?, expr_sql(b, r, p)?),
         Expr::Cmp { left, op, right } => cmp_sql(left, *op, right, r, p)?,
+        Expr::Policy(name) => {
+            if p.policies.iter().any(|n| n == name) || p.policies.len() >= MAX_POLICY_DEPTH {
+                return Err(CompileError(format!(
+                    "policy cycle or nesting too deep at {name:?}"
+                )));
+            }
+            let expr = r.policy(name)?;
+            p.policies.push(name.clone());
+            let sql = expr_sql(&expr, r, p);
+            p.policies.pop();
+            format!("({})", sql?)
+        }
     })
 }
+
+/// Deepest chain of policies referencing policies.
+pub const MAX_POLICY_DEPTH: usize = 16;
 
 /// An operand turned into SQL or a set of values.
 enum Side {
@@ -189,6 +214,7 @@ fn operand(
             Source::Many(sql) => Side::Many(sql),
             Source::Value(Value::Null) => Side::Null,
             Source::Value(v) => Side::Sql(p.bind(Param::from_json(&v))),
+            Source::Values(list) => values_side(list, p),
         },
         Operand::Func(f) => Side::Sql(func_sql(f, r, p)?),
     })
@@ -291,13 +317,33 @@ fn cmp_sql(
     p: &mut Params,
 ) -> Result<String, CompileError> {
     let guards_before = p.guards.len();
-    let a = operand(left, op.is_any(), r, p)?;
-    let b = if matches!(op.base(), Op::Like | Op::NotLike) {
-        like_operand(right, r, p)?
+    let cmp = if matches!(op.base(), Op::Eq | Op::Neq)
+        && let Some(a) = known(left, op.is_any(), r, p)?
+    {
+        match known(right, op.is_any(), r, p)? {
+            Some(b) => match fold(&a, op, &b) {
+                // Request values compared with each other are decided
+                // here: the query carries a constant, not a per-row test.
+                Some(v) => if v { "1" } else { "0" }.to_owned(),
+                None => {
+                    let a = a.into_side(p);
+                    cmp_sides(a, op, b.into_side(p))
+                }
+            },
+            None => {
+                let b = operand(right, op.is_any(), r, p)?;
+                cmp_sides(a.into_side(p), op, b)
+            }
+        }
     } else {
-        operand(right, op.is_any(), r, p)?
+        let a = operand(left, op.is_any(), r, p)?;
+        let b = if matches!(op.base(), Op::Like | Op::NotLike) {
+            like_operand(right, r, p)?
+        } else {
+            operand(right, op.is_any(), r, p)?
+        };
+        cmp_sides(a, op, b)
     };
-    let cmp = cmp_sides(a, op, b);
     // Conditions a resolver attached to names in this comparison (e.g. "only
     // when the email is visible") must hold for it to hold.
     let guards: Vec<String> = p.guards.drain(guards_before..).collect();
@@ -306,6 +352,138 @@ fn cmp_sql(
     } else {
         format!("({} AND {cmp})", guards.join(" AND "))
     })
+}
+
+/// A request-time operand, or one that is not known yet but already
+/// resolved (resolving twice would bind its parameters twice).
+enum Known {
+    /// A literal or request value (`Null` = the literal `null`).
+    One(Value),
+    /// A multi-valued request value.
+    List(Vec<Value>),
+    /// Not known before the query runs.
+    Later(Side),
+}
+
+impl Known {
+    fn into_side(self, p: &mut Params) -> Side {
+        match self {
+            Known::One(Value::Null) => Side::Null,
+            Known::One(v) => Side::Sql(p.bind(Param::from_json(&v))),
+            Known::List(list) => values_side(list, p),
+            Known::Later(s) => s,
+        }
+    }
+}
+
+/// Resolves an operand of `=` / `!=`; `None` for functions and macros
+/// (compiled the usual way).
+fn known(
+    o: &Operand,
+    any: bool,
+    r: &mut dyn Resolver,
+    p: &mut Params,
+) -> Result<Option<Known>, CompileError> {
+    Ok(Some(match o {
+        Operand::Null => Known::One(Value::Null),
+        Operand::Str(s) => Known::One(Value::String(s.clone())),
+        Operand::Num(n) => match num_param(*n) {
+            Param::Int(i) => Known::One(Value::from(i)),
+            _ => Known::One(Value::from(*n)),
+        },
+        Operand::Bool(b) => Known::One(Value::from(i64::from(*b))),
+        Operand::Ident(id) => match if any {
+            r.resolve_any(id, p)?
+        } else {
+            r.resolve(id, p)?
+        } {
+            Source::Value(v) => Known::One(v),
+            Source::Values(list) => Known::List(list),
+            Source::Scalar(sql) => Known::Later(Side::Sql(sql)),
+            Source::Many(sql) => Known::Later(Side::Many(sql)),
+        },
+        Operand::Macro(_) | Operand::Func(_) => return Ok(None),
+    }))
+}
+
+/// `=` / `!=` between known values, exactly as the SQL would decide it;
+/// `None` when a side is not a plain value.
+fn fold(a: &Known, op: Op, b: &Known) -> Option<bool> {
+    // One value as SQL sees it: `None` is the NULL an empty set yields.
+    fn item(v: &Value) -> Option<Option<&Value>> {
+        match v {
+            Value::Array(_) | Value::Object(_) => None,
+            v => Some(Some(v)),
+        }
+    }
+    fn items(k: &Known) -> Option<Vec<Option<&Value>>> {
+        match k {
+            Known::One(v) => Some(vec![item(v)?]),
+            Known::List(l) if l.is_empty() => Some(vec![None]),
+            Known::List(l) => l.iter().map(item).collect(),
+            Known::Later(_) => None,
+        }
+    }
+    let literal_null = |k: &Known| matches!(k, Known::One(Value::Null));
+    let (xs, ys) = (items(a)?, items(b)?);
+    if xs.len() > 1 && ys.len() > 1 {
+        return None;
+    }
+    let eq = |x: Option<&Value>, y: Option<&Value>, x_lit: bool, y_lit: bool| -> bool {
+        match (x, y) {
+            // The literal `null` matches NULL, '' and '[]'.
+            (Some(Value::Null), other) | (other, Some(Value::Null)) if x_lit || y_lit => {
+                match other {
+                    None | Some(Value::Null) => true,
+                    Some(Value::String(s)) => s.is_empty() || s == "[]",
+                    Some(_) => false,
+                }
+            }
+            (None, None) => true,
+            (None, _) | (_, None) => false,
+            (Some(x), Some(y)) => sql_is(x, y),
+        }
+    };
+    let (xl, yl) = (literal_null(a), literal_null(b));
+    let test = |x: Option<&Value>, y: Option<&Value>| {
+        let e = eq(x, y, xl, yl);
+        if op.base() == Op::Eq { e } else { !e }
+    };
+    let mut results = xs
+        .iter()
+        .flat_map(|x| ys.iter().map(move |y| (*x, *y)))
+        .map(|(x, y)| test(x, y));
+    Some(if op.is_any() {
+        results.any(|v| v)
+    } else {
+        results.all(|v| v)
+    })
+}
+
+/// SQLite's `IS` between two bound values: numbers (booleans are 0/1)
+/// compare as numbers, text as text, and text never equals a number.
+fn sql_is(x: &Value, y: &Value) -> bool {
+    fn num(v: &Value) -> Option<f64> {
+        match v {
+            Value::Number(n) => n.as_f64(),
+            Value::Bool(b) => Some(f64::from(u8::from(*b))),
+            _ => None,
+        }
+    }
+    match (x, y) {
+        (Value::String(a), Value::String(b)) => a == b,
+        (Value::Null, Value::Null) => true,
+        _ => match (num(x), num(y)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        },
+    }
+}
+
+/// A known list as a multi-valued operand (one bound JSON array).
+fn values_side(list: Vec<Value>, p: &mut Params) -> Side {
+    let ph = p.bind(Param::Text(Value::Array(list).to_string()));
+    Side::Many(format!("SELECT value AS v FROM json_each({ph})"))
 }
 
 /// The right side of `~`: literal and request strings get PocketBase's
@@ -321,6 +499,7 @@ fn like_operand(o: &Operand, r: &mut dyn Resolver, p: &mut Params) -> Result<Sid
             Source::Value(v) => Some(v.to_string()),
             Source::Scalar(sql) => return Ok(Side::Sql(like_pattern(sql))),
             Source::Many(sql) => return Ok(Side::Many(sql)),
+            Source::Values(list) => return Ok(values_side(list, p)),
         },
         _ => None,
     };
@@ -462,6 +641,7 @@ fn macro_param(m: Macro, now: time::OffsetDateTime) -> Param {
 mod tests {
     use super::*;
     use crate::filter::parse;
+    use serde_json::json;
 
     /// Names resolve to fixed SQL; `@request.auth.id` to a value.
     struct Fake;
@@ -500,11 +680,62 @@ mod tests {
             sql("title = null").sql,
             "(t.\"title\" IS NULL OR t.\"title\" = '' OR t.\"title\" = '[]')"
         );
-        // A missing request value is null too.
-        assert_eq!(
-            sql("@request.auth.missing != ''").sql,
-            "(?1 IS NOT NULL AND ?1 != '' AND ?1 != '[]')"
-        );
+        // A missing request value is null too (and, compared with a
+        // literal, decided before the query runs).
+        assert_eq!(sql("@request.auth.missing != ''").sql, "0");
+        assert_eq!(sql("@request.auth.missing = ''").sql, "1");
+        assert_eq!(sql("@request.auth.id != ''").sql, "1");
+    }
+
+    /// Folding `=` / `!=` between known values must agree with what SQLite
+    /// answers for the same comparison left to the query.
+    #[test]
+    fn folded_comparisons_agree_with_sqlite() {
+        let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
+        let one = |v: Value| Known::One(v);
+        let samples = || {
+            vec![
+                one(Value::Null),
+                one(json!("")),
+                one(json!("[]")),
+                one(json!("a")),
+                one(json!("1")),
+                one(json!(1)),
+                one(json!(1.0)),
+                one(json!(0)),
+                one(json!(true)),
+                one(json!(false)),
+                Known::List(vec![]),
+                Known::List(vec![json!("a")]),
+                Known::List(vec![json!("a"), json!("b")]),
+                Known::List(vec![json!(1), json!("1")]),
+            ]
+        };
+        let ops = [Op::Eq, Op::Neq, Op::AnyEq, Op::AnyNeq];
+        let (mut folded, mut checked) = (0, 0);
+        for (i, a) in samples().into_iter().enumerate() {
+            for (j, b) in samples().into_iter().enumerate() {
+                for op in ops {
+                    let a2 = samples().swap_remove(i);
+                    let b2 = samples().swap_remove(j);
+                    let Some(want) = fold(&a, op, &b) else {
+                        continue;
+                    };
+                    let mut p = Params::new(1);
+                    let (sa, sb) = (a2.into_side(&mut p), b2.into_side(&mut p));
+                    let sql = format!("SELECT COALESCE(({}), 0)", cmp_sides(sa, op, sb));
+                    let got: i64 = conn
+                        .query_row(&sql, rusqlite::params_from_iter(p.values.iter()), |r| {
+                            r.get(0)
+                        })
+                        .expect("runs");
+                    assert_eq!(got == 1, want, "{i} {} {j}: {sql}", op.as_str());
+                    checked += 1;
+                }
+                folded += 1;
+            }
+        }
+        assert!(checked > 500 && folded > 100, "{checked} {folded}");
     }
 
     #[test]

@@ -180,6 +180,19 @@ impl Parser {
                 column,
             ));
         }
+        if let Some(TokenKind::Ident(text)) = self.peek_kind()
+            && let Some(name) = text.strip_prefix("@policy.")
+        {
+            if !is_policy_name(name) {
+                return Err(ParseError::new(
+                    format!("invalid policy name '{name}'"),
+                    column,
+                ));
+            }
+            let name = name.to_owned();
+            self.tokens.next();
+            return Ok(Expr::Policy(name));
+        }
         let left = self.operand()?;
         let op = match self.tokens.next() {
             Some(Token {
@@ -283,6 +296,16 @@ impl Parser {
         }
         Ok(make(args))
     }
+}
+
+/// A policy name: a letter or `_`, then letters, digits or `_` (at most 64).
+pub fn is_policy_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 64
 }
 
 /// An identifier token that is not a function name: a macro or an [`Ident`].

@@ -508,3 +508,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn policies_stand_alone_as_conditions() {
+    let e = parse("@policy.is_owner || (status = 'x' && @policy._team2)").expect("parses");
+    assert_eq!(e.policies(), vec!["is_owner", "_team2"]);
+    assert_eq!(
+        e.to_string(),
+        "@policy.is_owner || status = 'x' && @policy._team2"
+    );
+    assert_eq!(parse(&e.to_string()).expect("reparses"), e);
+    // A policy is a whole condition, not an operand, and names are plain.
+    assert!(parse("@policy.a = true").is_err());
+    assert!(parse("@policy.1abc").is_err());
+    assert!(parse("@policy.a.b").is_err());
+    assert!(parse("@policy").is_err());
+}

@@ -18,12 +18,17 @@ impl Display for Expr {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Cmp { left, op, right } => write!(f, "{left} {} {right}", op.as_str()),
+            Expr::Policy(name) => write!(f, "@policy.{name}"),
             Expr::And(left, right) => {
                 // `Or` binds looser than `&&`, and `a && (b && c)` must keep
                 // its grouping to give back the same tree.
                 write_grouped(f, left, matches!(**left, Expr::Or(..)))?;
                 f.write_str(" && ")?;
-                write_grouped(f, right, !matches!(**right, Expr::Cmp { .. }))
+                write_grouped(
+                    f,
+                    right,
+                    !matches!(**right, Expr::Cmp { .. } | Expr::Policy(_)),
+                )
             }
             Expr::Or(left, right) => {
                 write_grouped(f, left, false)?;

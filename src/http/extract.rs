@@ -26,6 +26,16 @@ impl FromRequestParts<Arc<App>> for Caller {
             .headers
             .get(AUTHORIZATION)
             .and_then(|h| h.to_str().ok());
+        if let Some(key) = header.and_then(crate::service::access::api_keys::key_in) {
+            let (actor, touch) = crate::service::access::api_keys::actor(&app.store, key)?;
+            if let Some(id) = touch {
+                let app = Arc::clone(app);
+                tokio::spawn(async move {
+                    crate::service::access::api_keys::touch(&app.store, id).await;
+                });
+            }
+            return Ok(Caller(actor));
+        }
         Ok(Caller(auth::actor_from_header(&app.store, header)))
     }
 }
@@ -51,8 +61,13 @@ impl FromRequestParts<Arc<App>> for Ctx {
                 headers.insert(k.as_str().replace('-', "_"), Value::String(v.to_owned()));
             }
         }
-        let req =
-            crate::service::rules::request_info(&actor, parts.method.as_str(), query, headers);
+        let req = crate::service::rules::request_info(
+            &app.store,
+            &actor,
+            parts.method.as_str(),
+            query,
+            headers,
+        );
         Ok(Ctx { actor, req })
     }
 }

@@ -27,6 +27,7 @@ use super::subscription::{Sub, Target};
 use super::{Client, Message};
 use crate::app::App;
 use crate::schema::{Access, Collection, RuleKind, datetime};
+use crate::service::records::field_rules::FieldReads;
 use crate::service::records::{Shape, to_public_with};
 use crate::service::{Actor, rules};
 use crate::store::changes::{self, Change};
@@ -110,7 +111,9 @@ fn run(
                 biased;
                 cmd = commands.recv() => cmd.map(Some),
                 changed = seq_rx.changed() => changed.ok().map(|()| None),
-                () = tokio::time::sleep(TRIM_EVERY) => Some(None),
+                // No timer here: a timer polled while the runtime shuts
+                // down panics this thread. Trimming waits for the next
+                // commit, which is also the only thing that grows the log.
             }
         });
         match next {
@@ -221,10 +224,14 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
         return;
     }
     // Access: one query per distinct compiled rule.
-    let checks: Vec<Option<Option<Where>>> =
-        targets.iter().map(|t| access(&schema, &c, t)).collect();
-    let manages: Vec<Option<Option<Where>>> =
-        targets.iter().map(|t| manage(&schema, &c, ch, t)).collect();
+    let checks: Vec<Option<Option<Where>>> = targets
+        .iter()
+        .map(|t| access(&app.store, &schema, &c, t))
+        .collect();
+    let manages: Vec<Option<Option<Where>>> = targets
+        .iter()
+        .map(|t| manage(&app.store, &schema, &c, ch, t))
+        .collect();
     let mut verdicts: HashMap<String, bool> = HashMap::new();
     let evaluated = app.store.read(|conn| {
         for w in checks.iter().chain(&manages).flatten().flatten() {
@@ -270,16 +277,27 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
 }
 
 /// The `@request` a subscriber's rules see (`context` = `realtime`).
-fn request(t: &Target_) -> crate::filter::ast::RequestInfo {
-    let mut req = rules::request_info(&t.actor, "GET", t.sub.query.clone(), t.sub.headers.clone());
+fn request(store: &crate::store::Store, t: &Target_) -> crate::filter::ast::RequestInfo {
+    let mut req = rules::request_info(
+        store,
+        &t.actor,
+        "GET",
+        t.sub.query.clone(),
+        t.sub.headers.clone(),
+    );
     req.context = "realtime".into();
     req
 }
 
 /// `None`: denied; `Some(None)`: allowed outright; `Some(Some(w))`: allowed
 /// if the snapshot satisfies `w`.
-fn access(schema: &crate::store::Schema, c: &Collection, t: &Target_) -> Option<Option<Where>> {
-    let req = request(t);
+fn access(
+    store: &crate::store::Store,
+    schema: &crate::store::Schema,
+    c: &Collection,
+    t: &Target_,
+) -> Option<Option<Where>> {
+    let req = request(store, t);
     let kind = match t.sub.target {
         Target::All => RuleKind::List,
         Target::One(_) => RuleKind::View,
@@ -295,7 +313,7 @@ fn access(schema: &crate::store::Schema, c: &Collection, t: &Target_) -> Option<
     let filter = t.sub.q("filter");
     if !filter.trim().is_empty() {
         let next = parts.iter().map(|w: &Where| w.params.len()).sum::<usize>() + 1;
-        parts.push(rules::filter(schema, c, filter, &t.actor, &req, next).ok()?);
+        parts.push(rules::filter(schema, c, filter, &t.actor, &req, next, &[]).ok()?);
     }
     Some(Where::all(parts))
 }
@@ -303,6 +321,7 @@ fn access(schema: &crate::store::Schema, c: &Collection, t: &Target_) -> Option<
 /// Whether a subscriber manages an auth record (its `manageRule`), which
 /// shows them the email; same encoding as `access`.
 fn manage(
+    store: &crate::store::Store,
     schema: &crate::store::Schema,
     c: &Collection,
     ch: &Change,
@@ -318,7 +337,7 @@ fn manage(
     match c.auth_rule("manageRule") {
         Access::Superusers => None,
         Access::Anyone => Some(None),
-        Access::Rule(text) => Some(Some(rules::rule(schema, c, &text, &request(t), 1))),
+        Access::Rule(text) => Some(Some(rules::rule(schema, c, &text, &request(store, t), 1))),
     }
 }
 
@@ -331,7 +350,8 @@ fn view_key(c: &Collection, ch: &Change, t: &Target_, manager: bool) -> String {
     if t.actor.is_superuser() {
         return "su".into();
     }
-    if !t.sub.q("expand").is_empty() {
+    // Expanded relations and field read rules depend on the caller.
+    if !t.sub.q("expand").is_empty() || c.fields.iter().any(|f| f.read_rule.is_some()) {
         return id.map_or("guest".into(), |i| {
             format!("{}/{}", i.collection.id, i.id())
         });
@@ -346,8 +366,14 @@ fn view_key(c: &Collection, ch: &Change, t: &Target_, manager: bool) -> String {
 
 /// The serialised `{action, record}` (plus `seq` for resumable feeds).
 fn payload(app: &App, c: &Collection, ch: &Change, t: &Target_, manager: bool) -> Option<String> {
-    let req = request(t);
-    let record = to_public_with(c, &ch.snapshot, &t.actor, manager);
+    let req = request(&app.store, t);
+    let mut record = to_public_with(c, &ch.snapshot, &t.actor, manager);
+    if c.fields.iter().any(|f| f.read_rule.is_some()) {
+        let reads = FieldReads::prepare(&app.store, &app.store.schema(), c, &t.actor, &req).ok()?;
+        app.store
+            .read(|conn| reads.hide_snapshot(conn, c, &ch.snapshot, &mut record))
+            .ok()?;
+    }
     let shape = Shape {
         expand: t.sub.q("expand").to_owned(),
         fields: t.sub.q("fields").to_owned(),

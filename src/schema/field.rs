@@ -247,6 +247,13 @@ impl FieldKind {
     }
 }
 
+/// A field rule: `null`/absent or blank means none.
+fn rule_text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .map(str::to_owned)
+}
+
 /// One field of a collection.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
@@ -257,6 +264,11 @@ pub struct Field {
     pub presentable: bool,
     pub help: String,
     pub kind: FieldKind,
+    /// Cairn: who may read this field of a record (`None`: whoever may
+    /// read the record).
+    pub read_rule: Option<String>,
+    /// Cairn: who may set this field (`None`: whoever may write the record).
+    pub write_rule: Option<String>,
 }
 
 impl Field {
@@ -269,6 +281,8 @@ impl Field {
             presentable: false,
             help: String::new(),
             kind,
+            read_rule: None,
+            write_rule: None,
         }
     }
 
@@ -313,6 +327,8 @@ impl Field {
                 .unwrap_or_default()
                 .to_owned(),
             kind,
+            read_rule: rule_text(obj.get("readRule")),
+            write_rule: rule_text(obj.get("writeRule")),
         })
     }
 
@@ -330,6 +346,13 @@ impl Field {
         if !matches!(self.kind, FieldKind::Autodate(_)) {
             m.insert("help".into(), self.help.clone().into());
             m.insert("required".into(), self.kind.required().into());
+        }
+        // Shown only when set, so PocketBase's field shape is unchanged.
+        if let Some(r) = &self.read_rule {
+            m.insert("readRule".into(), r.clone().into());
+        }
+        if let Some(r) = &self.write_rule {
+            m.insert("writeRule".into(), r.clone().into());
         }
         Value::Object(m)
     }

@@ -18,6 +18,16 @@ pub const SUPERUSERS_ID: &str = "pbc_3142635823";
 /// Name of the `_superusers` collection.
 pub const SUPERUSERS: &str = "_superusers";
 
+/// Cairn's access-control collections whose writes reload the schema
+/// snapshot (policies are compiled from it, role caches keyed by it).
+pub const ACCESS_COLLECTIONS: [&str; 3] = ["_roles", "_roleAssignments", "_policies"];
+/// Cairn's API keys collection.
+pub const API_KEYS: &str = "_apiKeys";
+/// Cairn's role assignments collection.
+pub const ROLE_ASSIGNMENTS: &str = "_roleAssignments";
+/// Cairn's named policies collection.
+pub const POLICIES: &str = "_policies";
+
 /// Token types whose HS256 secrets live in an auth collection's options.
 pub const TOKEN_TYPES: [&str; 5] = [
     "authToken",

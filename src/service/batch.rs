@@ -281,7 +281,8 @@ pub async fn run(
         results.push(match d {
             Done::Deleted => json!({"status": 204, "body": null}),
             Done::Record(rec) => {
-                let v = records::to_public(&c, &rec, actor);
+                let mut v = records::present(store, &c, &rec, actor, req, false)?;
+                crate::service::access::after_create(&c, &rec, &mut v);
                 let v = shape.apply_one(store, &c, v, actor, req)?;
                 json!({"status": 200, "body": v})
             }

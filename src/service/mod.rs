@@ -4,6 +4,7 @@
 //! jobs and return plain values. Their single error type says what went
 //! wrong in client terms; `http::error` maps it to PocketBase's JSON.
 
+pub mod access;
 pub mod auth;
 pub mod batch;
 pub mod collections;
@@ -28,6 +29,8 @@ pub enum Error {
     Unauthorized(&'static str),
     /// 403.
     Forbidden(&'static str),
+    /// 403 with field errors (Cairn's field write rules).
+    ForbiddenData(&'static str, Map<String, Value>),
     /// 404.
     NotFound(&'static str),
     /// A status with a body that is not PocketBase's error shape (the MFA
@@ -60,6 +63,7 @@ impl Error {
             Error::BadRequest(m, d) => (400, m.clone(), d.clone()),
             Error::Unauthorized(m) => (401, (*m).to_owned(), Map::new()),
             Error::Forbidden(m) => (403, (*m).to_owned(), Map::new()),
+            Error::ForbiddenData(m, d) => (403, (*m).to_owned(), d.clone()),
             Error::NotFound(m) => (404, (*m).to_owned(), Map::new()),
             Error::Raw(s, body) => (*s, String::new(), body.clone()),
             Error::Internal(detail) => {

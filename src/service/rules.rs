@@ -14,6 +14,7 @@ use crate::store::resolver::RecordResolver;
 
 /// The request values rules may look at (`@request.*`).
 pub fn request_info(
+    store: &crate::store::Store,
     actor: &Actor,
     method: &str,
     query: Map<String, Value>,
@@ -24,6 +25,7 @@ pub fn request_info(
             collection_id: i.collection.id.clone(),
             collection_name: i.collection.name.clone(),
             record: i.record.clone(),
+            roles: store.roles_of(&i.collection.id, i.id()),
         }),
         body: Map::new(),
         query,
@@ -50,6 +52,8 @@ fn uses_request_data(e: &Expr) -> bool {
     match e {
         Expr::And(a, b) | Expr::Or(a, b) => uses_request_data(a) || uses_request_data(b),
         Expr::Cmp { left, right, .. } => operand(left) || operand(right),
+        // Policies are the admin's expressions; they may read request data.
+        Expr::Policy(_) => false,
     }
 }
 
@@ -67,6 +71,11 @@ pub fn check_request_data(actor: &Actor, texts: &[&str]) -> Result<(), Error> {
     }
     if texts.iter().any(|t| t.contains("@request.")) {
         return Err(Error::Forbidden("Only superusers can filter by @request."));
+    }
+    // Policies may read other collections and hidden fields; filtering by
+    // one would let a client probe what they decide record by record.
+    if texts.iter().any(|t| t.contains("@policy.")) {
+        return Err(Error::Forbidden("Only superusers can filter by @policy."));
     }
     Ok(())
 }
@@ -110,6 +119,7 @@ pub fn filter(
     actor: &Actor,
     req: &RequestInfo,
     first_param: usize,
+    open_fields: &[String],
 ) -> Result<Where, Error> {
     let expr = crate::filter::parse_cached(text)
         .map_err(|_| Error::bad("Something went wrong while processing your request."))?;
@@ -117,7 +127,11 @@ pub fn filter(
     if !superuser && uses_request_data(&expr) {
         return Err(Error::Forbidden("Only superusers can filter by @request."));
     }
+    if !superuser && !expr.policies().is_empty() {
+        return Err(Error::Forbidden("Only superusers can filter by @policy."));
+    }
     let mut r = RecordResolver::new(schema, c, req, superuser);
+    r.open_fields = open_fields;
     let compiled = compile(&expr, &mut r, first_param)
         .map_err(|_| Error::bad("Something went wrong while processing your request."))?;
     Ok(Where {

@@ -53,6 +53,22 @@ pub fn bootstrap(conn: &Connection) -> Result<(), StoreError> {
     let res = (|| -> Result<(), StoreError> {
         conn.execute_batch(SYSTEM_TABLES)?;
         let count: i64 = conn.query_row("SELECT COUNT(*) FROM _collections", [], |r| r.get(0))?;
+        if count > 0 {
+            // Data directories from before a system collection existed
+            // (Cairn's access-control collections) gain it now.
+            let now = datetime::now();
+            for c in system::system_collections(&now) {
+                let known: bool = conn.query_row(
+                    "SELECT EXISTS (SELECT 1 FROM _collections WHERE id = ?1 OR name = ?2 COLLATE NOCASE)",
+                    params![c.id, c.name],
+                    |r| r.get(0),
+                )?;
+                if !known {
+                    ddl::create_table(conn, &c)?;
+                    collections::insert(conn, &c)?;
+                }
+            }
+        }
         if count == 0 {
             let now = datetime::now();
             for c in system::system_collections(&now) {

@@ -24,6 +24,23 @@ pub fn load_all(conn: &Connection) -> Result<Vec<Collection>, StoreError> {
     Ok(out)
 }
 
+/// Named policies (`_policies`: name, rule), if the table exists.
+pub fn load_policies(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_policies')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached("SELECT name, rule FROM _policies")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 /// Loads one collection by id or name (inside a write transaction).
 pub fn find(conn: &Connection, name_or_id: &str) -> Result<Option<Collection>, StoreError> {
     let text: Option<String> = conn

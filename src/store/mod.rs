@@ -13,6 +13,7 @@ pub mod ddl;
 pub mod pool;
 pub mod records;
 pub mod resolver;
+pub mod roles;
 pub mod settings;
 pub mod totp;
 pub mod views;
@@ -68,6 +69,12 @@ impl From<rusqlite::Error> for StoreError {
 pub struct Schema {
     pub collections: Vec<Arc<Collection>>,
     by_key: HashMap<String, usize>,
+    /// Named policies (`_policies`), parsed; a text that no longer parses
+    /// is left out, so rules using it deny.
+    pub policies: HashMap<String, Arc<crate::filter::Expr>>,
+    /// Grows with every snapshot: caches derived from access data (roles)
+    /// are valid only for the generation they were filled in.
+    pub generation: u64,
 }
 
 impl Schema {
@@ -78,10 +85,33 @@ impl Schema {
             by_key.insert(c.id.clone(), i);
             by_key.insert(c.name.to_lowercase(), i);
         }
+        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Self {
             collections,
             by_key,
+            policies: HashMap::new(),
+            generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// Adds the named policies (`name -> rule text`).
+    pub fn with_policies(mut self, policies: Vec<(String, String)>) -> Self {
+        for (name, text) in policies {
+            match crate::filter::parse(&text) {
+                Ok(e) => {
+                    self.policies.insert(name, Arc::new(e));
+                }
+                Err(e) => tracing::warn!(policy = %name, error = %e, "policy does not parse"),
+            }
+        }
+        self
+    }
+
+    /// Loads collections and policies from the database.
+    pub fn load(conn: &Connection) -> Result<Self, StoreError> {
+        let collections = collections::load_all(conn)?;
+        let policies = collections::load_policies(conn)?;
+        Ok(Self::new(collections).with_policies(policies))
     }
 
     /// Finds a collection by id, or by name case-insensitively.
@@ -102,6 +132,7 @@ pub struct Store {
     readers: pool::Readers,
     schema: Arc<RwLock<Arc<Schema>>>,
     last_seq: tokio::sync::watch::Sender<i64>,
+    roles: roles::RoleCache,
 }
 
 impl Store {
@@ -111,9 +142,7 @@ impl Store {
         let path = dir.join("data.db");
         let conn = pool::open_writer(&path)?;
         bootstrap::bootstrap(&conn)?;
-        let schema = Arc::new(RwLock::new(Arc::new(Schema::new(collections::load_all(
-            &conn,
-        )?))));
+        let schema = Arc::new(RwLock::new(Arc::new(Schema::load(&conn)?)));
         let seq = records::last_seq(&conn)?;
         let (last_seq, _) = tokio::sync::watch::channel(seq);
         let checkpointer = pool::Checkpointer::start(&path)?;
@@ -122,10 +151,10 @@ impl Store {
         let seq_tx = last_seq.clone();
         let after_commit: pool::AfterCommit = Box::new(move |conn: &Connection, changed, seq| {
             if changed {
-                match collections::load_all(conn) {
-                    Ok(all) => {
+                match Schema::load(conn) {
+                    Ok(s) => {
                         if let Ok(mut g) = cache.write() {
-                            *g = Arc::new(Schema::new(all));
+                            *g = Arc::new(s);
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "schema reload failed"),
@@ -154,6 +183,7 @@ impl Store {
             path,
             schema,
             last_seq,
+            roles: roles::RoleCache::default(),
         })
     }
 
@@ -167,6 +197,26 @@ impl Store {
             .read()
             .map(|g| Arc::clone(&g))
             .unwrap_or_default()
+    }
+
+    /// The role names of an auth record (cached until role data changes).
+    pub fn roles_of(&self, collection_id: &str, record_id: &str) -> Arc<[String]> {
+        let generation = self.schema().generation;
+        if let Some(r) = self.roles.get(generation, collection_id, record_id) {
+            return r;
+        }
+        match self.read(|conn| roles::load(conn, collection_id, record_id)) {
+            Ok(list) => {
+                let list: Arc<[String]> = list.into();
+                self.roles
+                    .put(generation, collection_id, record_id, Arc::clone(&list));
+                list
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "loading roles failed");
+                Arc::from(Vec::new())
+            }
+        }
     }
 
     /// Subscribes to the last committed change-log sequence number.

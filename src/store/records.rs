@@ -223,7 +223,12 @@ impl Where {
     }
 }
 
-/// One page of records plus the total (or -1 when skipped).
+/// A listed record with its answers to the list's extra conditions.
+pub type MarkedRow = (Row_, Vec<bool>);
+
+/// One page of records plus the total (or -1 when skipped). `flags` are
+/// extra conditions (each `?1`-based) answered per returned row, in order.
+#[allow(clippy::too_many_arguments)]
 pub fn list(
     conn: &Connection,
     c: &Collection,
@@ -232,7 +237,8 @@ pub fn list(
     offset: i64,
     count: bool,
     filter: Option<&Where>,
-) -> Result<(Vec<Row_>, i64), StoreError> {
+    flags: &[Where],
+) -> Result<(Vec<MarkedRow>, i64), StoreError> {
     let mut order: Vec<String> = sort
         .iter()
         .map(|k| {
@@ -253,6 +259,15 @@ pub fn list(
         Some(w) => (format!(" WHERE {}", w.sql), w.params.clone()),
         None => (String::new(), Vec::new()),
     };
+    let mut cols = select_list(c).to_string();
+    let mut flag_params = Vec::new();
+    for w in flags {
+        let sql = renumber(&w.sql, params.len() + flag_params.len());
+        flag_params.extend(w.params.iter().cloned());
+        cols.push_str(&format!(", (CASE WHEN ({sql}) THEN 1 ELSE 0 END)"));
+    }
+    let count_params = params.clone();
+    params.extend(flag_params);
     let n = params.len();
     let order_by = if order.is_empty() {
         String::new()
@@ -260,25 +275,60 @@ pub fn list(
         format!(" ORDER BY {}", order.join(", "))
     };
     let sql = format!(
-        "SELECT {} FROM {table}{cond}{order_by} LIMIT ?{} OFFSET ?{}",
-        select_list(c),
+        "SELECT {cols} FROM {table}{cond}{order_by} LIMIT ?{} OFFSET ?{}",
         n + 1,
         n + 2
     );
     let total = if count {
         let sql = format!("SELECT COUNT(*) FROM {table}{cond}");
         conn.prepare_cached(&sql)?
-            .query_row(params_from_iter(params.iter()), |r| r.get(0))?
+            .query_row(params_from_iter(count_params.iter()), |r| r.get(0))?
     } else {
         -1
     };
+    let fields = c.fields.len();
     params.push(crate::filter::compile::Param::Int(limit));
     params.push(crate::filter::compile::Param::Int(offset));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| read_row(c, r))?
+        .query_map(params_from_iter(params.iter()), |r| {
+            let row = read_row(c, r)?;
+            let marks = (0..flags.len())
+                .map(|i| r.get::<_, i64>(fields + i).map(|v| v == 1))
+                .collect::<rusqlite::Result<Vec<bool>>>()?;
+            Ok((row, marks))
+        })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
+}
+
+/// Shifts `?N` placeholders of a `?1`-based condition by `by`.
+pub fn renumber(sql: &str, by: usize) -> String {
+    if by == 0 {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.char_indices().peekable();
+    let mut in_str = false;
+    while let Some((_, ch)) = chars.next() {
+        out.push(ch);
+        if ch == '\'' {
+            in_str = !in_str;
+            continue;
+        }
+        if ch == '?' && !in_str {
+            let mut digits = String::new();
+            while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
+                digits.push(d);
+                chars.next();
+            }
+            match digits.parse::<usize>() {
+                Ok(n) => out.push_str(&(n + by).to_string()),
+                Err(_) => out.push_str(&digits),
+            }
+        }
+    }
+    out
 }
 
 /// Records satisfying `filter`, in rowid order, at most `limit`.
@@ -463,11 +513,17 @@ pub fn append_change(
     action: Action,
     rec: &Row_,
 ) -> Result<i64, StoreError> {
-    let mut snap = rec.clone();
-    for f in &c.fields {
-        if matches!(f.kind, FieldKind::Password(_)) {
-            snap.remove(&f.name);
-        }
+    // Only stored fields (a new API key's plain text rides along in `rec`
+    // for the answer and must not be logged), without password hashes.
+    let snap: Row_ = c
+        .fields
+        .iter()
+        .filter(|f| !matches!(f.kind, FieldKind::Password(_)))
+        .filter_map(|f| rec.get(&f.name).map(|v| (f.name.clone(), v.clone())))
+        .collect();
+    if crate::schema::system::ACCESS_COLLECTIONS.contains(&c.name.as_str()) {
+        // Policies and roles live in the schema snapshot: reload it.
+        ctx.schema_changed = true;
     }
     let conn = ctx.conn;
     conn.prepare_cached(

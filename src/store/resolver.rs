@@ -23,6 +23,9 @@ pub struct RecordResolver<'a> {
     /// `@collection.NAME[:alias]` joins shared by `?` conditions:
     /// (name, alias) -> (join alias, FROM item).
     pub shared: Vec<((String, String), String, String)>,
+    /// Fields of the main collection with read rules that a non-superuser
+    /// may still filter by (their rule holds for this request).
+    pub open_fields: &'a [String],
 }
 
 impl<'a> RecordResolver<'a> {
@@ -38,6 +41,7 @@ impl<'a> RecordResolver<'a> {
             req,
             allow_hidden,
             shared: Vec::new(),
+            open_fields: &[],
         }
     }
 
@@ -76,6 +80,13 @@ impl<'a> RecordResolver<'a> {
     fn check_visible(&self, c: &Collection, f: &Field) -> Result<(), CompileError> {
         if matches!(f.kind, FieldKind::Password(_)) || (f.system && f.name == "tokenKey") {
             return Err(bad(format!("unknown field {:?}", f.name)));
+        }
+        let open = c.id == self.main.id && self.open_fields.contains(&f.name);
+        if f.read_rule.is_some() && !self.allow_hidden && !open {
+            return Err(bad(format!(
+                "field {:?} of {} has a read rule",
+                f.name, c.name
+            )));
         }
         if f.hidden && !self.allow_hidden {
             return Err(bad(format!(
@@ -306,6 +317,9 @@ impl<'a> RecordResolver<'a> {
                     _ => {}
                 }
                 let c = self.schema_collection(&auth.collection_id)?;
+                if key == "roles" && parts.len() == 3 && c.field("roles").is_none() {
+                    return roles_source(&auth.roles, ident.modifier);
+                }
                 let f = c
                     .field(&key)
                     .ok_or_else(|| bad(format!("unknown auth field {key:?}")))?;
@@ -313,6 +327,14 @@ impl<'a> RecordResolver<'a> {
                     return Err(bad("unknown auth field"));
                 }
                 let v = auth.record.get(&key).cloned().unwrap_or(Value::Null);
+                if parts.len() == 3
+                    && let Value::Array(items) = &v
+                    && matches!(ident.modifier, None | Some(Modifier::Each))
+                {
+                    // A multi-valued field of the caller: any-of / all-of
+                    // like the record's own multi-valued fields.
+                    return Ok(Source::Values(items.clone()));
+                }
                 if parts.len() == 3 {
                     return Ok(Source::Value(apply_value_modifier(v, ident.modifier)?));
                 }
@@ -370,6 +392,20 @@ impl<'a> RecordResolver<'a> {
     }
 }
 
+/// Cairn's `@request.auth.roles`: the caller's role names as a
+/// multi-valued operand (one bound JSON array).
+fn roles_source(roles: &[String], modifier: Option<Modifier>) -> Result<Source, CompileError> {
+    let list =
+        |f: fn(&str) -> String| Source::Values(roles.iter().map(|r| Value::from(f(r))).collect());
+    match modifier {
+        Some(Modifier::Length) => Ok(Source::Value(Value::from(roles.len()))),
+        Some(Modifier::Isset) => Ok(Source::Value(Value::Bool(true))),
+        None | Some(Modifier::Each) => Ok(list(str::to_owned)),
+        Some(Modifier::Lower) => Ok(list(str::to_lowercase)),
+        Some(m) => Err(bad(format!(":{} is not supported here", m.as_str()))),
+    }
+}
+
 fn apply_value_modifier(v: Value, m: Option<Modifier>) -> Result<Value, CompileError> {
     Ok(match m {
         None => v,
@@ -389,6 +425,14 @@ fn apply_value_modifier(v: Value, m: Option<Modifier>) -> Result<Value, CompileE
 }
 
 impl Resolver for RecordResolver<'_> {
+    fn policy(&self, name: &str) -> Result<std::sync::Arc<crate::filter::Expr>, CompileError> {
+        self.schema
+            .policies
+            .get(name)
+            .cloned()
+            .ok_or_else(|| bad(format!("unknown policy {name:?}")))
+    }
+
     fn resolve_any(&mut self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
         if ident.parts.first().map(String::as_str) != Some("@collection") {
             return self.resolve(ident, p);

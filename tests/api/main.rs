@@ -9,6 +9,7 @@ mod helpers;
 
 mod injection;
 
+mod access;
 mod auth;
 mod changes;
 mod collections;

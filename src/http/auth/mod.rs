@@ -128,8 +128,9 @@ pub(crate) fn auth_response_with(
     } else {
         Actor::User(id.clone())
     };
-    let record = records::to_public(&id.collection, &id.record, &actor);
-    let req = crate::service::rules::request_info(&actor, "POST", Map::new(), Map::new());
+    let req =
+        crate::service::rules::request_info(&app.store, &actor, "POST", Map::new(), Map::new());
+    let record = records::present(&app.store, &id.collection, &id.record, &actor, &req, false)?;
     let expand = records::Shape {
         expand: q.get("expand").unwrap_or_default().to_owned(),
         fields: String::new(),
@@ -237,6 +238,12 @@ pub async fn refresh(
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
+    if crate::service::access::api_keys::key_in(header).is_some() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "API keys cannot be exchanged for auth tokens.",
+        ));
+    }
     let Some((id, claims)) = auth::verify_token(&app.store, header) else {
         return Err(ApiError::unauthorized());
     };

@@ -46,7 +46,7 @@ pub fn check_auth_rule(app: &App, id: &Identity) -> Result<(), Error> {
         Access::Superusers => Err(Error::Forbidden(DENIED)),
         Access::Rule(text) => {
             let actor = Actor::User(id.clone());
-            let req = rules::request_info(&actor, "POST", Map::new(), Map::new());
+            let req = rules::request_info(&app.store, &actor, "POST", Map::new(), Map::new());
             let w = rules::rule(&app.store.schema(), c, &text, &req, 1);
             let ok = app
                 .store
@@ -80,7 +80,7 @@ fn mfa_required(app: &App, id: &Identity) -> Result<bool, Error> {
         return Ok(true);
     }
     let actor = Actor::User(id.clone());
-    let req = rules::request_info(&actor, "POST", Map::new(), Map::new());
+    let req = rules::request_info(&app.store, &actor, "POST", Map::new(), Map::new());
     let w = rules::rule(&app.store.schema(), c, rule, &req, 1);
     Ok(app
         .store

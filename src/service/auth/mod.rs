@@ -157,6 +157,11 @@ pub fn verify_token(store: &Store, token: &str) -> Option<(Identity, Map<String,
 
 /// The actor a request's Authorization header stands for.
 pub fn actor_from_header(store: &Store, header: Option<&str>) -> Actor {
+    if let Some(key) = header.and_then(crate::service::access::api_keys::key_in) {
+        return crate::service::access::api_keys::actor(store, key)
+            .map(|(a, _)| a)
+            .unwrap_or_default();
+    }
     match header.and_then(|h| verify_token(store, h)) {
         Some((id, _)) if id.collection.name == SUPERUSERS => Actor::Superuser(id),
         Some((id, _)) => Actor::User(id),

@@ -480,7 +480,13 @@ async fn create_user(
     input.insert("password".into(), pw.clone().into());
     input.insert("passwordConfirm".into(), pw.into());
     input.remove("verified");
-    let req = crate::service::rules::request_info(&Actor::Guest, "POST", Map::new(), Map::new());
+    let req = crate::service::rules::request_info(
+        &app.store,
+        &Actor::Guest,
+        "POST",
+        Map::new(),
+        Map::new(),
+    );
     let op =
         records::CreateOp::prepare(&app.store, Arc::clone(c), &Actor::Guest, &req, input).await?;
     let verify = !user.email.is_empty();

@@ -104,14 +104,23 @@ pub fn delete_for_record(
 }
 
 /// An auth record is being deleted: its OTPs, MFA sessions, origins,
-/// linked accounts and authenticator enrolment go with it.
+/// linked accounts, authenticator enrolment, role assignments and API keys
+/// go with it.
 pub fn forget_record(
     ctx: &mut WriteCtx<'_>,
     schema: &crate::store::Schema,
     collection_id: &str,
     record_id: &str,
 ) -> Result<(), Error> {
-    for name in [OTPS, MFAS, ORIGINS, EXTERNAL_AUTHS] {
+    use crate::schema::system::{API_KEYS, ROLE_ASSIGNMENTS};
+    for name in [
+        OTPS,
+        MFAS,
+        ORIGINS,
+        EXTERNAL_AUTHS,
+        ROLE_ASSIGNMENTS,
+        API_KEYS,
+    ] {
         delete_for_record(ctx, schema, name, collection_id, record_id)?;
     }
     crate::store::totp::delete(ctx.conn, collection_id, record_id)?;

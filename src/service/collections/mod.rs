@@ -31,6 +31,24 @@ fn check_rules(schema: &crate::store::Schema, c: &Collection, fail: &str) -> Res
             errors.insert((*key).into(), err("validation_invalid_rule", &msg));
         }
     }
+    // Cairn's field rules, keyed like PocketBase's nested field errors.
+    let mut fields = Map::new();
+    for (i, f) in c.fields.iter().enumerate() {
+        let mut fe = Map::new();
+        for (key, rule) in [("readRule", &f.read_rule), ("writeRule", &f.write_rule)] {
+            if let Some(text) = rule
+                && let Err(msg) = crate::service::rules::validate_rule(schema, c, text)
+            {
+                fe.insert(key.into(), err("validation_invalid_rule", &msg));
+            }
+        }
+        if !fe.is_empty() {
+            fields.insert(i.to_string(), Value::Object(fe));
+        }
+    }
+    if !fields.is_empty() {
+        errors.insert("fields".into(), Value::Object(fields));
+    }
     if errors.is_empty() {
         Ok(())
     } else {

@@ -89,6 +89,7 @@ pub fn delete_in_tx(
         return Err(Error::bad("Failed to delete record."));
     }
     let rec = records::get(ctx.conn, c, id)?.ok_or_else(Error::missing_record)?;
+    crate::service::access::before_delete(ctx.conn, schema, c, &rec)?;
     for other in &schema.collections {
         if other.kind == CollectionKind::View {
             continue;

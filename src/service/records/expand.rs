@@ -135,9 +135,15 @@ fn load(
     };
     w.params.push(param);
     let rows = store.read(|conn| records::select_where(conn, c, &w, MAX_EXPANDED))?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| match to_public(c, r, actor) {
+    let mut public: Vec<Value> = rows.iter().map(|r| to_public(c, r, actor)).collect();
+    super::field_rules::FieldReads::prepare(store, schema, c, actor, req)?.hide(
+        store,
+        c,
+        &mut public,
+    )?;
+    Ok(public
+        .into_iter()
+        .filter_map(|v| match v {
             Value::Object(m) => Some(m),
             _ => None,
         })

@@ -37,6 +37,7 @@ pub fn parse_sort(
     sort: &str,
     actor: &Actor,
     req: &RequestInfo,
+    open_fields: &[String],
 ) -> Result<Vec<SortKey>, Error> {
     let mut keys = Vec::new();
     if sort.trim().is_empty() {
@@ -59,12 +60,14 @@ pub fn parse_sort(
             keys.push(SortKey {
                 field: name.to_owned(),
                 desc,
-                expr: Some(relation_sort(schema, c, name, actor, req)?),
+                expr: Some(relation_sort(schema, c, name, actor, req, open_fields)?),
             });
             continue;
         }
         let ok = c.field(name).is_some_and(|f| {
-            !matches!(f.kind, FieldKind::Password(_)) && (!f.hidden || actor.is_superuser())
+            !matches!(f.kind, FieldKind::Password(_))
+                && (!f.hidden || actor.is_superuser())
+                && (f.read_rule.is_none() || actor.is_superuser() || open_fields.contains(&f.name))
         });
         if !ok {
             return Err(Error::bad(
@@ -89,6 +92,7 @@ fn relation_sort(
     name: &str,
     actor: &Actor,
     req: &RequestInfo,
+    open_fields: &[String],
 ) -> Result<String, Error> {
     let bad = || Error::bad("Something went wrong while processing your request.");
     let expr = crate::filter::parse(&format!("{name} = null")).map_err(|_| bad())?;
@@ -103,6 +107,7 @@ fn relation_sort(
         return Err(bad());
     }
     let mut r = RecordResolver::new(schema, c, req, actor.is_superuser());
+    r.open_fields = open_fields;
     let mut params = Params::new(1);
     match r.resolve(&ident, &mut params) {
         Ok(Source::Scalar(sql)) if params.values.is_empty() => Ok(sql),
@@ -126,16 +131,27 @@ pub fn list(
     };
     rules::check_request_data(actor, &[&q.filter, &q.sort])?;
     let schema = store.schema();
+    let reads = super::field_rules::FieldReads::prepare(store, &schema, c, actor, req)?;
     let mut parts = Vec::new();
     if let Gate::Rule(w) = gate(&schema, c, RuleKind::List, actor, req)? {
         parts.push(w);
     }
     if !q.filter.trim().is_empty() {
         let first = 1 + parts.iter().map(|w| w.params.len()).sum::<usize>();
-        parts.push(rules::filter(&schema, c, &q.filter, actor, req, first)?);
+        parts.push(rules::filter(
+            &schema,
+            c,
+            &q.filter,
+            actor,
+            req,
+            first,
+            reads.open(),
+        )?);
     }
     let filter = Where::all(parts);
-    let sort = parse_sort(&schema, c, &q.sort, actor, req)?;
+    // Record-level field read rules are answered by the page query itself.
+    let conditions = reads.conditions();
+    let sort = parse_sort(&schema, c, &q.sort, actor, req, reads.open())?;
     let (rows, total) = {
         store
             .read(|conn| {
@@ -147,6 +163,7 @@ pub fn list(
                     (page - 1) * per_page,
                     !q.skip_total,
                     filter.as_ref(),
+                    &conditions,
                 )
             })
             .map_err(|e| {
@@ -160,7 +177,11 @@ pub fn list(
                 }
             })?
     };
-    let items: Vec<Value> = rows.iter().map(|r| to_public(c, r, actor)).collect();
+    let (mut items, marks): (Vec<Value>, Vec<Vec<bool>>) = rows
+        .into_iter()
+        .map(|(r, m)| (to_public(c, &r, actor), m))
+        .unzip();
+    reads.hide_marked(&mut items, &marks);
     let items = q.shape.apply(store, c, items, actor, req)?;
     let total_pages = if total < 0 {
         -1

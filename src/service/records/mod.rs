@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 mod auth_rights;
 mod delete;
 pub mod expand;
+pub mod field_rules;
 pub mod fields;
 mod list;
 mod write;
@@ -83,6 +84,10 @@ pub fn to_public_with(c: &Collection, rec: &Row_, actor: &Actor, manager: bool) 
         if c.is_auth() && f.system && f.hidden && (f.name == "password" || f.name == "tokenKey") {
             continue;
         }
+        // An API key's digest is not shown, not even to superusers.
+        if f.system && f.hidden && f.name == "keyHash" {
+            continue;
+        }
         if f.hidden && !superuser {
             continue;
         }
@@ -108,6 +113,24 @@ pub fn to_public_with(c: &Collection, rec: &Row_, actor: &Actor, manager: bool) 
         m.insert("verified".into(), true.into());
     }
     Value::Object(m)
+}
+
+/// `to_public_with`, then Cairn's field read rules (one record).
+pub fn present(
+    store: &Store,
+    c: &Collection,
+    rec: &Row_,
+    actor: &Actor,
+    req: &RequestInfo,
+    manager: bool,
+) -> Result<Value, Error> {
+    let mut v = [to_public_with(c, rec, actor, manager)];
+    if c.fields.iter().any(|f| f.read_rule.is_some()) {
+        let reads = field_rules::FieldReads::prepare(store, &store.schema(), c, actor, req)?;
+        reads.hide(store, c, &mut v)?;
+    }
+    let [v] = v;
+    Ok(v)
 }
 
 /// `expand` and `fields` query parameters, applied to every returned record.
@@ -236,6 +259,7 @@ struct Prepared {
     hashed: Hashed,
     input: Input,
     superuser: bool,
+    writes: field_rules::FieldWrites,
 }
 
 impl Prepared {
@@ -254,6 +278,7 @@ impl Prepared {
         let mut req = req.clone();
         req.body = input.clone();
         let gate = gate(&schema, &c, rule, actor, &req)?;
+        let writes = field_rules::FieldWrites::prepare(&schema, &c, actor, &req, &input);
         let hashed = hash_passwords(&c, &input, actor.is_superuser()).await?;
         Ok(Self {
             c,
@@ -262,6 +287,7 @@ impl Prepared {
             hashed,
             input,
             superuser: actor.is_superuser(),
+            writes,
         })
     }
 }
@@ -291,6 +317,7 @@ impl CreateOp {
             hashed,
             input,
             superuser,
+            writes,
         } = self.0;
 
         let now = datetime::now();
@@ -350,10 +377,12 @@ impl CreateOp {
         if !errors.is_empty() {
             return Err(Error::invalid(FAIL, errors));
         }
+        super::access::before_write(ctx.conn, &schema, &c, &mut rec, None)?;
         records::insert(ctx.conn, &c, &rec).map_err(|e| store_err(e, FAIL))?;
         if !passes(ctx.conn, &c, &id, &gate)? {
             return Err(Error::bad(FAIL));
         }
+        writes.check(ctx.conn, &c, &id)?;
         records::append_change(ctx, &c, &id, Action::Create, &rec)?;
         Ok(rec)
     }
@@ -369,7 +398,9 @@ pub async fn create(
 ) -> Result<Value, Error> {
     let op = CreateOp::prepare(store, Arc::clone(&c), actor, req, input).await?;
     let rec = store.write(move |ctx| op.run(ctx)).await?;
-    Ok(to_public(&c, &rec, actor))
+    let mut out = present(store, &c, &rec, actor, req, false)?;
+    super::access::after_create(&c, &rec, &mut out);
+    Ok(out)
 }
 
 /// Reads one record.
@@ -388,7 +419,7 @@ pub fn view(
         })?
         .ok_or_else(Error::missing_record)?;
     let manager = auth_rights::manages(store, c, actor, req, id)?;
-    Ok(to_public_with(c, &rec, actor, manager))
+    present(store, c, &rec, actor, req, manager)
 }
 
 /// A record update, prepared outside the writer and run inside a job.
@@ -446,12 +477,14 @@ impl UpdateOp {
             hashed,
             input,
             superuser,
+            writes,
         } = prepared;
 
         let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
         if !passes(ctx.conn, &c, &id, &gate)? {
             return Err(Error::missing_record());
         }
+        writes.check(ctx.conn, &c, &id)?;
         let mut errors = Map::new();
         if let Some(new_id) = input.get("id").map(value::coerce_text)
             && !new_id.is_empty()
@@ -495,6 +528,7 @@ impl UpdateOp {
         if !errors.is_empty() {
             return Err(Error::invalid(FAIL, errors));
         }
+        super::access::before_write(ctx.conn, &schema, &c, &mut rec, Some(&old))?;
         records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
         records::append_change(ctx, &c, &id, Action::Update, &rec)?;
         if new_password {
@@ -518,5 +552,5 @@ pub async fn update(
     let op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
     let rec = store.write(move |ctx| op.run(ctx)).await?;
     let manager = auth_rights::manages(store, &c, actor, req, &id)?;
-    Ok(to_public_with(&c, &rec, actor, manager))
+    present(store, &c, &rec, actor, req, manager)
 }
