@@ -313,7 +313,10 @@ fn access(
     let filter = t.sub.q("filter");
     if !filter.trim().is_empty() {
         let next = parts.iter().map(|w: &Where| w.params.len()).sum::<usize>() + 1;
-        parts.push(rules::filter(schema, c, filter, &t.actor, &req, next, &[]).ok()?);
+        // Fields with read rules are filterable where the rule holds for
+        // the subscriber's request, as in lists.
+        let reads = FieldReads::prepare(store, schema, c, &t.actor, &req).ok()?;
+        parts.push(rules::filter(schema, c, filter, &t.actor, &req, next, reads.open()).ok()?);
     }
     Some(Where::all(parts))
 }

@@ -258,6 +258,25 @@ describe('field rules', { skip: cairnOnly }, () => {
     }
   });
 
+  test('a realtime filter on it works where the rule holds, and yields nothing elsewhere', async () => {
+    const id = 'article00000017';
+    const opts = { filter: "secret = 's7'" };
+    const staff = twin(bob);
+    const other = twin(carol);
+    try {
+      const seen = await collect(staff, 'articles', '*', opts);
+      const none = await collect(other, 'articles', '*', opts);
+      await srv.pb.collection('articles').create({ id, title: 'filtered', secret: 's7', status: 'draft' });
+      await srv.pb.collection('articles').create({ id: 'article00000018', title: 'not it', secret: 'zz', status: 'draft' });
+      await settleCount(seen.events, 1, 'staff: filtered events');
+      assert.equal(seen.events[0].record.id, id);
+      assert.equal(seen.events[0].record.secret, 's7');
+      assert.deepEqual(none.events, [], 'a subscriber who may not read the field gets nothing');
+    } finally {
+      await closeAll(staff, other);
+    }
+  });
+
   test('a write rule: 403 naming the field, nothing written (JSON and multipart); staff may write it', async () => {
     const id = 'article00000006';
     const r = await srv.pb.collection('articles').create({ id, title: 'w', secret: 'x', status: 'draft' });
