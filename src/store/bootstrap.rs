@@ -93,3 +93,36 @@ pub fn bootstrap(conn: &Connection) -> Result<(), StoreError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn older_data_directories_gain_new_system_collections() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        bootstrap(&conn).expect("first start");
+        // A data directory from before `_policies` existed.
+        conn.execute_batch(
+            "DROP TABLE _policies; DELETE FROM _collections WHERE name = '_policies';",
+        )
+        .expect("downgrade");
+        bootstrap(&conn).expect("next start");
+        let n: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM _collections WHERE name = '_policies'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(n, 1);
+        conn.execute("INSERT INTO _policies (id, name, rule, description, created, updated) VALUES ('p1', 'x', 'a = 1', '', '', '')", [])
+            .expect("table exists with its columns");
+        // Nothing is duplicated on later starts.
+        bootstrap(&conn).expect("third start");
+        let total: i64 = conn
+            .query_row("SELECT COUNT(*) FROM _collections", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(total, system::system_collections("").len() as i64);
+    }
+}
