@@ -307,6 +307,11 @@ impl<'a> RecordResolver<'a> {
             "body" if parts.len() == 3 => self.body(&key, ident.modifier, p),
             "auth" if parts.len() >= 3 => {
                 let Some(auth) = &self.req.auth else {
+                    // A guest has no roles (an empty list, not null, so
+                    // `:length = 0` holds for guests too).
+                    if key == "roles" && parts.len() == 3 {
+                        return roles_source(&[], ident.modifier);
+                    }
                     return Ok(Source::Value(Value::Null));
                 };
                 match key.as_str() {

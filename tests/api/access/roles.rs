@@ -189,6 +189,7 @@ async fn roles_in_rules_any_of_none_of_and_length() {
         ("not_banned", "@request.auth.roles != 'banned'"),
         ("any_role", "@request.auth.roles:length > 0"),
         ("editors", EDITOR_RULE),
+        ("no_roles", "@request.auth.roles:length = 0"),
     ];
     for (name, rule) in collections {
         let (s, body) =
@@ -201,16 +202,16 @@ async fn roles_in_rules_any_of_none_of_and_length() {
         assert_eq!(s, 200, "{body}");
         create(&w.t, name, json!({"x": "row"})).await;
     }
-    // Rows each caller sees in [not_banned, any_role, editors].
-    let table: [(&str, Option<&str>, [i64; 3]); 5] = [
-        ("guest (no roles: != holds)", None, [1, 0, 0]),
-        ("owner (no roles)", Some(w.owner.as_str()), [1, 0, 0]),
-        ("editor", Some(w.editor.as_str()), [1, 1, 1]),
-        ("API key of a reader", Some(w.key.as_str()), [1, 1, 0]),
-        ("banned", Some(banned.as_str()), [0, 1, 0]),
+    // Rows each caller sees in [not_banned, any_role, editors, no_roles].
+    let table: [(&str, Option<&str>, [i64; 4]); 5] = [
+        ("guest (no roles: != holds)", None, [1, 0, 0, 1]),
+        ("owner (no roles)", Some(w.owner.as_str()), [1, 0, 0, 1]),
+        ("editor", Some(w.editor.as_str()), [1, 1, 1, 0]),
+        ("API key of a reader", Some(w.key.as_str()), [1, 1, 0, 0]),
+        ("banned", Some(banned.as_str()), [0, 1, 0, 0]),
     ];
     for (who, token, want) in table {
-        let mut got = [0; 3];
+        let mut got = [0; 4];
         for (i, (name, _)) in collections.iter().enumerate() {
             let url = format!("/api/collections/{name}/records");
             let (s, body) = w.t.call(Method::GET, &url, token, None).await;
