@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::ast::{Expr, Func, Ident, Macro, Op, Operand, limits};
+use super::fold::{fold, known, values_side};
 
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,7 +185,7 @@ fn expr_sql(e: &Expr, r: &mut dyn Resolver, p: &mut Params) -> Result<String, Co
 pub const MAX_POLICY_DEPTH: usize = 16;
 
 /// An operand turned into SQL or a set of values.
-enum Side {
+pub(super) enum Side {
     Sql(String),
     Many(String),
     /// A literal `null` (PocketBase treats it like an empty value).
@@ -220,7 +221,7 @@ fn operand(
     })
 }
 
-fn num_param(n: f64) -> Param {
+pub(super) fn num_param(n: f64) -> Param {
     if n.fract() == 0.0 && n.abs() < 9.0e15 {
         Param::Int(n as i64)
     } else {
@@ -354,138 +355,6 @@ fn cmp_sql(
     })
 }
 
-/// A request-time operand, or one that is not known yet but already
-/// resolved (resolving twice would bind its parameters twice).
-enum Known {
-    /// A literal or request value (`Null` = the literal `null`).
-    One(Value),
-    /// A multi-valued request value.
-    List(Vec<Value>),
-    /// Not known before the query runs.
-    Later(Side),
-}
-
-impl Known {
-    fn into_side(self, p: &mut Params) -> Side {
-        match self {
-            Known::One(Value::Null) => Side::Null,
-            Known::One(v) => Side::Sql(p.bind(Param::from_json(&v))),
-            Known::List(list) => values_side(list, p),
-            Known::Later(s) => s,
-        }
-    }
-}
-
-/// Resolves an operand of `=` / `!=`; `None` for functions and macros
-/// (compiled the usual way).
-fn known(
-    o: &Operand,
-    any: bool,
-    r: &mut dyn Resolver,
-    p: &mut Params,
-) -> Result<Option<Known>, CompileError> {
-    Ok(Some(match o {
-        Operand::Null => Known::One(Value::Null),
-        Operand::Str(s) => Known::One(Value::String(s.clone())),
-        Operand::Num(n) => match num_param(*n) {
-            Param::Int(i) => Known::One(Value::from(i)),
-            _ => Known::One(Value::from(*n)),
-        },
-        Operand::Bool(b) => Known::One(Value::from(i64::from(*b))),
-        Operand::Ident(id) => match if any {
-            r.resolve_any(id, p)?
-        } else {
-            r.resolve(id, p)?
-        } {
-            Source::Value(v) => Known::One(v),
-            Source::Values(list) => Known::List(list),
-            Source::Scalar(sql) => Known::Later(Side::Sql(sql)),
-            Source::Many(sql) => Known::Later(Side::Many(sql)),
-        },
-        Operand::Macro(_) | Operand::Func(_) => return Ok(None),
-    }))
-}
-
-/// `=` / `!=` between known values, exactly as the SQL would decide it;
-/// `None` when a side is not a plain value.
-fn fold(a: &Known, op: Op, b: &Known) -> Option<bool> {
-    // One value as SQL sees it: `None` is the NULL an empty set yields.
-    fn item(v: &Value) -> Option<Option<&Value>> {
-        match v {
-            Value::Array(_) | Value::Object(_) => None,
-            v => Some(Some(v)),
-        }
-    }
-    fn items(k: &Known) -> Option<Vec<Option<&Value>>> {
-        match k {
-            Known::One(v) => Some(vec![item(v)?]),
-            Known::List(l) if l.is_empty() => Some(vec![None]),
-            Known::List(l) => l.iter().map(item).collect(),
-            Known::Later(_) => None,
-        }
-    }
-    let literal_null = |k: &Known| matches!(k, Known::One(Value::Null));
-    let (xs, ys) = (items(a)?, items(b)?);
-    if xs.len() > 1 && ys.len() > 1 {
-        return None;
-    }
-    let eq = |x: Option<&Value>, y: Option<&Value>, x_lit: bool, y_lit: bool| -> bool {
-        match (x, y) {
-            // The literal `null` matches NULL, '' and '[]'.
-            (Some(Value::Null), other) | (other, Some(Value::Null)) if x_lit || y_lit => {
-                match other {
-                    None | Some(Value::Null) => true,
-                    Some(Value::String(s)) => s.is_empty() || s == "[]",
-                    Some(_) => false,
-                }
-            }
-            (None, None) => true,
-            (None, _) | (_, None) => false,
-            (Some(x), Some(y)) => sql_is(x, y),
-        }
-    };
-    let (xl, yl) = (literal_null(a), literal_null(b));
-    let test = |x: Option<&Value>, y: Option<&Value>| {
-        let e = eq(x, y, xl, yl);
-        if op.base() == Op::Eq { e } else { !e }
-    };
-    let mut results = xs
-        .iter()
-        .flat_map(|x| ys.iter().map(move |y| (*x, *y)))
-        .map(|(x, y)| test(x, y));
-    Some(if op.is_any() {
-        results.any(|v| v)
-    } else {
-        results.all(|v| v)
-    })
-}
-
-/// SQLite's `IS` between two bound values: numbers (booleans are 0/1)
-/// compare as numbers, text as text, and text never equals a number.
-fn sql_is(x: &Value, y: &Value) -> bool {
-    fn num(v: &Value) -> Option<f64> {
-        match v {
-            Value::Number(n) => n.as_f64(),
-            Value::Bool(b) => Some(f64::from(u8::from(*b))),
-            _ => None,
-        }
-    }
-    match (x, y) {
-        (Value::String(a), Value::String(b)) => a == b,
-        (Value::Null, Value::Null) => true,
-        _ => match (num(x), num(y)) {
-            (Some(a), Some(b)) => a == b,
-            _ => false,
-        },
-    }
-}
-
-/// A known list as a multi-valued operand (one bound JSON array).
-fn values_side(list: Vec<Value>, p: &mut Params) -> Side {
-    let ph = p.bind(Param::Text(Value::Array(list).to_string()));
-    Side::Many(format!("SELECT value AS v FROM json_each({ph})"))
-}
-
 /// The right side of `~`: literal and request strings get PocketBase's
 /// treatment (escape `\`, `%`, `_` and wrap in `%...%`, unless the value has
 /// an unescaped `%`); columns are wrapped in SQL.
@@ -556,7 +425,7 @@ fn has_unescaped(s: &str, target: char) -> bool {
     false
 }
 
-fn cmp_sides(a: Side, op: Op, b: Side) -> String {
+pub(super) fn cmp_sides(a: Side, op: Op, b: Side) -> String {
     if !matches!(a, Side::Many(_)) && !matches!(b, Side::Many(_)) {
         return scalar_cmp(&a, op, &b);
     }
@@ -638,155 +507,5 @@ fn macro_param(m: Macro, now: time::OffsetDateTime) -> Param {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::filter::parse;
-    use serde_json::json;
-
-    /// Names resolve to fixed SQL; `@request.auth.id` to a value.
-    struct Fake;
-
-    impl Resolver for Fake {
-        fn resolve(&mut self, ident: &Ident, _: &mut Params) -> Result<Source, CompileError> {
-            Ok(match ident.parts.join(".").as_str() {
-                "title" => Source::Scalar("t.\"title\"".into()),
-                "n" => Source::Scalar("t.\"n\"".into()),
-                "tags" => Source::Many("SELECT value AS v FROM json_each(t.\"tags\")".into()),
-                "@request.auth.id" => Source::Value(Value::String("u1".into())),
-                "@request.auth.missing" => Source::Value(Value::Null),
-                other => return Err(CompileError(format!("unknown {other}"))),
-            })
-        }
-    }
-
-    fn sql(filter: &str) -> Compiled {
-        let expr = parse(filter).expect("parses");
-        compile(&expr, &mut Fake, 1).expect("compiles")
-    }
-
-    #[test]
-    fn literals_become_parameters() {
-        let c = sql("title = 'x\\' OR 1=1 --' && n > 5");
-        assert_eq!(c.sql, "((t.\"title\" IS ?1) AND (t.\"n\" > ?2))");
-        assert_eq!(
-            c.params,
-            vec![Param::Text("x' OR 1=1 --".into()), Param::Int(5)]
-        );
-    }
-
-    #[test]
-    fn null_compares_like_empty() {
-        assert_eq!(
-            sql("title = null").sql,
-            "(t.\"title\" IS NULL OR t.\"title\" = '' OR t.\"title\" = '[]')"
-        );
-        // A missing request value is null too (and, compared with a
-        // literal, decided before the query runs).
-        assert_eq!(sql("@request.auth.missing != ''").sql, "0");
-        assert_eq!(sql("@request.auth.missing = ''").sql, "1");
-        assert_eq!(sql("@request.auth.id != ''").sql, "1");
-    }
-
-    /// Folding `=` / `!=` between known values must agree with what SQLite
-    /// answers for the same comparison left to the query.
-    #[test]
-    fn folded_comparisons_agree_with_sqlite() {
-        let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
-        let one = |v: Value| Known::One(v);
-        let samples = || {
-            vec![
-                one(Value::Null),
-                one(json!("")),
-                one(json!("[]")),
-                one(json!("a")),
-                one(json!("1")),
-                one(json!(1)),
-                one(json!(1.0)),
-                one(json!(0)),
-                one(json!(true)),
-                one(json!(false)),
-                Known::List(vec![]),
-                Known::List(vec![json!("a")]),
-                Known::List(vec![json!("a"), json!("b")]),
-                Known::List(vec![json!(1), json!("1")]),
-            ]
-        };
-        let ops = [Op::Eq, Op::Neq, Op::AnyEq, Op::AnyNeq];
-        let (mut folded, mut checked) = (0, 0);
-        for (i, a) in samples().into_iter().enumerate() {
-            for (j, b) in samples().into_iter().enumerate() {
-                for op in ops {
-                    let a2 = samples().swap_remove(i);
-                    let b2 = samples().swap_remove(j);
-                    let Some(want) = fold(&a, op, &b) else {
-                        continue;
-                    };
-                    let mut p = Params::new(1);
-                    let (sa, sb) = (a2.into_side(&mut p), b2.into_side(&mut p));
-                    let sql = format!("SELECT COALESCE(({}), 0)", cmp_sides(sa, op, sb));
-                    let got: i64 = conn
-                        .query_row(&sql, rusqlite::params_from_iter(p.values.iter()), |r| {
-                            r.get(0)
-                        })
-                        .expect("runs");
-                    assert_eq!(got == 1, want, "{i} {} {j}: {sql}", op.as_str());
-                    checked += 1;
-                }
-                folded += 1;
-            }
-        }
-        assert!(checked > 500 && folded > 100, "{checked} {folded}");
-    }
-
-    #[test]
-    fn like_wraps_unless_percent() {
-        let c = sql("title ~ 'a_b'");
-        assert_eq!(c.sql, "(t.\"title\" LIKE ?1 ESCAPE '\\')");
-        assert_eq!(c.params, vec![Param::Text("%a\\_b%".into())]);
-        assert_eq!(wrap_like("50%"), "50%");
-        assert_eq!(wrap_like("0\\%"), "%0\\%%");
-        assert!(sql("title !~ 'a'").sql.contains("NOT LIKE"));
-    }
-
-    #[test]
-    fn any_and_all_over_many() {
-        let any = sql("tags ?= 'a'").sql;
-        assert!(
-            any.starts_with("EXISTS (SELECT 1 FROM (SELECT v FROM"),
-            "{any}"
-        );
-        let all = sql("tags = 'a'").sql;
-        assert!(all.starts_with("NOT EXISTS ("), "{all}");
-        // Empty sets count as one NULL value, like a LEFT JOIN.
-        assert!(
-            all.contains("UNION ALL SELECT NULL WHERE NOT EXISTS"),
-            "{all}"
-        );
-    }
-
-    #[test]
-    fn request_values_are_bound_and_numbering_starts_where_asked() {
-        let expr = parse("title = @request.auth.id").expect("parses");
-        let c = compile(&expr, &mut Fake, 3).expect("compiles");
-        assert_eq!(c.sql, "(t.\"title\" IS ?3)");
-        assert_eq!(c.params, vec![Param::Text("u1".into())]);
-    }
-
-    #[test]
-    fn unknown_names_are_errors() {
-        let expr = parse("nope = 1").expect("parses");
-        assert!(compile(&expr, &mut Fake, 1).is_err());
-    }
-
-    #[test]
-    fn macros_are_bound_datetimes() {
-        let c = sql("title < @now && title > @todayStart");
-        assert_eq!(c.params.len(), 2);
-        for p in &c.params {
-            let Param::Text(s) = p else {
-                panic!("macro should be text: {p:?}")
-            };
-            assert!(crate::schema::datetime::parse(s).is_some(), "{s}");
-        }
-    }
-}
+#[path = "compile_tests.rs"]
+mod tests;

@@ -8,7 +8,8 @@
 //! - [`parser`]: tokens -> the typed tree in [`ast`], enforcing the named
 //!   limits in [`ast::limits`] so no input can make it slow or deep.
 //! - [`print`](mod@print): tree -> canonical text that parses back to the same tree.
-//! - `compile` (next): tree -> SQL, asking a resolver what names mean.
+//! - `compile` (next): tree -> SQL, asking a resolver what names mean;
+//!   `fold` decides comparisons of request values before the query runs.
 //!
 //! Why the split: the parser knows no tables and the resolver knows no
 //! syntax. A name like `author.name:lower` stays a name until the resolver
@@ -19,6 +20,7 @@
 pub mod ast;
 pub mod cache;
 pub mod compile;
+mod fold;
 pub mod lexer;
 pub mod parser;
 pub mod print;
