@@ -18,12 +18,9 @@ use super::Error;
 use crate::schema::Collection;
 use crate::schema::system::{API_KEYS, POLICIES, ROLE_ASSIGNMENTS};
 use crate::schema::validate::FieldError;
+use crate::service::auth::sys::text;
 use crate::store::Schema;
 use crate::store::records::{self, Row_};
-
-fn text<'a>(rec: &'a Row_, key: &str) -> &'a str {
-    rec.get(key).and_then(Value::as_str).unwrap_or_default()
-}
 
 fn field_err(field: &str, code: &'static str, message: &str) -> Map<String, Value> {
     let mut data = Map::new();

@@ -13,7 +13,7 @@
 //! update against the stored record, on create against the inserted row
 //! (like the create rule), so a refusal rolls everything back.
 
-use rusqlite::{OptionalExtension, params_from_iter};
+use rusqlite::params_from_iter;
 use serde_json::{Map, Value};
 
 use super::{Actor, Error, Input};
@@ -207,22 +207,14 @@ impl FieldReads {
                 Ok(rows)
             })?;
         }
-        for r in records.iter_mut() {
-            let Value::Object(m) = r else { continue };
-            for name in &self.denied {
-                m.remove(name);
-            }
-            if self.per_record.is_empty() {
-                continue;
-            }
-            let id = m.get("id").and_then(Value::as_str).unwrap_or_default();
-            let flags = allowed.get(id);
-            for (i, (name, _)) in self.per_record.iter().enumerate() {
-                if !flags.is_some_and(|f| f.get(i).copied().unwrap_or(false)) {
-                    m.remove(name);
-                }
-            }
-        }
+        let marks: Vec<Vec<bool>> = records
+            .iter()
+            .map(|r| {
+                let id = r.get("id").and_then(Value::as_str).unwrap_or_default();
+                allowed.get(id).cloned().unwrap_or_default()
+            })
+            .collect();
+        self.hide_marked(records, &marks);
         Ok(())
     }
 
@@ -304,22 +296,7 @@ impl FieldWrites {
     ) -> Result<(), Error> {
         let mut data = Map::new();
         for (name, w) in &self.0 {
-            let sql = format!(
-                "SELECT 1 FROM {} WHERE \"id\" = ?{} AND ({}) LIMIT 1",
-                quote_ident(&c.name),
-                w.params.len() + 1,
-                w.sql
-            );
-            let mut params = w.params.clone();
-            params.push(Param::Text(id.to_owned()));
-            let ok = conn
-                .prepare_cached(&sql)
-                .and_then(|mut s| {
-                    s.query_row(params_from_iter(params.iter()), |_| Ok(()))
-                        .optional()
-                })
-                .map_err(|e| Error::Internal(e.to_string()))?
-                .is_some();
+            let ok = crate::store::records::get_where(conn, c, id, w)?.is_some();
             if !ok {
                 data.insert(
                     name.clone(),
