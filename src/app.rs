@@ -111,21 +111,13 @@ pub async fn serve_on(
     if let Some(rx) = app.fanout_rx.lock().ok().and_then(|mut g| g.take()) {
         crate::realtime::fanout::start(Arc::clone(&app), rx);
     }
+    let limits = crate::http::server::Limits {
+        header_timeout: std::time::Duration::from_secs(app.config.http_header_timeout_secs),
+        idle_timeout: std::time::Duration::from_secs(app.config.http_idle_timeout_secs),
+        max_connections: app.config.http_max_connections,
+    };
     let router = crate::http::router(app);
-    // Realtime streams write many small messages: without TCP_NODELAY,
-    // Nagle's algorithm holds each one back until the previous is acked.
-    use axum::serve::ListenerExt;
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "TCP_NODELAY not set");
-        }
-    });
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    crate::http::server::serve(listener, router, limits, shutdown).await
 }
 
 async fn shutdown_signal() {

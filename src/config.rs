@@ -20,6 +20,15 @@ pub struct Config {
     /// clients (hours), and at most how many.
     pub changes_retention_hours: u64,
     pub changes_retention_rows: u64,
+    /// Seconds a client has to send a request's headers, counted from when
+    /// the server starts waiting for them (slow-header connections).
+    pub http_header_timeout_secs: u64,
+    /// Seconds a connection may stay open with no request in progress
+    /// (idle keep-alive); realtime streams are never idle.
+    pub http_idle_timeout_secs: u64,
+    /// Most connections open at once (also capped below the open-file
+    /// limit); past it new connections get an immediate 503.
+    pub http_max_connections: usize,
 }
 
 impl Default for Config {
@@ -30,6 +39,9 @@ impl Default for Config {
             log: "info".into(),
             changes_retention_hours: 24,
             changes_retention_rows: 100_000,
+            http_header_timeout_secs: 60,
+            http_idle_timeout_secs: 60,
+            http_max_connections: 10_000,
         }
     }
 }
@@ -70,6 +82,22 @@ impl Config {
         if let Some(v) = get("CAIRN_LOG") {
             self.log = v;
         }
+        let num = |k: &str| get(k).and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(v) = num("CAIRN_CHANGES_RETENTION_HOURS") {
+            self.changes_retention_hours = v;
+        }
+        if let Some(v) = num("CAIRN_CHANGES_RETENTION_ROWS") {
+            self.changes_retention_rows = v;
+        }
+        if let Some(v) = num("CAIRN_HTTP_HEADER_TIMEOUT_SECS") {
+            self.http_header_timeout_secs = v;
+        }
+        if let Some(v) = num("CAIRN_HTTP_IDLE_TIMEOUT_SECS") {
+            self.http_idle_timeout_secs = v;
+        }
+        if let Some(v) = num("CAIRN_HTTP_MAX_CONNECTIONS") {
+            self.http_max_connections = usize::try_from(v).unwrap_or(usize::MAX);
+        }
     }
 }
 
@@ -85,5 +113,14 @@ mod tests {
         c.apply_env(|k| (k == "CAIRN_HTTP").then(|| "127.0.0.1:2".to_owned()));
         assert_eq!(c.http, "127.0.0.1:2");
         assert!(toml::from_str::<Config>("nope = 1").is_err());
+        c.apply_env(|k| match k {
+            "CAIRN_CHANGES_RETENTION_ROWS" => Some("7".to_owned()),
+            "CAIRN_HTTP_IDLE_TIMEOUT_SECS" => Some("3".to_owned()),
+            "CAIRN_HTTP_MAX_CONNECTIONS" => Some("oops".to_owned()),
+            _ => None,
+        });
+        assert_eq!(c.changes_retention_rows, 7);
+        assert_eq!(c.http_idle_timeout_secs, 3);
+        assert_eq!(c.http_max_connections, 10_000);
     }
 }

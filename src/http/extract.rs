@@ -4,39 +4,26 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::service::{Actor, auth};
+use crate::service::Actor;
 
 /// Largest request body accepted (PocketBase's default, 32 MiB).
 pub const MAX_BODY: usize = 32 << 20;
 
-/// The caller, resolved from `Authorization` (invalid tokens mean guest).
+/// The caller, resolved from `Authorization` by `identity::layer`
+/// (invalid tokens mean guest, bad API keys 401).
 pub struct Caller(pub Actor);
 
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|h| h.to_str().ok());
-        if let Some(key) = header.and_then(crate::service::access::api_keys::key_in) {
-            let (actor, touch) = crate::service::access::api_keys::actor(&app.store, key)?;
-            if let Some(id) = touch {
-                let app = Arc::clone(app);
-                tokio::spawn(async move {
-                    crate::service::access::api_keys::touch(&app.store, id).await;
-                });
-            }
-            return Ok(Caller(actor));
-        }
-        Ok(Caller(auth::actor_from_header(&app.store, header)))
+        Ok(Caller(super::identity::of(app, parts)?))
     }
 }
 

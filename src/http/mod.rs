@@ -5,10 +5,13 @@ pub mod batch;
 pub mod collections;
 pub mod error;
 pub mod extract;
+pub mod identity;
+pub mod paths;
 pub mod ratelimit;
 pub mod realtime;
 pub mod realtime_ws;
 pub mod records;
+pub mod server;
 pub mod system;
 
 use std::sync::Arc;
@@ -16,15 +19,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
 
-/// Builds the whole route table.
-pub fn router(app: Arc<App>) -> Router {
-    let api = Router::new()
+/// The route table, readable top to bottom; `router` serves it and
+/// `route_paths` lists it (tests iterate every route through it).
+fn routes() -> Routes {
+    Routes::default()
         // Anyone
         .route("/api/health", get(system::health))
         // Records (rules decide)
@@ -149,8 +153,17 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_/", get(system::dashboard))
         .route("/_/{*path}", get(system::dashboard))
         .method_not_allowed_fallback(system::wrong_method)
-        .fallback(system::fallback);
+        .fallback(system::fallback)
+}
 
+/// Every path in the route table, in order (`{param}` placeholders kept).
+pub fn route_paths() -> Vec<&'static str> {
+    routes().paths
+}
+
+/// Builds the whole route table.
+pub fn router(app: Arc<App>) -> Router {
+    let api = routes().router;
     let headers = [
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "SAMEORIGIN"),
@@ -162,6 +175,11 @@ pub fn router(app: Arc<App>) -> Router {
             Arc::clone(&app),
             ratelimit::layer,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            identity::layer,
+        ))
+        .layer(axum::middleware::from_fn(paths::layer))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(CorsLayer::permissive());
     for (k, v) in headers {
@@ -171,4 +189,37 @@ pub fn router(app: Arc<App>) -> Router {
         ));
     }
     router.with_state(app)
+}
+
+/// A `Router` that remembers the paths it was given.
+#[derive(Default)]
+struct Routes {
+    router: Router<Arc<App>>,
+    paths: Vec<&'static str>,
+}
+
+impl Routes {
+    fn route(mut self, path: &'static str, method: MethodRouter<Arc<App>>) -> Self {
+        self.router = self.router.route(path, method);
+        self.paths.push(path);
+        self
+    }
+
+    fn method_not_allowed_fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, Arc<App>>,
+        T: 'static,
+    {
+        self.router = self.router.method_not_allowed_fallback(handler);
+        self
+    }
+
+    fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, Arc<App>>,
+        T: 'static,
+    {
+        self.router = self.router.fallback(handler);
+        self
+    }
 }

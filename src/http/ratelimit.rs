@@ -402,13 +402,14 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     if rules.excluded_ips.contains(&ip) {
         return next.run(req).await;
     }
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|h| h.to_str().ok());
-    let actor = match header {
-        Some(h) => auth::actor_from_header(&app.store, Some(h)),
-        None => Actor::Guest,
+    let actor = match req.extensions().get::<super::identity::Resolved>() {
+        Some(r) => r.0.clone(),
+        None => auth::actor_from_header(
+            &app.store,
+            req.headers()
+                .get(AUTHORIZATION)
+                .and_then(|h| h.to_str().ok()),
+        ),
     };
     if actor.is_superuser() {
         return next.run(req).await;

@@ -110,7 +110,9 @@ fn length_error(code: &'static str, message: &str, min: usize, max: usize) -> Va
 }
 
 /// The validated `{clientId, subscriptions}` of a subscription request.
-fn parse_subscribe(body: &Map<String, Value>) -> Result<(String, Vec<String>), ApiError> {
+pub(super) fn parse_subscribe(
+    body: &Map<String, Value>,
+) -> Result<(String, Vec<String>), ApiError> {
     let id = match body.get("clientId") {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),

@@ -23,11 +23,13 @@ use axum::http::header::AUTHORIZATION;
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::error::ApiError;
 use super::extract::Client as ClientInfo;
+use super::identity;
 use crate::app::App;
 use crate::realtime::fanout;
 use crate::realtime::{Message, SetError};
-use crate::service::auth;
+use crate::service::Actor;
 
 pub async fn upgrade(
     State(app): State<Arc<App>>,
@@ -35,7 +37,7 @@ pub async fn upgrade(
     headers: HeaderMap,
     AxQuery(query): AxQuery<Vec<(String, String)>>,
     ws: WebSocketUpgrade,
-) -> Response {
+) -> Result<Response, ApiError> {
     let token = headers
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok())
@@ -46,17 +48,32 @@ pub async fn upgrade(
                 .find(|(k, _)| k == "token")
                 .map(|(_, v)| v)
         });
-    ws.max_message_size(1 << 20)
-        .on_upgrade(move |socket| session(app, socket, token, info.ip))
+    // Resolved now, so a bad API key in `?token=` is refused like one in
+    // the header, and the connection is bound before its first frame.
+    let actor = identity::resolve(&app, token.as_deref())?;
+    Ok(ws
+        .max_message_size(1 << 20)
+        .on_upgrade(move |socket| session(app, socket, token, actor, info.ip)))
 }
 
 fn frame(event: &str, data: Value) -> WsMessage {
     WsMessage::Text(json!({"event": event, "data": data}).to_string().into())
 }
 
-async fn session(app: Arc<App>, mut socket: WebSocket, token: Option<String>, ip: String) {
+async fn session(
+    app: Arc<App>,
+    mut socket: WebSocket,
+    token: Option<String>,
+    actor: Actor,
+    ip: String,
+) {
     let (client, mut rx) = app.broker.connect(&ip);
     let id = client.id.clone();
+    // Bind the connect-time caller at once, as SSE's first subscription
+    // request does: a later frame authorized as someone else gets 403.
+    if actor.identity().is_some() {
+        let _ = fanout::subscribe(&app, &client, &actor, Vec::new());
+    }
     let hello = json!({"event": "PB_CONNECT", "id": id, "data": {"clientId": id}});
     if socket
         .send(WsMessage::Text(hello.to_string().into()))
@@ -106,25 +123,25 @@ fn error(status: u16, message: &str) -> WsMessage {
     )
 }
 
-/// Handles a `{"subscriptions": [...], "authorization"?}` frame.
+/// Handles a `{"subscriptions": [...], "authorization"?}` frame, with the
+/// same validation as `POST /api/realtime`.
 fn subscribe(app: &Arc<App>, id: &str, upgrade_token: Option<&str>, text: &str) -> WsMessage {
-    let Ok(Value::Object(body)) = serde_json::from_str::<Value>(text) else {
+    let Ok(Value::Object(mut body)) = serde_json::from_str::<Value>(text) else {
         return error(400, "An error occurred while loading the submitted data.");
     };
-    let subs: Vec<String> = body
-        .get("subscriptions")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    body.insert("clientId".into(), Value::String(id.to_owned()));
+    let subs = match super::realtime::parse_subscribe(&body) {
+        Ok((_, subs)) => subs,
+        Err(e) => return api_error(&e),
+    };
     let token = body
         .get("authorization")
         .and_then(Value::as_str)
         .or(upgrade_token);
-    let actor = auth::actor_from_header(&app.store, token);
+    let actor = match identity::resolve(app, token) {
+        Ok(a) => a,
+        Err(e) => return api_error(&ApiError::from(e)),
+    };
     let Some(client) = app.broker.get(id) else {
         return error(404, "Missing or invalid client id.");
     };
@@ -139,4 +156,12 @@ fn subscribe(app: &Arc<App>, id: &str, upgrade_token: Option<&str>, text: &str) 
             "The current and the previous request authorization don't match.",
         ),
     }
+}
+
+/// An `ApiError` as a `PB_ERROR` frame (same status, message and data).
+fn api_error(e: &ApiError) -> WsMessage {
+    frame(
+        "PB_ERROR",
+        json!({"status": e.status.as_u16(), "message": e.message, "data": e.data}),
+    )
 }

@@ -31,7 +31,7 @@ use crate::service::records::field_rules::FieldReads;
 use crate::service::records::{Shape, to_public_with};
 use crate::service::{Actor, rules};
 use crate::store::changes::{self, Change};
-use crate::store::records::Where;
+use crate::store::records::{self, Where};
 
 /// Work for the fan-out task besides new changes.
 pub enum Command {
@@ -189,37 +189,41 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
     let Some(c) = schema.get(&ch.collection_id) else {
         return;
     };
-    if c.is_auth() && only.is_none() {
+    if c.is_auth() && only.is_none() && app.broker.is_bound_to(&c.id, &ch.record_id) {
         // Clients signed in as this record see its new values, or become
-        // guests when it was deleted or its tokens were revoked.
-        let new = (ch.action != "delete").then_some(&ch.snapshot);
-        app.broker.auth_changed(&c.id, &ch.record_id, new);
+        // guests when it was deleted or its tokens were revoked. The log
+        // holds no token keys, so the live row tells (it is at least as new
+        // as this change).
+        match app.store.read(|conn| records::get(conn, &c, &ch.record_id)) {
+            Ok(now) => app.broker.auth_changed(&c.id, &ch.record_id, now.as_ref()),
+            Err(e) => tracing::warn!(error = %e, "realtime: reading an auth record failed"),
+        }
     }
-    let mut targets = Vec::new();
-    match only {
+    // The candidates: every connected client's subscriptions, or the one
+    // being replayed. Both pass the same topic and seq check below, and the
+    // same rule checks after it: a replay delivers exactly what live
+    // delivery would have.
+    let candidates: Vec<(Arc<Client>, Arc<Actor>, Arc<Sub>)> = match only {
         Some((client, sub)) => {
             let (actor, _) = client.snapshot();
-            targets.push(Target_ {
-                client: Arc::clone(client),
-                actor,
-                sub: Arc::new(sub.clone()),
-            });
+            vec![(Arc::clone(client), actor, Arc::new(sub.clone()))]
         }
-        None => {
-            for client in app.broker.clients() {
+        None => app
+            .broker
+            .clients()
+            .into_iter()
+            .flat_map(|client| {
                 let (actor, subs) = client.snapshot();
-                for sub in subs {
-                    if sub.live_from <= ch.seq && matches(&sub, &c, ch) {
-                        targets.push(Target_ {
-                            client: Arc::clone(&client),
-                            actor: actor.clone(),
-                            sub,
-                        });
-                    }
-                }
-            }
-        }
-    }
+                subs.into_iter()
+                    .map(move |sub| (Arc::clone(&client), actor.clone(), sub))
+            })
+            .collect(),
+    };
+    let targets: Vec<Target_> = candidates
+        .into_iter()
+        .filter(|(_, _, sub)| sub.live_from <= ch.seq && matches(sub, &c, ch))
+        .map(|(client, actor, sub)| Target_ { client, actor, sub })
+        .collect();
     if targets.is_empty() {
         return;
     }

@@ -146,6 +146,15 @@ impl Broker {
         self.len() == 0
     }
 
+    /// Is any client signed in as this record?
+    pub fn is_bound_to(&self, collection_id: &str, record_id: &str) -> bool {
+        self.clients().iter().any(|c| {
+            c.state
+                .lock()
+                .is_ok_and(|s| bound_record(&s.actor) == Some((collection_id, record_id)))
+        })
+    }
+
     /// An auth record changed: clients bound to it see its new values, or
     /// become guests when it was deleted or its `tokenKey` changed (its
     /// tokens are revoked).

@@ -505,7 +505,7 @@ impl Action {
 }
 
 /// Appends a change-log entry. Must run in the same transaction as the
-/// mutation it describes; the snapshot leaves out password hashes.
+/// mutation it describes; the snapshot leaves out every secret.
 pub fn append_change(
     ctx: &mut super::WriteCtx<'_>,
     c: &Collection,
@@ -514,11 +514,13 @@ pub fn append_change(
     rec: &Row_,
 ) -> Result<i64, StoreError> {
     // Only stored fields (a new API key's plain text rides along in `rec`
-    // for the answer and must not be logged), without password hashes.
+    // for the answer and must not be logged), without secrets: password
+    // hashes, token keys and API key digests never enter the log (it
+    // outlives the rows it describes, in the file and in backups).
     let snap: Row_ = c
         .fields
         .iter()
-        .filter(|f| !matches!(f.kind, FieldKind::Password(_)))
+        .filter(|f| !(f.is_secret() || (f.system && f.hidden && f.name == "keyHash")))
         .filter_map(|f| rec.get(&f.name).map(|v| (f.name.clone(), v.clone())))
         .collect();
     if crate::schema::system::ACCESS_COLLECTIONS.contains(&c.name.as_str()) {

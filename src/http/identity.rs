@@ -1,0 +1,70 @@
+//! Who is calling, decided once per request by a layer that wraps every
+//! route (and the fallbacks), before any handler runs.
+//!
+//! Putting the decision here rather than in each handler's extractors is
+//! what makes "a bad API key answers 401 on every endpoint" hold for routes
+//! that never ask who the caller is (`auth-methods`, `/api/realtime/seq`,
+//! the SSE stream, the WebSocket upgrade) and for any route added later.
+//! An invalid JWT still means guest, as in PocketBase; only `cairn_` keys,
+//! which cannot be "expired but harmless", are refused.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use crate::app::App;
+use crate::service::access::api_keys;
+use crate::service::{Actor, Error, auth};
+
+/// The caller as resolved by `layer`, kept in the request's extensions.
+#[derive(Clone)]
+pub struct Resolved(pub Actor);
+
+/// The actor an `Authorization` value stands for: a JWT (invalid = guest)
+/// or an API key (invalid = 401). Records a key's `lastUsed` when due.
+pub fn resolve(app: &Arc<App>, header: Option<&str>) -> Result<Actor, Error> {
+    let Some(key) = header.and_then(api_keys::key_in) else {
+        return Ok(auth::actor_from_header(&app.store, header));
+    };
+    let (actor, touch) = api_keys::actor(&app.store, key)?;
+    if let Some(id) = touch {
+        let app = Arc::clone(app);
+        tokio::spawn(async move { api_keys::touch(&app.store, id).await });
+    }
+    Ok(actor)
+}
+
+/// The middleware: resolves `Authorization` and stores the caller, or
+/// answers 401 for a bad API key.
+pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    let header = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    let actor = match header {
+        None => Actor::Guest,
+        Some(h) => match resolve(&app, Some(h)) {
+            Ok(a) => a,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+    };
+    req.extensions_mut().insert(Resolved(actor));
+    next.run(req).await
+}
+
+/// The caller of a request: what `layer` resolved, or (for a request that
+/// did not pass through it) the same resolution done now.
+pub fn of(app: &Arc<App>, parts: &axum::http::request::Parts) -> Result<Actor, Error> {
+    if let Some(Resolved(actor)) = parts.extensions.get::<Resolved>() {
+        return Ok(actor.clone());
+    }
+    let header = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|h| h.to_str().ok());
+    resolve(app, header)
+}
