@@ -105,3 +105,111 @@ async fn concurrent_writes_with_failures_commit_only_the_good_ones() {
     assert_eq!(list["totalItems"], 160);
     assert_eq!(t.change_count(), before + 160);
 }
+
+/// Every row of the change log as (collection, action, snapshot text).
+fn log(t: &TestApp) -> Vec<(String, String, String)> {
+    t.app
+        .store
+        .read(|conn| {
+            let mut st = conn
+                .prepare("SELECT collection_name, action, snapshot FROM _changes ORDER BY seq")?;
+            let rows = st
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+        .expect("read the log")
+}
+
+/// Every secret an auth table holds right now (hashes and token keys).
+fn secrets_in(t: &TestApp, table: &str) -> Vec<String> {
+    t.app
+        .store
+        .read(|conn| {
+            let mut st = conn.prepare(&format!("SELECT password, tokenKey FROM `{table}`"))?;
+            let rows = st
+                .query_map([], |r| Ok([r.get::<_, String>(0)?, r.get::<_, String>(1)?]))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows.into_iter().flatten().collect())
+        })
+        .expect("read secrets")
+}
+
+#[tokio::test]
+async fn no_password_hash_or_token_key_ever_enters_the_log() {
+    let t = TestApp::spawn().await;
+    let mut seen = secrets_in(&t, "_superusers");
+    // Create, update, password change, API key, delete of auth records.
+    let (id, token) = t.user("carol@example.com").await;
+    seen.extend(secrets_in(&t, "users"));
+    let url = format!("/api/collections/users/records/{id}");
+    let (s, body) = t.patch(&url, json!({"name": "Carol"})).await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = t
+        .call(
+            reqwest::Method::PATCH,
+            &url,
+            Some(&token),
+            Some(
+                json!({"oldPassword": "password123", "password": "new-password-1",
+                        "passwordConfirm": "new-password-1"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    seen.extend(secrets_in(&t, "users"));
+    let (s, key) = t
+        .post(
+            "/api/collections/_apiKeys/records",
+            json!({"name": "k", "collectionRef": "users", "recordRef": id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{key}");
+    seen.push(key["key"].as_str().expect("key").to_owned());
+    let digest: String = t
+        .app
+        .store
+        .read(|conn| Ok(conn.query_row("SELECT keyHash FROM _apiKeys", [], |r| r.get(0))?))
+        .expect("digest");
+    seen.push(digest);
+    let (s, _) = t.delete(&url).await;
+    assert_eq!(s, 204);
+    seen.retain(|s| !s.is_empty());
+    assert!(seen.len() >= 7, "{seen:?}");
+
+    let rows = log(&t);
+    let actions: Vec<_> = rows
+        .iter()
+        .filter(|(c, _, _)| c == "users")
+        .map(|(_, a, _)| a.as_str())
+        .collect();
+    assert_eq!(actions, ["create", "update", "update", "delete"]);
+    for (coll, action, snapshot) in &rows {
+        for secret in &seen {
+            assert!(
+                !snapshot.contains(secret.as_str()),
+                "{coll} {action}: a secret in the log"
+            );
+        }
+        for key in [
+            "\"password\"",
+            "\"tokenKey\"",
+            "\"keyHash\"",
+            "$argon2",
+            "$2a$",
+        ] {
+            assert!(
+                !snapshot.contains(key),
+                "{coll} {action}: {key} in {snapshot}"
+            );
+        }
+    }
+    // The snapshot still describes the record (what realtime needs).
+    let (_, _, created) = rows
+        .iter()
+        .find(|(c, a, _)| c == "users" && a == "create")
+        .expect("user create");
+    let snap: serde_json::Value = serde_json::from_str(created).expect("json");
+    assert_eq!(snap["email"], "carol@example.com");
+    assert_eq!(snap["id"], id.as_str());
+}

@@ -6,6 +6,7 @@
 //! server on a fresh data directory.
 
 mod helpers;
+mod sse;
 
 mod injection;
 
@@ -14,6 +15,8 @@ mod auth;
 mod changes;
 mod collections;
 mod realtime;
+mod realtime_auth;
+mod realtime_resume;
 mod records;
 mod rules;
 mod superusers;

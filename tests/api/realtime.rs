@@ -7,10 +7,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::TestApp;
 
-type Ws =
+pub(crate) type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(t: &TestApp, token: Option<&str>) -> (Ws, String) {
+pub(crate) async fn connect(t: &TestApp, token: Option<&str>) -> (Ws, String) {
     let mut url = format!("{}/api/realtime/ws", t.url.replace("http://", "ws://"));
     if let Some(tok) = token {
         url.push_str(&format!("?token={tok}"));
@@ -25,7 +25,7 @@ async fn connect(t: &TestApp, token: Option<&str>) -> (Ws, String) {
 }
 
 /// The next JSON text frame (pings skipped), within 5 s.
-async fn next(ws: &mut Ws) -> Value {
+pub(crate) async fn next(ws: &mut Ws) -> Value {
     loop {
         let msg = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
             .await
@@ -38,7 +38,7 @@ async fn next(ws: &mut Ws) -> Value {
     }
 }
 
-async fn subscribe(ws: &mut Ws, subs: Value) -> Value {
+pub(crate) async fn subscribe(ws: &mut Ws, subs: Value) -> Value {
     ws.send(Message::Text(
         json!({"subscriptions": subs}).to_string().into(),
     ))
@@ -201,4 +201,110 @@ async fn websocket_rules_and_auth() {
     let err = next(&mut ws).await;
     assert_eq!(err["event"], "PB_ERROR");
     assert_eq!(err["data"]["status"], 403);
+}
+
+/// Opens the WebSocket with a token in the `Authorization` header.
+async fn connect_with_header(t: &TestApp, token: &str) -> Ws {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url = format!("{}/api/realtime/ws", t.url.replace("http://", "ws://"));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("Authorization", token.parse().unwrap());
+    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(next(&mut ws).await["event"], "PB_CONNECT");
+    ws
+}
+
+async fn send_frame(ws: &mut Ws, frame: Value) -> Value {
+    ws.send(Message::Text(frame.to_string().into()))
+        .await
+        .unwrap();
+    next(ws).await
+}
+
+#[tokio::test]
+async fn a_websocket_bound_at_connect_cannot_be_rebound() {
+    let t = TestApp::spawn().await;
+    let (s, body) = t
+        .post(
+            "/api/collections",
+            json!({"name": "notes", "type": "base", "listRule": "owner = @request.auth.id",
+                   "createRule": "", "fields": [{"name": "owner", "type": "text"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let (alice, alice_token) = t.user("alice@example.com").await;
+    let (bob, bob_token) = t.user("bob@example.com").await;
+    let forbidden = json!({"event": "PB_ERROR", "data": {"status": 403,
+        "message": "The current and the previous request authorization don't match.", "data": {}}});
+    for how in ["header", "query"] {
+        let mut ws = match how {
+            "header" => connect_with_header(&t, &alice_token).await,
+            _ => connect(&t, Some(&alice_token)).await.0,
+        };
+        // The very first frame, authorized as bob: refused, like SSE.
+        let got = send_frame(
+            &mut ws,
+            json!({"subscriptions": ["notes/*"], "authorization": bob_token}),
+        )
+        .await;
+        assert_eq!(got, forbidden, "{how}");
+        // The connection stays alice's: her own token and no token work.
+        let got = send_frame(
+            &mut ws,
+            json!({"subscriptions": ["notes/*"], "authorization": alice_token}),
+        )
+        .await;
+        assert_eq!(got["event"], "PB_SUBSCRIPTIONS", "{how}: {got}");
+        let got = send_frame(&mut ws, json!({"subscriptions": ["notes/*"]})).await;
+        assert_eq!(got["event"], "PB_SUBSCRIPTIONS", "{how}: {got}");
+        t.post("/api/collections/notes/records", json!({"owner": bob}))
+            .await;
+        t.post("/api/collections/notes/records", json!({"owner": alice}))
+            .await;
+        let ev = next(&mut ws).await;
+        assert_eq!(ev["data"]["record"]["owner"], alice.as_str(), "{how}");
+        let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), next(&mut ws));
+        assert!(quiet.await.is_err(), "{how}: bob's note never arrives");
+    }
+    // A guest connection may still bind a user with its first frame.
+    let (mut ws, _) = connect(&t, None).await;
+    let got = send_frame(
+        &mut ws,
+        json!({"subscriptions": ["notes/*"], "authorization": bob_token}),
+    )
+    .await;
+    assert_eq!(got["event"], "PB_SUBSCRIPTIONS", "{got}");
+    let got = send_frame(
+        &mut ws,
+        json!({"subscriptions": ["notes/*"], "authorization": alice_token}),
+    )
+    .await;
+    assert_eq!(got, forbidden);
+}
+
+#[tokio::test]
+async fn websocket_subscription_limits_are_those_of_sse() {
+    let t = TestApp::spawn().await;
+    let many: Vec<String> = (0..1001).map(|i| format!("c/{i}")).collect();
+    let long = format!("c/{}", "x".repeat(2500));
+    let sse = crate::sse::Sse::connect(&t).await;
+    for subs in [json!(many), json!(["c/*", long]), json!([1, 2])] {
+        let (status, body) = sse.subscribe(&t, None, subs.clone()).await;
+        assert_eq!(status, 400, "{body}");
+        let (mut ws, _) = connect(&t, None).await;
+        let got = subscribe(&mut ws, subs).await;
+        assert_eq!(got["event"], "PB_ERROR");
+        assert_eq!(got["data"], body, "the WebSocket answers what SSE answers");
+        // Nothing was subscribed.
+        let ok = subscribe(&mut ws, json!(["c/*"])).await;
+        assert_eq!(ok["data"]["subscriptions"], json!(["c/*"]));
+    }
+    // At the limits: accepted on both.
+    let at: Vec<String> = (0..1000).map(|i| format!("c/{i}")).collect();
+    assert_eq!(sse.subscribe(&t, None, json!(at)).await.0, 204);
+    let (mut ws, _) = connect(&t, None).await;
+    let got = subscribe(&mut ws, json!(at)).await;
+    assert_eq!(got["event"], "PB_SUBSCRIPTIONS");
+    assert_eq!(got["data"]["subscriptions"].as_array().unwrap().len(), 1000);
 }

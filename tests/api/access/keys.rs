@@ -218,3 +218,80 @@ async fn unknown_revoked_or_expired_keys_answer_401() {
         .await;
     assert_eq!(got, owner_view);
 }
+
+/// Every route of the route table (`cairn::http::route_paths`, so a route
+/// added later is covered without editing this test), with every method,
+/// answers a bad key's 401: nothing falls back to a guest.
+async fn assert_refused_everywhere(t: &TestApp, auth: &str, why: &str) {
+    let paths = cairn::http::route_paths();
+    assert!(paths.len() > 30, "{paths:?}");
+    let methods = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
+    for template in paths {
+        let path = template
+            .replace("{collection}", "users")
+            .replace("{id}", OWN_PUB)
+            .replace("{*path}", "index.html");
+        assert!(!path.contains('{'), "unfilled placeholder in {template}");
+        for method in &methods {
+            let got = t
+                .call(method.clone(), &path, Some(auth), Some(json!({})))
+                .await;
+            assert_eq!(got, (401, key_invalid()), "{why}: {method} {template}");
+        }
+    }
+    // The realtime transports themselves: the SSE stream, and the
+    // WebSocket upgrade with the key in the header or in `?token=`.
+    let ws = t.url.replace("http://", "ws://");
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = format!("{ws}/api/realtime/ws")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Authorization", auth.parse().unwrap());
+    let bare = auth.trim_start_matches("Bearer ");
+    let by_query = format!("{ws}/api/realtime/ws?token={bare}")
+        .into_client_request()
+        .unwrap();
+    for req in [req, by_query] {
+        match tokio_tungstenite::connect_async(req).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+                assert_eq!(res.status(), 401, "{why}: WebSocket upgrade")
+            }
+            other => panic!("{why}: WebSocket upgrade accepted: {:?}", other.is_ok()),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_key_answers_401_on_every_route() {
+    let w = World::new().await;
+    let t = &w.t;
+    let unknown = format!("cairn_{}", "y".repeat(40));
+    assert_refused_everywhere(t, &unknown, "unknown key").await;
+    assert_refused_everywhere(t, &format!("Bearer {unknown}"), "unknown, Bearer").await;
+
+    let body = json!({"name": "soon gone", "collectionRef": "users", "recordRef": w.owner_id});
+    let rec = create(t, "_apiKeys", body).await;
+    let key = rec["key"].as_str().unwrap().to_owned();
+    let url = format!("{KEYS}/{}", id_of(&rec));
+    let (s, got) = t.get_guest("/api/realtime/seq").await;
+    assert_eq!(s, 200, "{got}");
+    let ok = t
+        .call(Method::GET, "/api/realtime/seq", Some(key.as_str()), None)
+        .await;
+    assert_eq!(ok.0, 200, "a good key works: {ok:?}");
+
+    let (s, got) = t
+        .patch(&url, json!({"expires": "2000-01-01 00:00:00.000Z"}))
+        .await;
+    assert_eq!(s, 200, "{got}");
+    assert_refused_everywhere(t, &key, "expired key").await;
+    assert_eq!(t.delete(&url).await, (204, Value::Null));
+    assert_refused_everywhere(t, &key, "deleted key").await;
+}
