@@ -179,7 +179,6 @@ pub fn router(app: Arc<App>) -> Router {
             Arc::clone(&app),
             identity::layer,
         ))
-        .layer(axum::middleware::from_fn(paths::layer))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
         .layer(CorsLayer::permissive());
     for (k, v) in headers {

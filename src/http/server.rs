@@ -21,7 +21,8 @@
 //!
 //! Every connection gets TCP_NODELAY (realtime streams write many small
 //! messages, which Nagle's algorithm would hold back) and axum's
-//! `ConnectInfo<SocketAddr>`.
+//! `ConnectInfo<SocketAddr>`; every request's path is repaired before
+//! routing (`paths`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -145,6 +146,7 @@ async fn connection(
     let tracked = Arc::clone(&activity);
     let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
         req.extensions_mut().insert(ConnectInfo(peer));
+        super::paths::repair(&mut req);
         let busy = Busy::start(&tracked);
         let router = router.clone();
         async move {

@@ -91,6 +91,26 @@ describe('unknown routes and wrong methods', () => {
     }
   });
 
+  test('invalid UTF-8 in a path segment gets the JSON 404 of an unknown name, not a plain-text 400', async () => {
+    // PocketBase keeps the raw bytes and finds nothing: the ordinary 404
+    // for that place of the path.
+    for (const [method, p, message] of [
+      ['GET', '/api/collections/x/records/%FF%FE', 'Missing collection context.'],
+      ['GET', '/api/collections/users/records/%FF%FE', "The requested resource wasn't found."],
+      ['DELETE', '/api/collections/users/records/%FF%FE', "The requested resource wasn't found."],
+      ['PATCH', '/api/collections/users/records/%FF%FE', "The requested resource wasn't found."],
+      ['GET', '/api/collections/%FF/records', 'Missing collection context.'],
+      ['POST', '/api/collections/%FF/auth-with-password', 'Missing or invalid collection context.'],
+      ['GET', '/api/collections/users/auth-methods%FF', 'File not found.'],
+      ['GET', '/api/health%C3', 'File not found.'],
+    ]) {
+      const r = await srv.su(method, p, { body: method === 'GET' || method === 'DELETE' ? undefined : {} });
+      assert.equal(r.status, 404, `${method} ${p}`);
+      assert.match(r.headers.get('content-type'), /^application\/json/, `${method} ${p}`);
+      assert.deepEqual(r.json, errBody(404, message), `${method} ${p}`);
+    }
+  });
+
   test('SDK against an unknown collection rejects with 404', async () => {
     await rejects(srv.pb.collection('nope').getList(), 404, errBody(404, 'Missing collection context.'));
     await rejects(srv.pb.collection('nope').getOne('abc'), 404, errBody(404, 'Missing collection context.'));
