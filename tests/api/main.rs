@@ -19,4 +19,5 @@ mod realtime_auth;
 mod realtime_resume;
 mod records;
 mod rules;
+mod server_limits;
 mod superusers;
