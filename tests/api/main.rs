@@ -21,3 +21,4 @@ mod records;
 mod rules;
 mod server_limits;
 mod superusers;
+mod totp;

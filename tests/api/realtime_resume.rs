@@ -158,3 +158,46 @@ async fn resumed_and_live_events_are_the_same_set() {
     assert_eq!(seen_live.len(), 2, "{seen_live:?}");
     assert_eq!(replayed, seen_live);
 }
+
+#[tokio::test]
+async fn a_trimmed_log_answers_reset_and_keeps_what_it_retains() {
+    let t = TestApp::spawn().await;
+    t.public_collection("a", json!([{"name": "n", "type": "number"}]))
+        .await;
+    let (_, seq) = t.get_guest("/api/realtime/seq").await;
+    let t0 = seq["seq"].as_i64().expect("seq");
+    for n in 1..=10 {
+        t.post("/api/collections/a/records", json!({"n": n})).await;
+    }
+    // What the minute-ly trim does with `changes_retention_rows = 4`.
+    let far_past = "2000-01-01 00:00:00.000Z".to_owned();
+    t.app
+        .store
+        .write(move |ctx| cairn::store::changes::trim(ctx.conn, &far_past, 4))
+        .await
+        .expect("trim");
+    let now = t0 + 10;
+    let resume = |from: i64| {
+        format!(
+            "a/*?options={}",
+            enc(&json!({"query": {"resume": from}}).to_string())
+        )
+    };
+    // Older than the log reaches: one reset event naming the current end.
+    let mut sse = Sse::connect(&t).await;
+    assert_eq!(sse.subscribe(&t, None, json!([resume(t0)])).await.0, 204);
+    let (_, data) = sse.next().await.expect("reset");
+    assert_eq!(data, json!({"action": "reset", "seq": now}));
+    assert!(sse.next_within(Duration::from_millis(300)).await.is_none());
+    // Within what is retained: exactly the missed events.
+    let mut sse = Sse::connect(&t).await;
+    assert_eq!(
+        sse.subscribe(&t, None, json!([resume(now - 3)])).await.0,
+        204
+    );
+    let mut got = Vec::new();
+    while let Some((_, data)) = sse.next_within(Duration::from_millis(500)).await {
+        got.push(data["record"]["n"].as_i64().unwrap_or_default());
+    }
+    assert_eq!(got, [8, 9, 10]);
+}

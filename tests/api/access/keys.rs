@@ -295,3 +295,42 @@ async fn a_bad_key_answers_401_on_every_route() {
     assert_eq!(t.delete(&url).await, (204, Value::Null));
     assert_refused_everywhere(t, &key, "deleted key").await;
 }
+
+#[tokio::test]
+async fn a_keys_binding_cannot_change_and_dies_with_its_record() {
+    let w = World::new().await;
+    let t = &w.t;
+    let (carol, _) = t.user("carol@example.com").await;
+    let body = json!({"name": "carol's", "collectionRef": "users", "recordRef": carol});
+    let rec = create(t, "_apiKeys", body).await;
+    let key = rec["key"].as_str().unwrap().to_owned();
+    let url = format!("{KEYS}/{}", id_of(&rec));
+    // Changing the binding is ignored (200, the binding stays), the rest
+    // of the update applies.
+    let (s, got) = t
+        .patch(
+            &url,
+            json!({"name": "renamed", "collectionRef": "_superusers", "recordRef": w.owner_id}),
+        )
+        .await;
+    assert_eq!(s, 200, "{got}");
+    assert_eq!(
+        (&got["name"], &got["collectionRef"], &got["recordRef"]),
+        (&json!("renamed"), &json!(USERS_ID), &json!(carol))
+    );
+    // Still carol, not a superuser.
+    let (s, _) = t
+        .call(Method::GET, "/api/collections", Some(key.as_str()), None)
+        .await;
+    assert_eq!(s, 403, "acts as carol");
+    // Deleting carol deletes the key.
+    let (s, _) = t
+        .delete(&format!("/api/collections/users/records/{carol}"))
+        .await;
+    assert_eq!(s, 204);
+    assert_eq!(t.get(&url).await.0, 404, "the key record is gone");
+    let got = t
+        .call(Method::GET, "/api/health", Some(key.as_str()), None)
+        .await;
+    assert_eq!(got, (401, key_invalid()));
+}

@@ -311,3 +311,36 @@ async fn superuser_filters_may_use_policies() {
         assert_eq!(got, (403, denied.clone()));
     }
 }
+
+#[tokio::test]
+async fn policies_nest_at_most_sixteen_levels() {
+    let w = World::new().await;
+    let t = &w.t;
+    // p1 = a rule, p(n) = @policy.p(n-1): using p(n) expands n policies.
+    create(t, "_policies", json!({"name": "p1", "rule": "id != ''"})).await;
+    for n in 2..=17 {
+        let rule = format!("@policy.p{}", n - 1);
+        create(
+            t,
+            "_policies",
+            json!({"name": format!("p{n}"), "rule": rule}),
+        )
+        .await;
+    }
+    let (s, body) = t
+        .post(
+            "/api/collections",
+            json!({"name": "deep", "type": "base", "listRule": "@policy.p16"}),
+        )
+        .await;
+    assert_eq!(s, 200, "16 levels are allowed: {body}");
+    let (s, body) = t
+        .post(
+            "/api/collections",
+            json!({"name": "deeper", "type": "base",
+        "listRule": "@policy.p17"}),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    assert_eq!(codes(&body), json!({"listRule": "validation_invalid_rule"}));
+}
