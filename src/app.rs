@@ -116,6 +116,12 @@ pub async fn serve_on(
         idle_timeout: std::time::Duration::from_secs(app.config.http_idle_timeout_secs),
         max_connections: app.config.http_max_connections,
     };
+    let closing = Arc::clone(&app);
+    let shutdown = async move {
+        shutdown.await;
+        // Realtime streams never finish by themselves: end them.
+        closing.broker.close_all();
+    };
     let router = crate::http::router(app);
     crate::http::server::serve(listener, router, limits, shutdown).await
 }

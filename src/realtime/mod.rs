@@ -48,14 +48,19 @@ pub struct Client {
     pub id: String,
     /// The IP it connected from; subscription requests must come from it.
     pub ip: String,
-    tx: mpsc::Sender<Message>,
+    /// Taken away when the server shuts down, which ends the stream.
+    tx: Mutex<Option<mpsc::Sender<Message>>>,
     state: Mutex<State>,
 }
 
 impl Client {
     /// Queues a message; `false` when the client is gone or stalled.
     pub fn send(&self, m: Message) -> bool {
-        self.tx.try_send(m).is_ok()
+        self.tx
+            .lock()
+            .ok()
+            .and_then(|tx| tx.as_ref().map(|tx| tx.try_send(m).is_ok()))
+            .unwrap_or(false)
     }
 
     pub fn subscriptions(&self) -> Vec<String> {
@@ -116,7 +121,7 @@ impl Broker {
         let client = Arc::new(Client {
             id: crate::schema::names::random_secret(40),
             ip: ip.to_owned(),
-            tx,
+            tx: Mutex::new(Some(tx)),
             state: Mutex::new(State {
                 actor: Arc::new(Actor::Guest),
                 subscriptions: Vec::new(),
@@ -131,6 +136,21 @@ impl Broker {
     pub fn disconnect(&self, id: &str) {
         if let Ok(mut m) = self.clients.write() {
             m.remove(id);
+        }
+    }
+
+    /// Ends every client's stream (SSE responses finish, WebSockets
+    /// close), so a graceful shutdown does not wait on them; clients
+    /// reconnect (and resume) elsewhere or after the restart.
+    pub fn close_all(&self) {
+        let all = match self.clients.write() {
+            Ok(mut m) => std::mem::take(&mut *m),
+            Err(_) => return,
+        };
+        for c in all.values() {
+            if let Ok(mut tx) = c.tx.lock() {
+                tx.take();
+            }
         }
     }
 

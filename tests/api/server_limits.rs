@@ -211,3 +211,42 @@ async fn realtime_streams_outlive_the_idle_timeout() {
         }
     }
 }
+
+#[tokio::test]
+async fn sigterm_ends_realtime_streams_and_exits() {
+    let mut srv = spawn().await;
+    let addr = srv.addr.clone();
+    let mut sse = reqwest::Client::new()
+        .get(format!("http://{addr}/api/realtime"))
+        .send()
+        .await
+        .unwrap();
+    assert!(sse.chunk().await.unwrap().is_some(), "PB_CONNECT");
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/api/realtime/ws"))
+        .await
+        .unwrap();
+    let pid = srv.child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(10), srv.child.wait())
+        .await
+        .expect("exits while realtime clients are connected")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    // Both streams ended rather than being cut mid-message.
+    let rest = tokio::time::timeout(Duration::from_secs(2), sse.chunk()).await;
+    assert!(matches!(rest, Ok(Ok(None)) | Ok(Err(_))), "{rest:?}");
+    use futures_util::StreamExt;
+    let mut ended = false;
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(2), ws.next()).await {
+        if msg.is_err() || matches!(msg, Ok(tokio_tungstenite::tungstenite::Message::Close(_))) {
+            ended = true;
+            break;
+        }
+    }
+    ended = ended || ws.next().await.is_none();
+    assert!(ended, "the WebSocket closed");
+}
