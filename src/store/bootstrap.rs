@@ -69,6 +69,7 @@ pub fn bootstrap(conn: &Connection) -> Result<(), StoreError> {
                 }
             }
         }
+        scrub_changes(conn)?;
         if count == 0 {
             let now = datetime::now();
             for c in system::system_collections(&now) {
@@ -92,6 +93,29 @@ pub fn bootstrap(conn: &Connection) -> Result<(), StoreError> {
             Err(e)
         }
     }
+}
+
+/// Removes token keys and API key digests from change-log rows written
+/// before the log stopped storing them (once per data directory; password
+/// hashes were never stored).
+fn scrub_changes(conn: &Connection) -> Result<(), StoreError> {
+    let first = conn.execute(
+        "INSERT OR IGNORE INTO _params (id, value, created, updated)
+         VALUES ('changesScrubbed', 'true', ?1, ?1)",
+        params![datetime::now()],
+    )?;
+    if first == 0 {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "UPDATE _changes SET snapshot = json_remove(snapshot, '$.tokenKey')
+          WHERE collection_id IN (SELECT id FROM _collections WHERE type = 'auth')
+            AND json_type(snapshot, '$.tokenKey') IS NOT NULL;
+         UPDATE _changes SET snapshot = json_remove(snapshot, '$.keyHash')
+          WHERE collection_name = '_apiKeys'
+            AND json_type(snapshot, '$.keyHash') IS NOT NULL;",
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -124,5 +148,36 @@ mod tests {
             .query_row("SELECT COUNT(*) FROM _collections", [], |r| r.get(0))
             .expect("count");
         assert_eq!(total, system::system_collections("").len() as i64);
+    }
+
+    #[test]
+    fn secrets_logged_by_older_versions_are_scrubbed_once() {
+        let conn = Connection::open_in_memory().expect("sqlite");
+        bootstrap(&conn).expect("first start");
+        // Rows as an older version wrote them.
+        conn.execute_batch(
+            "DELETE FROM _params WHERE id = 'changesScrubbed';
+             INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot)
+             VALUES ('_pb_users_auth_', 'users', 'u1', 'create', '', '{\"id\":\"u1\",\"tokenKey\":\"secret1\"}'),
+                    ('x', '_apiKeys', 'k1', 'create', '', '{\"id\":\"k1\",\"keyHash\":\"abc\"}'),
+                    ('pbc_other', 'notes', 'n1', 'create', '', '{\"id\":\"n1\",\"tokenKey\":\"mine\"}');",
+        )
+        .expect("old rows");
+        bootstrap(&conn).expect("upgrade");
+        let snaps: Vec<String> = conn
+            .prepare("SELECT snapshot FROM _changes ORDER BY seq")
+            .and_then(|mut st| {
+                st.query_map([], |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .expect("rows");
+        assert_eq!(
+            snaps,
+            [
+                r#"{"id":"u1"}"#,
+                r#"{"id":"k1"}"#,
+                r#"{"id":"n1","tokenKey":"mine"}"#
+            ]
+        );
     }
 }
