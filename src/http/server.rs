@@ -9,9 +9,10 @@
 //!   do not arrive in time (slowloris), counted from when the server starts
 //!   waiting: a fresh connection, or a kept-alive one after its response;
 //! - an idle watchdog closes a connection with no request in progress for
-//!   the idle timeout. A request is in progress until its response body is
-//!   finished, so an open SSE stream is never idle; a WebSocket leaves hyper
-//!   at the upgrade and is not watched at all;
+//!   the idle timeout, or whose request body has made no progress for that
+//!   long (a slow-body client). A request is in progress until its response
+//!   body is finished, so an open SSE stream is never idle; a WebSocket
+//!   leaves hyper at the upgrade and is not watched at all;
 //! - a semaphore caps open connections (kept below the open-file limit, so
 //!   `accept` itself never fails for lack of descriptors). A connection over
 //!   the cap gets an immediate 503 and is closed: it is refused in
@@ -150,7 +151,8 @@ async fn connection(
         let busy = Busy::start(&tracked);
         let router = router.clone();
         async move {
-            let res = router.oneshot(req.map(Body::new)).await?;
+            let req = req.map(|inner| Body::new(Upload::new(inner, &busy.0)));
+            let res = router.oneshot(req).await?;
             Ok::<_, Infallible>(res.map(|b| {
                 Body::new(Tracked {
                     inner: b,
@@ -161,9 +163,8 @@ async fn connection(
     });
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).keep_alive(true);
-    if !limits.header_timeout.is_zero() {
-        http.header_read_timeout(limits.header_timeout);
-    }
+    // hyper applies 30 s when given a timer and no value: say "none".
+    http.header_read_timeout((!limits.header_timeout.is_zero()).then_some(limits.header_timeout));
     let conn = http
         .serve_connection(io, TowerToHyperService::new(service))
         .with_upgrades();
@@ -232,10 +233,12 @@ impl AsyncWrite for Held {
     }
 }
 
-/// Requests in progress on one connection, and when the last one ended.
+/// Requests in progress on one connection, when the last one ended, and
+/// when a request body being received last made progress.
 struct Activity {
     busy: AtomicUsize,
     since: Mutex<Instant>,
+    uploading: Mutex<Option<Instant>>,
 }
 
 impl Activity {
@@ -243,27 +246,36 @@ impl Activity {
         Self {
             busy: AtomicUsize::new(0),
             since: Mutex::new(Instant::now()),
+            uploading: Mutex::new(None),
         }
     }
 
-    /// Resolves once no request has been in progress for `limit` (never,
-    /// for a zero limit).
+    fn set_uploading(&self, at: Option<Instant>) {
+        if let Ok(mut g) = self.uploading.lock() {
+            *g = at;
+        }
+    }
+
+    /// Resolves once no request has been in progress for `limit`, or a
+    /// request body has made no progress for `limit` (never, for a zero
+    /// limit). A response in progress (an SSE stream) keeps it waiting.
     async fn idle_for(&self, limit: Duration) {
         if limit.is_zero() {
             return std::future::pending().await;
         }
         loop {
-            let since = self
-                .since
-                .lock()
-                .map(|g| *g)
-                .unwrap_or_else(|_| Instant::now());
-            if self.busy.load(Ordering::Acquire) > 0 {
-                tokio::time::sleep(limit).await;
-            } else if since.elapsed() >= limit {
-                return;
-            } else {
-                tokio::time::sleep_until(since + limit).await;
+            let now = Instant::now();
+            let since = self.since.lock().map(|g| *g).unwrap_or(now);
+            let uploading = self.uploading.lock().ok().and_then(|g| *g);
+            let deadline = match (self.busy.load(Ordering::Acquire), uploading) {
+                (0, _) => Some(since + limit),
+                (_, Some(progress)) => Some(progress + limit),
+                _ => None,
+            };
+            match deadline {
+                Some(d) if d <= now => return,
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => tokio::time::sleep(limit).await,
             }
         }
     }
@@ -285,6 +297,56 @@ impl Drop for Busy {
             *g = Instant::now();
         }
         self.0.busy.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A request body that records its progress: a client that stops sending
+/// a body it announced is a stalled connection, not a busy one.
+struct Upload {
+    inner: Incoming,
+    activity: Arc<Activity>,
+}
+
+impl Upload {
+    fn new(inner: Incoming, activity: &Arc<Activity>) -> Self {
+        use http_body::Body as _;
+        if !inner.is_end_stream() {
+            activity.set_uploading(Some(Instant::now()));
+        }
+        Upload {
+            inner,
+            activity: Arc::clone(activity),
+        }
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        self.activity.set_uploading(None);
+    }
+}
+
+impl http_body::Body for Upload {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(_))) => self.activity.set_uploading(Some(Instant::now())),
+            Poll::Ready(_) => self.activity.set_uploading(None),
+            Poll::Pending => {}
+        }
+        polled
+    }
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

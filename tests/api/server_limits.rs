@@ -250,3 +250,40 @@ async fn sigterm_ends_realtime_streams_and_exits() {
     ended = ended || ws.next().await.is_none();
     assert!(ended, "the WebSocket closed");
 }
+
+#[tokio::test]
+async fn a_stalled_request_body_is_closed_a_slow_one_is_served() {
+    let srv = spawn().await;
+    let addr = srv.addr.clone();
+    let body = br#"{"clientId":"nobody-has-this-id","subscriptions":[]}"#;
+    let head = format!(
+        "POST /api/realtime HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    // Stalled: half the body, then nothing. Closed after the timeout.
+    let mut stalled = TcpStream::connect(&addr).await.unwrap();
+    stalled.write_all(head.as_bytes()).await.unwrap();
+    stalled.write_all(&body[..10]).await.unwrap();
+    let start = Instant::now();
+    assert!(closed_within(&mut stalled, Duration::from_secs(TIMEOUT + 5)).await);
+    assert!(start.elapsed() >= Duration::from_millis(TIMEOUT * 1000 - 200));
+
+    // Slow but moving: a byte every 400 ms for longer than the timeout; it
+    // is read to the end and answered (404: no such realtime client).
+    let mut slow = TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let (first, rest) = body.split_at(body.len() - 8);
+    slow.write_all(first).await.unwrap();
+    for b in rest {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        slow.write_all(&[*b]).await.unwrap();
+    }
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf[..n]);
+    assert!(text.starts_with("HTTP/1.1 404"), "{text}");
+    assert!(text.contains("Missing or invalid client id."), "{text}");
+}
