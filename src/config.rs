@@ -20,6 +20,9 @@ pub struct Config {
     /// clients (hours), and at most how many.
     pub changes_retention_hours: u64,
     pub changes_retention_rows: u64,
+    /// The sendmail program mail goes to while SMTP is disabled ("" =
+    /// PocketBase's lookup: /usr/sbin/sendmail, /usr/bin/sendmail, PATH).
+    pub sendmail: String,
 }
 
 impl Default for Config {
@@ -30,6 +33,7 @@ impl Default for Config {
             log: "info".into(),
             changes_retention_hours: 24,
             changes_retention_rows: 100_000,
+            sendmail: String::new(),
         }
     }
 }
@@ -69,6 +73,9 @@ impl Config {
         }
         if let Some(v) = get("CAIRN_LOG") {
             self.log = v;
+        }
+        if let Some(v) = get("CAIRN_SENDMAIL") {
+            self.sendmail = v;
         }
     }
 }

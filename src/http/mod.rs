@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod batch;
+pub mod body;
 pub mod collections;
 pub mod error;
 pub mod extract;
@@ -16,15 +17,16 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
 
-/// Builds the whole route table.
-pub fn router(app: Arc<App>) -> Router {
-    let api = Router::new()
+/// The route table, readable top to bottom; `router` serves it and
+/// `table` lists it (tests iterate every route through it).
+fn routes() -> Routes {
+    Routes::default()
         // Anyone
         .route("/api/health", get(system::health))
         // Records (rules decide)
@@ -149,7 +151,22 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/_/", get(system::dashboard))
         .route("/_/{*path}", get(system::dashboard))
         .method_not_allowed_fallback(system::wrong_method)
-        .fallback(system::fallback);
+        .fallback(system::fallback)
+}
+
+/// Every path in the route table, in order (`{param}` placeholders kept).
+pub fn route_paths() -> Vec<&'static str> {
+    routes().table.iter().map(|r| r.path).collect()
+}
+
+/// Every route: its path (`{param}` placeholders kept) and methods.
+pub fn table() -> Vec<Route> {
+    routes().table
+}
+
+/// Builds the whole route table.
+pub fn router(app: Arc<App>) -> Router {
+    let api = routes().router;
 
     let headers = [
         ("x-content-type-options", "nosniff"),
@@ -171,4 +188,68 @@ pub fn router(app: Arc<App>) -> Router {
         ));
     }
     router.with_state(app)
+}
+
+/// One row of the route table.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub path: &'static str,
+    /// Upper-case method names (`GET` implies `HEAD`, not listed).
+    pub methods: Vec<&'static str>,
+}
+
+/// A `Router` that remembers the routes it was given.
+#[derive(Default)]
+struct Routes {
+    router: Router<Arc<App>>,
+    table: Vec<Route>,
+}
+
+impl Routes {
+    fn route(mut self, path: &'static str, method: MethodRouter<Arc<App>>) -> Self {
+        // axum exposes a method router's methods only through `Debug`
+        // (`post: None` for a method it does not answer).
+        let shown = format!("{method:?}");
+        let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+            .into_iter()
+            .filter(|m| !shown.contains(&format!("{}: None", m.to_lowercase())))
+            .collect();
+        self.router = self.router.route(path, method);
+        self.table.push(Route { path, methods });
+        self
+    }
+
+    fn method_not_allowed_fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, Arc<App>>,
+        T: 'static,
+    {
+        self.router = self.router.method_not_allowed_fallback(handler);
+        self
+    }
+
+    fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: axum::handler::Handler<T, Arc<App>>,
+        T: 'static,
+    {
+        self.router = self.router.fallback(handler);
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_lists_methods() {
+        let t = super::table();
+        let rec = t
+            .iter()
+            .find(|r| r.path == "/api/collections/{collection}/records/{id}")
+            .unwrap();
+        assert_eq!(rec.methods, ["GET", "PATCH", "DELETE"]);
+        let batch = t.iter().find(|r| r.path == "/api/batch").unwrap();
+        assert_eq!(batch.methods, ["POST"]);
+        assert_eq!(super::route_paths().len(), t.len());
+    }
 }
