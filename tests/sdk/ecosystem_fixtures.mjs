@@ -53,8 +53,8 @@ f="${outbox}/$(date +%s%N)-$$.eml"
   return { bin, outbox };
 }
 
-/** One running server (Cairn or PocketBase) on a fresh data dir. */
-export async function startServer(kind) {
+/** One running server (Cairn or PocketBase) on a fresh data dir; `env` adds variables. */
+export async function startServer(kind, { env: extraEnv = {} } = {}) {
   const bin = kind === 'pocketbase' ? POCKETBASE_BIN : BIN;
   if (!fs.existsSync(bin)) throw new Error(`${kind} binary not found: ${bin}`);
   const root = await fsp.mkdtemp(path.join(os.tmpdir(), `cairn-eco-${kind}-`));
@@ -62,6 +62,7 @@ export async function startServer(kind) {
   const mail = await fakeSendmail(root);
   const env = { ...process.env, PATH: `${mail.bin}:${process.env.PATH}` };
   delete env.CAIRN_SENDMAIL;
+  Object.assign(env, extraEnv);
   await execFileP(bin, ['superuser', 'upsert', SUPERUSER_EMAIL, SUPERUSER_PASSWORD, '--dir', dir], {
     cwd: root,
     env,
