@@ -37,6 +37,11 @@ pub fn program(configured: &str) -> Option<PathBuf> {
 
 /// Pipes `message` (RFC 5322 bytes) to `program -i -t` and waits for it.
 pub async fn pipe(program: &Path, message: &[u8]) -> Result<(), String> {
+    pipe_within(program, message, TIMEOUT).await
+}
+
+/// `pipe`, killing the program after `limit`.
+async fn pipe_within(program: &Path, message: &[u8], limit: Duration) -> Result<(), String> {
     let mut child = tokio::process::Command::new(program)
         .args(["-i", "-t"])
         .stdin(Stdio::piped())
@@ -57,7 +62,7 @@ pub async fn pipe(program: &Path, message: &[u8]) -> Result<(), String> {
             .await
             .map_err(|e| format!("sendmail: {e}"))
     };
-    let out = tokio::time::timeout(TIMEOUT, run)
+    let out = tokio::time::timeout(limit, run)
         .await
         .map_err(|_| "sendmail: timed out".to_owned())??;
     if out.status.success() {
@@ -105,6 +110,15 @@ mod tests {
             &format!("echo \"$@\" > {0}; cat >> {0}", out.display()),
         );
         pipe(&ok, b"Subject: x\r\n\r\nbody").await.unwrap();
+        let hangs = script("hangs", "sleep 30");
+        let started = std::time::Instant::now();
+        let e = pipe_within(&hangs, b"x", Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(
+            e.contains("timed out") && started.elapsed() < Duration::from_secs(5),
+            "{e}"
+        );
         assert_eq!(
             std::fs::read_to_string(&out).unwrap(),
             "-i -t\nSubject: x\r\n\r\nbody"
