@@ -29,6 +29,9 @@ pub struct Config {
     /// Most connections open at once (also capped below the open-file
     /// limit); past it new connections get an immediate 503.
     pub http_max_connections: usize,
+    /// The sendmail program mail goes to while SMTP is disabled ("" =
+    /// PocketBase's lookup: /usr/sbin/sendmail, /usr/bin/sendmail, PATH).
+    pub sendmail: String,
 }
 
 impl Default for Config {
@@ -42,6 +45,7 @@ impl Default for Config {
             http_header_timeout_secs: 60,
             http_idle_timeout_secs: 60,
             http_max_connections: 10_000,
+            sendmail: String::new(),
         }
     }
 }
@@ -97,6 +101,9 @@ impl Config {
         }
         if let Some(v) = num("CAIRN_HTTP_MAX_CONNECTIONS") {
             self.http_max_connections = usize::try_from(v).unwrap_or(usize::MAX);
+        }
+        if let Some(v) = get("CAIRN_SENDMAIL") {
+            self.sendmail = v;
         }
     }
 }

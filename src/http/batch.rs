@@ -7,15 +7,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use super::body::{Body, BodyError};
 use super::error::ApiError;
-use super::extract::{Ctx, RecordBody};
+use super::extract::Ctx;
 use crate::app::App;
 use crate::service::batch::{self, SubRequest};
 
 pub async fn batch(
     State(app): State<Arc<App>>,
     ctx: Ctx,
-    b: Result<RecordBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
     batch::check_enabled(&app.store)?;
     let unreadable = || {
@@ -25,7 +26,10 @@ pub async fn batch(
         )
     };
     // JSON, or multipart with `@jsonPayload` (what the SDK sends).
-    let RecordBody(body) = b.map_err(|_| unreadable())?;
+    let Body(body) = b.map_err(|e| match e {
+        BodyError::TooLarge => e.into(),
+        _ => unreadable(),
+    })?;
     let list = match body.get("requests") {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(a)) => a.clone(),

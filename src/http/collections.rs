@@ -8,8 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use super::body::{Body, BodyError};
 use super::error::ApiError;
-use super::extract::{JsonBody, Query, Superuser};
+use super::extract::{Query, Superuser};
 use crate::app::App;
 use crate::schema::{Collection, CollectionKind, system};
 use crate::service::{collections, records};
@@ -18,18 +19,10 @@ fn find(app: &App, name: &str) -> Result<Arc<Collection>, ApiError> {
     app.store.schema().get(name).ok_or_else(ApiError::not_found)
 }
 
-/// Collection bodies answer malformed JSON with their own message.
-fn body(b: Result<JsonBody, ApiError>) -> Result<Value, ApiError> {
-    b.map(|JsonBody(v)| v).map_err(|e| {
-        if e.status == StatusCode::BAD_REQUEST {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "Failed to load the collection type data due to invalid formatting.",
-            )
-        } else {
-            e
-        }
-    })
+/// Collection bodies answer any unreadable body with their own message.
+fn body(b: Result<Body, BodyError>, message: &str) -> Result<Value, ApiError> {
+    b.map(|Body(m)| Value::Object(m))
+        .map_err(|e| e.wrap(message))
 }
 
 pub async fn list(
@@ -58,19 +51,38 @@ pub async fn view(
 pub async fn create(
     State(app): State<Arc<App>>,
     _: Superuser,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(collections::create(&app.store, body(b)?).await?))
+    Ok(Json(
+        collections::create(
+            &app.store,
+            body(
+                b,
+                "Failed to load the collection type data due to invalid formatting.",
+            )?,
+        )
+        .await?,
+    ))
 }
 
 pub async fn update(
     State(app): State<Arc<App>>,
     _: Superuser,
     Path(name): Path<String>,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
     let c = find(&app, &name)?;
-    Ok(Json(collections::update(&app.store, c, body(b)?).await?))
+    Ok(Json(
+        collections::update(
+            &app.store,
+            c,
+            body(
+                b,
+                "Failed to load the submitted data due to invalid formatting.",
+            )?,
+        )
+        .await?,
+    ))
 }
 
 pub async fn delete(
@@ -108,18 +120,9 @@ pub async fn truncate(
 pub async fn import(
     State(app): State<Arc<App>>,
     _: Superuser,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<Response, ApiError> {
-    let JsonBody(v) = b.map_err(|e| {
-        if e.status == StatusCode::BAD_REQUEST {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "An error occurred while loading the submitted data.",
-            )
-        } else {
-            e
-        }
-    })?;
+    let v = b.map(|Body(m)| Value::Object(m)).map_err(ApiError::from)?;
     collections::import(&app.store, v).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde_json::{Map, Value};
 
@@ -104,122 +102,33 @@ impl FromRequestParts<Arc<App>> for Superuser {
     }
 }
 
-async fn read_bytes(req: Request) -> Result<(Option<String>, Bytes), ApiError> {
-    let ct = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_BODY)
-        .await
-        .map_err(|_| ApiError::too_large())?;
-    Ok((ct, bytes))
-}
-
-/// A JSON object body (record-style errors: generic 400 when malformed).
+/// A JSON object body (as a `Value`), bound by [`super::body::bind`] like
+/// every other body: malformed bodies get the generic 400.
 pub struct JsonBody(pub Value);
 
 impl FromRequest<Arc<App>> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, _: &Arc<App>) -> Result<Self, ApiError> {
-        let (_, bytes) = read_bytes(req).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(JsonBody(Value::Object(Map::new())));
-        }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|_| ApiError::bad_request())
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, ApiError> {
+        super::body::bind(req, app)
+            .await
+            .map(|m| JsonBody(Value::Object(m)))
+            .map_err(|e| e.malformed("Something went wrong while processing your request."))
     }
 }
 
-/// A record body: JSON, multipart or url-encoded, flattened to one map.
+/// A record body: JSON, multipart or url-encoded, flattened to one map by
+/// [`super::body::bind`].
 pub struct RecordBody(pub Map<String, Value>);
-
-fn push_value(map: &mut Map<String, Value>, key: String, v: Value) {
-    match map.get_mut(&key) {
-        Some(Value::Array(a)) => a.push(v),
-        Some(existing) => {
-            let prev = existing.take();
-            *existing = Value::Array(vec![prev, v]);
-        }
-        None => {
-            map.insert(key, v);
-        }
-    }
-}
-
-fn merge_json_payload(map: &mut Map<String, Value>) -> Result<(), ApiError> {
-    if let Some(Value::String(p)) = map.remove("@jsonPayload") {
-        match serde_json::from_str::<Value>(&p) {
-            Ok(Value::Object(o)) => {
-                for (k, v) in o {
-                    map.insert(k, v);
-                }
-            }
-            _ => return Err(ApiError::bad_request()),
-        }
-    }
-    Ok(())
-}
 
 impl FromRequest<Arc<App>> for RecordBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, ApiError> {
-        let ct = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_lowercase();
-        if ct.starts_with("multipart/form-data") {
-            let mut mp = axum::extract::Multipart::from_request(req, app)
-                .await
-                .map_err(|_| ApiError::bad_request())?;
-            let mut map = Map::new();
-            loop {
-                let field = match mp.next_field().await {
-                    Ok(Some(f)) => f,
-                    Ok(None) => break,
-                    Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-                        return Err(ApiError::too_large());
-                    }
-                    Err(_) => return Err(ApiError::bad_request()),
-                };
-                let name = field.name().unwrap_or_default().to_owned();
-                let is_file = field.file_name().is_some();
-                let text = field.text().await.map_err(|_| ApiError::too_large())?;
-                if !is_file {
-                    push_value(&mut map, name, Value::String(text));
-                }
-            }
-            merge_json_payload(&mut map)?;
-            return Ok(RecordBody(map));
-        }
-        let (_, bytes) = read_bytes(req).await?;
-        if ct.starts_with("application/x-www-form-urlencoded") {
-            let mut map = Map::new();
-            for (k, v) in crate::urlencoded::pairs(&bytes) {
-                push_value(&mut map, k, Value::String(v));
-            }
-            merge_json_payload(&mut map)?;
-            return Ok(RecordBody(map));
-        }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(RecordBody(Map::new()));
-        }
-        if !ct.is_empty() && !ct.starts_with("application/json") {
-            return Err(ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
-                "Unsupported Content-Type.",
-            ));
-        }
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(o)) => Ok(RecordBody(o)),
-            Ok(Value::Null) => Ok(RecordBody(Map::new())),
-            _ => Err(ApiError::bad_request()),
-        }
+        super::body::bind(req, app)
+            .await
+            .map(RecordBody)
+            .map_err(|e| e.malformed("Something went wrong while processing your request."))
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod batch;
+pub mod body;
 pub mod collections;
 pub mod error;
 pub mod extract;
@@ -26,7 +27,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::app::App;
 
 /// The route table, readable top to bottom; `router` serves it and
-/// `route_paths` lists it (tests iterate every route through it).
+/// `table` lists it (tests iterate every route through it).
 fn routes() -> Routes {
     Routes::default()
         // Anyone
@@ -158,7 +159,12 @@ fn routes() -> Routes {
 
 /// Every path in the route table, in order (`{param}` placeholders kept).
 pub fn route_paths() -> Vec<&'static str> {
-    routes().paths
+    routes().table.iter().map(|r| r.path).collect()
+}
+
+/// Every route: its path (`{param}` placeholders kept) and methods.
+pub fn table() -> Vec<Route> {
+    routes().table
 }
 
 /// Builds the whole route table.
@@ -190,17 +196,32 @@ pub fn router(app: Arc<App>) -> Router {
     router.with_state(app)
 }
 
-/// A `Router` that remembers the paths it was given.
+/// One row of the route table.
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub path: &'static str,
+    /// Upper-case method names (`GET` implies `HEAD`, not listed).
+    pub methods: Vec<&'static str>,
+}
+
+/// A `Router` that remembers the routes it was given.
 #[derive(Default)]
 struct Routes {
     router: Router<Arc<App>>,
-    paths: Vec<&'static str>,
+    table: Vec<Route>,
 }
 
 impl Routes {
     fn route(mut self, path: &'static str, method: MethodRouter<Arc<App>>) -> Self {
+        // axum exposes a method router's methods only through `Debug`
+        // (`post: None` for a method it does not answer).
+        let shown = format!("{method:?}");
+        let methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+            .into_iter()
+            .filter(|m| !shown.contains(&format!("{}: None", m.to_lowercase())))
+            .collect();
         self.router = self.router.route(path, method);
-        self.paths.push(path);
+        self.table.push(Route { path, methods });
         self
     }
 
@@ -220,5 +241,21 @@ impl Routes {
     {
         self.router = self.router.fallback(handler);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn table_lists_methods() {
+        let t = super::table();
+        let rec = t
+            .iter()
+            .find(|r| r.path == "/api/collections/{collection}/records/{id}")
+            .unwrap();
+        assert_eq!(rec.methods, ["GET", "PATCH", "DELETE"]);
+        let batch = t.iter().find(|r| r.path == "/api/batch").unwrap();
+        assert_eq!(batch.methods, ["POST"]);
+        assert_eq!(super::route_paths().len(), t.len());
     }
 }

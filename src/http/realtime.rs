@@ -12,8 +12,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
+use super::body::{Body as Form, BodyError};
 use super::error::ApiError;
-use super::extract::{Caller, Client as ClientInfo, RecordBody};
+use super::extract::{Caller, Client as ClientInfo};
 use crate::app::App;
 use crate::realtime::fanout;
 use crate::realtime::{Message, SetError};
@@ -187,9 +188,9 @@ pub async fn subscribe(
     State(app): State<Arc<App>>,
     Caller(actor): Caller,
     ClientInfo(info): ClientInfo,
-    body: Result<RecordBody, ApiError>,
+    body: Result<Form, BodyError>,
 ) -> Result<StatusCode, ApiError> {
-    let RecordBody(body) = body.map_err(|_| invalid(Map::new()))?;
+    let Form(body) = body.map_err(|_| invalid(Map::new()))?;
     let (id, subs) = parse_subscribe(&body)?;
     let client = app
         .broker
@@ -231,14 +232,14 @@ pub async fn oauth2_redirect(
     State(app): State<Arc<App>>,
     AxQuery(query): AxQuery<Vec<(String, String)>>,
     method: Method,
-    body: Result<RecordBody, ApiError>,
+    body: Result<Form, BodyError>,
 ) -> Response {
     // Query parameters, overridden by a form_post body (JSON or form).
     let mut params: Map<String, Value> = query
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
-    if let Ok(RecordBody(b)) = body {
+    if let Ok(Form(b)) = body {
         params.extend(b);
     }
     let get = |k: &str| {

@@ -8,8 +8,9 @@ use axum::http::{Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
+use super::body::{self, Body, BodyError};
 use super::error::ApiError;
-use super::extract::{Caller, JsonBody, Superuser};
+use super::extract::{Caller, Superuser};
 use crate::app::App;
 use crate::service::settings;
 
@@ -36,14 +37,9 @@ pub async fn get_settings(
 pub async fn patch_settings(
     State(app): State<Arc<App>>,
     _: Superuser,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
-    let JsonBody(v) = b.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "An error occurred while loading the submitted data.",
-        )
-    })?;
+    let v = Value::Object(b.map_err(|e| e.wrap(body::LOADING))?.0);
     let saved = settings::patch(&app.store, v).await?;
     let public = settings::public(&saved);
     app.set_settings(saved);

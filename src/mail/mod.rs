@@ -1,10 +1,12 @@
 //! Outgoing mail: PocketBase's templates rendered with minijinja and sent
-//! through a real SMTP client (lettre) configured by the `smtp` settings.
+//! through a real SMTP client (lettre) configured by the `smtp` settings,
+//! or, with SMTP disabled, piped to the local `sendmail` (`sendmail.rs`).
 //!
 //! Mail is sent on a background task: an HTTP answer never waits for (or
 //! reveals) a slow or failing mail server, and a failure is logged without
 //! the message body (it carries tokens and codes).
 
+pub mod sendmail;
 pub mod template;
 
 use lettre::message::{Mailbox, MultiPart};
@@ -25,23 +27,47 @@ fn setting<'a>(s: &'a Value, ptr: &str) -> &'a str {
     s.pointer(ptr).and_then(Value::as_str).unwrap_or_default()
 }
 
-/// Sends `mail` with the SMTP settings in `settings`, in the background.
+/// Sends `mail` with the SMTP settings in `settings`, in the background
+/// (with SMTP disabled: through the local sendmail PocketBase would find).
 pub fn send_later(settings: &Value, mail: Mail) {
+    send_later_via(settings, "", mail);
+}
+
+/// `send_later`, with the `sendmail` program of the configuration ("" =
+/// PocketBase's lookup) for when SMTP is disabled.
+pub fn send_later_via(settings: &Value, sendmail: &str, mail: Mail) {
     let settings = settings.clone();
+    let sendmail = sendmail.to_owned();
     tokio::spawn(async move {
-        if let Err(e) = send(&settings, &mail).await {
+        if let Err(e) = send_via(&settings, &sendmail, &mail).await {
             tracing::warn!(to = %mail.to, subject = %mail.subject, error = %e, "mail not sent");
         }
     });
 }
 
-/// Sends `mail` now. Without SMTP enabled the mail is dropped with a log line
-/// (PocketBase would try a local sendmail; a self-hoster sets SMTP instead).
+/// Sends `mail` now: over SMTP when enabled, else piped to the local
+/// `sendmail -i -t` as PocketBase does (see `sendmail`).
 pub async fn send(settings: &Value, mail: &Mail) -> Result<(), String> {
+    send_via(settings, "", mail).await
+}
+
+/// `send` with a configured sendmail program ("" = PocketBase's lookup).
+pub async fn send_via(settings: &Value, sendmail: &str, mail: &Mail) -> Result<(), String> {
+    let message = message(settings, mail)?;
     if settings.pointer("/smtp/enabled").and_then(Value::as_bool) != Some(true) {
-        tracing::info!(to = %mail.to, subject = %mail.subject, "SMTP disabled; mail dropped");
-        return Ok(());
+        let program =
+            sendmail::program(sendmail).ok_or("SMTP disabled and no sendmail program found")?;
+        return sendmail::pipe(&program, &message.formatted()).await;
     }
+    transport(settings)?
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("smtp: {e}"))
+}
+
+/// The RFC 5322 message: HTML with a plain-text alternative.
+fn message(settings: &Value, mail: &Mail) -> Result<Message, String> {
     let from_name = setting(settings, "/meta/senderName");
     let from_addr = setting(settings, "/meta/senderAddress");
     let from = Mailbox::new(
@@ -52,7 +78,7 @@ pub async fn send(settings: &Value, mail: &Mail) -> Result<(), String> {
     );
     let to: Mailbox = mail.to.parse().map_err(|e| format!("recipient: {e}"))?;
     let domain = from_addr.rsplit_once('@').map_or("localhost", |(_, d)| d);
-    let message = Message::builder()
+    Message::builder()
         .message_id(Some(format!(
             "<{}@{domain}>",
             crate::schema::names::random_id(15)
@@ -65,12 +91,7 @@ pub async fn send(settings: &Value, mail: &Mail) -> Result<(), String> {
             template::html_to_text(&mail.html),
             mail.html.clone(),
         ))
-        .map_err(|e| format!("build: {e}"))?;
-    transport(settings)?
-        .send(message)
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("smtp: {e}"))
+        .map_err(|e| format!("build: {e}"))
 }
 
 fn transport(settings: &Value) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {

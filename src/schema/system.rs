@@ -21,6 +21,11 @@ pub const SUPERUSERS: &str = "_superusers";
 /// Cairn's access-control collections whose writes reload the schema
 /// snapshot (policies are compiled from it, role caches keyed by it).
 pub const ACCESS_COLLECTIONS: [&str; 3] = ["_roles", "_roleAssignments", "_policies"];
+/// Cairn's own system collections (not PocketBase's). While empty they are
+/// left out of the collections list, so PocketBase tooling (type
+/// generators, schema diffs) sees PocketBase's default schema until a Cairn
+/// feature is used; see docs/ecosystem.md.
+pub const CAIRN_COLLECTIONS: [&str; 4] = ["_roles", "_roleAssignments", "_policies", "_apiKeys"];
 /// Cairn's API keys collection.
 pub const API_KEYS: &str = "_apiKeys";
 /// Cairn's role assignments collection.

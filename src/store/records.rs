@@ -117,6 +117,12 @@ fn read_row(c: &Collection, r: &Row<'_>) -> rusqlite::Result<Row_> {
 }
 
 /// Reads one record by id.
+/// Whether a collection's table holds any record.
+pub fn any(conn: &Connection, c: &Collection) -> Result<bool, StoreError> {
+    let sql = format!("SELECT EXISTS(SELECT 1 FROM {})", quote_ident(&c.name));
+    Ok(conn.query_row(&sql, [], |r| r.get(0))?)
+}
+
 pub fn get(conn: &Connection, c: &Collection, id: &str) -> Result<Option<Row_>, StoreError> {
     let sql = cached_sql(c, "get", || {
         format!(

@@ -12,6 +12,7 @@ mod injection;
 
 mod access;
 mod auth;
+mod bodies;
 mod changes;
 mod collections;
 mod realtime;

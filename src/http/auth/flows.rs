@@ -8,8 +8,9 @@ use axum::http::StatusCode;
 
 use super::{auth_collection, body, own_record, text};
 use crate::app::App;
+use crate::http::body::{Body, BodyError};
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Client, JsonBody};
+use crate::http::extract::{Caller, Client};
 use crate::service::auth::flows;
 
 pub async fn request_verification(
@@ -17,7 +18,7 @@ pub async fn request_verification(
     Caller(caller): Caller,
     Client(client): Client,
     Path(coll): Path<String>,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<StatusCode, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let body = body(b)?;
@@ -31,7 +32,7 @@ pub async fn request_verification(
 pub async fn confirm_verification(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<StatusCode, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let body = body(b)?;
@@ -44,7 +45,7 @@ pub async fn request_password_reset(
     Caller(caller): Caller,
     Client(client): Client,
     Path(coll): Path<String>,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<StatusCode, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let body = body(b)?;
@@ -58,10 +59,13 @@ pub async fn request_password_reset(
 pub async fn confirm_password_reset(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<StatusCode, ApiError> {
     let c = auth_collection(&app, &coll)?;
-    let body = body(b)?;
+    // PocketBase wraps every binding failure here in its generic message.
+    let body = b
+        .map(|Body(m)| m)
+        .map_err(|e| e.wrap(crate::http::body::LOADING))?;
     flows::confirm_password_reset(
         &app,
         &c,
@@ -77,7 +81,7 @@ pub async fn request_email_change(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
     Caller(actor): Caller,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<StatusCode, ApiError> {
     let id = own_record(&app, &coll, &actor)?;
     let body = body(b)?;
@@ -88,7 +92,7 @@ pub async fn request_email_change(
 pub async fn confirm_email_change(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<StatusCode, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let body = body(b)?;

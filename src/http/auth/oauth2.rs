@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 
 use super::{auth_collection, auth_response, body, require, text};
 use crate::app::App;
+use crate::http::body::{Body, BodyError};
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Client, JsonBody, Query};
+use crate::http::extract::{Caller, Client, Query};
 use crate::service::auth::{login, oauth2};
 
 pub use oauth2::method_providers;
@@ -21,7 +22,7 @@ pub async fn with_oauth2(
     Caller(actor): Caller,
     Client(client): Client,
     q: Query,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
     let c = auth_collection(&app, &coll)?;
     oauth2::require_enabled(&c)?;

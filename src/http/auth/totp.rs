@@ -11,8 +11,9 @@ use serde_json::Value;
 
 use super::{auth_collection, auth_response, body, own_record, require, text};
 use crate::app::App;
+use crate::http::body::{Body, BodyError};
 use crate::http::error::ApiError;
-use crate::http::extract::{Caller, Client, JsonBody, Query};
+use crate::http::extract::{Caller, Client, Query};
 use crate::service::Identity;
 use crate::service::auth::sys::{self, MFAS};
 use crate::service::auth::{login, totp};
@@ -31,7 +32,7 @@ pub async fn confirm(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
     Caller(actor): Caller,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
     let id = own_record(&app, &coll, &actor)?;
     let body = body(b)?;
@@ -45,7 +46,7 @@ pub async fn disable(
     State(app): State<Arc<App>>,
     Path(coll): Path<String>,
     Caller(actor): Caller,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<StatusCode, ApiError> {
     let body = body(b)?;
     let record_id = text(&body, "recordId");
@@ -75,7 +76,7 @@ pub async fn with_totp(
     Path(coll): Path<String>,
     Client(client): Client,
     q: Query,
-    b: Result<JsonBody, ApiError>,
+    b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let body = body(b)?;

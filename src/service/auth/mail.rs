@@ -63,7 +63,7 @@ pub fn send_to(
         subject: template::render(subject, &vars),
         html: template::render(body, &vars),
     };
-    mailer::send_later(&settings, mail);
+    mailer::send_later_via(&settings, &app.config.sendmail, mail);
 }
 
 /// `send_to` the record's own address.

@@ -461,10 +461,20 @@ pub fn list(store: &Store, page: i64, per_page: i64, skip_total: bool) -> Value 
     } else {
         per_page.min(1000)
     };
-    let total = schema.collections.len() as i64;
-    let items: Vec<Value> = schema
+    // Cairn's own system collections show once they hold records.
+    let listed: Vec<&Arc<Collection>> = schema
         .collections
         .iter()
+        .filter(|c| {
+            !system::CAIRN_COLLECTIONS.contains(&c.name.as_str())
+                || store
+                    .read(|conn| crate::store::records::any(conn, c))
+                    .unwrap_or(true)
+        })
+        .collect();
+    let total = listed.len() as i64;
+    let items: Vec<Value> = listed
+        .into_iter()
         .skip(((page - 1) * per_page) as usize)
         .take(per_page as usize)
         .map(|c| c.to_json())
