@@ -25,6 +25,10 @@ pub struct App {
     pub fanned_out: tokio::sync::watch::Sender<i64>,
     /// Commands for the realtime fan-out task (resumes).
     pub fanout: tokio::sync::mpsc::UnboundedSender<crate::realtime::fanout::Command>,
+    /// Request logs (`auxiliary.db`, its own writer).
+    pub logs: crate::store::logs::LogDb,
+    /// The one cron scheduler (built-in jobs, backups, plugins).
+    pub cron: Arc<crate::service::cron::Scheduler>,
     fanout_rx: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::realtime::fanout::Command>>,
     >,
@@ -33,6 +37,7 @@ pub struct App {
 impl App {
     pub fn open(config: Config) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(&config.dir)?;
+        let logs = crate::store::logs::LogDb::open(&config.dir)?;
         let current = store.read(settings::load)?;
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -46,6 +51,8 @@ impl App {
             broker: Default::default(),
             fanned_out,
             fanout,
+            cron: Default::default(),
+            logs,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
         }))
     }
@@ -96,6 +103,7 @@ pub async fn serve(app: Arc<App>) -> std::io::Result<()> {
     println!("└─ Dashboard: http://{addr}/_/");
     serve_on(Arc::clone(&app), listener, shutdown_signal()).await?;
     app.store.shutdown();
+    app.logs.shutdown();
     tracing::info!("shut down cleanly");
     Ok(())
 }
@@ -111,6 +119,7 @@ pub async fn serve_on(
     if let Some(rx) = app.fanout_rx.lock().ok().and_then(|mut g| g.take()) {
         crate::realtime::fanout::start(Arc::clone(&app), rx);
     }
+    let ops = crate::ops::start(&app);
     let router = crate::http::router(app);
     // Realtime streams write many small messages: without TCP_NODELAY,
     // Nagle's algorithm holds each one back until the previous is acked.
@@ -120,12 +129,14 @@ pub async fn serve_on(
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
     });
-    axum::serve(
+    let served = axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
-    .await
+    .await;
+    ops.abort();
+    served
 }
 
 async fn shutdown_signal() {

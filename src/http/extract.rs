@@ -34,9 +34,19 @@ impl FromRequestParts<Arc<App>> for Caller {
                     crate::service::access::api_keys::touch(&app.store, id).await;
                 });
             }
+            note_caller(parts, &actor);
             return Ok(Caller(actor));
         }
-        Ok(Caller(auth::actor_from_header(&app.store, header)))
+        let actor = auth::actor_from_header(&app.store, header);
+        note_caller(parts, &actor);
+        Ok(Caller(actor))
+    }
+}
+
+/// Tells the request log who the caller is.
+fn note_caller(parts: &Parts, actor: &Actor) {
+    if let Some(slot) = parts.extensions.get::<super::request_log::AuthSlot>() {
+        slot.set(actor);
     }
 }
 

@@ -3,12 +3,16 @@
 pub mod auth;
 pub mod batch;
 pub mod collections;
+pub mod cors;
+pub mod crons;
 pub mod error;
 pub mod extract;
+pub mod logs;
 pub mod ratelimit;
 pub mod realtime;
 pub mod realtime_ws;
 pub mod records;
+pub mod request_log;
 pub mod system;
 
 use std::sync::Arc;
@@ -17,7 +21,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{delete, get, post, put};
-use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
@@ -144,6 +147,12 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/settings",
             get(system::get_settings).patch(system::patch_settings),
         )
+        // Superusers: operations
+        .route("/api/crons", get(crons::list))
+        .route("/api/crons/{id}", post(crons::run))
+        .route("/api/logs", get(logs::list))
+        .route("/api/logs/stats", get(logs::stats))
+        .route("/api/logs/{id}", get(logs::view))
         // Dashboard
         .route("/_", get(system::dashboard_redirect))
         .route("/_/", get(system::dashboard))
@@ -163,7 +172,12 @@ pub fn router(app: Arc<App>) -> Router {
             ratelimit::layer,
         ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(CorsLayer::permissive());
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            request_log::layer,
+        ))
+        .layer(cors::layer())
+        .layer(axum::middleware::from_fn(cors::preflight_no_content));
     for (k, v) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(k),

@@ -10,11 +10,13 @@ pub mod bootstrap;
 pub mod changes;
 pub mod collections;
 pub mod ddl;
+pub mod logs;
 pub mod pool;
 pub mod records;
 pub mod resolver;
 pub mod roles;
 pub mod settings;
+pub mod simple_list;
 pub mod totp;
 pub mod views;
 
