@@ -27,6 +27,8 @@ pub struct App {
     pub fanout: tokio::sync::mpsc::UnboundedSender<crate::realtime::fanout::Command>,
     /// Request logs (`auxiliary.db`, its own writer).
     pub logs: crate::store::logs::LogDb,
+    /// Backups of the data directory (`DATA/backups`).
+    pub backups: crate::service::backups::Backups,
     /// The one cron scheduler (built-in jobs, backups, plugins).
     pub cron: Arc<crate::service::cron::Scheduler>,
     fanout_rx: std::sync::Mutex<
@@ -38,6 +40,7 @@ impl App {
     pub fn open(config: Config) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(&config.dir)?;
         let logs = crate::store::logs::LogDb::open(&config.dir)?;
+        let backups = crate::service::backups::Backups::new(&config.dir);
         let current = store.read(settings::load)?;
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -52,6 +55,7 @@ impl App {
             fanned_out,
             fanout,
             cron: Default::default(),
+            backups,
             logs,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
         }))

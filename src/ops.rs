@@ -10,12 +10,15 @@ use std::sync::{Arc, Weak};
 
 use crate::app::App;
 use crate::schema::datetime;
+use crate::service::Error;
 use crate::service::cron::JobResult;
+use serde_json::Value;
 
 /// PocketBase's ids for the jobs it also has; Cairn's own are `__cairn*`.
 pub const DB_OPTIMIZE: &str = "__pbDBOptimize__";
 pub const LOGS_CLEANUP: &str = "__pbLogsCleanup__";
 pub const CHANGES_TRIM: &str = "__cairnChangeLogTrim__";
+pub const AUTO_BACKUP: &str = "__pbAutoBackup__";
 
 /// Registers `f(app)` as job `id` on `expr`.
 pub fn add_job<F, Fut>(app: &Arc<App>, id: &str, expr: &str, f: F)
@@ -73,8 +76,134 @@ pub fn register_builtin_jobs(app: &Arc<App>) {
     });
 }
 
+/// Runs blocking work on the blocking pool with the app.
+pub async fn blocking<R: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> Result<R, Error> + Send + 'static,
+) -> Result<R, Error> {
+    let app = Arc::clone(app);
+    tokio::task::spawn_blocking(move || f(&app))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+}
+
+fn app_name(app: &App) -> String {
+    app.settings()
+        .pointer("/meta/appName")
+        .and_then(Value::as_str)
+        .unwrap_or("cairn")
+        .to_owned()
+}
+
+/// Creates a backup (`None`: PocketBase's generated name).
+pub async fn create_backup(app: &Arc<App>, name: Option<&str>) -> Result<String, Error> {
+    let name = app.backups.check_new_name(name, &app_name(app))?;
+    let n = name.clone();
+    blocking(app, move |app| {
+        app.backups.create(&app.store, &app.logs, &n)
+    })
+    .await?;
+    Ok(name)
+}
+
+/// Restores backup `key` into the running app, then reloads what the app
+/// caches: the schema snapshot (and with it the role cache), the settings
+/// and the backup schedule. The change-log sequence never goes backwards,
+/// so realtime keeps numbering events after what it already delivered.
+pub async fn restore_backup(app: &Arc<App>, key: &str) -> Result<(), Error> {
+    let seen = *app.store.changes().borrow();
+    let k = key.to_owned();
+    blocking(app, move |app| {
+        app.backups.restore(&app.store, &app.logs, &k)
+    })
+    .await?;
+    app.store
+        .write(move |ctx| {
+            ctx.schema_changed = true;
+            ctx.conn.execute(
+                "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = '_changes'",
+                [seen],
+            )?;
+            ctx.conn.execute(
+                "INSERT INTO sqlite_sequence (name, seq) SELECT '_changes', ?1
+                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '_changes')",
+                [seen],
+            )?;
+            Ok::<_, crate::store::StoreError>(())
+        })
+        .await?;
+    let settings = app.store.read(crate::store::settings::load)?;
+    app.set_settings(settings);
+    apply_backup_schedule(app);
+    Ok(())
+}
+
+/// (Re)registers the scheduled backup job from `backups.cron` (removed
+/// when empty); old scheduled backups beyond `cronMaxKeep` are deleted.
+pub fn apply_backup_schedule(app: &Arc<App>) {
+    let s = app.settings();
+    let expr = s
+        .pointer("/backups/cron")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if expr.is_empty() {
+        app.cron.remove(AUTO_BACKUP);
+        return;
+    }
+    add_job(app, AUTO_BACKUP, &expr, |app| async move {
+        let keep = app
+            .settings()
+            .pointer("/backups/cronMaxKeep")
+            .and_then(Value::as_u64)
+            .unwrap_or(3) as usize;
+        let name = crate::service::backups::generated_name(
+            crate::service::backups::AUTO_PREFIX,
+            &app_name(&app),
+        );
+        create_backup(&app, Some(&name))
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        blocking(&app, move |app| app.backups.prune_auto(keep))
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("{e:?}"))
+    });
+}
+
 /// Starts the scheduler's ticks; returns the task to abort on shutdown.
 pub fn start(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
     register_builtin_jobs(app);
+    apply_backup_schedule(app);
     app.cron.start(std::future::pending())
+}
+
+/// `cairn backup create NAME` (`create = true`) / `cairn backup restore
+/// NAME`; returns the exit code.
+pub async fn backup_cli(app: &Arc<App>, (create, name): (bool, String)) -> i32 {
+    let res = if create {
+        create_backup(app, Some(&name))
+            .await
+            .map(|n| format!("Backup \"{n}\" created."))
+    } else {
+        restore_backup(app, &name)
+            .await
+            .map(|()| format!("Backup \"{name}\" restored."))
+    };
+    match res {
+        Ok(msg) => {
+            println!("{msg}");
+            0
+        }
+        Err(e) => {
+            let (_, message, data) = e.parts();
+            if data.is_empty() {
+                eprintln!("Error: {message}");
+            } else {
+                eprintln!("Error: {message} {}", Value::Object(data));
+            }
+            1
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The HTTP API: one route table, grouped by who calls it.
 
 pub mod auth;
+pub mod backups;
 pub mod batch;
 pub mod collections;
 pub mod cors;
@@ -150,6 +151,17 @@ pub fn router(app: Arc<App>) -> Router {
         // Superusers: operations
         .route("/api/crons", get(crons::list))
         .route("/api/crons/{id}", post(crons::run))
+        .route("/api/backups", get(backups::list).post(backups::create))
+        .route(
+            "/api/backups/upload",
+            post(backups::upload).layer(DefaultBodyLimit::max(backups::MAX_UPLOAD)),
+        )
+        .route(
+            "/api/backups/{key}",
+            get(backups::download).delete(backups::delete),
+        )
+        .route("/api/backups/{key}/restore", post(backups::restore))
+        .route("/api/files/token", post(backups::file_token))
         .route("/api/logs", get(logs::list))
         .route("/api/logs/stats", get(logs::stats))
         .route("/api/logs/{id}", get(logs::view))

@@ -47,6 +47,7 @@ pub async fn patch_settings(
     let saved = settings::patch(&app.store, v).await?;
     let public = settings::public(&saved);
     app.set_settings(saved);
+    crate::ops::apply_backup_schedule(&app);
     Ok(Json(public))
 }
 

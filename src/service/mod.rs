@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod backups;
 pub mod batch;
 pub mod collections;
 pub mod cron;

@@ -116,6 +116,11 @@ impl LogDb {
         sent
     }
 
+    /// The database file.
+    pub fn path(&self) -> std::path::PathBuf {
+        self.path.clone()
+    }
+
     /// Entries dropped because the queue was full.
     pub fn dropped(&self) -> u64 {
         self.counters.dropped.load(Ordering::Relaxed)

@@ -17,6 +17,7 @@ pub mod resolver;
 pub mod roles;
 pub mod settings;
 pub mod simple_list;
+pub mod snapshot;
 pub mod totp;
 pub mod views;
 
