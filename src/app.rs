@@ -29,6 +29,8 @@ pub struct App {
     pub logs: crate::store::logs::LogDb,
     /// Backups of the data directory (`DATA/backups`).
     pub backups: crate::service::backups::Backups,
+    /// Prometheus metrics (`GET /api/metrics`).
+    pub metrics: crate::service::metrics::Metrics,
     /// The one cron scheduler (built-in jobs, backups, plugins).
     pub cron: Arc<crate::service::cron::Scheduler>,
     fanout_rx: std::sync::Mutex<
@@ -41,6 +43,8 @@ impl App {
         let store = Store::open(&config.dir)?;
         let logs = crate::store::logs::LogDb::open(&config.dir)?;
         let backups = crate::service::backups::Backups::new(&config.dir);
+        let metrics =
+            crate::service::metrics::Metrics::new(store.writer_stats().group_sizes.clone());
         let current = store.read(settings::load)?;
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -56,6 +60,7 @@ impl App {
             fanout,
             cron: Default::default(),
             backups,
+            metrics,
             logs,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
         }))

@@ -20,6 +20,9 @@ pub struct Config {
     /// clients (hours), and at most how many.
     pub changes_retention_hours: u64,
     pub changes_retention_rows: u64,
+    /// A bearer token that may read `GET /api/metrics` besides superusers
+    /// (empty: superusers only).
+    pub metrics_token: String,
 }
 
 impl Default for Config {
@@ -30,6 +33,7 @@ impl Default for Config {
             log: "info".into(),
             changes_retention_hours: 24,
             changes_retention_rows: 100_000,
+            metrics_token: String::new(),
         }
     }
 }
@@ -69,6 +73,9 @@ impl Config {
         }
         if let Some(v) = get("CAIRN_LOG") {
             self.log = v;
+        }
+        if let Some(v) = get("CAIRN_METRICS_TOKEN") {
+            self.metrics_token = v;
         }
     }
 }

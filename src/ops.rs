@@ -207,3 +207,44 @@ pub async fn backup_cli(app: &Arc<App>, (create, name): (bool, String)) -> i32 {
         }
     }
 }
+
+/// The scrape-time values for the metrics endpoint.
+pub fn metrics_snapshot(app: &App) -> crate::service::metrics::Snapshot {
+    use crate::service::metrics;
+    use std::sync::atomic::Ordering::Relaxed;
+    let wal = format!("{}-wal", app.store.path().display());
+    metrics::Snapshot {
+        writer_queue: app.store.writer_stats().queued.load(Relaxed),
+        wal_bytes: std::fs::metadata(wal).map_or(0, |m| m.len() as i64),
+        realtime_clients: app.broker.len() as i64,
+        log_dropped: app.logs.counters.dropped.load(Relaxed),
+        log_written: app.logs.counters.written.load(Relaxed),
+        backups_ok: app.backups.stats.ok.load(Relaxed),
+        backups_failed: app.backups.stats.failed.load(Relaxed),
+        restores: app.backups.stats.restores.load(Relaxed),
+        cron_runs: app.cron.stats.runs.load(Relaxed),
+        cron_failures: app.cron.stats.failures.load(Relaxed),
+        rss_bytes: metrics::rss_bytes(),
+        open_files: metrics::open_files(),
+    }
+}
+
+/// Free disk space below which health reports `lowDisk`.
+pub const LOW_DISK_BYTES: u64 = 512 << 20;
+
+/// Readiness detail for superusers in `/api/health`: the writer commits
+/// (an empty write job within 2 s) and the data directory's free space.
+pub async fn readiness(app: &App) -> Value {
+    let probe = app.store.write(|_| Ok::<_, crate::store::StoreError>(()));
+    let writer = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), probe).await,
+        Ok(Ok(()))
+    );
+    let free = fs4::available_space(&app.config.dir).ok();
+    serde_json::json!({
+        "writer": writer,
+        "diskFreeBytes": free,
+        "lowDisk": free.is_some_and(|f| f < LOW_DISK_BYTES),
+        "logQueueDropped": app.logs.dropped(),
+    })
+}

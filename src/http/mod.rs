@@ -9,6 +9,7 @@ pub mod crons;
 pub mod error;
 pub mod extract;
 pub mod logs;
+pub mod metrics;
 pub mod ratelimit;
 pub mod realtime;
 pub mod realtime_ws;
@@ -162,6 +163,7 @@ pub fn router(app: Arc<App>) -> Router {
         )
         .route("/api/backups/{key}/restore", post(backups::restore))
         .route("/api/files/token", post(backups::file_token))
+        .route("/api/metrics", get(metrics::metrics))
         .route("/api/logs", get(logs::list))
         .route("/api/logs/stats", get(logs::stats))
         .route("/api/logs/{id}", get(logs::view))

@@ -1,4 +1,5 @@
-//! The request-log middleware: one layer on the router. It times each
+//! The request-log middleware: one layer on the router. It counts each
+//! request in the metrics (by route pattern and status), times each
 //! request, learns the caller from the auth extractor (through an
 //! [`AuthSlot`] in the request's extensions, so no token is verified twice)
 //! and the error detail from the response (a [`LoggedError`] extension set
@@ -47,13 +48,23 @@ fn header_str(req: &Request, h: header::HeaderName) -> String {
 }
 
 pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |m| m.as_str())
+        .to_owned();
     let settings = app.settings();
     let log = LogSettings::from_settings(&settings);
     // The dashboard's static files are not API requests (PocketBase skips them too).
     if log.max_days <= 0 || req.uri().path().starts_with("/_/") {
-        return next.run(req).await;
+        let method = req.method().clone();
+        let res = next.run(req).await;
+        let secs = started.elapsed().as_secs_f64();
+        app.metrics
+            .observe(method.as_str(), &route, res.status().as_u16(), secs);
+        return res;
     }
-    let started = Instant::now();
     let peer = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
@@ -70,6 +81,12 @@ pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) ->
     let slot = AuthSlot::default();
     req.extensions_mut().insert(slot.clone());
     let res = next.run(req).await;
+    app.metrics.observe(
+        &method,
+        &route,
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     // Realtime streams and upgrades are connections, not requests.
     let stream = res
         .headers()

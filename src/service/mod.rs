@@ -11,6 +11,7 @@ pub mod batch;
 pub mod collections;
 pub mod cron;
 pub mod logs;
+pub mod metrics;
 pub mod records;
 pub mod rules;
 pub mod settings;

@@ -245,6 +245,11 @@ impl Store {
         self.readers.run(f)
     }
 
+    /// The writer's queue depth and group sizes (metrics).
+    pub fn writer_stats(&self) -> &pool::WriterStats {
+        &self.writer.stats
+    }
+
     /// Drains the writer and checkpoints the WAL.
     pub fn shutdown(&self) {
         // The writer holds the checkpointer's poke handle: stop it first.
