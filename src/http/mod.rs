@@ -4,6 +4,7 @@ pub mod auth;
 pub mod backups;
 pub mod batch;
 pub mod collections;
+pub mod console;
 pub mod cors;
 pub mod crons;
 pub mod error;
@@ -164,6 +165,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/api/backups/{key}/restore", post(backups::restore))
         .route("/api/files/token", post(backups::file_token))
         .route("/api/metrics", get(metrics::metrics))
+        .route("/api/sql", post(console::run))
         .route("/api/logs", get(logs::list))
         .route("/api/logs/stats", get(logs::stats))
         .route("/api/logs/{id}", get(logs::view))

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backups;
 pub mod batch;
 pub mod collections;
+pub mod console;
 pub mod cron;
 pub mod logs;
 pub mod metrics;

@@ -9,6 +9,7 @@
 pub mod bootstrap;
 pub mod changes;
 pub mod collections;
+pub mod console;
 pub mod ddl;
 pub mod logs;
 pub mod pool;
