@@ -50,9 +50,13 @@ describe('request logs', () => {
     assert.equal(ok.level, 0);
     assert.equal(ok.data.status, 200);
     assert.equal('error' in ok.data, false);
+    // The dashboard's static files are not requests to log.
+    await srv.api('GET', '/_/', { headers: { 'user-agent': ua } });
     const one = await srv.pb.logs.getOne(bad.id);
     assert.deepEqual(one, bad);
     await rejects(srv.pb.logs.getOne('nope0000000000x'), 404, errBody(404, "The requested resource wasn't found."));
+    await sleep(IS_POCKETBASE ? 3500 : 300);
+    assert.equal((await srv.pb.logs.getList(1, 10, { filter: `data.userAgent = '${ua}'` })).totalItems, 2);
   });
 
   test('filter and sort over data.*, paging, bad filters', async () => {

@@ -1,4 +1,5 @@
 //! Operations (issue 13): backups under write load, restore into the
-//! running server, the log queue, cron runs.
+//! running server, the metrics token.
 
 mod backups;
+mod metrics;
