@@ -19,6 +19,47 @@ pub const DB_OPTIMIZE: &str = "__pbDBOptimize__";
 pub const LOGS_CLEANUP: &str = "__pbLogsCleanup__";
 pub const CHANGES_TRIM: &str = "__cairnChangeLogTrim__";
 pub const AUTO_BACKUP: &str = "__pbAutoBackup__";
+pub const MFA_CLEANUP: &str = "__pbMFACleanup__";
+pub const OTP_CLEANUP: &str = "__pbOTPCleanup__";
+
+/// Deletes expired rows of `_otps`/`_mfas` (`table`), per auth collection
+/// with its own `option.duration` (seconds, default `default_secs`).
+async fn delete_expired(
+    app: &App,
+    table: &'static str,
+    option: &'static str,
+    default_secs: i64,
+) -> JobResult {
+    let now = time::OffsetDateTime::now_utc();
+    let cuts: Vec<(String, String)> = app
+        .store
+        .schema()
+        .collections
+        .iter()
+        .filter(|c| c.is_auth())
+        .map(|c| {
+            let secs = c
+                .options
+                .get(option)
+                .and_then(|o| o.get("duration"))
+                .and_then(Value::as_i64)
+                .unwrap_or(default_secs);
+            (
+                c.id.clone(),
+                datetime::format(now - time::Duration::seconds(secs)),
+            )
+        })
+        .collect();
+    app.store
+        .write(move |ctx| {
+            for (id, before) in &cuts {
+                crate::store::expired::delete_before(ctx.conn, table, id, before)?;
+            }
+            Ok::<_, crate::store::StoreError>(())
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
 
 /// Registers `f(app)` as job `id` on `expr`.
 pub fn add_job<F, Fut>(app: &Arc<App>, id: &str, expr: &str, f: F)
@@ -53,6 +94,12 @@ pub fn register_builtin_jobs(app: &Arc<App>) {
             })
             .await
             .map_err(|e: crate::store::StoreError| e.to_string())
+    });
+    add_job(app, MFA_CLEANUP, "0 * * * *", |app| async move {
+        delete_expired(&app, "_mfas", "mfa", 600).await
+    });
+    add_job(app, OTP_CLEANUP, "0 * * * *", |app| async move {
+        delete_expired(&app, "_otps", "otp", 180).await
     });
     add_job(app, LOGS_CLEANUP, "0 */6 * * *", |app| async move {
         let s = crate::service::logs::LogSettings::from_settings(&app.settings());

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod collections;
 pub mod console;
 pub mod ddl;
+pub mod expired;
 pub mod logs;
 pub mod pool;
 pub mod records;

@@ -137,6 +137,9 @@ describe('crons', () => {
     const byId = Object.fromEntries(jobs.map((j) => [j.id, j.expression]));
     assert.equal(byId.__pbDBOptimize__, '0 0 * * *');
     assert.equal(byId.__pbLogsCleanup__, '0 */6 * * *');
+    assert.equal(byId.__pbMFACleanup__, '0 * * * *');
+    assert.equal(byId.__pbOTPCleanup__, '0 * * * *');
+    assert.equal(await srv.pb.crons.run('__pbOTPCleanup__'), true);
     assert.equal(await srv.pb.crons.run('__pbLogsCleanup__'), true);
     await rejects(srv.pb.crons.run('nope'), 404, errBody(404, 'Missing or invalid cron job.'));
     await rejects(srv.client().crons.getFullList(), 401);
