@@ -461,6 +461,18 @@ def check_acl_page(hidden: bool) -> Callable[[int, Any, dict], str | None]:
 
 ACL_MAX_COST = 0.15
 
+# Request logging (issue 13): S1 (get by id) with request logs off, then on,
+# in the same server run. `logs.maxDays = 0` turns request logging off.
+LOG_MAX_COST = 0.05
+
+
+def set_request_logs(on: bool) -> Callable[["Ctx"], dict]:
+    def setup(ctx: "Ctx") -> dict:
+        ctx.client().ok("PATCH", "/api/settings", {"logs": {"maxDays": 5 if on else 0}})
+        return {}
+    return setup
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(
         name="get_by_id",
@@ -566,6 +578,28 @@ SCENARIOS: list[Scenario] = [
         cairn_only=True,
         baseline="acl_list_plain",
         max_cost=ACL_MAX_COST,
+    ),
+    Scenario(
+        name="log_off_get_by_id",
+        description="get_by_id with request logging off (logs.maxDays = 0): the baseline "
+        "of the request-log cost (Cairn only)",
+        method="GET",
+        path="/api/collections/posts/records/${post_id}",
+        setup=set_request_logs(False),
+        check=check_record,
+        cairn_only=True,
+    ),
+    Scenario(
+        name="log_on_get_by_id",
+        description="get_by_id with request logging on (the default): every request is "
+        "queued for auxiliary.db (Cairn only)",
+        method="GET",
+        path="/api/collections/posts/records/${post_id}",
+        setup=set_request_logs(True),
+        check=check_record,
+        cairn_only=True,
+        baseline="log_off_get_by_id",
+        max_cost=LOG_MAX_COST,
     ),
     Scenario(
         name="create",

@@ -25,6 +25,14 @@ pub struct App {
     pub fanned_out: tokio::sync::watch::Sender<i64>,
     /// Commands for the realtime fan-out task (resumes).
     pub fanout: tokio::sync::mpsc::UnboundedSender<crate::realtime::fanout::Command>,
+    /// Request logs (`auxiliary.db`, its own writer).
+    pub logs: crate::store::logs::LogDb,
+    /// Backups of the data directory (`DATA/backups`).
+    pub backups: crate::service::backups::Backups,
+    /// Prometheus metrics (`GET /api/metrics`).
+    pub metrics: crate::service::metrics::Metrics,
+    /// The one cron scheduler (built-in jobs, backups, plugins).
+    pub cron: Arc<crate::service::cron::Scheduler>,
     fanout_rx: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::realtime::fanout::Command>>,
     >,
@@ -33,6 +41,10 @@ pub struct App {
 impl App {
     pub fn open(config: Config) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(&config.dir)?;
+        let logs = crate::store::logs::LogDb::open(&config.dir)?;
+        let backups = crate::service::backups::Backups::new(&config.dir);
+        let metrics =
+            crate::service::metrics::Metrics::new(store.writer_stats().group_sizes.clone());
         let current = store.read(settings::load)?;
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -46,6 +58,10 @@ impl App {
             broker: Default::default(),
             fanned_out,
             fanout,
+            cron: Default::default(),
+            backups,
+            metrics,
+            logs,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
         }))
     }
@@ -96,6 +112,7 @@ pub async fn serve(app: Arc<App>) -> std::io::Result<()> {
     println!("└─ Dashboard: http://{addr}/_/");
     serve_on(Arc::clone(&app), listener, shutdown_signal()).await?;
     app.store.shutdown();
+    app.logs.shutdown();
     tracing::info!("shut down cleanly");
     Ok(())
 }
@@ -122,8 +139,11 @@ pub async fn serve_on(
         // Realtime streams never finish by themselves: end them.
         closing.broker.close_all();
     };
+    let ops = crate::ops::start(&app);
     let router = crate::http::router(app);
-    crate::http::server::serve(listener, router, limits, shutdown).await
+    let served = crate::http::server::serve(listener, router, limits, shutdown).await;
+    ops.abort();
+    served
 }
 
 async fn shutdown_signal() {

@@ -38,6 +38,19 @@ enum Command {
         #[command(subcommand)]
         action: SuperuserAction,
     },
+    /// Creates or restores backups (in DATA/backups).
+    Backup {
+        #[command(subcommand)]
+        action: BackupAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackupAction {
+    /// Creates a backup NAME.zip (a consistent snapshot; a server may be running).
+    Create { name: String },
+    /// Restores backup NAME into the data directory.
+    Restore { name: String },
 }
 
 #[derive(Subcommand)]
@@ -103,10 +116,19 @@ pub fn run() -> i32 {
                 }
             },
             Command::Superuser { action } => superuser(&app, action).await,
+            Command::Backup { action } => crate::ops::backup_cli(&app, action_parts(action)).await,
         };
         app.store.shutdown();
+        app.logs.shutdown();
         code
     })
+}
+
+fn action_parts(a: BackupAction) -> (bool, String) {
+    match a {
+        BackupAction::Create { name } => (true, name),
+        BackupAction::Restore { name } => (false, name),
+    }
 }
 
 async fn superuser(app: &App, action: SuperuserAction) -> i32 {

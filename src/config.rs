@@ -32,6 +32,9 @@ pub struct Config {
     /// The sendmail program mail goes to while SMTP is disabled ("" =
     /// PocketBase's lookup: /usr/sbin/sendmail, /usr/bin/sendmail, PATH).
     pub sendmail: String,
+    /// A bearer token that may read `GET /api/metrics` besides superusers
+    /// (empty: superusers only).
+    pub metrics_token: String,
 }
 
 impl Default for Config {
@@ -46,6 +49,7 @@ impl Default for Config {
             http_idle_timeout_secs: 60,
             http_max_connections: 10_000,
             sendmail: String::new(),
+            metrics_token: String::new(),
         }
     }
 }
@@ -104,6 +108,9 @@ impl Config {
         }
         if let Some(v) = get("CAIRN_SENDMAIL") {
             self.sendmail = v;
+        }
+        if let Some(v) = get("CAIRN_METRICS_TOKEN") {
+            self.metrics_token = v;
         }
     }
 }

@@ -37,7 +37,9 @@ pub async fn list(
         page,
         per_page,
         q.flag("skipTotal")?,
-    )))
+        q.get("filter").unwrap_or_default(),
+        q.get("sort").unwrap_or_default(),
+    )?))
 }
 
 pub async fn view(

@@ -18,6 +18,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// A body that replaces the error shape (`Error::Raw`).
     pub raw: Option<Map<String, Value>>,
+    /// What went wrong inside (500s): kept for the request log, never sent.
+    pub detail: Option<Box<str>>,
 }
 
 impl ApiError {
@@ -28,6 +30,7 @@ impl ApiError {
             data: Map::new(),
             retry_after: None,
             raw: None,
+            detail: None,
         }
     }
     /// 400 "An error occurred while validating the submitted data." with field errors.
@@ -68,6 +71,10 @@ impl From<Error> for ApiError {
             Error::Raw(_, body) => Some(body.clone()),
             _ => None,
         };
+        let detail = match &e {
+            Error::Internal(d) => Some(d.as_str().into()),
+            _ => None,
+        };
         let (status, message, data) = e.parts();
         Self {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
@@ -75,6 +82,7 @@ impl From<Error> for ApiError {
             data,
             retry_after: None,
             raw,
+            detail,
         }
     }
 }
@@ -87,6 +95,14 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let logged = super::request_log::LoggedError {
+            message: self.message.clone(),
+            details: match self.detail {
+                Some(d) => Value::String(d.into()),
+                None if self.data.is_empty() => Value::Null,
+                None => Value::Object(self.data.clone()),
+            },
+        };
         let body = match self.raw {
             Some(raw) => Value::Object(raw),
             None => json!({
@@ -96,6 +112,7 @@ impl IntoResponse for ApiError {
             }),
         };
         let mut res = (self.status, axum::Json(body)).into_response();
+        res.extensions_mut().insert(logged);
         if let Some(secs) = self.retry_after {
             res.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, secs.into());

@@ -21,7 +21,16 @@ impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
-        Ok(Caller(super::identity::of(app, parts)?))
+        let actor = super::identity::of(app, parts)?;
+        note_caller(parts, &actor);
+        Ok(Caller(actor))
+    }
+}
+
+/// Tells the request log who the caller is.
+fn note_caller(parts: &Parts, actor: &Actor) {
+    if let Some(slot) = parts.extensions.get::<super::request_log::AuthSlot>() {
+        slot.set(actor);
     }
 }
 

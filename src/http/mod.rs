@@ -1,17 +1,24 @@
 //! The HTTP API: one route table, grouped by who calls it.
 
 pub mod auth;
+pub mod backups;
 pub mod batch;
 pub mod body;
 pub mod collections;
+pub mod console;
+pub mod cors;
+pub mod crons;
 pub mod error;
 pub mod extract;
 pub mod identity;
+pub mod logs;
+pub mod metrics;
 pub mod paths;
 pub mod ratelimit;
 pub mod realtime;
 pub mod realtime_ws;
 pub mod records;
+pub mod request_log;
 pub mod server;
 pub mod system;
 
@@ -21,7 +28,6 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
 use axum::routing::{MethodRouter, delete, get, post, put};
-use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
@@ -149,6 +155,25 @@ fn routes() -> Routes {
             "/api/settings",
             get(system::get_settings).patch(system::patch_settings),
         )
+        // Superusers: operations
+        .route("/api/crons", get(crons::list))
+        .route("/api/crons/{id}", post(crons::run))
+        .route("/api/backups", get(backups::list).post(backups::create))
+        .route(
+            "/api/backups/upload",
+            post(backups::upload).layer(DefaultBodyLimit::max(backups::MAX_UPLOAD)),
+        )
+        .route(
+            "/api/backups/{key}",
+            get(backups::download).delete(backups::delete),
+        )
+        .route("/api/backups/{key}/restore", post(backups::restore))
+        .route("/api/files/token", post(backups::file_token))
+        .route("/api/metrics", get(metrics::metrics))
+        .route("/api/sql", post(console::run))
+        .route("/api/logs", get(logs::list))
+        .route("/api/logs/stats", get(logs::stats))
+        .route("/api/logs/{id}", get(logs::view))
         // Dashboard
         .route("/_", get(system::dashboard_redirect))
         .route("/_/", get(system::dashboard))
@@ -186,7 +211,12 @@ pub fn router(app: Arc<App>) -> Router {
             identity::layer,
         ))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(CorsLayer::permissive());
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            request_log::layer,
+        ))
+        .layer(cors::layer())
+        .layer(axum::middleware::from_fn(cors::preflight_no_content));
     for (k, v) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(k),

@@ -18,9 +18,10 @@ use crate::service::settings;
 #[folder = "admin-ui/static/"]
 struct Assets;
 
-pub async fn health(Caller(actor): Caller) -> Json<Value> {
+pub async fn health(State(app): State<Arc<App>>, Caller(actor): Caller) -> Json<Value> {
     let data = if actor.is_superuser() {
-        json!({"canBackup": true, "realIP": "127.0.0.1", "possibleProxyHeader": ""})
+        json!({"canBackup": true, "realIP": "127.0.0.1", "possibleProxyHeader": "",
+               "ready": crate::ops::readiness(&app).await})
     } else {
         json!({})
     };
@@ -43,6 +44,7 @@ pub async fn patch_settings(
     let saved = settings::patch(&app.store, v).await?;
     let public = settings::public(&saved);
     app.set_settings(saved);
+    crate::ops::apply_backup_schedule(&app);
     Ok(Json(public))
 }
 

@@ -6,8 +6,13 @@
 
 pub mod access;
 pub mod auth;
+pub mod backups;
 pub mod batch;
 pub mod collections;
+pub mod console;
+pub mod cron;
+pub mod logs;
+pub mod metrics;
 pub mod records;
 pub mod rules;
 pub mod settings;
@@ -82,6 +87,22 @@ impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         Error::Internal(e.to_string())
     }
+}
+
+/// PocketBase's list envelope; `total < 0` means "not counted" (skipTotal).
+pub fn page_envelope(page: i64, per_page: i64, total: i64, items: Vec<Value>) -> Value {
+    let total_pages = if total < 0 {
+        -1
+    } else {
+        (total + per_page - 1) / per_page
+    };
+    serde_json::json!({
+        "page": page,
+        "perPage": per_page,
+        "totalItems": total,
+        "totalPages": total_pages,
+        "items": items,
+    })
 }
 
 /// An authenticated auth record.

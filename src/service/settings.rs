@@ -69,6 +69,9 @@ fn validate(v: &Value) -> Map<String, Value> {
     if !batch.is_empty() {
         errors.insert("batch".into(), Value::Object(batch));
     }
+    if let Some(b) = super::backups::settings_errors(v) {
+        errors.insert("backups".into(), b);
+    }
     if let Some(rules) = rate_limit_errors(v) {
         errors.insert("rateLimits".into(), serde_json::json!({ "rules": rules }));
     }

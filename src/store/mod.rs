@@ -9,12 +9,17 @@
 pub mod bootstrap;
 pub mod changes;
 pub mod collections;
+pub mod console;
 pub mod ddl;
+pub mod expired;
+pub mod logs;
 pub mod pool;
 pub mod records;
 pub mod resolver;
 pub mod roles;
 pub mod settings;
+pub mod simple_list;
+pub mod snapshot;
 pub mod totp;
 pub mod views;
 
@@ -240,6 +245,11 @@ impl Store {
         f: impl FnOnce(&Connection) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         self.readers.run(f)
+    }
+
+    /// The writer's queue depth and group sizes (metrics).
+    pub fn writer_stats(&self) -> &pool::WriterStats {
+        &self.writer.stats
     }
 
     /// Drains the writer and checkpoints the WAL.

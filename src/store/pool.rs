@@ -108,22 +108,43 @@ type Job = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Done + Send>;
 /// with whether the schema changed and the last change-log seq committed.
 pub type AfterCommit = Box<dyn Fn(&Connection, bool, Option<i64>) + Send>;
 
+/// What the writer reports to metrics: jobs waiting, and how many jobs
+/// each group commit carried.
+pub struct WriterStats {
+    pub queued: std::sync::atomic::AtomicI64,
+    pub group_sizes: prometheus_client::metrics::histogram::Histogram,
+}
+
+impl Default for WriterStats {
+    fn default() -> Self {
+        let buckets = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+        Self {
+            queued: Default::default(),
+            group_sizes: prometheus_client::metrics::histogram::Histogram::new(buckets),
+        }
+    }
+}
+
 /// Handle to the writer thread.
 pub struct Writer {
     tx: Mutex<Option<mpsc::Sender<Job>>>,
     handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+    pub stats: std::sync::Arc<WriterStats>,
 }
 
 impl Writer {
     pub fn start(conn: Connection, after_commit: AfterCommit) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
+        let stats = std::sync::Arc::new(WriterStats::default());
+        let st = std::sync::Arc::clone(&stats);
         let handle = std::thread::Builder::new()
             .name("cairn-writer".into())
-            .spawn(move || writer_loop(conn, rx, after_commit))
+            .spawn(move || writer_loop(conn, rx, after_commit, &st))
             .ok();
         Self {
             tx: Mutex::new(Some(tx)),
             handle: Mutex::new(handle),
+            stats,
         }
     }
 
@@ -148,10 +169,15 @@ impl Writer {
                 }),
             }
         });
+        use std::sync::atomic::Ordering::Relaxed;
+        self.stats.queued.fetch_add(1, Relaxed);
         let sent = match self.tx.lock() {
             Ok(g) => g.as_ref().map(|tx| tx.send(job).is_ok()).unwrap_or(false),
             Err(_) => false,
         };
+        if !sent {
+            self.stats.queued.fetch_sub(1, Relaxed);
+        }
         if !sent {
             return Err(E::from(StoreError::Closed));
         }
@@ -172,7 +198,12 @@ impl Writer {
     }
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, after_commit: AfterCommit) {
+fn writer_loop(
+    conn: Connection,
+    rx: mpsc::Receiver<Job>,
+    after_commit: AfterCommit,
+    stats: &WriterStats,
+) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_GROUP {
@@ -181,6 +212,10 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, after_commit: AfterCom
                 Err(_) => break,
             }
         }
+        stats
+            .queued
+            .fetch_sub(batch.len() as i64, std::sync::atomic::Ordering::Relaxed);
+        stats.group_sizes.observe(batch.len() as f64);
         run_group(&conn, batch, &after_commit);
     }
     // Queue closed: fold the WAL back into the main file.

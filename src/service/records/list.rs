@@ -1,6 +1,6 @@
 //! Listing records: paging, sort parsing and the envelope.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Gate, gate, to_public};
 use crate::filter::ast::Operand;
@@ -183,16 +183,5 @@ pub fn list(
         .unzip();
     reads.hide_marked(&mut items, &marks);
     let items = q.shape.apply(store, c, items, actor, req)?;
-    let total_pages = if total < 0 {
-        -1
-    } else {
-        (total + per_page - 1) / per_page
-    };
-    Ok(json!({
-        "page": page,
-        "perPage": per_page,
-        "totalItems": total,
-        "totalPages": total_pages,
-        "items": items,
-    }))
+    Ok(super::super::page_envelope(page, per_page, total, items))
 }

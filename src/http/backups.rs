@@ -1,0 +1,166 @@
+//! `/api/backups` (superusers; downloads with a superuser file token).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Multipart, Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::extract::{Caller, JsonBody, Query, Superuser};
+use crate::app::App;
+use crate::service::Error;
+use crate::service::auth::{self, TokenKind};
+
+/// Largest backup accepted by the upload endpoint.
+pub const MAX_UPLOAD: usize = 16 << 30;
+
+/// Runs blocking backup work on the blocking pool.
+async fn blocking<R: Send + 'static>(
+    app: &Arc<App>,
+    f: impl FnOnce(&App) -> Result<R, Error> + Send + 'static,
+) -> Result<R, ApiError> {
+    Ok(crate::ops::blocking(app, f).await?)
+}
+
+pub async fn list(State(app): State<Arc<App>>, _: Superuser) -> Result<Json<Value>, ApiError> {
+    Ok(Json(Value::Array(app.backups.list()?)))
+}
+
+pub async fn create(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    body: Result<JsonBody, ApiError>,
+) -> Result<StatusCode, ApiError> {
+    let name = body.ok().and_then(|JsonBody(v)| {
+        v.get("name")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    });
+    crate::ops::create_backup(&app, name.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn upload(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<StatusCode, ApiError> {
+    let required = || {
+        ApiError::from(Error::invalid(
+            "An error occurred while validating the submitted data.",
+            [(
+                "file".to_owned(),
+                crate::schema::validate::FieldError::required().to_json(),
+            )]
+            .into_iter()
+            .collect(),
+        ))
+    };
+    let mut mp = mp.map_err(|_| required())?;
+    while let Ok(Some(mut field)) = mp.next_field().await {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename = field.file_name().unwrap_or_default().to_owned();
+        let tmp = app.backups.upload_target()?;
+        let mut out = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        loop {
+            let chunk = field.chunk().await.map_err(|_| {
+                ApiError::new(StatusCode::BAD_REQUEST, "Failed to read the upload.")
+            })?;
+            let Some(chunk) = chunk else { break };
+            tokio::io::AsyncWriteExt::write_all(&mut out, &chunk)
+                .await
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        }
+        drop(out);
+        blocking(&app, move |app| app.backups.finish_upload(&tmp, &filename)).await?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    Err(required())
+}
+
+pub async fn download(
+    State(app): State<Arc<App>>,
+    Path(key): Path<String>,
+    q: Query,
+) -> Result<Response, ApiError> {
+    let superuser = q
+        .get("token")
+        .and_then(|t| auth::verify(&app.store, t, TokenKind::File))
+        .is_some_and(|(id, _)| id.collection.name == "_superusers");
+    if !superuser {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "Insufficient permissions to access the resource.",
+        ));
+    }
+    let path = app.backups.path_of(&key).ok_or_else(ApiError::not_found)?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(|_| ApiError::not_found())?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    let stream = futures_util::stream::unfold(file, |mut f| async move {
+        let mut buf = vec![0u8; 1 << 16];
+        match tokio::io::AsyncReadExt::read(&mut f, &mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(bytes::Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(e), f)),
+        }
+    });
+    let disposition = format!("attachment; filename=\"{}\"", key.replace('"', ""));
+    let mut res = Body::from_stream(stream).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    Path(key): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    blocking(&app, move |app| app.backups.delete(&key)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn restore(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    Path(key): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    crate::ops::restore_backup(&app, &key).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/files/token`: a short-lived file token for the caller
+/// (PocketBase's; backups downloads need a superuser's). The `files`
+/// branch has the same endpoint: keep one route when both are merged.
+pub async fn file_token(Caller(actor): Caller) -> Result<Json<Value>, ApiError> {
+    let id = actor.identity().ok_or_else(ApiError::unauthorized)?;
+    let token = auth::issue(
+        &id.collection,
+        &id.record,
+        TokenKind::File,
+        serde_json::Map::new(),
+        None,
+    )?;
+    Ok(Json(json!({ "token": token })))
+}

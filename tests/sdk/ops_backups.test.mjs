@@ -1,0 +1,164 @@
+// Backups (issue 13): create, list, download with a superuser file token,
+// upload, delete, restore into the running server, and the scheduled-backup
+// settings. Validated against PocketBase 0.40.6 (which restarts its process
+// on restore; Cairn swaps the data in without a restart).
+import assert from 'node:assert/strict';
+import { useServer, test, describe, rejects, errBody, fieldErr, uniqueName, DATE_RE, cairnOnly, newClient, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from './harness.mjs';
+
+const srv = useServer();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const invalid = (data) => errBody(400, 'An error occurred while validating the submitted data.', data);
+
+async function download(key, token) {
+  const url = srv.pb.backups.getDownloadURL(token, key);
+  const r = await fetch(url);
+  return { status: r.status, headers: r.headers, body: Buffer.from(await r.arrayBuffer()) };
+}
+
+describe('backups', () => {
+  test('create, list, name validation', async () => {
+    assert.equal(await srv.pb.backups.create('ops_one.zip'), true);
+    const list = await srv.pb.backups.getFullList();
+    const one = list.find((b) => b.key === 'ops_one.zip');
+    assert.ok(one, JSON.stringify(list));
+    assert.deepEqual(Object.keys(one).sort(), ['key', 'modified', 'size']);
+    assert.ok(one.size > 0);
+    assert.match(one.modified, DATE_RE);
+    await rejects(srv.pb.backups.create('ops_one.zip'), 400, invalid({
+      name: fieldErr('validation_backup_name_exists', 'The backup file name is invalid or already exists.'),
+    }));
+    for (const bad of ['bad name.zip', 'x.tar', 'Upper.zip']) {
+      await rejects(srv.pb.backups.create(bad), 400, invalid({ name: fieldErr('validation_match_invalid', 'Must be in a valid format.') }));
+    }
+    await rejects(srv.pb.backups.create(`${'a'.repeat(160)}.zip`), 400, invalid({
+      name: fieldErr('validation_length_out_of_range', 'The length must be between 1 and 150.', { max: 150, min: 1 }),
+    }));
+    const r = await srv.su('POST', '/api/backups');
+    assert.equal(r.status, 204);
+    const keys = (await srv.pb.backups.getFullList()).map((b) => b.key);
+    assert.ok(keys.some((k) => /^pb_backup_acme_\d{14}\.zip$/.test(k)), keys.join());
+    assert.deepEqual(keys, [...keys].sort());
+  });
+
+  test('download needs a superuser file token', async () => {
+    await srv.pb.backups.create('ops_dl.zip');
+    const token = await srv.pb.files.getToken();
+    const ok = await download('ops_dl.zip', token);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.headers.get('content-type'), 'application/zip');
+    assert.match(ok.headers.get('content-disposition') ?? '', /attachment; filename="ops_dl.zip"/);
+    assert.equal(ok.body.subarray(0, 2).toString(), 'PK');
+    assert.ok(ok.body.includes(Buffer.from('data.db')));
+    assert.ok(ok.body.includes(Buffer.from('auxiliary.db')));
+    const forbidden = errBody(403, 'Insufficient permissions to access the resource.');
+    const none = await download('ops_dl.zip', '');
+    assert.equal(none.status, 403);
+    assert.deepEqual(JSON.parse(none.body.toString()), forbidden);
+    const authToken = await download('ops_dl.zip', srv.pb.authStore.token);
+    assert.equal(authToken.status, 403);
+    const user = await srv.userClient();
+    const userToken = await download('ops_dl.zip', await user.files.getToken());
+    assert.equal(userToken.status, 403);
+    const missing = await download('nope.zip', token);
+    assert.equal(missing.status, 404);
+  });
+
+  test('upload: a zip only, no duplicates', async () => {
+    await srv.pb.backups.create('ops_src.zip');
+    const { body: zip } = await download('ops_src.zip', await srv.pb.files.getToken());
+    const up = new File([zip], 'ops_uploaded.zip', { type: 'application/zip' });
+    assert.equal(await srv.pb.backups.upload({ file: up }), true);
+    assert.ok((await srv.pb.backups.getFullList()).some((b) => b.key === 'ops_uploaded.zip' && b.size === zip.length));
+    await rejects(srv.pb.backups.upload({ file: new File([zip], 'ops_uploaded.zip') }), 400, invalid({
+      file: fieldErr('validation_backup_name_exists', 'Backup file with the specified name already exists.'),
+    }));
+    const txt = await rejects(srv.pb.backups.upload({ file: new File(['hello'], 'x.txt') }), 400);
+    assert.equal(txt.response.data.file.code, 'validation_invalid_mime_type');
+    const none = await rejects(srv.pb.backups.upload({}), 400);
+    assert.deepEqual(none.response, invalid({ file: fieldErr('validation_required', 'Cannot be blank.') }));
+  });
+
+  test('delete', async () => {
+    await srv.pb.backups.create('ops_del.zip');
+    assert.equal(await srv.pb.backups.delete('ops_del.zip'), true);
+    assert.ok(!(await srv.pb.backups.getFullList()).some((b) => b.key === 'ops_del.zip'));
+    const err = await rejects(srv.pb.backups.delete('ops_del.zip'), 400);
+    assert.match(err.response.message, /^Invalid or already deleted backup file\./);
+  });
+
+  test('restore brings the data of the backup back', async () => {
+    const name = uniqueName('bk');
+    await srv.pb.collections.create({ name, type: 'base', listRule: '', viewRule: '', fields: [{ name: 'title', type: 'text' }] });
+    const kept = await srv.pb.collection(name).create({ title: 'before' });
+    await srv.pb.backups.create('ops_restore.zip');
+    const lost = await srv.pb.collection(name).create({ title: 'after' });
+    await rejects(srv.pb.backups.restore('nope.zip'), 400, errBody(400, 'Missing or invalid backup file.'));
+    assert.equal(await srv.pb.backups.restore('ops_restore.zip'), true);
+    // PocketBase restarts itself; Cairn answers once the data is swapped in.
+    const deadline = Date.now() + 30_000;
+    let items;
+    for (;;) {
+      try {
+        items = await srv.client().collection(name).getFullList({ sort: 'title' });
+        if (!items.some((r) => r.id === lost.id)) break;
+      } catch {
+        /* restarting */
+      }
+      if (Date.now() > deadline) assert.fail('the restored data never appeared');
+      await sleep(200);
+    }
+    assert.deepEqual(items.map((r) => r.id), [kept.id]);
+    // The server keeps working: writes after the restore succeed.
+    const again = await srv.pb.collection(name).create({ title: 'later' });
+    assert.equal((await srv.pb.collection(name).getOne(again.id)).title, 'later');
+  });
+
+  test('scheduled backups: backups.cron validation and the job in /api/crons', async () => {
+    const saving = 'An error occurred while saving the new settings.';
+    await rejects(srv.pb.settings.update({ backups: { cron: 'nope' } }), 400, errBody(400, saving, {
+      backups: { cron: fieldErr('validation_invalid_cron', 'Invalid cron expression - must be a valid macro or to have exactly 5 space separated segments.') },
+    }));
+    await rejects(srv.pb.settings.update({ backups: { cron: '0 0 * * *', cronMaxKeep: 0 } }), 400, errBody(400, saving, {
+      backups: { cronMaxKeep: fieldErr('validation_required', 'Cannot be blank.') },
+    }));
+    await srv.pb.settings.update({ backups: { cron: '0 3 * * *', cronMaxKeep: 2 } });
+    let jobs = await srv.pb.crons.getFullList();
+    assert.equal(jobs.find((j) => j.id === '__pbAutoBackup__')?.expression, '0 3 * * *');
+    await srv.pb.settings.update({ backups: { cron: '' } });
+    jobs = await srv.pb.crons.getFullList();
+    assert.equal(jobs.some((j) => j.id === '__pbAutoBackup__'), false);
+  });
+
+  test('CLI: cairn backup create NAME / cairn backup restore NAME', { skip: cairnOnly }, async () => {
+    const name = uniqueName('cli');
+    await srv.pb.collections.create({ name, type: 'base', listRule: '', fields: [{ name: 'title', type: 'text' }] });
+    const kept = await srv.pb.collection(name).create({ title: 'kept' });
+    // Create runs next to the live server (a consistent snapshot).
+    const made = await srv.cli(['backup', 'create', 'ops_cli.zip']);
+    assert.match(made.stdout, /ops_cli\.zip/);
+    assert.ok((await srv.pb.backups.getFullList()).some((b) => b.key === 'ops_cli.zip'));
+    const bad = await srv.cli(['backup', 'create', 'ops_cli.zip'], { allowFail: true });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /validation_backup_name_exists/);
+    await srv.pb.collection(name).create({ title: 'lost' });
+    // Restore from the command line with the server stopped, then start it.
+    await srv.kill();
+    const restored = await srv.cli(['backup', 'restore', 'ops_cli.zip']);
+    assert.match(restored.stdout, /restored/);
+    const missing = await srv.cli(['backup', 'restore', 'nope.zip'], { allowFail: true });
+    assert.notEqual(missing.code, 0);
+    await srv.spawnServe();
+    srv.pb = newClient(srv.url);
+    await srv.pb.collection('_superusers').authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);
+    const items = await srv.pb.collection(name).getFullList();
+    assert.deepEqual(items.map((r) => r.id), [kept.id]);
+  });
+
+  test('superusers only', async () => {
+    await rejects(srv.client().backups.getFullList(), 401, errBody(401, 'The request requires valid record authorization token.'));
+    const user = await srv.userClient();
+    await rejects(user.backups.getFullList(), 403);
+    await rejects(user.backups.create('x.zip'), 403);
+    await rejects(user.backups.restore('ops_one.zip'), 403);
+  });
+});

@@ -1,0 +1,73 @@
+// GET /api/metrics (Cairn only; PocketBase has no metrics endpoint): parsed
+// with the prometheus_client PyPI package's OpenMetrics parser; counters
+// move with the requests made. Also the readiness detail in /api/health.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { useServer, test, describe, rejects, errBody, cairnOnly, REPO_ROOT } from './harness.mjs';
+
+const srv = useServer();
+const PY = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+const PARSER = path.join(REPO_ROOT, 'tests', 'sdk', 'parse_metrics.py');
+
+async function scrape() {
+  const r = await srv.su('GET', '/api/metrics');
+  assert.equal(r.status, 200, r.text);
+  assert.match(r.headers.get('content-type'), /^application\/openmetrics-text/);
+  return JSON.parse(execFileSync(PY, [PARSER], { input: r.text }));
+}
+
+const sample = (fams, family, name, labels = {}) =>
+  fams[family]?.samples.find(([n, l]) => n === name && Object.entries(labels).every(([k, v]) => l[k] === v))?.[2];
+
+describe('metrics', { skip: cairnOnly }, () => {
+  test('parses as OpenMetrics and the counters move', async () => {
+    const route = { method: 'GET', route: '/api/health', status: '200' };
+    const before = await scrape();
+    for (const f of ['cairn_http_requests', 'cairn_request_logs_dropped', 'cairn_backups_succeeded']) {
+      assert.equal(before[f]?.type, 'counter', f);
+    }
+    for (const f of ['cairn_writer_queue_depth', 'cairn_wal_bytes', 'cairn_realtime_clients', 'cairn_process_resident_memory_bytes', 'cairn_process_open_files']) {
+      assert.equal(before[f]?.type, 'gauge', f);
+    }
+    assert.equal(before.cairn_http_request_duration_seconds?.type, 'histogram');
+    assert.equal(before.cairn_writer_group_commit_jobs?.type, 'histogram');
+    assert.ok(sample(before, 'cairn_process_resident_memory_bytes', 'cairn_process_resident_memory_bytes') > 1e6);
+    assert.ok(sample(before, 'cairn_process_open_files', 'cairn_process_open_files') > 3);
+
+    const n0 = sample(before, 'cairn_http_requests', 'cairn_http_requests_total', route) ?? 0;
+    const commits0 = sample(before, 'cairn_writer_group_commit_jobs', 'cairn_writer_group_commit_jobs_count') ?? 0;
+    const backups0 = sample(before, 'cairn_backups_succeeded', 'cairn_backups_succeeded_total');
+    for (let i = 0; i < 5; i += 1) await srv.api('GET', '/api/health');
+    await srv.pb.collection('users').create({ email: `m${Date.now()}@example.com`, password: 'pass-12345678', passwordConfirm: 'pass-12345678' });
+    await srv.pb.backups.create('metrics.zip');
+    await srv.api('GET', '/api/collections/nope/records');
+    const after = await scrape();
+    assert.equal(sample(after, 'cairn_http_requests', 'cairn_http_requests_total', route), n0 + 5);
+    assert.equal(sample(after, 'cairn_http_request_duration_seconds', 'cairn_http_request_duration_seconds_count', route), n0 + 5);
+    assert.ok(sample(after, 'cairn_http_requests', 'cairn_http_requests_total', { route: '/api/collections/{collection}/records', status: '404' }) >= 1);
+    assert.ok(sample(after, 'cairn_writer_group_commit_jobs', 'cairn_writer_group_commit_jobs_count') > commits0);
+    assert.equal(sample(after, 'cairn_backups_succeeded', 'cairn_backups_succeeded_total'), backups0 + 1);
+    assert.ok(sample(after, 'cairn_request_logs_written', 'cairn_request_logs_written_total') > 0);
+  });
+
+  test('superusers only (or the configured bearer token)', async () => {
+    const guest = await srv.api('GET', '/api/metrics');
+    assert.equal(guest.status, 401);
+    assert.deepEqual(guest.json, errBody(401, 'The request requires valid record authorization token.'));
+    const user = await srv.userClient();
+    const r = await srv.api('GET', '/api/metrics', { token: user.authStore.token });
+    assert.equal(r.status, 403);
+    const wrong = await srv.api('GET', '/api/metrics', { headers: { authorization: 'Bearer nope' } });
+    assert.equal(wrong.status, 401);
+  });
+
+  test('health: readiness detail for superusers only', async () => {
+    const r = await srv.su('GET', '/api/health');
+    assert.equal(r.json.data.ready.writer, true);
+    assert.equal(typeof r.json.data.ready.diskFreeBytes, 'number');
+    assert.equal(typeof r.json.data.ready.lowDisk, 'boolean');
+    const guest = await srv.api('GET', '/api/health');
+    assert.deepEqual(guest.json.data, {});
+  });
+});
