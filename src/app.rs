@@ -14,6 +14,8 @@ use crate::store::{Store, StoreError, settings};
 pub struct App {
     pub config: Config,
     pub store: Store,
+    /// File storage, thumbs and clean-up.
+    pub files: Arc<crate::service::files::Files>,
     /// The settings document, replaced whole after every saved change.
     settings: RwLock<Arc<Value>>,
     pub limiter: Limiter,
@@ -33,6 +35,8 @@ pub struct App {
 impl App {
     pub fn open(config: Config) -> Result<Arc<Self>, StoreError> {
         let store = Store::open(&config.dir)?;
+        let files = crate::service::files::Files::open_local(&config.dir, config.file_limits())
+            .map_err(StoreError::Io)?;
         let current = store.read(settings::load)?;
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -40,6 +44,7 @@ impl App {
         Ok(Arc::new(Self {
             config,
             store,
+            files: Arc::new(files),
             settings: RwLock::new(Arc::new(current)),
             limiter,
             throttle: Default::default(),
@@ -110,6 +115,7 @@ pub async fn serve_on(
     // The realtime fan-out runs while the app serves (once per App).
     if let Some(rx) = app.fanout_rx.lock().ok().and_then(|mut g| g.take()) {
         crate::realtime::fanout::start(Arc::clone(&app), rx);
+        crate::service::files::start_tasks(Arc::clone(&app), |a| &a.store, &app.files);
     }
     let router = crate::http::router(app);
     // Realtime streams write many small messages: without TCP_NODELAY,

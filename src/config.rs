@@ -20,6 +20,13 @@ pub struct Config {
     /// clients (hours), and at most how many.
     pub changes_retention_hours: u64,
     pub changes_retention_rows: u64,
+    /// Largest multipart record write accepted, all files together (bytes).
+    pub files_max_body: u64,
+    /// How often the orphan-file sweep runs (seconds).
+    pub files_sweep_interval_secs: u64,
+    /// How old an unreferenced stored file must be before the sweep
+    /// deletes it (seconds).
+    pub files_orphan_grace_secs: u64,
 }
 
 impl Default for Config {
@@ -30,6 +37,9 @@ impl Default for Config {
             log: "info".into(),
             changes_retention_hours: 24,
             changes_retention_rows: 100_000,
+            files_max_body: 8 << 30,
+            files_sweep_interval_secs: 3600,
+            files_orphan_grace_secs: 3600,
         }
     }
 }
@@ -69,6 +79,25 @@ impl Config {
         }
         if let Some(v) = get("CAIRN_LOG") {
             self.log = v;
+        }
+        let num = |k: &str| get(k).and_then(|v| v.trim().parse::<u64>().ok());
+        if let Some(v) = num("CAIRN_FILES_MAX_BODY") {
+            self.files_max_body = v;
+        }
+        if let Some(v) = num("CAIRN_FILES_SWEEP_INTERVAL_SECS") {
+            self.files_sweep_interval_secs = v.max(1);
+        }
+        if let Some(v) = num("CAIRN_FILES_ORPHAN_GRACE_SECS") {
+            self.files_orphan_grace_secs = v;
+        }
+    }
+
+    /// The files service's limits.
+    pub fn file_limits(&self) -> crate::service::files::Limits {
+        crate::service::files::Limits {
+            max_body: self.files_max_body,
+            sweep_every: std::time::Duration::from_secs(self.files_sweep_interval_secs.max(1)),
+            orphan_grace: std::time::Duration::from_secs(self.files_orphan_grace_secs),
         }
     }
 }

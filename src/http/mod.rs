@@ -5,11 +5,13 @@ pub mod batch;
 pub mod collections;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod ratelimit;
 pub mod realtime;
 pub mod realtime_ws;
 pub mod records;
 pub mod system;
+pub mod upload;
 
 use std::sync::Arc;
 
@@ -39,6 +41,12 @@ pub fn router(app: Arc<App>) -> Router {
                 .delete(records::delete),
         )
         .route("/api/batch", post(batch::batch))
+        // Files (public, or by file token for protected fields)
+        .route("/api/files/token", post(files::token))
+        .route(
+            "/api/files/{collection}/{record}/{filename}",
+            get(files::serve),
+        )
         // Realtime (SSE) and the OAuth2 popup flow's redirect
         .route(
             "/api/realtime",

@@ -8,6 +8,7 @@ pub mod access;
 pub mod auth;
 pub mod batch;
 pub mod collections;
+pub mod files;
 pub mod records;
 pub mod rules;
 pub mod settings;

@@ -16,6 +16,7 @@ pub mod fields;
 mod list;
 mod write;
 
+use crate::service::files::{Files, Staged, Upload};
 pub use delete::{DeleteOp, delete, delete_in_tx, truncate};
 pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
 use write::{
@@ -260,6 +261,8 @@ struct Prepared {
     input: Input,
     superuser: bool,
     writes: field_rules::FieldWrites,
+    /// Uploads checked and stored before the job (files: see service/files).
+    staged: Staged,
 }
 
 impl Prepared {
@@ -288,6 +291,7 @@ impl Prepared {
             input,
             superuser: actor.is_superuser(),
             writes,
+            staged: Staged::default(),
         })
     }
 }
@@ -307,6 +311,25 @@ impl CreateOp {
             .map(Self)
     }
 
+    /// Checks and stores the uploads before the job; the record id is
+    /// fixed now (the submitted one, or a new one) since files live under it.
+    pub async fn stage(&mut self, files: &Files, uploads: Vec<Upload>) -> Result<(), Error> {
+        if uploads.is_empty() {
+            return Ok(());
+        }
+        let id = match self.0.input.get("id").map(value::coerce_text) {
+            Some(s) if !s.is_empty() => s,
+            _ => names::new_record_id(),
+        };
+        self.0.staged = files.stage(&self.0.c, id, uploads).await?;
+        Ok(())
+    }
+
+    /// The staged uploads (settled by the caller after the job).
+    pub fn staged(&self) -> Staged {
+        self.0.staged.clone()
+    }
+
     /// Runs inside a write job.
     pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Row_, Error> {
         const FAIL: &str = "Failed to create record.";
@@ -318,6 +341,7 @@ impl CreateOp {
             input,
             superuser,
             writes,
+            staged,
         } = self.0;
 
         let now = datetime::now();
@@ -333,7 +357,8 @@ impl CreateOp {
                 return Err(Error::invalid(FAIL, errors));
             }
         }
-        new_files(&c, &rec, &Row_::new(), &mut errors);
+        staged.apply(&c, &mut rec, &input, &mut errors);
+        new_files(&c, &rec, &Row_::new(), &staged, &mut errors);
         // The id: submitted (validated as text) or generated.
         let id_field = c.field("id");
         let id = match input.get("id").map(value::coerce_text) {
@@ -345,6 +370,7 @@ impl CreateOp {
                 }
                 s
             }
+            _ if !staged.record_id.is_empty() => staged.record_id.clone(),
             _ => names::new_record_id(),
         };
         rec.insert("id".into(), id.clone().into());
@@ -396,8 +422,25 @@ pub async fn create(
     req: &RequestInfo,
     input: Input,
 ) -> Result<Value, Error> {
-    let op = CreateOp::prepare(store, Arc::clone(&c), actor, req, input).await?;
-    let rec = store.write(move |ctx| op.run(ctx)).await?;
+    create_with_files(store, None, c, actor, req, input).await
+}
+
+/// Creates a record with uploaded files (stored before the job, settled
+/// after it: see service/files).
+pub async fn create_with_files(
+    store: &Store,
+    uploads: Option<(&Files, Vec<Upload>)>,
+    c: Arc<Collection>,
+    actor: &Actor,
+    req: &RequestInfo,
+    input: Input,
+) -> Result<Value, Error> {
+    let mut op = CreateOp::prepare(store, Arc::clone(&c), actor, req, input).await?;
+    if let Some((files, uploads)) = uploads {
+        op.stage(files, uploads).await?;
+    }
+    let staged = op.staged();
+    let rec = settled(&staged, store.write(move |ctx| op.run(ctx)).await).await?;
     let mut out = present(store, &c, &rec, actor, req, false)?;
     super::access::after_create(&c, &rec, &mut out);
     Ok(out)
@@ -457,6 +500,25 @@ impl UpdateOp {
         })
     }
 
+    /// Checks and stores the uploads before the job.
+    pub async fn stage(&mut self, files: &Files, uploads: Vec<Upload>) -> Result<(), Error> {
+        if !uploads.is_empty() {
+            let p = &mut self.prepared;
+            p.staged = files.stage(&p.c, self.id.clone(), uploads).await?;
+        }
+        Ok(())
+    }
+
+    /// Uses uploads staged elsewhere (batch upserts share one staging).
+    pub fn set_staged(&mut self, staged: Staged) {
+        self.prepared.staged = staged;
+    }
+
+    /// The staged uploads (settled by the caller after the job).
+    pub fn staged(&self) -> Staged {
+        self.prepared.staged.clone()
+    }
+
     /// The collection being written.
     pub fn collection(&self) -> &Arc<Collection> {
         &self.prepared.c
@@ -478,6 +540,7 @@ impl UpdateOp {
             input,
             superuser,
             writes,
+            staged,
         } = prepared;
 
         let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
@@ -505,7 +568,8 @@ impl UpdateOp {
             r.check(ctx.conn, &c, &id, &old, &input, &mut errors)?;
         }
         apply_input(&c, &mut rec, &input, superuser);
-        new_files(&c, &rec, &old, &mut errors);
+        staged.apply(&c, &mut rec, &input, &mut errors);
+        new_files(&c, &rec, &old, &staged, &mut errors);
         let now = datetime::now();
         for f in &c.fields {
             if let FieldKind::Autodate(o) = &f.kind
@@ -530,6 +594,7 @@ impl UpdateOp {
         }
         super::access::before_write(ctx.conn, &schema, &c, &mut rec, Some(&old))?;
         records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
+        crate::service::files::cleanup::forget_replaced(ctx.conn, &c, &id, &old, &rec)?;
         records::append_change(ctx, &c, &id, Action::Update, &rec)?;
         if new_password {
             // Like PocketBase: a new password forgets the remembered devices.
@@ -549,8 +614,42 @@ pub async fn update(
     id: String,
     input: Input,
 ) -> Result<Value, Error> {
-    let op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
-    let rec = store.write(move |ctx| op.run(ctx)).await?;
+    update_with_files(store, None, c, actor, req, id, input).await
+}
+
+/// Updates a record with uploaded files; replaced files are deleted after
+/// the commit.
+pub async fn update_with_files(
+    store: &Store,
+    uploads: Option<(&Files, Vec<Upload>)>,
+    c: Arc<Collection>,
+    actor: &Actor,
+    req: &RequestInfo,
+    id: String,
+    input: Input,
+) -> Result<Value, Error> {
+    let mut op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
+    if let Some((files, uploads)) = uploads {
+        op.stage(files, uploads).await?;
+    }
+    let staged = op.staged();
+    let rec = settled(&staged, store.write(move |ctx| op.run(ctx)).await).await?;
     let manager = auth_rights::manages(store, &c, actor, req, &id)?;
     present(store, &c, &rec, actor, req, manager)
+}
+
+/// After a record write: staged files the committed record does not name
+/// are deleted (all of them when the write failed), and the cleaner is
+/// told to delete the files the write dropped. An internal error may hide
+/// a commit, so its files are left to the orphan sweep.
+pub async fn settled(staged: &Staged, res: Result<Row_, Error>) -> Result<Row_, Error> {
+    match &res {
+        Ok(rec) => {
+            staged.settle(Some(rec)).await;
+            crate::service::files::cleanup::poke();
+        }
+        Err(Error::Internal(_)) => {}
+        Err(_) => staged.discard().await,
+    }
+    res
 }
