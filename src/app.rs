@@ -38,6 +38,7 @@ impl App {
         let files = crate::service::files::Files::open_local(&config.dir, config.file_limits())
             .map_err(StoreError::Io)?;
         let current = store.read(settings::load)?;
+        files.configure(&current);
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
         let (fanned_out, _) = tokio::sync::watch::channel(0);
@@ -80,6 +81,7 @@ impl App {
     /// Installs freshly saved settings.
     pub fn set_settings(&self, v: Value) {
         self.limiter.configure(&v);
+        self.files.configure(&v);
         if let Ok(mut g) = self.settings.write() {
             *g = Arc::new(v);
         }

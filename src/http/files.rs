@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::extract::{Caller, Query};
+use super::extract::{Caller, JsonBody, Query, Superuser};
 use crate::app::App;
 use crate::service::files::serve::{self, Found};
 use crate::service::files::{Files, names};
@@ -45,6 +45,19 @@ pub async fn serve(
     .await?;
     let download = q.flag("download").unwrap_or(false);
     respond(&app.files, found, &headers, download).await
+}
+
+pub async fn test_s3(
+    State(app): State<Arc<App>>,
+    _: Superuser,
+    JsonBody(body): JsonBody,
+) -> Result<StatusCode, ApiError> {
+    let fs = body
+        .get("filesystem")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    crate::service::files::test_s3(&app.settings(), fs).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn token(Caller(actor): Caller) -> Result<Json<Value>, ApiError> {
@@ -100,7 +113,7 @@ async fn respond(
         meta,
         filename,
     } = found;
-    let backend = &files.backend;
+    let backend = &files.backend();
     let io =
         |e: std::io::Error| ApiError::from(crate::service::Error::Internal(format!("{key}: {e}")));
     // The content type comes from the bytes, like at upload.

@@ -152,6 +152,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/settings",
             get(system::get_settings).patch(system::patch_settings),
         )
+        .route("/api/settings/test/s3", post(files::test_s3))
         // Dashboard
         .route("/_", get(system::dashboard_redirect))
         .route("/_/", get(system::dashboard))

@@ -3,6 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import assert from 'node:assert/strict';
+import net from 'node:net';
+import { spawn } from 'node:child_process';
+import { REPO_ROOT } from './harness.mjs';
 
 /** A valid RGB PNG of w x h pixels (a gradient, so it does not compress to nothing). */
 export function makePng(w, h) {
@@ -58,12 +61,102 @@ export function file(name, content, type = 'application/octet-stream') {
   return new File([content], name, { type });
 }
 
+/** FILES_STORAGE=s3 runs the file suites against a real S3 server (moto). */
+export const ON_S3 = process.env.FILES_STORAGE === 's3';
+const BUCKET = 'cairn-files';
+let moto = null; // { child, url }
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts moto's S3 server on a free loopback port and creates the bucket. */
+export async function startMoto() {
+  if (moto) return moto;
+  const port = await freePort();
+  const bin = path.join(REPO_ROOT, '.venv', 'bin', 'moto_server');
+  const child = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  process.on('exit', () => {
+    try {
+      process.kill(child.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/${BUCKET}`, { method: 'PUT' });
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error('moto_server did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  moto = { child, url };
+  return moto;
+}
+
+/** Stops the moto server started by this process (by PID). */
+export async function stopMoto() {
+  if (!moto) return;
+  try {
+    process.kill(moto.child.pid, 'SIGTERM');
+  } catch {
+    /* gone */
+  }
+  moto = null;
+}
+
+/** The settings' `s3` object pointing at the moto bucket. */
+export function s3Settings(url) {
+  return { enabled: true, bucket: BUCKET, region: 'us-east-1', endpoint: url, accessKey: 'test', secret: 'test', forcePathStyle: true };
+}
+
+/** In S3 mode: starts moto and switches the server's storage to it. */
+export async function useStorage(srv) {
+  if (!ON_S3) return;
+  const { url } = await startMoto();
+  await srv.pb.settings.update({ s3: s3Settings(url) });
+}
+
+/** Every object key in the moto bucket under `prefix`. */
+async function bucketKeys(prefix) {
+  const keys = [];
+  let token = '';
+  for (;;) {
+    const q = new URLSearchParams({ 'list-type': '2', prefix });
+    if (token) q.set('continuation-token', token);
+    const xml = await (await fetch(`${moto.url}/${BUCKET}?${q}`)).text();
+    for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(m[1]);
+    const next = /<NextContinuationToken>([^<]*)<\/NextContinuationToken>/.exec(xml);
+    if (!next) break;
+    token = next[1];
+  }
+  return keys;
+}
+
 /**
- * Files stored for a record (PocketBase's `.attrs` sidecars left out), as
- * paths relative to the record's directory.
+ * Files stored for a record (or a collection), as paths relative to that
+ * directory: the local `<dir>/storage/...`, or the bucket in S3 mode.
+ * PocketBase's `.attrs` sidecars are left out.
  */
-export function storedFiles(dataDir, collectionId, recordId = '') {
-  const base = path.join(dataDir, 'storage', collectionId, recordId);
+export async function storedFiles(srv, collectionId, recordId = '') {
+  const prefix = recordId ? `${collectionId}/${recordId}/` : `${collectionId}/`;
+  if (ON_S3) {
+    return (await bucketKeys(prefix)).map((k) => k.slice(prefix.length)).filter((k) => !k.endsWith('.attrs')).sort();
+  }
+  const base = path.join(srv.dir, 'storage', collectionId, recordId);
   const out = [];
   const walk = (dir, rel) => {
     let entries;

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { useServer, test, rejects, errBody, jwtPayload, newClient, cairnOnly } from './harness.mjs';
 import { PUBLIC_RULES as RULES } from './fixtures.mjs';
-import { file, makePng, pngSize, storedFiles, eventually } from './files_fixtures.mjs';
+import { after } from 'node:test';
+import { file, makePng, pngSize, storedFiles, eventually, useStorage, stopMoto } from './files_fixtures.mjs';
 
 const CSP = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox";
 const CACHE = 'max-age=2592000, stale-while-revalidate=86400';
@@ -15,8 +16,11 @@ let rec; // img (png 120x80), doc (text), vec (svg)
 let secret;
 let user;
 
+after(stopMoto);
+
 const srv = useServer(async (s) => {
   const pb = s.pb;
+  await useStorage(s); // FILES_STORAGE=s3: the same tests on a real S3 server
   media = await pb.collections.create({
     name: 'media',
     ...RULES,
@@ -144,7 +148,7 @@ test('thumbs: every listed size by pixel size, stored once beside the original',
     assert.equal(res.headers.get('content-disposition'), `inline; filename="${size}_${rec.img}"`);
     assert.deepEqual(pngSize(Buffer.from(await res.arrayBuffer())), dims, size);
   }
-  const thumbs = storedFiles(srv.dir, media.id, rec.id).filter((f) => f.startsWith(`thumbs_${rec.img}/`));
+  const thumbs = (await storedFiles(srv, media.id, rec.id)).filter((f) => f.startsWith(`thumbs_${rec.img}/`));
   assert.deepEqual(thumbs, Object.keys(sizes).map((s) => `thumbs_${rec.img}/${s}_${rec.img}`).sort());
 });
 
@@ -172,9 +176,9 @@ test('replacing an image deletes it with its thumbs', async () => {
   const pb = srv.pb;
   const r = await pb.collection('media').create({ img: file('r.png', makePng(60, 60), 'image/png') });
   assert.equal((await fetch(url(r.img, '?thumb=50x50', r))).status, 200);
-  assert.equal(storedFiles(srv.dir, media.id, r.id).length, 2);
+  assert.equal((await storedFiles(srv, media.id, r.id)).length, 2);
   const r2 = await pb.collection('media').update(r.id, { img: file('s.png', makePng(10, 10), 'image/png') });
-  await eventually(() => storedFiles(srv.dir, media.id, r.id).join() === r2.img, 'old image and thumbs deleted');
+  await eventually(async () => (await storedFiles(srv, media.id, r.id)).join() === r2.img, 'old image and thumbs deleted');
 });
 
 test('file tokens: auth required, type "file", short-lived', async () => {

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { useServer, test, rejects, errBody, fieldErr, newClient, cairnOnly } from './harness.mjs';
 import { PUBLIC_RULES as RULES } from './fixtures.mjs';
-import { file, makePng, storedFiles, eventually } from './files_fixtures.mjs';
+import { after } from 'node:test';
+import { file, makePng, storedFiles, eventually, useStorage, stopMoto } from './files_fixtures.mjs';
 
 const NAME_RE = /^[a-z0-9_]+_[a-z0-9]{10}\.[A-Za-z0-9]+$/;
 
@@ -12,8 +13,11 @@ let docs; // title, one (single, maxSize 1000), many (max 3, png/text only), req
 let parents;
 let kids;
 
+after(stopMoto);
+
 const srv = useServer(async (s) => {
   const pb = s.pb;
+  await useStorage(s); // FILES_STORAGE=s3: the same tests on a real S3 server
   docs = await pb.collections.create({
     name: 'docs',
     ...RULES,
@@ -51,7 +55,7 @@ test('multipart create stores files under PocketBase names and serves them', asy
   assert.match(rec.many[0], /^a[a-z0-9]{10}_[a-z0-9]{10}\.txt$/);
   assert.equal(await text(srv.url, 'docs', rec.id, rec.one), 'hello');
   assert.equal(await text(srv.url, docs.id, rec.id, rec.many[1]), 'bbb');
-  assert.deepEqual(storedFiles(srv.dir, docs.id, rec.id), [rec.many[0], rec.many[1], rec.one].sort());
+  assert.deepEqual((await storedFiles(srv, docs.id, rec.id)), [rec.many[0], rec.many[1], rec.one].sort());
 });
 
 test('stored names: snake case, long names cut, extension kept or sniffed', async () => {
@@ -73,8 +77,7 @@ test('modifiers: plain key replaces, field+ appends, +field prepends, field- rem
   const replaced = await pb.collection('docs').update(rec.id, { many: file('c.txt', 'c') });
   assert.equal(replaced.many.length, 1);
   const c = replaced.many[0];
-  await eventually(() => !storedFiles(srv.dir, docs.id, rec.id).includes(a), 'replaced files deleted');
-  assert.deepEqual(storedFiles(srv.dir, docs.id, rec.id), [c]);
+  await eventually(async () => (await storedFiles(srv, docs.id, rec.id)).join() === c, 'replaced files deleted');
   const appended = await pb.collection('docs').update(rec.id, { 'many+': file('d.txt', 'd') });
   assert.equal(appended.many[0], c);
   const d = appended.many[1];
@@ -96,19 +99,20 @@ test('modifiers: plain key replaces, field+ appends, +field prepends, field- rem
   const mixed = await pb.collection('docs').update(rec.id, { many: [c, file('g.txt', 'g')] });
   assert.equal(mixed.many.length, 2);
   assert.equal(mixed.many[0], c);
-  await eventually(() => !storedFiles(srv.dir, docs.id, rec.id).includes(d), 'dropped file deleted');
-  assert.deepEqual(storedFiles(srv.dir, docs.id, rec.id), [...mixed.many].sort());
-  assert.ok(![a, b, d, e].some((n) => storedFiles(srv.dir, docs.id, rec.id).includes(n)));
+  const want = [...mixed.many].sort().join();
+  await eventually(async () => (await storedFiles(srv, docs.id, rec.id)).join() === want, 'dropped files deleted');
+  const left = await storedFiles(srv, docs.id, rec.id);
+  assert.ok(![a, b, d, e].some((n) => left.includes(n)));
 });
 
 test('a single file field keeps the last upload; null clears it and deletes the file', async () => {
   const pb = srv.pb;
   const rec = await pb.collection('docs').create({ one: [file('a.txt', 'a'), file('b.txt', 'b')] });
   assert.match(rec.one, /^b[a-z0-9]{10}_/);
-  await eventually(() => storedFiles(srv.dir, docs.id, rec.id).length === 1, 'unused upload not kept');
+  await eventually(async () => (await storedFiles(srv, docs.id, rec.id)).length === 1, 'unused upload not kept');
   const cleared = await pb.collection('docs').update(rec.id, { one: null });
   assert.equal(cleared.one, '');
-  await eventually(() => storedFiles(srv.dir, docs.id, rec.id).length === 0, 'cleared file deleted');
+  await eventually(async () => (await storedFiles(srv, docs.id, rec.id)).length === 0, 'cleared file deleted');
 });
 
 test('plain strings are not new files', async () => {
@@ -151,13 +155,13 @@ test('maxSize, maxSelect and mimeTypes (on the sniffed content) with PocketBase 
 
 test('a failed write leaves no stored file', async () => {
   const pb = srv.pb;
-  const before = storedFiles(srv.dir, docs.id);
+  const before = (await storedFiles(srv, docs.id));
   await rejects(pb.collection('docs').create({ code: 'too long', one: file('a.txt', 'a') }), 400);
   await rejects(pb.collection('docs').create({ one: file('a.txt', 'a'), many: file('x.pdf', '%PDF-1.4') }), 400);
   const rec = await pb.collection('docs').create({ title: 'x' });
   await rejects(pb.collection('docs').update(rec.id, { code: 'too long', one: file('a.txt', 'a') }), 400);
   await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(storedFiles(srv.dir, docs.id), before);
+  assert.deepEqual((await storedFiles(srv, docs.id)), before);
 });
 
 test('files sent to unknown or non-file fields are ignored; @jsonPayload merges', async () => {
@@ -170,7 +174,7 @@ test('files sent to unknown or non-file fields are ignored; @jsonPayload merges'
   const rec = await pb.collection('docs').create(fd);
   assert.equal(rec.title, 'from payload');
   assert.match(rec.one, /^jp[a-z0-9]{10}_[a-z0-9]{10}\.txt$/);
-  assert.deepEqual(storedFiles(srv.dir, docs.id, rec.id), [rec.one]);
+  assert.deepEqual((await storedFiles(srv, docs.id, rec.id)), [rec.one]);
 });
 
 test('url-encoded and JSON bodies cannot create files', async () => {
@@ -189,10 +193,10 @@ test('deleting a record (and cascades) deletes its files', async () => {
   const pb = srv.pb;
   const p = await pb.collection('parents').create({ att: file('p.txt', 'p') });
   const k = await pb.collection('kids').create({ parent: p.id, att: [file('k1.txt', '1'), file('k2.txt', '2')] });
-  assert.equal(storedFiles(srv.dir, kids.id, k.id).length, 2);
+  assert.equal((await storedFiles(srv, kids.id, k.id)).length, 2);
   await pb.collection('parents').delete(p.id);
   await eventually(
-    () => storedFiles(srv.dir, parents.id, p.id).length === 0 && storedFiles(srv.dir, kids.id, k.id).length === 0,
+    async () => (await storedFiles(srv, parents.id, p.id)).length === 0 && (await storedFiles(srv, kids.id, k.id)).length === 0,
     'record and cascaded files deleted',
   );
   assert.equal((await fetch(`${srv.url}/api/files/kids/${k.id}/${k.att[0]}`)).status, 404);
@@ -202,13 +206,13 @@ test('truncating or deleting a collection deletes its files', async () => {
   const pb = srv.pb;
   const c = await pb.collections.create({ name: 'tmpfiles', ...RULES, fields: [{ name: 'a', type: 'file', maxSelect: 1 }] });
   const r1 = await pb.collection('tmpfiles').create({ a: file('a.txt', 'a') });
-  assert.equal(storedFiles(srv.dir, c.id, r1.id).length, 1);
+  assert.equal((await storedFiles(srv, c.id, r1.id)).length, 1);
   await pb.collections.truncate(c.id);
-  await eventually(() => storedFiles(srv.dir, c.id).length === 0, 'truncated files deleted');
+  await eventually(async () => (await storedFiles(srv, c.id)).length === 0, 'truncated files deleted');
   const r2 = await pb.collection('tmpfiles').create({ a: file('a.txt', 'a') });
-  assert.equal(storedFiles(srv.dir, c.id, r2.id).length, 1);
+  assert.equal((await storedFiles(srv, c.id, r2.id)).length, 1);
   await pb.collections.delete(c.id);
-  await eventually(() => storedFiles(srv.dir, c.id).length === 0, 'collection files deleted');
+  await eventually(async () => (await storedFiles(srv, c.id)).length === 0, 'collection files deleted');
 });
 
 // PocketBase 0.40 keeps the files of a dropped field forever; Cairn deletes them.
@@ -223,10 +227,10 @@ test('dropping a file field deletes its files', { skip: cairnOnly }, async () =>
     ],
   });
   const r = await pb.collection('dropfield').create({ a: file('a.txt', 'a'), b: [file('b1.txt', 'b'), file('b2.txt', 'b')] });
-  assert.equal(storedFiles(srv.dir, c.id, r.id).length, 3);
+  assert.equal((await storedFiles(srv, c.id, r.id)).length, 3);
   const full = await pb.collections.getOne(c.id);
   await pb.collections.update(c.id, { fields: full.fields.filter((f) => f.name !== 'b') });
-  await eventually(() => storedFiles(srv.dir, c.id, r.id).join() === r.a, 'dropped field files deleted');
+  await eventually(async () => (await storedFiles(srv, c.id, r.id)).join() === r.a, 'dropped field files deleted');
   assert.equal(await text(srv.url, 'dropfield', r.id, r.a), 'a');
 });
 
@@ -249,14 +253,14 @@ test('batch requests carry files (multipart, as the SDK sends them)', async () =
 
 test('a failed batch stores nothing', async () => {
   const pb = srv.pb;
-  const before = storedFiles(srv.dir, docs.id);
+  const before = (await storedFiles(srv, docs.id));
   const batch = pb.createBatch();
   batch.collection('docs').create({ one: file('ok.txt', 'ok') });
   batch.collection('docs').create({ code: 'too long', one: file('bad.txt', 'bad') });
   const err = await rejects(batch.send(), 400);
   assert.equal(err.response.message, 'Batch transaction failed.');
   await new Promise((r) => setTimeout(r, 200));
-  assert.deepEqual(storedFiles(srv.dir, docs.id), before);
+  assert.deepEqual((await storedFiles(srv, docs.id)), before);
 });
 
 test('guests upload through the create rule like any other field', async () => {

@@ -150,14 +150,14 @@ pub async fn drain_queue(store: &Store, backend: &dyn Backend) -> Result<usize, 
 pub fn start_cleaner<A: Send + Sync + 'static>(
     owner: Arc<A>,
     store: fn(&A) -> &Store,
-    backend: Arc<dyn Backend>,
+    files: Arc<super::Files>,
 ) {
     tokio::spawn(async move {
         let store = store(&owner);
         loop {
             let woken = WAKE.notified();
             loop {
-                match drain_queue(store, backend.as_ref()).await {
+                match drain_queue(store, files.backend().as_ref()).await {
                     Ok(n) if n as i64 == ROUND => continue,
                     Ok(_) => break,
                     Err(StoreError::Closed) => return,
@@ -205,16 +205,17 @@ pub async fn sweep_orphans(
             Some((dir, _)) => dir.strip_prefix("thumbs_").unwrap_or(dir),
             None => rest,
         };
+        // Objects outside known collections (a shared bucket) are not ours.
+        let Some(c) = schema.get(coll).filter(|c| c.id == coll) else {
+            continue;
+        };
         let names = match records_seen.get(&(coll.to_owned(), rec.to_owned())) {
             Some(n) => n,
             None => {
-                let names = match schema.get(coll).filter(|c| c.id == coll) {
-                    Some(c) => store
-                        .read(|conn| records::get(conn, &c, rec))?
-                        .map(|r| file_names(&c, &r).into_iter().collect())
-                        .unwrap_or_default(),
-                    None => HashSet::new(),
-                };
+                let names = store
+                    .read(|conn| records::get(conn, &c, rec))?
+                    .map(|r| file_names(&c, &r).into_iter().collect())
+                    .unwrap_or_default();
                 records_seen
                     .entry((coll.to_owned(), rec.to_owned()))
                     .or_insert(names)
@@ -234,24 +235,22 @@ pub async fn sweep_orphans(
 }
 
 /// Runs [`sweep_orphans`] (and the temp-upload clean-up) at start and
-/// then every `every`.
+/// then every `files_sweep_interval_secs`.
 pub fn start_sweeper<A: Send + Sync + 'static>(
     owner: Arc<A>,
     store: fn(&A) -> &Store,
-    backend: Arc<dyn Backend>,
-    tmp: std::path::PathBuf,
-    every: Duration,
-    grace: Duration,
+    files: Arc<super::Files>,
 ) {
+    let (every, grace) = (files.limits.sweep_every, files.limits.orphan_grace);
     tokio::spawn(async move {
         let store = store(&owner);
         loop {
-            match sweep_orphans(store, backend.as_ref(), grace).await {
+            match sweep_orphans(store, files.backend().as_ref(), grace).await {
                 Err(StoreError::Closed) => return,
                 Err(e) => tracing::warn!(error = %e, "orphan sweep"),
                 Ok(_) => {}
             }
-            super::upload::sweep_tmp(&tmp, grace).await;
+            super::upload::sweep_tmp(&files.tmp, grace).await;
             tokio::time::sleep(every).await;
         }
     });

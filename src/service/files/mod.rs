@@ -12,6 +12,7 @@
 
 pub mod cleanup;
 pub mod names;
+pub mod s3;
 pub mod serve;
 mod stage;
 pub mod storage;
@@ -19,8 +20,10 @@ pub mod thumbs;
 pub mod upload;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use serde_json::Value;
 
 pub use stage::{DEFAULT_MAX_SIZE, Staged, max_size};
 pub use upload::Upload;
@@ -41,7 +44,10 @@ pub struct Limits {
 
 /// The files service: storage backend, temp dir, thumb generation.
 pub struct Files {
-    pub backend: Arc<dyn storage::Backend>,
+    /// `<data dir>/storage`, used while S3 is off.
+    local: Arc<dyn storage::Backend>,
+    /// The backend in use and the S3 settings it was built from.
+    current: RwLock<(s3::S3Settings, Arc<dyn storage::Backend>)>,
     /// Where uploads are spooled while a request is read.
     pub tmp: PathBuf,
     pub limits: Limits,
@@ -55,12 +61,46 @@ impl Files {
         let tmp = dir.join(".uploads");
         std::fs::create_dir_all(&root)?;
         std::fs::create_dir_all(&tmp)?;
+        let local: Arc<dyn storage::Backend> = Arc::new(storage::Local::new(root));
         Ok(Self {
-            backend: Arc::new(storage::Local::new(root)),
+            current: RwLock::new((s3::S3Settings::default(), Arc::clone(&local))),
+            local,
             tmp,
             limits,
             thumbs: thumbs::Thumbs::default(),
         })
+    }
+
+    /// The backend in use now.
+    pub fn backend(&self) -> Arc<dyn storage::Backend> {
+        self.current
+            .read()
+            .map(|g| Arc::clone(&g.1))
+            .unwrap_or_else(|_| Arc::clone(&self.local))
+    }
+
+    /// Follows the settings document: S3 when `s3.enabled`, else the local
+    /// directory. Switching does not move existing files (docs/files.md).
+    pub fn configure(&self, settings: &Value) {
+        let wanted = s3::S3Settings::from_json(settings.get("s3"));
+        let Ok(mut cur) = self.current.write() else {
+            return;
+        };
+        if cur.0 == wanted {
+            return;
+        }
+        let backend: Arc<dyn storage::Backend> = if wanted.enabled {
+            match s3::S3::new(&wanted) {
+                Ok(b) => Arc::new(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "S3 storage settings unusable; files stay local");
+                    Arc::clone(&self.local)
+                }
+            }
+        } else {
+            Arc::clone(&self.local)
+        };
+        *cur = (wanted, backend);
     }
 
     /// Checks and stores the uploads of one record write (see [`Staged`]).
@@ -70,7 +110,7 @@ impl Files {
         record_id: String,
         uploads: Vec<Upload>,
     ) -> Result<Staged, Error> {
-        Staged::stage(Arc::clone(&self.backend), c, record_id, uploads).await
+        Staged::stage(self.backend(), c, record_id, uploads).await
     }
 }
 
@@ -79,15 +119,35 @@ impl Files {
 pub fn start_tasks<A: Send + Sync + 'static>(
     owner: Arc<A>,
     store: fn(&A) -> &crate::store::Store,
-    files: &Files,
+    files: &Arc<Files>,
 ) {
-    cleanup::start_cleaner(Arc::clone(&owner), store, Arc::clone(&files.backend));
-    cleanup::start_sweeper(
-        owner,
-        store,
-        Arc::clone(&files.backend),
-        files.tmp.clone(),
-        files.limits.sweep_every,
-        files.limits.orphan_grace,
-    );
+    cleanup::start_cleaner(Arc::clone(&owner), store, Arc::clone(files));
+    cleanup::start_sweeper(owner, store, Arc::clone(files));
+}
+
+/// `POST /api/settings/test/s3`: uploads and deletes a test object with the
+/// saved `s3` (`filesystem: "storage"`) or `backups.s3` settings.
+pub async fn test_s3(settings: &Value, filesystem: &str) -> Result<(), Error> {
+    const FAIL: &str = "Failed to test the S3 filesystem.";
+    let field = |code: &'static str, msg: &'static str| {
+        let mut d = serde_json::Map::new();
+        d.insert(
+            "filesystem".into(),
+            crate::schema::validate::FieldError::new(code, msg).to_json(),
+        );
+        Error::invalid(FAIL, d)
+    };
+    let ptr = match filesystem {
+        "" => return Err(field("validation_required", "Cannot be blank.")),
+        "storage" => "/s3",
+        "backups" => "/backups/s3",
+        _ => return Err(field("validation_in_invalid", "Must be a valid value.")),
+    };
+    let raw = |msg: String| Error::bad(&format!("{FAIL} Raw error: \n{msg}"));
+    let cfg = s3::S3Settings::from_json(settings.pointer(ptr));
+    if !cfg.enabled {
+        return Err(raw("S3 storage filesystem is not enabled.".into()));
+    }
+    let bucket = s3::S3::new(&cfg).map_err(|e| raw(e.to_string()))?;
+    bucket.test().await.map_err(|e| raw(format!("{e}.")))
 }

@@ -6,8 +6,6 @@
 //! collection's viewRule and, in Cairn, the field's read rule; anything
 //! else is the same 404 a missing file gets.
 
-use std::sync::Arc;
-
 use serde_json::{Map, Value};
 
 use super::Files;
@@ -89,8 +87,8 @@ pub async fn locate(
         }
     }
     let key = format!("{}/{record_id}/{filename}", c.id);
-    let meta = files
-        .backend
+    let backend = files.backend();
+    let meta = backend
         .head(&key)
         .await
         .map_err(|e| Error::Internal(format!("head {key}: {e}")))?
@@ -99,11 +97,8 @@ pub async fn locate(
         && thumbs::is_thumbable(filename)
         && let Some(spec) = Spec::parse(size)
         && let Some(tkey) = thumbs::thumb_key(&key, size)
-        && files
-            .thumbs
-            .ensure(&Arc::clone(&files.backend), &key, &tkey, spec)
-            .await
-        && let Ok(Some(tmeta)) = files.backend.head(&tkey).await
+        && files.thumbs.ensure(&backend, &key, &tkey, spec).await
+        && let Ok(Some(tmeta)) = backend.head(&tkey).await
     {
         return Ok(Found {
             key: tkey,
