@@ -116,6 +116,12 @@ test('conditional requests answer 304', async () => {
   assert.equal(res.headers.get('last-modified'), lm);
   res = await fetch(url(rec.doc), { headers: { 'if-modified-since': 'Mon, 01 Jan 2001 00:00:00 GMT' } });
   assert.equal(res.status, 200);
+  // If-Range: the range only while the file is unchanged.
+  res = await fetch(url(rec.doc), { headers: { range: 'bytes=0-3', 'if-range': lm } });
+  assert.equal(res.status, 206);
+  res = await fetch(url(rec.doc), { headers: { range: 'bytes=0-3', 'if-range': 'Mon, 01 Jan 2001 00:00:00 GMT' } });
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'hello world');
 });
 
 test('Cairn also sends an ETag and honours If-None-Match', { skip: cairnOnly }, async () => {
