@@ -27,6 +27,8 @@ pub struct Config {
     /// How old an unreferenced stored file must be before the sweep
     /// deletes it (seconds).
     pub files_orphan_grace_secs: u64,
+    /// How long an untouched resumable (TUS) upload is kept (seconds).
+    pub files_tus_expiry_secs: u64,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             files_max_body: 8 << 30,
             files_sweep_interval_secs: 3600,
             files_orphan_grace_secs: 3600,
+            files_tus_expiry_secs: 86_400,
         }
     }
 }
@@ -90,6 +93,9 @@ impl Config {
         if let Some(v) = num("CAIRN_FILES_ORPHAN_GRACE_SECS") {
             self.files_orphan_grace_secs = v;
         }
+        if let Some(v) = num("CAIRN_FILES_TUS_EXPIRY_SECS") {
+            self.files_tus_expiry_secs = v;
+        }
     }
 
     /// The files service's limits.
@@ -98,6 +104,7 @@ impl Config {
             max_body: self.files_max_body,
             sweep_every: std::time::Duration::from_secs(self.files_sweep_interval_secs.max(1)),
             orphan_grace: std::time::Duration::from_secs(self.files_orphan_grace_secs),
+            tus_expiry: std::time::Duration::from_secs(self.files_tus_expiry_secs),
         }
     }
 }

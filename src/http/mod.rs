@@ -11,6 +11,7 @@ pub mod realtime;
 pub mod realtime_ws;
 pub mod records;
 pub mod system;
+pub mod tus;
 pub mod upload;
 
 use std::sync::Arc;
@@ -46,6 +47,14 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/api/files/{collection}/{record}/{filename}",
             get(files::serve),
+        )
+        // Resumable uploads (TUS), attached to records as "tus:<id>"
+        .route("/api/tus", post(tus::create))
+        .route(
+            "/api/tus/{id}",
+            axum::routing::head(tus::head)
+                .patch(tus::patch)
+                .delete(tus::delete),
         )
         // Realtime (SSE) and the OAuth2 popup flow's redirect
         .route(

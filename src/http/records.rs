@@ -80,6 +80,7 @@ pub async fn create(
     form: RecordForm,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
+    let form = form.with_tus(&app, &ctx.actor, &c).await?;
     let files = Some((app.files.as_ref(), form.uploads));
     let (store, actor) = (&app.store, &ctx.actor);
     let v = records::create_with_files(store, files, Arc::clone(&c), actor, &ctx.req, form.body)
@@ -98,6 +99,7 @@ pub async fn update(
     form: RecordForm,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
+    let form = form.with_tus(&app, &ctx.actor, &c).await?;
     let files = Some((app.files.as_ref(), form.uploads));
     let (store, actor) = (&app.store, &ctx.actor);
     let v =

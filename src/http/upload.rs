@@ -109,6 +109,24 @@ async fn spool(
     Ok(up)
 }
 
+impl RecordForm {
+    /// Adds the finished TUS uploads the body names (`"tus:<id>"` values of
+    /// file fields) to the uploads.
+    pub async fn with_tus(
+        mut self,
+        app: &App,
+        actor: &crate::service::Actor,
+        c: &crate::schema::Collection,
+    ) -> Result<Self, ApiError> {
+        let tus = &app.files.tus;
+        let more = tus
+            .claim_in_body(actor, c, &mut self.body, &app.files.tmp)
+            .await?;
+        self.uploads.extend(more);
+        Ok(self)
+    }
+}
+
 impl FromRequest<Arc<App>> for RecordForm {
     type Rejection = ApiError;
 

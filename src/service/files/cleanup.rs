@@ -251,6 +251,7 @@ pub fn start_sweeper<A: Send + Sync + 'static>(
                 Ok(_) => {}
             }
             super::upload::sweep_tmp(&files.tmp, grace).await;
+            files.tus.sweep().await;
             tokio::time::sleep(every).await;
         }
     });

@@ -17,6 +17,7 @@ pub mod serve;
 mod stage;
 pub mod storage;
 pub mod thumbs;
+pub mod tus;
 pub mod upload;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +41,8 @@ pub struct Limits {
     pub sweep_every: Duration,
     /// How old an unnamed file must be before the sweep deletes it.
     pub orphan_grace: Duration,
+    /// How long an untouched TUS upload is kept.
+    pub tus_expiry: Duration,
 }
 
 /// The files service: storage backend, temp dir, thumb generation.
@@ -52,6 +55,8 @@ pub struct Files {
     pub tmp: PathBuf,
     pub limits: Limits,
     pub thumbs: thumbs::Thumbs,
+    /// Resumable uploads (`/api/tus`).
+    pub tus: tus::Tus,
 }
 
 impl Files {
@@ -61,6 +66,7 @@ impl Files {
         let tmp = dir.join(".uploads");
         std::fs::create_dir_all(&root)?;
         std::fs::create_dir_all(&tmp)?;
+        let tus = tus::Tus::new(dir.join(".tus"), limits.max_body, limits.tus_expiry)?;
         let local: Arc<dyn storage::Backend> = Arc::new(storage::Local::new(root));
         Ok(Self {
             current: RwLock::new((s3::S3Settings::default(), Arc::clone(&local))),
@@ -68,6 +74,7 @@ impl Files {
             tmp,
             limits,
             thumbs: thumbs::Thumbs::default(),
+            tus,
         })
     }
 
