@@ -14,10 +14,12 @@ pub mod expand;
 pub mod field_rules;
 pub mod fields;
 mod list;
+mod uploads;
 mod write;
 
 use crate::service::files::{Files, Staged, Upload};
 pub use delete::{DeleteOp, delete, delete_in_tx, truncate};
+pub use uploads::{create_with_files, settled, update_with_files};
 pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
 use write::{
     apply_input, auth_create_rules, check_passwords, field_error, new_files, store_err,
@@ -425,27 +427,6 @@ pub async fn create(
     create_with_files(store, None, c, actor, req, input).await
 }
 
-/// Creates a record with uploaded files (stored before the job, settled
-/// after it: see service/files).
-pub async fn create_with_files(
-    store: &Store,
-    uploads: Option<(&Files, Vec<Upload>)>,
-    c: Arc<Collection>,
-    actor: &Actor,
-    req: &RequestInfo,
-    input: Input,
-) -> Result<Value, Error> {
-    let mut op = CreateOp::prepare(store, Arc::clone(&c), actor, req, input).await?;
-    if let Some((files, uploads)) = uploads {
-        op.stage(files, uploads).await?;
-    }
-    let staged = op.staged();
-    let rec = settled(&staged, store.write(move |ctx| op.run(ctx)).await).await?;
-    let mut out = present(store, &c, &rec, actor, req, false)?;
-    super::access::after_create(&c, &rec, &mut out);
-    Ok(out)
-}
-
 /// Reads one record.
 pub fn view(
     store: &Store,
@@ -615,41 +596,4 @@ pub async fn update(
     input: Input,
 ) -> Result<Value, Error> {
     update_with_files(store, None, c, actor, req, id, input).await
-}
-
-/// Updates a record with uploaded files; replaced files are deleted after
-/// the commit.
-pub async fn update_with_files(
-    store: &Store,
-    uploads: Option<(&Files, Vec<Upload>)>,
-    c: Arc<Collection>,
-    actor: &Actor,
-    req: &RequestInfo,
-    id: String,
-    input: Input,
-) -> Result<Value, Error> {
-    let mut op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
-    if let Some((files, uploads)) = uploads {
-        op.stage(files, uploads).await?;
-    }
-    let staged = op.staged();
-    let rec = settled(&staged, store.write(move |ctx| op.run(ctx)).await).await?;
-    let manager = auth_rights::manages(store, &c, actor, req, &id)?;
-    present(store, &c, &rec, actor, req, manager)
-}
-
-/// After a record write: staged files the committed record does not name
-/// are deleted (all of them when the write failed), and the cleaner is
-/// told to delete the files the write dropped. An internal error may hide
-/// a commit, so its files are left to the orphan sweep.
-pub async fn settled(staged: &Staged, res: Result<Row_, Error>) -> Result<Row_, Error> {
-    match &res {
-        Ok(rec) => {
-            staged.settle(Some(rec)).await;
-            crate::service::files::cleanup::poke();
-        }
-        Err(Error::Internal(_)) => {}
-        Err(_) => staged.discard().await,
-    }
-    res
 }
