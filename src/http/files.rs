@@ -116,15 +116,6 @@ async fn respond(
     let backend = &files.backend();
     let io =
         |e: std::io::Error| ApiError::from(crate::service::Error::Internal(format!("{key}: {e}")));
-    // The content type comes from the bytes, like at upload.
-    let head_len = meta.size.min(512);
-    let mut head = Vec::with_capacity(head_len as usize);
-    let mut s = backend.read_range(&key, 0, head_len).await.map_err(io)?;
-    while let Some(c) = s.next().await {
-        head.extend_from_slice(&c.map_err(io)?);
-    }
-    let mime = names::sniff(&head);
-    let inline = !download && names::inline(&mime);
     let modified = httpdate::fmt_http_date(meta.modified);
     let nanos = meta
         .modified
@@ -137,11 +128,6 @@ async fn respond(
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
-    );
-    let disp = if inline { "inline" } else { "attachment" };
-    h.insert(
-        header::CONTENT_DISPOSITION,
-        hv(&format!("{disp}; filename=\"{filename}\"")),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE));
     h.insert(header::LAST_MODIFIED, hv(&modified));
@@ -164,9 +150,31 @@ async fn respond(
                 secs(meta.modified) <= secs(since)
             }),
     };
+    let disp = |inline: bool| {
+        let d = if inline { "inline" } else { "attachment" };
+        hv(&format!("{d}; filename=\"{filename}\""))
+    };
     if not_modified {
+        // No bytes read for a 304: the extension stands in for the content.
+        let guess = mime_guess::from_path(&filename).first_or_octet_stream();
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            disp(!download && names::inline(guess.essence_str())),
+        );
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
+    // One read serves both the sniffing (the content type comes from the
+    // bytes, like at upload) and, for a whole-file answer, the body.
+    let mut body = backend.read_range(&key, 0, meta.size).await.map_err(io)?;
+    let first = match body.next().await {
+        Some(c) => c.map_err(io)?,
+        None => Bytes::new(),
+    };
+    let mime = names::sniff(&first[..first.len().min(512)]);
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        disp(!download && names::inline(&mime)),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
 
     let if_range_ok = text(header::IF_RANGE).is_none_or(|v| v == etag || v == modified);
@@ -179,7 +187,7 @@ async fn respond(
     }) else {
         h.insert(header::CONTENT_TYPE, hv(&mime));
         h.insert(header::CONTENT_LENGTH, hv(&meta.size.to_string()));
-        let body = backend.read_range(&key, 0, meta.size).await.map_err(io)?;
+        let body = futures_util::stream::once(async move { Ok(first) }).chain(body);
         return Ok((StatusCode::OK, h, Body::from_stream(body)).into_response());
     };
     if wanted.is_empty() {

@@ -17,7 +17,7 @@ use futures_util::stream::BoxStream;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Bytes read per chunk when streaming a file out.
-pub const CHUNK: usize = 64 << 10;
+pub const CHUNK: usize = 128 << 10;
 
 /// Size and modification time of a stored object.
 #[derive(Debug, Clone, Copy)]

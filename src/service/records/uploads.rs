@@ -34,7 +34,6 @@ pub async fn create_with_files(
     Ok(out)
 }
 
-
 /// Updates a record with uploaded files; replaced files are deleted after
 /// the commit.
 pub async fn update_with_files(
