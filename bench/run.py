@@ -614,6 +614,12 @@ SCENARIOS: list[Scenario] = [
     ),
 ]
 
+# File scenarios (serve, cached thumb, upload) live in bench/files_bench.py.
+sys.path.insert(0, str(BENCH_DIR))
+import files_bench  # noqa: E402
+
+SCENARIOS += files_bench.scenarios(Scenario)
+
 PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 
 

@@ -14,6 +14,8 @@ use crate::store::{Store, StoreError, settings};
 pub struct App {
     pub config: Config,
     pub store: Store,
+    /// File storage, thumbs and clean-up.
+    pub files: Arc<crate::service::files::Files>,
     /// The settings document, replaced whole after every saved change.
     settings: RwLock<Arc<Value>>,
     pub limiter: Limiter,
@@ -45,13 +47,17 @@ impl App {
         let backups = crate::service::backups::Backups::new(&config.dir);
         let metrics =
             crate::service::metrics::Metrics::new(store.writer_stats().group_sizes.clone());
+        let files = crate::service::files::Files::open_local(&config.dir, config.file_limits())
+            .map_err(StoreError::Io)?;
         let current = store.read(settings::load)?;
+        files.configure(&current);
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
         let (fanned_out, _) = tokio::sync::watch::channel(0);
         Ok(Arc::new(Self {
             config,
             store,
+            files: Arc::new(files),
             settings: RwLock::new(Arc::new(current)),
             limiter,
             throttle: Default::default(),
@@ -91,6 +97,7 @@ impl App {
     /// Installs freshly saved settings.
     pub fn set_settings(&self, v: Value) {
         self.limiter.configure(&v);
+        self.files.configure(&v);
         if let Ok(mut g) = self.settings.write() {
             *g = Arc::new(v);
         }
@@ -127,6 +134,7 @@ pub async fn serve_on(
     // The realtime fan-out runs while the app serves (once per App).
     if let Some(rx) = app.fanout_rx.lock().ok().and_then(|mut g| g.take()) {
         crate::realtime::fanout::start(Arc::clone(&app), rx);
+        crate::service::files::start_tasks(Arc::clone(&app), |a| &a.store, &app.files);
     }
     let limits = crate::http::server::Limits {
         header_timeout: std::time::Duration::from_secs(app.config.http_header_timeout_secs),

@@ -35,6 +35,15 @@ pub struct Config {
     /// A bearer token that may read `GET /api/metrics` besides superusers
     /// (empty: superusers only).
     pub metrics_token: String,
+    /// Largest multipart record write accepted, all files together (bytes).
+    pub files_max_body: u64,
+    /// How often the orphan-file sweep runs (seconds).
+    pub files_sweep_interval_secs: u64,
+    /// How old an unreferenced stored file must be before the sweep
+    /// deletes it (seconds).
+    pub files_orphan_grace_secs: u64,
+    /// How long an untouched resumable (TUS) upload is kept (seconds).
+    pub files_tus_expiry_secs: u64,
 }
 
 impl Default for Config {
@@ -50,6 +59,10 @@ impl Default for Config {
             http_max_connections: 10_000,
             sendmail: String::new(),
             metrics_token: String::new(),
+            files_max_body: 8 << 30,
+            files_sweep_interval_secs: 3600,
+            files_orphan_grace_secs: 3600,
+            files_tus_expiry_secs: 86_400,
         }
     }
 }
@@ -111,6 +124,28 @@ impl Config {
         }
         if let Some(v) = get("CAIRN_METRICS_TOKEN") {
             self.metrics_token = v;
+        }
+        if let Some(v) = num("CAIRN_FILES_MAX_BODY") {
+            self.files_max_body = v;
+        }
+        if let Some(v) = num("CAIRN_FILES_SWEEP_INTERVAL_SECS") {
+            self.files_sweep_interval_secs = v.max(1);
+        }
+        if let Some(v) = num("CAIRN_FILES_ORPHAN_GRACE_SECS") {
+            self.files_orphan_grace_secs = v;
+        }
+        if let Some(v) = num("CAIRN_FILES_TUS_EXPIRY_SECS") {
+            self.files_tus_expiry_secs = v;
+        }
+    }
+
+    /// The files service's limits.
+    pub fn file_limits(&self) -> crate::service::files::Limits {
+        crate::service::files::Limits {
+            max_body: self.files_max_body,
+            sweep_every: std::time::Duration::from_secs(self.files_sweep_interval_secs.max(1)),
+            orphan_grace: std::time::Duration::from_secs(self.files_orphan_grace_secs),
+            tus_expiry: std::time::Duration::from_secs(self.files_tus_expiry_secs),
         }
     }
 }

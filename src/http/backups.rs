@@ -7,10 +7,10 @@ use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::error::ApiError;
-use super::extract::{Caller, JsonBody, Query, Superuser};
+use super::extract::{JsonBody, Query, Superuser};
 use crate::app::App;
 use crate::service::Error;
 use crate::service::auth::{self, TokenKind};
@@ -148,19 +148,4 @@ pub async fn restore(
 ) -> Result<StatusCode, ApiError> {
     crate::ops::restore_backup(&app, &key).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// `POST /api/files/token`: a short-lived file token for the caller
-/// (PocketBase's; backups downloads need a superuser's). The `files`
-/// branch has the same endpoint: keep one route when both are merged.
-pub async fn file_token(Caller(actor): Caller) -> Result<Json<Value>, ApiError> {
-    let id = actor.identity().ok_or_else(ApiError::unauthorized)?;
-    let token = auth::issue(
-        &id.collection,
-        &id.record,
-        TokenKind::File,
-        serde_json::Map::new(),
-        None,
-    )?;
-    Ok(Json(json!({ "token": token })))
 }

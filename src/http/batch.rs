@@ -7,16 +7,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::body::{Body, BodyError};
 use super::error::ApiError;
 use super::extract::Ctx;
+use super::upload::RecordForm;
 use crate::app::App;
 use crate::service::batch::{self, SubRequest};
 
 pub async fn batch(
     State(app): State<Arc<App>>,
     ctx: Ctx,
-    b: Result<Body, BodyError>,
+    b: Result<RecordForm, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     batch::check_enabled(&app.store)?;
     let unreadable = || {
@@ -26,15 +26,14 @@ pub async fn batch(
         )
     };
     // JSON, or multipart with `@jsonPayload` (what the SDK sends).
-    let Body(body) = b.map_err(|e| match e {
-        BodyError::TooLarge => e.into(),
-        _ => unreadable(),
-    })?;
+    // Files come as `requests.{i}.{field}` parts.
+    let RecordForm { body, uploads } = b.map_err(|_| unreadable())?;
     let list = match body.get("requests") {
         None | Some(Value::Null) => vec![],
         Some(Value::Array(a)) => a.clone(),
         Some(_) => return Err(unreadable()),
     };
+    let mut uploads = batch::split_uploads(uploads);
     let mut requests = Vec::with_capacity(list.len());
     for r in list {
         if !r.is_object() {
@@ -54,9 +53,10 @@ pub async fn batch(
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default(),
+            uploads: uploads.remove(&requests.len()).unwrap_or_default(),
         });
     }
-    let out = batch::run(&app.store, &ctx.actor, &ctx.req, requests).await?;
+    let out = batch::run(&app.store, &app.files, &ctx.actor, &ctx.req, requests).await?;
     app.realtime_flush().await;
     Ok(Json(out))
 }

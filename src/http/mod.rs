@@ -10,6 +10,7 @@ pub mod cors;
 pub mod crons;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod identity;
 pub mod logs;
 pub mod metrics;
@@ -21,6 +22,8 @@ pub mod records;
 pub mod request_log;
 pub mod server;
 pub mod system;
+pub mod tus;
+pub mod upload;
 
 use std::sync::Arc;
 
@@ -50,6 +53,20 @@ fn routes() -> Routes {
                 .delete(records::delete),
         )
         .route("/api/batch", post(batch::batch))
+        // Files (public, or by file token for protected fields)
+        .route("/api/files/token", post(files::token))
+        .route(
+            "/api/files/{collection}/{record}/{filename}",
+            get(files::serve),
+        )
+        // Resumable uploads (TUS), attached to records as "tus:<id>"
+        .route("/api/tus", post(tus::create))
+        .route(
+            "/api/tus/{id}",
+            axum::routing::head(tus::head)
+                .patch(tus::patch)
+                .delete(tus::delete),
+        )
         // Realtime (SSE) and the OAuth2 popup flow's redirect
         .route(
             "/api/realtime",
@@ -168,12 +185,12 @@ fn routes() -> Routes {
             get(backups::download).delete(backups::delete),
         )
         .route("/api/backups/{key}/restore", post(backups::restore))
-        .route("/api/files/token", post(backups::file_token))
         .route("/api/metrics", get(metrics::metrics))
         .route("/api/sql", post(console::run))
         .route("/api/logs", get(logs::list))
         .route("/api/logs/stats", get(logs::stats))
         .route("/api/logs/{id}", get(logs::view))
+        .route("/api/settings/test/s3", post(files::test_s3))
         // Dashboard
         .route("/_", get(system::dashboard_redirect))
         .route("/_/", get(system::dashboard))

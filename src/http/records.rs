@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
-use super::extract::{Ctx, Query, RecordBody};
+use super::extract::{Ctx, Query};
+use super::upload::RecordForm;
 use crate::app::App;
 use crate::schema::Collection;
 use crate::service::records::{self, ListQuery, Shape};
@@ -76,10 +77,14 @@ pub async fn create(
     Path(coll): Path<String>,
     ctx: Ctx,
     q: Query,
-    RecordBody(body): RecordBody,
+    form: RecordForm,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
-    let v = records::create(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, body).await?;
+    let form = form.with_tus(&app, &ctx.actor, &c).await?;
+    let files = Some((app.files.as_ref(), form.uploads));
+    let (store, actor) = (&app.store, &ctx.actor);
+    let v = records::create_with_files(store, files, Arc::clone(&c), actor, &ctx.req, form.body)
+        .await?;
     app.realtime_flush().await;
     Ok(Json(
         shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
@@ -91,10 +96,15 @@ pub async fn update(
     Path((coll, id)): Path<(String, String)>,
     ctx: Ctx,
     q: Query,
-    RecordBody(body): RecordBody,
+    form: RecordForm,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
-    let v = records::update(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id, body).await?;
+    let form = form.with_tus(&app, &ctx.actor, &c).await?;
+    let files = Some((app.files.as_ref(), form.uploads));
+    let (store, actor) = (&app.store, &ctx.actor);
+    let v =
+        records::update_with_files(store, files, Arc::clone(&c), actor, &ctx.req, id, form.body)
+            .await?;
     app.realtime_flush().await;
     Ok(Json(
         shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,

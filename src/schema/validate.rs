@@ -381,12 +381,9 @@ pub fn validate(field: &Field, v: &Value) -> Result<(), FieldError> {
             if items.len() as i64 > max {
                 return Err(FieldError::new(
                     "validation_too_many_files",
-                    format!(
-                        "The maximum number of allowed files is {max}, got {}.",
-                        items.len()
-                    ),
+                    format!("The maximum allowed files is {max}."),
                 )
-                .with_params(json!({"maxSelect": max, "total": items.len()})));
+                .with_params(json!({"maxSelect": max})));
             }
             Ok(())
         }

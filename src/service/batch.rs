@@ -12,15 +12,36 @@ use super::records::{self, CreateOp, DeleteOp, Shape, UpdateOp};
 use super::{Actor, Error};
 use crate::filter::ast::RequestInfo;
 use crate::schema::Collection;
+use crate::service::files::{Files, Staged, Upload};
 use crate::store::records::Row_;
 use crate::store::{Store, WriteCtx, settings};
 
 /// One decoded sub-request.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct SubRequest {
     pub method: String,
     pub url: String,
     pub body: Map<String, Value>,
+    /// Files sent as `requests.{i}.{field}` (multipart batch).
+    pub uploads: Vec<Upload>,
+}
+
+/// Groups multipart batch files by sub-request: `requests.{i}.{key}`
+/// becomes an upload under `key` for request `i`; others are dropped.
+pub fn split_uploads(uploads: Vec<Upload>) -> std::collections::HashMap<usize, Vec<Upload>> {
+    let mut out: std::collections::HashMap<usize, Vec<Upload>> = Default::default();
+    for mut up in uploads {
+        let Some(rest) = up.key.strip_prefix("requests.") else {
+            continue;
+        };
+        let Some((i, key)) = rest.split_once('.') else {
+            continue;
+        };
+        let Ok(i) = i.parse::<usize>() else { continue };
+        up.key = key.to_owned();
+        out.entry(i).or_default().push(up);
+    }
+    out
 }
 
 enum Op {
@@ -37,6 +58,16 @@ enum Done {
 }
 
 impl Op {
+    /// The uploads this op staged.
+    fn staged(&self) -> Staged {
+        match self {
+            Op::Create(op) => op.staged(),
+            Op::Update(op) => op.staged(),
+            Op::Upsert(op, _) => op.staged(),
+            Op::Delete(_) => Staged::default(),
+        }
+    }
+
     fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Done, Error> {
         match self {
             Op::Create(op) => op.run(ctx).map(Done::Record),
@@ -189,6 +220,7 @@ fn validate(requests: &[SubRequest], max: i64) -> Result<(), Error> {
 /// Runs a batch; returns `[{status, body}]`.
 pub async fn run(
     store: &Store,
+    files: &Files,
     actor: &Actor,
     req: &RequestInfo,
     requests: Vec<SubRequest>,
@@ -202,6 +234,7 @@ pub async fn run(
     let req = &req;
     let schema = store.schema();
     let mut ops = Vec::with_capacity(requests.len());
+    let mut staged: Vec<Staged> = Vec::with_capacity(requests.len());
     let mut shapes: Vec<(Arc<Collection>, Shape)> = Vec::with_capacity(requests.len());
     for (i, r) in requests.into_iter().enumerate() {
         // PocketBase answers an unsupported URL with 400 for the first
@@ -234,13 +267,18 @@ pub async fn run(
                 fields: q("fields"),
             },
         ));
+        let uploads = r.uploads;
         let prepared = match (r.method.to_uppercase().as_str(), id) {
-            ("POST", None) => CreateOp::prepare(store, c, actor, req, r.body)
-                .await
-                .map(Op::Create),
-            ("PATCH", Some(id)) => UpdateOp::prepare(store, c, actor, req, id, r.body)
-                .await
-                .map(Op::Update),
+            ("POST", None) => match CreateOp::prepare(store, c, actor, req, r.body).await {
+                Ok(mut op) => op.stage(files, uploads).await.map(|()| Op::Create(op)),
+                Err(e) => Err(e),
+            },
+            ("PATCH", Some(id)) => {
+                match UpdateOp::prepare(store, c, actor, req, id, r.body).await {
+                    Ok(mut op) => op.stage(files, uploads).await.map(|()| Op::Update(op)),
+                    Err(e) => Err(e),
+                }
+            }
             ("DELETE", Some(id)) => DeleteOp::prepare(store, c, actor, req, id).map(Op::Delete),
             ("PUT", None) => {
                 let id = r
@@ -253,15 +291,29 @@ pub async fn run(
                     CreateOp::prepare(store, Arc::clone(&c), actor, req, r.body.clone()).await;
                 let update = UpdateOp::prepare(store, c, actor, req, id, r.body).await;
                 match (create, update) {
-                    (Ok(cr), Ok(up)) => Ok(Op::Upsert(Box::new(cr), Box::new(up))),
+                    (Ok(mut cr), Ok(mut up)) => match cr.stage(files, uploads).await {
+                        Ok(()) => {
+                            up.set_staged(cr.staged());
+                            Ok(Op::Upsert(Box::new(cr), Box::new(up)))
+                        }
+                        Err(e) => Err(e),
+                    },
                     (Err(e), _) | (_, Err(e)) => Err(e),
                 }
             }
             _ => Err(unsupported),
         };
         match prepared {
-            Ok(op) => ops.push(op),
-            Err(e) => return Err(failed(i, &e)),
+            Ok(op) => {
+                staged.push(op.staged());
+                ops.push(op);
+            }
+            Err(e) => {
+                for s in &staged {
+                    s.discard().await;
+                }
+                return Err(failed(i, &e));
+            }
         }
     }
     let done = store
@@ -275,7 +327,20 @@ pub async fn run(
             }
             Ok(out)
         })
-        .await?;
+        .await;
+    // Keep what the committed records name; drop every staged file otherwise.
+    for (i, s) in staged.iter().enumerate() {
+        let rec = match done.as_ref().ok().and_then(|d| d.get(i)) {
+            Some(Done::Record(r)) => Some(r),
+            _ => None,
+        };
+        match (&done, rec) {
+            (Err(Error::Internal(_)), _) => {}
+            (_, rec) => s.settle(rec).await,
+        }
+    }
+    crate::service::files::cleanup::poke();
+    let done = done?;
     let mut results = Vec::with_capacity(done.len());
     for (d, (c, shape)) in done.into_iter().zip(shapes) {
         results.push(match d {

@@ -11,6 +11,7 @@ pub mod batch;
 pub mod collections;
 pub mod console;
 pub mod cron;
+pub mod files;
 pub mod logs;
 pub mod metrics;
 pub mod records;

@@ -72,6 +72,9 @@ fn validate(v: &Value) -> Map<String, Value> {
     if let Some(b) = super::backups::settings_errors(v) {
         errors.insert("backups".into(), b);
     }
+    if let Some(e) = crate::service::files::s3::S3Settings::from_json(v.get("s3")).errors() {
+        errors.insert("s3".into(), e);
+    }
     if let Some(rules) = rate_limit_errors(v) {
         errors.insert("rateLimits".into(), serde_json::json!({ "rules": rules }));
     }

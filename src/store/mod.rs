@@ -12,6 +12,7 @@ pub mod collections;
 pub mod console;
 pub mod ddl;
 pub mod expired;
+pub mod files;
 pub mod logs;
 pub mod pool;
 pub mod records;

@@ -261,6 +261,7 @@ pub async fn update(
                 ddl::drop_table(ctx.conn, &old)?;
                 ddl::create_table(ctx.conn, &c)?;
             } else if old.fields != c.fields || old.name != c.name {
+                crate::service::files::cleanup::forget_dropped_fields(ctx.conn, &old, &c)?;
                 ddl::rebuild_table(ctx.conn, &old, &c).map_err(|e| index_failure(e, FAIL))?;
             } else if old.indexes != c.indexes {
                 ddl::drop_indexes(ctx.conn, &old)?;
@@ -271,6 +272,7 @@ pub async fn update(
             Ok::<_, Error>(c)
         })
         .await?;
+    crate::service::files::cleanup::poke();
     Ok(c.to_json())
 }
 
@@ -298,6 +300,7 @@ pub async fn delete(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
     let schema = store.schema();
     store
         .write(move |ctx| {
+            crate::service::files::cleanup::forget_collection(ctx.conn, &c)?;
             ddl::drop_table(ctx.conn, &c)?;
             // A view still reading this table would break: refuse.
             if !crate::store::views::all_views_valid(ctx.conn, &schema, &c.id) {
@@ -305,9 +308,11 @@ pub async fn delete(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
             }
             store_coll::delete(ctx.conn, &c.id)?;
             ctx.schema_changed = true;
-            Ok(())
+            Ok::<_, Error>(())
         })
-        .await
+        .await?;
+    crate::service::files::cleanup::poke();
+    Ok(())
 }
 
 /// `PUT /api/collections/import`: creates or replaces many collections at once.
@@ -422,6 +427,7 @@ pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
     store
         .write(move |ctx| {
             for c in &to_delete {
+                crate::service::files::cleanup::forget_collection(ctx.conn, c)?;
                 ddl::drop_table(ctx.conn, c)?;
                 store_coll::delete(ctx.conn, &c.id)?;
             }
@@ -431,6 +437,9 @@ pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
                         let old = store_coll::find(ctx.conn, &old.id)?
                             .ok_or_else(Error::missing_record)?;
                         if old.fields != c.fields || old.name != c.name {
+                            crate::service::files::cleanup::forget_dropped_fields(
+                                ctx.conn, &old, c,
+                            )?;
                             ddl::rebuild_table(ctx.conn, &old, c)
                                 .map_err(|e| index_failure(e, FAIL))?;
                         } else if old.indexes != c.indexes {

@@ -70,7 +70,9 @@ pub async fn delete(
     id: String,
 ) -> Result<(), Error> {
     let op = DeleteOp::prepare(store, c, actor, req, id)?;
-    store.write(move |ctx| op.run(ctx)).await
+    store.write(move |ctx| op.run(ctx)).await?;
+    crate::service::files::cleanup::poke();
+    Ok(())
 }
 
 /// Deletes one record and handles references to it (inside a write job).
@@ -135,6 +137,7 @@ pub fn delete_in_tx(
     if c.is_auth() {
         crate::service::auth::sys::forget_record(ctx, schema, &c.id, id)?;
     }
+    crate::service::files::cleanup::forget_record(ctx.conn, c, id, &rec)?;
     records::delete(ctx.conn, c, id)?;
     records::append_change(ctx, c, id, Action::Delete, &rec)?;
     Ok(())
@@ -153,7 +156,9 @@ pub async fn truncate(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
                 }
                 delete_in_tx(ctx, &schema, &c, &id, 0, &mut seen)?;
             }
-            Ok(())
+            Ok::<_, Error>(())
         })
-        .await
+        .await?;
+    crate::service::files::cleanup::poke();
+    Ok(())
 }

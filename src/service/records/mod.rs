@@ -14,10 +14,13 @@ pub mod expand;
 pub mod field_rules;
 pub mod fields;
 mod list;
+mod uploads;
 mod write;
 
+use crate::service::files::{Files, Staged, Upload};
 pub use delete::{DeleteOp, delete, delete_in_tx, truncate};
 pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
+pub use uploads::{create_with_files, settled, update_with_files};
 use write::{
     apply_input, auth_create_rules, check_passwords, field_error, new_files, store_err,
     validate_record,
@@ -260,6 +263,8 @@ struct Prepared {
     input: Input,
     superuser: bool,
     writes: field_rules::FieldWrites,
+    /// Uploads checked and stored before the job (files: see service/files).
+    staged: Staged,
 }
 
 impl Prepared {
@@ -288,6 +293,7 @@ impl Prepared {
             input,
             superuser: actor.is_superuser(),
             writes,
+            staged: Staged::default(),
         })
     }
 }
@@ -307,6 +313,25 @@ impl CreateOp {
             .map(Self)
     }
 
+    /// Checks and stores the uploads before the job; the record id is
+    /// fixed now (the submitted one, or a new one) since files live under it.
+    pub async fn stage(&mut self, files: &Files, uploads: Vec<Upload>) -> Result<(), Error> {
+        if uploads.is_empty() {
+            return Ok(());
+        }
+        let id = match self.0.input.get("id").map(value::coerce_text) {
+            Some(s) if !s.is_empty() => s,
+            _ => names::new_record_id(),
+        };
+        self.0.staged = files.stage(&self.0.c, id, uploads).await?;
+        Ok(())
+    }
+
+    /// The staged uploads (settled by the caller after the job).
+    pub fn staged(&self) -> Staged {
+        self.0.staged.clone()
+    }
+
     /// Runs inside a write job.
     pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Row_, Error> {
         const FAIL: &str = "Failed to create record.";
@@ -318,6 +343,7 @@ impl CreateOp {
             input,
             superuser,
             writes,
+            staged,
         } = self.0;
 
         let now = datetime::now();
@@ -333,7 +359,8 @@ impl CreateOp {
                 return Err(Error::invalid(FAIL, errors));
             }
         }
-        new_files(&c, &rec, &Row_::new(), &mut errors);
+        staged.apply(&c, &mut rec, &input, &mut errors);
+        new_files(&c, &rec, &Row_::new(), &staged, &mut errors);
         // The id: submitted (validated as text) or generated.
         let id_field = c.field("id");
         let id = match input.get("id").map(value::coerce_text) {
@@ -345,6 +372,7 @@ impl CreateOp {
                 }
                 s
             }
+            _ if !staged.record_id.is_empty() => staged.record_id.clone(),
             _ => names::new_record_id(),
         };
         rec.insert("id".into(), id.clone().into());
@@ -396,11 +424,7 @@ pub async fn create(
     req: &RequestInfo,
     input: Input,
 ) -> Result<Value, Error> {
-    let op = CreateOp::prepare(store, Arc::clone(&c), actor, req, input).await?;
-    let rec = store.write(move |ctx| op.run(ctx)).await?;
-    let mut out = present(store, &c, &rec, actor, req, false)?;
-    super::access::after_create(&c, &rec, &mut out);
-    Ok(out)
+    create_with_files(store, None, c, actor, req, input).await
 }
 
 /// Reads one record.
@@ -457,6 +481,25 @@ impl UpdateOp {
         })
     }
 
+    /// Checks and stores the uploads before the job.
+    pub async fn stage(&mut self, files: &Files, uploads: Vec<Upload>) -> Result<(), Error> {
+        if !uploads.is_empty() {
+            let p = &mut self.prepared;
+            p.staged = files.stage(&p.c, self.id.clone(), uploads).await?;
+        }
+        Ok(())
+    }
+
+    /// Uses uploads staged elsewhere (batch upserts share one staging).
+    pub fn set_staged(&mut self, staged: Staged) {
+        self.prepared.staged = staged;
+    }
+
+    /// The staged uploads (settled by the caller after the job).
+    pub fn staged(&self) -> Staged {
+        self.prepared.staged.clone()
+    }
+
     /// The collection being written.
     pub fn collection(&self) -> &Arc<Collection> {
         &self.prepared.c
@@ -478,6 +521,7 @@ impl UpdateOp {
             input,
             superuser,
             writes,
+            staged,
         } = prepared;
 
         let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
@@ -505,7 +549,8 @@ impl UpdateOp {
             r.check(ctx.conn, &c, &id, &old, &input, &mut errors)?;
         }
         apply_input(&c, &mut rec, &input, superuser);
-        new_files(&c, &rec, &old, &mut errors);
+        staged.apply(&c, &mut rec, &input, &mut errors);
+        new_files(&c, &rec, &old, &staged, &mut errors);
         let now = datetime::now();
         for f in &c.fields {
             if let FieldKind::Autodate(o) = &f.kind
@@ -530,6 +575,7 @@ impl UpdateOp {
         }
         super::access::before_write(ctx.conn, &schema, &c, &mut rec, Some(&old))?;
         records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
+        crate::service::files::cleanup::forget_replaced(ctx.conn, &c, &id, &old, &rec)?;
         records::append_change(ctx, &c, &id, Action::Update, &rec)?;
         if new_password {
             // Like PocketBase: a new password forgets the remembered devices.
@@ -549,8 +595,5 @@ pub async fn update(
     id: String,
     input: Input,
 ) -> Result<Value, Error> {
-    let op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
-    let rec = store.write(move |ctx| op.run(ctx)).await?;
-    let manager = auth_rights::manages(store, &c, actor, req, &id)?;
-    present(store, &c, &rec, actor, req, manager)
+    update_with_files(store, None, c, actor, req, id, input).await
 }

@@ -167,7 +167,13 @@ pub(super) fn check_passwords(
 
 /// File fields take new files only as uploads: a plain string that is not
 /// already one of the record's files is rejected.
-pub(super) fn new_files(c: &Collection, rec: &Row_, old: &Row_, errors: &mut Map<String, Value>) {
+pub(super) fn new_files(
+    c: &Collection,
+    rec: &Row_,
+    old: &Row_,
+    staged: &crate::service::files::Staged,
+    errors: &mut Map<String, Value>,
+) {
     for f in &c.fields {
         if !matches!(f.kind, FieldKind::File(_)) {
             continue;
@@ -178,7 +184,7 @@ pub(super) fn new_files(c: &Collection, rec: &Row_, old: &Row_, errors: &mut Map
             .map(value::to_list)
             .unwrap_or_default()
             .into_iter()
-            .filter(|n| !existing.contains(n))
+            .filter(|n| !existing.contains(n) && !staged.names_for(&f.name).any(|s| s == n))
             .collect();
         if !invalid.is_empty() {
             errors.insert(

@@ -1,0 +1,183 @@
+//! Record bodies that may carry files: multipart parsed with multer, file
+//! parts streamed to temp files (bounded memory whatever their size), text
+//! parts and `@jsonPayload` merged into the body map. Other content types
+//! go through [`RecordBody`].
+//!
+//! Limits: text parts at most [`MAX_BODY`] in total; the whole multipart
+//! body at most the collection's file allowance (each file field's
+//! `maxSize` × `maxSelect`, plus [`MAX_BODY`]) and never more than the
+//! configured `files_max_body`.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request};
+use axum::http::header::CONTENT_TYPE;
+use serde_json::{Map, Value};
+use tokio::io::AsyncWriteExt;
+
+use super::error::ApiError;
+use super::extract::{MAX_BODY, RecordBody};
+use crate::app::App;
+use crate::schema::FieldKind;
+use crate::service::files::{self, Upload, names};
+
+/// A record body plus its uploaded files.
+pub struct RecordForm {
+    pub body: Map<String, Value>,
+    pub uploads: Vec<Upload>,
+}
+
+fn push_value(map: &mut Map<String, Value>, key: String, v: Value) {
+    match map.get_mut(&key) {
+        Some(Value::Array(a)) => a.push(v),
+        Some(existing) => {
+            let prev = existing.take();
+            *existing = Value::Array(vec![prev, v]);
+        }
+        None => {
+            map.insert(key, v);
+        }
+    }
+}
+
+/// The body limit of a multipart write to the collection named in `path`.
+fn body_limit(app: &App, path: &str) -> u64 {
+    let cap = app.files.limits.max_body;
+    let coll = path
+        .strip_prefix("/api/collections/")
+        .and_then(|r| r.split('/').next());
+    let Some(c) = coll.and_then(|n| app.store.schema().get(n)) else {
+        return cap;
+    };
+    let files: u64 = c
+        .fields
+        .iter()
+        .filter_map(|f| match &f.kind {
+            FieldKind::File(o) => Some(files::max_size(o) as u64 * o.max_select.max(1) as u64),
+            _ => None,
+        })
+        .sum();
+    (files + MAX_BODY as u64).min(cap)
+}
+
+fn internal(e: std::io::Error) -> ApiError {
+    crate::service::Error::Internal(format!("temp upload: {e}")).into()
+}
+
+fn too_large() -> ApiError {
+    ApiError::too_large()
+}
+
+/// Streams one file part into a temp file, sniffing its first bytes.
+async fn spool(
+    app: &App,
+    key: String,
+    original: String,
+    mut field: multer::Field<'static>,
+) -> Result<Upload, ApiError> {
+    let path = files::upload::temp_path(&app.files.tmp);
+    let mut file = tokio::fs::File::create(&path).await.map_err(internal)?;
+    // From here the Upload owns the temp file (removed on drop).
+    let mut up = Upload {
+        key,
+        original,
+        path,
+        size: 0,
+        mime: String::new(),
+    };
+    let mut head = Vec::new();
+    loop {
+        let chunk = match field.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(
+                multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. },
+            ) => {
+                return Err(too_large());
+            }
+            Err(_) => return Err(ApiError::bad_request()),
+        };
+        if head.len() < names::SNIFF_LEN {
+            let take = (names::SNIFF_LEN - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        up.size += chunk.len() as u64;
+        file.write_all(&chunk).await.map_err(internal)?;
+    }
+    file.flush().await.map_err(internal)?;
+    up.mime = names::sniff(&head);
+    Ok(up)
+}
+
+impl RecordForm {
+    /// Adds the finished TUS uploads the body names (`"tus:<id>"` values of
+    /// file fields) to the uploads.
+    pub async fn with_tus(
+        mut self,
+        app: &App,
+        actor: &crate::service::Actor,
+        c: &crate::schema::Collection,
+    ) -> Result<Self, ApiError> {
+        let tus = &app.files.tus;
+        let more = tus
+            .claim_in_body(actor, c, &mut self.body, &app.files.tmp)
+            .await?;
+        self.uploads.extend(more);
+        Ok(self)
+    }
+}
+
+impl FromRequest<Arc<App>> for RecordForm {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &Arc<App>) -> Result<Self, ApiError> {
+        let ct = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        if !ct.to_ascii_lowercase().starts_with("multipart/form-data") {
+            let RecordBody(body) = RecordBody::from_request(req, app).await?;
+            return Ok(RecordForm {
+                body,
+                uploads: Vec::new(),
+            });
+        }
+        let boundary = multer::parse_boundary(&ct).map_err(|_| ApiError::bad_request())?;
+        let limit = body_limit(app, req.uri().path());
+        let constraints =
+            multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
+        let stream = req.into_body().into_data_stream();
+        let mut mp = multer::Multipart::with_constraints(stream, boundary, constraints);
+        let mut body = Map::new();
+        let mut uploads = Vec::new();
+        let mut text_total = 0usize;
+        loop {
+            let field = match mp.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(multer::Error::StreamSizeExceeded { .. }) => return Err(too_large()),
+                Err(_) => return Err(ApiError::bad_request()),
+            };
+            let key = field.name().unwrap_or_default().to_owned();
+            if let Some(original) = field.file_name().map(str::to_owned) {
+                uploads.push(spool(app, key, original, field).await?);
+                continue;
+            }
+            let text = field.text().await.map_err(|_| too_large())?;
+            text_total += text.len();
+            if text_total > MAX_BODY {
+                return Err(too_large());
+            }
+            push_value(&mut body, key, Value::String(text));
+        }
+        if let Some(Value::String(p)) = body.remove("@jsonPayload") {
+            match serde_json::from_str::<Value>(&p) {
+                Ok(Value::Object(o)) => body.extend(o),
+                _ => return Err(ApiError::bad_request()),
+            }
+        }
+        Ok(RecordForm { body, uploads })
+    }
+}

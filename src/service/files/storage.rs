@@ -1,0 +1,243 @@
+//! Where file bytes live, behind one interface: a local directory
+//! (`<data dir>/storage/`) or an S3-compatible bucket.
+//!
+//! Keys are `<collectionId>/<recordId>/<name>` and, for thumbs,
+//! `<collectionId>/<recordId>/thumbs_<name>/<size>_<name>` (PocketBase's
+//! layout, so a PocketBase `pb_data/storage` can be copied over as is).
+//! Reads are streams of chunks so serving a large file holds at most one
+//! chunk in memory per request.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+/// Bytes read per chunk when streaming a file out.
+pub const CHUNK: usize = 128 << 10;
+
+/// Size and modification time of a stored object.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+/// A storage backend. Every method is async; streams yield chunks.
+pub trait Backend: Send + Sync {
+    /// Moves (or uploads) the local file `src` to `key`.
+    fn put_file<'a>(&'a self, key: &'a str, src: &'a Path) -> BoxFuture<'a, io::Result<()>>;
+    /// Stores `bytes` at `key` (thumbs).
+    fn put_bytes<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, io::Result<()>>;
+    /// The object's metadata, `None` when absent.
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Meta>>>;
+    /// Bytes `start..end` of `key` as a stream of chunks.
+    fn read_range<'a>(
+        &'a self,
+        key: &'a str,
+        start: u64,
+        end: u64,
+    ) -> BoxFuture<'a, io::Result<BoxStream<'static, io::Result<Bytes>>>>;
+    /// Deletes one object (absent is fine).
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<()>>;
+    /// Deletes every object under `prefix` (which ends with `/`).
+    fn delete_prefix<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, io::Result<()>>;
+    /// Every object under `prefix` with its metadata.
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, io::Result<Vec<(String, Meta)>>>;
+}
+
+/// Rejects keys that could leave the storage root.
+fn check_key(key: &str) -> io::Result<()> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\\')
+        || key
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..");
+    if bad {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "bad storage key",
+        ));
+    }
+    Ok(())
+}
+
+/// Files in a local directory.
+pub struct Local {
+    root: PathBuf,
+}
+
+impl Local {
+    pub fn new(root: PathBuf) -> Self {
+        Self { root }
+    }
+
+    fn path(&self, key: &str) -> io::Result<PathBuf> {
+        check_key(key.trim_end_matches('/'))?;
+        Ok(self.root.join(key))
+    }
+}
+
+fn meta_of(m: &std::fs::Metadata) -> Meta {
+    Meta {
+        size: m.len(),
+        modified: m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+    }
+}
+
+fn not_found_ok(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}
+
+impl Backend for Local {
+    fn put_file<'a>(&'a self, key: &'a str, src: &'a Path) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let dst = self.path(key)?;
+            if let Some(dir) = dst.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            // Same filesystem: a rename. Otherwise copy, then remove.
+            if tokio::fs::rename(src, &dst).await.is_err() {
+                tokio::fs::copy(src, &dst).await?;
+                let _ = tokio::fs::remove_file(src).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn put_bytes<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let dst = self.path(key)?;
+            if let Some(dir) = dst.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            // Written beside, then renamed: readers never see half a file.
+            let tmp = dst.with_extension(format!("tmp{}", crate::schema::names::random_id(8)));
+            tokio::fs::write(&tmp, bytes).await?;
+            tokio::fs::rename(&tmp, &dst).await
+        })
+    }
+
+    fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Meta>>> {
+        Box::pin(async move {
+            match tokio::fs::metadata(self.path(key)?).await {
+                Ok(m) if m.is_file() => Ok(Some(meta_of(&m))),
+                Ok(_) => Ok(None),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    fn read_range<'a>(
+        &'a self,
+        key: &'a str,
+        start: u64,
+        end: u64,
+    ) -> BoxFuture<'a, io::Result<BoxStream<'static, io::Result<Bytes>>>> {
+        Box::pin(async move {
+            let mut file = tokio::fs::File::open(self.path(key)?).await?;
+            if start > 0 {
+                file.seek(io::SeekFrom::Start(start)).await?;
+            }
+            let left = end.saturating_sub(start);
+            let stream =
+                futures_util::stream::unfold((file, left), |(mut file, left)| async move {
+                    if left == 0 {
+                        return None;
+                    }
+                    let want = left.min(CHUNK as u64) as usize;
+                    let mut buf = vec![0u8; want];
+                    match file.read(&mut buf).await {
+                        Ok(0) => None,
+                        Ok(n) => {
+                            buf.truncate(n);
+                            Some((Ok(Bytes::from(buf)), (file, left - n as u64)))
+                        }
+                        Err(e) => Some((Err(e), (file, 0))),
+                    }
+                });
+            Ok(Box::pin(stream) as BoxStream<'static, io::Result<Bytes>>)
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            not_found_ok(tokio::fs::remove_file(&path).await)?;
+            // Drop emptied record directories (best effort).
+            if let Some(dir) = path.parent() {
+                let _ = tokio::fs::remove_dir(dir).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn delete_prefix<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let path = self.path(prefix)?;
+            not_found_ok(tokio::fs::remove_dir_all(&path).await)?;
+            if let Some(dir) = path.parent()
+                && dir != self.root
+            {
+                let _ = tokio::fs::remove_dir(dir).await;
+            }
+            Ok(())
+        })
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, io::Result<Vec<(String, Meta)>>> {
+        Box::pin(async move {
+            let root = self.root.clone();
+            let start = if prefix.is_empty() {
+                root.clone()
+            } else {
+                self.path(prefix)?
+            };
+            tokio::task::spawn_blocking(move || {
+                let mut out = Vec::new();
+                let mut stack = vec![start];
+                while let Some(dir) = stack.pop() {
+                    let rd = match std::fs::read_dir(&dir) {
+                        Ok(rd) => rd,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(e),
+                    };
+                    for entry in rd.flatten() {
+                        let Ok(m) = entry.metadata() else { continue };
+                        let p = entry.path();
+                        if m.is_dir() {
+                            stack.push(p);
+                        } else if let Ok(rel) = p.strip_prefix(&root) {
+                            let key = rel.to_string_lossy().replace('\\', "/");
+                            out.push((key, meta_of(&m)));
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(io::Error::other)?
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape() {
+        assert!(check_key("a/b/c.txt").is_ok());
+        for bad in ["", "/a", "a/../b", "a//b", "..", "a\\b", "a/./b"] {
+            assert!(check_key(bad).is_err(), "{bad}");
+        }
+    }
+}
