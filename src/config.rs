@@ -20,6 +20,13 @@ pub struct Config {
     /// clients (hours), and at most how many.
     pub changes_retention_hours: u64,
     pub changes_retention_rows: u64,
+    /// `pb_migrations` directory (default: beside the data directory).
+    pub migrations_dir: Option<PathBuf>,
+    /// `pb_hooks` directory (default: beside the data directory).
+    pub hooks_dir: Option<PathBuf>,
+    /// Write a migration file for every collection change made through the
+    /// API (only when the migrations directory exists).
+    pub automigrate: bool,
 }
 
 impl Default for Config {
@@ -30,6 +37,9 @@ impl Default for Config {
             log: "info".into(),
             changes_retention_hours: 24,
             changes_retention_rows: 100_000,
+            migrations_dir: None,
+            hooks_dir: None,
+            automigrate: true,
         }
     }
 }

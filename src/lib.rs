@@ -16,6 +16,7 @@ pub mod config;
 pub mod filter;
 pub mod http;
 pub mod mail;
+pub mod plugins;
 pub mod realtime;
 pub mod schema;
 pub mod service;

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::extract::{JsonBody, Query, Superuser};
 use crate::app::App;
+use crate::plugins::{self, automigrate::Change};
 use crate::schema::{Collection, CollectionKind, system};
 use crate::service::{collections, records};
 
@@ -60,7 +61,9 @@ pub async fn create(
     _: Superuser,
     b: Result<JsonBody, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(collections::create(&app.store, body(b)?).await?))
+    let out = collections::create(&app.store, body(b)?).await?;
+    plugins::automigrate(&app.config, &app.store, Change::Created(&out)).await;
+    Ok(Json(out))
 }
 
 pub async fn update(
@@ -70,7 +73,10 @@ pub async fn update(
     b: Result<JsonBody, ApiError>,
 ) -> Result<Json<Value>, ApiError> {
     let c = find(&app, &name)?;
-    Ok(Json(collections::update(&app.store, c, body(b)?).await?))
+    let old = c.to_json();
+    let out = collections::update(&app.store, c, body(b)?).await?;
+    plugins::automigrate(&app.config, &app.store, Change::Updated(&old, &out)).await;
+    Ok(Json(out))
 }
 
 pub async fn delete(
@@ -79,7 +85,9 @@ pub async fn delete(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = find(&app, &name)?;
+    let old = c.to_json();
     collections::delete(&app.store, c).await?;
+    plugins::automigrate(&app.config, &app.store, Change::Deleted(&old)).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

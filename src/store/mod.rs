@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod changes;
 pub mod collections;
 pub mod ddl;
+pub mod migrations;
 pub mod pool;
 pub mod records;
 pub mod resolver;

@@ -13,6 +13,7 @@ mod access;
 mod auth;
 mod changes;
 mod collections;
+mod migrations;
 mod realtime;
 mod records;
 mod rules;
