@@ -28,6 +28,8 @@ pub struct App {
     fanout_rx: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::realtime::fanout::Command>>,
     >,
+    /// Loaded `pb_hooks` (set once when serving starts, if the dir exists).
+    pub hooks: std::sync::OnceLock<Arc<crate::plugins::hooks::Hooks>>,
 }
 
 impl App {
@@ -47,6 +49,7 @@ impl App {
             fanned_out,
             fanout,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
+            hooks: Default::default(),
         }))
     }
 
@@ -111,6 +114,7 @@ pub async fn serve_on(
     if let Some(rx) = app.fanout_rx.lock().ok().and_then(|mut g| g.take()) {
         crate::realtime::fanout::start(Arc::clone(&app), rx);
     }
+    crate::plugins::hooks::start(&app);
     let router = crate::http::router(app);
     // Realtime streams write many small messages: without TCP_NODELAY,
     // Nagle's algorithm holds each one back until the previous is acked.

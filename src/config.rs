@@ -27,6 +27,13 @@ pub struct Config {
     /// Write a migration file for every collection change made through the
     /// API (only when the migrations directory exists).
     pub automigrate: bool,
+    /// Time budget of one JavaScript call (hooks, routes), in milliseconds.
+    pub js_time_limit_ms: u64,
+    /// Heap limit of each JavaScript engine, in MiB.
+    pub js_memory_limit_mb: u64,
+    /// Hosts `$http.send` may reach although they resolve to private or
+    /// loopback addresses (comma-separated in `CAIRN_JS_ALLOWED_HOSTS`).
+    pub js_allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -40,6 +47,9 @@ impl Default for Config {
             migrations_dir: None,
             hooks_dir: None,
             automigrate: true,
+            js_time_limit_ms: 5_000,
+            js_memory_limit_mb: 64,
+            js_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -79,6 +89,12 @@ impl Config {
         }
         if let Some(v) = get("CAIRN_LOG") {
             self.log = v;
+        }
+        if let Some(v) = get("CAIRN_JS_ALLOWED_HOSTS") {
+            self.js_allowed_hosts = v.split(',').map(|s| s.trim().to_owned()).collect();
+        }
+        if let Some(v) = get("CAIRN_JS_TIME_LIMIT_MS").and_then(|v| v.parse().ok()) {
+            self.js_time_limit_ms = v;
         }
     }
 }

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::ApiError;
 use super::extract::{Ctx, Query, RecordBody};
 use crate::app::App;
+use crate::plugins::hooks::records as hooks;
 use crate::schema::Collection;
 use crate::service::records::{self, ListQuery, Shape};
 
@@ -79,8 +80,12 @@ pub async fn create(
     RecordBody(body): RecordBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
+    // pb_hooks: before validation and the write
+    let body = hooks::before(&app, &c, "create", &ctx.actor, None, body).await?;
     let v = records::create(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, body).await?;
     app.realtime_flush().await;
+    // pb_hooks: after the commit
+    hooks::after(&app, &c, "create", &v).await;
     Ok(Json(
         shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
     ))
@@ -94,8 +99,12 @@ pub async fn update(
     RecordBody(body): RecordBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
+    // pb_hooks: before validation and the write
+    let body = hooks::before(&app, &c, "update", &ctx.actor, Some(&id), body).await?;
     let v = records::update(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id, body).await?;
     app.realtime_flush().await;
+    // pb_hooks: after the commit
+    hooks::after(&app, &c, "update", &v).await;
     Ok(Json(
         shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
     ))
@@ -107,7 +116,21 @@ pub async fn delete(
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
     let c = collection(&app, &coll)?;
-    records::delete(&app.store, c, &ctx.actor, &ctx.req, id).await?;
+    // pb_hooks: before the delete, and after its commit
+    hooks::before(
+        &app,
+        &c,
+        "delete",
+        &ctx.actor,
+        Some(&id),
+        Default::default(),
+    )
+    .await?;
+    let gone = hooks::stored(&app, &c, &id);
+    records::delete(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id).await?;
     app.realtime_flush().await;
+    if let Some(r) = gone {
+        hooks::after(&app, &c, "delete", &r).await;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

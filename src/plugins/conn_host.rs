@@ -60,15 +60,10 @@ fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError
             service::collections::import_in(conn, args).map_err(svc)?;
             Ok(Value::Null)
         }
-        "records.find" => {
-            let (schema, c) = collection(conn, &args)?;
-            let id = args["id"].as_str().unwrap_or_default();
-            let row = records::get(conn, &c, id)
-                .map_err(to_host)?
-                .ok_or_else(|| HostError::new(404, NO_ROWS))?;
-            Ok(public(&schema, &c, &row))
+        "records.find" | "records.filter" | "db.query" => {
+            let schema = Schema::load(conn).map_err(to_host)?;
+            read(conn, &schema, op, &args)
         }
-        "records.filter" => filter(conn, &args),
         "records.save" => save(conn, args),
         "records.delete" => {
             let (schema, c) = collection(conn, &args)?;
@@ -88,8 +83,32 @@ fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError
             let n = stmt.raw_execute().map_err(sql_err)?;
             Ok(json!({"rowsAffected": n}))
         }
+        _ => Err(HostError::new(
+            400,
+            format!("{op} is not available to migrations in Cairn"),
+        )),
+    }
+}
+
+/// Read-only operations, answered on any connection against `schema`.
+pub fn read(
+    conn: &Connection,
+    schema: &Schema,
+    op: &str,
+    args: &Value,
+) -> Result<Value, HostError> {
+    match op {
+        "records.find" => {
+            let c = collection_in(schema, args)?;
+            let id = args["id"].as_str().unwrap_or_default();
+            let row = records::get(conn, &c, id)
+                .map_err(to_host)?
+                .ok_or_else(|| HostError::new(404, NO_ROWS))?;
+            Ok(public(schema, &c, &row))
+        }
+        "records.filter" => filter(conn, schema, args),
         "db.query" => {
-            let mut stmt = prepare(conn, &args)?;
+            let mut stmt = prepare(conn, args)?;
             let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
             let mut rows = stmt.raw_query();
             let mut out = Vec::new();
@@ -102,18 +121,15 @@ fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError
             }
             Ok(Value::Array(out))
         }
-        _ => Err(HostError::new(
-            400,
-            format!("{op} is not available to migrations in Cairn"),
-        )),
+        _ => Err(HostError::new(400, format!("unknown operation {op}"))),
     }
 }
 
-fn to_host(e: crate::store::StoreError) -> HostError {
+pub fn to_host(e: crate::store::StoreError) -> HostError {
     HostError::new(400, e.to_string())
 }
 
-fn sql_err(e: rusqlite::Error) -> HostError {
+pub fn sql_err(e: rusqlite::Error) -> HostError {
     HostError::new(400, e.to_string())
 }
 
@@ -132,15 +148,18 @@ pub fn svc(e: Error) -> HostError {
 
 fn collection(conn: &Connection, args: &Value) -> Result<(Schema, Arc<Collection>), HostError> {
     let schema = Schema::load(conn).map_err(to_host)?;
-    let key = args["collection"].as_str().unwrap_or_default();
-    let c = schema
-        .get(key)
-        .ok_or_else(|| HostError::new(404, NO_ROWS))?;
+    let c = collection_in(&schema, args)?;
     Ok((schema, c))
 }
 
+/// The collection named by `args.collection`.
+pub fn collection_in(schema: &Schema, args: &Value) -> Result<Arc<Collection>, HostError> {
+    let key = args["collection"].as_str().unwrap_or_default();
+    schema.get(key).ok_or_else(|| HostError::new(404, NO_ROWS))
+}
+
 /// The actor migrations act as: a superuser that is no record.
-fn system_actor(schema: &Schema) -> Actor {
+pub fn system_actor(schema: &Schema) -> Actor {
     match schema.get(crate::schema::system::SUPERUSERS) {
         Some(c) => Actor::Superuser(Identity {
             collection: c,
@@ -150,7 +169,7 @@ fn system_actor(schema: &Schema) -> Actor {
     }
 }
 
-fn public(schema: &Schema, c: &Collection, row: &records::Row_) -> Value {
+pub fn public(schema: &Schema, c: &Collection, row: &records::Row_) -> Value {
     rec_svc::to_public(c, row, &system_actor(schema))
 }
 
@@ -172,9 +191,9 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-fn filter(conn: &Connection, args: &Value) -> Result<Value, HostError> {
-    let (schema, c) = collection(conn, args)?;
-    let actor = system_actor(&schema);
+fn filter(conn: &Connection, schema: &Schema, args: &Value) -> Result<Value, HostError> {
+    let c = collection_in(schema, args)?;
+    let actor = system_actor(schema);
     let text = bind_filter(args["filter"].as_str().unwrap_or_default(), &args["params"]);
     let w = if text.trim().is_empty() {
         Where {
@@ -182,7 +201,7 @@ fn filter(conn: &Connection, args: &Value) -> Result<Value, HostError> {
             params: vec![],
         }
     } else {
-        service::rules::filter(&schema, &c, &text, &actor, &RequestInfo::default(), 1, &[])
+        service::rules::filter(schema, &c, &text, &actor, &RequestInfo::default(), 1, &[])
             .map_err(svc)?
     };
     let limit = args["limit"]
@@ -241,7 +260,10 @@ fn save(conn: &Connection, args: Value) -> Result<Value, HostError> {
 }
 
 /// Prepares `sql` with PocketBase's `{:name}` placeholders bound by name.
-fn prepare<'c>(conn: &'c Connection, args: &Value) -> Result<rusqlite::Statement<'c>, HostError> {
+pub fn prepare<'c>(
+    conn: &'c Connection,
+    args: &Value,
+) -> Result<rusqlite::Statement<'c>, HostError> {
     let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
     let sql = re.replace_all(args["sql"].as_str().unwrap_or_default(), ":$1");
     let mut stmt = conn.prepare(&sql).map_err(sql_err)?;

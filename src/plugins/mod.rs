@@ -12,6 +12,7 @@
 
 pub mod automigrate;
 pub mod conn_host;
+pub mod hooks;
 pub mod migrations;
 pub mod ops;
 pub mod runtime;

@@ -25,7 +25,7 @@ function __plainData(data) {
   const out = {};
   for (const k of Object.keys(data)) {
     const v = data[k];
-    out[k] = v instanceof ValidationError ? { code: v.code, message: v.message } : v;
+    out[k] = v instanceof ValidationError ? { code: v.code, message: __capitalizeMsg(v.message) } : v;
   }
   return out;
 }
@@ -475,4 +475,12 @@ function __runMigration(which) {
   if (!__migration) throw new Error("the file does not call migrate()");
   const fn = which === "up" ? __migration.up : __migration.down;
   if (typeof fn === "function") fn(__makeApp());
+}
+
+// PocketBase's error messages: first letter upper case, final period.
+function __capitalizeMsg(msg) {
+  msg = String(msg || "").trim();
+  if (!msg) return msg;
+  msg = msg[0].toUpperCase() + msg.slice(1);
+  return /[.!?]$/.test(msg) ? msg : msg + ".";
 }

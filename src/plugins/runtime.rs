@@ -155,6 +155,27 @@ impl Engine {
         out
     }
 
+    /// Calls the global function `name` with one string argument; a string
+    /// result is parsed as JSON.
+    pub fn call(&self, name: &str, arg: &str) -> Result<Value, JsError> {
+        self.arm();
+        let out = self.ctx.with(|ctx| {
+            let f: Function = match ctx.globals().get(name) {
+                Ok(f) => f,
+                Err(e) => return Err(self.caught(&ctx, e)),
+            };
+            match f.call::<_, rquickjs::Value>((arg,)) {
+                Ok(v) => Ok(match v.as_string().and_then(|s| s.to_string().ok()) {
+                    Some(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+                    None => to_json(&ctx, v),
+                }),
+                Err(e) => Err(self.caught(&ctx, e)),
+            }
+        });
+        self.disarm();
+        out
+    }
+
     /// Heap bytes in use (for metrics and tests).
     pub fn memory_used(&self) -> i64 {
         self._rt.memory_usage().memory_used_size
@@ -205,6 +226,12 @@ impl Engine {
                     .unwrap_or(Value::Null);
                 err.api = Some(json!({"status": status, "message": msg, "data": data}));
             }
+        } else if v.is_null() && self.memory_used() as usize >= self.limits.memory / 10 * 9 {
+            // QuickJS throws `null` when it cannot allocate the error.
+            err.message = format!(
+                "out of memory: the script reached its limit of {} MiB",
+                self.limits.memory >> 20
+            );
         } else {
             err.message = format!("Uncaught {}", to_json(ctx, v));
         }
