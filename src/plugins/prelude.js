@@ -5,7 +5,18 @@
 function __call(op, args) {
   const r = JSON.parse(__host(op, JSON.stringify(args === undefined ? null : args)));
   if (r.err) {
-    throw new ApiError(r.err.status, r.err.message, r.err.data);
+    // As in PocketBase: a lookup miss reads "sql: no rows in result set"
+    // (a 404 when uncaught in a route), a validation failure keeps its data
+    // under a generic message, anything else is a plain Error whose text
+    // reaches the logs, not the client.
+    const data = r.err.data || {};
+    if (r.err.status === 404) throw new Error("sql: no rows in result set");
+    if (Object.keys(data).length) {
+      const e = new ApiError(400, "Something went wrong while processing your request.", data);
+      e.detail = r.err.message;
+      throw e;
+    }
+    throw new Error(r.err.message);
   }
   return r.ok;
 }
