@@ -122,3 +122,53 @@ async fn automigrate_files_replay_to_the_same_schema() {
     assert!(store.schema().get("scratch").is_some());
     store.shutdown();
 }
+
+/// Hooks in a Rust test: a `cronAdd` job run through `run_cron` writes with
+/// `$app.save`; `onRecordCreate` sets a field on API creates.
+#[tokio::test]
+async fn cron_jobs_and_record_hooks_run() {
+    let hooks = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        hooks.path().join("jobs.pb.js"),
+        r#"
+cronAdd("tally", "*/5 * * * *", () => {
+  const c = $app.findCollectionByNameOrId("notes")
+  const r = new Record(c)
+  r.set("text", "from cron")
+  $app.save(r)
+})
+onRecordCreate((e) => {
+  e.record.set("text", e.record.getString("text") + " (hooked)")
+  e.next()
+}, "notes")
+"#,
+    )
+    .expect("write");
+    let dir = hooks.path().to_path_buf();
+    let t = TestApp::spawn_with(|c| c.hooks_dir = Some(dir)).await;
+    let (s, _) = t
+        .post(
+            "/api/collections",
+            json!({"name": "notes", "type": "base", "listRule": "", "createRule": "",
+                   "fields": [{"name": "text", "type": "text"}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let h = t.app.hooks.get().expect("hooks loaded");
+    assert_eq!(h.cron_jobs(), vec![("tally".to_owned(), "*/5 * * * *".to_owned())]);
+    h.run_cron("tally").await.expect("cron ran");
+    assert!(h.run_cron("nope").await.is_err());
+    let (s, created) = t
+        .post("/api/collections/notes/records", json!({"text": "api"}))
+        .await;
+    assert_eq!(s, 200, "{created}");
+    assert_eq!(created["text"], "api (hooked)");
+    let (_, list) = t.get("/api/collections/notes/records?sort=text").await;
+    let texts: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["api (hooked)", "from cron"]);
+}

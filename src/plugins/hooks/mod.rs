@@ -124,6 +124,25 @@ impl Hooks {
         self.pool.run(generation, Call { func, arg }).await
     }
 
+    /// The `cronAdd` jobs of the current generation: `(id, expression)`.
+    /// The app's cron scheduler registers these after each reload (ids
+    /// that disappeared are removed) and runs them through `run_cron`.
+    pub fn cron_jobs(&self) -> Vec<(String, String)> {
+        self.current().crons.clone()
+    }
+
+    /// Runs the `cronAdd` job `id` with the current handlers.
+    pub async fn run_cron(&self, id: &str) -> Result<(), String> {
+        let generation = self.current();
+        if !generation.crons.iter().any(|(c, _)| c == id) {
+            return Err(format!("no cron job {id:?}"));
+        }
+        self.call(generation, "__runCron", id.to_owned())
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
     /// (Re)loads every hook file and swaps the new generation in. Files
     /// that fail keep their previous registrations.
     pub fn reload(&self) {
