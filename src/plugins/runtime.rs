@@ -75,6 +75,13 @@ pub struct JsError {
     pub timed_out: bool,
 }
 
+impl JsError {
+    /// The engine ran out of heap; its state is unreliable afterwards.
+    pub fn out_of_memory(&self) -> bool {
+        self.message.contains("out of memory")
+    }
+}
+
 impl std::fmt::Display for JsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)?;
@@ -152,7 +159,26 @@ impl Engine {
             }
         });
         self.disarm();
-        out
+        self.finish(out)
+    }
+
+    /// QuickJS throws `null` when it cannot even allocate the error: name
+    /// that. (Outside `ctx.with`: the runtime lock is not re-entrant.)
+    fn finish(&self, out: Result<Value, JsError>) -> Result<Value, JsError> {
+        out.map_err(|mut e| {
+            // Whatever the failed call left unreachable goes now, not at
+            // the next call's first allocation.
+            self._rt.run_gc();
+            if e.message == "Uncaught null"
+                && self.memory_used() as usize >= self.limits.memory / 10 * 9
+            {
+                e.message = format!(
+                    "out of memory: the script reached its limit of {} MiB",
+                    self.limits.memory >> 20
+                );
+            }
+            e
+        })
     }
 
     /// Calls the global function `name` with one string argument; a string
@@ -173,7 +199,7 @@ impl Engine {
             }
         });
         self.disarm();
-        out
+        self.finish(out)
     }
 
     /// Heap bytes in use (for metrics and tests).
@@ -226,12 +252,6 @@ impl Engine {
                     .unwrap_or(Value::Null);
                 err.api = Some(json!({"status": status, "message": msg, "data": data}));
             }
-        } else if v.is_null() && self.memory_used() as usize >= self.limits.memory / 10 * 9 {
-            // QuickJS throws `null` when it cannot allocate the error.
-            err.message = format!(
-                "out of memory: the script reached its limit of {} MiB",
-                self.limits.memory >> 20
-            );
         } else {
             err.message = format!("Uncaught {}", to_json(ctx, v));
         }
@@ -307,7 +327,7 @@ mod tests {
     }
 
     #[test]
-    fn a_memory_bomb_fails_and_the_engine_survives() {
+    fn a_memory_bomb_fails_with_out_of_memory() {
         let e = engine(Limits {
             memory: 16 << 20,
             ..Limits::default()
@@ -319,7 +339,29 @@ mod tests {
             )
             .expect_err("out of memory");
         assert!(err.message.contains("memory"), "{err}");
-        assert_eq!(e.eval("ok.js", "2 * 3").expect("eval"), json!(6));
+        // The heap may stay full: the worker pool replaces such an engine.
+        assert!(err.out_of_memory(), "{err}");
+    }
+
+    #[test]
+    fn unsupported_and_legacy_names_fail_loudly() {
+        let e = engine(Limits::default());
+        let cases = [
+            ("onRecordBeforeCreateRequest(() => {})", "PocketBase < 0.23"),
+            ("new Dao()", "PocketBase < 0.23"),
+            ("migrate((db) => {})", "PocketBase < 0.23"),
+            ("__makeApp().dao()", "PocketBase < 0.23"),
+            ("__makeApp().newBackup()", "$app.newBackup is not supported"),
+            (
+                "$mails.sendRecordOTP()",
+                "$mails.sendRecordOTP is not supported",
+            ),
+            ("$dbx.hashExp({})", "$dbx.hashExp is not supported"),
+        ];
+        for (src, want) in cases {
+            let err = e.eval("x.js", src).expect_err(src);
+            assert!(err.message.contains(want), "{src}: {err}");
+        }
     }
 
     #[test]

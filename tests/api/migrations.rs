@@ -155,7 +155,10 @@ onRecordCreate((e) => {
         .await;
     assert_eq!(s, 200);
     let h = t.app.hooks.get().expect("hooks loaded");
-    assert_eq!(h.cron_jobs(), vec![("tally".to_owned(), "*/5 * * * *".to_owned())]);
+    assert_eq!(
+        h.cron_jobs(),
+        vec![("tally".to_owned(), "*/5 * * * *".to_owned())]
+    );
     h.run_cron("tally").await.expect("cron ran");
     assert!(h.run_cron("nope").await.is_err());
     let (s, created) = t
@@ -171,4 +174,56 @@ onRecordCreate((e) => {
         .filter_map(|r| r["text"].as_str())
         .collect();
     assert_eq!(texts, ["api (hooked)", "from cron"]);
+}
+
+/// `migrate create`, `migrate collections` (a snapshot that rebuilds the
+/// schema elsewhere) and `migrate history-sync`.
+#[tokio::test]
+async fn create_snapshot_and_history_sync() {
+    let t = TestApp::spawn().await;
+    let (s, _) = t
+        .post(
+            "/api/collections",
+            json!({"name": "notes", "type": "base", "listRule": "",
+                   "fields": [{"name": "text", "type": "text", "required": true}],
+                   "indexes": ["CREATE INDEX `idx_notes_text` ON `notes` (`text`)"]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let mig = tempfile::tempdir().expect("tempdir");
+    let m = Migrations {
+        data_dir: t.dir.path().to_path_buf(),
+        dir: mig.path().to_path_buf(),
+        hooks_dir: mig.path().to_path_buf(),
+    };
+    let blank = m.create("Add more Things!").expect("create");
+    let name = blank
+        .file_name()
+        .expect("name")
+        .to_string_lossy()
+        .into_owned();
+    assert!(name.ends_with("_add_more_things.js"), "{name}");
+    let snap = m.snapshot().expect("snapshot");
+    assert!(
+        snap.to_string_lossy().ends_with("_collections_snapshot.js"),
+        "{snap:?}"
+    );
+    assert_eq!(m.up().expect("up").len(), 2);
+
+    // The snapshot alone rebuilds the collections on an empty directory.
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let replay = Migrations {
+        data_dir: fresh.path().to_path_buf(),
+        ..m.clone()
+    };
+    replay.up().expect("replay");
+    let store = Store::open(fresh.path()).expect("open");
+    let a = comparable(&t.app.store.schema().get("notes").expect("notes").to_json());
+    let b = comparable(&store.schema().get("notes").expect("replayed").to_json());
+    assert_eq!(a, b);
+    store.shutdown();
+
+    std::fs::remove_file(&blank).expect("rm");
+    assert_eq!(m.history_sync().expect("sync"), 1);
+    assert_eq!(m.history_sync().expect("sync"), 0);
 }

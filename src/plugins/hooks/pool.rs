@@ -139,6 +139,10 @@ fn worker(
             continue;
         };
         let out = engine.call(job.call.func, &job.call.arg);
+        if out.as_ref().is_err_and(|e| e.out_of_memory()) {
+            // A full heap may not empty again: start the next job afresh.
+            current = None;
+        }
         let _ = job.reply.send(out);
     }
 }
