@@ -38,6 +38,8 @@ pub struct App {
     fanout_rx: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::realtime::fanout::Command>>,
     >,
+    /// Loaded `pb_hooks` (set once when serving starts, if the dir exists).
+    pub hooks: std::sync::OnceLock<Arc<crate::plugins::hooks::Hooks>>,
 }
 
 impl App {
@@ -69,6 +71,7 @@ impl App {
             metrics,
             logs,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
+            hooks: Default::default(),
         }))
     }
 
@@ -148,6 +151,7 @@ pub async fn serve_on(
         closing.broker.close_all();
     };
     let ops = crate::ops::start(&app);
+    crate::plugins::hooks::start(&app);
     let router = crate::http::router(app);
     let served = crate::http::server::serve(listener, router, limits, shutdown).await;
     ops.abort();

@@ -21,6 +21,15 @@ pub struct Cli {
     /// Configuration file (default ./config.toml when present).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// Directory of JS migrations (default pb_migrations beside the data directory).
+    #[arg(long = "migrationsDir", global = true)]
+    migrations_dir: Option<PathBuf>,
+    /// Directory of JS hooks (default pb_hooks beside the data directory).
+    #[arg(long = "hooksDir", global = true)]
+    hooks_dir: Option<PathBuf>,
+    /// Write a migration file for each collection change made through the API.
+    #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
+    automigrate: Option<bool>,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,6 +41,11 @@ enum Command {
         /// Address to listen on (default 127.0.0.1:8090; port 0 picks a free one).
         #[arg(long)]
         http: Option<String>,
+    },
+    /// Applies or reverts JS migrations (pb_migrations).
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
     },
     /// Manages superusers.
     Superuser {
@@ -51,6 +65,20 @@ enum BackupAction {
     Create { name: String },
     /// Restores backup NAME into the data directory.
     Restore { name: String },
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Applies every pending migration (in one transaction).
+    Up,
+    /// Reverts the last N applied migrations (default 1).
+    Down { n: Option<usize> },
+    /// Creates a blank migration file.
+    Create { name: String },
+    /// Writes a snapshot of every collection as a migration.
+    Collections,
+    /// Forgets applied migrations whose file no longer exists.
+    HistorySync,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +109,11 @@ pub fn run() -> i32 {
     if let Command::Serve { http: Some(h) } = &cli.command {
         config.http = h.clone();
     }
+    config.migrations_dir = cli.migrations_dir.or(config.migrations_dir);
+    config.hooks_dir = cli.hooks_dir.or(config.hooks_dir);
+    if let Some(a) = cli.automigrate {
+        config.automigrate = a;
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&config.log)
@@ -89,6 +122,17 @@ pub fn run() -> i32 {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+    if let Command::Migrate { action } = &cli.command {
+        return migrate(&config, action);
+    }
+    // PocketBase applies pending migrations before serving: a failure
+    // applies nothing and the server does not start.
+    if matches!(cli.command, Command::Serve { .. })
+        && let Err(e) = crate::plugins::migrations_of(&config).up()
+    {
+        eprintln!("Error: {e}");
+        return 1;
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -117,6 +161,7 @@ pub fn run() -> i32 {
             },
             Command::Superuser { action } => superuser(&app, action).await,
             Command::Backup { action } => crate::ops::backup_cli(&app, action_parts(action)).await,
+            Command::Migrate { .. } => 0,
         };
         app.store.shutdown();
         app.logs.shutdown();
@@ -128,6 +173,41 @@ fn action_parts(a: BackupAction) -> (bool, String) {
     match a {
         BackupAction::Create { name } => (true, name),
         BackupAction::Restore { name } => (false, name),
+    }
+}
+
+fn migrate(config: &Config, action: &MigrateAction) -> i32 {
+    let m = crate::plugins::migrations_of(config);
+    let res = match action {
+        MigrateAction::Up => m.up().map(|files| {
+            if files.is_empty() {
+                println!("No new migrations to apply.");
+            }
+            for f in files {
+                println!("Applied {f}");
+            }
+        }),
+        MigrateAction::Down { n } => m.down(n.unwrap_or(1)).map(|files| {
+            for f in files {
+                println!("Reverted {f}");
+            }
+        }),
+        MigrateAction::Create { name } => m
+            .create(name)
+            .map(|p| println!("Successfully created file {:?}", p.display())),
+        MigrateAction::Collections => m
+            .snapshot()
+            .map(|p| println!("Successfully created file {:?}", p.display())),
+        MigrateAction::HistorySync => m
+            .history_sync()
+            .map(|n| println!("Removed {n} _migrations rows without a file.")),
+    };
+    match res {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            1
+        }
     }
 }
 

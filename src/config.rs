@@ -44,6 +44,20 @@ pub struct Config {
     pub files_orphan_grace_secs: u64,
     /// How long an untouched resumable (TUS) upload is kept (seconds).
     pub files_tus_expiry_secs: u64,
+    /// `pb_migrations` directory (default: beside the data directory).
+    pub migrations_dir: Option<PathBuf>,
+    /// `pb_hooks` directory (default: beside the data directory).
+    pub hooks_dir: Option<PathBuf>,
+    /// Write a migration file for every collection change made through the
+    /// API (only when the migrations directory exists).
+    pub automigrate: bool,
+    /// Time budget of one JavaScript call (hooks, routes), in milliseconds.
+    pub js_time_limit_ms: u64,
+    /// Heap limit of each JavaScript engine, in MiB.
+    pub js_memory_limit_mb: u64,
+    /// Hosts `$http.send` may reach although they resolve to private or
+    /// loopback addresses (comma-separated in `CAIRN_JS_ALLOWED_HOSTS`).
+    pub js_allowed_hosts: Vec<String>,
 }
 
 impl Default for Config {
@@ -63,6 +77,12 @@ impl Default for Config {
             files_sweep_interval_secs: 3600,
             files_orphan_grace_secs: 3600,
             files_tus_expiry_secs: 86_400,
+            migrations_dir: None,
+            hooks_dir: None,
+            automigrate: true,
+            js_time_limit_ms: 5_000,
+            js_memory_limit_mb: 64,
+            js_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -136,6 +156,12 @@ impl Config {
         }
         if let Some(v) = num("CAIRN_FILES_TUS_EXPIRY_SECS") {
             self.files_tus_expiry_secs = v;
+        }
+        if let Some(v) = get("CAIRN_JS_ALLOWED_HOSTS") {
+            self.js_allowed_hosts = v.split(',').map(|s| s.trim().to_owned()).collect();
+        }
+        if let Some(v) = get("CAIRN_JS_TIME_LIMIT_MS").and_then(|v| v.parse().ok()) {
+            self.js_time_limit_ms = v;
         }
     }
 

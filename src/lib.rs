@@ -17,6 +17,7 @@ pub mod filter;
 pub mod http;
 pub mod mail;
 pub mod ops;
+pub mod plugins;
 pub mod realtime;
 pub mod schema;
 pub mod service;

@@ -12,6 +12,7 @@ use super::body::{Body, BodyError};
 use super::error::ApiError;
 use super::extract::{Query, Superuser};
 use crate::app::App;
+use crate::plugins::{self, automigrate::Change};
 use crate::schema::{Collection, CollectionKind, system};
 use crate::service::{collections, records};
 
@@ -55,16 +56,16 @@ pub async fn create(
     _: Superuser,
     b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        collections::create(
-            &app.store,
-            body(
-                b,
-                "Failed to load the collection type data due to invalid formatting.",
-            )?,
-        )
-        .await?,
-    ))
+    let out = collections::create(
+        &app.store,
+        body(
+            b,
+            "Failed to load the collection type data due to invalid formatting.",
+        )?,
+    )
+    .await?;
+    plugins::automigrate(&app.config, &app.store, Change::Created(&out)).await;
+    Ok(Json(out))
 }
 
 pub async fn update(
@@ -74,17 +75,18 @@ pub async fn update(
     b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
     let c = find(&app, &name)?;
-    Ok(Json(
-        collections::update(
-            &app.store,
-            c,
-            body(
-                b,
-                "Failed to load the submitted data due to invalid formatting.",
-            )?,
-        )
-        .await?,
-    ))
+    let old = c.to_json();
+    let out = collections::update(
+        &app.store,
+        c,
+        body(
+            b,
+            "Failed to load the submitted data due to invalid formatting.",
+        )?,
+    )
+    .await?;
+    plugins::automigrate(&app.config, &app.store, Change::Updated(&old, &out)).await;
+    Ok(Json(out))
 }
 
 pub async fn delete(
@@ -93,7 +95,9 @@ pub async fn delete(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = find(&app, &name)?;
+    let old = c.to_json();
     collections::delete(&app.store, c).await?;
+    plugins::automigrate(&app.config, &app.store, Change::Deleted(&old)).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -221,6 +221,10 @@ pub fn router(app: Arc<App>) -> Router {
     let mut router = api
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
+            crate::plugins::hooks::http::dispatch,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
             ratelimit::layer,
         ))
         .layer(axum::middleware::from_fn_with_state(

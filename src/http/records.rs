@@ -11,6 +11,7 @@ use super::error::ApiError;
 use super::extract::{Ctx, Query};
 use super::upload::RecordForm;
 use crate::app::App;
+use crate::plugins::hooks::records as hooks;
 use crate::schema::Collection;
 use crate::service::records::{self, ListQuery, Shape};
 
@@ -81,11 +82,14 @@ pub async fn create(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     let form = form.with_tus(&app, &ctx.actor, &c).await?;
+    // pb_hooks: before validation and the write
+    let body = hooks::before(&app, &c, "create", &ctx.actor, None, form.body).await?;
     let files = Some((app.files.as_ref(), form.uploads));
     let (store, actor) = (&app.store, &ctx.actor);
-    let v = records::create_with_files(store, files, Arc::clone(&c), actor, &ctx.req, form.body)
-        .await?;
+    let v = records::create_with_files(store, files, Arc::clone(&c), actor, &ctx.req, body).await?;
     app.realtime_flush().await;
+    // pb_hooks: after the commit
+    hooks::after(&app, &c, "create", &v).await;
     Ok(Json(
         shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
     ))
@@ -100,12 +104,15 @@ pub async fn update(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     let form = form.with_tus(&app, &ctx.actor, &c).await?;
+    // pb_hooks: before validation and the write
+    let body = hooks::before(&app, &c, "update", &ctx.actor, Some(&id), form.body).await?;
     let files = Some((app.files.as_ref(), form.uploads));
     let (store, actor) = (&app.store, &ctx.actor);
     let v =
-        records::update_with_files(store, files, Arc::clone(&c), actor, &ctx.req, id, form.body)
-            .await?;
+        records::update_with_files(store, files, Arc::clone(&c), actor, &ctx.req, id, body).await?;
     app.realtime_flush().await;
+    // pb_hooks: after the commit
+    hooks::after(&app, &c, "update", &v).await;
     Ok(Json(
         shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
     ))
@@ -117,7 +124,21 @@ pub async fn delete(
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
     let c = collection(&app, &coll)?;
-    records::delete(&app.store, c, &ctx.actor, &ctx.req, id).await?;
+    // pb_hooks: before the delete, and after its commit
+    hooks::before(
+        &app,
+        &c,
+        "delete",
+        &ctx.actor,
+        Some(&id),
+        Default::default(),
+    )
+    .await?;
+    let gone = hooks::stored(&app, &c, &id);
+    records::delete(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id).await?;
     app.realtime_flush().await;
+    if let Some(r) = gone {
+        hooks::after(&app, &c, "delete", &r).await;
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -14,6 +14,7 @@ pub mod ddl;
 pub mod expired;
 pub mod files;
 pub mod logs;
+pub mod migrations;
 pub mod pool;
 pub mod records;
 pub mod resolver;

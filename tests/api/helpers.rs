@@ -21,13 +21,19 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// `spawn`, with the configuration adjusted first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = Config {
+        let mut config = Config {
             http: "127.0.0.1:0".into(),
             dir: dir.path().to_path_buf(),
             log: "warn".into(),
             ..Config::default()
         };
+        adjust(&mut config);
         let app = App::open(config).expect("open");
         auth::upsert_superuser(&app.store, ADMIN, PASSWORD, UpsertMode::Upsert)
             .await

@@ -15,6 +15,7 @@ mod auth;
 mod bodies;
 mod changes;
 mod collections;
+mod migrations;
 mod ops;
 mod realtime;
 mod realtime_auth;

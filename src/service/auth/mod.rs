@@ -16,7 +16,9 @@ pub mod login;
 mod mail;
 pub mod oauth2;
 mod password;
-pub use password::{ARGON2_PARAMS, Verified, hash_password, is_password_hash, verify_password};
+pub use password::{
+    ARGON2_PARAMS, Verified, hash_password, hash_password_now, is_password_hash, verify_password,
+};
 pub mod otp;
 pub mod superusers;
 pub mod sys;

@@ -47,13 +47,16 @@ async fn limited<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> R
 
 /// Hashes a password with argon2id.
 pub async fn hash_password(plain: String) -> Result<String, Error> {
-    limited(move || {
-        argon2()
-            .hash_password(plain.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("hash: {e}")))
-    })
-    .await?
+    limited(move || hash_password_now(&plain)).await?
+}
+
+/// Hashes on the calling thread (migrations and plugin workers, which are
+/// not async tasks).
+pub fn hash_password_now(plain: &str) -> Result<String, Error> {
+    argon2()
+        .hash_password(plain.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("hash: {e}")))
 }
 
 /// Is `s` a password hash Cairn can verify (argon2id PHC or bcrypt)?

@@ -9,6 +9,9 @@ use serde_json::{Map, Value, json};
 
 mod auth_options;
 mod definition;
+mod tx;
+
+pub use tx::{delete_in, import_in, save_in};
 
 use definition::{err, merge_and_validate, new_collection, view_query_error};
 
@@ -96,6 +99,20 @@ fn build_view(
 
 /// Creates a collection and its table.
 pub async fn create(store: &Store, input: Value) -> Result<Value, Error> {
+    let schema = store.schema();
+    let c = plan_create(&schema, input)?;
+    let c = store
+        .write(move |ctx| {
+            let c = run_create(ctx.conn, &schema, c)?;
+            ctx.schema_changed = true;
+            Ok::<_, Error>(c)
+        })
+        .await?;
+    Ok(c.to_json())
+}
+
+/// Validates a new collection's definition (no database access).
+fn plan_create(schema: &crate::store::Schema, input: Value) -> Result<Collection, Error> {
     const FAIL: &str = "Failed to create collection.";
     let Value::Object(input) = input else {
         return Err(Error::bad(
@@ -111,29 +128,31 @@ pub async fn create(store: &Store, input: Value) -> Result<Value, Error> {
         );
         return Err(Error::invalid(FAIL, d));
     };
-    let schema = store.schema();
     let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
     let mut c = new_collection(kind, &input, &exists)?;
     if kind != CollectionKind::View {
-        check_rules(&schema, &c, FAIL)?;
+        check_rules(schema, &c, FAIL)?;
     }
     let now = datetime::now();
     c.created = now.clone();
     c.updated = now;
-    let c = store
-        .write(move |ctx| {
-            let mut c = c;
-            if c.kind == CollectionKind::View {
-                build_view(ctx.conn, &schema, &mut c, FAIL)?;
-            }
-            check_unique(ctx.conn, &c, None)?;
-            ddl::create_table(ctx.conn, &c).map_err(|e| index_failure(e, FAIL))?;
-            store_coll::insert(ctx.conn, &c)?;
-            ctx.schema_changed = true;
-            Ok::<_, Error>(c)
-        })
-        .await?;
-    Ok(c.to_json())
+    Ok(c)
+}
+
+/// Creates the table and the `_collections` row (inside a write job).
+fn run_create(
+    conn: &rusqlite::Connection,
+    schema: &crate::store::Schema,
+    mut c: Collection,
+) -> Result<Collection, Error> {
+    const FAIL: &str = "Failed to create collection.";
+    if c.kind == CollectionKind::View {
+        build_view(conn, schema, &mut c, FAIL)?;
+    }
+    check_unique(conn, &c, None)?;
+    ddl::create_table(conn, &c).map_err(|e| index_failure(e, FAIL))?;
+    store_coll::insert(conn, &c)?;
+    Ok(c)
 }
 
 fn check_unique(
@@ -224,6 +243,25 @@ pub async fn update(
     existing: Arc<Collection>,
     input: Value,
 ) -> Result<Value, Error> {
+    let schema = store.schema();
+    let c = plan_update(&schema, &existing, input)?;
+    let c = store
+        .write(move |ctx| {
+            let c = run_update(ctx.conn, &schema, &existing.id, c)?;
+            ctx.schema_changed = true;
+            Ok::<_, Error>(c)
+        })
+        .await?;
+    crate::service::files::cleanup::poke();
+    Ok(c.to_json())
+}
+
+/// Merges and validates an update (no database access).
+fn plan_update(
+    schema: &crate::store::Schema,
+    existing: &Collection,
+    input: Value,
+) -> Result<Collection, Error> {
     const FAIL: &str = "Failed to update collection.";
     let Value::Object(input) = input else {
         return Err(Error::bad(
@@ -243,47 +281,62 @@ pub async fn update(
         );
         return Err(Error::invalid(FAIL, d));
     }
-    let schema = store.schema();
     let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
-    let mut c = merge_and_validate(&existing, &input, false, &exists)?;
+    let mut c = merge_and_validate(existing, &input, false, &exists)?;
     if c.kind != CollectionKind::View {
-        check_rules(&schema, &c, FAIL)?;
+        check_rules(schema, &c, FAIL)?;
     }
     c.updated = datetime::now();
-    let old = Arc::clone(&existing);
-    let c = store
-        .write(move |ctx| {
-            let mut c = c;
-            let old = store_coll::find(ctx.conn, &old.id)?.ok_or_else(Error::missing_record)?;
-            check_unique(ctx.conn, &c, Some(&old.id))?;
-            if c.kind == CollectionKind::View {
-                build_view(ctx.conn, &schema, &mut c, FAIL)?;
-                ddl::drop_table(ctx.conn, &old)?;
-                ddl::create_table(ctx.conn, &c)?;
-            } else if old.fields != c.fields || old.name != c.name {
-                crate::service::files::cleanup::forget_dropped_fields(ctx.conn, &old, &c)?;
-                ddl::rebuild_table(ctx.conn, &old, &c).map_err(|e| index_failure(e, FAIL))?;
-            } else if old.indexes != c.indexes {
-                ddl::drop_indexes(ctx.conn, &old)?;
-                ddl::create_indexes(ctx.conn, &c).map_err(|e| index_failure(e, FAIL))?;
-            }
-            store_coll::update(ctx.conn, &c)?;
-            ctx.schema_changed = true;
-            Ok::<_, Error>(c)
-        })
-        .await?;
-    crate::service::files::cleanup::poke();
-    Ok(c.to_json())
+    Ok(c)
+}
+
+/// Applies an update's DDL and row (inside a write job).
+fn run_update(
+    conn: &rusqlite::Connection,
+    schema: &crate::store::Schema,
+    old_id: &str,
+    mut c: Collection,
+) -> Result<Collection, Error> {
+    const FAIL: &str = "Failed to update collection.";
+    let old = store_coll::find(conn, old_id)?.ok_or_else(Error::missing_record)?;
+    check_unique(conn, &c, Some(&old.id))?;
+    if c.kind == CollectionKind::View {
+        build_view(conn, schema, &mut c, FAIL)?;
+        ddl::drop_table(conn, &old)?;
+        ddl::create_table(conn, &c)?;
+    } else if old.fields != c.fields || old.name != c.name {
+        crate::service::files::cleanup::forget_dropped_fields(conn, &old, &c)?;
+        ddl::rebuild_table(conn, &old, &c).map_err(|e| index_failure(e, FAIL))?;
+    } else if old.indexes != c.indexes {
+        ddl::drop_indexes(conn, &old)?;
+        ddl::create_indexes(conn, &c).map_err(|e| index_failure(e, FAIL))?;
+    }
+    store_coll::update(conn, &c)?;
+    Ok(c)
 }
 
 /// Deletes a collection and its table; refused for system collections and
 /// collections other collections still reference.
 pub async fn delete(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
+    let schema = store.schema();
+    plan_delete(&schema, &c)?;
+    store
+        .write(move |ctx| {
+            run_delete(ctx.conn, &schema, &c)?;
+            ctx.schema_changed = true;
+            Ok::<_, Error>(())
+        })
+        .await?;
+    crate::service::files::cleanup::poke();
+    Ok(())
+}
+
+/// Refuses deleting system collections and collections others reference.
+fn plan_delete(schema: &crate::store::Schema, c: &Collection) -> Result<(), Error> {
     if c.system {
         return Err(Error::bad("Failed to delete collection."));
     }
-    let referencing: Vec<String> = store
-        .schema()
+    let referencing: Vec<String> = schema
         .collections
         .iter()
         .filter(|o| {
@@ -297,16 +350,32 @@ pub async fn delete(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
             referencing.join(", ")
         )));
     }
+    Ok(())
+}
+
+/// Drops the table and the row (inside a write job).
+fn run_delete(
+    conn: &rusqlite::Connection,
+    schema: &crate::store::Schema,
+    c: &Collection,
+) -> Result<(), Error> {
+    crate::service::files::cleanup::forget_collection(conn, c)?;
+    ddl::drop_table(conn, c)?;
+    // A view still reading this table would break: refuse.
+    if !crate::store::views::all_views_valid(conn, schema, &c.id) {
+        return Err(Error::bad("Failed to delete collection."));
+    }
+    store_coll::delete(conn, &c.id)?;
+    Ok(())
+}
+
+/// `PUT /api/collections/import`: creates or replaces many collections at once.
+pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
     let schema = store.schema();
+    let plan = plan_import(&schema, input)?;
     store
         .write(move |ctx| {
-            crate::service::files::cleanup::forget_collection(ctx.conn, &c)?;
-            ddl::drop_table(ctx.conn, &c)?;
-            // A view still reading this table would break: refuse.
-            if !crate::store::views::all_views_valid(ctx.conn, &schema, &c.id) {
-                return Err(Error::bad("Failed to delete collection."));
-            }
-            store_coll::delete(ctx.conn, &c.id)?;
+            run_import(ctx.conn, plan)?;
             ctx.schema_changed = true;
             Ok::<_, Error>(())
         })
@@ -315,8 +384,15 @@ pub async fn delete(store: &Store, c: Arc<Collection>) -> Result<(), Error> {
     Ok(())
 }
 
-/// `PUT /api/collections/import`: creates or replaces many collections at once.
-pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
+/// What an import will do: collections to drop, and collections to create
+/// (no old one) or replace.
+struct ImportPlan {
+    delete: Vec<Arc<Collection>>,
+    save: Vec<(Option<Arc<Collection>>, Collection)>,
+}
+
+/// Validates an import body (no database access).
+fn plan_import(schema: &crate::store::Schema, input: Value) -> Result<ImportPlan, Error> {
     const FAIL: &str = "Failed to import collections.";
     let list = match input.get("collections") {
         None | Some(Value::Null) => vec![],
@@ -342,7 +418,6 @@ pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
         .get("deleteMissing")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let schema = store.schema();
     // Collections in the same import may reference each other.
     let incoming: HashSet<String> = list
         .iter()
@@ -424,41 +499,41 @@ pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
     } else {
         vec![]
     };
-    store
-        .write(move |ctx| {
-            for c in &to_delete {
-                crate::service::files::cleanup::forget_collection(ctx.conn, c)?;
-                ddl::drop_table(ctx.conn, c)?;
-                store_coll::delete(ctx.conn, &c.id)?;
-            }
-            for (old, c) in &planned {
-                match old {
-                    Some(old) => {
-                        let old = store_coll::find(ctx.conn, &old.id)?
-                            .ok_or_else(Error::missing_record)?;
-                        if old.fields != c.fields || old.name != c.name {
-                            crate::service::files::cleanup::forget_dropped_fields(
-                                ctx.conn, &old, c,
-                            )?;
-                            ddl::rebuild_table(ctx.conn, &old, c)
-                                .map_err(|e| index_failure(e, FAIL))?;
-                        } else if old.indexes != c.indexes {
-                            ddl::drop_indexes(ctx.conn, &old)?;
-                            ddl::create_indexes(ctx.conn, c).map_err(|e| index_failure(e, FAIL))?;
-                        }
-                        store_coll::update(ctx.conn, c)?;
-                    }
-                    None => {
-                        check_unique(ctx.conn, c, None)?;
-                        ddl::create_table(ctx.conn, c).map_err(|e| index_failure(e, FAIL))?;
-                        store_coll::insert(ctx.conn, c)?;
-                    }
+    Ok(ImportPlan {
+        delete: to_delete,
+        save: planned,
+    })
+}
+
+/// Applies an import plan (inside a write job).
+fn run_import(conn: &rusqlite::Connection, plan: ImportPlan) -> Result<(), Error> {
+    const FAIL: &str = "Failed to import collections.";
+    for c in &plan.delete {
+        crate::service::files::cleanup::forget_collection(conn, c)?;
+        ddl::drop_table(conn, c)?;
+        store_coll::delete(conn, &c.id)?;
+    }
+    for (old, c) in &plan.save {
+        match old {
+            Some(old) => {
+                let old = store_coll::find(conn, &old.id)?.ok_or_else(Error::missing_record)?;
+                if old.fields != c.fields || old.name != c.name {
+                    crate::service::files::cleanup::forget_dropped_fields(conn, &old, c)?;
+                    ddl::rebuild_table(conn, &old, c).map_err(|e| index_failure(e, FAIL))?;
+                } else if old.indexes != c.indexes {
+                    ddl::drop_indexes(conn, &old)?;
+                    ddl::create_indexes(conn, c).map_err(|e| index_failure(e, FAIL))?;
                 }
+                store_coll::update(conn, c)?;
             }
-            ctx.schema_changed = true;
-            Ok(())
-        })
-        .await
+            None => {
+                check_unique(conn, c, None)?;
+                ddl::create_table(conn, c).map_err(|e| index_failure(e, FAIL))?;
+                store_coll::insert(conn, c)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Lists collections in the paged envelope (system ones first).

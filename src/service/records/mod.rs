@@ -269,7 +269,7 @@ struct Prepared {
 
 impl Prepared {
     async fn new(
-        store: &Store,
+        schema: Arc<Schema>,
         c: Arc<Collection>,
         actor: &Actor,
         req: &RequestInfo,
@@ -279,7 +279,6 @@ impl Prepared {
         if c.kind == CollectionKind::View {
             return Err(Error::bad("Unsupported collection type."));
         }
-        let schema = store.schema();
         let mut req = req.clone();
         req.body = input.clone();
         let gate = gate(&schema, &c, rule, actor, &req)?;
@@ -308,7 +307,19 @@ impl CreateOp {
         req: &RequestInfo,
         input: Input,
     ) -> Result<Self, Error> {
-        Prepared::new(store, c, actor, req, input, RuleKind::Create)
+        Self::prepare_with(store.schema(), c, actor, req, input).await
+    }
+
+    /// Like `prepare`, against a given schema (migrations run before the
+    /// store's cache exists).
+    pub async fn prepare_with(
+        schema: Arc<Schema>,
+        c: Arc<Collection>,
+        actor: &Actor,
+        req: &RequestInfo,
+        input: Input,
+    ) -> Result<Self, Error> {
+        Prepared::new(schema, c, actor, req, input, RuleKind::Create)
             .await
             .map(Self)
     }
@@ -463,7 +474,8 @@ impl UpdateOp {
         id: String,
         input: Input,
     ) -> Result<Self, Error> {
-        let prepared = Prepared::new(store, c, actor, req, input, RuleKind::Update).await?;
+        let prepared =
+            Prepared::new(store.schema(), c, actor, req, input, RuleKind::Update).await?;
         let rights = auth_rights::AuthRights::prepare(
             store,
             &prepared.schema,

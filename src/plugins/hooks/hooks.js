@@ -1,0 +1,345 @@
+// pb_hooks: registration (loader engine) and dispatch (worker engines).
+//
+// As in PocketBase, a file's top level runs once in a loader; each handler
+// is kept as its source text and compiled again in every worker, so
+// handlers cannot see file-scope variables (share through require()).
+
+let __reg = { routes: [], middlewares: [], hooks: [], crons: [] };
+
+function __src(fn, what) {
+  if (typeof fn === "function") return { src: String(fn) };
+  if (fn && fn.__builtin) return { builtin: fn.__builtin, args: fn.args || [] };
+  if (fn instanceof Middleware) return __src(fn.fn, what);
+  throw new Error(what + ": expected a function");
+}
+class Middleware {
+  constructor(fn, priority, id) { this.fn = fn; this.priority = priority || 0; this.id = id || ""; }
+}
+function routerAdd(method, path, handler, ...middlewares) {
+  __reg.routes.push({
+    method: String(method).toUpperCase(),
+    path: String(path),
+    handler: __src(handler, "routerAdd"),
+    middlewares: middlewares.map((m) => __src(m, "routerAdd middleware")),
+  });
+}
+function routerUse(...middlewares) {
+  for (const m of middlewares) __reg.middlewares.push(__src(m, "routerUse"));
+}
+function cronAdd(id, expr, handler) {
+  __reg.crons = __reg.crons.filter((c) => c.id !== id);
+  __reg.crons.push({ id: String(id), expr: String(expr), handler: __src(handler, "cronAdd") });
+}
+function cronRemove(id) { __reg.crons = __reg.crons.filter((c) => c.id !== id); }
+
+// Hooks Cairn fires; every other PocketBase on* name fails loudly.
+const __supportedHooks = [
+  "onRecordCreate", "onRecordUpdate", "onRecordDelete",
+  "onRecordCreateRequest", "onRecordUpdateRequest", "onRecordDeleteRequest",
+  "onRecordAfterCreateSuccess", "onRecordAfterUpdateSuccess", "onRecordAfterDeleteSuccess",
+  "onBootstrap",
+];
+for (const name of __supportedHooks) {
+  globalThis[name] = (handler, ...tags) => {
+    __reg.hooks.push({ name: name, tags: tags.flat().map(String), handler: __src(handler, name) });
+  };
+}
+for (const name of [
+  "onTerminate", "onSettingsReload", "onBackupCreate", "onBackupRestore", "onServe",
+  "onModelValidate", "onModelCreate", "onModelCreateExecute", "onModelAfterCreateSuccess", "onModelAfterCreateError",
+  "onModelUpdate", "onModelUpdateExecute", "onModelAfterUpdateSuccess", "onModelAfterUpdateError",
+  "onModelDelete", "onModelDeleteExecute", "onModelAfterDeleteSuccess", "onModelAfterDeleteError",
+  "onRecordValidate", "onRecordCreateExecute", "onRecordAfterCreateError", "onRecordUpdateExecute",
+  "onRecordAfterUpdateError", "onRecordDeleteExecute", "onRecordAfterDeleteError",
+  "onRecordsListRequest", "onRecordViewRequest", "onRecordEnrich",
+  "onRecordAuthRequest", "onRecordAuthRefreshRequest", "onRecordAuthWithPasswordRequest",
+  "onRecordAuthWithOAuth2Request", "onRecordAuthWithOTPRequest", "onRecordRequestOTPRequest",
+  "onRecordRequestPasswordResetRequest", "onRecordConfirmPasswordResetRequest",
+  "onRecordRequestVerificationRequest", "onRecordConfirmVerificationRequest",
+  "onRecordRequestEmailChangeRequest", "onRecordConfirmEmailChangeRequest",
+  "onCollectionValidate", "onCollectionCreate", "onCollectionCreateExecute", "onCollectionAfterCreateSuccess",
+  "onCollectionAfterCreateError", "onCollectionUpdate", "onCollectionUpdateExecute", "onCollectionAfterUpdateSuccess",
+  "onCollectionAfterUpdateError", "onCollectionDelete", "onCollectionDeleteExecute", "onCollectionAfterDeleteSuccess",
+  "onCollectionAfterDeleteError", "onCollectionsListRequest", "onCollectionViewRequest", "onCollectionCreateRequest",
+  "onCollectionUpdateRequest", "onCollectionDeleteRequest", "onCollectionsImportRequest",
+  "onFileDownloadRequest", "onFileTokenRequest", "onBatchRequest", "onRealtimeConnectRequest",
+  "onRealtimeSubscribeRequest", "onRealtimeMessageSend", "onMailerSend", "onMailerRecordAuthAlertSend",
+  "onMailerRecordPasswordResetSend", "onMailerRecordVerificationSend", "onMailerRecordEmailChangeSend",
+  "onMailerRecordOTPSend", "onSettingsListRequest", "onSettingsUpdateRequest",
+]) {
+  globalThis[name] = () => __unsupported(name + "()");
+}
+
+// ---------- $apis: built-in middlewares, identified by name ----------
+const $apis = {
+  requireAuth(...collections) { return { __builtin: "requireAuth", args: collections }; },
+  requireSuperuserAuth() { return { __builtin: "requireSuperuserAuth", args: [] }; },
+  requireSuperuserOrOwnerAuth(param) { return { __builtin: "requireSuperuserOrOwnerAuth", args: [param || "id"] }; },
+  requireGuestOnly() { return { __builtin: "requireGuestOnly", args: [] }; },
+  skipSuccessActivityLog() { return { __builtin: "noop", args: [] }; },
+  gzip() { return { __builtin: "noop", args: [] }; },
+  bodyLimit() { return { __builtin: "noop", args: [] }; },
+  static() { __unsupported("$apis.static"); },
+  recordAuthResponse() { __unsupported("$apis.recordAuthResponse"); },
+  enrichRecord() { __unsupported("$apis.enrichRecord"); },
+  enrichRecords() { __unsupported("$apis.enrichRecords"); },
+};
+const __builtins = {
+  noop: () => (e) => e.next(),
+  requireAuth: (collections) => (e) => {
+    if (!e.auth) throw new UnauthorizedError("The request requires valid record authorization token.");
+    if (collections.length && !collections.includes(e.auth.collection().name)) {
+      throw new ForbiddenError("The authorized record is not allowed to perform this action.");
+    }
+    return e.next();
+  },
+  requireSuperuserAuth: () => (e) => {
+    if (!e.auth) throw new UnauthorizedError("The request requires valid record authorization token.");
+    if (!e.hasSuperuserAuth()) throw new ForbiddenError("The authorized record is not allowed to perform this action.");
+    return e.next();
+  },
+  requireSuperuserOrOwnerAuth: (param) => (e) => {
+    if (!e.auth) throw new UnauthorizedError("The request requires valid record authorization token.");
+    if (!e.hasSuperuserAuth() && e.auth.id !== e.request.pathValue(param)) {
+      throw new ForbiddenError("The authorized record is not allowed to perform this action.");
+    }
+    return e.next();
+  },
+  requireGuestOnly: () => (e) => {
+    if (e.auth) throw new BadRequestError("The request can be accessed only by guests.");
+    return e.next();
+  },
+};
+
+// ---------- $http ----------
+const $http = {
+  send(config) {
+    const c = config || {};
+    const body = c.body === undefined || c.body === null ? "" : (typeof c.body === "string" ? c.body : JSON.stringify(c.body));
+    const r = __call("http.send", {
+      url: String(c.url || ""), method: String(c.method || "GET").toUpperCase(),
+      body: body, headers: c.headers || {}, timeout: Number(c.timeout || 120),
+    });
+    let json = null;
+    try { json = JSON.parse(r.body); } catch (_) { json = null; }
+    const raw = r.body;
+    return { statusCode: r.statusCode, headers: r.headers, cookies: {}, json: json, body: toBytes(raw), raw: raw };
+  },
+};
+
+// ---------- $template (minijinja-backed, Go template syntax not parsed) ----------
+const $template = {
+  loadFiles() { __unsupported("$template.loadFiles"); },
+  loadString() { __unsupported("$template.loadString"); },
+};
+
+// ---------- worker side ----------
+let __compiled = { routes: [], middlewares: [], hooks: [], crons: [] };
+function __fn(d) {
+  if (d.builtin) {
+    const make = __builtins[d.builtin];
+    if (!make) __unsupported(d.builtin);
+    return make(...(d.builtin === "requireAuth" ? [d.args] : d.args));
+  }
+  return (0, eval)("(" + d.src + ")");
+}
+function __install(table) {
+  const t = JSON.parse(table);
+  // Compiled lazily: a handler that fails to compile fails its own calls only.
+  const lazy = (d) => { let f = null; return (e) => { if (!f) f = __fn(d); return f(e); }; };
+  __compiled = {
+    routes: t.routes.map((r) => ({ handler: lazy(r.handler), middlewares: r.middlewares.map(lazy) })),
+    middlewares: t.middlewares.map(lazy),
+    hooks: t.hooks.map((h) => ({ name: h.name, tags: h.tags, fn: lazy(h.handler) })),
+    crons: t.crons.map((c) => ({ id: c.id, fn: lazy(c.handler) })),
+  };
+}
+
+function __capitalize(msg) {
+  msg = String(msg || "").trim();
+  if (!msg) return msg;
+  msg = msg[0].toUpperCase() + msg.slice(1);
+  return /[.!?]$/.test(msg) ? msg : msg + ".";
+}
+
+function __authRecord(a) {
+  if (!a) return null;
+  return new Record(new Collection(a.collection), null).__loadStored(a.record);
+}
+
+function __requestEvent(ev) {
+  const headers = {};
+  for (const k of Object.keys(ev.headers || {})) headers[k.toLowerCase()] = ev.headers[k];
+  const query = ev.query || {};
+  const store = {};
+  const e = {
+    app: $app,
+    auth: __authRecord(ev.auth),
+    request: {
+      method: ev.method,
+      host: headers["host"] || "",
+      remoteAddr: ev.ip,
+      body: ev.body,
+      pathValue(name) { return (ev.params || {})[name] || ""; },
+      header: {
+        get(k) { return headers[String(k).toLowerCase()] || ""; },
+        values(k) { const v = headers[String(k).toLowerCase()]; return v ? [v] : []; },
+      },
+      url: {
+        path: ev.path,
+        rawQuery: ev.rawQuery || "",
+        query() {
+          return {
+            get(k) { const v = query[k]; return v && v.length ? v[0] : ""; },
+            has(k) { return k in query; },
+            values(k) { return query[k] || []; },
+          };
+        },
+        string() { return ev.path + (ev.rawQuery ? "?" + ev.rawQuery : ""); },
+      },
+      cookie(name) {
+        const m = new RegExp("(?:^|;\\s*)" + name + "=([^;]*)").exec(headers["cookie"] || "");
+        if (!m) throw new Error("http: named cookie not present");
+        return { name: name, value: decodeURIComponent(m[1]) };
+      },
+    },
+    __res: null,
+    __headers: {},
+    response: { header() { return { set(k, v) { e.__headers[k] = String(v); }, get(k) { return e.__headers[k] || ""; }, add(k, v) { e.__headers[k] = String(v); }, del(k) { delete e.__headers[k]; } }; } },
+    hasSuperuserAuth() { return !!(e.auth && e.auth.isSuperuser()); },
+    isTLS() { return false; },
+    realIP() { return ev.ip; },
+    remoteIP() { return ev.ip; },
+    get(k) { return store[k]; },
+    set(k, v) { store[k] = v; },
+    requestInfo() {
+      let body = {};
+      try { body = ev.body ? JSON.parse(ev.body) : {}; } catch (_) { body = {}; }
+      const q = {};
+      for (const k of Object.keys(query)) q[k] = query[k][0];
+      const h = {};
+      for (const k of Object.keys(headers)) h[k.replace(/-/g, "_")] = headers[k];
+      return { auth: e.auth, body: body, query: q, headers: h, method: ev.method, context: "default", hasSuperuserAuth: () => e.hasSuperuserAuth() };
+    },
+    bindBody(dst) {
+      const info = e.requestInfo();
+      Object.assign(dst, info.body);
+      return dst;
+    },
+    json(status, data) { e.__res = { status: status, type: "application/json", body: JSON.stringify(data === undefined ? null : data) }; },
+    string(status, s) { e.__res = { status: status, type: "text/plain; charset=utf-8", body: String(s) }; },
+    html(status, s) { e.__res = { status: status, type: "text/html; charset=utf-8", body: String(s) }; },
+    xml(status, data) { e.__res = { status: status, type: "application/xml; charset=utf-8", body: String(data) }; },
+    blob(status, type, bytes) { e.__res = { status: status, type: type, body: toString(bytes) }; },
+    noContent(status) { e.__res = { status: status || 204, type: "", body: "" }; },
+    redirect(status, url) { e.__headers["Location"] = url; e.__res = { status: status, type: "", body: "" }; },
+    error(status, message, data) { return new ApiError(status, message, data); },
+    badRequestError(message, data) { return new BadRequestError(message, data); },
+    notFoundError(message, data) { return new NotFoundError(message, data); },
+    forbiddenError(message, data) { return new ForbiddenError(message, data); },
+    unauthorizedError(message, data) { return new UnauthorizedError(message, data); },
+    findUploadedFiles() { __unsupported("e.findUploadedFiles"); },
+    next() {},
+  };
+  return e;
+}
+
+// Runs `list` (functions of e) as a chain: each calls e.next() to go on.
+function __chain(e, list, last) {
+  let i = 0;
+  let finished = false;
+  e.next = () => {
+    if (i < list.length) { const f = list[i++]; return f(e); }
+    if (!finished) { finished = true; if (last) return last(e); }
+  };
+  e.next();
+  return finished || (!last && i >= list.length);
+}
+
+function __errorResponse(err) {
+  if (err && err.__apiError) {
+    return { status: err.status, type: "application/json", body: JSON.stringify({ data: err.data || {}, message: __capitalize(err.message), status: err.status }), log: "" };
+  }
+  return { status: 400, type: "application/json", body: JSON.stringify({ data: {}, message: "Something went wrong while processing your request.", status: 400 }), log: String(err && err.stack ? err + "\n" + err.stack : err) };
+}
+
+function __runRoute(payload) {
+  const p = JSON.parse(payload);
+  const route = __compiled.routes[p.idx];
+  const e = __requestEvent(p.event);
+  try {
+    __chain(e, __compiled.middlewares.concat(route.middlewares, [route.handler]), null);
+  } catch (err) {
+    if (err && err.message === "sql: no rows in result set") err = new NotFoundError();
+    return JSON.stringify(Object.assign(__errorResponse(err), { headers: e.__headers }));
+  }
+  const r = e.__res || { status: 200, type: "", body: "" };
+  r.headers = e.__headers;
+  return JSON.stringify(r);
+}
+
+function __hooksFor(names, collection) {
+  return __compiled.hooks.filter((h) => names.includes(h.name) &&
+    (!h.tags.length || h.tags.includes(collection.name) || h.tags.includes(collection.id)));
+}
+
+// Record hooks before the write: request hooks, then model hooks. Returns
+// the (possibly changed) record data, or an error response.
+function __runRecordBefore(payload) {
+  const p = JSON.parse(payload);
+  const collection = new Collection(p.collection);
+  const names = { create: ["onRecordCreateRequest", "onRecordCreate"], update: ["onRecordUpdateRequest", "onRecordUpdate"], delete: ["onRecordDeleteRequest", "onRecordDelete"] }[p.action];
+  const hooks = __hooksFor(names, collection);
+  // request hooks first (PocketBase: request hooks wrap the model hooks)
+  hooks.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
+  const e = p.event ? __requestEvent(p.event) : { app: $app, auth: null };
+  const record = new Record(collection, null);
+  if (p.stored) record.__loadStored(p.stored);
+  record.load(p.data || {});
+  e.record = record;
+  e.collection = collection;
+  try {
+    const done = __chain(e, hooks.map((h) => h.fn), () => {});
+    if (!done) return JSON.stringify({ stopped: true, response: e.__res });
+  } catch (err) {
+    if (err && err.message === "sql: no rows in result set") err = new NotFoundError();
+    return JSON.stringify({ error: __errorResponse(err) });
+  }
+  return JSON.stringify({ data: record.__data });
+}
+
+function __runRecordAfter(payload) {
+  const p = JSON.parse(payload);
+  const collection = new Collection(p.collection);
+  const name = { create: "onRecordAfterCreateSuccess", update: "onRecordAfterUpdateSuccess", delete: "onRecordAfterDeleteSuccess" }[p.action];
+  const hooks = __hooksFor([name], collection);
+  const e = { app: $app, record: new Record(collection, null).__loadStored(p.record), collection: collection };
+  __chain(e, hooks.map((h) => h.fn), () => {});
+  return "null";
+}
+
+function __runCron(id) {
+  const c = __compiled.crons.find((x) => x.id === id);
+  if (c) c.fn();
+  return "null";
+}
+
+function __runBootstrap() {
+  const e = { app: $app };
+  __chain(e, __compiled.hooks.filter((h) => h.name === "onBootstrap").map((h) => h.fn), () => {});
+  return "null";
+}
+
+const $app = __makeApp();
+
+// ---------- require (CommonJS, one cache per engine) ----------
+const __modules = {};
+function require(p) {
+  const r = __call("require.read", String(p));
+  if (__modules[r.path]) return __modules[r.path].exports;
+  const module = { exports: {} };
+  __modules[r.path] = module;
+  const fn = (0, eval)("(function (module, exports, require, __filename) {" + r.src + "\n})");
+  fn(module, module.exports, require, r.path);
+  return module.exports;
+}

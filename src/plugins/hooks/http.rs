@@ -1,0 +1,236 @@
+//! Custom routes (`routerAdd`) in front of the built-in API, and
+//! `$http.send`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::http::extract::Caller;
+use crate::plugins::runtime::HostError;
+use crate::service::Actor;
+
+/// Largest request body handed to a JS route.
+const MAX_BODY: usize = 32 << 20;
+
+/// Axum middleware: a request matching a `routerAdd` route is answered by
+/// its handler; anything else goes on to the built-in routes.
+pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let Some(hooks) = app.hooks.get() else {
+        return next.run(req).await;
+    };
+    let generation = hooks.current();
+    let method = req.method().as_str().to_owned();
+    let path = req.uri().path().to_owned();
+    let Some((idx, params)) = generation
+        .routes
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| p.matches(&method, &path).map(|m| (i, m)))
+    else {
+        return next.run(req).await;
+    };
+    let (mut parts, body) = req.into_parts();
+    let Caller(actor) =
+        match <Caller as axum::extract::FromRequestParts<Arc<App>>>::from_request_parts(
+            &mut parts, &app,
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(e) => return e.into_response(),
+        };
+    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+        Ok(b) => b,
+        Err(_) => return error(413, "Request entity too large."),
+    };
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let mut query: Map<String, Value> = Map::new();
+    for (k, v) in crate::urlencoded::pairs(parts.uri.query().unwrap_or_default().as_bytes()) {
+        if let Some(Value::Array(a)) = query.get_mut(&k) {
+            a.push(Value::String(v));
+        } else {
+            query.insert(k, json!([v]));
+        }
+    }
+    let headers: Map<String, Value> = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), json!(v.to_str().ok()?))))
+        .collect();
+    let event = json!({
+        "method": method,
+        "path": path,
+        "rawQuery": parts.uri.query().unwrap_or_default(),
+        "query": query,
+        "headers": headers,
+        "params": params,
+        "body": String::from_utf8_lossy(&body),
+        "ip": ip,
+        "auth": auth_json(&actor),
+    });
+    let arg = json!({"idx": idx, "event": event}).to_string();
+    match hooks.call(generation, "__runRoute", arg).await {
+        Ok(v) => response(&v),
+        Err(e) => {
+            // Time budget, memory limit or a broken engine: logged, and
+            // answered like any other script error.
+            tracing::error!(route = %path, error = %e, "route handler failed");
+            error(400, "Something went wrong while processing your request.")
+        }
+    }
+}
+
+/// `e.auth` as `{collection, record}` (what the prelude turns into a Record).
+pub fn auth_json(actor: &Actor) -> Value {
+    match actor.identity() {
+        Some(i) => json!({
+            "collection": i.collection.to_json(),
+            "record": crate::service::records::to_public(&i.collection, &i.record, actor),
+        }),
+        None => Value::Null,
+    }
+}
+
+fn error(status: u16, message: &str) -> Response {
+    response(&json!({
+        "status": status,
+        "type": "application/json",
+        "body": json!({"data": {}, "message": message, "status": status}).to_string(),
+    }))
+}
+
+/// The response a handler built (`{status, type, body, headers, log}`).
+fn response(v: &Value) -> Response {
+    if let Some(log) = v["log"].as_str().filter(|s| !s.is_empty()) {
+        tracing::error!(error = %log, "route handler threw");
+    }
+    let status =
+        StatusCode::from_u16(v["status"].as_u64().unwrap_or(200) as u16).unwrap_or(StatusCode::OK);
+    let mut res = Response::new(Body::from(
+        v["body"].as_str().unwrap_or_default().to_owned(),
+    ));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    if let Some(t) = v["type"].as_str().filter(|t| !t.is_empty())
+        && let Ok(val) = HeaderValue::from_str(t)
+    {
+        h.insert(axum::http::header::CONTENT_TYPE, val);
+    }
+    if let Some(extra) = v["headers"].as_object() {
+        for (k, val) in extra {
+            if let (Ok(name), Some(Ok(val))) = (
+                HeaderName::from_bytes(k.as_bytes()),
+                val.as_str().map(HeaderValue::from_str),
+            ) {
+                h.insert(name, val);
+            }
+        }
+    }
+    res
+}
+
+/// `$http.send`: synchronous for the script; private and loopback
+/// addresses are refused unless the host is allowed in the configuration.
+pub fn send(app: &App, rt: &tokio::runtime::Handle, args: &Value) -> Result<Value, HostError> {
+    let url = reqwest::Url::parse(args["url"].as_str().unwrap_or_default())
+        .map_err(|e| HostError::new(400, format!("$http.send: invalid url: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(HostError::new(400, "$http.send: only http and https URLs"));
+    }
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let allowed = app.config.js_allowed_hosts.iter().any(|h| h == &host);
+    let port = url.port_or_known_default().unwrap_or(80);
+    let budget = std::time::Duration::from_millis(app.config.js_time_limit_ms.max(1));
+    let timeout =
+        std::time::Duration::from_secs(args["timeout"].as_u64().unwrap_or(120).max(1)).min(budget);
+    let method = reqwest::Method::from_bytes(args["method"].as_str().unwrap_or("GET").as_bytes())
+        .map_err(|_| HostError::new(400, "$http.send: invalid method"))?;
+    let headers: HashMap<String, String> = args["headers"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = args["body"].as_str().unwrap_or_default().to_owned();
+    rt.block_on(async move {
+        if !allowed {
+            let addrs = tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(|e| HostError::new(400, format!("$http.send: {e}")))?;
+            for a in addrs {
+                if is_private(a.ip()) {
+                    return Err(HostError::new(
+                        400,
+                        format!("$http.send: {host} resolves to a private address; allow it with js_allowed_hosts"),
+                    ));
+                }
+            }
+        }
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| HostError::new(400, e.to_string()))?;
+        let mut req = client.request(method, url);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        if !body.is_empty() {
+            req = req.body(body);
+        }
+        let res = req
+            .send()
+            .await
+            .map_err(|e| HostError::new(400, format!("$http.send: {e}")))?;
+        let status = res.status().as_u16();
+        let mut hs = Map::new();
+        for (k, v) in res.headers() {
+            if let Ok(v) = v.to_str() {
+                hs.insert(k.as_str().to_owned(), json!([v]));
+            }
+        }
+        let text = res
+            .text()
+            .await
+            .map_err(|e| HostError::new(400, format!("$http.send: {e}")))?;
+        Ok(json!({"statusCode": status, "headers": hs, "body": text}))
+    })
+}
+
+fn is_private(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v) => {
+            v.is_private()
+                || v.is_loopback()
+                || v.is_link_local()
+                || v.is_unspecified()
+                || v.is_broadcast()
+                || v.octets()[0] == 100 && (v.octets()[1] & 0xc0) == 64
+        }
+        std::net::IpAddr::V6(v) => {
+            v.is_loopback()
+                || v.is_unspecified()
+                || (v.segments()[0] & 0xfe00) == 0xfc00
+                || (v.segments()[0] & 0xffc0) == 0xfe80
+                || v.to_ipv4_mapped().is_some_and(|m| is_private(m.into()))
+        }
+    }
+}

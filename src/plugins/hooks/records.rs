@@ -1,0 +1,134 @@
+//! Record hooks around the REST write path: `onRecord{Create,Update,Delete}Request`
+//! and `onRecord{Create,Update,Delete}` run before validation and the
+//! write (they may change the submitted data or stop the request), and
+//! `onRecordAfter{Create,Update,Delete}Success` after the commit.
+//!
+//! Unlike PocketBase, the "before" handlers run before the write job, not
+//! inside its transaction: code after `e.next()` still runs before the
+//! write, and a hook's own `$app` writes are separate transactions. This
+//! keeps the single writer thread free of script time.
+
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::schema::Collection;
+use crate::service::{Actor, Error};
+
+fn names(action: &str) -> [&'static str; 2] {
+    match action {
+        "create" => ["onRecordCreateRequest", "onRecordCreate"],
+        "update" => ["onRecordUpdateRequest", "onRecordUpdate"],
+        _ => ["onRecordDeleteRequest", "onRecordDelete"],
+    }
+}
+
+fn after_name(action: &str) -> &'static str {
+    match action {
+        "create" => "onRecordAfterCreateSuccess",
+        "update" => "onRecordAfterUpdateSuccess",
+        _ => "onRecordAfterDeleteSuccess",
+    }
+}
+
+/// Runs the before-hooks of `action` (`create`, `update`, `delete`) and
+/// returns the data to write. `id` is the record's for update and delete.
+pub async fn before(
+    app: &App,
+    c: &Collection,
+    action: &'static str,
+    actor: &Actor,
+    id: Option<&str>,
+    input: Map<String, Value>,
+) -> Result<Map<String, Value>, Error> {
+    let Some(hooks) = app.hooks.get() else {
+        return Ok(input);
+    };
+    let generation = hooks.current();
+    if !names(action)
+        .iter()
+        .any(|n| generation.hook_names.contains(*n))
+    {
+        return Ok(input);
+    }
+    let stored = match id {
+        Some(id) => app
+            .store
+            .read(|conn| crate::store::records::get(conn, c, id))?
+            .map(|row| crate::plugins::conn_host::public(&app.store.schema(), c, &row)),
+        None => None,
+    };
+    let arg = json!({
+        "action": action,
+        "collection": c.to_json(),
+        "stored": stored,
+        "data": input,
+        "event": {"method": "", "path": "", "headers": {}, "query": {}, "params": {}, "body": "", "ip": "",
+                  "auth": super::http::auth_json(actor)},
+    })
+    .to_string();
+    let out = hooks
+        .call(generation, "__runRecordBefore", arg)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "record hook failed");
+            Error::bad("Something went wrong while processing your request.")
+        })?;
+    if let Some(err) = out.get("error") {
+        if let Some(log) = err["log"].as_str().filter(|s| !s.is_empty()) {
+            tracing::error!(error = %log, "record hook threw");
+        }
+        let body: Value =
+            serde_json::from_str(err["body"].as_str().unwrap_or("{}")).unwrap_or_default();
+        let status = err["status"].as_u64().unwrap_or(400) as u16;
+        return Err(Error::Raw(
+            status,
+            body.as_object().cloned().unwrap_or_default(),
+        ));
+    }
+    if out.get("stopped").is_some() {
+        return Err(Error::bad(
+            "The request was stopped by a hook (it did not call e.next()).",
+        ));
+    }
+    let mut data = out["data"].as_object().cloned().unwrap_or_default();
+    // The stored record's own keys are not input (they would be rewritten).
+    if action != "create" {
+        for k in ["collectionId", "collectionName", "created", "updated"] {
+            if !input.contains_key(k) {
+                data.remove(k);
+            }
+        }
+        if let Some(Value::Object(s)) = &stored {
+            data.retain(|k, v| input.contains_key(k) || s.get(k) != Some(v));
+        }
+    }
+    Ok(data)
+}
+
+/// Runs the after-success hooks of `action` with the written record.
+pub async fn after(app: &App, c: &Collection, action: &'static str, record: &Value) {
+    let Some(hooks) = app.hooks.get() else {
+        return;
+    };
+    let generation = hooks.current();
+    if !generation.hook_names.contains(after_name(action)) {
+        return;
+    }
+    let arg = json!({"action": action, "collection": c.to_json(), "record": record}).to_string();
+    if let Err(e) = hooks.call(generation, "__runRecordAfter", arg).await {
+        tracing::error!(error = %e, hook = after_name(action), "after-success hook failed");
+    }
+}
+
+/// The record as stored, when an after-delete hook will want it.
+pub fn stored(app: &App, c: &Collection, id: &str) -> Option<Value> {
+    let generation = app.hooks.get()?.current();
+    if !generation.hook_names.contains(after_name("delete")) {
+        return None;
+    }
+    app.store
+        .read(|conn| crate::store::records::get(conn, c, id))
+        .ok()
+        .flatten()
+        .map(|row| crate::plugins::conn_host::public(&app.store.schema(), c, &row))
+}

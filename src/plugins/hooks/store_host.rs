@@ -1,0 +1,166 @@
+//! `$app` for hooks and routes: host operations against the running store.
+//! Workers are plain threads, so async service calls are driven with the
+//! runtime handle (`block_on`); reads go to the reader pool directly.
+
+use std::sync::{Arc, Weak};
+
+use serde_json::{Map, Value, json};
+
+use crate::app::App;
+use crate::filter::ast::RequestInfo;
+use crate::plugins::conn_host::{self, NO_ROWS, svc, to_host};
+use crate::plugins::runtime::{Host, HostError};
+use crate::service::{self, records as rec_svc};
+
+/// A host bound to `app` (weakly: workers must not keep the app alive).
+pub fn host(app: Weak<App>, rt: tokio::runtime::Handle) -> Host {
+    std::rc::Rc::new(move |op, args| {
+        if let Some(r) = crate::plugins::ops::common(op, &args) {
+            return r;
+        }
+        let app = app
+            .upgrade()
+            .ok_or_else(|| HostError::new(503, "the app is shutting down"))?;
+        dispatch(&app, &rt, op, args)
+    })
+}
+
+fn dispatch(
+    app: &Arc<App>,
+    rt: &tokio::runtime::Handle,
+    op: &str,
+    args: Value,
+) -> Result<Value, HostError> {
+    let store = &app.store;
+    match op {
+        "collections.find" => store
+            .schema()
+            .get(args.as_str().unwrap_or_default())
+            .map(|c| c.to_json())
+            .ok_or_else(|| HostError::new(404, NO_ROWS)),
+        "collections.all" => {
+            let types: Vec<String> = serde_json::from_value(args).unwrap_or_default();
+            Ok(Value::Array(
+                store
+                    .schema()
+                    .collections
+                    .iter()
+                    .filter(|c| types.is_empty() || types.iter().any(|t| t == c.kind.as_str()))
+                    .map(|c| c.to_json())
+                    .collect(),
+            ))
+        }
+        "collections.save" => {
+            let existing = args["id"]
+                .as_str()
+                .and_then(|id| store.schema().get(id).filter(|c| c.id == id));
+            rt.block_on(async {
+                match existing {
+                    Some(c) => service::collections::update(store, c, args).await,
+                    None => service::collections::create(store, args).await,
+                }
+            })
+            .map_err(svc)
+        }
+        "collections.delete" => {
+            let c = store
+                .schema()
+                .get(args.as_str().unwrap_or_default())
+                .ok_or_else(|| HostError::new(404, NO_ROWS))?;
+            rt.block_on(service::collections::delete(store, c))
+                .map_err(svc)?;
+            Ok(Value::Null)
+        }
+        "collections.import" => {
+            rt.block_on(service::collections::import(store, args))
+                .map_err(svc)?;
+            Ok(Value::Null)
+        }
+        "records.find" | "records.filter" | "db.query" => {
+            let schema = store.schema();
+            store
+                .read(|conn| Ok(conn_host::read(conn, &schema, op, &args)))
+                .map_err(to_host)?
+        }
+        "records.save" => save(app, rt, args),
+        "records.delete" => {
+            let schema = store.schema();
+            let c = conn_host::collection_in(&schema, &args)?;
+            let actor = conn_host::system_actor(&schema);
+            let id = args["id"].as_str().unwrap_or_default().to_owned();
+            rt.block_on(rec_svc::delete(
+                store,
+                c,
+                &actor,
+                &RequestInfo::default(),
+                id,
+            ))
+            .map_err(svc)?;
+            Ok(Value::Null)
+        }
+        "db.execute" => {
+            let res = rt.block_on(store.write(move |ctx| {
+                let mut stmt = conn_host::prepare(ctx.conn, &args)?;
+                stmt.raw_execute().map_err(conn_host::sql_err)
+            }));
+            let n = res.map_err(|e: HostError| e)?;
+            Ok(json!({"rowsAffected": n}))
+        }
+        "http.send" => super::http::send(app, rt, &args),
+        "require.read" => require_read(app, &args),
+        _ => Err(HostError::new(
+            400,
+            format!("{op} is not supported by Cairn"),
+        )),
+    }
+}
+
+impl From<crate::store::StoreError> for HostError {
+    fn from(e: crate::store::StoreError) -> Self {
+        to_host(e)
+    }
+}
+
+fn save(app: &Arc<App>, rt: &tokio::runtime::Handle, args: Value) -> Result<Value, HostError> {
+    let store = &app.store;
+    let schema = store.schema();
+    let c = conn_host::collection_in(&schema, &args)?;
+    let actor = conn_host::system_actor(&schema);
+    let mut input: Map<String, Value> = args["data"].as_object().cloned().unwrap_or_default();
+    let req = RequestInfo::default();
+    match args["id"].as_str() {
+        Some(id) => {
+            for k in ["collectionId", "collectionName", "created", "updated", "id"] {
+                input.remove(k);
+            }
+            rt.block_on(rec_svc::update(
+                store,
+                c,
+                &actor,
+                &req,
+                id.to_owned(),
+                input,
+            ))
+            .map_err(svc)
+        }
+        None => rt
+            .block_on(rec_svc::create(store, c, &actor, &req, input))
+            .map_err(svc),
+    }
+}
+
+/// `require()`: the source of a CommonJS file. Relative paths resolve from
+/// the working directory (as goja_nodejs does); only `.js` files.
+fn require_read(app: &Arc<App>, args: &Value) -> Result<Value, HostError> {
+    let _ = app;
+    let path = std::path::PathBuf::from(args.as_str().unwrap_or_default());
+    let path = if path.extension().is_none() {
+        path.with_extension("js")
+    } else {
+        path
+    };
+    let abs = std::path::absolute(&path).map_err(|e| HostError::new(400, e.to_string()))?;
+    let src = std::fs::read_to_string(&abs)
+        .map_err(|e| HostError::new(400, format!("require {}: {e}", abs.display())))?;
+    Ok(json!({"path": abs.to_string_lossy(), "src": src}))
+}

@@ -1,0 +1,210 @@
+//! PocketBase's JavaScript migrations (`pb_migrations/*.js`).
+//!
+//! Files are ordered by name (plain string order, as PocketBase does). All
+//! pending files run in **one** transaction on a connection of their own,
+//! before the store opens: the first failure rolls everything back and names
+//! the file, so a half-migrated database never serves. Each file runs in a
+//! fresh engine (PocketBase gives each its own VM too) whose `migrate(up,
+//! down)` receives an `app` bound to that transaction.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use rusqlite::Connection;
+
+use super::conn_host;
+use super::runtime::{Engine, Limits};
+use crate::store::{bootstrap, migrations as table, pool};
+
+/// Where migrations live and what a run may use.
+#[derive(Debug, Clone)]
+pub struct Migrations {
+    /// The data directory (holding `data.db`).
+    pub data_dir: PathBuf,
+    /// The migrations directory (`pb_migrations` beside the data directory
+    /// unless `--migrationsDir` says otherwise).
+    pub dir: PathBuf,
+    /// `__hooks` as seen by migration files.
+    pub hooks_dir: PathBuf,
+}
+
+/// PocketBase's default: `<data dir>/../<name>`.
+pub fn beside(data_dir: &Path, name: &str) -> PathBuf {
+    let abs = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    abs.parent()
+        .map_or_else(|| PathBuf::from(name), |p| p.join(name))
+}
+
+/// A failed run, naming the file.
+#[derive(Debug)]
+pub struct MigrationError(pub String);
+
+impl std::fmt::Display for MigrationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Migrations {
+    /// Migration files (`*.js`, `*.ts`, direct children), by name.
+    pub fn files(&self) -> Vec<String> {
+        let Ok(rd) = std::fs::read_dir(&self.dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = rd
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".js") || n.ends_with(".ts"))
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn open(&self) -> Result<Connection, MigrationError> {
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| MigrationError(e.to_string()))?;
+        let conn = pool::open_writer(&self.data_dir.join("data.db")).map_err(fail)?;
+        bootstrap::bootstrap(&conn).map_err(fail)?;
+        Ok(conn)
+    }
+
+    /// Applies every pending file in one transaction; returns their names.
+    pub fn up(&self) -> Result<Vec<String>, MigrationError> {
+        let files = self.files();
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let conn = Rc::new(self.open()?);
+        let done = table::applied(&conn).map_err(fail)?;
+        let pending: Vec<String> = files.into_iter().filter(|f| !done.contains(f)).collect();
+        if pending.is_empty() {
+            return Ok(pending);
+        }
+        self.in_tx(&conn, |conn| {
+            for file in &pending {
+                self.run_file(conn, file, "up").map_err(|e| {
+                    MigrationError(format!("failed to apply migration {file}: {e}"))
+                })?;
+                table::insert(conn, file).map_err(fail)?;
+            }
+            Ok(())
+        })?;
+        Ok(pending)
+    }
+
+    /// Reverts the last `n` applied files that still exist, newest first.
+    pub fn down(&self, n: usize) -> Result<Vec<String>, MigrationError> {
+        let conn = Rc::new(self.open()?);
+        let known: HashSet<String> = self.files().into_iter().collect();
+        let last = table::last_applied(&conn, &known, n).map_err(fail)?;
+        self.in_tx(&conn, |conn| {
+            for file in &last {
+                self.run_file(conn, file, "down").map_err(|e| {
+                    MigrationError(format!("failed to revert migration {file}: {e}"))
+                })?;
+                table::delete(conn, file).map_err(fail)?;
+            }
+            Ok(())
+        })?;
+        Ok(last)
+    }
+
+    /// Forgets applied rows whose file no longer exists (system rows, whose
+    /// names end in `.go`, are kept).
+    pub fn history_sync(&self) -> Result<usize, MigrationError> {
+        let conn = self.open()?;
+        let known: HashSet<String> = self.files().into_iter().collect();
+        let mut n = 0;
+        for f in table::applied(&conn).map_err(fail)? {
+            if !known.contains(&f) && !f.ends_with(".go") {
+                table::delete(&conn, &f).map_err(fail)?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn in_tx(
+        &self,
+        conn: &Rc<Connection>,
+        f: impl FnOnce(&Rc<Connection>) -> Result<(), MigrationError>,
+    ) -> Result<(), MigrationError> {
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| MigrationError(e.to_string()))?;
+        match f(conn) {
+            Ok(()) => conn
+                .execute_batch("COMMIT")
+                .map_err(|e| MigrationError(e.to_string())),
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    fn run_file(&self, conn: &Rc<Connection>, file: &str, which: &str) -> Result<(), String> {
+        let path = self.dir.join(file);
+        let src = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+        let limits = Limits {
+            time: std::time::Duration::from_secs(120),
+            ..Limits::default()
+        };
+        let hooks = serde_json::Value::String(self.hooks_dir.to_string_lossy().into_owned());
+        let engine = Engine::new(
+            limits,
+            conn_host::host(Rc::clone(conn)),
+            &[("__hooks", hooks)],
+        )
+        .map_err(|e| e.to_string())?;
+        engine.eval(file, &src).map_err(|e| e.to_string())?;
+        engine
+            .eval(file, &format!("__runMigration({which:?})"))
+            .map_err(|e| e.to_string())?;
+        Ok(())
+    }
+
+    /// `migrate create NAME`: a blank file named `<unix seconds>_<name>.js`.
+    pub fn create(&self, name: &str) -> Result<PathBuf, MigrationError> {
+        let body = "/// <reference path=\"../pb_data/types.d.ts\" />\nmigrate((app) => {\n  // add up queries...\n}, (app) => {\n  // add down queries...\n})\n";
+        super::automigrate::write_unique(&self.dir, &snake(name), body)
+    }
+}
+
+impl Migrations {
+    /// `migrate collections`: a snapshot of every collection that
+    /// `importCollections` extends the schema with (its down does nothing).
+    pub fn snapshot(&self) -> Result<PathBuf, MigrationError> {
+        let conn = self.open()?;
+        let all = crate::store::collections::load_all(&conn).map_err(fail)?;
+        let list: Vec<serde_json::Value> = all
+            .iter()
+            .map(|c| {
+                let mut v = c.to_json();
+                if let Some(m) = v.as_object_mut() {
+                    m.remove("created");
+                    m.remove("updated");
+                }
+                v
+            })
+            .collect();
+        let body = super::automigrate::snapshot_js(&serde_json::Value::Array(list));
+        super::automigrate::write_unique(&self.dir, "collections_snapshot", &body)
+    }
+}
+
+fn fail(e: crate::store::StoreError) -> MigrationError {
+    MigrationError(e.to_string())
+}
+
+fn snake(name: &str) -> String {
+    let mut out = String::new();
+    for ch in name.trim().chars() {
+        if ch.is_ascii_alphanumeric() {
+            out.push(ch.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_owned()
+}

@@ -1,0 +1,376 @@
+//! One embedded JavaScript engine (QuickJS through rquickjs).
+//!
+//! An `Engine` owns a runtime and one context and is used from one thread
+//! only. Every evaluation runs under a time budget (the interrupt handler
+//! aborts it once the deadline has passed, so `while (true) {}` ends that
+//! call with an error and nothing else) and the runtime has a memory limit.
+//!
+//! JavaScript reaches Rust through a single host function, `__host(op,
+//! json)`, answered by the `Host` given at construction. Arguments and
+//! results cross as JSON text: the PocketBase-shaped objects (`Collection`,
+//! `Record`, `$app`...) are written in JavaScript on top of it (`prelude.js`),
+//! which keeps the Rust side a plain table of operations.
+
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rquickjs::context::EvalOptions;
+use rquickjs::{Context, Ctx, Function, Runtime};
+use serde_json::{Value, json};
+
+/// The PocketBase-compatible API, written in JavaScript over `__host`.
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// Limits for one engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Wall-clock budget of one evaluation or call.
+    pub time: Duration,
+    /// Heap limit of the runtime, in bytes.
+    pub memory: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            time: Duration::from_secs(5),
+            memory: 64 << 20,
+        }
+    }
+}
+
+/// An error raised by a host operation, shaped like PocketBase's API errors.
+#[derive(Debug, Clone)]
+pub struct HostError {
+    pub status: u16,
+    pub message: String,
+    pub data: Value,
+}
+
+impl HostError {
+    pub fn new(status: u16, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            data: json!({}),
+        }
+    }
+}
+
+/// Answers `__host(op, args)` calls.
+pub type Host = Rc<dyn Fn(&str, Value) -> Result<Value, HostError>>;
+
+/// A JavaScript failure: the message, where it happened and, for thrown
+/// `ApiError`s, the status and data to answer with.
+#[derive(Debug, Clone)]
+pub struct JsError {
+    pub message: String,
+    /// `file:line` frames, when QuickJS knows them.
+    pub stack: String,
+    /// `{status, message, data}` of a thrown `ApiError`.
+    pub api: Option<Value>,
+    /// The time budget ran out.
+    pub timed_out: bool,
+}
+
+impl JsError {
+    /// The engine ran out of heap; its state is unreliable afterwards.
+    pub fn out_of_memory(&self) -> bool {
+        self.message.contains("out of memory")
+    }
+}
+
+impl std::fmt::Display for JsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(at) = self.stack.lines().map(str::trim).find(|l| !l.is_empty()) {
+            write!(f, " ({at})")?;
+        }
+        Ok(())
+    }
+}
+
+/// One runtime and context with a budget.
+pub struct Engine {
+    _rt: Runtime,
+    ctx: Context,
+    deadline: Arc<AtomicU64>,
+    epoch: Instant,
+    limits: Limits,
+}
+
+impl Engine {
+    /// A fresh engine with the prelude loaded and `globals` (JSON values)
+    /// defined, e.g. `__hooks`.
+    pub fn new(limits: Limits, host: Host, globals: &[(&str, Value)]) -> Result<Self, JsError> {
+        let rt = Runtime::new().map_err(plain)?;
+        rt.set_memory_limit(limits.memory);
+        rt.set_max_stack_size(512 << 10);
+        let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        let epoch = Instant::now();
+        let d = Arc::clone(&deadline);
+        rt.set_interrupt_handler(Some(Box::new(move || {
+            epoch.elapsed().as_micros() as u64 > d.load(Ordering::Relaxed)
+        })));
+        let ctx = Context::full(&rt).map_err(plain)?;
+        let engine = Self {
+            _rt: rt,
+            ctx,
+            deadline,
+            epoch,
+            limits,
+        };
+        engine.ctx.with(|ctx| -> Result<(), JsError> {
+            let f = Function::new(ctx.clone(), move |op: String, args: String| -> String {
+                let args = serde_json::from_str(&args).unwrap_or(Value::Null);
+                let out = match host(&op, args) {
+                    Ok(v) => json!({ "ok": v }),
+                    Err(e) => {
+                        json!({"err": {"status": e.status, "message": e.message, "data": e.data}})
+                    }
+                };
+                out.to_string()
+            })
+            .map_err(plain)?;
+            ctx.globals().set("__host", f).map_err(plain)?;
+            for (name, v) in globals {
+                let v = ctx.json_parse(v.to_string()).map_err(plain)?;
+                ctx.globals().set(*name, v).map_err(plain)?;
+            }
+            Ok(())
+        })?;
+        engine.eval("prelude.js", PRELUDE)?;
+        Ok(engine)
+    }
+
+    /// Runs a script (non-strict, like PocketBase's files) and returns its
+    /// completion value as JSON.
+    pub fn eval(&self, filename: &str, source: &str) -> Result<Value, JsError> {
+        self.arm();
+        let out = self.ctx.with(|ctx| {
+            let mut o = EvalOptions::default();
+            o.strict = false;
+            o.filename = Some(filename.to_owned());
+            match ctx.eval_with_options::<rquickjs::Value, _>(source, o) {
+                Ok(v) => Ok(to_json(&ctx, v)),
+                Err(e) => Err(self.caught(&ctx, e)),
+            }
+        });
+        self.disarm();
+        self.finish(out)
+    }
+
+    /// QuickJS throws `null` when it cannot even allocate the error: name
+    /// that. (Outside `ctx.with`: the runtime lock is not re-entrant.)
+    fn finish(&self, out: Result<Value, JsError>) -> Result<Value, JsError> {
+        out.map_err(|mut e| {
+            // Whatever the failed call left unreachable goes now, not at
+            // the next call's first allocation.
+            self._rt.run_gc();
+            if e.message == "Uncaught null"
+                && self.memory_used() as usize >= self.limits.memory / 10 * 9
+            {
+                e.message = format!(
+                    "out of memory: the script reached its limit of {} MiB",
+                    self.limits.memory >> 20
+                );
+            }
+            e
+        })
+    }
+
+    /// Calls the global function `name` with one string argument; a string
+    /// result is parsed as JSON.
+    pub fn call(&self, name: &str, arg: &str) -> Result<Value, JsError> {
+        self.arm();
+        let out = self.ctx.with(|ctx| {
+            let f: Function = match ctx.globals().get(name) {
+                Ok(f) => f,
+                Err(e) => return Err(self.caught(&ctx, e)),
+            };
+            match f.call::<_, rquickjs::Value>((arg,)) {
+                Ok(v) => Ok(match v.as_string().and_then(|s| s.to_string().ok()) {
+                    Some(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+                    None => to_json(&ctx, v),
+                }),
+                Err(e) => Err(self.caught(&ctx, e)),
+            }
+        });
+        self.disarm();
+        self.finish(out)
+    }
+
+    /// Heap bytes in use (for metrics and tests).
+    pub fn memory_used(&self) -> i64 {
+        self._rt.memory_usage().memory_used_size
+    }
+
+    fn arm(&self) {
+        let end = self.epoch.elapsed() + self.limits.time;
+        self.deadline
+            .store(end.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    fn disarm(&self) {
+        self.deadline.store(u64::MAX, Ordering::Relaxed);
+    }
+
+    fn caught(&self, ctx: &Ctx<'_>, e: rquickjs::Error) -> JsError {
+        let timed_out =
+            self.epoch.elapsed().as_micros() as u64 > self.deadline.load(Ordering::Relaxed);
+        if !e.is_exception() {
+            return JsError {
+                message: e.to_string(),
+                stack: String::new(),
+                api: None,
+                timed_out,
+            };
+        }
+        let v = ctx.catch();
+        let mut err = JsError {
+            message: String::new(),
+            stack: String::new(),
+            api: None,
+            timed_out,
+        };
+        if let Some(obj) = v.as_object() {
+            let name: String = obj.get("name").unwrap_or_default();
+            let msg: String = obj.get("message").unwrap_or_default();
+            err.message = if name.is_empty() {
+                msg.clone()
+            } else {
+                format!("{name}: {msg}")
+            };
+            err.stack = obj.get("stack").unwrap_or_default();
+            if obj.get::<_, bool>("__apiError").unwrap_or(false) {
+                let status: u16 = obj.get("status").unwrap_or(400);
+                let data = obj
+                    .get::<_, rquickjs::Value>("data")
+                    .map(|d| to_json(ctx, d))
+                    .unwrap_or(Value::Null);
+                err.api = Some(json!({"status": status, "message": msg, "data": data}));
+            }
+        } else {
+            err.message = format!("Uncaught {}", to_json(ctx, v));
+        }
+        if timed_out {
+            err.message = format!(
+                "the script exceeded its time budget of {} ms ({})",
+                self.limits.time.as_millis(),
+                err.message
+            );
+        }
+        err
+    }
+}
+
+fn plain(e: rquickjs::Error) -> JsError {
+    JsError {
+        message: e.to_string(),
+        stack: String::new(),
+        api: None,
+        timed_out: false,
+    }
+}
+
+fn to_json<'js>(ctx: &Ctx<'js>, v: rquickjs::Value<'js>) -> Value {
+    if v.is_undefined() {
+        return Value::Null;
+    }
+    match ctx.json_stringify(v) {
+        Ok(Some(s)) => s
+            .to_string()
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or(Value::Null),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(limits: Limits) -> Engine {
+        let host: Host = Rc::new(|op, args| match op {
+            "echo" => Ok(args),
+            _ => Err(HostError::new(400, format!("unknown op {op}"))),
+        });
+        Engine::new(limits, host, &[("__hooks", json!("/h"))]).expect("engine")
+    }
+
+    #[test]
+    fn evaluates_and_calls_the_host() {
+        let e = engine(Limits::default());
+        let v = e
+            .eval("t.js", "__call('echo', {a: 1}).a + __hooks.length")
+            .expect("eval");
+        assert_eq!(v, json!(3));
+    }
+
+    #[test]
+    fn an_endless_loop_ends_within_the_budget() {
+        let e = engine(Limits {
+            time: Duration::from_millis(100),
+            ..Limits::default()
+        });
+        let t = Instant::now();
+        let err = e
+            .eval("loop.js", "while (true) {}")
+            .expect_err("interrupted");
+        assert!(err.timed_out, "{err}");
+        assert!(t.elapsed() < Duration::from_secs(2));
+        // The engine still works afterwards.
+        assert_eq!(e.eval("ok.js", "1 + 1").expect("eval"), json!(2));
+    }
+
+    #[test]
+    fn a_memory_bomb_fails_with_out_of_memory() {
+        let e = engine(Limits {
+            memory: 16 << 20,
+            ..Limits::default()
+        });
+        let err = e
+            .eval(
+                "bomb.js",
+                "let a = []; while (true) a.push('x'.repeat(1000) + a.length);",
+            )
+            .expect_err("out of memory");
+        assert!(err.message.contains("memory"), "{err}");
+        // The heap may stay full: the worker pool replaces such an engine.
+        assert!(err.out_of_memory(), "{err}");
+    }
+
+    #[test]
+    fn unsupported_and_legacy_names_fail_loudly() {
+        let e = engine(Limits::default());
+        let cases = [
+            ("onRecordBeforeCreateRequest(() => {})", "PocketBase < 0.23"),
+            ("new Dao()", "PocketBase < 0.23"),
+            ("migrate((db) => {})", "PocketBase < 0.23"),
+            ("__makeApp().dao()", "PocketBase < 0.23"),
+            ("__makeApp().newBackup()", "$app.newBackup is not supported"),
+            (
+                "$mails.sendRecordOTP()",
+                "$mails.sendRecordOTP is not supported",
+            ),
+            ("$dbx.hashExp({})", "$dbx.hashExp is not supported"),
+        ];
+        for (src, want) in cases {
+            let err = e.eval("x.js", src).expect_err(src);
+            assert!(err.message.contains(want), "{src}: {err}");
+        }
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let e = engine(Limits::default());
+        let err = e
+            .eval("pb_hooks/x.pb.js", "\n\nthrow new Error('nope')")
+            .expect_err("throws");
+        assert!(err.message.contains("nope"));
+        assert!(err.to_string().contains("x.pb.js:3"), "{err}");
+    }
+}

@@ -1,0 +1,3 @@
+module.exports = {
+  shout: (s) => s.toUpperCase() + "!",
+}
