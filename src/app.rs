@@ -25,6 +25,8 @@ pub struct App {
     pub fanned_out: tokio::sync::watch::Sender<i64>,
     /// Commands for the realtime fan-out task (resumes).
     pub fanout: tokio::sync::mpsc::UnboundedSender<crate::realtime::fanout::Command>,
+    /// Webhook endpoints, outbox hook and dispatcher state.
+    pub webhooks: Arc<crate::service::webhooks::Webhooks>,
     fanout_rx: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::realtime::fanout::Command>>,
     >,
@@ -37,6 +39,7 @@ impl App {
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
         let (fanned_out, _) = tokio::sync::watch::channel(0);
+        let webhooks = crate::service::webhooks::Webhooks::open(&config.webhooks, &store)?;
         Ok(Arc::new(Self {
             config,
             store,
@@ -46,6 +49,7 @@ impl App {
             broker: Default::default(),
             fanned_out,
             fanout,
+            webhooks,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
         }))
     }
@@ -81,6 +85,12 @@ impl App {
     }
 }
 
+impl AsRef<Store> for App {
+    fn as_ref(&self) -> &Store {
+        &self.store
+    }
+}
+
 /// Binds, prints the real address and serves until SIGINT/SIGTERM.
 pub async fn serve(app: Arc<App>) -> std::io::Result<()> {
     // Every realtime subscriber holds a socket: lift the soft open-file
@@ -111,6 +121,7 @@ pub async fn serve_on(
     if let Some(rx) = app.fanout_rx.lock().ok().and_then(|mut g| g.take()) {
         crate::realtime::fanout::start(Arc::clone(&app), rx);
     }
+    app.webhooks.start(Arc::clone(&app));
     let router = crate::http::router(app);
     // Realtime streams write many small messages: without TCP_NODELAY,
     // Nagle's algorithm holds each one back until the previous is acked.

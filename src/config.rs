@@ -20,6 +20,8 @@ pub struct Config {
     /// clients (hours), and at most how many.
     pub changes_retention_hours: u64,
     pub changes_retention_rows: u64,
+    /// Webhook delivery (`[webhooks]`, `docs/webhooks.md`).
+    pub webhooks: crate::service::webhooks::config::WebhooksConfig,
 }
 
 impl Default for Config {
@@ -30,6 +32,7 @@ impl Default for Config {
             log: "info".into(),
             changes_retention_hours: 24,
             changes_retention_rows: 100_000,
+            webhooks: Default::default(),
         }
     }
 }
@@ -70,6 +73,7 @@ impl Config {
         if let Some(v) = get("CAIRN_LOG") {
             self.log = v;
         }
+        self.webhooks.apply_env(&get);
     }
 }
 

@@ -10,6 +10,7 @@ pub mod realtime;
 pub mod realtime_ws;
 pub mod records;
 pub mod system;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -21,6 +22,28 @@ use tower_http::cors::CorsLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
+
+/// Superusers: webhook endpoints and the delivery log (`docs/webhooks.md`).
+fn webhook_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/webhooks/deliveries", get(webhooks::deliveries))
+        .route("/api/webhooks/deliveries/{id}", get(webhooks::delivery))
+        .route(
+            "/api/webhooks/deliveries/{id}/resend",
+            post(webhooks::resend),
+        )
+        .route(
+            "/api/webhooks/{id}",
+            get(webhooks::view)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/api/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/api/webhooks/{id}/test", post(webhooks::test))
+        .route("/api/webhooks/{id}/replay", post(webhooks::replay))
+        .route("/api/webhooks/{id}/recover", post(webhooks::recover))
+}
 
 /// Builds the whole route table.
 pub fn router(app: Arc<App>) -> Router {
@@ -144,6 +167,7 @@ pub fn router(app: Arc<App>) -> Router {
             "/api/settings",
             get(system::get_settings).patch(system::patch_settings),
         )
+        .merge(webhook_routes())
         // Dashboard
         .route("/_", get(system::dashboard_redirect))
         .route("/_/", get(system::dashboard))

@@ -11,6 +11,7 @@ pub mod collections;
 pub mod records;
 pub mod rules;
 pub mod settings;
+pub mod webhooks;
 
 use std::sync::Arc;
 
