@@ -4,7 +4,10 @@
 // helpers for endpoints, collections and the delivery log.
 
 import http from 'node:http';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Webhook } from 'standardwebhooks';
+import { REPO_ROOT } from './harness.mjs';
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -157,4 +160,22 @@ export async function delivery(srv, id) {
   const r = await srv.su('GET', `/api/webhooks/deliveries/${id}`);
   if (r.status !== 200) throw new Error(`delivery: ${r.status} ${r.text}`);
   return r.json;
+}
+
+/**
+ * Verifies recorded requests with PyPI `standardwebhooks` (installed into
+ * <repo>/.venv by scripts/test), exactly as docs/webhooks.md's Python
+ * receiver does; returns the parsed bodies.
+ */
+export function verifyPython(secret, recs) {
+  const py = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+  const script = [
+    'import json, sys',
+    'from standardwebhooks import Webhook',
+    'req = json.load(sys.stdin)',
+    'wh = Webhook(req["secret"])',
+    'print(json.dumps([wh.verify(r["body"].encode(), r["headers"]) for r in req["recs"]]))',
+  ].join('\n');
+  const input = JSON.stringify({ secret, recs: recs.map((r) => ({ body: r.body, headers: r.headers })) });
+  return JSON.parse(execFileSync(py, ['-c', script], { input, encoding: 'utf8' }));
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { useServer, test, cairnOnly } from './harness.mjs';
 import {
   webhookEnv, startReceiver, verify, waitFor, sleep, newCollection, createEndpoint,
-  createRecord, deliveries, delivery,
+  createRecord, deliveries, delivery, verifyPython,
 } from './webhook_fixtures.mjs';
 
 webhookEnv();
@@ -72,6 +72,8 @@ test('1, 2, 23: signed, standard headers, envelope, test event', opts, async () 
   assert.equal(body.data.record.title, 'hello');
   assert.equal(body.data.record.collectionName, col);
   assert.equal(body.data.record.secretNote, undefined, 'hidden fields are not sent');
+  // The Python library (docs/webhooks.md's receiver) agrees.
+  assert.deepEqual(verifyPython(ep.secret, [rec]), [body]);
   // A tampered body does not verify.
   assert.throws(() => verify(ep.secret, { ...rec, body: rec.body.replace('hello', 'hellO') }));
 
@@ -351,6 +353,8 @@ test('18: rotation signs with both keys during the grace, then only the new one'
   assert.equal(rx.requests[1].headers['webhook-signature'].split(' ').length, 1);
   verify(fresh, rx.requests[1]);
   assert.throws(() => verify(ep.secret, rx.requests[1]));
+  assert.equal(verifyPython(fresh, rx.requests).length, 2);
+  assert.equal(verifyPython(ep.secret, [rx.requests[0]]).length, 1);
 });
 
 test('19, 21: fresh timestamps; bounded concurrency per endpoint', opts, async () => {
@@ -366,4 +370,40 @@ test('19, 21: fresh timestamps; bounded concurrency per endpoint', opts, async (
     assert.ok(Math.abs(Number(r.headers['webhook-timestamp']) - r.at / 1000) <= 2);
   }
   assert.equal(new Set(rx.requests.map((r) => r.headers['webhook-id'])).size, 50);
+});
+
+test('paused holds sends; thin and fields payloads; a rolled-back write delivers nothing', opts, async () => {
+  const rx = await startReceiver();
+  const col = await newCollection(srv);
+  const thin = await createEndpoint(srv, { url: rx.url('/thin'), collection: col, payloadMode: 'thin', status: 'paused' });
+  const some = await createEndpoint(srv, { url: rx.url('/fields'), collection: col, fields: ['id', 'title'] });
+  const { id } = await createRecord(srv, col, { title: 't', status: 's' });
+  await waitFor(() => rx.on('/fields').length >= 1);
+  const fb = verify(some.secret, rx.on('/fields')[0]);
+  assert.deepEqual(Object.keys(fb.data.record).sort(), ['id', 'title']);
+  await sleep(800);
+  assert.equal(rx.on('/thin').length, 0, 'paused endpoints hold their sends');
+  const held = await deliveries(srv, { webhook: thin.id });
+  assert.equal(held.length, 1);
+  assert.equal(held[0].state, 'pending');
+  await srv.su('PATCH', `/api/webhooks/${thin.id}`, { body: { status: 'enabled' } });
+  await waitFor(() => rx.on('/thin').length >= 1, 5_000, 'released');
+  const tb = verify(thin.secret, rx.on('/thin')[0]);
+  assert.deepEqual(tb.data, { id, collectionName: col, action: 'create', seq: tb.data.seq });
+
+  // A batch whose second request fails rolls back the first: no delivery.
+  assert.equal((await srv.su('PATCH', '/api/settings', { body: { batch: { enabled: true } } })).status, 200);
+  const before = (await deliveries(srv, { webhook: some.id })).length;
+  const b = await srv.su('POST', '/api/batch', {
+    body: {
+      requests: [
+        { method: 'POST', url: `/api/collections/${col}/records`, body: { title: 'rolled back' } },
+        { method: 'POST', url: '/api/collections/missing_collection/records', body: {} },
+      ],
+    },
+  });
+  assert.equal(b.status, 400);
+  await sleep(800);
+  assert.equal((await deliveries(srv, { webhook: some.id })).length, before);
+  assert.ok(!rx.requests.some((r) => r.body.includes('rolled back')));
 });
