@@ -35,6 +35,8 @@ pub struct App {
     pub metrics: crate::service::metrics::Metrics,
     /// The one cron scheduler (built-in jobs, backups, plugins).
     pub cron: Arc<crate::service::cron::Scheduler>,
+    /// Webhook endpoints, outbox hook and dispatcher state.
+    pub webhooks: Arc<crate::service::webhooks::Webhooks>,
     fanout_rx: std::sync::Mutex<
         Option<tokio::sync::mpsc::UnboundedReceiver<crate::realtime::fanout::Command>>,
     >,
@@ -56,6 +58,7 @@ impl App {
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
         let (fanned_out, _) = tokio::sync::watch::channel(0);
+        let webhooks = crate::service::webhooks::Webhooks::open(&config.webhooks, &store)?;
         Ok(Arc::new(Self {
             config,
             store,
@@ -70,6 +73,7 @@ impl App {
             backups,
             metrics,
             logs,
+            webhooks,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
             hooks: Default::default(),
         }))
@@ -104,6 +108,12 @@ impl App {
         if let Ok(mut g) = self.settings.write() {
             *g = Arc::new(v);
         }
+    }
+}
+
+impl AsRef<Store> for App {
+    fn as_ref(&self) -> &Store {
+        &self.store
     }
 }
 
@@ -152,6 +162,7 @@ pub async fn serve_on(
     };
     let ops = crate::ops::start(&app);
     crate::plugins::hooks::start(&app);
+    app.webhooks.start(Arc::clone(&app));
     let router = crate::http::router(app);
     let served = crate::http::server::serve(listener, router, limits, shutdown).await;
     ops.abort();

@@ -58,6 +58,8 @@ pub struct Config {
     /// Hosts `$http.send` may reach although they resolve to private or
     /// loopback addresses (comma-separated in `CAIRN_JS_ALLOWED_HOSTS`).
     pub js_allowed_hosts: Vec<String>,
+    /// Webhook delivery (`[webhooks]`, `docs/webhooks.md`).
+    pub webhooks: crate::service::webhooks::config::WebhooksConfig,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             js_time_limit_ms: 5_000,
             js_memory_limit_mb: 64,
             js_allowed_hosts: Vec::new(),
+            webhooks: Default::default(),
         }
     }
 }
@@ -163,6 +166,7 @@ impl Config {
         if let Some(v) = get("CAIRN_JS_TIME_LIMIT_MS").and_then(|v| v.parse().ok()) {
             self.js_time_limit_ms = v;
         }
+        self.webhooks.apply_env(&get);
     }
 
     /// The files service's limits.

@@ -24,6 +24,7 @@ pub mod server;
 pub mod system;
 pub mod tus;
 pub mod upload;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -191,6 +192,24 @@ fn routes() -> Routes {
         .route("/api/logs/stats", get(logs::stats))
         .route("/api/logs/{id}", get(logs::view))
         .route("/api/settings/test/s3", post(files::test_s3))
+        // Superusers: webhook endpoints and the delivery log (docs/webhooks.md)
+        .route("/api/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/webhooks/deliveries", get(webhooks::deliveries))
+        .route("/api/webhooks/deliveries/{id}", get(webhooks::delivery))
+        .route(
+            "/api/webhooks/deliveries/{id}/resend",
+            post(webhooks::resend),
+        )
+        .route(
+            "/api/webhooks/{id}",
+            get(webhooks::view)
+                .patch(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/api/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/api/webhooks/{id}/test", post(webhooks::test))
+        .route("/api/webhooks/{id}/replay", post(webhooks::replay))
+        .route("/api/webhooks/{id}/recover", post(webhooks::recover))
         // Dashboard
         .route("/_", get(system::dashboard_redirect))
         .route("/_/", get(system::dashboard))

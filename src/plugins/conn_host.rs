@@ -72,6 +72,8 @@ fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError
                 conn,
                 schema_changed: false,
                 last_seq: None,
+                // Webhook outbox rows are not written for JS writes yet.
+                change_hook: None,
             };
             let mut seen = std::collections::HashSet::new();
             rec_svc::delete_in_tx(&mut ctx, &Arc::new(schema), &c, &id, 0, &mut seen)
@@ -254,6 +256,8 @@ fn save(conn: &Connection, args: Value) -> Result<Value, HostError> {
         conn,
         schema_changed: false,
         last_seq: None,
+        // Webhook outbox rows are not written for JS writes yet.
+        change_hook: None,
     };
     let row = op.run(&mut ctx).map_err(svc)?;
     Ok(public(&schema, &c, &row))

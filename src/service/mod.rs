@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod records;
 pub mod rules;
 pub mod settings;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -15,6 +15,24 @@ use super::records::{Where, select_list, to_sql};
 use crate::schema::Collection;
 use crate::schema::names::quote_ident;
 
+/// Runs inside the write transaction of every appended change, so what it
+/// writes (the webhook outbox) commits or rolls back with the change.
+pub trait ChangeHook: Send + Sync {
+    fn on_change(&self, conn: &Connection, change: &NewChange<'_>) -> Result<(), StoreError>;
+}
+
+/// A change being appended, as the change hook sees it.
+pub struct NewChange<'a> {
+    pub seq: i64,
+    pub collection: &'a Collection,
+    pub record_id: &'a str,
+    pub action: super::records::Action,
+    /// The stored fields without password hashes (what `_changes` keeps).
+    pub snapshot: &'a Map<String, Value>,
+    /// Commit-time timestamp in PocketBase's format.
+    pub created: &'a str,
+}
+
 /// One change-log row.
 #[derive(Debug, Clone)]
 pub struct Change {

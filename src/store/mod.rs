@@ -24,6 +24,7 @@ pub mod simple_list;
 pub mod snapshot;
 pub mod totp;
 pub mod views;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -140,6 +141,7 @@ pub struct Store {
     schema: Arc<RwLock<Arc<Schema>>>,
     last_seq: tokio::sync::watch::Sender<i64>,
     roles: roles::RoleCache,
+    change_hook: pool::HookSlot,
 }
 
 impl Store {
@@ -183,8 +185,10 @@ impl Store {
             .map(|n| n.get() * 2)
             .unwrap_or(4)
             .max(4);
+        let change_hook = pool::HookSlot::default();
         Ok(Self {
-            writer: pool::Writer::start(conn, after_commit),
+            writer: pool::Writer::start(conn, after_commit, Arc::clone(&change_hook)),
+            change_hook,
             checkpointer,
             readers: pool::Readers::new(&path, readers),
             path,
@@ -224,6 +228,19 @@ impl Store {
                 Arc::from(Vec::new())
             }
         }
+    }
+
+    /// Installs the hook that runs in the transaction of every change.
+    pub fn set_change_hook(&self, hook: Arc<dyn changes::ChangeHook>) {
+        if let Ok(mut g) = self.change_hook.write() {
+            *g = Some(hook);
+        }
+    }
+
+    /// The shared schema cell, for code that runs on the writer thread
+    /// (the change hook) and needs the current snapshot.
+    pub fn schema_cell(&self) -> Arc<RwLock<Arc<Schema>>> {
+        Arc::clone(&self.schema)
     }
 
     /// Subscribes to the last committed change-log sequence number.

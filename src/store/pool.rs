@@ -100,6 +100,8 @@ pub struct WriteCtx<'a> {
     pub schema_changed: bool,
     /// The last change-log sequence number this job appended, if any.
     pub last_seq: Option<i64>,
+    /// Runs in the transaction of every appended change (the webhook outbox).
+    pub change_hook: Option<&'a dyn super::changes::ChangeHook>,
 }
 
 type Job = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Done + Send>;
@@ -133,13 +135,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Connection, after_commit: AfterCommit) -> Self {
+    pub fn start(conn: Connection, after_commit: AfterCommit, hook: HookSlot) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
         let stats = std::sync::Arc::new(WriterStats::default());
         let st = std::sync::Arc::clone(&stats);
         let handle = std::thread::Builder::new()
             .name("cairn-writer".into())
-            .spawn(move || writer_loop(conn, rx, after_commit, &st))
+            .spawn(move || writer_loop(conn, rx, after_commit, &st, hook))
             .ok();
         Self {
             tx: Mutex::new(Some(tx)),
@@ -198,11 +200,16 @@ impl Writer {
     }
 }
 
+/// Where the change hook is installed once the services exist.
+pub type HookSlot =
+    std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<dyn super::changes::ChangeHook>>>>;
+
 fn writer_loop(
     conn: Connection,
     rx: mpsc::Receiver<Job>,
     after_commit: AfterCommit,
     stats: &WriterStats,
+    hook: HookSlot,
 ) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
@@ -216,13 +223,19 @@ fn writer_loop(
             .queued
             .fetch_sub(batch.len() as i64, std::sync::atomic::Ordering::Relaxed);
         stats.group_sizes.observe(batch.len() as f64);
-        run_group(&conn, batch, &after_commit);
+        let hook = hook.read().ok().and_then(|g| g.clone());
+        run_group(&conn, batch, &after_commit, hook.as_deref());
     }
     // Queue closed: fold the WAL back into the main file.
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
-fn run_group(conn: &Connection, batch: Vec<Job>, after_commit: &AfterCommit) {
+fn run_group(
+    conn: &Connection,
+    batch: Vec<Job>,
+    after_commit: &AfterCommit,
+    change_hook: Option<&dyn super::changes::ChangeHook>,
+) {
     let started = std::time::Instant::now();
     let jobs = batch.len();
     let mut dones = Vec::with_capacity(batch.len());
@@ -247,6 +260,7 @@ fn run_group(conn: &Connection, batch: Vec<Job>, after_commit: &AfterCommit) {
             conn,
             schema_changed: false,
             last_seq: None,
+            change_hook,
         };
         let done = catch_unwind(AssertUnwindSafe(|| job(&mut ctx)));
         let keep = matches!(&done, Ok(d) if d.ok);

@@ -534,6 +534,8 @@ pub fn append_change(
         ctx.schema_changed = true;
     }
     let conn = ctx.conn;
+    let created = datetime::now();
+    let snap_json = serde_json::to_string(&snap).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     conn.prepare_cached(
         "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
@@ -542,11 +544,24 @@ pub fn append_change(
         c.name,
         id,
         action.as_str(),
-        datetime::now(),
-        Value::Object(snap).to_string()
+        created,
+        snap_json
     ])?;
     let seq = conn.last_insert_rowid();
     ctx.last_seq = Some(seq);
+    if let Some(hook) = ctx.change_hook {
+        hook.on_change(
+            conn,
+            &super::changes::NewChange {
+                seq,
+                collection: c,
+                record_id: id,
+                action,
+                snapshot: &snap,
+                created: &created,
+            },
+        )?;
+    }
     Ok(seq)
 }
 

@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""Webhook benchmark (Cairn only; PocketBase has no webhooks).
+
+In one run, on one fresh Cairn server (release build) and a fast local
+receiver (a raw asyncio HTTP server in its own process, answering 200):
+
+1. Outbox cost: wrk creates records in `posts` for D seconds with no webhook
+   endpoint, then with one endpoint matching every create (delivered to the
+   receiver while the load runs), alternating for R paired rounds. The cost
+   is 1 - (creates/s with the endpoint) / (creates/s without), the median of
+   the paired rounds. Goal: < 15 %.
+2. Delivery latency: creates at a steady 500/s for S seconds (asyncio
+   client, 16 keep-alive connections); for each record, arrival at the
+   receiver minus the moment its create request was sent (an upper bound of
+   commit -> arrival). Goal: p95 < 250 ms, nothing lost.
+
+Results: stdout (Markdown), bench/results/webhooks.md and webhooks.json.
+Standard library + wrk. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+import run as base  # noqa: E402
+from realtime import HttpConn  # noqa: E402
+
+TITLE_RE = re.compile(rb'"title":"lat-(\d+)"')
+POSTS = {
+    "name": "posts", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
+    "fields": [{"name": "title", "type": "text"}, {"name": "body", "type": "text"}],
+}
+
+
+def receiver_main(port_q, cmd_pipe) -> None:
+    """A minimal keep-alive HTTP/1.1 server: 200 to everything, arrival times kept."""
+    arrivals: dict[int, int] = {}
+    count = 0
+
+    async def handle(reader, writer):
+        nonlocal count
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                n = 0
+                for line in head.split(b"\r\n"):
+                    if line[:15].lower() == b"content-length:":
+                        n = int(line[15:].strip())
+                body = await reader.readexactly(n) if n else b""
+                now = time.time_ns()
+                count += 1
+                m = TITLE_RE.search(body)
+                if m:
+                    arrivals.setdefault(int(m.group(1)), now)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            writer.close()
+
+    async def main():
+        srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port_q.put(srv.sockets[0].getsockname()[1])
+        loop = asyncio.get_running_loop()
+        while True:
+            cmd = await loop.run_in_executor(None, cmd_pipe.recv)
+            if cmd == "stop":
+                return
+            if cmd == "arrivals":
+                cmd_pipe.send((count, dict(arrivals)))
+            if cmd == "reset":
+                arrivals.clear()
+                count = 0
+                cmd_pipe.send(True)
+
+    asyncio.run(main())
+
+
+WRK_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/api/collections/posts/records", nil,
+    '{"title":"wrk-' .. n .. '","body":"created by the webhook benchmark"}')
+end
+"""
+
+
+def wrk_rps(server: base.Server, script: Path, args) -> dict:
+    cmd = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s",
+           "--timeout", "10s", "-s", str(script), server.base_url]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.duration + 60)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", p.stdout)
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", p.stdout)
+    errs = re.search(r"Socket errors:.*", p.stdout)
+    if p.returncode != 0 or not m:
+        raise RuntimeError(f"wrk failed: {p.stdout}{p.stderr}")
+    return {"rps": float(m.group(1)), "non2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errs.group(0) if errs else ""}
+
+
+async def steady_creates(server: base.Server, rate: int, seconds: float, conns: int) -> dict[int, int]:
+    """Creates `lat-i` records at `rate`/s; returns i -> send time (ns)."""
+    total = int(rate * seconds)
+    sent: dict[int, int] = {}
+    pool: asyncio.Queue = asyncio.Queue()
+    for _ in range(conns):
+        pool.put_nowait(HttpConn(server.host, server.port))
+    failures = 0
+
+    async def one(i: int) -> None:
+        nonlocal failures
+        conn = await pool.get()
+        try:
+            sent[i] = time.time_ns()
+            status, _ = await conn.request("POST", "/api/collections/posts/records",
+                                           {"title": f"lat-{i}", "body": "latency"})
+            if status != 200:
+                failures += 1
+        finally:
+            pool.put_nowait(conn)
+
+    t0 = time.monotonic()
+    tasks = []
+    for i in range(total):
+        delay = t0 + i / rate - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    if failures:
+        raise RuntimeError(f"{failures} creates failed")
+    return sent
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cairn-bin", default="target/release/cairn")
+    ap.add_argument("-d", "--duration", type=int, default=5, help="seconds per wrk run")
+    ap.add_argument("--rounds", type=int, default=3, help="paired none/one rounds")
+    ap.add_argument("-t", "--threads", type=int, default=2)
+    ap.add_argument("-c", "--connections", type=int, default=32)
+    ap.add_argument("--rate", type=int, default=500, help="creates/s in the latency phase")
+    ap.add_argument("--seconds", type=float, default=6.0, help="length of the latency phase")
+    args = ap.parse_args()
+
+    binary = str((base.REPO_ROOT / args.cairn_bin).resolve())
+    os.environ["CAIRN_WEBHOOKS_ALLOW_CIDRS"] = "127.0.0.0/8"
+    os.environ.setdefault("CAIRN_LOG", "warn")
+    logs = BENCH_DIR / "results" / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    port_q: multiprocessing.Queue = multiprocessing.Queue()
+    parent, child = multiprocessing.Pipe()
+    rx = multiprocessing.Process(target=receiver_main, args=(port_q, child), daemon=True)
+    rx.start()
+    rx_port = port_q.get(timeout=10)
+    server = base.Server("cairn-webhooks", binary, False, logs)
+    result: dict = {"rounds": []}
+    try:
+        server.start()
+        token = base.superuser_token(server)
+        admin = base.Client(server.host, server.port, token)
+        admin.ok("POST", "/api/collections", POSTS)
+        hook_body = {"url": f"http://127.0.0.1:{rx_port}/hook", "collection": "posts",
+                     "actions": ["create"]}
+        work = Path(tempfile.mkdtemp(prefix="bench-wh-"))
+        script = work / "create.lua"
+        script.write_text(WRK_LUA)
+        # Warm-up.
+        wrk_rps(server, script, argparse.Namespace(**{**vars(args), "duration": 2}))
+        for r in range(args.rounds):
+            none = wrk_rps(server, script, args)
+            ep = admin.ok("POST", "/api/webhooks", hook_body)
+            one = wrk_rps(server, script, args)
+            # Let the backlog drain before the next round without an endpoint.
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                _, page = admin.request("GET", f"/api/webhooks/deliveries?webhook={ep['id']}&state=pending&perPage=1")
+                if page.get("totalItems", 1) == 0:
+                    break
+                time.sleep(0.5)
+            admin.request("DELETE", f"/api/webhooks/{ep['id']}")
+            cost = 1 - one["rps"] / none["rps"]
+            result["rounds"].append({"none": none, "one": one, "cost": cost})
+            base_msg = f"round {r + 1}: none {none['rps']:.0f}/s, one endpoint {one['rps']:.0f}/s, cost {cost:.1%}"
+            print(base_msg, file=sys.stderr)
+        result["cost_median"] = statistics.median(x["cost"] for x in result["rounds"])
+
+        # Latency at a steady rate.
+        ep = admin.ok("POST", "/api/webhooks", hook_body)
+        parent.send("reset")
+        parent.recv()
+        sent = asyncio.run(steady_creates(server, args.rate, args.seconds, 16))
+        deadline = time.time() + 30
+        arrivals: dict[int, int] = {}
+        while time.time() < deadline:
+            parent.send("arrivals")
+            _, arrivals = parent.recv()
+            if len(arrivals) >= len(sent):
+                break
+            time.sleep(0.25)
+        lat = [(arrivals[i] - sent[i]) / 1e6 for i in sent if i in arrivals]
+        _, page = admin.request("GET", f"/api/webhooks/deliveries?webhook={ep['id']}&state=succeeded&perPage=1")
+        result["latency"] = {
+            "rate": args.rate, "creates": len(sent), "delivered": len(lat),
+            "lost": len(sent) - len(lat), "p50_ms": pct(lat, 50), "p95_ms": pct(lat, 95),
+            "p99_ms": pct(lat, 99), "max_ms": max(lat), "succeeded_in_log": page.get("totalItems"),
+        }
+    finally:
+        server.stop()
+        parent.send("stop")
+        rx.join(timeout=5)
+        if rx.is_alive():
+            rx.terminate()
+
+    lat = result["latency"]
+    md = [
+        "# Webhook benchmark (Cairn)",
+        "",
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; wrk -t{args.threads} -c{args.connections} "
+        f"-d{args.duration}s, {args.rounds} paired rounds; receiver: local asyncio HTTP server.",
+        "",
+        "| round | creates/s, no endpoint | creates/s, one matching endpoint | outbox cost |",
+        "|---|---|---|---|",
+    ]
+    for i, r in enumerate(result["rounds"], 1):
+        md.append(f"| {i} | {r['none']['rps']:.0f} | {r['one']['rps']:.0f} | {r['cost']:.1%} |")
+    md += [
+        "",
+        f"Outbox cost (median of paired rounds): **{result['cost_median']:.1%}** (goal < 15 %).",
+        "",
+        f"Delivery latency at {lat['rate']} creates/s ({lat['creates']} creates, send -> arrival): "
+        f"p50 {lat['p50_ms']:.1f} ms, **p95 {lat['p95_ms']:.1f} ms** (goal < 250 ms), p99 {lat['p99_ms']:.1f} ms, "
+        f"max {lat['max_ms']:.1f} ms; lost {lat['lost']}.",
+    ]
+    text = "\n".join(md) + "\n"
+    print(text)
+    out = BENCH_DIR / "results"
+    (out / "webhooks.md").write_text(text)
+    (out / "webhooks.json").write_text(json.dumps(result, indent=2))
+    ok = result["cost_median"] < 0.15 and lat["p95_ms"] < 250 and lat["lost"] == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+//! The outbox: in the write transaction of every change, one delivery row
+//! per matching endpoint, with the body frozen and one event id shared by
+//! every endpoint, retry and resend of that change.
+//!
+//! Only endpoints whose collection and action match are looked at, from an
+//! in-memory snapshot, so a write costs nothing more when no endpoint
+//! wants it. The filter runs on the snapshot the change log keeps (the new
+//! record; for deletes, the record as it was), with the same compiler and
+//! snapshot query as realtime subscriptions.
+
+use serde_json::{Map, Value, json};
+
+use super::Webhooks;
+use super::endpoints::Endpoint;
+use crate::filter::ast::RequestInfo;
+use crate::schema::Collection;
+use crate::service::{Actor, records, rules};
+use crate::store::StoreError;
+use crate::store::changes::{self, ChangeHook, NewChange};
+use crate::store::webhooks::{self as db, NewDelivery};
+
+/// A change as the payload builder needs it (live, or read back for replay).
+pub struct EventSource<'a> {
+    pub seq: i64,
+    pub collection: &'a Collection,
+    pub record_id: &'a str,
+    pub action: &'a str,
+    pub snapshot: &'a Map<String, Value>,
+    /// PocketBase-format commit time.
+    pub created: &'a str,
+}
+
+/// `2006-01-02 15:04:05.000Z` → `2006-01-02T15:04:05.000Z` (ISO 8601).
+pub fn iso(pb_time: &str) -> String {
+    pb_time.replacen(' ', "T", 1)
+}
+
+/// The frozen request body for one endpoint.
+pub fn body(ep: &Endpoint, ev: &EventSource<'_>) -> String {
+    let c = ev.collection;
+    let data = if ep.def.payload_mode == "thin" {
+        json!({
+            "id": ev.record_id,
+            "collectionName": c.name,
+            "action": ev.action,
+            "seq": ev.seq,
+        })
+    } else {
+        // Hidden fields and auth secrets never leave; the email does (the
+        // receiver is the admin's own system).
+        let mut record = records::to_public_with(c, ev.snapshot, &Actor::Guest, true);
+        if !ep.def.fields.is_empty()
+            && let Value::Object(m) = &mut record
+        {
+            m.retain(|k, _| ep.def.fields.iter().any(|f| f == k));
+        }
+        json!({"seq": ev.seq, "action": ev.action, "record": record})
+    };
+    json!({
+        "type": format!("{}.{}", c.name, ev.action),
+        "timestamp": iso(ev.created),
+        "data": data,
+    })
+    .to_string()
+}
+
+/// Does the change pass the endpoint's filter?
+pub fn passes(
+    conn: &rusqlite::Connection,
+    schema: &crate::store::Schema,
+    ep: &Endpoint,
+    ev: &EventSource<'_>,
+) -> Result<bool, StoreError> {
+    if ep.def.filter.trim().is_empty() {
+        return Ok(true);
+    }
+    let w = rules::rule(
+        schema,
+        ev.collection,
+        &ep.def.filter,
+        &RequestInfo::default(),
+        1,
+    );
+    changes::snapshot_matches(conn, ev.collection, ev.snapshot, &w)
+}
+
+impl ChangeHook for Webhooks {
+    fn on_change(&self, conn: &rusqlite::Connection, ch: &NewChange<'_>) -> Result<(), StoreError> {
+        let endpoints = self.snapshot();
+        let action = ch.action.as_str();
+        let mut wanting = endpoints
+            .iter()
+            .filter(|e| {
+                e.status != super::endpoints::Status::Disabled && e.wants(&ch.collection.id, action)
+            })
+            .peekable();
+        if wanting.peek().is_none() {
+            return Ok(());
+        }
+        let schema = self.schema();
+        let ev = EventSource {
+            seq: ch.seq,
+            collection: ch.collection,
+            record_id: ch.record_id,
+            action,
+            snapshot: ch.snapshot,
+            created: ch.created,
+        };
+        let mut event_id = None;
+        let now = super::now_ms();
+        for ep in wanting {
+            if !passes(conn, &schema, ep, &ev)? {
+                continue;
+            }
+            let id = event_id.get_or_insert_with(super::sign::new_event_id);
+            db::insert_delivery(
+                conn,
+                &NewDelivery {
+                    webhook_id: &ep.id,
+                    event_id: id,
+                    change_seq: Some(ch.seq),
+                    kind: &format!("{}.{}", ch.collection.name, action),
+                    body: &body(ep, &ev),
+                    trigger: "scheduled",
+                    now,
+                },
+            )?;
+        }
+        Ok(())
+    }
+}
