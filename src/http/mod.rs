@@ -1,5 +1,6 @@
 //! The HTTP API: one route table, grouped by who calls it.
 
+pub mod admin;
 pub mod auth;
 pub mod batch;
 pub mod collections;
@@ -145,9 +146,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(system::get_settings).patch(system::patch_settings),
         )
         // Dashboard
-        .route("/_", get(system::dashboard_redirect))
-        .route("/_/", get(system::dashboard))
-        .route("/_/{*path}", get(system::dashboard))
+        .merge(admin::router(Arc::clone(&app)))
         .method_not_allowed_fallback(system::wrong_method)
         .fallback(system::fallback);
 
