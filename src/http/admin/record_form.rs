@@ -114,7 +114,7 @@ fn inputs(
         let focus = !error.is_empty() && std::mem::take(&mut first_error);
         let mut input = json!({
             "name": f.name, "type": f.kind.type_name(), "error": error, "focus": focus,
-            "required": required(f), "help": f.help, "value": "",
+            "required": required(f) && f.name != "id", "help": f.help, "value": "",
         });
         let (kind, extra) = match &f.kind {
             FieldKind::Text(_) => ("text", json!({"value": v.as_str().unwrap_or_default()})),
@@ -123,7 +123,7 @@ fn inputs(
             FieldKind::Editor(_) => ("textarea", json!({"value": v.as_str().unwrap_or_default()})),
             FieldKind::Number(o) => (
                 "number",
-                json!({"value": if v.is_number() { v.to_string() } else { String::new() }, "step": if o.only_int { "1" } else { "any" }}),
+                json!({"value": match v { Value::Number(n) => n.to_string(), Value::String(s) => s.clone(), _ => String::new() }, "step": if o.only_int { "1" } else { "any" }}),
             ),
             FieldKind::Bool(_) => ("checkbox", json!({"checked": v.as_bool().unwrap_or(false)})),
             FieldKind::Date(_) => (

@@ -31,9 +31,28 @@ pub fn find(app: &App, name: &str) -> Option<Arc<Collection>> {
     app.store.schema().get(name)
 }
 
-/// Operators of the filter language: text without any is a search term.
+/// Operators of the filter language outside quoted strings: text without
+/// any is a search term.
 fn is_expression(s: &str) -> bool {
-    s.contains(['=', '~', '>', '<', '!', '&', '|', '('])
+    let mut quote = None;
+    let mut escaped = false;
+    for ch in s.chars() {
+        match quote {
+            Some(q) => {
+                if escaped {
+                    escaped = false;
+                } else if ch == '\\' {
+                    escaped = true;
+                } else if ch == q {
+                    quote = None;
+                }
+            }
+            None if ch == '"' || ch == '\'' => quote = Some(ch),
+            None if "=~><!&|(".contains(ch) => return true,
+            None => {}
+        }
+    }
+    false
 }
 
 /// A filter string literal for a search term (quotes and backslashes
@@ -186,9 +205,10 @@ pub async fn list(
     } else {
         ""
     };
+    // The header buttons' `sort` comes after the form's hidden one.
     let sort = q
         .iter()
-        .find(|(n, _)| n == "sort")
+        .rfind(|(n, _)| n == "sort")
         .map(|(_, v)| v.clone())
         .unwrap_or_else(|| default_sort.to_owned());
     let page = get("page").parse::<i64>().unwrap_or(1).max(1);
@@ -281,7 +301,7 @@ pub async fn list(
             "next_link": if page < total_pages { keep(page + 1) } else { String::new() },
             "export_json": format!("/_/collections/{}/export?format=json&filter={}&sort={}", view::urlencode(&c.name), view::urlencode(&applied), view::urlencode(&sort)),
             "export_csv": format!("/_/collections/{}/export?format=csv&filter={}&sort={}", view::urlencode(&c.name), view::urlencode(&applied), view::urlencode(&sort)),
-            "saved": get("saved"), "deleted": get("deleted"),
+            "saved": get("saved"), "deleted": get("deleted"), "deleted_error": get("deleted_error"),
         }),
     );
     view::render("records.html", ctx)
