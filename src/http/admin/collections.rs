@@ -216,6 +216,7 @@ pub async fn edit_page(
     State(app): State<Arc<App>>,
     admin: Admin,
     Path(name): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(c) = app.store.schema().get(&name) else {
         return super::shell::not_found(State(app), admin).await;
@@ -227,12 +228,18 @@ pub async fn edit_page(
         orig_name: c.name.clone(),
         is_new: false,
     };
+    let message = q.get("error").map(String::as_str).unwrap_or_default();
+    let flags = if q.contains_key("saved") {
+        json!({"saved": true})
+    } else {
+        Value::Null
+    };
     render(
         &app,
         &admin,
         &d,
-        &Value::Null,
-        "",
+        &flags,
+        message,
         &[],
         Value::Null,
         StatusCode::OK,
