@@ -64,6 +64,25 @@ function confirmBox(text, okLabel = 'Confirm') {
   });
 }
 
+/** Keeps Tab and Shift+Tab inside an open modal dialog. */
+function setupFocusTrap() {
+  document.addEventListener('keydown', (e) => {
+    const d = document.querySelector('dialog[open]');
+    if (!d || e.key !== 'Tab') return;
+    const items = [...d.querySelectorAll('button, [href], input, select, textarea, [tabindex]:not([tabindex="-1"])')].filter((el) => !el.disabled);
+    if (!items.length) return;
+    const first = items[0];
+    const last = items[items.length - 1];
+    if (e.shiftKey && (document.activeElement === first || !d.contains(document.activeElement))) {
+      e.preventDefault();
+      last.focus();
+    } else if (!e.shiftKey && (document.activeElement === last || !d.contains(document.activeElement))) {
+      e.preventDefault();
+      first.focus();
+    }
+  });
+}
+
 function setupConfirms() {
   for (const form of document.querySelectorAll('form[data-confirm]')) {
     form.addEventListener('submit', async (e) => {
@@ -231,6 +250,7 @@ if (!routeFragment()) {
   setupTheme();
   setupShell();
   setupConfirms();
+  setupFocusTrap();
   setupGuard();
   setupSelection();
   setupLive();
