@@ -201,6 +201,99 @@ function setupLive() {
   window.addEventListener('pagehide', () => es.close());
 }
 
+// ---- rule autocomplete (ARIA combobox) ----
+
+function setupRuleSuggest() {
+  const section = document.querySelector('[data-suggest]');
+  if (!section) return;
+  let names = [];
+  try {
+    names = JSON.parse(section.dataset.suggest);
+  } catch {
+    return;
+  }
+  for (const input of section.querySelectorAll('input[data-rule]')) {
+    const list = document.getElementById(input.getAttribute('aria-controls'));
+    let active = -1;
+    const token = () => {
+      const upto = input.value.slice(0, input.selectionStart ?? input.value.length);
+      const m = /[\w@.:]*$/.exec(upto);
+      return { text: m[0], start: upto.length - m[0].length, end: upto.length };
+    };
+    const close = () => {
+      list.hidden = true;
+      list.replaceChildren();
+      input.setAttribute('aria-expanded', 'false');
+      input.removeAttribute('aria-activedescendant');
+      active = -1;
+    };
+    const mark = (i) => {
+      const items = [...list.children];
+      items.forEach((li, j) => li.setAttribute('aria-selected', String(j === i)));
+      active = i;
+      if (items[i]) {
+        input.setAttribute('aria-activedescendant', items[i].id);
+        items[i].scrollIntoView({ block: 'nearest' });
+      }
+    };
+    const pick = (value) => {
+      const t = token();
+      input.value = input.value.slice(0, t.start) + value + input.value.slice(t.end);
+      const caret = t.start + value.length;
+      input.setSelectionRange(caret, caret);
+      close();
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      const expr = input.closest('fieldset')?.querySelector('input[value="expr"]');
+      if (expr) expr.checked = true;
+    };
+    const open = () => {
+      const t = token().text;
+      if (!t) return close();
+      const hits = names.filter((n) => n.startsWith(t) && n !== t).slice(0, 8);
+      if (!hits.length) return close();
+      list.replaceChildren(
+        ...hits.map((n, i) => {
+          const li = document.createElement('li');
+          li.id = `${list.id}-${i}`;
+          li.setAttribute('role', 'option');
+          li.setAttribute('aria-selected', 'false');
+          li.textContent = n;
+          li.addEventListener('mousedown', (e) => {
+            e.preventDefault();
+            pick(n);
+          });
+          return li;
+        }),
+      );
+      list.hidden = false;
+      input.setAttribute('aria-expanded', 'true');
+      active = -1;
+    };
+    input.addEventListener('input', (e) => {
+      if (e.isTrusted !== false) open();
+    });
+    input.addEventListener('blur', close);
+    input.addEventListener('keydown', (e) => {
+      if (list.hidden) return;
+      const n = list.children.length;
+      if (e.key === 'ArrowDown') {
+        e.preventDefault();
+        mark((active + 1) % n);
+      } else if (e.key === 'ArrowUp') {
+        e.preventDefault();
+        mark((active - 1 + n) % n);
+      } else if (e.key === 'Enter' && active >= 0) {
+        e.preventDefault();
+        pick(list.children[active].textContent);
+      } else if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        close();
+      }
+    });
+  }
+}
+
 // ---- shell ----
 
 function setupShell() {
@@ -254,4 +347,5 @@ if (!routeFragment()) {
   setupGuard();
   setupSelection();
   setupLive();
+  setupRuleSuggest();
 }

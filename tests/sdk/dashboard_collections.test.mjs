@@ -98,8 +98,20 @@ test('API rules editor: expression, superusers only, public, inline error (REST 
   const page = await signedInPage(b, srv);
   await page.goto('/_/collections/notes/edit');
   const list = page.getByRole('group', { name: /List\/Search rule/ });
-  await list.getByLabel('Expression', { exact: true }).check();
-  await list.getByLabel('listRule expression').fill('@request.auth.id != ""');
+  // Typing opens the combobox's suggestions; arrow keys and Enter pick one.
+  const box = page.getByRole('combobox', { name: 'listRule expression' });
+  await box.click();
+  await box.pressSequentially('@request.auth.');
+  const options = page.getByRole('listbox', { name: 'Suggestions for listRule' });
+  await options.waitFor();
+  assert.equal(await box.getAttribute('aria-expanded'), 'true');
+  assert.equal(await options.getByRole('option').first().textContent(), '@request.auth.id');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  assert.equal(await box.inputValue(), '@request.auth.id');
+  assert.equal(await box.getAttribute('aria-expanded'), 'false');
+  await box.pressSequentially(' != ""');
+  assert.equal(await list.getByLabel('Expression', { exact: true }).isChecked(), true);
   await clickAndLoad(page, page.getByRole('button', { name: 'Save changes' }));
   assert.equal((await srv.pb.collections.getOne('notes')).listRule, '@request.auth.id != ""');
   const guest = await srv.api('GET', '/api/collections/notes/records');

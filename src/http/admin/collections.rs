@@ -70,6 +70,63 @@ fn rule_label(v: &Value) -> String {
     }
 }
 
+/// Names the rules editor suggests while typing: this collection's fields,
+/// `@request.*`, `@collection.*`, `@policy.*` and the datetime macros.
+fn suggestions(app: &App, fields: &Value) -> String {
+    let schema = app.store.schema();
+    let mut out: Vec<String> = fields
+        .as_array()
+        .map(|fs| {
+            fs.iter()
+                .filter_map(|f| f["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    for k in [
+        "id",
+        "collectionId",
+        "collectionName",
+        "email",
+        "verified",
+        "roles",
+    ] {
+        out.push(format!("@request.auth.{k}"));
+    }
+    for f in &out.clone() {
+        if !f.starts_with('@') {
+            out.push(format!("@request.body.{f}"));
+        }
+    }
+    for k in [
+        "@request.method",
+        "@request.context",
+        "@request.query.",
+        "@request.headers.",
+    ] {
+        out.push(k.to_owned());
+    }
+    for c in &schema.collections {
+        out.push(format!("@collection.{}.", c.name));
+    }
+    let mut policies: Vec<&String> = schema.policies.keys().collect();
+    policies.sort();
+    out.extend(policies.into_iter().map(|p| format!("@policy.{p}")));
+    for m in [
+        "@now",
+        "@yesterday",
+        "@tomorrow",
+        "@todayStart",
+        "@todayEnd",
+        "@monthStart",
+        "@monthEnd",
+        "@yearStart",
+        "@yearEnd",
+    ] {
+        out.push(m.to_owned());
+    }
+    serde_json::to_string(&out).unwrap_or_default()
+}
+
 /// The editor's state: the collection JSON being edited (fields included).
 struct Draft {
     json: Value,
@@ -148,6 +205,7 @@ fn render(
             "indexes_error": errors["indexes"].as_object().and_then(|m| m.values().find_map(|e| e["message"].as_str())),
             "query_error": errors["viewQuery"]["message"],
             "message": message, "changes": changes, "preview": preview,
+            "suggestions": suggestions(app, &j["fields"]),
         }),
     );
     view::render_status(status, "collection.html", ctx)
