@@ -131,7 +131,17 @@ function setupGuard() {
       const f = forms[0];
       const save = f.querySelector('button.primary[type="submit"]') || undefined;
       f.requestSubmit(save);
-    } else if (e.key === 'Escape' && !dialog()?.open) {
+    }
+  });
+  // Esc is handled on keyup: opening a modal on keydown would let the same
+  // key press close it again (the browser's close request comes after).
+  let escDown = false;
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') escDown = !dialog()?.open && !e.defaultPrevented;
+  });
+  document.addEventListener('keyup', async (e) => {
+    if (e.key === 'Escape' && escDown && !dialog()?.open) {
+      escDown = false;
       const cancel = document.querySelector('[data-cancel]');
       if (!cancel) return;
       if (!guard.dirty || (await confirmBox('Discard your unsaved changes?', 'Discard'))) {

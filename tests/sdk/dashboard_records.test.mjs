@@ -240,3 +240,43 @@ test('export JSON of the current filter equals REST', b, async () => {
   const rest = await srv.su('GET', `/api/collections/posts/records?perPage=200&sort=n&filter=${encodeURIComponent(filter)}`);
   assert.deepEqual(exported, rest.json.items);
 });
+
+test('keyboard path and unsaved-changes guard: sidebar search, Ctrl+S, Esc/sidebar/close ask first', b, async () => {
+  if (skip) return;
+  const page = await signedInPage(b, srv, {});
+  await page.goto('/_/collections');
+  await page.getByLabel('Search collections').fill('pos');
+  await Promise.all([page.waitForEvent('load'), page.getByLabel('Search collections').press('Enter')]);
+  assert.equal(new URL(page.url()).pathname, '/_/collections/posts');
+  await page.getByRole('link', { name: 'New record' }).focus();
+  await Promise.all([page.waitForEvent('load'), page.keyboard.press('Enter')]);
+  await page.getByLabel(/^title/).fill('typed with the keyboard');
+  // Leaving through the sidebar asks; Cancel keeps the edits.
+  await page.getByRole('complementary', { name: 'Collections' }).getByRole('link', { name: 'users', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Please confirm' });
+  await dialog.getByText('Discard your unsaved changes?').waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal(new URL(page.url()).pathname, '/_/collections/posts/records/new');
+  assert.equal(await page.getByLabel(/^title/).inputValue(), 'typed with the keyboard');
+  // Esc asks too.
+  await page.getByLabel(/^title/).focus();
+  await page.keyboard.press('Escape');
+  await dialog.getByText('Discard your unsaved changes?').waitFor();
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  // Closing the tab triggers beforeunload.
+  let beforeUnload = false;
+  page.on('dialog', (d) => {
+    if (d.type() === 'beforeunload') beforeUnload = true;
+  });
+  await page.close({ runBeforeUnload: true });
+  for (let i = 0; i < 50 && !beforeUnload; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(beforeUnload, 'beforeunload asked');
+  // Ctrl+S saves.
+  const p2 = await signedInPage(b, srv, {});
+  await p2.goto('/_/collections/posts/records/new');
+  await p2.getByLabel(/^title/).fill('saved with ctrl+s');
+  await Promise.all([p2.waitForURL(/saved=/), p2.keyboard.press('Control+s')]);
+  await p2.getByRole('status').filter({ hasText: 'saved' }).waitFor();
+  const id = new URL(p2.url()).searchParams.get('saved');
+  assert.equal((await srv.pb.collection('posts').getOne(id)).title, 'saved with ctrl+s');
+});
