@@ -14,6 +14,8 @@ let userId;
 const srv = useServer(async (s) => {
   const user = await s.pb.collection('users').create({ email: 'reader@example.com', password: 'reader-pass-1', passwordConfirm: 'reader-pass-1', name: 'Reader' });
   userId = user.id;
+  const users = await s.pb.collections.getOne('users');
+  await s.pb.collections.update('users', { fields: users.fields.map((f) => (f.name === 'name' ? { ...f, presentable: true } : f)) });
   await s.pb.collections.create({
     name: 'posts',
     type: 'base',
@@ -155,6 +157,9 @@ test('record editor: create, validation next to the field, edit, delete (REST ch
   assert.deepEqual(rec.meta, { from: 'ui' });
   assert.equal(rec.owner, userId);
   await page.getByRole('status').filter({ hasText: 'saved' }).waitFor();
+  // The relation cell shows the related record's presentable field, not just its id.
+  const row = page.locator(`tr[data-id="${id}"]`);
+  assert.match(await row.textContent(), new RegExp(`Reader \\(${userId}\\)`));
   // Edit.
   await page.getByRole('link', { name: id }).click();
   await page.getByLabel(/^n\b/).fill('8');

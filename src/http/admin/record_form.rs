@@ -41,7 +41,7 @@ fn from_local(s: &str) -> String {
     }
 }
 
-fn label_of(c: &Collection, r: &Value) -> String {
+pub(super) fn label_of(c: &Collection, r: &Value) -> String {
     let parts: Vec<String> = c
         .fields
         .iter()

@@ -132,6 +132,23 @@ pub fn cell_text(f: &crate::schema::Field, v: &Value) -> String {
     }
 }
 
+/// A cell: relations as their records' labels, anything else as text.
+fn cell(app: &App, f: &crate::schema::Field, r: &Value) -> String {
+    let FieldKind::Relation(o) = &f.kind else {
+        return cell_text(f, &r[&f.name]);
+    };
+    let target = app.store.schema().get(&o.collection_id);
+    let labels: Vec<String> = match (&r["expand"][&f.name], target) {
+        (Value::Array(a), Some(t)) => a
+            .iter()
+            .map(|x| super::record_form::label_of(&t, x))
+            .collect(),
+        (v @ Value::Object(_), Some(t)) => vec![super::record_form::label_of(&t, v)],
+        _ => return cell_text(f, &r[&f.name]),
+    };
+    cell_text(f, &Value::from(labels))
+}
+
 /// Removes tags from editor HTML for one-line display.
 pub fn strip_tags(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
@@ -218,13 +235,23 @@ pub async fn list(
         .map(|(_, v)| v.clone())
         .collect();
     let (actor, req) = actor_req(&app, &admin);
+    // Relation cells show the related records' presentable fields.
+    let relations: Vec<&str> = c
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Relation(_)))
+        .map(|f| f.name.as_str())
+        .collect();
     let mut query = ListQuery {
         page,
         per_page: PER_PAGE,
         sort: sort.clone(),
         filter: to_filter(&c, &text),
         skip_total: false,
-        shape: Shape::default(),
+        shape: Shape {
+            expand: relations.join(","),
+            fields: String::new(),
+        },
     };
     let mut error = String::new();
     let mut applied = text.clone();
@@ -264,8 +291,7 @@ pub async fn list(
             items
                 .iter()
                 .map(|r| {
-                    let cells: Vec<String> =
-                        shown.iter().map(|f| cell_text(f, &r[&f.name])).collect();
+                    let cells: Vec<String> = shown.iter().map(|f| cell(&app, f, r)).collect();
                     json!({"id": r["id"], "cells": cells})
                 })
                 .collect()
