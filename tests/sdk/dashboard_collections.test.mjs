@@ -205,3 +205,31 @@ test('duplicate, then delete only after typing the name', b, async () => {
   await clickAndLoad(page, page.getByRole('dialog').getByRole('button', { name: 'Confirm' }));
   assert.equal((await srv.su('GET', '/api/collections/notes_duplicate')).status, 404);
 });
+
+test('auth collection: auth options saved as the API shows them', b, async () => {
+  if (skip) return;
+  const page = await signedInPage(b, srv);
+  await page.goto('/_/collections/new?type=auth');
+  await page.getByLabel('Name', { exact: true }).fill('members');
+  await page.getByLabel('One-time passwords by email (OTP)').check();
+  await page.getByLabel('OTP length').fill('6');
+  await page.getByLabel('Auth token lifetime (seconds)').fill('3600');
+  await page.getByLabel('Email an alert on sign-in from a new location').uncheck();
+  await clickAndLoad(page, page.getByRole('button', { name: 'Create collection' }));
+  const c = await srv.pb.collections.getOne('members');
+  assert.equal(c.type, 'auth');
+  assert.equal(c.otp.enabled, true);
+  assert.equal(c.otp.length, 6);
+  assert.equal(c.authToken.duration, 3600);
+  assert.equal(c.authAlert.enabled, false);
+  assert.equal(c.passwordAuth.enabled, true);
+  assert.deepEqual(c.passwordAuth.identityFields, ['email']);
+  // Records of it: a member created in the dashboard can sign in through the API.
+  await page.goto('/_/collections/members/records/new');
+  await page.getByLabel(/^email/).fill('member@example.com');
+  await page.getByLabel(/^password \(|^password$/).fill('member-pass-1');
+  await page.getByLabel('password again').fill('member-pass-1');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Create' }));
+  const auth = await srv.client().collection('members').authWithPassword('member@example.com', 'member-pass-1');
+  assert.equal(auth.record.email, 'member@example.com');
+});

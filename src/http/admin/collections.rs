@@ -206,6 +206,7 @@ fn render(
             "query_error": errors["viewQuery"]["message"],
             "message": message, "changes": changes, "preview": preview,
             "suggestions": suggestions(app, &j["fields"]),
+            "auth_options": if kind == "auth" { super::auth_options::rows(j) } else { Vec::new() },
         }),
     );
     view::render_status(status, "collection.html", ctx)
@@ -328,6 +329,9 @@ fn parse(form: &Form, start: &Value, orig_fields: &[Value], action: &str) -> Val
     );
     if kind == "view" {
         j["viewQuery"] = form.text("viewQuery").into();
+    }
+    if kind == "auth" && form.get("auth.present").is_some() {
+        super::auth_options::apply(form, &mut j);
     }
     j
 }

@@ -12,6 +12,7 @@
 //! webhooks, files) slot into `NAV` and the route table when their APIs
 //! exist.
 
+mod auth_options;
 mod collections;
 mod fields;
 mod links;
