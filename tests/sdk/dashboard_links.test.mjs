@@ -4,7 +4,7 @@
 // _superusers requires MFA (item 7). Mails go through the real SMTP sink.
 import assert from 'node:assert/strict';
 import { useServer, useSmtpSink, useSmtpSettings, mailToken, cairnOnly, IS_POCKETBASE, SUPERUSER_EMAIL } from './harness.mjs';
-import { useBrowser, newPage, signIn, test } from './dashboard_fixtures.mjs';
+import { useBrowser, newPage, signIn, signedInPage, test } from './dashboard_fixtures.mjs';
 import { otpCode } from './mail_fixtures.mjs';
 
 const sink = useSmtpSink();
@@ -102,4 +102,24 @@ test('superuser sign-in with MFA: password, then the emailed OTP', b, async () =
   const page = await newPage(b, srv);
   await signIn(page, { next: '/_/settings' });
   assert.equal(new URL(page.url()).pathname, '/_/settings');
+});
+
+test('auth record actions: impersonate gives a token REST accepts; send verification email', b, async () => {
+  if (skip) return;
+  const user = await newUser('acted@example.com');
+  const page = await signedInPage(b, srv);
+  await page.goto(`/_/collections/users/records/${user.id}`);
+  await page.getByLabel(/Token lifetime/).fill('600');
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Impersonate' }).click()]);
+  const token = (await page.getByLabel('Token').inputValue()).trim();
+  const r = await srv.api('GET', `/api/collections/users/records/${user.id}`, { token });
+  assert.equal(r.status, 200, 'REST accepts the token as that user');
+  const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+  assert.equal(claims.id, user.id);
+  assert.equal(claims.refreshable, false);
+  assert.ok(Math.abs(claims.exp - Date.now() / 1000 - 600) < 60);
+  await page.goto(`/_/collections/users/records/${user.id}`);
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Send verification email' }).click()]);
+  await page.getByRole('status').filter({ hasText: 'Verification email sent to acted@example.com' }).waitFor();
+  await linkToken('acted@example.com', '/confirm-verification/');
 });

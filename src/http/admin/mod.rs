@@ -12,6 +12,7 @@
 //! webhooks, files) slot into `NAV` and the route table when their APIs
 //! exist.
 
+mod auth_actions;
 mod auth_options;
 mod collections;
 mod fields;
@@ -106,6 +107,14 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route(
             "/_/collections/{name}/records/{id}",
             get(record_form::page).post(record_form::submit),
+        )
+        .route(
+            "/_/collections/{name}/records/{id}/impersonate",
+            post(auth_actions::impersonate),
+        )
+        .route(
+            "/_/collections/{name}/records/{id}/send-verification",
+            post(auth_actions::send_verification),
         )
         // Settings
         .route("/_/settings", get(settings::page).post(settings::submit))

@@ -265,7 +265,7 @@ fn render(
     id: &str,
     rec: &Value,
     errors: &Map<String, Value>,
-    message: &str,
+    message: (&str, &str),
     status: StatusCode,
 ) -> Response {
     let is_new = id == "new";
@@ -276,7 +276,7 @@ fn render(
             "collection": {"name": c.name, "type": c.kind.as_str()},
             "id": id, "is_new": is_new, "record": rec,
             "inputs": inputs(app, admin, c, rec, errors, is_new),
-            "message": message,
+            "message": message.0, "flash": message.1,
             "readonly": c.kind == CollectionKind::View,
         }),
     );
@@ -286,6 +286,7 @@ fn render(
 pub async fn page(
     State(app): State<Arc<App>>,
     Path((name, id)): Path<(String, String)>,
+    uri: axum::http::Uri,
     admin: Admin,
 ) -> Response {
     let Some(c) = find(&app, &name) else {
@@ -300,7 +301,21 @@ pub async fn page(
             Err(_) => return super::shell::not_found(State(app), admin).await,
         }
     };
-    render(&app, &admin, &c, &id, &rec, &Map::new(), "", StatusCode::OK)
+    let flash = view::query_pairs(&uri)
+        .into_iter()
+        .find(|(k, _)| k == "msg")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    render(
+        &app,
+        &admin,
+        &c,
+        &id,
+        &rec,
+        &Map::new(),
+        ("", &flash),
+        StatusCode::OK,
+    )
 }
 
 pub async fn submit(
@@ -326,7 +341,7 @@ pub async fn submit(
             &id,
             &echo,
             &errors,
-            "Please fix the highlighted fields.",
+            ("Please fix the highlighted fields.", ""),
             StatusCode::BAD_REQUEST,
         );
     }
@@ -351,7 +366,16 @@ pub async fn submit(
             let (status, message, data) = e.parts();
             errors.extend(data);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-            render(&app, &admin, &c, &id, &echo, &errors, &message, status)
+            render(
+                &app,
+                &admin,
+                &c,
+                &id,
+                &echo,
+                &errors,
+                (&message, ""),
+                status,
+            )
         }
     }
 }
