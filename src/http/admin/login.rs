@@ -265,3 +265,26 @@ pub fn print_install_link(app: &App, addr: std::net::SocketAddr) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_inside_the_dashboard() {
+        assert_eq!(
+            safe_next(Some("/_/collections/x?filter=a")),
+            "/_/collections/x?filter=a"
+        );
+        for bad in [
+            "//evil.example/_/",
+            "https://evil.example",
+            "/api/collections",
+            "/_/\\evil",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/_/", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/_/");
+    }
+}

@@ -548,3 +548,30 @@ mod tokio_stream_shim {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_terms_stay_literals() {
+        assert!(!is_expression("post 3"));
+        assert!(!is_expression(r#"" || id != ""#));
+        assert!(!is_expression(r#"'it''s' "a \" b""#));
+        assert!(is_expression("n > 5"));
+        assert!(is_expression(r#"title ~ "a" && n = 1"#));
+        assert_eq!(literal(r#"a"b\c"#), r#""a\"b\\c""#);
+        // The escaped literal parses back to the same text.
+        let expr = crate::filter::parse(&format!("title = {}", literal(r#"x" || id != "y\"#)));
+        assert!(expr.is_ok(), "{expr:?}");
+    }
+
+    #[test]
+    fn editor_html_becomes_one_line_of_text() {
+        assert_eq!(
+            strip_tags("<p>Hello <b>world</b></p>\n<p>x</p>"),
+            "Hello world x"
+        );
+        assert_eq!(strip_tags("a < b"), "a");
+    }
+}
