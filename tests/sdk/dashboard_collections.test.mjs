@@ -233,3 +233,22 @@ test('auth collection: auth options saved as the API shows them', b, async () =>
   const auth = await srv.client().collection('members').authWithPassword('member@example.com', 'member-pass-1');
   assert.equal(auth.record.email, 'member@example.com');
 });
+
+test('API keys: a key created in the dashboard is shown once and works as its record (REST)', b, async () => {
+  if (skip) return;
+  const user = await srv.pb.collection('users').create({ email: 'keyed@example.com', password: 'keyed-pass-1', passwordConfirm: 'keyed-pass-1' });
+  const page = await signedInPage(b, srv);
+  await page.goto('/_/collections/_apiKeys/records/new');
+  await page.getByLabel(/^name/).fill('nightly report');
+  await page.getByLabel(/^collectionRef/).fill('users');
+  await page.getByLabel(/^recordRef/).fill(user.id);
+  await clickAndLoad(page, page.getByRole('button', { name: 'Create' }));
+  const key = (await page.getByLabel('API key').inputValue()).trim();
+  assert.match(key, /^cairn_/);
+  const r = await srv.api('GET', `/api/collections/users/records/${user.id}`, { token: key });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.email, 'keyed@example.com');
+  const stored = await srv.pb.collection('_apiKeys').getFullList();
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].key, undefined, 'only shown at creation');
+});

@@ -353,6 +353,14 @@ pub async fn submit(
     };
     app.realtime_flush().await;
     match saved {
+        // A new API key is in the creation answer only: show it once.
+        Ok(v) if is_new && v["key"].is_string() => {
+            let ctx = with(
+                base(&app, &admin, "/_/collections", &c.name),
+                json!({"title": "API key created", "key": v["key"], "name": v["name"], "collection": c.name}),
+            );
+            view::render("apikey.html", ctx)
+        }
         Ok(v) => {
             let rid = v["id"].as_str().unwrap_or_default();
             Redirect::to(&format!(
