@@ -168,3 +168,26 @@ test('every dashboard page carries a strict CSP', b, async () => {
     assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'), csp);
   }
 });
+
+// Last in this file: it blocks sign-in from 127.0.0.1 for a minute.
+test('password guessing is throttled (429 message) whatever the rate-limit settings', b, async () => {
+  if (skip) return;
+  const page = await newPage(b, srv);
+  await page.goto('/_/login');
+  const token = await page.locator('input[name="_csrf"]').inputValue();
+  const statuses = [];
+  for (let i = 0; i < 22; i++) {
+    const r = await page.request.post('/_/login', { form: { _csrf: token, email: SUPERUSER_EMAIL, password: `guess-${i}` }, maxRedirects: 0 });
+    statuses.push(r.status());
+  }
+  // 20 attempts per IP per minute (this file's earlier sign-ins count too).
+  const first = statuses.indexOf(429);
+  assert.ok(first > 0, statuses.join(','));
+  assert.ok(statuses.slice(0, first).every((s) => s === 400), statuses.join(','));
+  assert.ok(statuses.slice(first).every((s) => s === 429), statuses.join(','));
+  await page.getByLabel('Email').fill(SUPERUSER_EMAIL);
+  await page.getByLabel('Password').fill('Sup3r-secret-pw');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: 'Too many attempts' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/_/login', 'even the right password waits');
+});

@@ -19,6 +19,9 @@ use crate::schema::system::SUPERUSERS;
 use crate::service::auth::{self, otp, superusers};
 use crate::service::{Actor, Error};
 
+/// Sign-in attempts per client IP per minute.
+const LOGIN_ATTEMPTS: usize = 20;
+
 /// Where to go after sign-in: only paths inside the dashboard.
 fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -80,6 +83,17 @@ pub async fn submit(
         let ctx = login_ctx(&app, &csrf, &next, &email, msg);
         view::render_status(status, "login.html", ctx)
     };
+    // Always on, whatever the rate-limit settings: password guessing.
+    let key = format!("admin-login\0{}", client.ip);
+    if !app
+        .throttle
+        .allow(&key, LOGIN_ATTEMPTS, std::time::Duration::from_secs(60))
+    {
+        return fail(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts, please try again later.",
+        );
+    }
     if let Err(e) = app.limiter.check_identity(
         &Actor::Guest,
         &client.ip,
