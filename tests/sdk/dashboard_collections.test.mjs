@@ -252,3 +252,16 @@ test('API keys: a key created in the dashboard is shown once and works as its re
   assert.equal(stored.length, 1);
   assert.equal(stored[0].key, undefined, 'only shown at creation');
 });
+
+test('superusers: one created in the dashboard signs in through REST', b, async () => {
+  if (skip) return;
+  const page = await signedInPage(b, srv);
+  await page.goto('/_/collections/_superusers/records/new');
+  await page.getByLabel(/^email/).fill('second-admin@example.com');
+  await page.getByLabel(/^password \(|^password$/).fill('second-admin-1');
+  await page.getByLabel('password again').fill('second-admin-1');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Create' }));
+  assert.match(page.url(), /saved=/);
+  const auth = await srv.client().collection('_superusers').authWithPassword('second-admin@example.com', 'second-admin-1');
+  assert.equal(auth.record.email, 'second-admin@example.com');
+});
