@@ -130,6 +130,7 @@ pub async fn serve(app: Arc<App>) -> std::io::Result<()> {
     println!("Server started at http://{addr}");
     println!("├─ REST API:  http://{addr}/api/");
     println!("└─ Dashboard: http://{addr}/_/");
+    crate::http::admin::print_install_link(&app, addr);
     serve_on(Arc::clone(&app), listener, shutdown_signal()).await?;
     app.store.shutdown();
     app.logs.shutdown();

@@ -1,5 +1,6 @@
 //! The HTTP API: one route table, grouped by who calls it.
 
+pub mod admin;
 pub mod auth;
 pub mod backups;
 pub mod batch;
@@ -210,10 +211,6 @@ fn routes() -> Routes {
         .route("/api/webhooks/{id}/test", post(webhooks::test))
         .route("/api/webhooks/{id}/replay", post(webhooks::replay))
         .route("/api/webhooks/{id}/recover", post(webhooks::recover))
-        // Dashboard
-        .route("/_", get(system::dashboard_redirect))
-        .route("/_/", get(system::dashboard))
-        .route("/_/{*path}", get(system::dashboard))
         .method_not_allowed_fallback(system::wrong_method)
         .fallback(system::fallback)
 }
@@ -230,7 +227,8 @@ pub fn table() -> Vec<Route> {
 
 /// Builds the whole route table.
 pub fn router(app: Arc<App>) -> Router {
-    let api = routes().router;
+    // The dashboard (`/_/`) has its own session and CSRF layers.
+    let api = routes().router.merge(admin::router(Arc::clone(&app)));
     let headers = [
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "SAMEORIGIN"),

@@ -1,0 +1,144 @@
+//! The dashboard at `/_/`: server-rendered pages (minijinja templates in
+//! `admin-ui/templates`, small ES modules in `admin-ui/static`) over a
+//! cookie session. Pages call the same services as `/api/*`, so the two
+//! cannot drift; the session cookie is scoped to `/_/` and `/api/*` never
+//! reads it.
+//!
+//! Layout: `session.rs` (store, `Admin` extractor, CSRF layer), `view.rs`
+//! (templates, headers), `login.rs` (sign-in, MFA, first superuser),
+//! `links.rs` (the public email-link pages), `collections.rs` and
+//! `fields.rs` (schema editor), `records.rs` and `record_form.rs`
+//! (records), `settings.rs`. Operations pages (logs, backups, crons,
+//! webhooks, files) slot into `NAV` and the route table when their APIs
+//! exist.
+
+mod auth_actions;
+mod auth_options;
+mod collections;
+mod fields;
+mod links;
+mod login;
+mod record_form;
+mod records;
+mod session;
+mod settings;
+mod shell;
+mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::app::App;
+
+pub use login::{install_token, print_install_link};
+
+#[derive(rust_embed::RustEmbed)]
+#[folder = "admin-ui/static/"]
+struct Static;
+
+/// The dashboard's routes, with their session, CSRF and header layers.
+pub fn router(app: Arc<App>) -> Router<Arc<App>> {
+    let limits = session::Limits::get();
+    let https = app
+        .settings()
+        .pointer("/meta/appURL")
+        .and_then(|v| v.as_str())
+        .is_some_and(|u| u.starts_with("https://"));
+    let sessions = SessionManagerLayer::new(session::SqliteStore::new(Arc::clone(&app)))
+        .with_name("cairn_admin")
+        .with_path("/_/")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(https)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(limits.idle)));
+    let pages = Router::new()
+        .route("/_/", get(shell::home))
+        .route("/_/login", get(login::page).post(login::submit))
+        .route("/_/login/mfa", get(login::mfa_page).post(login::mfa_submit))
+        .route("/_/logout", post(login::logout))
+        .route(
+            "/_/install",
+            get(login::install_page).post(login::install_submit),
+        )
+        // Public email-link pages (no session needed)
+        .route(
+            "/_/auth/confirm-password-reset/{token}",
+            get(links::reset_page).post(links::reset_submit),
+        )
+        .route(
+            "/_/auth/confirm-verification/{token}",
+            get(links::verify_page).post(links::verify_submit),
+        )
+        .route(
+            "/_/auth/confirm-email-change/{token}",
+            get(links::email_page).post(links::email_submit),
+        )
+        .route("/_/auth/{outcome}", get(links::oauth2_page))
+        // Collections
+        .route("/_/collections", get(collections::overview))
+        .route(
+            "/_/collections/new",
+            get(collections::new_page).post(collections::new_submit),
+        )
+        .route(
+            "/_/collections/{name}/edit",
+            get(collections::edit_page).post(collections::edit_submit),
+        )
+        .route("/_/collections/{name}/delete", post(collections::delete))
+        .route(
+            "/_/collections/{name}/truncate",
+            post(collections::truncate),
+        )
+        // Records
+        .route("/_/collections/{name}", get(records::list))
+        .route("/_/collections/{name}/live", get(records::live))
+        .route("/_/collections/{name}/export", get(records::export))
+        .route(
+            "/_/collections/{name}/records/delete",
+            post(records::bulk_delete),
+        )
+        .route(
+            "/_/collections/{name}/records/{id}",
+            get(record_form::page).post(record_form::submit),
+        )
+        .route(
+            "/_/collections/{name}/records/{id}/impersonate",
+            post(auth_actions::impersonate),
+        )
+        .route(
+            "/_/collections/{name}/records/{id}/send-verification",
+            post(auth_actions::send_verification),
+        )
+        // Settings
+        .route("/_/settings", get(settings::page).post(settings::submit))
+        .route("/_/{*rest}", get(shell::not_found))
+        .layer(axum::middleware::from_fn(session::csrf_layer))
+        .layer(sessions);
+    Router::new()
+        .route("/_", get(|| async { Redirect::permanent("/_/") }))
+        .route("/_/static/{*path}", get(asset))
+        .merge(pages)
+        .layer(axum::middleware::from_fn(view::headers))
+}
+
+/// Embedded static files; versioned by the binary, cached for an hour.
+async fn asset(Path(path): Path<String>) -> Response {
+    match Static::get(&path) {
+        Some(f) => (
+            [
+                (header::CONTENT_TYPE, f.metadata.mimetype().to_owned()),
+                (header::CACHE_CONTROL, "public, max-age=3600".to_owned()),
+            ],
+            f.data.into_owned(),
+        )
+            .into_response(),
+        None => (axum::http::StatusCode::NOT_FOUND, "File not found.").into_response(),
+    }
+}
