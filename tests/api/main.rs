@@ -13,6 +13,7 @@ mod access;
 mod auth;
 mod changes;
 mod collections;
+mod password_cost;
 mod realtime;
 mod records;
 mod rules;

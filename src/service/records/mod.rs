@@ -233,12 +233,12 @@ pub async fn hash_passwords(
         }
     }
     for f in &c.fields {
-        if let FieldKind::Password(_) = f.kind
+        if let FieldKind::Password(o) = &f.kind
             && let Some(v) = input.get(&f.name)
         {
             let plain = value::coerce(f, v).as_str().unwrap_or_default().to_owned();
             if !plain.is_empty() {
-                let hash = super::auth::hash_password(plain.clone()).await?;
+                let hash = super::auth::hash_password_cost(plain.clone(), o.cost).await?;
                 out.push((f.name.clone(), plain, hash));
             }
         }
