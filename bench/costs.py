@@ -27,6 +27,11 @@ CPU_TARGETS: dict[str, float] = {
     "list_expand": 0.10, "create": 0.10, "update": 0.10,
 }
 
+# Seconds the script waits before reading the data directory and RSS (after
+# seeding and at the end), so both servers are measured at rest, after their
+# background checkpoints and allocator purges.
+SETTLE_SECONDS = 5
+
 # Users created (and timed) on top of the seeded ones, with this password cost.
 TIMED_USERS = 100
 TIMED_USERS_COST = 4
@@ -56,9 +61,23 @@ def dir_files(path: Path) -> dict[str, int]:
     return out
 
 
+def rss_parts(pid: int) -> dict[str, int]:
+    """RssAnon / RssFile / RssShmem in KiB: heap vs mapped database pages."""
+    out: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, val = line.partition(":")
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                out[key] = int(val.split()[0])
+    except OSError:
+        pass
+    return out
+
+
 def footprint(pid: int, data_dir: Path) -> dict[str, Any]:
     files = dir_files(data_dir)
-    return {"data_dir_bytes": sum(files.values()), "data_dir_files": files}
+    return {"data_dir_bytes": sum(files.values()), "data_dir_files": files,
+            "rss_kib": rss_parts(pid)}
 
 
 def set_password_cost(admin: Any, collection: str, cost: int | None) -> int | None:

@@ -1129,6 +1129,7 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
         ctx = Ctx(server=server, token=superuser_token(server), args=args)
         out["seed"] = seed(ctx)
         out["users_timed"] = costs.time_users(ctx.client(), USER_PASSWORD)
+        time.sleep(costs.SETTLE_SECONDS)  # a server at rest: background checkpoints done
         out["disk_after_seed"] = costs.footprint(server.proc.pid, server.data_dir)
         mem = server.memory()
         out["rss_after_seed_kib"] = mem.get("VmRSS")
@@ -1150,6 +1151,7 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
                       file=sys.stderr, flush=True)
             if not server.alive():
                 raise RuntimeError(f"{label} died during {sc.name}; log: {server.log_path}")
+        time.sleep(costs.SETTLE_SECONDS)
         mem = server.memory()
         out["disk_end"] = costs.footprint(server.proc.pid, server.data_dir)
         out["rss_end_kib"] = mem.get("VmRSS")

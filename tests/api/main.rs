@@ -14,6 +14,7 @@ mod auth;
 mod changes;
 mod collections;
 mod password_cost;
+mod perf;
 mod realtime;
 mod records;
 mod rules;
