@@ -37,6 +37,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
+import costs
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 
@@ -79,6 +81,7 @@ COLLECTIONS: list[dict[str, Any]] = [
         "listRule": "",
         "viewRule": "",
         "createRule": "",
+        "updateRule": "",
         "fields": POST_FIELDS,
     },
     {
@@ -612,6 +615,15 @@ SCENARIOS: list[Scenario] = [
         check=check_record,
         target=5.0,
     ),
+    Scenario(
+        name="update",
+        description="PATCH one record's title, rotating over all seeded ids (public updateRule)",
+        method="PATCH",
+        path="/api/collections/posts/records/${post_id}",
+        headers={"Content-Type": "application/json"},
+        body='{"title":"updated ${seq}"}',
+        check=check_record,
+    ),
 ]
 
 # File scenarios (serve, cached thumb, upload) live in bench/files_bench.py.
@@ -1109,7 +1121,9 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
     script.write_text(build_lua(sc, ctx, extra, Path(str(script) + ".json")))
     if ctx.args.warmup > 0:
         run_wrk(ctx, script, ctx.args.warmup)
+    cpu0 = costs.cpu_seconds(ctx.server.proc.pid)
     res, stdout = run_wrk(ctx, script, ctx.args.duration)
+    cpu1 = costs.cpu_seconds(ctx.server.proc.pid)
     e = res["errors"]
     socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
     other_status = e.get("non_2xx_below_400", 0)  # only with count_non_2xx
@@ -1120,6 +1134,7 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
         "requests": int(res["requests"]),
         "seconds": round(secs, 3),
         "rps": round(res["requests"] / secs, 1) if secs else 0.0,
+        "cpu_us": costs.per_request(cpu0, cpu1, int(res["requests"])),
         "latency_ms": {k: round(v / 1000, 3) for k, v in lat.items()},
         "errors": int(e["status"] + other_status + socket_errors),
         "errors_detail": {"http_status_ge_400": int(e["status"]),
@@ -1153,6 +1168,9 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
         out["pid"] = server.proc.pid
         ctx = Ctx(server=server, token=superuser_token(server), args=args)
         out["seed"] = seed(ctx)
+        out["users_timed"] = costs.time_users(ctx.client(), USER_PASSWORD)
+        time.sleep(costs.SETTLE_SECONDS)  # a server at rest: background checkpoints done
+        out["disk_after_seed"] = costs.footprint(server.proc.pid, server.data_dir)
         mem = server.memory()
         out["rss_after_seed_kib"] = mem.get("VmRSS")
         print(f"   seeded {out['seed']}, RSS {mem.get('VmRSS', 0) // 1024} MiB",
@@ -1173,7 +1191,9 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
                       file=sys.stderr, flush=True)
             if not server.alive():
                 raise RuntimeError(f"{label} died during {sc.name}; log: {server.log_path}")
+        time.sleep(costs.SETTLE_SECONDS)
         mem = server.memory()
+        out["disk_end"] = costs.footprint(server.proc.pid, server.data_dir)
         out["rss_end_kib"] = mem.get("VmRSS")
         out["peak_rss_kib"] = mem.get("VmHWM")
     except Exception as exc:  # keep going to the other server; report the failure
@@ -1204,6 +1224,12 @@ def aggregate(rounds: list[dict]) -> dict:
         vals = [r[key] for r in rounds if r.get(key)]
         out[key] = max(vals) if vals else None
     out["cpu_busy_before"] = max(r.get("cpu_busy_before", 0) for r in rounds)
+    for key in ("disk_after_seed", "disk_end"):
+        vals = [r[key] for r in rounds if r.get(key)]
+        out[key] = max(vals, key=lambda d: d["data_dir_bytes"]) if vals else None
+    timed = [r["users_timed"] for r in rounds if r.get("users_timed")]
+    if timed:
+        out["users_timed"] = {**timed[0], "seconds": round(median([t["seconds"] for t in timed]), 3)}
     seeds = [r["seed"] for r in rounds if r.get("seed")]
     if seeds:
         out["seed"] = {**seeds[0], "seconds": round(median([x["seconds"] for x in seeds]), 2)}
@@ -1227,6 +1253,8 @@ def aggregate(rounds: list[dict]) -> dict:
             "latency_ms": {k: round(median([x["latency_ms"][k] for x in rs]), 3)
                            for k in rs[0]["latency_ms"]},
             "errors": sum(x["errors"] for x in rs),
+            "cpu_us": (round(median([x["cpu_us"] for x in rs]), 1)
+                       if all(x.get("cpu_us") is not None for x in rs) else None),
         }
     return out
 
@@ -1354,6 +1382,9 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
                         "cost": {}, "cost_met": {}})
         rows.append(row)
     cost_lines = cost_section(servers, scenarios, rows)
+    cpu_lines = costs.cpu_section(pb, cn, scenarios, rows)
+    foot_lines, foot_met = costs.footprint_section(pb, cn)
+    meta["footprint_goals_met"] = foot_met
     pk_a, pk_b = pb.get("peak_rss_kib"), cn.get("peak_rss_kib")
     rss_verdict = ""
     if pk_a and pk_b:
@@ -1389,7 +1420,7 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
     if skipped:
         lines.append(f"Skipped on PocketBase{' (and the stand-in)' if cn.get('stand_in_pocketbase') else ''}: "
                      f"{', '.join(skipped)} ({SKIP_PB}).")
-    lines += cost_lines
+    lines += cpu_lines + foot_lines + cost_lines
     return "\n".join(lines) + "\n", rows
 
 
@@ -1598,7 +1629,10 @@ def main() -> int:
         pk_b = servers.get("cairn", {}).get("peak_rss_kib") or 0
         cost_missed = any(r.get("cost_met", {}).get("cairn") is False for r in rows)
         rss_missed = "pocketbase" in servers and not (pk_b and pk_b < pk_a)  # needs both sides
-        if errors or cost_missed or rss_missed or any(r["target_met"] is False for r in rows):
+        cpu_missed = any(r.get("cpu_target_met") is False for r in rows)
+        foot_missed = any(v is False for v in meta.get("footprint_goals_met", {}).values())
+        if (errors or cost_missed or rss_missed or cpu_missed or foot_missed
+                or any(r["target_met"] is False for r in rows)):
             return 1
     return 0
 

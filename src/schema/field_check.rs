@@ -80,6 +80,20 @@ pub fn check(f: &Field, collection_exists: &dyn Fn(&str) -> bool) -> Map<String,
             } else if o.max != 0 && o.max < o.min {
                 e.insert("max".into(), min_ge(o.min));
             }
+            // bcrypt's range, as PocketBase checks it; 0 = the default cost.
+            if o.cost != 0 && o.cost < 4 {
+                e.insert("cost".into(), min_ge(4));
+            } else if o.cost > 31 {
+                e.insert(
+                    "cost".into(),
+                    FieldError::new(
+                        "validation_max_less_equal_than_required",
+                        "Must be no greater than 31.",
+                    )
+                    .with_params(json!({ "threshold": 31 }))
+                    .to_json(),
+                );
+            }
         }
         FieldKind::Number(o) => {
             if let (Some(min), Some(max)) = (o.min, o.max)

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod changes;
 pub mod collections;
 pub mod console;
+pub mod counts;
 pub mod ddl;
 pub mod expired;
 pub mod files;
@@ -161,6 +162,7 @@ impl Store {
         let cache = Arc::clone(&schema);
         let seq_tx = last_seq.clone();
         let after_commit: pool::AfterCommit = Box::new(move |conn: &Connection, changed, seq| {
+            counts::bump();
             if changed {
                 match Schema::load(conn) {
                     Ok(s) => {

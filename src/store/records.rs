@@ -64,7 +64,10 @@ fn from_sql(f: &Field, v: ValueRef<'_>) -> Value {
             _ => Value::Array(vec![]),
         },
         _ => match v {
-            ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Text(t) => Value::String(match std::str::from_utf8(t) {
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(t).into_owned(),
+            }),
             ValueRef::Integer(i) => Value::String(i.to_string()),
             ValueRef::Real(r) => Value::String(r.to_string()),
             _ => Value::String(String::new()),
@@ -274,27 +277,21 @@ pub fn list(
     }
     let count_params = params.clone();
     params.extend(flag_params);
-    let n = params.len();
     let order_by = if order.is_empty() {
         String::new()
     } else {
         format!(" ORDER BY {}", order.join(", "))
     };
-    let sql = format!(
-        "SELECT {cols} FROM {table}{cond}{order_by} LIMIT ?{} OFFSET ?{}",
-        n + 1,
-        n + 2
-    );
+    // LIMIT and OFFSET as literals (integers): bound ones make SQLite
+    // re-prepare the statement on every run (docs/performance.md).
+    let sql = format!("SELECT {cols} FROM {table}{cond}{order_by} LIMIT {limit} OFFSET {offset}");
     let total = if count {
-        let sql = format!("SELECT COUNT(*) FROM {table}{cond}");
-        conn.prepare_cached(&sql)?
-            .query_row(params_from_iter(count_params.iter()), |r| r.get(0))?
+        let system = c.name.starts_with('_');
+        super::counts::count(conn, !system, &format!("{table}{cond}"), &count_params)?
     } else {
         -1
     };
     let fields = c.fields.len();
-    params.push(crate::filter::compile::Param::Int(limit));
-    params.push(crate::filter::compile::Param::Int(offset));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(params_from_iter(params.iter()), |r| {
@@ -344,9 +341,10 @@ pub fn select_where(
     filter: &Where,
     limit: i64,
 ) -> Result<Vec<Row_>, StoreError> {
-    let n = filter.params.len();
+    // LIMIT as a literal: a bound LIMIT makes SQLite re-prepare the
+    // statement on every run (docs/performance.md).
     let sql = format!(
-        "SELECT {} FROM {} WHERE {}{} LIMIT ?{}",
+        "SELECT {} FROM {} WHERE {}{} LIMIT {limit}",
         select_list(c),
         quote_ident(&c.name),
         filter.sql,
@@ -355,13 +353,10 @@ pub fn select_where(
         } else {
             " ORDER BY rowid"
         },
-        n + 1
     );
-    let mut params = filter.params.clone();
-    params.push(crate::filter::compile::Param::Int(limit));
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| read_row(c, r))?
+        .query_map(params_from_iter(filter.params.iter()), |r| read_row(c, r))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
-fn stored_hash(t: &TestApp, email: &str) -> String {
+pub fn stored_hash(t: &TestApp, email: &str) -> String {
     let conn = rusqlite::Connection::open(t.dir.path().join("data.db")).unwrap();
     conn.query_row(
         "SELECT password FROM users WHERE email = ?1",

@@ -17,6 +17,8 @@ mod changes;
 mod collections;
 mod migrations;
 mod ops;
+mod password_cost;
+mod perf;
 mod realtime;
 mod realtime_auth;
 mod realtime_resume;

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 
 use super::sys::{self, ORIGINS};
-use super::{TokenKind, Verified, hash_password, issue, mail, verify, verify_password};
+use super::{TokenKind, Verified, issue, mail, verify, verify_password};
 use crate::app::App;
 use crate::schema::system::SUPERUSERS;
 use crate::schema::validate::{self, FieldError};
@@ -287,7 +287,7 @@ pub async fn confirm_password_reset(
         return Err(field_errors(errs));
     }
     let id = found.ok_or_else(invalid_token)?;
-    let hash = hash_password(password.to_owned()).await?;
+    let hash = super::hash_password_cost(password.to_owned(), super::password_cost(c)).await?;
     set_password(app, &id, hash, true).await?;
     app.throttle.clear(&resend_key("reset", &id));
     Ok(())

@@ -17,7 +17,8 @@ mod mail;
 pub mod oauth2;
 mod password;
 pub use password::{
-    ARGON2_PARAMS, Verified, hash_password, hash_password_now, is_password_hash, verify_password,
+    ARGON2_PARAMS, Verified, hash_password, hash_password_cost, hash_password_now,
+    is_password_hash, password_cost, verify_password,
 };
 pub mod otp;
 pub mod superusers;
@@ -214,13 +215,14 @@ pub async fn authenticate(
     let hash = found
         .as_ref()
         .and_then(|r| r.get("password").and_then(Value::as_str).map(str::to_owned));
-    let outcome = verify_password(password.to_owned(), hash).await;
+    let cost = password_cost(&c);
+    let outcome = password::verify_password_cost(password.to_owned(), hash, cost).await;
     if identity.is_empty() || outcome == Verified::No {
         return Err(Error::bad("Failed to authenticate."));
     }
     let mut record = found.ok_or_else(|| Error::bad("Failed to authenticate."))?;
     if outcome == Verified::YesRehash {
-        let hash = hash_password(password.to_owned()).await?;
+        let hash = hash_password_cost(password.to_owned(), cost).await?;
         let (coll, rid) = (Arc::clone(&c), sys::text(&record, "id").to_owned());
         record = store
             .write(move |ctx| sys::update(ctx, &coll, &rid, &[("password", hash.into())]))

@@ -412,7 +412,8 @@ pub async fn authenticate(
             && user
                 .email
                 .eq_ignore_ascii_case(sys::text(&id.record, "email"));
-        let hash = super::hash_password(names::random_secret(30)).await?;
+        let cost = super::password_cost(&c);
+        let hash = super::hash_password_cost(names::random_secret(30), cost).await?;
         super::flows::set_password(app, &id, hash, same_email).await?;
         let rid = id.id().to_owned();
         app.store

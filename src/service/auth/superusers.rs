@@ -3,7 +3,6 @@
 
 use serde_json::{Map, Value};
 
-use super::hash_password;
 use crate::schema::system::SUPERUSERS;
 use crate::schema::{datetime, names, validate};
 use crate::service::Error;
@@ -28,7 +27,7 @@ pub async fn upsert_superuser(
         .schema()
         .get(SUPERUSERS)
         .ok_or_else(|| Error::Internal("missing _superusers".into()))?;
-    let hash = hash_password(password.to_owned()).await?;
+    let hash = super::hash_password_cost(password.to_owned(), super::password_cost(&c)).await?;
     let email = email.to_owned();
     store
         .write(move |ctx| {

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::{Gate, gate, to_public};
+use super::{Gate, gate, to_public_row};
 use crate::filter::ast::Operand;
 use crate::filter::ast::RequestInfo;
 use crate::filter::compile::{Params, Resolver, Source};
@@ -179,7 +179,7 @@ pub fn list(
     };
     let (mut items, marks): (Vec<Value>, Vec<Vec<bool>>) = rows
         .into_iter()
-        .map(|(r, m)| (to_public(c, &r, actor), m))
+        .map(|(r, m)| (to_public_row(c, r, actor), m))
         .unzip();
     reads.hide_marked(&mut items, &marks);
     let items = q.shape.apply(store, c, items, actor, req)?;

@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Instructions per request for the bench scenarios, under callgrind.
+
+Wall-clock and even CPU-time figures move with the neighbours' work on a shared
+machine; instruction counts do not. This starts the server under
+`valgrind --tool=callgrind --instr-atstart=no` (seeding runs uninstrumented),
+seeds it exactly like bench/run.py, and then for each scenario: zero the counters,
+switch instrumentation on, send `-n` requests one after the other from Python
+(the same requests wrk would send, placeholders rotating), switch it off and dump.
+It prints instructions per request per scenario and keeps the dumps
+(`callgrind_annotate FILE` shows where they go).
+
+    bench/profile.py --bin target/release/cairn -n 200 --records 10000 \
+        --scenarios get_by_id,list_sorted --out /tmp/cg
+
+Standard library + valgrind. The server binary keeps its symbols (the release
+profile strips debuginfo only), so function names resolve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import run  # bench/run.py: schema, seed data, scenarios
+
+
+def callgrind_control(pid: int, *args: str) -> None:
+    subprocess.run(["callgrind_control", *args, str(pid)], check=True,
+                   capture_output=True, timeout=120)
+
+
+def total_ir(path: Path) -> int:
+    """Instructions in a dump (`totals:`; `summary:` is 0 in dumps taken with
+    `callgrind_control -d`)."""
+    best = 0
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("summary:") or line.startswith("totals:"):
+            best = max(best, int(line.split()[1]))
+    return best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--bin", default=str(run.REPO_ROOT / "target/release/cairn"))
+    ap.add_argument("--pocketbase", action="store_true", help="the binary is PocketBase")
+    ap.add_argument("-n", type=int, default=200, help="requests per scenario")
+    ap.add_argument("--records", type=int, default=10_000)
+    ap.add_argument("--scenarios", default="get_by_id,list_sorted,list_filtered,list_rule,"
+                    "list_expand,create,update")
+    ap.add_argument("--out", default="/tmp/cairn-callgrind")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("callgrind.out*"):
+        old.unlink()
+    wrapper = out / "server-under-callgrind"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        "if [ \"$1\" != serve ]; then exec " + args.bin + " \"$@\"; fi\n"
+        f"exec valgrind --tool=callgrind --instr-atstart=no "
+        f"--callgrind-out-file={out}/callgrind.out.%p {args.bin} \"$@\"\n")
+    wrapper.chmod(0o755)
+    by_name = {s.name: s for s in run.SCENARIOS}
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    ns = argparse.Namespace(records=args.records, seed_mode="auto", index_created=False)
+    server = run.Server("profile", str(wrapper), args.pocketbase, out)
+    results = {}
+    try:
+        server.start()
+        ctx = run.Ctx(server=server, token=run.superuser_token(server), args=ns)
+        run.seed(ctx)
+        pid = server.proc.pid
+        for name in names:
+            sc = by_name[name]
+            extra = (sc.setup(ctx) if sc.setup else {}) or {}
+            problem = run.probe(sc, ctx, extra)
+            if problem:
+                print(f"{name}: probe failed: {problem}", file=sys.stderr)
+                continue
+            path, headers, body = run.resolve_scenario(sc, ctx, extra)
+            vars_ = {**ctx.vars, **extra.get("vars", {})}
+
+            def fill(tpl: str, i: int) -> str:
+                return run.PLACEHOLDER.sub(
+                    lambda m: f"p{i}" if m.group(1) == "seq"
+                    else vars_[m.group(1)][i % len(vars_[m.group(1)])], tpl)
+
+            client = ctx.client(auth=False)
+            for i in range(5):  # warm the statement caches outside the count
+                client.request(sc.method, fill(path, i), headers=headers,
+                               raw=fill(body, i).encode() if body is not None else None)
+            callgrind_control(pid, "-z")
+            callgrind_control(pid, "-i", "on")
+            t0 = time.time()
+            bad = 0
+            for i in range(args.n):
+                status, _ = client.request(
+                    sc.method, fill(path, i + 5), headers={k: fill(v, i) for k, v in headers.items()},
+                    raw=fill(body, i + 5).encode() if body is not None else None)
+                bad += status != sc.expect_status
+            callgrind_control(pid, "-i", "off")
+            callgrind_control(pid, "-d", name)
+            time.sleep(0.5)
+            dumps = sorted(out.glob(f"callgrind.out.{pid}.*"), key=lambda p: p.stat().st_mtime)
+            dump = dumps[-1]
+            target = out / f"{name}.callgrind"
+            dump.rename(target)
+            ir = total_ir(target)
+            results[name] = ir / args.n
+            print(f"{name}: {ir / args.n:,.0f} instructions/request "
+                  f"({args.n} requests, {bad} unexpected status, {time.time() - t0:.1f} s)",
+                  flush=True)
+    finally:
+        server.stop()
+    print("\n| scenario | instructions / request |\n|---|---:|")
+    for k, v in results.items():
+        print(f"| {k} | {v:,.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
