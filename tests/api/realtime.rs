@@ -267,6 +267,18 @@ async fn a_websocket_bound_at_connect_cannot_be_rebound() {
         let quiet = tokio::time::timeout(std::time::Duration::from_millis(300), next(&mut ws));
         assert!(quiet.await.is_err(), "{how}: bob's note never arrives");
     }
+    // A bad API key in a frame is refused like on every endpoint.
+    let (mut ws, _) = connect(&t, None).await;
+    let got = send_frame(
+        &mut ws,
+        json!({"subscriptions": ["notes/*"], "authorization": format!("cairn_{}", "z".repeat(40))}),
+    )
+    .await;
+    assert_eq!(
+        got,
+        json!({"event": "PB_ERROR", "data": {"status": 401,
+            "message": "The API key is invalid, revoked or expired.", "data": {}}})
+    );
     // A guest connection may still bind a user with its first frame.
     let (mut ws, _) = connect(&t, None).await;
     let got = send_frame(
