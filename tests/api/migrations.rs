@@ -227,3 +227,44 @@ async fn create_snapshot_and_history_sync() {
     assert_eq!(m.history_sync().expect("sync"), 1);
     assert_eq!(m.history_sync().expect("sync"), 0);
 }
+
+/// The files automigrate writes are byte for byte the ones PocketBase
+/// 0.40.6 wrote for the same two API calls
+/// (`tests/plugins/automigrate_pocketbase/`).
+#[tokio::test]
+async fn automigrate_writes_pocketbases_templates() {
+    let mig = tempfile::tempdir().expect("tempdir");
+    let dir = mig.path().to_path_buf();
+    let t = TestApp::spawn_with(|c| c.migrations_dir = Some(dir.clone())).await;
+    let (s, _) = t
+        .post(
+            "/api/collections",
+            json!({"name": "notes", "type": "base", "listRule": "",
+                   "fields": [{"name": "text", "type": "text", "required": true}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = t
+        .patch(
+            "/api/collections/notes",
+            json!({"viewRule": "", "fields": [
+                {"name": "text", "type": "text", "required": true},
+                {"name": "n", "type": "number"}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/plugins/automigrate_pocketbase");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2);
+    for (path, want) in names.iter().zip(["created_notes.js", "updated_notes.js"]) {
+        let got = std::fs::read_to_string(path).expect("read");
+        let expected = std::fs::read_to_string(golden.join(want)).expect("golden");
+        assert_eq!(got, expected, "{want}");
+    }
+}
