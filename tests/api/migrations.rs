@@ -141,19 +141,76 @@ onRecordCreate((e) => {
   e.record.set("text", e.record.getString("text") + " (hooked)")
   e.next()
 }, "notes")
+onRecordCreateRequest((e) => {
+  // no e.next(): the request stops and nothing is written
+}, "closed")
+routerUse((e) => {
+  e.response.header().set("X-Middleware", "yes")
+  return e.next()
+})
+routerAdd("GET", "/api/boot", (e) => {
+  return e.json(200, { count: $app.findRecordsByFilter("notes", "text = 'booted'").length })
+})
+onBootstrap((e) => {
+  const c = $app.findCollectionByNameOrId("notes")
+  const r = new Record(c)
+  r.set("text", "booted")
+  $app.save(r)
+  e.next()
+})
 "#,
     )
     .expect("write");
+    // The collections exist before the server (and onBootstrap) starts.
+    let data = tempfile::tempdir().expect("tempdir");
+    let mig = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        mig.path().join("1_notes.js"),
+        r#"migrate((app) => {
+  for (const name of ["notes", "closed"]) {
+    app.save(new Collection({ name: name, listRule: "", createRule: "",
+      fields: [{ name: "text", type: "text" }] }))
+  }
+})"#,
+    )
+    .expect("write");
+    Migrations {
+        data_dir: data.path().to_path_buf(),
+        dir: mig.path().to_path_buf(),
+        hooks_dir: hooks.path().to_path_buf(),
+    }
+    .up()
+    .expect("up");
     let dir = hooks.path().to_path_buf();
-    let t = TestApp::spawn_with(|c| c.hooks_dir = Some(dir)).await;
-    let (s, _) = t
-        .post(
-            "/api/collections",
-            json!({"name": "notes", "type": "base", "listRule": "", "createRule": "",
-                   "fields": [{"name": "text", "type": "text"}]}),
-        )
+    let data_dir = data.path().to_path_buf();
+    let t = TestApp::spawn_with(|c| {
+        c.hooks_dir = Some(dir);
+        c.dir = data_dir;
+    })
+    .await;
+    // onBootstrap ran (in the background, right after loading).
+    let mut booted = Value::Null;
+    for _ in 0..50 {
+        let res = t
+            .client
+            .get(format!("{}/api/boot", t.url))
+            .send()
+            .await
+            .expect("boot");
+        assert_eq!(res.headers()["x-middleware"], "yes");
+        booted = res.json().await.expect("json");
+        if booted["count"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(booted["count"], 1, "{booted}");
+    let (s, body) = t
+        .post("/api/collections/closed/records", json!({"text": "x"}))
         .await;
-    assert_eq!(s, 200);
+    assert_eq!(s, 400, "{body}");
+    let (_, list) = t.get("/api/collections/closed/records").await;
+    assert_eq!(list["totalItems"], 0);
     let h = t.app.hooks.get().expect("hooks loaded");
     assert_eq!(
         h.cron_jobs(),
@@ -173,7 +230,7 @@ onRecordCreate((e) => {
         .iter()
         .filter_map(|r| r["text"].as_str())
         .collect();
-    assert_eq!(texts, ["api (hooked)", "from cron"]);
+    assert_eq!(texts, ["api (hooked)", "booted", "from cron"]);
 }
 
 /// `migrate create`, `migrate collections` (a snapshot that rebuilds the
@@ -226,4 +283,45 @@ async fn create_snapshot_and_history_sync() {
     std::fs::remove_file(&blank).expect("rm");
     assert_eq!(m.history_sync().expect("sync"), 1);
     assert_eq!(m.history_sync().expect("sync"), 0);
+}
+
+/// The files automigrate writes are byte for byte the ones PocketBase
+/// 0.40.6 wrote for the same two API calls
+/// (`tests/plugins/automigrate_pocketbase/`).
+#[tokio::test]
+async fn automigrate_writes_pocketbases_templates() {
+    let mig = tempfile::tempdir().expect("tempdir");
+    let dir = mig.path().to_path_buf();
+    let t = TestApp::spawn_with(|c| c.migrations_dir = Some(dir.clone())).await;
+    let (s, _) = t
+        .post(
+            "/api/collections",
+            json!({"name": "notes", "type": "base", "listRule": "",
+                   "fields": [{"name": "text", "type": "text", "required": true}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = t
+        .patch(
+            "/api/collections/notes",
+            json!({"viewRule": "", "fields": [
+                {"name": "text", "type": "text", "required": true},
+                {"name": "n", "type": "number"}]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/plugins/automigrate_pocketbase");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2);
+    for (path, want) in names.iter().zip(["created_notes.js", "updated_notes.js"]) {
+        let got = std::fs::read_to_string(path).expect("read");
+        let expected = std::fs::read_to_string(golden.join(want)).expect("golden");
+        assert_eq!(got, expected, "{want}");
+    }
 }

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Custom-route benchmark: a pb_hooks route returning a record found with
+$app.findRecordById, on Cairn and PocketBase side by side in one run.
+
+Both servers get the same pb_migrations (a collection and one record) and
+the same pb_hooks file; wrk drives GET /api/bench/{id} for a bounded time.
+
+    bench/hooks.py --cairn target/release/cairn --pocketbase .venv/bin/pocketbase
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HOOK = """
+routerAdd("GET", "/api/bench/{id}", (e) => {
+  const r = $app.findRecordById("items", e.request.pathValue("id"))
+  return e.json(200, { id: r.id, title: r.getString("title") })
+})
+"""
+
+MIGRATION = """
+migrate((app) => {
+  const c = new Collection({ name: "items", listRule: "", viewRule: "",
+    fields: [{ name: "title", type: "text" }] })
+  app.save(c)
+  const r = new Record(app.findCollectionByNameOrId("items"))
+  r.set("id", "benchrecord0001")
+  r.set("title", "hello")
+  app.save(r)
+})
+"""
+
+RECORD = "benchrecord0001"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(label: str, binary: str, seconds: int, connections: int) -> dict:
+    root = Path(tempfile.mkdtemp(prefix=f"cairn-bench-hooks-{label}-"))
+    try:
+        (root / "pb_hooks").mkdir()
+        (root / "pb_migrations").mkdir()
+        (root / "pb_hooks" / "bench.pb.js").write_text(HOOK)
+        (root / "pb_migrations" / "1_items.js").write_text(MIGRATION)
+        port = free_port()
+        log = open(root / "server.log", "w")
+        proc = subprocess.Popen(
+            [binary, "serve", "--http", f"127.0.0.1:{port}", "--dir", str(root / "data")],
+            cwd=root, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}/api/bench/{RECORD}"
+        try:
+            deadline = time.time() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(url, timeout=2) as r:
+                        body = json.load(r)
+                        assert body == {"id": RECORD, "title": "hello"}, body
+                        break
+                except Exception:
+                    if time.time() > deadline or proc.poll() is not None:
+                        raise RuntimeError(f"{label} did not serve {url}; see {root}/server.log")
+                    time.sleep(0.1)
+            subprocess.run(["wrk", "-t2", "-c", str(connections), "-d", "2s", url],
+                           capture_output=True, check=True)  # warm-up
+            out = subprocess.run(
+                ["wrk", "-t2", "-c", str(connections), "-d", f"{seconds}s", "--latency", url],
+                capture_output=True, text=True, check=True,
+            ).stdout
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+        p50 = re.search(r"50%\s+(\S+)", out).group(1)
+        p99 = re.search(r"99%\s+(\S+)", out).group(1)
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0}
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cairn", default="target/release/cairn")
+    ap.add_argument("--pocketbase", default=".venv/bin/pocketbase")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "hooks.md"))
+    a = ap.parse_args()
+    a.cairn = os.path.abspath(a.cairn)
+    a.pocketbase = os.path.abspath(a.pocketbase)
+    res = {
+        "pocketbase": run("pocketbase", a.pocketbase, a.seconds, a.connections),
+        "cairn": run("cairn", a.cairn, a.seconds, a.connections),
+    }
+    ratio = res["cairn"]["rps"] / max(res["pocketbase"]["rps"], 1e-9)
+    lines = [
+        "# Custom route with $app.findRecordById (pb_hooks)",
+        "",
+        f"wrk, {a.connections} connections, {a.seconds} s, one run on {os.cpu_count()} cores.",
+        "",
+        "| server | req/s | p50 | p99 | non-2xx |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for k, v in res.items():
+        lines.append(f"| {k} | {v['rps']:.0f} | {v['p50']} | {v['p99']} | {v['non2xx']} |")
+    lines += ["", f"Cairn / PocketBase: **{ratio:.1f}x**", ""]
+    Path(a.out).write_text("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
