@@ -5,9 +5,11 @@
 //! Each turn is one write job: the outcomes that arrived since the last
 //! turn are recorded and new due rows are claimed (`pending → inflight`)
 //! together, so a busy endpoint costs the single writer one job per turn,
-//! not several per delivery. Turns start after a commit (the store's
-//! `seq` watch), when a send finishes, when the service pokes `wake`, or
-//! when the next retry falls due (at least every second).
+//! not several per delivery. Turns start after a commit that queued a
+//! delivery (the store's `seq` watch plus `enqueued_seq`), when a send
+//! finishes, when the service pokes `wake`, when the next retry falls due,
+//! and every few seconds regardless. Commits that queued nothing cost no
+//! turn.
 //!
 //! At start every `inflight` row goes back to `pending`: a crash can only
 //! duplicate what was in flight (at most `max_in_flight` per kill), never
@@ -15,7 +17,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::RngExt;
 use tokio::sync::mpsc;
@@ -27,8 +29,10 @@ use crate::schema::datetime;
 use crate::store::webhooks::{self as db, Attempt, Claimed};
 use crate::store::{Store, StoreError};
 
-/// Longest sleep between turns.
+/// Longest sleep between checks for due retries.
 const SWEEP: Duration = Duration::from_secs(1);
+/// A turn runs at least this often, whatever the signals said.
+const SAFETY_TURN: Duration = Duration::from_secs(5);
 
 /// A finished attempt on its way to the log.
 struct Done {
@@ -71,7 +75,19 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
     let mut total = 0usize;
     let mut done: Vec<Done> = Vec::new();
     let mut next_due: Option<i64> = None;
+    // Run a turn now (start, a wake-up, a due retry), and the seq handled so far.
+    let mut needed = true;
+    let mut handled_seq = i64::MIN;
+    let mut last_turn = Instant::now();
     loop {
+        // Deliveries committed since the last turn? (Seqs are handed out in
+        // commit order, so everything up to `committed` is visible to the
+        // turn's write job.)
+        let committed = *seq_rx.borrow_and_update();
+        let enqueued = hub.enqueued_seq.load(std::sync::atomic::Ordering::SeqCst);
+        needed |= enqueued > handled_seq
+            || next_due.is_some_and(|t| t <= now_ms())
+            || last_turn.elapsed() >= SAFETY_TURN;
         while let Ok(x) = rx.try_recv() {
             done.push(x);
         }
@@ -89,7 +105,10 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
             let used = inflight.get(&e.id).copied().unwrap_or(0);
             caps.push((e.id.clone(), e.def.max_in_flight.saturating_sub(used)));
         }
-        if !done.is_empty() || !caps.is_empty() {
+        if !done.is_empty() || (needed && !caps.is_empty()) {
+            needed = false;
+            handled_seq = committed;
+            last_turn = Instant::now();
             let outcomes = std::mem::take(&mut done);
             let cfg = hub.config.clone();
             let turn = store
@@ -122,7 +141,7 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
         tokio::select! {
             Some(x) = rx.recv() => done.push(x),
             changed = seq_rx.changed() => if changed.is_err() { return Ok(()) },
-            () = hub.wake.notified() => {}
+            () = hub.wake.notified() => needed = true,
             () = tokio::time::sleep(wait) => {}
         }
     }

@@ -50,6 +50,9 @@ pub struct Webhooks {
     schema: Arc<RwLock<Arc<Schema>>>,
     /// Wakes the dispatcher (new deliveries outside a record write, endpoint changes).
     pub wake: tokio::sync::Notify,
+    /// The highest change seq the outbox queued a delivery for: commits
+    /// that queued nothing do not cost the dispatcher a turn.
+    pub enqueued_seq: std::sync::atomic::AtomicI64,
     pub metrics: metrics::Metrics,
     pub guard: ssrf::Guard,
     pub client: reqwest::Client,
@@ -73,6 +76,7 @@ impl Webhooks {
             endpoints: RwLock::new(Arc::new(Vec::new())),
             schema: store.schema_cell(),
             wake: tokio::sync::Notify::new(),
+            enqueued_seq: Default::default(),
             metrics: Default::default(),
             guard,
             client,

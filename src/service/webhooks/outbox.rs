@@ -126,6 +126,10 @@ impl ChangeHook for Webhooks {
                 },
             )?;
         }
+        if event_id.is_some() {
+            self.enqueued_seq
+                .fetch_max(ch.seq, std::sync::atomic::Ordering::SeqCst);
+        }
         Ok(())
     }
 }
