@@ -236,7 +236,10 @@ async fn assert_refused_everywhere(t: &TestApp, auth: &str, why: &str) {
         let path = template
             .replace("{collection}", "users")
             .replace("{id}", OWN_PUB)
-            .replace("{*path}", "index.html");
+            .replace("{*path}", "index.html")
+            .replace("{record}", OWN_PUB)
+            .replace("{filename}", "missing.txt")
+            .replace("{key}", "missing.zip");
         assert!(!path.contains('{'), "unfilled placeholder in {template}");
         for method in &methods {
             let got = t
