@@ -88,8 +88,8 @@ def run(label: str, binary: str, seconds: int, connections: int) -> dict:
             except subprocess.TimeoutExpired:
                 proc.kill()
         rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-        p50 = re.search(r"50%\s+(\S+)", out).group(1)
-        p99 = re.search(r"99%\s+(\S+)", out).group(1)
+        p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+        p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
         errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(errors.group(1)) if errors else 0}
     finally:
