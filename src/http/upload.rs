@@ -27,19 +27,6 @@ pub struct RecordForm {
     pub uploads: Vec<Upload>,
 }
 
-fn push_value(map: &mut Map<String, Value>, key: String, v: Value) {
-    match map.get_mut(&key) {
-        Some(Value::Array(a)) => a.push(v),
-        Some(existing) => {
-            let prev = existing.take();
-            *existing = Value::Array(vec![prev, v]);
-        }
-        None => {
-            map.insert(key, v);
-        }
-    }
-}
-
 /// The body limit of a multipart write to the collection named in `path`.
 fn body_limit(app: &App, path: &str) -> u64 {
     let cap = app.files.limits.max_body;
@@ -170,14 +157,10 @@ impl FromRequest<Arc<App>> for RecordForm {
             if text_total > MAX_BODY {
                 return Err(too_large());
             }
-            push_value(&mut body, key, Value::String(text));
+            super::body::push_value(&mut body, key, Value::String(text));
         }
-        if let Some(Value::String(p)) = body.remove("@jsonPayload") {
-            match serde_json::from_str::<Value>(&p) {
-                Ok(Value::Object(o)) => body.extend(o),
-                _ => return Err(ApiError::bad_request()),
-            }
-        }
+        // Several `@jsonPayload` parts merge in order, as in every other body.
+        super::body::merge_json_payload(&mut body).map_err(|_| ApiError::bad_request())?;
         Ok(RecordForm { body, uploads })
     }
 }

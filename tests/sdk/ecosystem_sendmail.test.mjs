@@ -38,7 +38,8 @@ before(async () => {
   const dir = await fsp.mkdtemp(path.join((await import('node:os')).tmpdir(), 'cairn-sendmail-'));
   const out = path.join(dir, 'configured.eml');
   const prog = path.join(dir, 'mta');
-  await fsp.writeFile(prog, `#!/bin/sh\n{ echo "ARGS: $*"; cat; } > "${out}"\n`, { mode: 0o755 });
+  // Written aside and renamed, so the test never reads half a message.
+  await fsp.writeFile(prog, `#!/bin/sh\n{ echo "ARGS: $*"; cat; } > "${out}.part" && mv "${out}.part" "${out}"\n`, { mode: 0o755 });
   const bad = path.join(dir, 'broken-mta');
   await fsp.writeFile(bad, '#!/bin/sh\ncat >/dev/null\necho "relay refused the message" >&2\nexit 75\n', { mode: 0o755 });
   configured = { srv: await startServer('cairn', { env: { CAIRN_SENDMAIL: prog } }), out, dir };

@@ -583,7 +583,7 @@ pub fn list(
         "_collections".to_owned()
     } else {
         format!(
-            "(SELECT * FROM _collections WHERE name NOT IN ({})) AS _collections",
+            "(SELECT rowid AS rowid, * FROM _collections WHERE name NOT IN ({})) AS _collections",
             hidden.join(",")
         )
     };
