@@ -9,7 +9,10 @@ use serde_json::{Map, Value, json};
 
 mod auth_options;
 mod definition;
+mod list;
 mod tx;
+
+pub use list::list;
 
 pub use tx::{delete_in, import_in, save_in};
 
@@ -534,80 +537,4 @@ fn run_import(conn: &rusqlite::Connection, plan: ImportPlan) -> Result<(), Error
         }
     }
     Ok(())
-}
-
-/// Lists collections in the paged envelope (system ones first).
-/// The columns of `_collections` that `filter` and `sort` may name
-/// (PocketBase's list: id, created, updated, name, system, type).
-const LIST_FIELDS: crate::store::simple_list::Fields = crate::store::simple_list::Fields {
-    columns: &["id", "created", "updated", "name", "system", "type"],
-    json: None,
-};
-
-/// Lists collections; `filter` and `sort` use the filter language over
-/// [`LIST_FIELDS`] (bad ones answer 400).
-pub fn list(
-    store: &Store,
-    page: i64,
-    per_page: i64,
-    skip_total: bool,
-    filter: &str,
-    sort: &str,
-) -> Result<Value, Error> {
-    use crate::store::simple_list;
-    let schema = store.schema();
-    let page = page.max(1);
-    let per_page = if per_page <= 0 {
-        30
-    } else {
-        per_page.min(1000)
-    };
-    let bad = |_| Error::bad("Something went wrong while processing your request.");
-    let filter = simple_list::compile_filter(LIST_FIELDS, filter).map_err(bad)?;
-    let first = 1 + filter.as_ref().map_or(0, |f| f.params.len());
-    let (order, order_params) = simple_list::order_by(LIST_FIELDS, sort, first).map_err(bad)?;
-    // Cairn's own system collections show once they hold records: the empty
-    // ones are left out of the listed rows (static names, never user text).
-    let hidden: Vec<String> = schema
-        .collections
-        .iter()
-        .filter(|c| {
-            system::CAIRN_COLLECTIONS.contains(&c.name.as_str())
-                && !store
-                    .read(|conn| crate::store::records::any(conn, c))
-                    .unwrap_or(true)
-        })
-        .map(|c| format!("'{}'", c.name.as_str()))
-        .collect();
-    let table = if hidden.is_empty() {
-        "_collections".to_owned()
-    } else {
-        format!(
-            "(SELECT rowid AS rowid, * FROM _collections WHERE name NOT IN ({})) AS _collections",
-            hidden.join(",")
-        )
-    };
-    let q = simple_list::Page {
-        table: &table,
-        select: "id",
-        filter: filter.as_ref(),
-        order: &order,
-        order_params: &order_params,
-        tiebreak: "system DESC, rowid",
-        limit: per_page,
-        offset: (page - 1) * per_page,
-        count: !skip_total,
-    };
-    let (ids, total) = store
-        .read(|conn| simple_list::page(conn, &q, |r| r.get::<_, String>(0)))
-        .map_err(|e| {
-            tracing::debug!(error = %e, "collections list failed");
-            Error::bad("Something went wrong while processing your request.")
-        })?;
-    let items: Vec<Value> = ids
-        .iter()
-        .filter_map(|id| schema.get(id))
-        .map(|c| c.to_json())
-        .collect();
-    Ok(crate::service::page_envelope(page, per_page, total, items))
 }
