@@ -14,12 +14,14 @@ pub mod expand;
 pub mod field_rules;
 pub mod fields;
 mod list;
+mod public;
 mod uploads;
 mod write;
 
 use crate::service::files::{Files, Staged, Upload};
 pub use delete::{DeleteOp, delete, delete_in_tx, truncate};
 pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
+pub use public::{present, to_public, to_public_row, to_public_with};
 pub use uploads::{create_with_files, settled, update_with_files};
 use write::{
     apply_input, auth_create_rules, check_passwords, field_error, new_files, store_err,
@@ -63,145 +65,6 @@ fn passes(conn: &rusqlite::Connection, c: &Collection, id: &str, g: &Gate) -> Re
         Gate::Allow => Ok(true),
         Gate::Rule(w) => Ok(records::get_where(conn, c, id, w)?.is_some()),
     }
-}
-
-/// The record as a client may see it.
-pub fn to_public(c: &Collection, rec: &Row_, actor: &Actor) -> Value {
-    to_public_with(c, rec, actor, false)
-}
-
-/// `to_public`, with `manager` set when the caller satisfies the auth
-/// collection's `manageRule` for this record (managers see the email).
-pub fn to_public_with(c: &Collection, rec: &Row_, actor: &Actor, manager: bool) -> Value {
-    let mut m = Map::with_capacity(rec.len() + 2);
-    m.insert("collectionId".into(), c.id.clone().into());
-    m.insert("collectionName".into(), c.name.clone().into());
-    let view = Viewer::new(c, rec, actor, manager);
-    for f in &c.fields {
-        let v = match view.shows(c, f, rec) {
-            Shown::No => continue,
-            Shown::Blank => Value::String(String::new()),
-            Shown::Yes => rec
-                .get(&f.name)
-                .cloned()
-                .unwrap_or_else(|| f.kind.zero_value()),
-        };
-        m.insert(f.name.clone(), v);
-    }
-    view.finish(c, &mut m);
-    Value::Object(m)
-}
-
-/// `to_public` for a row the store just read (exactly the collection's
-/// fields): strips it in place instead of copying every value, which a
-/// page of 50 records showed in profiles.
-pub fn to_public_row(c: &Collection, mut rec: Row_, actor: &Actor) -> Value {
-    let view = Viewer::new(c, &rec, actor, false);
-    for f in &c.fields {
-        match view.shows(c, f, &rec) {
-            Shown::No => {
-                rec.remove(&f.name);
-            }
-            Shown::Blank => {
-                rec.insert(f.name.clone(), Value::String(String::new()));
-            }
-            Shown::Yes => {
-                if !rec.contains_key(&f.name) {
-                    rec.insert(f.name.clone(), f.kind.zero_value());
-                }
-            }
-        }
-    }
-    rec.insert("collectionId".into(), c.id.clone().into());
-    rec.insert("collectionName".into(), c.name.clone().into());
-    view.finish(c, &mut rec);
-    Value::Object(rec)
-}
-
-/// Whether a field is shown: not at all, as "" (password fields), or as is.
-enum Shown {
-    No,
-    Blank,
-    Yes,
-}
-
-/// Who looks at a record, for `to_public_with` / `to_public_row`.
-struct Viewer {
-    superuser: bool,
-    owner: bool,
-    manager: bool,
-}
-
-impl Viewer {
-    fn new(c: &Collection, rec: &Row_, actor: &Actor, manager: bool) -> Self {
-        let id = rec.get("id").and_then(Value::as_str).unwrap_or_default();
-        let owner = actor
-            .identity()
-            .is_some_and(|i| i.collection.id == c.id && i.id() == id);
-        Self {
-            superuser: actor.is_superuser(),
-            owner,
-            manager,
-        }
-    }
-
-    fn shows(&self, c: &Collection, f: &crate::schema::Field, rec: &Row_) -> Shown {
-        // Auth secrets never leave; other hidden password fields (`_otps`)
-        // show as "" to superusers, like PocketBase.
-        if c.is_auth() && f.system && f.hidden && (f.name == "password" || f.name == "tokenKey") {
-            return Shown::No;
-        }
-        // An API key's digest is not shown, not even to superusers.
-        if f.system && f.hidden && f.name == "keyHash" {
-            return Shown::No;
-        }
-        if f.hidden && !self.superuser {
-            return Shown::No;
-        }
-        if c.is_auth()
-            && f.system
-            && f.name == "email"
-            && !self.superuser
-            && !self.owner
-            && !self.manager
-        {
-            let visible = rec
-                .get("emailVisibility")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            if !visible {
-                return Shown::No;
-            }
-        }
-        match f.kind {
-            FieldKind::Password(_) => Shown::Blank,
-            _ => Shown::Yes,
-        }
-    }
-
-    fn finish(&self, c: &Collection, m: &mut Map<String, Value>) {
-        if self.superuser && c.is_auth() && c.name == crate::schema::system::SUPERUSERS {
-            m.insert("verified".into(), true.into());
-        }
-    }
-}
-
-/// `to_public_with`, then Cairn's field read rules (one record).
-pub fn present(
-    store: &Store,
-    c: &Collection,
-    rec: &Row_,
-    actor: &Actor,
-    req: &RequestInfo,
-    manager: bool,
-) -> Result<Value, Error> {
-    let mut v = [to_public_with(c, rec, actor, manager)];
-    if c.fields.iter().any(|f| f.read_rule.is_some()) {
-        let reads = field_rules::FieldReads::prepare(store, &store.schema(), c, actor, req)?;
-        reads.hide(store, c, &mut v)?;
-    }
-    let [v] = v;
-    Ok(v)
 }
 
 /// `expand` and `fields` query parameters, applied to every returned record.
