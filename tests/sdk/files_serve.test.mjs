@@ -240,3 +240,9 @@ test('a field read rule hides protected files from those it hides the field from
   assert.equal((await fetch(url(r.f, `?token=${await pb.files.getToken()}`, r, 'ruled'))).status, 200);
   assert.ok(c.id);
 });
+
+test('100x100 is always an allowed thumb size (PocketBase defaultThumbSizes)', async () => {
+  const res = await fetch(url(rec.img, '?thumb=100x100'));
+  assert.equal(res.status, 200);
+  assert.deepEqual(pngSize(Buffer.from(await res.arrayBuffer())), [100, 100]);
+});

@@ -18,6 +18,8 @@ mod collections;
 mod fields;
 mod links;
 mod login;
+mod multipart;
+mod record_files;
 mod record_form;
 mod records;
 mod session;

@@ -79,7 +79,8 @@ fn relation_options(app: &App, admin: &Admin, collection_id: &str) -> Vec<Value>
         .collect()
 }
 
-fn strings(v: &Value) -> Vec<String> {
+/// A string or list of strings as a list.
+pub(super) fn strings(v: &Value) -> Vec<String> {
     match v {
         Value::Array(a) => a
             .iter()
@@ -101,6 +102,7 @@ fn inputs(
 ) -> Vec<Value> {
     let mut out = Vec::new();
     let mut first_error = true;
+    let token = file_token(admin, c);
     for f in &c.fields {
         if f.name == "tokenKey" || (f.name == "id" && !is_new) {
             continue;
@@ -171,7 +173,7 @@ fn inputs(
                     json!({"options": options}),
                 )
             }
-            FieldKind::File(_) => ("files", json!({"files": strings(v)})),
+            FieldKind::File(o) => ("files", super::record_files::input(c, f, o, rec, &token)),
             FieldKind::Password(_) => ("password", json!({})),
             FieldKind::GeoPoint(_) => (
                 "geo",
@@ -185,6 +187,19 @@ fn inputs(
         out.push(input);
     }
     out
+}
+
+/// A superuser file token when the collection has protected file fields.
+fn file_token(admin: &Admin, c: &Collection) -> String {
+    let protected = c
+        .fields
+        .iter()
+        .any(|f| matches!(&f.kind, FieldKind::File(o) if o.protected));
+    if !protected {
+        return String::new();
+    }
+    let actor = crate::service::Actor::Superuser(admin.id.clone());
+    crate::service::files::serve::file_token(&actor).unwrap_or_default()
 }
 
 fn required(f: &Field) -> bool {
@@ -215,7 +230,11 @@ fn body_of(c: &Collection, form: &Form, is_new: bool) -> (Map<String, Value>, Ma
             FieldKind::Number(_) => Value::String(text),
             FieldKind::Bool(_) => Value::Bool(form.flag(n)),
             FieldKind::Date(_) => Value::String(from_local(&text)),
-            FieldKind::Autodate(_) | FieldKind::File(_) => continue,
+            FieldKind::File(o) => {
+                super::record_files::body(f, o, form, &mut body);
+                continue;
+            }
+            FieldKind::Autodate(_) => continue,
             FieldKind::Select(o) if o.max_select > 1 => Value::from(form.all(n)),
             FieldKind::Relation(o) if o.max_select > 1 => Value::from(form.all(n)),
             FieldKind::Select(_) | FieldKind::Relation(_) => Value::String(text),
@@ -278,6 +297,7 @@ fn render(
             "inputs": inputs(app, admin, c, rec, errors, is_new),
             "message": message.0, "flash": message.1,
             "readonly": c.kind == CollectionKind::View,
+            "multipart": c.fields.iter().any(|f| matches!(f.kind, FieldKind::File(_))),
         }),
     );
     view::render_status(status, "record.html", ctx)
@@ -322,8 +342,9 @@ pub async fn submit(
     State(app): State<Arc<App>>,
     Path((name, id)): Path<(String, String)>,
     admin: Admin,
-    form: Form,
+    posted: crate::http::upload::RecordForm,
 ) -> Response {
+    let super::multipart::Posted { form, uploads } = posted.into();
     let Some(c) = find(&app, &name) else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -346,10 +367,12 @@ pub async fn submit(
         );
     }
     let (actor, req) = actor_req(&app, &admin);
+    let files = Some((app.files.as_ref(), uploads));
     let saved = if is_new {
-        svc::create(&app.store, Arc::clone(&c), &actor, &req, body).await
+        svc::create_with_files(&app.store, files, Arc::clone(&c), &actor, &req, body).await
     } else {
-        svc::update(&app.store, Arc::clone(&c), &actor, &req, id.clone(), body).await
+        let id = id.clone();
+        svc::update_with_files(&app.store, files, Arc::clone(&c), &actor, &req, id, body).await
     };
     app.realtime_flush().await;
     match saved {

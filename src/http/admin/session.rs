@@ -377,8 +377,14 @@ pub async fn csrf_layer(req: axum::extract::Request, next: axum::middleware::Nex
         .get("x-csrf-token")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let ct = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let (token, body) = match header_token {
         Some(t) => (t, body),
+        None if super::multipart::is_multipart(ct) => super::multipart::csrf_field(ct, body).await,
         None => {
             let Ok(bytes) = axum::body::to_bytes(body, crate::http::extract::MAX_BODY).await else {
                 return forbidden();

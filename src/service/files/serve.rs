@@ -93,7 +93,8 @@ pub async fn locate(
         .await
         .map_err(|e| Error::Internal(format!("head {key}: {e}")))?
         .ok_or_else(missing)?;
-    if let Some(size) = thumb.filter(|s| opts.thumbs.iter().any(|t| t == s))
+    // PocketBase always allows its dashboard's `100x100` (defaultThumbSizes).
+    if let Some(size) = thumb.filter(|s| *s == "100x100" || opts.thumbs.iter().any(|t| t == s))
         && thumbs::is_thumbable(filename)
         && let Some(spec) = Spec::parse(size)
         && let Some(tkey) = thumbs::thumb_key(&key, size)
