@@ -50,3 +50,130 @@ function setupFiles() {
 }
 
 setupFiles();
+
+// ---- relation picker ----
+
+function setupRelations() {
+  for (const box of document.querySelectorAll('[data-relation]')) {
+    const dlg = box.querySelector('[data-picker]');
+    const opener = box.querySelector('[data-pick-open]');
+    const q = box.querySelector('[data-pick-q]');
+    const results = box.querySelector('[data-pick-results]');
+    const status = box.querySelector('[data-pick-status]');
+    const more = box.querySelector('[data-pick-more]');
+    const picked = box.querySelector('[data-picked]');
+    const none = box.querySelector('[data-none]');
+    const name = box.dataset.name;
+    const multiple = box.hasAttribute('data-multiple');
+    const max = Number(box.dataset.max || 1);
+    let page = 1;
+    let timer = null;
+
+    const chosen = () => [...picked.querySelectorAll('input:checked')].map((i) => i.value);
+    const changed = () => {
+      none.hidden = chosen().length > 0;
+      box.closest('form')?.dispatchEvent(new Event('change', { bubbles: true }));
+    };
+    const choose = (id, label, on) => {
+      let input = [...picked.querySelectorAll('input')].find((i) => i.value === id);
+      if (on && !multiple) {
+        for (const li of [...picked.children]) if (li.querySelector('input').value !== id) li.remove();
+      }
+      if (on && !input) {
+        const li = document.createElement('li');
+        const l = document.createElement('label');
+        input = document.createElement('input');
+        input.type = 'checkbox';
+        input.name = name;
+        input.value = id;
+        const span = document.createElement('span');
+        span.className = 'label-text';
+        span.textContent = label;
+        l.append(input, ' ', span);
+        li.append(l);
+        picked.append(li);
+      }
+      if (input) input.checked = on;
+      changed();
+      limit();
+    };
+    const limit = () => {
+      if (!multiple) return;
+      const full = chosen().length >= max;
+      for (const i of results.querySelectorAll('input')) i.disabled = full && !i.checked;
+      if (full) status.textContent = `The maximum of ${max} is chosen.`;
+    };
+    const load = async (append) => {
+      const url = `/_/collections/${encodeURIComponent(box.dataset.target)}/pick?q=${encodeURIComponent(q.value)}&page=${page}`;
+      status.textContent = 'Searching…';
+      const r = await fetch(url, { headers: { 'x-requested-with': 'fetch' }, credentials: 'same-origin' });
+      const to = r.headers.get('hx-redirect');
+      if (r.status === 401 && to) {
+        location.href = to;
+        return;
+      }
+      const body = await r.json().catch(() => ({ message: 'The search failed.' }));
+      if (!r.ok) {
+        status.textContent = body.message || 'The search failed.';
+        return;
+      }
+      const now = new Set(chosen());
+      const items = body.items.map((it) => {
+        const li = document.createElement('li');
+        const l = document.createElement('label');
+        const input = document.createElement('input');
+        input.type = multiple ? 'checkbox' : 'radio';
+        input.name = `pick-${name}`;
+        input.value = it.id;
+        input.checked = now.has(it.id);
+        input.addEventListener('change', () => {
+          if (multiple) choose(it.id, it.label, input.checked);
+          else if (input.checked) choose(it.id, it.label, true);
+        });
+        const span = document.createElement('span');
+        span.textContent = it.label;
+        l.append(input, ' ', span);
+        li.append(l);
+        return li;
+      });
+      if (append) results.append(...items);
+      else results.replaceChildren(...items);
+      more.hidden = !body.more;
+      status.textContent = results.children.length ? `${results.children.length} shown.` : 'No matching records.';
+      limit();
+    };
+    opener.addEventListener('click', () => {
+      dlg.showModal();
+      q.focus();
+      page = 1;
+      load(false);
+    });
+    q.addEventListener('input', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        page = 1;
+        load(false);
+      }, 200);
+    });
+    q.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') e.preventDefault();
+    });
+    more.addEventListener('click', () => {
+      page += 1;
+      load(true);
+    });
+    picked.addEventListener('change', changed);
+    box.querySelector('[data-pick-done]').addEventListener('click', () => dlg.close());
+    // Esc closes only the picker (not the editor behind it).
+    dlg.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        e.stopPropagation();
+        dlg.close();
+      }
+    });
+    dlg.addEventListener('close', () => opener.focus());
+  }
+}
+
+setupRelations();

@@ -30,3 +30,8 @@ export async function checkLayout(b, srv, path, prepare = async () => {}) {
   assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px at 375 px`);
   await page.context().close();
 }
+
+/** Clicks the button named `name` and waits for the page it loads. */
+export async function submit(page, name) {
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name }).click()]);
+}

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { useServer, IS_POCKETBASE, cairnOnly } from './harness.mjs';
 import { useBrowser, signedInPage, test } from './dashboard_fixtures.mjs';
-import { png, checkLayout } from './dashboard_data.mjs';
+import { png, checkLayout, submit } from './dashboard_data.mjs';
 
 const skip = IS_POCKETBASE ? cairnOnly : false;
 let coll;
@@ -23,9 +23,6 @@ const srv = useServer(async (s) => {
 });
 const b = useBrowser();
 
-const submit = async (page, name) => {
-  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name }).click()]);
-};
 
 test('upload several files and a protected one; REST serves the same bytes', b, async () => {
   if (skip) return;

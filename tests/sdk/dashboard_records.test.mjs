@@ -145,7 +145,9 @@ test('record editor: create, validation next to the field, edit, delete (REST ch
   await page.getByLabel('done').check();
   await page.getByRole('listbox', { name: 'tags' }).selectOption(['b', 'c']);
   await page.getByLabel(/^meta/).fill('{"from": "ui"}');
-  await page.getByLabel(/^owner/).selectOption(userId);
+  await page.getByRole('button', { name: 'Choose owner…' }).click();
+  await page.getByRole('dialog').getByRole('radio', { name: `Reader (${userId})` }).check();
+  await page.getByRole('dialog').getByRole('button', { name: 'Done' }).click();
   await page.getByRole('button', { name: 'Create' }).click();
   await page.waitForURL(/saved=/);
   const id = new URL(page.url()).searchParams.get('saved');

@@ -22,6 +22,7 @@ mod multipart;
 mod record_files;
 mod record_form;
 mod records;
+mod relation_picker;
 mod session;
 mod settings;
 mod shell;
@@ -101,6 +102,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         // Records
         .route("/_/collections/{name}", get(records::list))
         .route("/_/collections/{name}/live", get(records::live))
+        .route("/_/collections/{name}/pick", get(relation_picker::search))
         .route("/_/collections/{name}/export", get(records::export))
         .route(
             "/_/collections/{name}/records/delete",

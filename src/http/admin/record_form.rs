@@ -15,10 +15,7 @@ use super::shell::{base, with};
 use super::view::{self, Form};
 use crate::app::App;
 use crate::schema::{Collection, CollectionKind, Field, FieldKind};
-use crate::service::records::{self as svc, ListQuery, Shape};
-
-/// Candidate records offered by a relation input.
-const RELATION_CHOICES: i64 = 200;
+use crate::service::records as svc;
 
 /// `2024-05-01 10:00:00.000Z` -> `2024-05-01T10:00:00` (datetime-local, UTC).
 fn to_local(s: &str) -> String {
@@ -55,28 +52,6 @@ pub(super) fn label_of(c: &Collection, r: &Value) -> String {
     } else {
         format!("{} ({id})", parts.join(" · "))
     }
-}
-
-fn relation_options(app: &App, admin: &Admin, collection_id: &str) -> Vec<Value> {
-    let Some(target) = app.store.schema().get(collection_id) else {
-        return Vec::new();
-    };
-    let (actor, req) = actor_req(app, admin);
-    let q = ListQuery {
-        page: 1,
-        per_page: RELATION_CHOICES,
-        sort: String::new(),
-        filter: String::new(),
-        skip_total: true,
-        shape: Shape::default(),
-    };
-    svc::list(&app.store, &target, &actor, &req, &q)
-        .ok()
-        .and_then(|v| v["items"].as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .map(|r| json!({"value": r["id"], "label": label_of(&target, r)}))
-        .collect()
 }
 
 /// A string or list of strings as a list.
@@ -155,24 +130,7 @@ fn inputs(
                 "json",
                 json!({"value": if v.is_null() { String::new() } else { serde_json::to_string_pretty(v).unwrap_or_default() }}),
             ),
-            FieldKind::Relation(o) => {
-                let chosen = strings(v);
-                let mut options = relation_options(app, admin, &o.collection_id);
-                for opt in &mut options {
-                    let sel = opt["value"]
-                        .as_str()
-                        .is_some_and(|id| chosen.iter().any(|c| c == id));
-                    opt["selected"] = sel.into();
-                }
-                (
-                    if o.max_select > 1 {
-                        "multiselect"
-                    } else {
-                        "select"
-                    },
-                    json!({"options": options}),
-                )
-            }
+            FieldKind::Relation(o) => ("relation", super::relation_picker::input(app, admin, o, v)),
             FieldKind::File(o) => ("files", super::record_files::input(c, f, o, rec, &token)),
             FieldKind::Password(_) => ("password", json!({})),
             FieldKind::GeoPoint(_) => (
