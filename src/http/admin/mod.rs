@@ -13,6 +13,7 @@
 //! exist.
 
 mod auth_actions;
+mod auth_config;
 mod auth_options;
 mod collections;
 mod fields;
@@ -95,6 +96,10 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
             get(collections::edit_page).post(collections::edit_submit),
         )
         .route("/_/collections/{name}/delete", post(collections::delete))
+        .route(
+            "/_/collections/{name}/auth-config",
+            get(auth_config::page).post(auth_config::submit),
+        )
         .route(
             "/_/collections/{name}/truncate",
             post(collections::truncate),

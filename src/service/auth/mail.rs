@@ -34,13 +34,6 @@ pub fn send_to(
         return;
     };
     let settings = app.settings();
-    let meta = |k: &str| {
-        settings
-            .pointer(&format!("/meta/{k}"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
     let mut record = id.record.clone();
     for f in &id.collection.fields {
         if f.hidden {
@@ -48,10 +41,8 @@ pub fn send_to(
         }
     }
     let mut vars = Vars {
-        app_name: meta("appName"),
-        app_url: meta("appURL"),
         record,
-        ..Vars::default()
+        ..app_vars(&settings)
     };
     fill(&mut vars);
     let to = to.unwrap_or_else(|| sys::text(&id.record, "email").to_owned());
@@ -64,6 +55,22 @@ pub fn send_to(
         html: template::render(body, &vars),
     };
     mailer::send_later_via(&settings, &app.config.sendmail, mail);
+}
+
+/// The variables every mail has: the app's name and URL from the settings.
+pub fn app_vars(settings: &Value) -> Vars {
+    let meta = |k: &str| {
+        settings
+            .pointer(&format!("/meta/{k}"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    Vars {
+        app_name: meta("appName"),
+        app_url: meta("appURL"),
+        ..Vars::default()
+    }
 }
 
 /// `send_to` the record's own address.

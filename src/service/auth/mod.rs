@@ -29,6 +29,7 @@ use crate::schema::Collection;
 use crate::schema::system::SUPERUSERS;
 use crate::store::records;
 use crate::store::{Store, StoreError};
+pub use mail::app_vars;
 pub use superusers::{UpsertMode, delete_superuser, upsert_superuser};
 
 /// The token types PocketBase issues, each signed with the record's

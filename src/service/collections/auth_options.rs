@@ -250,4 +250,37 @@ pub(super) fn validate(c: &mut Collection, errors: &mut Map<String, Value>) {
     if !providers.is_empty() {
         errors.insert("oauth2".into(), json!({ "providers": providers }));
     }
+    template_errors(c, errors);
+}
+
+/// Every mail template needs a subject and a body, enabled or not
+/// (PocketBase 0.40: `validation_required` under the template's path).
+fn template_errors(c: &Collection, errors: &mut Map<String, Value>) {
+    let blank = |t: Option<&Value>| -> Map<String, Value> {
+        let mut e = Map::new();
+        for k in ["body", "subject"] {
+            let s = t.and_then(|t| t.get(k)).and_then(Value::as_str);
+            if s.is_none_or(str::is_empty) {
+                e.insert(k.into(), FieldError::required().to_json());
+            }
+        }
+        e
+    };
+    for key in [
+        "verificationTemplate",
+        "resetPasswordTemplate",
+        "confirmEmailChangeTemplate",
+    ] {
+        let e = blank(c.options.get(key));
+        if !e.is_empty() {
+            errors.insert(key.into(), Value::Object(e));
+        }
+    }
+    for key in ["otp", "authAlert"] {
+        let e = blank(c.options.get(key).and_then(|o| o.get("emailTemplate")));
+        if !e.is_empty() {
+            let slot = errors.entry(key).or_insert_with(|| json!({}));
+            slot["emailTemplate"] = Value::Object(e);
+        }
+    }
 }
