@@ -177,3 +177,20 @@ function setupRelations() {
 }
 
 setupRelations();
+
+// ---- import pages: a chosen file is read into the textarea ----
+
+function setupLoadInto() {
+  for (const input of document.querySelectorAll('input[type="file"][data-load-into]')) {
+    input.addEventListener('change', async () => {
+      const f = input.files[0];
+      const target = document.getElementById(input.dataset.loadInto);
+      if (f && target) {
+        target.value = await f.text();
+        target.dispatchEvent(new Event('input', { bubbles: true }));
+      }
+    });
+  }
+}
+
+setupLoadInto();

@@ -16,6 +16,7 @@ mod auth_actions;
 mod auth_config;
 mod auth_options;
 mod collections;
+mod collections_io;
 mod fields;
 mod links;
 mod login;
@@ -103,6 +104,11 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route(
             "/_/collections/{name}/truncate",
             post(collections::truncate),
+        )
+        .route("/_/export-collections", get(collections_io::export))
+        .route(
+            "/_/import-collections",
+            get(collections_io::import_page).post(collections_io::import_submit),
         )
         // Records
         .route("/_/collections/{name}", get(records::list))

@@ -387,6 +387,25 @@ pub async fn import(store: &Store, input: Value) -> Result<(), Error> {
     Ok(())
 }
 
+/// What an import would do, without doing it (the dashboard's diff
+/// preview): the collections it would delete, and each collection it would
+/// save with the one it replaces (`None`: created). Validation errors are
+/// the import's own.
+#[allow(clippy::type_complexity)]
+pub fn import_plan(
+    store: &Store,
+    input: Value,
+) -> Result<
+    (
+        Vec<Arc<Collection>>,
+        Vec<(Option<Arc<Collection>>, Collection)>,
+    ),
+    Error,
+> {
+    let plan = plan_import(&store.schema(), input)?;
+    Ok((plan.delete, plan.save))
+}
+
 /// What an import will do: collections to drop, and collections to create
 /// (no old one) or replace.
 struct ImportPlan {
