@@ -17,6 +17,7 @@ mod auth_config;
 mod auth_options;
 mod collections;
 mod collections_io;
+mod csv_import;
 mod fields;
 mod links;
 mod login;
@@ -115,6 +116,10 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/_/collections/{name}/live", get(records::live))
         .route("/_/collections/{name}/pick", get(relation_picker::search))
         .route("/_/collections/{name}/export", get(records::export))
+        .route(
+            "/_/collections/{name}/import-csv",
+            get(csv_import::page).post(csv_import::submit),
+        )
         .route(
             "/_/collections/{name}/records/delete",
             post(records::bulk_delete),

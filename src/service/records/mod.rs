@@ -13,6 +13,7 @@ mod delete;
 pub mod expand;
 pub mod field_rules;
 pub mod fields;
+pub mod import;
 mod list;
 mod public;
 mod uploads;
