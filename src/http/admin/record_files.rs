@@ -48,7 +48,11 @@ pub fn input(c: &Collection, f: &Field, o: &FileOptions, rec: &Value, token: &st
             if !q.is_empty() {
                 url = format!("{url}?{q}");
             }
-            json!({"name": n, "url": url, "thumb": thumb})
+            let ext = n
+                .rsplit_once('.')
+                .map(|(_, e)| e.to_uppercase())
+                .unwrap_or_default();
+            json!({"name": n, "url": url, "thumb": thumb, "ext": ext})
         })
         .collect();
     let multiple = o.max_select > 1;
