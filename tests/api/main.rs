@@ -23,6 +23,7 @@ mod realtime;
 mod realtime_auth;
 mod realtime_resume;
 mod records;
+mod records_import;
 mod rules;
 mod server_limits;
 mod superusers;
