@@ -75,7 +75,7 @@ test('any bad row: every failing row listed with its message, nothing stored', b
   await page.goto(PATH);
   await page.getByLabel('CSV, with a header row').fill(csv);
   await submit(page, 'Preview');
-  assert.match(await page.getByRole('alert').textContent(), /4 of 5 rows cannot be imported; nothing was stored/);
+  assert.match(await page.getByRole('alert').textContent(), /4 of 5 rows cannot be imported; nothing is stored until every row is valid/);
   const list = await page.locator('[data-row-errors] li').allTextContents();
   assert.equal(list.length, 4);
   assert.match(list[0], /^Row 1 \(line 2\): name: Cannot be blank/);
@@ -87,6 +87,7 @@ test('any bad row: every failing row listed with its message, nothing stored', b
   const token = await page.locator('input[name="_csrf"]').first().inputValue();
   const r = await page.request.post(PATH, { form: { _csrf: token, csv, action: 'import' } });
   assert.equal(r.status(), 400);
+  assert.match(await r.text(), /4 of 5 rows cannot be imported; nothing was stored/);
   assert.equal(await count(), before);
   // Without the CSRF token: 403.
   const r2 = await page.request.post(PATH, { form: { csv: 'name\nx', action: 'import' } });

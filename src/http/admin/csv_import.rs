@@ -258,7 +258,8 @@ pub async fn submit(
         "rows": rows.len(), "errors": errors, "error_count": report.errors.len(),
         "valid": report.valid,
         "message": if report.errors.is_empty() { String::new() } else {
-            format!("{} of {} rows cannot be imported; nothing was stored.", report.errors.len(), rows.len())
+            let then = if commit { "nothing was stored" } else { "nothing is stored until every row is valid" };
+            format!("{} of {} rows cannot be imported; {then}.", report.errors.len(), rows.len())
         },
     });
     let status = if report.errors.is_empty() {
