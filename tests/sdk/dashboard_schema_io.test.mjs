@@ -52,6 +52,7 @@ test('import: diff preview, deleteMissing needs a tick, REST matches after confi
   await page.goto('/_/import-collections');
   // A file is read into the box.
   await page.getByLabel('Load a JSON file (optional)').setInputFiles({ name: 'schema.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(edited)) });
+  await page.waitForFunction(() => document.getElementById('import-json').value !== '');
   assert.deepEqual(JSON.parse(await page.getByLabel(/^Collections JSON/).inputValue()), edited);
   await page.getByLabel(/Delete the collections/).check();
   await submit(page, 'Review changes');
