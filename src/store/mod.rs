@@ -12,6 +12,7 @@ pub mod collections;
 pub mod console;
 pub mod counts;
 pub mod ddl;
+pub mod dialect;
 pub mod expired;
 pub mod files;
 pub mod logs;
@@ -21,6 +22,8 @@ pub mod preview;
 pub mod records;
 pub mod resolver;
 pub mod roles;
+#[cfg(test)]
+pub mod scratch;
 pub mod sessions;
 pub mod settings;
 pub mod simple_list;

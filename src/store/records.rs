@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
 
 use super::StoreError;
+use super::dialect::Dialect;
 use crate::schema::names::quote_ident;
 use crate::schema::value::number;
 use crate::schema::{Collection, Field, FieldKind, datetime};
@@ -253,11 +254,11 @@ pub fn list(
         .map(|k| {
             let col = match (k.expr.as_deref(), k.field.as_str()) {
                 (Some(expr), _) => expr.to_owned(),
-                (None, "@random") => "RANDOM()".to_owned(),
-                (None, "@rowid") => "rowid".to_owned(),
+                (None, "@random") => Dialect::Sqlite.random().to_owned(),
+                (None, "@rowid") => Dialect::Sqlite.rowid().to_owned(),
                 (None, name) => quote_ident(name),
             };
-            format!("{col} {}", if k.desc { "DESC" } else { "ASC" })
+            Dialect::Sqlite.order_term(&col, k.desc)
         })
         .collect();
     if order.is_empty() && c.kind != crate::schema::CollectionKind::View {
