@@ -6,6 +6,7 @@
 //! client that saw "collection created" always finds it (PocketBase's cache
 //! reload race cannot happen here).
 
+pub mod access;
 pub mod bootstrap;
 pub mod changes;
 pub mod collections;
@@ -14,12 +15,15 @@ pub mod counts;
 pub mod ddl;
 pub mod dialect;
 pub mod expired;
+pub mod field_reads;
 pub mod files;
 pub mod logs;
+pub mod maintenance;
 pub mod migrations;
 pub mod pool;
 pub mod preview;
 pub mod records;
+pub mod relations;
 pub mod resolver;
 pub mod roles;
 #[cfg(test)]
@@ -40,6 +44,12 @@ use rusqlite::Connection;
 
 use crate::schema::Collection;
 pub use pool::WriteCtx;
+
+/// The connection a read or write job runs on. Code outside `store/` only
+/// passes it on to `store` functions (it never runs SQL on it), so this
+/// alias is the one place outside this module where the driver's type is
+/// chosen; the PostgreSQL store replaces it with its transaction handle.
+pub type Conn = Connection;
 
 /// Storage failures. None of these texts reach clients.
 #[derive(Debug)]
