@@ -445,9 +445,10 @@ pub(super) fn cmp_sides(d: Dialect, a: Side, op: Op, b: Side) -> String {
     // Rows to range over: each multi-valued side becomes a FROM item whose
     // value takes that side's place in the condition.
     let mut from = Vec::new();
-    let mut bind_side = |s: Side, alias: &str| match s {
+    // (alias of the value, alias of the derived table PostgreSQL requires)
+    let mut bind_side = |s: Side, (alias, inner): (&str, &str)| match s {
         Side::Many(sql) => {
-            let values = d.derived(&sql, &format!("{alias}s"));
+            let values = d.derived(&sql, inner);
             from.push(format!(
                 "(SELECT v FROM {values} UNION ALL SELECT NULL WHERE NOT EXISTS ({sql})) AS {alias}"
             ));
@@ -455,8 +456,8 @@ pub(super) fn cmp_sides(d: Dialect, a: Side, op: Op, b: Side) -> String {
         }
         other => other,
     };
-    let a = bind_side(a, "_m");
-    let b = bind_side(b, "_n");
+    let a = bind_side(a, ("_m", "_ms"));
+    let b = bind_side(b, ("_n", "_ns"));
     many_cmp(d, &from.join(", "), op, &a, &b)
 }
 

@@ -310,3 +310,25 @@ fn ddl_and_statement_pieces() {
             .is_some_and(|c| c.contains("IDENTITY"))
     );
 }
+
+#[test]
+fn create_table_in_both_dialects() {
+    let schema = schema();
+    let posts = schema.get("posts").expect("posts");
+    let sqlite = crate::store::ddl::create_table_sql(&posts, "posts", Dialect::Sqlite);
+    assert!(
+        sqlite.starts_with("CREATE TABLE \"posts\" (\"id\" TEXT PRIMARY KEY NOT NULL, \"title\" TEXT DEFAULT '' NOT NULL, \"n\" NUMERIC DEFAULT 0 NOT NULL"),
+        "{sqlite}"
+    );
+    assert!(!sqlite.contains("_rowid"), "{sqlite}");
+    let pg = crate::store::ddl::create_table_sql(&posts, "posts", Dialect::Postgres);
+    assert!(
+        pg.starts_with("CREATE TABLE \"posts\" (\"id\" TEXT COLLATE \"C\" PRIMARY KEY NOT NULL, \"title\" TEXT COLLATE \"C\" DEFAULT '' NOT NULL, \"n\" DOUBLE PRECISION DEFAULT 0 NOT NULL"),
+        "{pg}"
+    );
+    assert!(pg.contains("\"tags\" JSONB DEFAULT '[]' NOT NULL"), "{pg}");
+    assert!(
+        pg.ends_with(", \"_rowid\" BIGINT GENERATED ALWAYS AS IDENTITY)"),
+        "{pg}"
+    );
+}
