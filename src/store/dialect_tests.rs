@@ -332,3 +332,18 @@ fn create_table_in_both_dialects() {
         "{pg}"
     );
 }
+
+#[test]
+fn renumbering_shifts_both_placeholder_kinds() {
+    use crate::store::records::renumber;
+    assert_eq!(
+        renumber("a = $1 AND b = '$.x' OR c IN ($2, $10)", 3),
+        "a = $4 AND b = '$.x' OR c IN ($5, $13)"
+    );
+    let c = pg("meta.a = 'x' && title = 'y'");
+    let shifted = renumber(&c.sql, 2);
+    assert!(
+        shifted.contains("$3::jsonpath") && shifted.contains("$5)"),
+        "{shifted}"
+    );
+}

@@ -36,6 +36,9 @@ pub mod totp;
 pub mod views;
 pub mod webhooks;
 
+#[cfg(test)]
+mod boundary_tests;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};

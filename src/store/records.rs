@@ -306,7 +306,8 @@ pub fn list(
     Ok((rows, total))
 }
 
-/// Shifts `?N` placeholders of a `?1`-based condition by `by`.
+/// Shifts the placeholders (`?N` on SQLite, `$N` on PostgreSQL) of a
+/// `1`-based condition by `by`; text inside string literals is left alone.
 pub fn renumber(sql: &str, by: usize) -> String {
     if by == 0 {
         return sql.to_owned();
@@ -320,7 +321,7 @@ pub fn renumber(sql: &str, by: usize) -> String {
             in_str = !in_str;
             continue;
         }
-        if ch == '?' && !in_str {
+        if (ch == '?' || ch == '$') && !in_str {
             let mut digits = String::new();
             while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
                 digits.push(d);
