@@ -347,3 +347,14 @@ fn renumbering_shifts_both_placeholder_kinds() {
         "{shifted}"
     );
 }
+
+#[test]
+fn resolvers_take_the_dialect_of_their_schema() {
+    let mut schema = schema();
+    schema.dialect = Dialect::Postgres;
+    let main = schema.get("posts").expect("posts");
+    let req = RequestInfo::default();
+    let mut r = RecordResolver::new(&schema, &main, &req, true);
+    let c = compile(&parse("title = 'a'").expect("parses"), &mut r, 1).expect("compiles");
+    assert_eq!(c.sql, "(\"posts\".\"title\" IS NOT DISTINCT FROM $1)");
+}

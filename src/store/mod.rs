@@ -102,6 +102,9 @@ pub struct Schema {
     /// Grows with every snapshot: caches derived from access data (roles)
     /// are valid only for the generation they were filled in.
     pub generation: u64,
+    /// The SQL dialect of the store the snapshot was loaded from: every
+    /// resolver built over it compiles for that store.
+    pub dialect: dialect::Dialect,
 }
 
 impl Schema {
@@ -118,6 +121,7 @@ impl Schema {
             by_key,
             policies: HashMap::new(),
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            dialect: dialect::Dialect::Sqlite,
         }
     }
 

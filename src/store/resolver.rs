@@ -45,7 +45,7 @@ impl<'a> RecordResolver<'a> {
             allow_hidden,
             shared: Vec::new(),
             open_fields: &[],
-            dialect: Dialect::Sqlite,
+            dialect: schema.dialect,
         }
     }
 

@@ -92,9 +92,10 @@ impl FieldReads {
             let w = rules::rule(schema, c, text, req, first);
             // Most request-level rules fold to a constant when compiled
             // (roles, `@request.auth.id != ''`): no query needed.
+            let d = schema.dialect;
             match w.sql.as_str() {
-                "1" => out.open.push(f.name.clone()),
-                "0" => out.denied.push(f.name.clone()),
+                s if s == d.bool_lit(true) => out.open.push(f.name.clone()),
+                s if s == d.bool_lit(false) => out.denied.push(f.name.clone()),
                 _ => decide.push((f.name.clone(), w)),
             }
         }
