@@ -87,11 +87,7 @@ where
 pub fn register_builtin_jobs(app: &Arc<App>) {
     add_job(app, DB_OPTIMIZE, "0 0 * * *", |app| async move {
         app.store
-            .write(|ctx| {
-                ctx.conn
-                    .execute_batch("PRAGMA optimize;")
-                    .map_err(crate::store::StoreError::Sqlite)
-            })
+            .write(|ctx| crate::store::maintenance::optimize(ctx.conn))
             .await
             .map_err(|e: crate::store::StoreError| e.to_string())
     });
@@ -167,16 +163,7 @@ pub async fn restore_backup(app: &Arc<App>, key: &str) -> Result<(), Error> {
     app.store
         .write(move |ctx| {
             ctx.schema_changed = true;
-            ctx.conn.execute(
-                "UPDATE sqlite_sequence SET seq = MAX(seq, ?1) WHERE name = '_changes'",
-                [seen],
-            )?;
-            ctx.conn.execute(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT '_changes', ?1
-                 WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = '_changes')",
-                [seen],
-            )?;
-            Ok::<_, crate::store::StoreError>(())
+            crate::store::maintenance::keep_change_seq_above(ctx.conn, seen)
         })
         .await?;
     let settings = app.store.read(crate::store::settings::load)?;

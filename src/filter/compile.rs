@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::ast::{Expr, Func, Ident, Macro, Op, Operand, limits};
 use super::fold::{fold, known, values_side};
+pub use crate::store::dialect::Dialect;
 
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,13 +89,19 @@ pub trait Resolver {
     fn now(&self) -> time::OffsetDateTime {
         time::OffsetDateTime::now_utc()
     }
+    /// The SQL dialect the expression is compiled for.
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
 }
 
-/// Parameters collected while compiling; placeholders are `?N`, numbered
-/// from `first`.
+/// Parameters collected while compiling; placeholders are the dialect's
+/// (`?N` / `$N`), numbered from `first`.
 #[derive(Debug, Clone)]
 pub struct Params {
     first: usize,
+    /// How placeholders and the compiler's own SQL are spelled.
+    pub dialect: Dialect,
     pub values: Vec<Param>,
     joins: usize,
     /// Conditions the current comparison additionally requires.
@@ -104,9 +111,16 @@ pub struct Params {
 }
 
 impl Params {
+    /// SQLite placeholders from `?first`.
     pub fn new(first: usize) -> Self {
+        Self::for_dialect(first, Dialect::Sqlite)
+    }
+
+    /// Placeholders of `dialect`, from number `first`.
+    pub fn for_dialect(first: usize, dialect: Dialect) -> Self {
         Self {
             first,
+            dialect,
             values: Vec::new(),
             joins: 0,
             guards: Vec::new(),
@@ -117,7 +131,7 @@ impl Params {
     /// Binds a value and returns its placeholder.
     pub fn bind(&mut self, p: Param) -> String {
         self.values.push(p);
-        format!("?{}", self.first + self.values.len() - 1)
+        self.dialect.placeholder(self.first + self.values.len() - 1)
     }
 
     /// A fresh alias for a joined table; errors past `MAX_JOINS`.
@@ -143,15 +157,17 @@ pub fn compile(
     resolver: &mut dyn Resolver,
     first_param: usize,
 ) -> Result<Compiled, CompileError> {
-    let mut params = Params::new(first_param);
+    let d = resolver.dialect();
+    let mut params = Params::for_dialect(first_param, d);
     let mut sql = expr_sql(expr, resolver, &mut params)?;
     let joins = resolver.shared_joins();
     if !joins.is_empty() {
         // Like PocketBase's LEFT JOINs: the expression holds if it holds for
         // some combination of joined rows (or for none, when a table is empty).
+        let on = d.bool_lit(true);
         let from: String = joins
             .iter()
-            .map(|j| format!(" LEFT JOIN {j} ON 1"))
+            .map(|j| format!(" LEFT JOIN {j} ON {on}"))
             .collect();
         sql = format!("EXISTS (SELECT 1 FROM (SELECT 1) AS _d{from} WHERE {sql})");
     }
@@ -246,7 +262,7 @@ fn func_sql(f: &Func, r: &mut dyn Resolver, p: &mut Params) -> Result<String, Co
             for a in args {
                 parts.push(scalar(operand(a, false, r, p)?, "strftime argument")?);
             }
-            Ok(format!("strftime({})", parts.join(", ")))
+            Ok(p.dialect.strftime(&parts.join(", ")))
         }
         Func::GeoDistance(args) => {
             let mut v = Vec::with_capacity(4);
@@ -265,21 +281,15 @@ fn func_sql(f: &Func, r: &mut dyn Resolver, p: &mut Params) -> Result<String, Co
 }
 
 /// `a OP b` for two scalar SQL values, with PocketBase's semantics.
-fn scalar_cmp(a: &Side, op: Op, b: &Side) -> String {
+fn scalar_cmp(d: Dialect, a: &Side, op: Op, b: &Side) -> String {
     let (a_sql, b_sql) = (side_sql(a), side_sql(b));
     match (op.base(), a, b) {
-        (Op::Eq, Side::Null, Side::Null) => "1".into(),
-        (Op::Neq, Side::Null, Side::Null) => "0".into(),
-        (Op::Eq, x, Side::Null) | (Op::Eq, Side::Null, x) => {
-            let x = side_sql(x);
-            format!("({x} IS NULL OR {x} = '' OR {x} = '[]')")
-        }
-        (Op::Neq, x, Side::Null) | (Op::Neq, Side::Null, x) => {
-            let x = side_sql(x);
-            format!("({x} IS NOT NULL AND {x} != '' AND {x} != '[]')")
-        }
-        (Op::Eq, ..) => format!("({a_sql} IS {b_sql})"),
-        (Op::Neq, ..) => format!("({a_sql} IS NOT {b_sql})"),
+        (Op::Eq, Side::Null, Side::Null) => d.bool_lit(true).into(),
+        (Op::Neq, Side::Null, Side::Null) => d.bool_lit(false).into(),
+        (Op::Eq, x, Side::Null) | (Op::Eq, Side::Null, x) => d.is_empty(&side_sql(x)),
+        (Op::Neq, x, Side::Null) | (Op::Neq, Side::Null, x) => d.is_not_empty(&side_sql(x)),
+        (Op::Eq, ..) => format!("({a_sql} {} {b_sql})", d.is(false)),
+        (Op::Neq, ..) => format!("({a_sql} {} {b_sql})", d.is(true)),
         (Op::Gt, ..) => format!("({a_sql} > {b_sql})"),
         (Op::Gte, ..) => format!("({a_sql} >= {b_sql})"),
         (Op::Lt, ..) => format!("({a_sql} < {b_sql})"),
@@ -287,13 +297,13 @@ fn scalar_cmp(a: &Side, op: Op, b: &Side) -> String {
         (Op::Like | Op::NotLike, ..) => {
             let pattern = match b {
                 Side::Pattern(p) => p.clone(),
-                _ => like_pattern(b_sql),
+                _ => like_pattern(d, b_sql),
             };
-            let not = if op.base() == Op::NotLike { "NOT " } else { "" };
-            format!("({a_sql} {not}LIKE {pattern} ESCAPE '\\')")
+            let like = d.like(op.base() == Op::NotLike);
+            format!("({a_sql} {like} {pattern} ESCAPE '\\')")
         }
         // `base()` never returns an any-of operator.
-        _ => "0".into(),
+        _ => d.bool_lit(false).into(),
     }
 }
 
@@ -306,8 +316,9 @@ fn side_sql(s: &Side) -> String {
 
 /// `~` wraps its operand in `%...%` unless it already holds a `%`. Done in
 /// SQL, so it works the same for bound literals and for columns.
-fn like_pattern(b: String) -> String {
-    format!("(CASE WHEN instr({b}, '%') > 0 THEN {b} ELSE '%' || {b} || '%' END)")
+fn like_pattern(d: Dialect, b: String) -> String {
+    let instr = d.instr(&b, "'%'");
+    format!("(CASE WHEN {instr} > 0 THEN {b} ELSE '%' || {b} || '%' END)")
 }
 
 fn cmp_sql(
@@ -325,15 +336,17 @@ fn cmp_sql(
             Some(b) => match fold(&a, op, &b) {
                 // Request values compared with each other are decided
                 // here: the query carries a constant, not a per-row test.
-                Some(v) => if v { "1" } else { "0" }.to_owned(),
+                Some(v) => p.dialect.bool_lit(v).to_owned(),
                 None => {
                     let a = a.into_side(p);
-                    cmp_sides(a, op, b.into_side(p))
+                    let b = b.into_side(p);
+                    cmp_sides(p.dialect, a, op, b)
                 }
             },
             None => {
                 let b = operand(right, op.is_any(), r, p)?;
-                cmp_sides(a.into_side(p), op, b)
+                let a = a.into_side(p);
+                cmp_sides(p.dialect, a, op, b)
             }
         }
     } else {
@@ -343,7 +356,7 @@ fn cmp_sql(
         } else {
             operand(right, op.is_any(), r, p)?
         };
-        cmp_sides(a, op, b)
+        cmp_sides(p.dialect, a, op, b)
     };
     // Conditions a resolver attached to names in this comparison (e.g. "only
     // when the email is visible") must hold for it to hold.
@@ -366,7 +379,7 @@ fn like_operand(o: &Operand, r: &mut dyn Resolver, p: &mut Params) -> Result<Sid
             Source::Value(Value::String(s)) => Some(s),
             Source::Value(Value::Null) => Some(String::new()),
             Source::Value(v) => Some(v.to_string()),
-            Source::Scalar(sql) => return Ok(Side::Sql(like_pattern(sql))),
+            Source::Scalar(sql) => return Ok(Side::Sql(like_pattern(p.dialect, sql))),
             Source::Many(sql) => return Ok(Side::Many(sql)),
             Source::Values(list) => return Ok(values_side(list, p)),
         },
@@ -425,37 +438,39 @@ fn has_unescaped(s: &str, target: char) -> bool {
     false
 }
 
-pub(super) fn cmp_sides(a: Side, op: Op, b: Side) -> String {
+pub(super) fn cmp_sides(d: Dialect, a: Side, op: Op, b: Side) -> String {
     if !matches!(a, Side::Many(_)) && !matches!(b, Side::Many(_)) {
-        return scalar_cmp(&a, op, &b);
+        return scalar_cmp(d, &a, op, &b);
     }
     // Rows to range over: each multi-valued side becomes a FROM item whose
     // value takes that side's place in the condition.
     let mut from = Vec::new();
-    let mut bind_side = |s: Side, alias: &str| match s {
+    // (alias of the value, alias of the derived table PostgreSQL requires)
+    let mut bind_side = |s: Side, (alias, inner): (&str, &str)| match s {
         Side::Many(sql) => {
+            let values = d.derived(&sql, inner);
             from.push(format!(
-                "(SELECT v FROM ({sql}) UNION ALL SELECT NULL WHERE NOT EXISTS ({sql})) AS {alias}"
+                "(SELECT v FROM {values} UNION ALL SELECT NULL WHERE NOT EXISTS ({sql})) AS {alias}"
             ));
             Side::Sql(format!("{alias}.v"))
         }
         other => other,
     };
-    let a = bind_side(a, "_m");
-    let b = bind_side(b, "_n");
-    many_cmp(&from.join(", "), op, &a, &b)
+    let a = bind_side(a, ("_m", "_ms"));
+    let b = bind_side(b, ("_n", "_ns"));
+    many_cmp(d, &from.join(", "), op, &a, &b)
 }
 
 /// Comparisons over multi-valued sources, like PocketBase's LEFT JOINs: an
 /// empty set counts as one NULL value. `?` operators hold when some value
 /// matches; plain operators when every value does.
-fn many_cmp(from: &str, op: Op, a: &Side, b: &Side) -> String {
-    let cond = scalar_cmp(a, op, b);
+fn many_cmp(d: Dialect, from: &str, op: Op, a: &Side, b: &Side) -> String {
+    let cond = scalar_cmp(d, a, op, b);
     let rows = format!("SELECT 1 FROM {from}");
     if op.is_any() {
         format!("EXISTS ({rows} WHERE {cond})")
     } else {
-        format!("NOT EXISTS ({rows} WHERE NOT COALESCE({cond}, 0))")
+        format!("NOT EXISTS ({rows} WHERE NOT {})", d.coalesce_false(&cond))
     }
 }
 

@@ -141,7 +141,10 @@ fn sql_is(x: &Value, y: &Value) -> bool {
 /// A known list as a multi-valued operand (one bound JSON array).
 pub(super) fn values_side(list: Vec<Value>, p: &mut Params) -> Side {
     let ph = p.bind(Param::Text(Value::Array(list).to_string()));
-    Side::Many(format!("SELECT value AS v FROM json_each({ph})"))
+    Side::Many(format!(
+        "SELECT value AS v FROM {}",
+        p.dialect.json_each(&ph, None, None)
+    ))
 }
 
 #[cfg(test)]
@@ -154,7 +157,7 @@ mod tests {
     /// answers for the same comparison left to the query.
     #[test]
     fn folded_comparisons_agree_with_sqlite() {
-        let conn = rusqlite::Connection::open_in_memory().expect("sqlite");
+        let db = crate::store::scratch::Scratch::open();
         let one = |v: Value| Known::One(v);
         let samples = || {
             vec![
@@ -186,12 +189,9 @@ mod tests {
                     };
                     let mut p = Params::new(1);
                     let (sa, sb) = (a2.into_side(&mut p), b2.into_side(&mut p));
-                    let sql = format!("SELECT COALESCE(({}), 0)", cmp_sides(sa, op, sb));
-                    let got: i64 = conn
-                        .query_row(&sql, rusqlite::params_from_iter(p.values.iter()), |r| {
-                            r.get(0)
-                        })
-                        .expect("runs");
+                    let cmp = cmp_sides(p.dialect, sa, op, sb);
+                    let sql = format!("SELECT COALESCE(({cmp}), 0)");
+                    let got = db.query_i64(&sql, &p.values);
                     assert_eq!(got == 1, want, "{i} {} {j}: {sql}", op.as_str());
                     checked += 1;
                 }

@@ -1,5 +1,5 @@
 //! Pure schema values: collections, fields, names, datetimes and the
-//! coercion/validation of field values. No I/O, no axum, no rusqlite.
+//! coercion/validation of field values. No I/O, no axum, no database driver.
 
 pub mod collection;
 pub mod datetime;

@@ -86,3 +86,41 @@ pub fn index_owner(conn: &Connection, index: &str) -> Result<Option<String>, Sto
         )
         .optional()?)
 }
+
+/// One page of the collections list (`GET /api/collections`).
+pub struct ListPage<'a> {
+    /// Names left out of the rows (Cairn's unused system collections;
+    /// static names, never user text).
+    pub hidden: &'a [&'static str],
+    pub filter: Option<&'a crate::filter::compile::Compiled>,
+    pub order: &'a [String],
+    pub order_params: &'a [crate::filter::compile::Param],
+    pub limit: i64,
+    pub offset: i64,
+    pub count: bool,
+}
+
+/// The ids of a page of collections, and the total (-1 when not counted).
+pub fn list_page(conn: &Connection, q: &ListPage<'_>) -> Result<(Vec<String>, i64), StoreError> {
+    let table = if q.hidden.is_empty() {
+        "_collections".to_owned()
+    } else {
+        let names: Vec<String> = q.hidden.iter().map(|n| format!("'{n}'")).collect();
+        format!(
+            "(SELECT rowid AS rowid, * FROM _collections WHERE name NOT IN ({})) AS _collections",
+            names.join(",")
+        )
+    };
+    let page = super::simple_list::Page {
+        table: &table,
+        select: "id",
+        filter: q.filter,
+        order: q.order,
+        order_params: q.order_params,
+        tiebreak: "system DESC, rowid",
+        limit: q.limit,
+        offset: q.offset,
+        count: q.count,
+    };
+    super::simple_list::page(conn, &page, |r| r.get::<_, String>(0))
+}

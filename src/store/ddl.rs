@@ -6,21 +6,28 @@
 use rusqlite::Connection;
 
 use super::StoreError;
+use super::dialect::Dialect;
 use crate::schema::index::{self, IndexDef};
 use crate::schema::names::quote_ident;
 use crate::schema::{Collection, CollectionKind, FieldKind};
 
-fn column_defs(c: &Collection) -> Vec<String> {
-    c.fields
+fn column_defs(c: &Collection, d: Dialect) -> Vec<String> {
+    let mut cols: Vec<String> = c
+        .fields
         .iter()
-        .map(|f| {
-            if f.name == "id" {
-                format!("{} TEXT PRIMARY KEY NOT NULL", quote_ident("id"))
-            } else {
-                format!("{} {}", quote_ident(&f.name), f.column_def())
-            }
-        })
-        .collect()
+        .map(|f| format!("{} {}", d.ident(&f.name), d.column_def(f)))
+        .collect();
+    cols.extend(d.rowid_column().map(str::to_owned));
+    cols
+}
+
+/// `CREATE TABLE` for a base or auth collection's table named `table`.
+pub fn create_table_sql(c: &Collection, table: &str, d: Dialect) -> String {
+    format!(
+        "CREATE TABLE {} ({})",
+        d.ident(table),
+        column_defs(c, d).join(", ")
+    )
 }
 
 /// Parsed index definitions of a collection (invalid ones are skipped; the
@@ -41,11 +48,7 @@ pub fn create_table(conn: &Connection, c: &Collection) -> Result<(), StoreError>
         return super::views::create_view(conn, &c.name, &parsed)
             .map_err(|e| StoreError::Corrupt(e.message));
     }
-    conn.execute_batch(&format!(
-        "CREATE TABLE {} ({})",
-        quote_ident(&c.name),
-        column_defs(c).join(", ")
-    ))?;
+    conn.execute_batch(&create_table_sql(c, &c.name, Dialect::Sqlite))?;
     create_indexes(conn, c)
 }
 
@@ -129,11 +132,7 @@ pub fn rebuild_table(
 ) -> Result<(), StoreError> {
     drop_indexes(conn, old)?;
     let tmp = format!("_tmp_{}", new.name);
-    conn.execute_batch(&format!(
-        "CREATE TABLE {} ({})",
-        quote_ident(&tmp),
-        column_defs(new).join(", ")
-    ))?;
+    conn.execute_batch(&create_table_sql(new, &tmp, Dialect::Sqlite))?;
     let mut dst = Vec::new();
     let mut src = Vec::new();
     for f in &new.fields {

@@ -6,21 +6,28 @@
 //! client that saw "collection created" always finds it (PocketBase's cache
 //! reload race cannot happen here).
 
+pub mod access;
 pub mod bootstrap;
 pub mod changes;
 pub mod collections;
 pub mod console;
 pub mod counts;
 pub mod ddl;
+pub mod dialect;
 pub mod expired;
+pub mod field_reads;
 pub mod files;
 pub mod logs;
+pub mod maintenance;
 pub mod migrations;
 pub mod pool;
 pub mod preview;
 pub mod records;
+pub mod relations;
 pub mod resolver;
 pub mod roles;
+#[cfg(test)]
+pub mod scratch;
 pub mod sessions;
 pub mod settings;
 pub mod simple_list;
@@ -28,6 +35,9 @@ pub mod snapshot;
 pub mod totp;
 pub mod views;
 pub mod webhooks;
+
+#[cfg(test)]
+mod boundary_tests;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -37,6 +47,12 @@ use rusqlite::Connection;
 
 use crate::schema::Collection;
 pub use pool::WriteCtx;
+
+/// The connection a read or write job runs on. Code outside `store/` only
+/// passes it on to `store` functions (it never runs SQL on it), so this
+/// alias is the one place outside this module where the driver's type is
+/// chosen; the PostgreSQL store replaces it with its transaction handle.
+pub type Conn = Connection;
 
 /// Storage failures. None of these texts reach clients.
 #[derive(Debug)]
@@ -86,6 +102,9 @@ pub struct Schema {
     /// Grows with every snapshot: caches derived from access data (roles)
     /// are valid only for the generation they were filled in.
     pub generation: u64,
+    /// The SQL dialect of the store the snapshot was loaded from: every
+    /// resolver built over it compiles for that store.
+    pub dialect: dialect::Dialect,
 }
 
 impl Schema {
@@ -102,6 +121,7 @@ impl Schema {
             by_key,
             policies: HashMap::new(),
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            dialect: dialect::Dialect::Sqlite,
         }
     }
 

@@ -10,6 +10,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
 
 use super::StoreError;
+use super::dialect::Dialect;
 use crate::schema::names::quote_ident;
 use crate::schema::value::number;
 use crate::schema::{Collection, Field, FieldKind, datetime};
@@ -253,11 +254,11 @@ pub fn list(
         .map(|k| {
             let col = match (k.expr.as_deref(), k.field.as_str()) {
                 (Some(expr), _) => expr.to_owned(),
-                (None, "@random") => "RANDOM()".to_owned(),
-                (None, "@rowid") => "rowid".to_owned(),
+                (None, "@random") => Dialect::Sqlite.random().to_owned(),
+                (None, "@rowid") => Dialect::Sqlite.rowid().to_owned(),
                 (None, name) => quote_ident(name),
             };
-            format!("{col} {}", if k.desc { "DESC" } else { "ASC" })
+            Dialect::Sqlite.order_term(&col, k.desc)
         })
         .collect();
     if order.is_empty() && c.kind != crate::schema::CollectionKind::View {
@@ -305,7 +306,8 @@ pub fn list(
     Ok((rows, total))
 }
 
-/// Shifts `?N` placeholders of a `?1`-based condition by `by`.
+/// Shifts the placeholders (`?N` on SQLite, `$N` on PostgreSQL) of a
+/// `1`-based condition by `by`; text inside string literals is left alone.
 pub fn renumber(sql: &str, by: usize) -> String {
     if by == 0 {
         return sql.to_owned();
@@ -319,7 +321,7 @@ pub fn renumber(sql: &str, by: usize) -> String {
             in_str = !in_str;
             continue;
         }
-        if ch == '?' && !in_str {
+        if (ch == '?' || ch == '$') && !in_str {
             let mut digits = String::new();
             while let Some((_, d)) = chars.peek().copied().filter(|(_, d)| d.is_ascii_digit()) {
                 digits.push(d);

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::Schema;
+use super::dialect::Dialect;
 use crate::filter::ast::{Ident, Modifier, RequestInfo};
 use crate::filter::compile::{CompileError, Param, Params, Resolver, Source};
 use crate::schema::names::quote_ident;
@@ -26,6 +27,8 @@ pub struct RecordResolver<'a> {
     /// Fields of the main collection with read rules that a non-superuser
     /// may still filter by (their rule holds for this request).
     pub open_fields: &'a [String],
+    /// The SQL the expression is compiled for.
+    pub dialect: Dialect,
 }
 
 impl<'a> RecordResolver<'a> {
@@ -42,6 +45,7 @@ impl<'a> RecordResolver<'a> {
             allow_hidden,
             shared: Vec::new(),
             open_fields: &[],
+            dialect: schema.dialect,
         }
     }
 
@@ -139,7 +143,8 @@ impl<'a> RecordResolver<'a> {
                 walk.from
                     .push(format!("{} AS {j}", quote_ident(&other.name)));
                 walk.conds.push(if rel.kind.is_multiple() {
-                    format!("EXISTS (SELECT 1 FROM json_each({col}) WHERE value = {alias}.\"id\")")
+                    let each = p.dialect.json_each(&col, None, None);
+                    format!("EXISTS (SELECT 1 FROM {each} WHERE value = {alias}.\"id\")")
                 } else {
                     format!("{col} = {alias}.\"id\"")
                 });
@@ -174,12 +179,8 @@ impl<'a> RecordResolver<'a> {
             }
             match &f.kind {
                 FieldKind::GeoPoint(_) if last_is(parts, i + 1, &["lon", "lat"]) => {
-                    let key = if parts[i + 1] == "lon" {
-                        "$.lon"
-                    } else {
-                        "$.lat"
-                    };
-                    return Ok(self.finish(walk, format!("json_extract({col}, '{key}')")));
+                    let key = if parts[i + 1] == "lon" { "lon" } else { "lat" };
+                    return Ok(self.finish(walk, p.dialect.json_key(&col, key)));
                 }
                 FieldKind::Json(_) => {
                     let mut path = String::from("$");
@@ -192,16 +193,17 @@ impl<'a> RecordResolver<'a> {
                         }
                     }
                     let ph = p.bind(Param::Text(path));
+                    let d = p.dialect;
                     let expr = match modifier {
-                        Some(Modifier::Lower) => format!("LOWER(json_extract({col}, {ph}))"),
-                        Some(Modifier::Length) => format!("json_array_length({col}, {ph})"),
+                        Some(Modifier::Lower) => format!("LOWER({})", d.json_extract(&col, &ph)),
+                        Some(Modifier::Length) => d.json_array_length(&col, Some(&ph)),
                         Some(Modifier::Each) => {
                             let e = p.alias()?;
-                            walk.from.push(format!("json_each({col}, {ph}) AS {e}"));
+                            walk.from.push(d.json_each(&col, Some(&ph), Some(&e)));
                             walk.many = true;
                             return Ok(self.finish(walk, format!("{e}.value")));
                         }
-                        None => format!("json_extract({col}, {ph})"),
+                        None => d.json_extract(&col, &ph),
                         Some(m) => {
                             return Err(bad(format!(":{} is not supported here", m.as_str())));
                         }
@@ -214,9 +216,9 @@ impl<'a> RecordResolver<'a> {
                     walk.from
                         .push(format!("{} AS {j}", quote_ident(&target.name)));
                     if f.kind.is_multiple() {
-                        walk.conds.push(format!(
-                            "{j}.\"id\" IN (SELECT value FROM json_each({col}))"
-                        ));
+                        let each = p.dialect.json_each(&col, None, None);
+                        walk.conds
+                            .push(format!("{j}.\"id\" IN (SELECT value FROM {each})"));
                         walk.many = true;
                     } else {
                         walk.conds.push(format!("{j}.\"id\" = {col}"));
@@ -252,10 +254,10 @@ impl<'a> RecordResolver<'a> {
         let expr = match modifier {
             None => col,
             Some(Modifier::Lower) => format!("LOWER({col})"),
-            Some(Modifier::Length) if multi => format!("json_array_length({col})"),
+            Some(Modifier::Length) if multi => p.dialect.json_array_length(&col, None),
             Some(Modifier::Each) if multi || matches!(f.kind, FieldKind::Json(_)) => {
                 let e = p.alias()?;
-                walk.from.push(format!("json_each({col}) AS {e}"));
+                walk.from.push(p.dialect.json_each(&col, None, Some(&e)));
                 walk.many = true;
                 format!("{e}.value")
             }
@@ -356,7 +358,8 @@ impl<'a> RecordResolver<'a> {
                     many: f.kind.is_multiple(),
                 };
                 walk.conds.push(if f.kind.is_multiple() {
-                    format!("{j}.\"id\" IN (SELECT value FROM json_each({ph}))")
+                    let each = p.dialect.json_each(&ph, None, None);
+                    format!("{j}.\"id\" IN (SELECT value FROM {each})")
                 } else {
                     format!("{j}.\"id\" = {ph}")
                 });
@@ -390,7 +393,10 @@ impl<'a> RecordResolver<'a> {
                 }
                 let ph = p.bind(Param::from_json(&v));
                 let col = format!("{}.{}", quote_ident(&self.main.name), quote_ident(&f.name));
-                Ok(Source::Scalar(format!("({ph} IS NOT {col})")))
+                Ok(Source::Scalar(format!(
+                    "({ph} {} {col})",
+                    p.dialect.is(true)
+                )))
             }
             m => Ok(Source::Value(apply_value_modifier(v, m)?)),
         }
@@ -430,6 +436,10 @@ fn apply_value_modifier(v: Value, m: Option<Modifier>) -> Result<Value, CompileE
 }
 
 impl Resolver for RecordResolver<'_> {
+    fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     fn policy(&self, name: &str) -> Result<std::sync::Arc<crate::filter::Expr>, CompileError> {
         self.schema
             .policies

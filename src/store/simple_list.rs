@@ -13,6 +13,7 @@ use crate::filter::ast::Ident;
 use crate::filter::compile::{CompileError, Compiled, Param, Params, Resolver, Source};
 
 use super::StoreError;
+use super::dialect::Dialect;
 
 /// Longest `sort` list accepted.
 pub const MAX_SORT_FIELDS: usize = 8;
@@ -26,7 +27,7 @@ pub struct Fields {
     pub json: Option<&'static str>,
 }
 
-struct Simple(Fields);
+struct Simple(Fields, Dialect);
 
 /// `data.a.b` → `$.a.b` (each part a plain word or an array index).
 fn json_path(parts: &[String]) -> Result<String, CompileError> {
@@ -56,7 +57,7 @@ impl Simple {
         match self.0.json {
             Some(j) if j == first && ident.parts.len() > 1 => {
                 let path = p.bind(Param::Text(json_path(&ident.parts[1..])?));
-                Ok(format!("json_extract(\"{j}\", {path})"))
+                Ok(self.1.json_extract(&format!("\"{j}\""), &path))
             }
             Some(j) if j == first => Ok(format!("\"{j}\"")),
             _ => Err(CompileError(format!("unknown field {:?}", ident.parts))),
@@ -65,6 +66,10 @@ impl Simple {
 }
 
 impl Resolver for Simple {
+    fn dialect(&self) -> Dialect {
+        self.1
+    }
+
     fn resolve(&mut self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
         use crate::filter::ast::Modifier;
         let col = self.column(ident, p)?;
@@ -81,11 +86,20 @@ impl Resolver for Simple {
 
 /// Compiles `filter` (empty = no condition) with parameters from `?1`.
 pub fn compile_filter(fields: Fields, filter: &str) -> Result<Option<Compiled>, CompileError> {
+    compile_filter_in(Dialect::Sqlite, fields, filter)
+}
+
+/// [`compile_filter`] for `dialect`.
+pub fn compile_filter_in(
+    dialect: Dialect,
+    fields: Fields,
+    filter: &str,
+) -> Result<Option<Compiled>, CompileError> {
     if filter.trim().is_empty() {
         return Ok(None);
     }
     let expr = crate::filter::parse(filter).map_err(|e| CompileError(e.to_string()))?;
-    crate::filter::compile::compile(&expr, &mut Simple(fields), 1).map(Some)
+    crate::filter::compile::compile(&expr, &mut Simple(fields, dialect), 1).map(Some)
 }
 
 /// `-a,b,@random` → `ORDER BY` terms (without the keyword); `first` is the
@@ -95,8 +109,18 @@ pub fn order_by(
     sort: &str,
     first: usize,
 ) -> Result<(Vec<String>, Vec<Param>), CompileError> {
+    order_by_in(Dialect::Sqlite, fields, sort, first)
+}
+
+/// [`order_by`] for `dialect`.
+pub fn order_by_in(
+    d: Dialect,
+    fields: Fields,
+    sort: &str,
+    first: usize,
+) -> Result<(Vec<String>, Vec<Param>), CompileError> {
     let mut terms = Vec::new();
-    let mut params = Params::new(first);
+    let mut params = Params::for_dialect(first, d);
     for part in sort.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if terms.len() >= MAX_SORT_FIELDS {
             return Err(CompileError("too many sort fields".into()));
@@ -106,18 +130,18 @@ pub fn order_by(
             None => (false, part.strip_prefix('+').unwrap_or(part)),
         };
         let expr = match name {
-            "@random" => "RANDOM()".to_owned(),
-            "@rowid" => "rowid".to_owned(),
+            "@random" => d.random().to_owned(),
+            "@rowid" => d.rowid().to_owned(),
             _ => {
                 let ident = Ident {
                     parts: name.split('.').map(str::to_owned).collect(),
                     alias: None,
                     modifier: None,
                 };
-                Simple(fields).column(&ident, &mut params)?
+                Simple(fields, d).column(&ident, &mut params)?
             }
         };
-        terms.push(format!("{expr} {}", if desc { "DESC" } else { "ASC" }));
+        terms.push(d.order_term(&expr, desc));
     }
     Ok((terms, params.values))
 }

@@ -133,11 +133,7 @@ fn due(id: &str) -> bool {
 pub async fn touch(store: &Store, id: String) {
     let res = store
         .write(move |ctx| {
-            ctx.conn.execute(
-                "UPDATE \"_apiKeys\" SET \"lastUsed\" = ?1 WHERE \"id\" = ?2",
-                rusqlite::params![crate::schema::datetime::now(), id],
-            )?;
-            Ok::<_, crate::store::StoreError>(())
+            crate::store::access::touch_api_key(ctx.conn, &id, &crate::schema::datetime::now())
         })
         .await;
     if let Err(e) = res {

@@ -31,7 +31,7 @@ fn field_err(field: &str, code: &'static str, message: &str) -> Map<String, Valu
 /// Checks an access-control record inside its write job, just before it is
 /// stored (`old` is the stored version on update).
 pub fn before_write(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &Schema,
     c: &Collection,
     rec: &mut Row_,
@@ -75,7 +75,7 @@ pub fn before_write(
 
 /// Refuses deleting a policy that is in use (inside the delete job).
 pub fn before_delete(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &Schema,
     c: &Collection,
     rec: &Row_,
@@ -110,7 +110,7 @@ pub fn after_create(c: &Collection, rec: &Row_, out: &mut Value) {
 /// `collectionRef` (id or name of an auth collection, stored as the id) and
 /// `recordRef` (an existing record of it).
 fn bind_auth_record(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &Schema,
     rec: &mut Row_,
     fail: &str,

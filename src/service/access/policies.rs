@@ -44,7 +44,7 @@ fn references(text: &str, name: &str) -> bool {
 /// Places that reference policy `name` directly: collection rules and
 /// other policies (`@policy.other`). `except` is the policy's own record.
 pub fn used_by(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &Schema,
     name: &str,
     except: Option<&str>,
@@ -57,19 +57,7 @@ pub fn used_by(
             }
         }
     }
-    let mut stmt = conn
-        .prepare_cached("SELECT id, name, rule FROM _policies ORDER BY name")
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-            ))
-        })
-        .and_then(|rows| rows.collect::<rusqlite::Result<Vec<_>>>())
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let rows = crate::store::access::policies(conn)?;
     for (id, other, t) in rows {
         if Some(id.as_str()) != except && references(&t, name) {
             out.push(format!("@policy.{other}"));
@@ -108,7 +96,7 @@ fn cycle(graph: &HashMap<String, Vec<String>>, start: &str) -> Option<Vec<String
 
 /// Checks a policy about to be saved (inside the write job).
 pub fn check_save(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &Schema,
     rec: &Row_,
     old: Option<&Row_>,

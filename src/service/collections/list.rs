@@ -39,38 +39,29 @@ pub fn list(
     let (order, order_params) = simple_list::order_by(LIST_FIELDS, sort, first).map_err(bad)?;
     // Cairn's own system collections show once they hold records: the empty
     // ones are left out of the listed rows (static names, never user text).
-    let hidden: Vec<String> = schema
-        .collections
+    let hidden: Vec<&'static str> = system::CAIRN_COLLECTIONS
         .iter()
-        .filter(|c| {
-            system::CAIRN_COLLECTIONS.contains(&c.name.as_str())
-                && !store
-                    .read(|conn| crate::store::records::any(conn, c))
-                    .unwrap_or(true)
+        .copied()
+        .filter(|name| {
+            schema.get(name).is_some_and(|c| {
+                c.name == *name
+                    && !store
+                        .read(|conn| crate::store::records::any(conn, &c))
+                        .unwrap_or(true)
+            })
         })
-        .map(|c| format!("'{}'", c.name.as_str()))
         .collect();
-    let table = if hidden.is_empty() {
-        "_collections".to_owned()
-    } else {
-        format!(
-            "(SELECT rowid AS rowid, * FROM _collections WHERE name NOT IN ({})) AS _collections",
-            hidden.join(",")
-        )
-    };
-    let q = simple_list::Page {
-        table: &table,
-        select: "id",
+    let q = crate::store::collections::ListPage {
+        hidden: &hidden,
         filter: filter.as_ref(),
         order: &order,
         order_params: &order_params,
-        tiebreak: "system DESC, rowid",
         limit: per_page,
         offset: (page - 1) * per_page,
         count: !skip_total,
     };
     let (ids, total) = store
-        .read(|conn| simple_list::page(conn, &q, |r| r.get::<_, String>(0)))
+        .read(|conn| crate::store::collections::list_page(conn, &q))
         .map_err(|e| {
             tracing::debug!(error = %e, "collections list failed");
             Error::bad("Something went wrong while processing your request.")

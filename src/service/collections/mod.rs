@@ -65,7 +65,7 @@ fn check_rules(schema: &crate::store::Schema, c: &Collection, fail: &str) -> Res
 /// Infers a view collection's fields from its query (inside the write job:
 /// it needs the database) and checks its rules against them.
 fn build_view(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &crate::store::Schema,
     c: &mut Collection,
     fail: &str,
@@ -144,7 +144,7 @@ fn plan_create(schema: &crate::store::Schema, input: Value) -> Result<Collection
 
 /// Creates the table and the `_collections` row (inside a write job).
 fn run_create(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &crate::store::Schema,
     mut c: Collection,
 ) -> Result<Collection, Error> {
@@ -159,7 +159,7 @@ fn run_create(
 }
 
 fn check_unique(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     c: &Collection,
     own_id: Option<&str>,
 ) -> Result<(), Error> {
@@ -295,7 +295,7 @@ fn plan_update(
 
 /// Applies an update's DDL and row (inside a write job).
 fn run_update(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &crate::store::Schema,
     old_id: &str,
     mut c: Collection,
@@ -358,7 +358,7 @@ fn plan_delete(schema: &crate::store::Schema, c: &Collection) -> Result<(), Erro
 
 /// Drops the table and the row (inside a write job).
 fn run_delete(
-    conn: &rusqlite::Connection,
+    conn: &crate::store::Conn,
     schema: &crate::store::Schema,
     c: &Collection,
 ) -> Result<(), Error> {
@@ -528,7 +528,7 @@ fn plan_import(schema: &crate::store::Schema, input: Value) -> Result<ImportPlan
 }
 
 /// Applies an import plan (inside a write job).
-fn run_import(conn: &rusqlite::Connection, plan: ImportPlan) -> Result<(), Error> {
+fn run_import(conn: &crate::store::Conn, plan: ImportPlan) -> Result<(), Error> {
     const FAIL: &str = "Failed to import collections.";
     for c in &plan.delete {
         crate::service::files::cleanup::forget_collection(conn, c)?;

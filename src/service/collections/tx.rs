@@ -12,12 +12,12 @@ use crate::schema::Collection;
 use crate::service::Error;
 use crate::store::Schema;
 
-fn schema_of(conn: &rusqlite::Connection) -> Result<Schema, Error> {
+fn schema_of(conn: &crate::store::Conn) -> Result<Schema, Error> {
     Ok(Schema::load(conn)?)
 }
 
 /// Creates the collection, or updates the one with the same id.
-pub fn save_in(conn: &rusqlite::Connection, input: Value) -> Result<Collection, Error> {
+pub fn save_in(conn: &crate::store::Conn, input: Value) -> Result<Collection, Error> {
     let schema = schema_of(conn)?;
     let existing = input
         .get("id")
@@ -37,7 +37,7 @@ pub fn save_in(conn: &rusqlite::Connection, input: Value) -> Result<Collection, 
 }
 
 /// Deletes a collection by id or name.
-pub fn delete_in(conn: &rusqlite::Connection, name_or_id: &str) -> Result<(), Error> {
+pub fn delete_in(conn: &crate::store::Conn, name_or_id: &str) -> Result<(), Error> {
     let schema = schema_of(conn)?;
     let c = schema.get(name_or_id).ok_or_else(Error::missing_record)?;
     plan_delete(&schema, &c)?;
@@ -45,7 +45,7 @@ pub fn delete_in(conn: &rusqlite::Connection, name_or_id: &str) -> Result<(), Er
 }
 
 /// `importCollections`: `{collections, deleteMissing}`.
-pub fn import_in(conn: &rusqlite::Connection, input: Value) -> Result<(), Error> {
+pub fn import_in(conn: &crate::store::Conn, input: Value) -> Result<(), Error> {
     let schema = schema_of(conn)?;
     let plan = plan_import(&schema, input)?;
     run_import(conn, plan)

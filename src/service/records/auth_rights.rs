@@ -4,7 +4,7 @@
 //! A manager is whoever satisfies the collection's `manageRule` for the
 //! record; managers change all three freely.
 
-use rusqlite::Connection;
+use crate::store::Conn;
 use serde_json::{Map, Value};
 
 use super::{Gate, Input, passes};
@@ -93,7 +93,7 @@ impl AuthRights {
     /// Inside the job: adds PocketBase's field errors for forbidden changes.
     pub(super) fn check(
         &self,
-        conn: &Connection,
+        conn: &Conn,
         c: &Collection,
         id: &str,
         old: &Row_,

@@ -11,11 +11,11 @@ use serde_json::{Map, Value};
 use super::to_public;
 use crate::filter::ast::RequestInfo;
 use crate::filter::compile::Param;
-use crate::schema::names::quote_ident;
 use crate::schema::value;
 use crate::schema::{Access, Collection, FieldKind};
 use crate::service::{Actor, Error, rules};
 use crate::store::records::{self, Where};
+use crate::store::relations;
 use crate::store::{Schema, Store};
 
 /// Deepest expand path followed (`a.b.c.d.e.f`).
@@ -207,12 +207,11 @@ pub fn expand(
             if ids.is_empty() {
                 continue;
             }
-            let table = quote_ident(&target.name);
             let mut related = load(
                 store,
                 schema,
                 &target,
-                |n| format!("{table}.\"id\" IN (SELECT value FROM json_each(?{n}))"),
+                |n| relations::id_in(&target, n),
                 Param::Text(serde_json::to_string(&ids).unwrap_or_default()),
                 actor,
                 req,
@@ -249,21 +248,11 @@ pub fn expand(
                 continue;
             };
             let ids: Vec<String> = items.iter().map(id_of).collect();
-            let col = format!("{}.{}", quote_ident(&other.name), quote_ident(&rel.name));
-            let multi = rel.kind.is_multiple();
             let mut related = load(
                 store,
                 schema,
                 &other,
-                |n| {
-                    if multi {
-                        format!(
-                            "EXISTS (SELECT 1 FROM json_each({col}) AS _r WHERE _r.value IN (SELECT value FROM json_each(?{n})))"
-                        )
-                    } else {
-                        format!("{col} IN (SELECT value FROM json_each(?{n}))")
-                    }
-                },
+                |n| relations::refers_to_any(&other, rel, n),
                 Param::Text(serde_json::to_string(&ids).unwrap_or_default()),
                 actor,
                 req,

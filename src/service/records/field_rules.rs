@@ -13,17 +13,16 @@
 //! update against the stored record, on create against the inserted row
 //! (like the create rule), so a refusal rolls everything back.
 
-use rusqlite::params_from_iter;
 use serde_json::{Map, Value};
 
 use super::{Actor, Error, Input};
 use crate::filter::Expr;
 use crate::filter::ast::{Modifier, RequestInfo};
-use crate::filter::compile::{MAX_POLICY_DEPTH, Param};
+use crate::filter::compile::MAX_POLICY_DEPTH;
 use crate::schema::Collection;
-use crate::schema::names::quote_ident;
 use crate::schema::validate::FieldError;
 use crate::service::rules;
+use crate::store::field_reads;
 use crate::store::records::Where;
 use crate::store::{Schema, Store};
 
@@ -93,34 +92,22 @@ impl FieldReads {
             let w = rules::rule(schema, c, text, req, first);
             // Most request-level rules fold to a constant when compiled
             // (roles, `@request.auth.id != ''`): no query needed.
+            let d = schema.dialect;
             match w.sql.as_str() {
-                "1" => out.open.push(f.name.clone()),
-                "0" => out.denied.push(f.name.clone()),
+                s if s == d.bool_lit(true) => out.open.push(f.name.clone()),
+                s if s == d.bool_lit(false) => out.denied.push(f.name.clone()),
                 _ => decide.push((f.name.clone(), w)),
             }
         }
         if !decide.is_empty() {
-            let cols: Vec<String> = decide
-                .iter()
-                .map(|(_, w)| format!("(CASE WHEN ({}) THEN 1 ELSE 0 END)", w.sql))
-                .collect();
-            let sql = format!("SELECT {}", cols.join(", "));
-            let params: Vec<&Param> = decide.iter().flat_map(|(_, w)| &w.params).collect();
-            let verdicts = store.read(|conn| {
-                let mut stmt = conn.prepare_cached(&sql)?;
-                let row = stmt.query_row(params_from_iter(params.iter()), |r| {
-                    (0..decide.len())
-                        .map(|i| r.get::<_, i64>(i))
-                        .collect::<rusqlite::Result<Vec<i64>>>()
-                })?;
-                Ok(row)
-            });
+            let conds: Vec<&Where> = decide.iter().map(|(_, w)| w).collect();
+            let verdicts = store.read(|conn| field_reads::decide(conn, &conds));
             let verdicts = verdicts.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "field read rule failed; denying");
-                vec![0; decide.len()]
+                vec![false; decide.len()]
             });
             for ((name, _), v) in decide.into_iter().zip(verdicts) {
-                if v == 1 {
+                if v {
                     out.open.push(name);
                 } else {
                     out.denied.push(name);
@@ -175,37 +162,8 @@ impl FieldReads {
                 .iter()
                 .filter_map(|r| r.get("id").and_then(Value::as_str))
                 .collect();
-            let mut params: Vec<Param> = Vec::new();
-            let mut cols = Vec::new();
-            for (_, w) in &self.per_record {
-                // Each rule was compiled from `?1`; renumber by rebinding.
-                let sql = crate::store::records::renumber(&w.sql, params.len());
-                params.extend(w.params.iter().cloned());
-                cols.push(format!("(CASE WHEN ({sql}) THEN 1 ELSE 0 END)"));
-            }
-            params.push(Param::Text(
-                serde_json::to_string(&ids).unwrap_or_else(|_| "[]".into()),
-            ));
-            let sql = format!(
-                "SELECT \"id\", {} FROM {} WHERE \"id\" IN (SELECT value FROM json_each(?{}))",
-                cols.join(", "),
-                quote_ident(&c.name),
-                params.len()
-            );
-            let n = self.per_record.len();
-            allowed = store.read(|conn| {
-                let mut stmt = conn.prepare_cached(&sql)?;
-                let rows = stmt
-                    .query_map(params_from_iter(params.iter()), |r| {
-                        let id: String = r.get(0)?;
-                        let flags = (1..=n)
-                            .map(|i| r.get::<_, i64>(i).map(|v| v == 1))
-                            .collect::<rusqlite::Result<Vec<bool>>>()?;
-                        Ok((id, flags))
-                    })?
-                    .collect::<rusqlite::Result<_>>()?;
-                Ok(rows)
-            })?;
+            let conds: Vec<&Where> = self.per_record.iter().map(|(_, w)| w).collect();
+            allowed = store.read(|conn| field_reads::decide_per_record(conn, c, &conds, &ids))?;
         }
         let marks: Vec<Vec<bool>> = records
             .iter()
@@ -222,7 +180,7 @@ impl FieldReads {
     /// events): rules run against the change's snapshot.
     pub fn hide_snapshot(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &crate::store::Conn,
         c: &Collection,
         snapshot: &Map<String, Value>,
         record: &mut Value,
@@ -288,12 +246,7 @@ impl FieldWrites {
 
     /// Checks every rule against stored record `id` (inside the write job);
     /// 403 naming each refused field.
-    pub fn check(
-        &self,
-        conn: &rusqlite::Connection,
-        c: &Collection,
-        id: &str,
-    ) -> Result<(), Error> {
+    pub fn check(&self, conn: &crate::store::Conn, c: &Collection, id: &str) -> Result<(), Error> {
         let mut data = Map::new();
         for (name, w) in &self.0 {
             let ok = crate::store::records::get_where(conn, c, id, w)?.is_some();

@@ -61,7 +61,7 @@ fn gate(
 }
 
 /// Does record `id` satisfy the gate? (Inside a write job.)
-fn passes(conn: &rusqlite::Connection, c: &Collection, id: &str, g: &Gate) -> Result<bool, Error> {
+fn passes(conn: &crate::store::Conn, c: &Collection, id: &str, g: &Gate) -> Result<bool, Error> {
     match g {
         Gate::Allow => Ok(true),
         Gate::Rule(w) => Ok(records::get_where(conn, c, id, w)?.is_some()),

@@ -1,7 +1,7 @@
 //! Building and checking a record before it is written: body keys and
 //! modifiers, field validation, relation existence, password pairs.
 
-use rusqlite::Connection;
+use crate::store::Conn;
 use serde_json::{Map, Value, json};
 
 use super::{Hashed, Input};
@@ -54,7 +54,7 @@ pub(super) fn apply_input(c: &Collection, rec: &mut Row_, input: &Input, superus
 }
 
 pub(super) fn validate_record(
-    conn: &Connection,
+    conn: &Conn,
     schema: &Schema,
     c: &Collection,
     rec: &Row_,
