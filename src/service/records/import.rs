@@ -17,6 +17,7 @@ use crate::filter::ast::RequestInfo;
 use crate::schema::Collection;
 use crate::service::{Actor, Error};
 use crate::store::Store;
+use crate::store::records::{ItemSavepoint, item_savepoint};
 
 /// Most rows one import may hold.
 pub const MAX_ROWS: usize = 10_000;
@@ -45,9 +46,8 @@ fn row_error(row: usize, e: &Error) -> RowError {
     RowError { row, message, data }
 }
 
-fn sql(conn: &rusqlite::Connection, s: &str) -> Result<(), Error> {
-    conn.execute_batch(s)
-        .map_err(|e| Error::Internal(format!("import savepoint: {e}")))
+fn savepoint(conn: &crate::store::Conn, step: ItemSavepoint) -> Result<(), Error> {
+    item_savepoint(conn, step).map_err(|e| Error::Internal(format!("import savepoint: {e:?}")))
 }
 
 /// Creates every row of `rows` in one transaction (when `commit` and none
@@ -81,14 +81,14 @@ pub async fn create_all(
             let mut ok = 0;
             let mut errors = Vec::new();
             for (i, op) in ops {
-                sql(ctx.conn, "SAVEPOINT import_row")?;
+                savepoint(ctx.conn, ItemSavepoint::Begin)?;
                 match op.run(ctx) {
                     Ok(_) => {
-                        sql(ctx.conn, "RELEASE import_row")?;
+                        savepoint(ctx.conn, ItemSavepoint::Keep)?;
                         ok += 1;
                     }
                     Err(e) => {
-                        sql(ctx.conn, "ROLLBACK TO import_row; RELEASE import_row")?;
+                        savepoint(ctx.conn, ItemSavepoint::Undo)?;
                         errors.push(row_error(i, &e));
                     }
                 }
