@@ -114,7 +114,7 @@ lock = threading.Lock()
 watch_all, watch_one = PocketBase(URL), PocketBase(URL)
 watch_all.collection("posts").subscribe(lambda e: (lock.acquire(), all_events.append((e.action, e.record.id)), lock.release()))
 watch_one.collection("posts").subscribe_one(p1.id, lambda e: (lock.acquire(), one_events.append((e.action, e.record.id)), lock.release()))
-out["realtime_connected"] = wait_for(lambda: watch_all.realtime.client_id and watch_one.realtime.client_id)
+out["realtime_connected"] = wait_for(lambda: watch_all.realtime.client_id and watch_one.realtime.client_id, seconds=45.0)
 time.sleep(0.5)  # the SDK posts its subscriptions from its SSE thread
 
 
