@@ -15,9 +15,11 @@
 mod auth_actions;
 mod auth_options;
 mod collections;
+mod crons;
 mod fields;
 mod links;
 mod login;
+mod logs;
 mod record_form;
 mod records;
 mod session;
@@ -118,6 +120,11 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         )
         // Settings
         .route("/_/settings", get(settings::page).post(settings::submit))
+        // Operations
+        .route("/_/logs", get(logs::list))
+        .route("/_/logs/{id}", get(logs::detail))
+        .route("/_/crons", get(crons::page))
+        .route("/_/crons/{id}/run", post(crons::run))
         .route("/_/{*rest}", get(shell::not_found))
         .layer(axum::middleware::from_fn(session::csrf_layer))
         .layer(sessions);

@@ -17,6 +17,8 @@ use crate::app::App;
 pub const NAV: &[(&str, &str)] = &[
     ("/_/collections", "Collections"),
     ("/_/settings", "Settings"),
+    ("/_/logs", "Logs"),
+    ("/_/crons", "Crons"),
 ];
 
 /// The application's name (settings `meta.appName`).
