@@ -23,6 +23,9 @@ async function makeLogs() {
   throw new Error('the request logs never appeared');
 }
 
+/** With DOCS_SHOTS=1, saves the page for docs/dashboard.md. */
+const shot = (page, name) => (process.env.DOCS_SHOTS ? page.screenshot({ path: `docs/dashboard/${name}.png` }) : null);
+
 const cronRuns = async () => {
   const r = await srv.su('GET', '/api/metrics');
   const line = r.text.split('\n').find((l) => l.startsWith('cairn_cron_runs_total'));
@@ -41,6 +44,7 @@ test('logs page: filter and sort in the URL, chart, detail match /api/logs', b, 
   assert.equal(url.searchParams.get('sort'), '-created');
   assert.equal(await page.locator('#total').innerText(), `${rest.totalItems} log(s)`);
   const rows = page.locator('tbody tr');
+  await shot(page, 'logs');
   assert.equal(await rows.count(), rest.items.length);
   // Newest first, as REST sorts them.
   const restSorted = await srv.pb.logs.getList(1, 50, { filter: 'data.status = 404', sort: '-created' });
@@ -84,6 +88,7 @@ test('crons page lists /api/crons and "Run now" starts the job', b, async () => 
   const id = jobs[0].id;
   await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: `Run now: ${id}` }).click()]);
   await page.getByRole('status').filter({ hasText: `Job ${id} started.` }).waitFor();
+  await shot(page, 'crons');
   for (let i = 0; i < 100 && (await cronRuns()) <= before; i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok((await cronRuns()) > before, 'the cron_runs counter moved');
   // An unknown job: an error, nothing run.
