@@ -125,3 +125,23 @@ test('ops pages: signed-out redirect, CSRF, axe in both themes, 375 px', b, asyn
     assert.ok(over <= 0, `${p} scrolls sideways by ${over}px at 375 px`);
   }
 });
+
+test('logs page says when request logging is switched off', b, async () => {
+  if (skip) return;
+  const page = await signedInPage(b, srv, {});
+  await page.goto('/_/logs');
+  assert.equal(await page.getByRole('alert').filter({ hasText: 'switched off' }).count(), 0);
+  await srv.pb.settings.update({ logs: { maxDays: 0 } });
+  try {
+    await page.goto('/_/logs');
+    await page.getByRole('alert').filter({ hasText: 'Request logging is switched off' }).waitFor();
+    // Each chart bar names its hour and count.
+    await srv.pb.settings.update({ logs: { maxDays: 5 } });
+    await makeLogs();
+    await page.goto('/_/logs');
+    const stats = await srv.pb.logs.getStats();
+    assert.equal(await page.locator('.chart rect title').first().textContent(), `${stats[0].date}: ${stats[0].total}`);
+  } finally {
+    await srv.pb.settings.update({ logs: { maxDays: 5 } });
+  }
+});
