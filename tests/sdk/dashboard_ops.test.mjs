@@ -113,13 +113,13 @@ test('ops pages: signed-out redirect, CSRF, axe in both themes, 375 px', b, asyn
     const page = await newPage(b, srv, { colorScheme, bypassCSP: true });
     await signIn(page);
     const id = (await srv.pb.logs.getList(1, 1)).items[0].id;
-    for (const p of ['/_/logs', `/_/logs/${id}`, '/_/crons']) {
+    for (const p of ['/_/logs', `/_/logs/${id}`, '/_/crons', '/_/health']) {
       await page.goto(p);
       await assertAxeClean(page, `${p} (${colorScheme})`);
     }
   }
   const narrow = await signedInPage(b, srv, { viewport: { width: 375, height: 700 } });
-  for (const p of ['/_/logs', '/_/crons']) {
+  for (const p of ['/_/logs', '/_/crons', '/_/health']) {
     await narrow.goto(p);
     const over = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(over <= 0, `${p} scrolls sideways by ${over}px at 375 px`);
@@ -144,4 +144,19 @@ test('logs page says when request logging is switched off', b, async () => {
   } finally {
     await srv.pb.settings.update({ logs: { maxDays: 5 } });
   }
+});
+
+test('health page shows the /api/metrics counters', b, async () => {
+  if (skip) return;
+  const page = await signedInPage(b, srv, {});
+  await page.goto('/_/health');
+  const cell = (name) => page.getByRole('row', { name: new RegExp(`^${name}`) }).locator('td').innerText();
+  // Counters that stay still while the page loads, compared with the scrape.
+  const runs = await cronRuns();
+  assert.equal(Number(await cell('Cron runs')), runs);
+  const r = await srv.su('GET', '/api/metrics');
+  const ok = Number(r.text.split('\n').find((l) => l.startsWith('cairn_backups_succeeded_total')).split(' ').pop());
+  assert.equal(Number(await cell('Backups succeeded')), ok);
+  assert.match(await cell('Memory in use'), /^[0-9.]+ MiB$/);
+  assert.ok(Number(await cell('Open files')) > 0);
 });

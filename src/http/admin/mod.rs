@@ -17,6 +17,7 @@ mod auth_options;
 mod collections;
 mod crons;
 mod fields;
+mod health;
 mod links;
 mod login;
 mod logs;
@@ -125,6 +126,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/_/logs/{id}", get(logs::detail))
         .route("/_/crons", get(crons::page))
         .route("/_/crons/{id}/run", post(crons::run))
+        .route("/_/health", get(health::page))
         .route("/_/{*rest}", get(shell::not_found))
         .layer(axum::middleware::from_fn(session::csrf_layer))
         .layer(sessions);
