@@ -113,13 +113,13 @@ test('ops pages: signed-out redirect, CSRF, axe in both themes, 375 px', b, asyn
     const page = await newPage(b, srv, { colorScheme, bypassCSP: true });
     await signIn(page);
     const id = (await srv.pb.logs.getList(1, 1)).items[0].id;
-    for (const p of ['/_/logs', `/_/logs/${id}`, '/_/crons', '/_/health']) {
+    for (const p of ['/_/logs', `/_/logs/${id}`, '/_/crons', '/_/health', '/_/backups']) {
       await page.goto(p);
       await assertAxeClean(page, `${p} (${colorScheme})`);
     }
   }
   const narrow = await signedInPage(b, srv, { viewport: { width: 375, height: 700 } });
-  for (const p of ['/_/logs', '/_/crons', '/_/health']) {
+  for (const p of ['/_/logs', '/_/crons', '/_/health', '/_/backups']) {
     await narrow.goto(p);
     const over = await narrow.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     assert.ok(over <= 0, `${p} scrolls sideways by ${over}px at 375 px`);
@@ -159,4 +159,34 @@ test('health page shows the /api/metrics counters', b, async () => {
   assert.equal(Number(await cell('Backups succeeded')), ok);
   assert.match(await cell('Memory in use'), /^[0-9.]+ MiB$/);
   assert.ok(Number(await cell('Open files')) > 0);
+});
+
+test('backups page: create and delete (confirmed) match /api/backups', b, async () => {
+  if (skip) return;
+  const page = await signedInPage(b, srv, {});
+  await page.goto('/_/backups');
+  await page.getByLabel(/^Name/).fill('ui_made.zip');
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Create backup' }).click()]);
+  await page.getByRole('status').filter({ hasText: 'Backup ui_made.zip created.' }).waitFor();
+  const list = await srv.pb.backups.getFullList();
+  const made = list.find((x) => x.key === 'ui_made.zip');
+  assert.ok(made && made.size > 0, JSON.stringify(list));
+  assert.match(await page.locator('tbody tr').filter({ hasText: 'ui_made.zip' }).innerText(), new RegExp(String(made.size)));
+  await shot(page, 'backups');
+  // A bad name: the API's message, nothing created.
+  await page.getByLabel(/^Name/).fill('../bad name');
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Create backup' }).click()]);
+  await page.getByRole('alert').waitFor();
+  assert.equal((await srv.pb.backups.getFullList()).length, list.length);
+  // Delete asks first, naming the backup; cancelling keeps it.
+  await page.getByRole('button', { name: 'Delete: ui_made.zip' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  assert.match(await dialog.innerText(), /Delete the backup ui_made\.zip\?/);
+  await dialog.getByRole('button', { name: /Cancel/ }).click();
+  assert.ok((await srv.pb.backups.getFullList()).some((x) => x.key === 'ui_made.zip'));
+  await page.getByRole('button', { name: 'Delete: ui_made.zip' }).click();
+  await Promise.all([page.waitForEvent('load'), dialog.getByRole('button', { name: /Delete|Confirm|OK/ }).click()]);
+  await page.getByRole('status').filter({ hasText: 'Backup ui_made.zip deleted.' }).waitFor();
+  assert.ok(!(await srv.pb.backups.getFullList()).some((x) => x.key === 'ui_made.zip'));
 });

@@ -14,6 +14,7 @@
 
 mod auth_actions;
 mod auth_options;
+mod backups;
 mod collections;
 mod crons;
 mod fields;
@@ -127,6 +128,8 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/_/crons", get(crons::page))
         .route("/_/crons/{id}/run", post(crons::run))
         .route("/_/health", get(health::page))
+        .route("/_/backups", get(backups::page).post(backups::create))
+        .route("/_/backups/{key}/delete", post(backups::delete))
         .route("/_/{*rest}", get(shell::not_found))
         .layer(axum::middleware::from_fn(session::csrf_layer))
         .layer(sessions);

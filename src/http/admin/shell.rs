@@ -19,6 +19,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/_/settings", "Settings"),
     ("/_/logs", "Logs"),
     ("/_/crons", "Crons"),
+    ("/_/backups", "Backups"),
     ("/_/health", "Health"),
 ];
 
