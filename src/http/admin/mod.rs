@@ -15,12 +15,16 @@
 mod auth_actions;
 mod auth_config;
 mod auth_options;
+mod backups;
 mod collections;
 mod collections_io;
+mod crons;
 mod csv_import;
 mod fields;
+mod health;
 mod links;
 mod login;
+mod logs;
 mod multipart;
 mod record_files;
 mod record_form;
@@ -138,6 +142,14 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         )
         // Settings
         .route("/_/settings", get(settings::page).post(settings::submit))
+        // Operations
+        .route("/_/logs", get(logs::list))
+        .route("/_/logs/{id}", get(logs::detail))
+        .route("/_/crons", get(crons::page))
+        .route("/_/crons/{id}/run", post(crons::run))
+        .route("/_/health", get(health::page))
+        .route("/_/backups", get(backups::page).post(backups::create))
+        .route("/_/backups/{key}/delete", post(backups::delete))
         .route("/_/{*rest}", get(shell::not_found))
         .layer(axum::middleware::from_fn(session::csrf_layer))
         .layer(sessions);

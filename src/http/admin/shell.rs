@@ -17,6 +17,10 @@ use crate::app::App;
 pub const NAV: &[(&str, &str)] = &[
     ("/_/collections", "Collections"),
     ("/_/settings", "Settings"),
+    ("/_/logs", "Logs"),
+    ("/_/crons", "Crons"),
+    ("/_/backups", "Backups"),
+    ("/_/health", "Health"),
 ];
 
 /// The application's name (settings `meta.appName`).
