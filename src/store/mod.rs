@@ -26,6 +26,7 @@ pub mod records;
 pub mod relations;
 pub mod resolver;
 pub mod roles;
+pub mod savepoint;
 #[cfg(test)]
 pub mod scratch;
 pub mod sessions;

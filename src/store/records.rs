@@ -593,22 +593,3 @@ fn msg_columns(msg: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
-
-/// One step of a per-item savepoint inside a write job, so a multi-item job
-/// (a CSV import) can undo one item and keep the others.
-#[derive(Clone, Copy, Debug)]
-pub enum ItemSavepoint {
-    Begin,
-    Keep,
-    Undo,
-}
-
-/// Runs `step` of the job's item savepoint on `conn`.
-pub fn item_savepoint(conn: &Connection, step: ItemSavepoint) -> Result<(), StoreError> {
-    let sql = match step {
-        ItemSavepoint::Begin => "SAVEPOINT item",
-        ItemSavepoint::Keep => "RELEASE item",
-        ItemSavepoint::Undo => "ROLLBACK TO item; RELEASE item",
-    };
-    conn.execute_batch(sql).map_err(StoreError::Sqlite)
-}

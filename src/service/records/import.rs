@@ -17,7 +17,7 @@ use crate::filter::ast::RequestInfo;
 use crate::schema::Collection;
 use crate::service::{Actor, Error};
 use crate::store::Store;
-use crate::store::records::{ItemSavepoint, item_savepoint};
+use crate::store::savepoint::{ItemSavepoint, item_savepoint};
 
 /// Most rows one import may hold.
 pub const MAX_ROWS: usize = 10_000;
