@@ -3,8 +3,8 @@
 //! request, learns the caller from the auth extractor (through an
 //! [`AuthSlot`] in the request's extensions, so no token is verified twice)
 //! and the error detail from the response (a [`LoggedError`] extension set
-//! by `ApiError`), and hands one entry to the log queue. The queue never
-//! blocks: see `store::logs`.
+//! by `ApiError`), and hands what it saw to the log queue; the row is
+//! built on the log writer thread. The queue never blocks: see `store::logs`.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::app::App;
 use crate::service::Actor;
 use crate::service::logs::{self, LogSettings};
+use crate::store::logs::Row;
 
 /// Where the auth extractor leaves the caller's collection name and id.
 #[derive(Clone, Default)]
@@ -39,12 +40,110 @@ pub struct LoggedError {
     pub details: Value,
 }
 
-fn header_str(req: &Request, h: header::HeaderName) -> String {
-    req.headers()
-        .get(h)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
+/// The method, URL, referer and user agent of a request, copied back to
+/// back into one string. Copied, not cloned: a clone of the URI or of a
+/// header shares the connection's read buffer and keeps it alive until the
+/// log writer runs, so the connection would allocate a new one per request.
+struct Texts {
+    all: String,
+    /// Where the method, the URL and the referer end.
+    ends: [usize; 3],
+}
+
+impl Texts {
+    fn of(req: &Request) -> Self {
+        let header = |h: header::HeaderName| {
+            req.headers()
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+        };
+        let parts = [
+            req.method().as_str(),
+            req.uri().path_and_query().map_or("", |p| p.as_str()),
+            header(header::REFERER),
+            header(header::USER_AGENT),
+        ];
+        let mut all = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0; 3];
+        for (i, p) in parts.iter().enumerate() {
+            all.push_str(p);
+            if let Some(end) = ends.get_mut(i) {
+                *end = all.len();
+            }
+        }
+        Self { all, ends }
+    }
+
+    fn method(&self) -> &str {
+        &self.all[..self.ends[0]]
+    }
+
+    fn url(&self) -> &str {
+        &self.all[self.ends[0]..self.ends[1]]
+    }
+
+    fn referer(&self) -> &str {
+        &self.all[self.ends[1]..self.ends[2]]
+    }
+
+    fn user_agent(&self) -> &str {
+        &self.all[self.ends[2]..]
+    }
+}
+
+/// What a logged request keeps until the log writer thread builds its row:
+/// one copy of its text, no formatting.
+struct Seen {
+    texts: Texts,
+    peer: Option<std::net::SocketAddr>,
+    /// Only when trusted-proxy headers are configured (else the peer).
+    user_ip: Option<String>,
+    slot: AuthSlot,
+    status: u16,
+    exec_ms: f64,
+    created: time::OffsetDateTime,
+    error: Option<LoggedError>,
+    settings: LogSettings,
+}
+
+impl Seen {
+    fn build(self, row: &mut Row) -> bool {
+        let remote_ip = self.peer.map(|p| p.ip().to_string()).unwrap_or_default();
+        let (auth, auth_id) = self
+            .slot
+            .0
+            .get()
+            .map_or(("", ""), |(a, i)| (a.as_str(), i.as_str()));
+        let t = &self.texts;
+        let r = logs::Request {
+            method: t.method(),
+            url: t.url(),
+            status: self.status,
+            exec_ms: self.exec_ms,
+            created: Some(self.created),
+            user_ip: self.user_ip.as_deref().unwrap_or(&remote_ip),
+            remote_ip: &remote_ip,
+            referer: t.referer(),
+            user_agent: t.user_agent(),
+            auth,
+            auth_id,
+            error: self
+                .error
+                .as_ref()
+                .map(|e| (e.message.as_str(), &e.details)),
+        };
+        logs::write_request(&r, &self.settings, row)
+    }
+}
+
+/// Whether the trusted-proxy settings name any header to read the client
+/// IP from (when not, the client IP is the peer's).
+fn proxy_headers(settings: &Value) -> bool {
+    settings
+        .pointer("/trustedProxy/headers")
+        .and_then(Value::as_array)
+        .is_some_and(|h| !h.is_empty())
 }
 
 pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
@@ -69,24 +168,16 @@ pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) ->
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0);
-    let user_ip = super::ratelimit::client_ip(&settings, req.headers(), peer);
-    let method = req.method().as_str().to_owned();
-    let url = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let referer = header_str(&req, header::REFERER);
-    let user_agent = header_str(&req, header::USER_AGENT);
+    let user_ip = proxy_headers(&settings)
+        .then(|| super::ratelimit::client_ip(&settings, req.headers(), peer));
+    drop(settings);
+    let texts = Texts::of(&req);
     let slot = AuthSlot::default();
     req.extensions_mut().insert(slot.clone());
     let res = next.run(req).await;
-    app.metrics.observe(
-        &method,
-        &route,
-        res.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    let secs = started.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    app.metrics.observe(texts.method(), &route, status, secs);
     // Realtime streams and upgrades are connections, not requests.
     let stream = res
         .headers()
@@ -95,25 +186,22 @@ pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) ->
     if stream || res.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
         return res;
     }
-    let (auth, auth_id) = slot.0.get().cloned().unwrap_or_default();
-    let r = logs::Request {
-        method,
-        url,
-        status: res.status().as_u16(),
-        exec_ms: started.elapsed().as_secs_f64() * 1000.0,
-        remote_ip: peer.map(|p| p.ip().to_string()).unwrap_or_default(),
-        user_ip,
-        referer,
-        user_agent,
-        auth,
-        auth_id,
-        error: res
-            .extensions()
-            .get::<LoggedError>()
-            .map(|e| (e.message.clone(), e.details.clone())),
-    };
-    if let Some(e) = logs::entry(r, &log) {
-        app.logs.push(e);
+    let error = res.extensions().get::<LoggedError>().cloned();
+    let exec_ms = secs * 1000.0;
+    if !logs::keeps(&log, logs::level(status, exec_ms, error.is_some())) {
+        return res;
     }
+    let seen = Seen {
+        texts,
+        peer,
+        user_ip,
+        slot,
+        status,
+        exec_ms,
+        created: time::OffsetDateTime::now_utc(),
+        error,
+        settings: log,
+    };
+    app.logs.push_build(Box::new(move |row| seen.build(row)));
     res
 }

@@ -19,6 +19,25 @@ pub fn format(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| String::new())
 }
 
+/// Appends `t` in PocketBase's canonical form to `out` (no allocation
+/// when `out` has room; the request-log writer reuses one buffer).
+pub fn format_into(t: OffsetDateTime, out: &mut String) {
+    let t = t.to_offset(UtcOffset::UTC);
+    let mut push = |v: u32, width: u32, sep: char| {
+        for i in (0..width).rev() {
+            out.push(char::from(b'0' + (v / 10u32.pow(i) % 10) as u8));
+        }
+        out.push(sep);
+    };
+    push(t.year().clamp(0, 9999) as u32, 4, '-');
+    push(u8::from(t.month()).into(), 2, '-');
+    push(t.day().into(), 2, ' ');
+    push(t.hour().into(), 2, ':');
+    push(t.minute().into(), 2, ':');
+    push(t.second().into(), 2, '.');
+    push(t.millisecond().into(), 3, 'Z');
+}
+
 /// The current time in PocketBase's canonical form.
 pub fn now() -> String {
     format(OffsetDateTime::now_utc())
@@ -102,6 +121,16 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(normalize(input).as_deref(), Some(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn format_into_matches_format() {
+        for input in ["2024-01-02 03:04:05.678Z", "1999-12-31 23:59:59.001Z"] {
+            let t = parse(input).expect("valid");
+            let mut out = String::from("x");
+            format_into(t, &mut out);
+            assert_eq!(out, format!("x{}", format(t)));
         }
     }
 

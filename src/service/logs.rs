@@ -2,11 +2,11 @@
 //! the `logs` settings applied), listing with the filter language over the
 //! log fields (`data.*` included), hourly stats and cleanup.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::Error;
 use crate::schema::datetime;
-use crate::store::logs::{self, Entry, LogDb};
+use crate::store::logs::{self, Entry, LogDb, Row};
 use crate::store::simple_list::{self, Fields};
 
 /// slog levels, as PocketBase stores them.
@@ -37,7 +37,7 @@ pub struct LogSettings {
 
 impl LogSettings {
     pub fn from_settings(v: &Value) -> Self {
-        let l = v.get("logs").cloned().unwrap_or(Value::Null);
+        let l = v.get("logs").unwrap_or(&Value::Null);
         Self {
             max_days: l.get("maxDays").and_then(Value::as_i64).unwrap_or(5),
             min_level: l.get("minLevel").and_then(Value::as_i64).unwrap_or(0),
@@ -47,72 +47,100 @@ impl LogSettings {
     }
 }
 
-/// What the request-log middleware saw of one request.
+/// What the request-log middleware saw of one request (borrowed: the
+/// middleware owns the text and lends it on the log writer thread).
 #[derive(Debug, Clone, Default)]
-pub struct Request {
-    pub method: String,
-    pub url: String,
+pub struct Request<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
     pub status: u16,
     pub exec_ms: f64,
-    pub remote_ip: String,
-    pub user_ip: String,
-    pub referer: String,
-    pub user_agent: String,
+    pub created: Option<time::OffsetDateTime>,
+    pub remote_ip: &'a str,
+    pub user_ip: &'a str,
+    pub referer: &'a str,
+    pub user_agent: &'a str,
     /// The auth collection's name ("" for guests) and the record id.
-    pub auth: String,
-    pub auth_id: String,
+    pub auth: &'a str,
+    pub auth_id: &'a str,
     /// The error message sent, and the detail that was not sent.
-    pub error: Option<(String, Value)>,
+    pub error: Option<(&'a str, &'a Value)>,
 }
 
-/// The row for a request, or `None` when settings say not to keep it.
-pub fn entry(r: Request, s: &LogSettings) -> Option<Entry> {
-    if s.max_days <= 0 {
-        return None;
-    }
-    let slow = r.exec_ms >= SLOW_MS;
-    let level = if r.status >= 400 || r.error.is_some() {
+/// The level a request is logged at.
+pub fn level(status: u16, exec_ms: f64, failed: bool) -> i64 {
+    if status >= 400 || failed {
         ERROR
-    } else if slow {
+    } else if exec_ms >= SLOW_MS {
         WARN
     } else {
         INFO
-    };
-    if level < s.min_level {
-        return None;
     }
-    let mut data = Map::new();
-    data.insert("type".into(), "request".into());
-    data.insert("method".into(), r.method.clone().into());
-    data.insert("url".into(), r.url.clone().into());
-    data.insert("status".into(), r.status.into());
-    data.insert("execTime".into(), json!(r.exec_ms));
-    data.insert("referer".into(), r.referer.into());
-    data.insert("userAgent".into(), r.user_agent.into());
-    data.insert("auth".into(), r.auth.into());
+}
+
+/// Whether settings keep a request at `level` at all (checked on the
+/// request path, before anything is queued).
+pub fn keeps(s: &LogSettings, level: i64) -> bool {
+    s.max_days > 0 && level >= s.min_level
+}
+
+fn key(out: &mut Vec<u8>, k: &str) {
+    out.extend_from_slice(if out.is_empty() { b"{\"" } else { b",\"" });
+    out.extend_from_slice(k.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn text(out: &mut Vec<u8>, k: &str, v: &str) {
+    key(out, k);
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// Builds the row for a request (PocketBase's shape) into `row`, writing
+/// the `data` JSON directly; returns false when settings keep nothing.
+/// Runs on the log writer thread.
+pub fn write_request(r: &Request<'_>, s: &LogSettings, row: &mut Row) -> bool {
+    let level = level(r.status, r.exec_ms, r.error.is_some());
+    if !keeps(s, level) {
+        return false;
+    }
+    let d = &mut row.data;
+    text(d, "type", "request");
+    text(d, "method", r.method);
+    text(d, "url", r.url);
+    key(d, "status");
+    let _ = serde_json::to_writer(&mut *d, &r.status);
+    key(d, "execTime");
+    let _ = serde_json::to_writer(&mut *d, &r.exec_ms);
+    text(d, "referer", r.referer);
+    text(d, "userAgent", r.user_agent);
+    text(d, "auth", r.auth);
     if s.log_ip {
-        data.insert("remoteIP".into(), r.remote_ip.into());
-        data.insert("userIP".into(), r.user_ip.into());
+        text(d, "remoteIP", r.remote_ip);
+        text(d, "userIP", r.user_ip);
     }
     if s.log_auth_id && !r.auth_id.is_empty() {
-        data.insert("authId".into(), r.auth_id.into());
+        text(d, "authId", r.auth_id);
     }
     if let Some((msg, details)) = r.error {
-        data.insert("error".into(), msg.into());
+        text(d, "error", msg);
         if !details.is_null() {
-            data.insert("details".into(), details);
+            key(d, "details");
+            let _ = serde_json::to_writer(&mut *d, details);
         }
     }
-    if slow {
-        data.insert("slow".into(), true.into());
+    if r.exec_ms >= SLOW_MS {
+        key(d, "slow");
+        d.extend_from_slice(b"true");
     }
-    Some(Entry {
-        id: crate::schema::names::new_record_id(),
-        created: datetime::now(),
-        level,
-        message: format!("{} {}", r.method, r.url),
-        data: Value::Object(data),
-    })
+    d.push(b'}');
+    logs::next_id(&mut row.id);
+    let created = r.created.unwrap_or_else(time::OffsetDateTime::now_utc);
+    datetime::format_into(created, &mut row.created);
+    row.level = level;
+    row.message.push_str(r.method);
+    row.message.push(' ');
+    row.message.push_str(r.url);
+    true
 }
 
 /// A page of logs (`page`, `perPage`, `skipTotal`, `filter`, `sort`).
@@ -190,18 +218,30 @@ pub fn cleanup(db: &LogDb, max_days: i64) -> Result<usize, Error> {
 mod tests {
     use super::*;
 
-    fn req(status: u16, ms: f64) -> Request {
+    fn req(status: u16, ms: f64) -> Request<'static> {
         Request {
-            method: "GET".into(),
-            url: "/api/x?a=1".into(),
+            method: "GET",
+            url: "/api/x?a=1",
             status,
             exec_ms: ms,
-            remote_ip: "10.0.0.1".into(),
-            user_ip: "1.2.3.4".into(),
-            auth: "users".into(),
-            auth_id: "abc".into(),
+            remote_ip: "10.0.0.1",
+            user_ip: "1.2.3.4",
+            auth: "users",
+            auth_id: "abc",
+            user_agent: "ua \"quoted\"",
             ..Default::default()
         }
+    }
+
+    fn entry(r: Request<'_>, s: &LogSettings) -> Option<Entry> {
+        let mut row = Row::default();
+        write_request(&r, s, &mut row).then(|| Entry {
+            id: row.id,
+            created: row.created,
+            level: row.level,
+            message: row.message,
+            data: serde_json::from_slice(&row.data).expect("valid JSON"),
+        })
     }
 
     #[test]
@@ -210,14 +250,24 @@ mod tests {
         let e = entry(req(200, 1.5), &s).expect("kept");
         assert_eq!(e.level, INFO);
         assert_eq!(e.message, "GET /api/x?a=1");
+        assert_eq!(e.id.len(), 15);
+        assert!(datetime::parse(&e.created).is_some(), "{}", e.created);
         assert_eq!(e.data["userIP"], "1.2.3.4");
+        assert_eq!(e.data["userAgent"], "ua \"quoted\"");
+        assert_eq!(e.data["execTime"], 1.5);
+        assert_eq!(e.data["status"], 200);
         assert!(e.data.get("authId").is_none());
-        let e = entry(req(500, 1.0), &s).expect("kept");
+        let details = json!({"k": [1]});
+        let failed = Request {
+            error: Some(("boom", &details)),
+            ..req(500, 1.0)
+        };
+        let e = entry(failed, &s).expect("kept");
         assert_eq!(e.level, ERROR);
-        assert_eq!(
-            entry(req(200, SLOW_MS + 1.0), &s).expect("kept").level,
-            WARN
-        );
+        assert_eq!(e.data["error"], "boom");
+        assert_eq!(e.data["details"], details);
+        let slow = entry(req(200, SLOW_MS + 1.0), &s).expect("kept");
+        assert_eq!((slow.level, &slow.data["slow"]), (WARN, &json!(true)));
         let quiet = LogSettings {
             log_ip: false,
             log_auth_id: true,

@@ -122,6 +122,30 @@ describe('request logs', () => {
     }
   });
 
+  test('fields picks keys of the page items, one log and the stats buckets', async () => {
+    const ua = uniq();
+    await srv.api('GET', '/api/health?fields-test=1', { headers: { 'user-agent': ua } });
+    const [row] = (await waitLogs(`data.userAgent = '${ua}'`)).items;
+    const filter = encodeURIComponent(`data.userAgent = '${ua}'`);
+    const page = (await srv.su('GET', `/api/logs?perPage=5&filter=${filter}&fields=id,data.url,level`)).json;
+    assert.deepEqual(page, {
+      page: 1, perPage: 5, totalItems: 1, totalPages: 1,
+      items: [{ id: row.id, level: 0, data: { url: '/api/health?fields-test=1' } }],
+    });
+    const ex = (await srv.su('GET', `/api/logs?perPage=1&filter=${filter}&fields=message:excerpt(5,true),data.status`)).json;
+    assert.deepEqual(ex.items, [{ message: 'GET /...', data: { status: 200 } }]);
+    const star = (await srv.su('GET', `/api/logs?perPage=1&filter=${filter}&fields=*`)).json;
+    assert.deepEqual(star.items, [row]);
+    const unknown = (await srv.su('GET', `/api/logs?perPage=1&filter=${filter}&fields=nope,page`)).json;
+    assert.deepEqual(unknown.items, [{}]);
+    assert.equal(unknown.page, 1);
+    assert.deepEqual(await srv.pb.logs.getOne(row.id, { fields: 'id,data.status' }), { id: row.id, data: { status: 200 } });
+    assert.deepEqual(await srv.pb.logs.getStats({ filter: `data.userAgent = '${ua}'`, fields: 'total' }), [{ total: 1 }]);
+    const bad = await srv.su('GET', '/api/logs?fields=data.url:excerpt(abc)');
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.json, errBody(400, 'Something went wrong while processing your request.'));
+  });
+
   test('superusers only', async () => {
     await rejects(srv.client().logs.getList(), 401, errBody(401, 'The request requires valid record authorization token.'));
     const user = await srv.userClient();
