@@ -251,6 +251,7 @@ pub fn metrics_snapshot(app: &App) -> crate::service::metrics::Snapshot {
         writer_queue: app.store.writer_stats().queued.load(Relaxed),
         wal_bytes: std::fs::metadata(wal).map_or(0, |m| m.len() as i64),
         realtime_clients: app.broker.len() as i64,
+        realtime_queued: app.broker.queued() as i64,
         log_dropped: app.logs.counters.dropped.load(Relaxed),
         log_written: app.logs.counters.written.load(Relaxed),
         backups_ok: app.backups.stats.ok.load(Relaxed),

@@ -63,6 +63,15 @@ impl Client {
             .unwrap_or(false)
     }
 
+    /// Messages waiting in this client's queue.
+    pub fn queued(&self) -> usize {
+        self.tx
+            .lock()
+            .ok()
+            .and_then(|tx| tx.as_ref().map(|tx| tx.max_capacity() - tx.capacity()))
+            .unwrap_or(0)
+    }
+
     pub fn subscriptions(&self) -> Vec<String> {
         self.state
             .lock()
@@ -164,6 +173,12 @@ impl Broker {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Messages queued for clients and not yet handed to their
+    /// connections, summed over every client (the metrics' backlog).
+    pub fn queued(&self) -> usize {
+        self.clients().iter().map(|c| c.queued()).sum()
     }
 
     /// Is any client signed in as this record?

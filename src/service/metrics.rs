@@ -36,6 +36,8 @@ pub struct Snapshot {
     pub writer_queue: i64,
     pub wal_bytes: i64,
     pub realtime_clients: i64,
+    /// Realtime events queued for subscribers and not yet delivered.
+    pub realtime_queued: i64,
     pub log_dropped: u64,
     pub log_written: u64,
     pub backups_ok: u64,
@@ -51,6 +53,7 @@ struct Gauges {
     writer_queue: Gauge,
     wal_bytes: Gauge,
     realtime_clients: Gauge,
+    realtime_queued: Gauge,
     rss_bytes: Gauge,
     open_files: Gauge,
 }
@@ -115,6 +118,7 @@ impl Metrics {
             writer_queue: Gauge::default(),
             wal_bytes: Gauge::default(),
             realtime_clients: Gauge::default(),
+            realtime_queued: Gauge::default(),
             rss_bytes: Gauge::default(),
             open_files: Gauge::default(),
         };
@@ -128,6 +132,11 @@ impl Metrics {
             "realtime_clients",
             "Connected realtime clients",
             g.realtime_clients.clone(),
+        );
+        r.register(
+            "realtime_queued_events",
+            "Realtime events queued for subscribers, not yet delivered (all clients)",
+            g.realtime_queued.clone(),
         );
         r.register(
             "process_resident_memory_bytes",
@@ -204,6 +213,7 @@ impl Metrics {
         g.writer_queue.set(s.writer_queue);
         g.wal_bytes.set(s.wal_bytes);
         g.realtime_clients.set(s.realtime_clients);
+        g.realtime_queued.set(s.realtime_queued);
         g.rss_bytes.set(s.rss_bytes);
         g.open_files.set(s.open_files);
         let c = &self.counters;

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { useServer, test, describe, rejects, errBody, cairnOnly, REPO_ROOT } from './harness.mjs';
+import { useServer, test, describe, rejects, errBody, cairnOnly, REPO_ROOT, uniqueName } from './harness.mjs';
+import { postSubs, waitFor } from './realtime_fixtures.mjs';
 
 const srv = useServer();
 const PY = path.join(REPO_ROOT, '.venv', 'bin', 'python');
@@ -49,6 +50,44 @@ describe('metrics', { skip: cairnOnly }, () => {
     assert.ok(sample(after, 'cairn_writer_group_commit_jobs', 'cairn_writer_group_commit_jobs_count') > commits0);
     assert.equal(sample(after, 'cairn_backups_succeeded', 'cairn_backups_succeeded_total'), backups0 + 1);
     assert.ok(sample(after, 'cairn_request_logs_written', 'cairn_request_logs_written_total') > 0);
+  });
+
+  test('realtime queued events: a subscriber that stops reading shows a backlog, which drains', async () => {
+    const queued = async () => sample(await scrape(), 'cairn_realtime_queued_events', 'cairn_realtime_queued_events');
+    assert.equal((await scrape()).cairn_realtime_queued_events?.type, 'gauge');
+    const name = uniqueName('rtq');
+    await srv.pb.collections.create({ name, listRule: '', viewRule: '', createRule: '', fields: [{ name: 'body', type: 'text', max: 200000 }] });
+    const ac = new AbortController();
+    const res = await fetch(`${srv.url}/api/realtime`, { signal: ac.signal });
+    const reader = res.body.getReader();
+    const dec = new TextDecoder();
+    let text = '';
+    while (!text.includes('\n\n')) text += dec.decode((await reader.read()).value, { stream: true });
+    const clientId = /id:\s*(\S+)/.exec(text)[1];
+    assert.equal((await postSubs(srv.url, { clientId, subscriptions: [`${name}/*`] })).status, 204);
+    // The stream is no longer read: once the socket buffers are full, events wait in the queue.
+    const body = 'x'.repeat(100_000);
+    let created = 0;
+    let backlog = 0;
+    while (created < 300 && backlog === 0) {
+      for (let i = 0; i < 10; i += 1, created += 1) await srv.pb.collection(name).create({ body });
+      backlog = await queued();
+    }
+    assert.ok(backlog > 0, `no backlog after ${created} events`);
+    assert.ok(backlog <= created);
+    // Reading again delivers them all and the backlog drains to 0.
+    let bytes = 0;
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        bytes += value.length;
+      }
+    })().catch(() => {});
+    await waitFor(async () => (await queued()) === 0, 20_000, 'the backlog to drain');
+    await waitFor(() => bytes >= created * body.length, 20_000, `all ${created} events`);
+    ac.abort();
+    await reading;
   });
 
   test('superusers only (or the configured bearer token)', async () => {
