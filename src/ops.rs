@@ -141,6 +141,12 @@ fn app_name(app: &App) -> String {
 /// Creates a backup (`None`: PocketBase's generated name).
 pub async fn create_backup(app: &Arc<App>, name: Option<&str>) -> Result<String, Error> {
     let name = app.backups.check_new_name(name, &app_name(app))?;
+    write_backup(app, name).await
+}
+
+/// Writes backup `name`, already checked (or generated: the scheduled
+/// backups' `@auto_pb_backup_` names are not valid API names).
+async fn write_backup(app: &Arc<App>, name: String) -> Result<String, Error> {
     let n = name.clone();
     blocking(app, move |app| {
         app.backups.create(&app.store, &app.logs, &n)
@@ -196,7 +202,7 @@ pub fn apply_backup_schedule(app: &Arc<App>) {
             crate::service::backups::AUTO_PREFIX,
             &app_name(&app),
         );
-        create_backup(&app, Some(&name))
+        write_backup(&app, name)
             .await
             .map_err(|e| format!("{e:?}"))?;
         blocking(&app, move |app| app.backups.prune_auto(keep))

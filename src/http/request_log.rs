@@ -141,7 +141,8 @@ impl Seen {
 /// IP from (when not, the client IP is the peer's).
 fn proxy_headers(settings: &Value) -> bool {
     settings
-        .pointer("/trustedProxy/headers")
+        .get("trustedProxy")
+        .and_then(|t| t.get("headers"))
         .and_then(Value::as_array)
         .is_some_and(|h| !h.is_empty())
 }

@@ -236,7 +236,7 @@ enum Msg {
 
 fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Msg>, c: &Counters) {
     let mut batch: Vec<Build> = Vec::with_capacity(MAX_BATCH);
-    let mut row = Row::default();
+    let mut rows: Vec<Row> = (0..CHUNK).map(|_| Row::default()).collect();
     let mut stop = false;
     let mut full = false;
     while !stop {
@@ -263,7 +263,7 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Msg>, c: &Counters) {
             continue;
         }
         let n = batch.len() as u64;
-        match insert(conn, batch.drain(..), &mut row) {
+        match insert(conn, batch.drain(..), &mut rows) {
             Ok(()) => {
                 c.written.fetch_add(n, Ordering::Relaxed);
                 c.batches.fetch_add(1, Ordering::Relaxed);
@@ -277,24 +277,69 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Msg>, c: &Counters) {
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
+/// Rows per multi-row `INSERT` (one statement run per chunk instead of per
+/// row: a statement's per-run setup costs about as much as a row).
+const CHUNK: usize = 32;
+const COLUMNS_INSERT: &str =
+    "INSERT OR IGNORE INTO _logs (id, level, message, data, created) VALUES ";
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(COLUMNS_INSERT);
+    for i in 0..rows {
+        let p = i * 5;
+        let sep = if i == 0 { "" } else { "," };
+        sql.push_str(&format!(
+            "{sep}(?{},?{},?{},?{},?{})",
+            p + 1,
+            p + 2,
+            p + 3,
+            p + 4,
+            p + 5
+        ));
+    }
+    sql
+}
+
+/// Binds `row` as the `at`-th row of a (multi-row) insert statement.
+fn bind(stmt: &mut rusqlite::CachedStatement<'_>, at: usize, row: &Row) -> rusqlite::Result<()> {
+    let p = at * 5;
+    let data = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&row.data));
+    stmt.raw_bind_parameter(p + 1, &row.id)?;
+    stmt.raw_bind_parameter(p + 2, row.level)?;
+    stmt.raw_bind_parameter(p + 3, &row.message)?;
+    stmt.raw_bind_parameter(p + 4, data)?;
+    stmt.raw_bind_parameter(p + 5, &row.created)
+}
+
 fn insert(
     conn: &Connection,
     batch: impl Iterator<Item = Build>,
-    row: &mut Row,
+    rows: &mut [Row],
 ) -> Result<(), StoreError> {
+    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     conn.execute_batch("BEGIN")?;
     let res = (|| {
-        let mut stmt = conn.prepare_cached(
-            "INSERT OR IGNORE INTO _logs (id, level, message, data, created) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
+        let mut many = conn.prepare_cached(MANY.get_or_init(|| insert_sql(CHUNK)))?;
+        let mut one = conn.prepare_cached(&insert_sql(1))?;
+        let mut n = 0;
         for build in batch {
+            let row = &mut rows[n];
             row.clear();
             if !build(row) {
                 continue;
             }
-            let data =
-                rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&row.data));
-            stmt.execute(params![row.id, row.level, row.message, data, row.created])?;
+            n += 1;
+            if n == CHUNK {
+                for (i, row) in rows.iter().enumerate() {
+                    bind(&mut many, i, row)?;
+                }
+                many.raw_execute()?;
+                n = 0;
+            }
+        }
+        for row in &rows[..n] {
+            bind(&mut one, 0, row)?;
+            one.raw_execute()?;
         }
         Ok::<_, rusqlite::Error>(())
     })();
@@ -416,5 +461,24 @@ mod tests {
             db.delete_before("2026-01-01 11:00:00.000Z").expect("del"),
             2
         );
+    }
+
+    #[test]
+    fn batches_larger_than_a_chunk_keep_every_row() {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = LogDb::open(dir.path()).expect("open");
+        let n = CHUNK * 3 + 4;
+        for i in 0..n {
+            assert!(db.push(entry(&format!("r{i}"), "2026-01-01 10:05:00.000Z", 0)));
+        }
+        db.shutdown();
+        let count: i64 = db
+            .read(|c| Ok(c.query_row("SELECT count(*) FROM _logs", [], |r| r.get(0))?))
+            .expect("count");
+        assert_eq!(count, n as i64);
+        for id in ["r0", "r33", "r97", &format!("r{}", n - 1)] {
+            let got = db.read(|c| get(c, id)).expect("read").expect("row");
+            assert_eq!(got, entry(id, "2026-01-01 10:05:00.000Z", 0));
+        }
     }
 }

@@ -3,6 +3,7 @@
 // settings. Validated against PocketBase 0.40.6 (which restarts its process
 // on restore; Cairn swaps the data in without a restart).
 import assert from 'node:assert/strict';
+import { waitFor } from './realtime_fixtures.mjs';
 import { useServer, test, describe, rejects, errBody, fieldErr, uniqueName, DATE_RE, cairnOnly, newClient, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from './harness.mjs';
 
 const srv = useServer();
@@ -127,6 +128,27 @@ describe('backups', () => {
     await srv.pb.settings.update({ backups: { cron: '' } });
     jobs = await srv.pb.crons.getFullList();
     assert.equal(jobs.some((j) => j.id === '__pbAutoBackup__'), false);
+  });
+
+  test('scheduled backups: the job writes @auto_pb_backup_ files and keeps the newest cronMaxKeep', async () => {
+    const manual = `${uniqueName('keep')}.zip`.toLowerCase();
+    await srv.pb.backups.create(manual);
+    await srv.pb.settings.update({ backups: { cron: '0 3 * * *', cronMaxKeep: 2 } });
+    const keys = async () => (await srv.pb.backups.getFullList()).map((b) => b.key);
+    const autos = async () => (await keys()).filter((k) => k.startsWith('@auto_pb_backup_')).sort();
+    const made = [];
+    for (let i = 0; i < 3; i += 1) {
+      await srv.pb.crons.run('__pbAutoBackup__');
+      const fresh = await waitFor(async () => (await autos()).find((k) => !made.includes(k)), 30_000, `scheduled backup ${i + 1}`);
+      assert.match(fresh, /^@auto_pb_backup_[a-z0-9_]+_\d{14}\.zip$/);
+      made.push(fresh);
+      await sleep(1100); // names carry the second
+    }
+    await waitFor(async () => (await autos()).length === 2, 30_000, 'the oldest scheduled backup pruned');
+    assert.deepEqual(await autos(), made.slice(-2));
+    assert.ok((await keys()).includes(manual), 'manual backups are never pruned');
+    await srv.pb.settings.update({ backups: { cron: '' } });
+    for (const k of [...made.slice(-2), manual]) await srv.pb.backups.delete(k);
   });
 
   test('CLI: cairn backup create NAME / cairn backup restore NAME', { skip: cairnOnly }, async () => {
