@@ -151,6 +151,19 @@ describe('backups', () => {
     for (const k of [...made.slice(-2), manual]) await srv.pb.backups.delete(k);
   });
 
+  test('backups.s3: the secret is stored but never returned', async () => {
+    const s3 = { enabled: false, bucket: 'bk', region: 'us-east-1', endpoint: 'http://127.0.0.1:9', accessKey: 'ak', secret: 'hidden-secret', forcePathStyle: true };
+    const saved = await srv.pb.settings.update({ backups: { s3 } });
+    const { secret, ...rest } = s3;
+    assert.ok(secret);
+    for (const got of [saved.backups.s3, (await srv.pb.settings.getAll()).backups.s3]) {
+      assert.deepEqual(got, rest);
+    }
+    const raw = await srv.su('GET', '/api/settings');
+    assert.ok(!raw.text.includes('hidden-secret'));
+    await srv.pb.settings.update({ backups: { s3: { ...s3, bucket: '', region: '', endpoint: '', accessKey: '', secret: '', forcePathStyle: false } } });
+  });
+
   test('CLI: cairn backup create NAME / cairn backup restore NAME', { skip: cairnOnly }, async () => {
     const name = uniqueName('cli');
     await srv.pb.collections.create({ name, type: 'base', listRule: '', fields: [{ name: 'title', type: 'text' }] });
