@@ -80,6 +80,11 @@ pub async fn upload(
                 .await
                 .map_err(|e| Error::Internal(e.to_string()))?;
         }
+        // A tokio file finishes its last write in the background: wait for it
+        // before the zip check reads the file.
+        tokio::io::AsyncWriteExt::flush(&mut out)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
         drop(out);
         blocking(&app, move |app| app.backups.finish_upload(&tmp, &filename)).await?;
         return Ok(StatusCode::NO_CONTENT);
