@@ -113,7 +113,8 @@ pub async fn download(
             .stream(&key)
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
-            .ok_or_else(ApiError::not_found)?,
+            // PocketBase 0.40.6 answers 400 for a missing key in S3.
+            .ok_or_else(|| Error::bad("Failed to retrieve backup item."))?,
         None => local_file(&app, &key).await?,
     };
     let disposition = format!("attachment; filename=\"{}\"", key.replace('"', ""));

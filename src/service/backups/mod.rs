@@ -342,10 +342,12 @@ impl Backups {
         res
     }
 
-    /// Deletes a backup.
+    /// Deletes a backup. In S3, as on PocketBase 0.40.6, deleting a
+    /// missing key succeeds (S3 deletes are idempotent).
     pub fn delete(&self, key: &str) -> Result<(), Error> {
         let _running = self.start()?;
-        if !self.exists(key)? {
+        let on_s3 = self.remote().is_some() && safe_key(key);
+        if !on_s3 && !self.exists(key)? {
             return Err(Error::bad(&format!(
                 "Invalid or already deleted backup file. Raw error: \n[key: {key}] not found"
             )));
