@@ -140,7 +140,11 @@ fn app_name(app: &App) -> String {
 
 /// Creates a backup (`None`: PocketBase's generated name).
 pub async fn create_backup(app: &Arc<App>, name: Option<&str>) -> Result<String, Error> {
-    let name = app.backups.check_new_name(name, &app_name(app))?;
+    let (name, app_name) = (name.map(str::to_owned), app_name(app));
+    let name = blocking(app, move |app| {
+        app.backups.check_new_name(name.as_deref(), &app_name)
+    })
+    .await?;
     write_backup(app, name).await
 }
 
@@ -182,6 +186,7 @@ pub async fn restore_backup(app: &Arc<App>, key: &str) -> Result<(), Error> {
 /// when empty); old scheduled backups beyond `cronMaxKeep` are deleted.
 pub fn apply_backup_schedule(app: &Arc<App>) {
     let s = app.settings();
+    configure_backups(app);
     let expr = s
         .pointer("/backups/cron")
         .and_then(Value::as_str)
@@ -212,6 +217,13 @@ pub fn apply_backup_schedule(app: &Arc<App>) {
     });
 }
 
+/// Points the backups at the `backups.s3` bucket, or the local directory.
+fn configure_backups(app: &App) {
+    let s = app.settings();
+    let cfg = crate::service::files::s3::S3Settings::from_json(s.pointer("/backups/s3"));
+    app.backups.configure(&cfg);
+}
+
 /// Starts the scheduler's ticks; returns the task to abort on shutdown.
 pub fn start(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
     register_builtin_jobs(app);
@@ -222,6 +234,7 @@ pub fn start(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
 /// `cairn backup create NAME` (`create = true`) / `cairn backup restore
 /// NAME`; returns the exit code.
 pub async fn backup_cli(app: &Arc<App>, (create, name): (bool, String)) -> i32 {
+    configure_backups(app);
     let res = if create {
         create_backup(app, Some(&name))
             .await

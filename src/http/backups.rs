@@ -27,7 +27,8 @@ async fn blocking<R: Send + 'static>(
 }
 
 pub async fn list(State(app): State<Arc<App>>, _: Superuser) -> Result<Json<Value>, ApiError> {
-    Ok(Json(Value::Array(app.backups.list()?)))
+    let list = blocking(&app, |app| app.backups.list()).await?;
+    Ok(Json(Value::Array(list)))
 }
 
 pub async fn create(
@@ -107,7 +108,34 @@ pub async fn download(
             "Insufficient permissions to access the resource.",
         ));
     }
-    let path = app.backups.path_of(&key).ok_or_else(ApiError::not_found)?;
+    let (len, stream) = match app.backups.remote() {
+        Some(r) => r
+            .stream(&key)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?
+            // PocketBase 0.40.6 answers 400 for a missing key in S3.
+            .ok_or_else(|| Error::bad("Failed to retrieve backup item."))?,
+        None => local_file(&app, &key).await?,
+    };
+    let disposition = format!("attachment; filename=\"{}\"", key.replace('"', ""));
+    let mut res = Body::from_stream(stream).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/zip"),
+    );
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+type Bytes = futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+/// A local backup's size and bytes.
+async fn local_file(app: &App, key: &str) -> Result<(u64, Bytes), ApiError> {
+    let path = app.backups.path_of(key).ok_or_else(ApiError::not_found)?;
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| ApiError::not_found())?;
@@ -123,18 +151,7 @@ pub async fn download(
             Err(e) => Some((Err(e), f)),
         }
     });
-    let disposition = format!("attachment; filename=\"{}\"", key.replace('"', ""));
-    let mut res = Body::from_stream(stream).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    Ok((len, Box::pin(stream)))
 }
 
 pub async fn delete(

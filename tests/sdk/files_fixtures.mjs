@@ -131,7 +131,7 @@ export async function useStorage(srv) {
 }
 
 /** Every object key in the moto bucket under `prefix`. */
-async function bucketKeys(prefix) {
+export async function bucketKeys(prefix) {
   const keys = [];
   let token = '';
   for (;;) {

@@ -18,7 +18,7 @@ pub async fn page(
     admin: Admin,
     Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let (list, error) = match app.backups.list() {
+    let (list, error) = match crate::ops::blocking(&app, |app| app.backups.list()).await {
         Ok(l) => (l, None),
         Err(e) => (vec![], Some(e.parts().1)),
     };

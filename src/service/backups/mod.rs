@@ -11,18 +11,25 @@
 //! old data is kept aside in `DATA/.pre_restore/` until the restored data
 //! is in place and checked, and put back if anything fails.
 //!
+//! With `backups.s3.enabled`, the archives live in an S3 bucket instead
+//! (`remote`): they are still written and restored through a scratch file
+//! in the local backups directory.
+//!
 //! These functions block (disk and SQLite work): callers run them on the
 //! blocking pool. One backup or restore runs at a time.
 
 pub mod archive;
+pub mod remote;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value, json};
 
 use super::Error;
 use crate::schema::validate::FieldError;
+use crate::service::files::s3::S3Settings;
 use crate::store::logs::LogDb;
 use crate::store::{Store, snapshot};
 
@@ -47,6 +54,9 @@ pub struct Backups {
     data_dir: PathBuf,
     busy: AtomicBool,
     pub stats: Stats,
+    /// The bucket when `backups.s3` is enabled, with the settings it was
+    /// built from.
+    remote: RwLock<Option<(S3Settings, Arc<remote::Remote>)>>,
 }
 
 /// Clears the busy flag when the operation ends, however it ends.
@@ -163,6 +173,48 @@ impl Backups {
             data_dir: data_dir.to_path_buf(),
             busy: AtomicBool::new(false),
             stats: Stats::default(),
+            remote: RwLock::new(None),
+        }
+    }
+
+    /// Applies the `backups.s3` settings (local storage when disabled).
+    pub fn configure(&self, cfg: &S3Settings) {
+        let mut cur = self.remote.write().unwrap_or_else(|e| e.into_inner());
+        if !cfg.enabled {
+            *cur = None;
+        } else if cur.as_ref().is_none_or(|(c, _)| c != cfg) {
+            match remote::Remote::new(cfg) {
+                Ok(r) => *cur = Some((cfg.clone(), Arc::new(r))),
+                Err(e) => {
+                    tracing::error!(error = %e, "backups.s3 unusable; backups stay local");
+                    *cur = None;
+                }
+            }
+        }
+    }
+
+    /// The bucket, when backups go to S3.
+    pub fn remote(&self) -> Option<Arc<remote::Remote>> {
+        let cur = self.remote.read().unwrap_or_else(|e| e.into_inner());
+        cur.as_ref().map(|(_, r)| Arc::clone(r))
+    }
+
+    /// Whether backup `key` exists (locally or in the bucket). Blocks.
+    fn exists(&self, key: &str) -> Result<bool, Error> {
+        if !safe_key(key) {
+            return Ok(false);
+        }
+        match self.remote() {
+            Some(r) => Ok(r.head(key).map_err(internal)?.is_some()),
+            None => Ok(self.dir().join(key).is_file()),
+        }
+    }
+
+    /// Puts a finished archive in place as `key`.
+    fn put(&self, src: &Path, key: &str) -> Result<(), Error> {
+        match self.remote() {
+            Some(r) => r.put_file(key, src).map_err(internal),
+            None => std::fs::rename(src, self.dir().join(key)).map_err(internal),
         }
     }
 
@@ -187,9 +239,19 @@ impl Backups {
         Ok(p)
     }
 
-    /// `[{key, size, modified}]`, sorted by key.
+    /// `[{key, size, modified}]`, sorted by key. Blocks.
     pub fn list(&self) -> Result<Vec<Value>, Error> {
         let mut out = Vec::new();
+        if let Some(r) = self.remote() {
+            for (key, m) in r.list().map_err(internal)? {
+                if safe_key(&key) {
+                    let modified = crate::schema::datetime::format(m.modified.into());
+                    out.push(json!({"key": key, "size": m.size, "modified": modified}));
+                }
+            }
+            out.sort_by(|a, b| a["key"].as_str().cmp(&b["key"].as_str()));
+            return Ok(out);
+        }
         let entries = match std::fs::read_dir(self.dir()) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
@@ -211,13 +273,13 @@ impl Backups {
         Ok(out)
     }
 
-    /// The file of an existing backup.
+    /// The local file of an existing backup (local storage only).
     pub fn path_of(&self, key: &str) -> Option<PathBuf> {
         let p = self.dir().join(key);
         (safe_key(key) && p.is_file()).then_some(p)
     }
 
-    /// Validates a name for a new backup (`None` = generated).
+    /// Validates a name for a new backup (`None` = generated). Blocks.
     pub fn check_new_name(&self, name: Option<&str>, app_name: &str) -> Result<String, Error> {
         let name = match name {
             Some(n) => {
@@ -226,7 +288,7 @@ impl Backups {
             }
             None => generated_name("pb_backup_", app_name),
         };
-        if self.dir().join(&name).exists() {
+        if self.exists(&name)? {
             return Err(field(
                 "name",
                 "validation_backup_name_exists",
@@ -268,28 +330,36 @@ impl Backups {
                 Some(&self.data_dir.join(archive::STORAGE)),
             )
             .map_err(internal)?;
-            let dest = self.dir().join(name);
-            if dest.exists() {
+            if self.exists(name)? {
                 return Err(internal("a backup with this name appeared meanwhile"));
             }
-            std::fs::rename(&zip, &dest).map_err(internal)?;
-            Ok(std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0))
+            let size = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0);
+            self.put(&zip, name)?;
+            Ok(size)
         };
         let res = run();
         let _ = std::fs::remove_dir_all(&tmp);
         res
     }
 
-    /// Deletes a backup.
+    /// Deletes a backup. In S3, as on PocketBase 0.40.6, deleting a
+    /// missing key succeeds (S3 deletes are idempotent).
     pub fn delete(&self, key: &str) -> Result<(), Error> {
         let _running = self.start()?;
-        let p = self.dir().join(key);
-        if !safe_key(key) || !p.is_file() {
+        let on_s3 = self.remote().is_some() && safe_key(key);
+        if !on_s3 && !self.exists(key)? {
             return Err(Error::bad(&format!(
                 "Invalid or already deleted backup file. Raw error: \n[key: {key}] not found"
             )));
         }
-        std::fs::remove_file(p).map_err(internal)
+        self.remove(key)
+    }
+
+    fn remove(&self, key: &str) -> Result<(), Error> {
+        match self.remote() {
+            Some(r) => r.delete(key).map_err(internal),
+            None => std::fs::remove_file(self.dir().join(key)).map_err(internal),
+        }
     }
 
     /// A scratch file for an upload being received.
@@ -312,15 +382,14 @@ impl Backups {
                     &format!("\"{name}\" mime type must be one of: application/zip."),
                 ));
             }
-            let dest = self.dir().join(&name);
-            if dest.exists() {
+            if self.exists(&name)? {
                 return Err(field(
                     "file",
                     "validation_backup_name_exists",
                     "Backup file with the specified name already exists.",
                 ));
             }
-            std::fs::rename(tmp, dest).map_err(internal)
+            self.put(tmp, &name)
         })();
         if let Some(dir) = tmp.parent() {
             let _ = std::fs::remove_dir_all(dir);
@@ -340,7 +409,7 @@ impl Backups {
         autos.sort();
         let drop = autos.len().saturating_sub(keep.max(1));
         for k in &autos[..drop] {
-            std::fs::remove_file(self.dir().join(k)).map_err(internal)?;
+            self.remove(k)?;
         }
         Ok(drop)
     }
@@ -348,11 +417,14 @@ impl Backups {
     /// Replaces the live data with backup `key`. Blocks. The caller then
     /// reloads what it caches (schema, settings): see `ops::after_restore`.
     pub fn restore(&self, store: &Store, logs: &LogDb, key: &str) -> Result<(), Error> {
-        let Some(zip) = self.path_of(key) else {
+        if !self.exists(key)? {
             return Err(Error::bad("Missing or invalid backup file."));
-        };
+        }
         let _running = self.start()?;
-        let res = self.swap_in(store, logs, &zip);
+        let res = match self.remote() {
+            None => self.swap_in(store, logs, &self.dir().join(key)),
+            Some(r) => self.fetch_and_swap_in(&r, store, logs, key),
+        };
         match &res {
             Ok(()) => {
                 self.stats.restores.fetch_add(1, Ordering::Relaxed);
@@ -362,6 +434,24 @@ impl Backups {
                 tracing::error!(backup = key, error = ?e, "restore failed; the data was left as it was")
             }
         }
+        res
+    }
+
+    /// Downloads the archive to a scratch file, then restores it.
+    fn fetch_and_swap_in(
+        &self,
+        r: &remote::Remote,
+        store: &Store,
+        logs: &LogDb,
+        key: &str,
+    ) -> Result<(), Error> {
+        let tmp = self.scratch("fetch")?;
+        let zip = tmp.join("archive.zip");
+        let res = r
+            .download_to(key, &zip)
+            .map_err(internal)
+            .and_then(|()| self.swap_in(store, logs, &zip));
+        let _ = std::fs::remove_dir_all(&tmp);
         res
     }
 
