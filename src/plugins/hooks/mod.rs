@@ -7,6 +7,7 @@
 //! reloading builds a new one and swaps it in atomically, and a file that
 //! fails to load keeps its last good registrations.
 
+mod crons;
 pub mod http;
 pub mod pool;
 pub mod records;
@@ -103,6 +104,8 @@ pub struct Hooks {
     limits: Limits,
     make_host: pool::MakeHost,
     globals: Value,
+    /// Keeps `App::cron` in step with the `cronAdd` jobs.
+    crons: crons::CronSync,
 }
 
 impl Hooks {
@@ -197,6 +200,7 @@ impl Hooks {
             hooks = generation.hook_names.len(),
             "pb_hooks loaded"
         );
+        self.crons.sync(&generation.crons);
         if let Ok(mut g) = self.current.write() {
             *g = generation;
         }
@@ -251,6 +255,7 @@ pub fn start(app: &Arc<App>) {
         limits,
         make_host,
         globals,
+        crons: crons::CronSync::new(Arc::downgrade(app)),
     });
     hooks.reload();
     if app.hooks.set(Arc::clone(&hooks)).is_err() {
