@@ -4,9 +4,10 @@
 // deliveries signed as for any API write (verified with npm standardwebhooks).
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { useServer, test, cairnOnly } from './harness.mjs';
+import { useServer, test, cairnOnly, REPO_ROOT } from './harness.mjs';
 import {
   webhookEnv, startReceiver, verify, waitFor, newCollection, createEndpoint, deliveries,
 } from './webhook_fixtures.mjs';
@@ -70,4 +71,45 @@ test('a JS hook save and a JS migration save and delete are delivered, signed', 
   assert.equal(log.length, 4);
   assert.ok(log.every((d) => d.state === 'succeeded'), JSON.stringify(log.map((d) => d.state)));
   await rx.close();
+});
+
+// /api/metrics, parsed with the prometheus_client PyPI parser (as ops_metrics does).
+const PY = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+const PARSER = path.join(REPO_ROOT, 'tests', 'sdk', 'parse_metrics.py');
+async function scrape() {
+  const r = await srv.su('GET', '/api/metrics');
+  assert.equal(r.status, 200, r.text);
+  return JSON.parse(execFileSync(PY, [PARSER], { input: r.text }));
+}
+const sample = (fams, family, name, labels = {}) =>
+  fams[family]?.samples.find(([n, l]) => n === name && Object.entries(labels).every(([k, v]) => l[k] === v))?.[2];
+
+test('metrics: attempts by outcome, latency and queue depth on /api/metrics', opts, async () => {
+  const ok = await startReceiver();
+  const bad = await startReceiver(() => ({ status: 500 }));
+  const col = await newCollection(srv);
+  await createEndpoint(srv, { url: ok.url(), collection: col });
+  await createEndpoint(srv, { url: bad.url(), collection: col });
+  const before = await scrape();
+  assert.equal(before.cairn_webhook_attempts?.type, 'counter');
+  assert.equal(before.cairn_webhook_attempt_duration_seconds?.type, 'histogram');
+  assert.equal(before.cairn_webhook_queue_depth?.type, 'gauge');
+  const ok0 = sample(before, 'cairn_webhook_attempts', 'cairn_webhook_attempts_total', { outcome: 'succeeded' }) ?? 0;
+  const http0 = sample(before, 'cairn_webhook_attempts', 'cairn_webhook_attempts_total', { outcome: 'failed_http' }) ?? 0;
+  const n0 = sample(before, 'cairn_webhook_attempt_duration_seconds', 'cairn_webhook_attempt_duration_seconds_count') ?? 0;
+  for (let i = 0; i < 3; i += 1) {
+    const r = await srv.su('POST', `/api/collections/${col}/records`, { body: { title: `m${i}` } });
+    assert.equal(r.status, 200);
+  }
+  await waitFor(() => ok.requests.length >= 3 && bad.requests.length >= 3, 10_000, 'first attempts');
+  const after = await waitFor(async () => {
+    const m = await scrape();
+    return sample(m, 'cairn_webhook_attempts', 'cairn_webhook_attempts_total', { outcome: 'failed_http' }) >= http0 + 3 ? m : null;
+  }, 10_000, 'failed_http counted');
+  assert.equal(sample(after, 'cairn_webhook_attempts', 'cairn_webhook_attempts_total', { outcome: 'succeeded' }), ok0 + 3);
+  assert.ok(sample(after, 'cairn_webhook_attempt_duration_seconds', 'cairn_webhook_attempt_duration_seconds_count') >= n0 + 6);
+  // The failing endpoint's deliveries wait for their retries: still queued.
+  assert.ok(sample(after, 'cairn_webhook_queue_depth', 'cairn_webhook_queue_depth') >= 1);
+  await ok.close();
+  await bad.close();
 });
