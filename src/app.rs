@@ -59,6 +59,7 @@ impl App {
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
         let (fanned_out, _) = tokio::sync::watch::channel(0);
         let webhooks = crate::service::webhooks::Webhooks::open(&config.webhooks, &store)?;
+        webhooks.metrics.register(&metrics);
         Ok(Arc::new(Self {
             config,
             store,

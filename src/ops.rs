@@ -266,6 +266,7 @@ pub fn metrics_snapshot(app: &App) -> crate::service::metrics::Snapshot {
     use crate::service::metrics;
     use std::sync::atomic::Ordering::Relaxed;
     let wal = format!("{}-wal", app.store.path().display());
+    app.webhooks.metrics.refresh(&app.store);
     metrics::Snapshot {
         writer_queue: app.store.writer_stats().queued.load(Relaxed),
         wal_bytes: std::fs::metadata(wal).map_or(0, |m| m.len() as i64),

@@ -72,8 +72,7 @@ fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError
                 conn,
                 schema_changed: false,
                 last_seq: None,
-                // Webhook outbox rows are not written for JS writes yet.
-                change_hook: None,
+                change_hook: Some(&outbox(conn)?),
             };
             let mut seen = std::collections::HashSet::new();
             rec_svc::delete_in_tx(&mut ctx, &Arc::new(schema), &c, &id, 0, &mut seen)
@@ -252,15 +251,21 @@ fn save(conn: &Connection, args: Value) -> Result<Value, HostError> {
     .now_or_never()
     .ok_or_else(|| HostError::new(500, "record preparation did not complete"))?
     .map_err(svc)?;
+    let hook = outbox(conn)?;
     let mut ctx = WriteCtx {
         conn,
         schema_changed: false,
         last_seq: None,
-        // Webhook outbox rows are not written for JS writes yet.
-        change_hook: None,
+        // Migration writes enter the webhook outbox like any other write.
+        change_hook: Some(&hook),
     };
     let row = op.run(&mut ctx).map_err(svc)?;
     Ok(public(&schema, &c, &row))
+}
+
+/// The webhook outbox for a write on this connection (endpoints read from it).
+fn outbox(conn: &Connection) -> Result<service::webhooks::outbox::Offline, HostError> {
+    service::webhooks::outbox::Offline::load(conn).map_err(to_host)
 }
 
 /// Prepares `sql` with PocketBase's `{:name}` placeholders bound by name.

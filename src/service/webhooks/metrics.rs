@@ -1,79 +1,88 @@
-//! Delivery counters, kept in atomics so the dispatcher never waits on
-//! them; a metrics endpoint reads them with `Metrics::snapshot` (plus the
-//! queue depth from `queue_depth`).
+//! Delivery metrics, kept in prometheus_client's atomic counters so the
+//! dispatcher never waits on them, and registered with the server's
+//! `/api/metrics` registry by [`Metrics::register`]: attempts by outcome,
+//! attempt latency and the queue depth (pending or in flight, read at
+//! scrape time). Dead-lettered deliveries are not counted yet.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 
 use crate::store::{Store, StoreError};
 
-/// Upper bounds (ms) of the latency histogram buckets; the last is +Inf.
-pub const LATENCY_BUCKETS_MS: [u64; 8] = [10, 25, 50, 100, 250, 1000, 5000, 30000];
+/// Upper bounds (seconds) of the latency histogram buckets (+Inf added).
+pub const LATENCY_BUCKETS_S: [f64; 8] = [0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0];
 
-#[derive(Debug, Default)]
-pub struct Metrics {
-    succeeded: AtomicU64,
-    failed_http: AtomicU64,
-    failed_network: AtomicU64,
-    blocked: AtomicU64,
-    dead_lettered: AtomicU64,
-    /// Attempt durations (request sent → response read).
-    latency: [AtomicU64; 9],
-    latency_sum_ms: AtomicU64,
+/// The outcome label of an attempt: `succeeded`, `failed_http` (a non-2xx
+/// or a redirect), `blocked` (SSRF guard) or `failed_network`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    pub outcome: &'static str,
 }
 
-/// A copy of the counters at one moment.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct MetricsSnapshot {
-    pub attempts_succeeded: u64,
-    pub attempts_failed_http: u64,
-    pub attempts_failed_network: u64,
-    pub attempts_blocked: u64,
-    pub deliveries_dead_lettered: u64,
-    /// Cumulative counts per `LATENCY_BUCKETS_MS` bucket (last = +Inf).
-    pub latency_buckets: Vec<u64>,
-    pub latency_sum_ms: u64,
+#[derive(Debug)]
+pub struct Metrics {
+    attempts: Family<Outcome, Counter>,
+    /// Attempt durations (request sent → response read), in seconds.
+    latency: Histogram,
+    queue_depth: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            attempts: Family::default(),
+            latency: Histogram::new(LATENCY_BUCKETS_S),
+            queue_depth: Gauge::default(),
+        }
+    }
 }
 
 impl Metrics {
     pub fn attempt(&self, error_kind: Option<&str>, duration_ms: i64) {
-        let c = match error_kind {
-            None => &self.succeeded,
-            Some("http" | "redirect") => &self.failed_http,
-            Some("blocked_address") => &self.blocked,
-            Some(_) => &self.failed_network,
+        let outcome = match error_kind {
+            None => "succeeded",
+            Some("http" | "redirect") => "failed_http",
+            Some("blocked_address") => "blocked",
+            Some(_) => "failed_network",
         };
-        c.fetch_add(1, Relaxed);
-        let ms = duration_ms.max(0) as u64;
-        let i = LATENCY_BUCKETS_MS
-            .iter()
-            .position(|b| ms <= *b)
-            .unwrap_or(LATENCY_BUCKETS_MS.len());
-        self.latency[i].fetch_add(1, Relaxed);
-        self.latency_sum_ms.fetch_add(ms, Relaxed);
+        self.attempts.get_or_create(&Outcome { outcome }).inc();
+        self.latency.observe(duration_ms.max(0) as f64 / 1000.0);
     }
 
-    pub fn dead_letter(&self) {
-        self.dead_lettered.fetch_add(1, Relaxed);
+    /// Attempts so far with `outcome`.
+    pub fn attempts(&self, outcome: &'static str) -> u64 {
+        self.attempts.get_or_create(&Outcome { outcome }).get()
     }
 
-    pub fn snapshot(&self) -> MetricsSnapshot {
-        let mut acc = 0;
-        let latency_buckets = self
-            .latency
-            .iter()
-            .map(|b| {
-                acc += b.load(Relaxed);
-                acc
-            })
-            .collect();
-        MetricsSnapshot {
-            attempts_succeeded: self.succeeded.load(Relaxed),
-            attempts_failed_http: self.failed_http.load(Relaxed),
-            attempts_failed_network: self.failed_network.load(Relaxed),
-            attempts_blocked: self.blocked.load(Relaxed),
-            deliveries_dead_lettered: self.dead_lettered.load(Relaxed),
-            latency_buckets,
-            latency_sum_ms: self.latency_sum_ms.load(Relaxed),
+    /// Adds these metrics to the `/api/metrics` registry (once, at startup).
+    pub fn register(&self, into: &crate::service::metrics::Metrics) {
+        into.register(
+            "webhook_attempts",
+            "Webhook delivery attempts by outcome",
+            self.attempts.clone(),
+        );
+        into.register(
+            "webhook_attempt_duration_seconds",
+            "Webhook attempt duration, request sent to response read",
+            self.latency.clone(),
+        );
+        into.register(
+            "webhook_queue_depth",
+            "Webhook deliveries pending or in flight",
+            self.queue_depth.clone(),
+        );
+    }
+
+    /// Reads the queue depth into its gauge (called at scrape time).
+    pub fn refresh(&self, store: &Store) {
+        match queue_depth(store) {
+            Ok(n) => {
+                self.queue_depth.set(n);
+            }
+            Err(e) => tracing::error!(error = %e, "reading the webhook queue depth failed"),
         }
     }
 }
@@ -88,22 +97,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_by_outcome_and_bucket() {
+    fn counts_by_outcome_and_renders() {
         let m = Metrics::default();
         m.attempt(None, 5);
         m.attempt(Some("http"), 120);
         m.attempt(Some("timeout"), 40_000);
-        let s = m.snapshot();
         assert_eq!(
             (
-                s.attempts_succeeded,
-                s.attempts_failed_http,
-                s.attempts_failed_network
+                m.attempts("succeeded"),
+                m.attempts("failed_http"),
+                m.attempts("failed_network")
             ),
             (1, 1, 1)
         );
-        assert_eq!(s.latency_buckets[0], 1);
-        assert_eq!(s.latency_buckets[4], 2);
-        assert_eq!(s.latency_buckets[8], 3);
+        let reg = crate::service::metrics::Metrics::new(Histogram::new([1.0]));
+        m.register(&reg);
+        let out = reg.render(&Default::default());
+        assert!(
+            out.contains("webhook_attempts_total{outcome=\"succeeded\"} 1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("webhook_attempt_duration_seconds_bucket{le=\"0.01\"} 1"),
+            "{out}"
+        );
+        assert!(
+            out.contains("webhook_attempt_duration_seconds_count 3"),
+            "{out}"
+        );
     }
 }

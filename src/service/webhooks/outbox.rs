@@ -87,49 +87,88 @@ pub fn passes(
 impl ChangeHook for Webhooks {
     fn on_change(&self, conn: &rusqlite::Connection, ch: &NewChange<'_>) -> Result<(), StoreError> {
         let endpoints = self.snapshot();
-        let action = ch.action.as_str();
-        let mut wanting = endpoints
-            .iter()
-            .filter(|e| {
-                e.status != super::endpoints::Status::Disabled && e.wants(&ch.collection.id, action)
-            })
-            .peekable();
-        if wanting.peek().is_none() {
-            return Ok(());
-        }
-        let schema = self.schema();
-        let ev = EventSource {
-            seq: ch.seq,
-            collection: ch.collection,
-            record_id: ch.record_id,
-            action,
-            snapshot: ch.snapshot,
-            created: ch.created,
-        };
-        let mut event_id = None;
-        let now = super::now_ms();
-        for ep in wanting {
-            if !passes(conn, &schema, ep, &ev)? {
-                continue;
-            }
-            let id = event_id.get_or_insert_with(super::sign::new_event_id);
-            db::insert_delivery(
-                conn,
-                &NewDelivery {
-                    webhook_id: &ep.id,
-                    event_id: id,
-                    change_seq: Some(ch.seq),
-                    kind: &format!("{}.{}", ch.collection.name, action),
-                    body: &body(ep, &ev),
-                    trigger: "scheduled",
-                    now,
-                },
-            )?;
-        }
-        if event_id.is_some() {
+        let enqueued = enqueue(conn, &endpoints, || Ok(self.schema()), ch)?;
+        if enqueued {
             self.enqueued_seq
                 .fetch_max(ch.seq, std::sync::atomic::Ordering::SeqCst);
         }
         Ok(())
     }
+}
+
+/// The outbox for writes made outside the running server (JS migrations,
+/// which run on their own connection before `serve` starts): endpoints and
+/// schema are read from that connection, and the dispatcher sends the rows
+/// when it starts.
+pub struct Offline {
+    endpoints: Vec<std::sync::Arc<Endpoint>>,
+}
+
+impl Offline {
+    /// Loads the endpoint definitions from `conn`.
+    pub fn load(conn: &rusqlite::Connection) -> Result<Self, StoreError> {
+        let endpoints = db::load_endpoints(conn)?
+            .iter()
+            .filter_map(Endpoint::from_row)
+            .map(std::sync::Arc::new)
+            .collect();
+        Ok(Self { endpoints })
+    }
+}
+
+impl ChangeHook for Offline {
+    fn on_change(&self, conn: &rusqlite::Connection, ch: &NewChange<'_>) -> Result<(), StoreError> {
+        let schema = || crate::store::Schema::load(conn).map(std::sync::Arc::new);
+        enqueue(conn, &self.endpoints, schema, ch).map(|_| ())
+    }
+}
+
+/// Writes one delivery row per matching endpoint; whether any was written.
+/// `schema` is only asked for when some endpoint wants the change.
+fn enqueue(
+    conn: &rusqlite::Connection,
+    endpoints: &[std::sync::Arc<Endpoint>],
+    schema: impl FnOnce() -> Result<std::sync::Arc<crate::store::Schema>, StoreError>,
+    ch: &NewChange<'_>,
+) -> Result<bool, StoreError> {
+    let action = ch.action.as_str();
+    let mut wanting = endpoints
+        .iter()
+        .filter(|e| {
+            e.status != super::endpoints::Status::Disabled && e.wants(&ch.collection.id, action)
+        })
+        .peekable();
+    if wanting.peek().is_none() {
+        return Ok(false);
+    }
+    let schema = schema()?;
+    let ev = EventSource {
+        seq: ch.seq,
+        collection: ch.collection,
+        record_id: ch.record_id,
+        action,
+        snapshot: ch.snapshot,
+        created: ch.created,
+    };
+    let mut event_id = None;
+    let now = super::now_ms();
+    for ep in wanting {
+        if !passes(conn, &schema, ep, &ev)? {
+            continue;
+        }
+        let id = event_id.get_or_insert_with(super::sign::new_event_id);
+        db::insert_delivery(
+            conn,
+            &NewDelivery {
+                webhook_id: &ep.id,
+                event_id: id,
+                change_seq: Some(ch.seq),
+                kind: &format!("{}.{}", ch.collection.name, action),
+                body: &body(ep, &ev),
+                trigger: "scheduled",
+                now,
+            },
+        )?;
+    }
+    Ok(event_id.is_some())
 }
