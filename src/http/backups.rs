@@ -50,18 +50,25 @@ pub async fn upload(
     _: Superuser,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let required = || {
-        ApiError::from(Error::invalid(
-            "An error occurred while validating the submitted data.",
-            [(
-                "file".to_owned(),
-                crate::schema::validate::FieldError::required().to_json(),
-            )]
-            .into_iter()
-            .collect(),
-        ))
-    };
-    let mut mp = mp.map_err(|_| required())?;
+    receive(&app, mp.map_err(|_| required())?).await
+}
+
+/// The upload's "file is required" validation error.
+fn required() -> ApiError {
+    ApiError::from(Error::invalid(
+        "An error occurred while validating the submitted data.",
+        [(
+            "file".to_owned(),
+            crate::schema::validate::FieldError::required().to_json(),
+        )]
+        .into_iter()
+        .collect(),
+    ))
+}
+
+/// Stores the `file` part of a multipart body as a backup (the REST upload
+/// and the dashboard's upload form share it).
+pub async fn receive(app: &Arc<App>, mut mp: Multipart) -> Result<StatusCode, ApiError> {
     while let Ok(Some(mut field)) = mp.next_field().await {
         if field.name() != Some("file") {
             continue;
@@ -86,7 +93,7 @@ pub async fn upload(
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
         drop(out);
-        blocking(&app, move |app| app.backups.finish_upload(&tmp, &filename)).await?;
+        blocking(app, move |app| app.backups.finish_upload(&tmp, &filename)).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
     Err(required())
@@ -107,7 +114,13 @@ pub async fn download(
             "Insufficient permissions to access the resource.",
         ));
     }
-    let path = app.backups.path_of(&key).ok_or_else(ApiError::not_found)?;
+    send(&app, &key).await
+}
+
+/// Streams backup `key` as a zip attachment (the REST download and the
+/// dashboard's download link share it).
+pub async fn send(app: &App, key: &str) -> Result<Response, ApiError> {
+    let path = app.backups.path_of(key).ok_or_else(ApiError::not_found)?;
     let file = tokio::fs::File::open(&path)
         .await
         .map_err(|_| ApiError::not_found())?;
