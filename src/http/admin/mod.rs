@@ -33,6 +33,7 @@ mod relation_picker;
 mod session;
 mod settings;
 mod shell;
+mod sql;
 mod view;
 
 use std::sync::Arc;
@@ -148,6 +149,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/_/crons", get(crons::page))
         .route("/_/crons/{id}/run", post(crons::run))
         .route("/_/health", get(health::page))
+        .route("/_/sql", get(sql::page).post(sql::run))
         .route("/_/backups", get(backups::page).post(backups::create))
         .route("/_/backups/{key}/delete", post(backups::delete))
         .route("/_/backups/{key}/download", get(backups::download))
