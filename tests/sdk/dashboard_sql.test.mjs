@@ -42,6 +42,13 @@ test('SQL console: rows match /api/sql, errors shown, writes need the box', b, a
   await run(page, 'CREATE TABLE sql_ui_probe (x)', true);
   assert.equal(await page.getByRole('alert').count(), 0);
   assert.equal(await count(), 1);
+  // Dark theme and 375 px, with a result table on the page.
+  const dark = await signedInPage(b, srv, { bypassCSP: true, colorScheme: 'dark', viewport: { width: 375, height: 700 } });
+  await dark.goto('/_/sql');
+  await run(dark, sql);
+  await assertAxeClean(dark, '/_/sql (dark)');
+  const over = await dark.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(over <= 0, `/_/sql scrolls sideways by ${over}px at 375 px`);
 });
 
 test('SQL console is refused without a session or the CSRF token', b, async () => {
