@@ -51,18 +51,25 @@ pub async fn upload(
     _: Superuser,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let required = || {
-        ApiError::from(Error::invalid(
-            "An error occurred while validating the submitted data.",
-            [(
-                "file".to_owned(),
-                crate::schema::validate::FieldError::required().to_json(),
-            )]
-            .into_iter()
-            .collect(),
-        ))
-    };
-    let mut mp = mp.map_err(|_| required())?;
+    receive(&app, mp.map_err(|_| required())?).await
+}
+
+/// The upload's "file is required" validation error.
+fn required() -> ApiError {
+    ApiError::from(Error::invalid(
+        "An error occurred while validating the submitted data.",
+        [(
+            "file".to_owned(),
+            crate::schema::validate::FieldError::required().to_json(),
+        )]
+        .into_iter()
+        .collect(),
+    ))
+}
+
+/// Stores the `file` part of a multipart body as a backup (the REST upload
+/// and the dashboard's upload form share it).
+pub async fn receive(app: &Arc<App>, mut mp: Multipart) -> Result<StatusCode, ApiError> {
     while let Ok(Some(mut field)) = mp.next_field().await {
         if field.name() != Some("file") {
             continue;
@@ -87,7 +94,7 @@ pub async fn upload(
             .await
             .map_err(|e| Error::Internal(e.to_string()))?;
         drop(out);
-        blocking(&app, move |app| app.backups.finish_upload(&tmp, &filename)).await?;
+        blocking(app, move |app| app.backups.finish_upload(&tmp, &filename)).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
     Err(required())
@@ -108,14 +115,20 @@ pub async fn download(
             "Insufficient permissions to access the resource.",
         ));
     }
+    send(&app, &key).await
+}
+
+/// Streams backup `key` (on disk or in S3) as a zip attachment (the REST
+/// download and the dashboard's download link share it).
+pub async fn send(app: &App, key: &str) -> Result<Response, ApiError> {
     let (len, stream) = match app.backups.remote() {
         Some(r) => r
-            .stream(&key)
+            .stream(key)
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
             // PocketBase 0.40.6 answers 400 for a missing key in S3.
             .ok_or_else(|| Error::bad("Failed to retrieve backup item."))?,
-        None => local_file(&app, &key).await?,
+        None => local_file(app, key).await?,
     };
     let disposition = format!("attachment; filename=\"{}\"", key.replace('"', ""));
     let mut res = Body::from_stream(stream).into_response();

@@ -1,10 +1,10 @@
-//! Backups: list, create and delete, through the same `ops` and
-//! `service::backups` calls as `/api/backups`. Download, upload and restore
-//! are not on this page yet (the REST API has them).
+//! Backups: list, create, delete, download, upload and restore, through the
+//! same `ops`, `service::backups` and `http::backups` calls as `/api/backups`,
+//! so the page and the REST API cannot disagree.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
@@ -28,6 +28,11 @@ pub async fn page(
             "msg": q.get("msg")}),
     );
     view::render("backups.html", ctx)
+}
+
+/// Back to the list with an error message.
+fn error(text: &str) -> Response {
+    Redirect::to(&format!("/_/backups?error={}", view::urlencode(text))).into_response()
 }
 
 fn back(res: Result<String, crate::service::Error>) -> Response {
@@ -59,4 +64,44 @@ pub async fn delete(
             .await
             .map(|()| format!("Backup {shown} deleted.")),
     )
+}
+
+/// The zip, streamed by the same code as `GET /api/backups/{key}`.
+pub async fn download(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Path(key): Path<String>,
+) -> Response {
+    match crate::http::backups::send(&app, &key).await {
+        Ok(res) => res,
+        Err(e) => error(&e.message),
+    }
+}
+
+/// A multipart upload (`_csrf` first, then `file`), stored like
+/// `POST /api/backups/upload`.
+pub async fn upload(State(app): State<Arc<App>>, _admin: Admin, mp: Multipart) -> Response {
+    match crate::http::backups::receive(&app, mp).await {
+        Ok(_) => Redirect::to("/_/backups?msg=Backup%20uploaded.").into_response(),
+        Err(e) => error(&upload_error(&e)),
+    }
+}
+
+/// The API's message, with the field's own message when there is one.
+fn upload_error(e: &crate::http::error::ApiError) -> String {
+    let field = e
+        .data
+        .get("file")
+        .and_then(|f| f.get("message"))
+        .and_then(|m| m.as_str());
+    match field {
+        Some(m) => format!("{} {m}", e.message),
+        None => e.message.clone(),
+    }
+}
+
+/// Replaces the data with the backup (asked to confirm in the page first).
+pub async fn restore(State(app): State<Arc<App>>, _: Admin, Path(key): Path<String>) -> Response {
+    let done = format!("Backup {key} restored.");
+    back(crate::ops::restore_backup(&app, &key).await.map(|()| done))
 }

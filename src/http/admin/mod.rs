@@ -33,6 +33,7 @@ mod relation_picker;
 mod session;
 mod settings;
 mod shell;
+mod sql;
 mod view;
 
 use std::sync::Arc;
@@ -148,8 +149,17 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/_/crons", get(crons::page))
         .route("/_/crons/{id}/run", post(crons::run))
         .route("/_/health", get(health::page))
+        .route("/_/sql", get(sql::page).post(sql::run))
         .route("/_/backups", get(backups::page).post(backups::create))
         .route("/_/backups/{key}/delete", post(backups::delete))
+        .route("/_/backups/{key}/download", get(backups::download))
+        .route("/_/backups/{key}/restore", post(backups::restore))
+        .route(
+            "/_/backups/upload",
+            post(backups::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::http::backups::MAX_UPLOAD,
+            )),
+        )
         .route("/_/{*rest}", get(shell::not_found))
         .layer(axum::middleware::from_fn(session::csrf_layer))
         .layer(sessions);

@@ -21,6 +21,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/_/crons", "Crons"),
     ("/_/backups", "Backups"),
     ("/_/health", "Health"),
+    ("/_/sql", "SQL"),
 ];
 
 /// The application's name (settings `meta.appName`).

@@ -1,0 +1,64 @@
+// SQL console page (DASHBOARD.md item 24): a SELECT renders the same rows
+// as POST /api/sql, bad SQL shows SQLite's message, a write is refused
+// unless "Allow writes" is ticked, and the page needs a session and the
+// CSRF token.
+import assert from 'node:assert/strict';
+import { useServer, cairnOnly, IS_POCKETBASE } from './harness.mjs';
+import { useBrowser, newPage, signedInPage, assertAxeClean, test } from './dashboard_fixtures.mjs';
+
+const srv = useServer();
+const b = useBrowser();
+const skip = IS_POCKETBASE ? cairnOnly : false;
+
+async function run(page, sql, write = false) {
+  await page.getByLabel('SQL').fill(sql);
+  await page.getByLabel('Allow writes').setChecked(write);
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Run' }).click()]);
+}
+
+test('SQL console: rows match /api/sql, errors shown, writes need the box', b, async () => {
+  if (skip) return;
+  const page = await signedInPage(b, srv, { bypassCSP: true });
+  await page.goto('/_/sql');
+  const sql = "SELECT name, type FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 5";
+  await run(page, sql);
+  const rest = JSON.parse((await srv.su('POST', '/api/sql', { body: { query: sql } })).text);
+  const cells = await page.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.deepEqual(cells, rest.rows);
+  assert.ok(rest.rows.length > 0);
+  assert.deepEqual(await page.locator('thead th').allTextContents(), rest.columns);
+  await assertAxeClean(page, '/_/sql with rows');
+  // Bad SQL: SQLite's message, no table.
+  await run(page, 'SELEC nonsense');
+  assert.match(await page.getByRole('alert').innerText(), /syntax error/);
+  assert.equal(await page.locator('tbody tr').count(), 0);
+  // A write without the box: refused, nothing created.
+  await run(page, 'CREATE TABLE sql_ui_probe (x)');
+  assert.match(await page.getByRole('alert').innerText(), /Allow writes/);
+  const probe = "SELECT count(*) FROM sqlite_master WHERE name = 'sql_ui_probe'";
+  const count = async () => JSON.parse((await srv.su('POST', '/api/sql', { body: { query: probe } })).text).rows[0][0];
+  assert.equal(await count(), 0);
+  // With the box ticked, it runs.
+  await run(page, 'CREATE TABLE sql_ui_probe (x)', true);
+  assert.equal(await page.getByRole('alert').count(), 0);
+  assert.equal(await count(), 1);
+  // Dark theme and 375 px, with a result table on the page.
+  const dark = await signedInPage(b, srv, { bypassCSP: true, colorScheme: 'dark', viewport: { width: 375, height: 700 } });
+  await dark.goto('/_/sql');
+  await run(dark, sql);
+  await assertAxeClean(dark, '/_/sql (dark)');
+  const over = await dark.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(over <= 0, `/_/sql scrolls sideways by ${over}px at 375 px`);
+});
+
+test('SQL console is refused without a session or the CSRF token', b, async () => {
+  if (skip) return;
+  const anon = await newPage(b, srv, {});
+  await anon.goto('/_/sql');
+  assert.match(new URL(anon.url()).pathname, /^\/_\/login/);
+  const su = await signedInPage(b, srv, {});
+  const r = await su.request.post('/_/sql', { form: { query: 'CREATE TABLE sql_nocsrf (x)', write: 'on' }, maxRedirects: 0 });
+  assert.equal(r.status(), 403, await r.text());
+  const q = "SELECT count(*) FROM sqlite_master WHERE name = 'sql_nocsrf'";
+  assert.equal(JSON.parse((await srv.su('POST', '/api/sql', { body: { query: q } })).text).rows[0][0], 0);
+});
