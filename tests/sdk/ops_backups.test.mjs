@@ -4,19 +4,20 @@
 // on restore; Cairn swaps the data in without a restart).
 // FILES_STORAGE=s3 runs it again with `backups.s3` on a real S3 server (moto).
 import assert from 'node:assert/strict';
-import { before, after } from 'node:test';
+import { after } from 'node:test';
 import { ON_S3, startMoto, stopMoto, s3Settings, bucketKeys } from './files_fixtures.mjs';
 import { waitFor } from './realtime_fixtures.mjs';
 import { useServer, test, describe, rejects, errBody, fieldErr, uniqueName, DATE_RE, cairnOnly, newClient, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from './harness.mjs';
 
-const srv = useServer();
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let s3 = null; // backups.s3 in S3 mode
-before(async () => {
+// In the server's own setup step, so it runs once the superuser is signed in
+// (a separate top-level `before` raced with the server start).
+const srv = useServer(async (srv) => {
   if (!ON_S3) return;
   s3 = s3Settings((await startMoto()).url);
   await srv.pb.settings.update({ backups: { s3 } });
 });
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 after(stopMoto);
 /** The backups at the bucket's root (S3 mode). */
 const inBucket = async () => (await bucketKeys('')).filter((k) => !k.includes('/')).sort();
