@@ -23,12 +23,21 @@ pub fn layer() -> CorsLayer {
         ])
 }
 
-/// Wraps the CORS layer: a preflight that it answered 200 becomes 204.
-pub async fn preflight_no_content(req: Request, next: Next) -> Response {
+/// Wraps the CORS layer: a preflight that it answered 200 becomes 204, and
+/// a plain `OPTIONS` (no `Access-Control-Request-Method`) on `/api/tus` is
+/// TUS discovery, which the CORS layer would otherwise take for a preflight.
+pub async fn preflight_no_content(
+    axum::extract::State(app): axum::extract::State<std::sync::Arc<crate::app::App>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let preflight = req.method() == Method::OPTIONS
         && req
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if req.method() == Method::OPTIONS && !preflight && super::tus::is_tus_path(req.uri().path()) {
+        return super::tus::discovery(&app);
+    }
     let mut res = next.run(req).await;
     if preflight && res.status() == StatusCode::OK {
         *res.status_mut() = StatusCode::NO_CONTENT;

@@ -254,7 +254,10 @@ pub fn router(app: Arc<App>) -> Router {
             request_log::layer,
         ))
         .layer(cors::layer())
-        .layer(axum::middleware::from_fn(cors::preflight_no_content));
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
+            cors::preflight_no_content,
+        ));
     for (k, v) in headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(k),

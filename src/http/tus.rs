@@ -17,8 +17,7 @@ use crate::service::files::tus;
 const VERSION: &str = "1.0.0";
 
 /// Headers of every TUS answer. Capabilities (`Tus-Version`,
-/// `Tus-Extension`) come with each one, since `OPTIONS` is answered by the
-/// CORS layer as a preflight.
+/// `Tus-Extension`) come with each one, and with `OPTIONS` (`options`).
 fn base(h: &mut HeaderMap) {
     h.insert("tus-resumable", HeaderValue::from_static(VERSION));
     h.insert("tus-version", HeaderValue::from_static(VERSION));
@@ -27,6 +26,22 @@ fn base(h: &mut HeaderMap) {
         HeaderValue::from_static("creation,termination,expiration"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// `/api/tus` and the uploads under it.
+pub fn is_tus_path(path: &str) -> bool {
+    path == "/api/tus" || path.starts_with("/api/tus/")
+}
+
+/// A plain `OPTIONS` (TUS discovery): 204 with the capabilities and
+/// `Tus-Max-Size`. Called from `cors::preflight_no_content`, since the CORS
+/// layer takes every `OPTIONS` for a preflight.
+pub fn discovery(app: &App) -> Response {
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let h = res.headers_mut();
+    base(h);
+    h.insert("tus-max-size", hv(&app.files.tus.max_size.to_string()));
+    res
 }
 
 fn hv(s: &str) -> HeaderValue {

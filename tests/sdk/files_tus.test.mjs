@@ -105,6 +105,19 @@ test('an interrupted upload resumes from the stored offset', { skip }, async () 
 });
 
 test('protocol: OPTIONS, version, offsets, ownership, termination', { skip }, async () => {
+  // Discovery: a plain OPTIONS (no Origin, no auth) answers 204 with the
+  // capabilities, on the creation URL and on an upload's URL.
+  for (const path of ['/api/tus', '/api/tus/nope']) {
+    const o = await fetch(`${srv.url}${path}`, { method: 'OPTIONS' });
+    assert.equal(o.status, 204, path);
+    assert.equal(o.headers.get('tus-version'), '1.0.0');
+    assert.equal(o.headers.get('tus-extension'), 'creation,termination,expiration');
+    assert.ok(Number(o.headers.get('tus-max-size')) > 0);
+  }
+  // A browser's preflight is still CORS's.
+  const pre = await fetch(`${srv.url}/api/tus`, { method: 'OPTIONS', headers: { origin: 'http://app.test', 'access-control-request-method': 'PATCH' } });
+  assert.equal(pre.status, 204);
+  assert.ok(pre.headers.get('access-control-allow-origin'));
   // Guests cannot create uploads.
   let res = await fetch(`${srv.url}/api/tus`, { method: 'POST', headers: { 'tus-resumable': '1.0.0', 'upload-length': '5' } });
   assert.equal(res.status, 401);
