@@ -55,6 +55,31 @@ fn too_large() -> ApiError {
     ApiError::too_large()
 }
 
+/// How much of an oversized body is read and dropped before the 413.
+const DRAIN_MAX: u64 = 128 << 20;
+
+/// Refuses a body whose declared length is past `limit`. A body not much
+/// larger is read and dropped first (bounded in bytes and time): answering
+/// while the client still sends makes the connection close under it, and
+/// most clients then report a reset instead of the 413.
+async fn refuse_declared(body: axum::body::Body, declared: u64, limit: u64) -> ApiError {
+    use futures_util::StreamExt;
+    if declared <= limit.saturating_add(DRAIN_MAX) {
+        let mut data = body.into_data_stream();
+        let drain = async {
+            let mut read = 0u64;
+            while let Some(Ok(chunk)) = data.next().await {
+                read += chunk.len() as u64;
+                if read > declared {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), drain).await;
+    }
+    too_large()
+}
+
 /// Streams one file part into a temp file, sniffing its first bytes.
 async fn spool(
     app: &App,
@@ -133,6 +158,13 @@ impl FromRequest<Arc<App>> for RecordForm {
         }
         let boundary = multer::parse_boundary(&ct).map_err(|_| ApiError::bad_request())?;
         let limit = body_limit(app, req.uri().path());
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+        if let Some(n) = declared.filter(|&n| n > limit) {
+            return Err(refuse_declared(req.into_body(), n, limit).await);
+        }
         let constraints =
             multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
         let stream = req.into_body().into_data_stream();

@@ -158,6 +158,12 @@ describe('backups', () => {
     await rejects(srv.pb.settings.update({ backups: { cron: '0 0 * * *', cronMaxKeep: 0 } }), 400, errBody(400, saving, {
       backups: { cronMaxKeep: fieldErr('validation_required', 'Cannot be blank.') },
     }));
+    // An enabled backups.s3 needs its five connection fields (not only a log line later).
+    const blank = { enabled: true, bucket: '', region: '', endpoint: '', accessKey: '', secret: '' };
+    const required = fieldErr('validation_required', 'Cannot be blank.');
+    await rejects(srv.pb.settings.update({ backups: { s3: blank } }), 400, errBody(400, saving, {
+      backups: { s3: { accessKey: required, bucket: required, endpoint: required, region: required, secret: required } },
+    }));
     await srv.pb.settings.update({ backups: { cron: '0 3 * * *', cronMaxKeep: 2 } });
     let jobs = await srv.pb.crons.getFullList();
     assert.equal(jobs.find((j) => j.id === '__pbAutoBackup__')?.expression, '0 3 * * *');

@@ -143,26 +143,28 @@ pub fn settings_errors(v: &Value) -> Option<Value> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .trim();
-    if cron.is_empty() {
-        return None;
-    }
     let mut m = Map::new();
-    if super::cron::parse(cron).is_err() {
-        m.insert(
-            "cron".into(),
-            FieldError::new(
-                "validation_invalid_cron",
-                "Invalid cron expression - must be a valid macro or to have exactly 5 space separated segments.",
-            )
-            .to_json(),
-        );
+    if !cron.is_empty() {
+        if super::cron::parse(cron).is_err() {
+            m.insert(
+                "cron".into(),
+                FieldError::new(
+                    "validation_invalid_cron",
+                    "Invalid cron expression - must be a valid macro or to have exactly 5 space separated segments.",
+                )
+                .to_json(),
+            );
+        }
+        let keep = v
+            .pointer("/backups/cronMaxKeep")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        if keep < 1 {
+            m.insert("cronMaxKeep".into(), FieldError::required().to_json());
+        }
     }
-    let keep = v
-        .pointer("/backups/cronMaxKeep")
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
-    if keep < 1 {
-        m.insert("cronMaxKeep".into(), FieldError::required().to_json());
+    if let Some(e) = S3Settings::from_json(v.pointer("/backups/s3")).errors() {
+        m.insert("s3".into(), e);
     }
     (!m.is_empty()).then_some(Value::Object(m))
 }

@@ -82,6 +82,15 @@ fn io_err(e: object_store::Error) -> io::Error {
 
 impl S3 {
     pub fn new(s: &S3Settings) -> io::Result<Self> {
+        // object_store panics later on an endpoint that is not an absolute
+        // http(s) URL; refuse it here instead.
+        let url = url::Url::parse(&s.endpoint).ok();
+        if !url.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
+            return Err(io::Error::other(format!(
+                "the S3 endpoint must be an http(s) URL, not {:?}",
+                s.endpoint
+            )));
+        }
         let store = AmazonS3Builder::new()
             .with_bucket_name(&s.bucket)
             .with_region(&s.region)
