@@ -243,3 +243,30 @@ impl Backend for S3 {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(endpoint: &str) -> S3Settings {
+        S3Settings {
+            enabled: true,
+            bucket: "b".into(),
+            region: "r".into(),
+            endpoint: endpoint.into(),
+            access_key: "k".into(),
+            secret: "s".into(),
+            force_path_style: true,
+        }
+    }
+
+    #[test]
+    fn only_absolute_http_endpoints_make_a_client() {
+        for bad in ["", "foo", "/relative", "ftp://host", "http://"] {
+            assert!(S3::new(&settings(bad)).is_err(), "{bad:?} accepted");
+        }
+        for good in ["http://127.0.0.1:9000", "https://s3.example.com"] {
+            assert!(S3::new(&settings(good)).is_ok(), "{good:?} refused");
+        }
+    }
+}
