@@ -26,11 +26,18 @@ function routerAdd(method, path, handler, ...middlewares) {
 function routerUse(...middlewares) {
   for (const m of middlewares) __reg.middlewares.push(__src(m, "routerUse"));
 }
+// Cron registrations are kept as an ordered list of adds and removes: the
+// generation applies them across files in file order, as PocketBase's one
+// scheduler does (a later file may replace or remove an earlier file's job,
+// or a built-in job). A bad expression fails the file's load, as in PocketBase.
 function cronAdd(id, expr, handler) {
-  __reg.crons = __reg.crons.filter((c) => c.id !== id);
-  __reg.crons.push({ id: String(id), expr: String(expr), handler: __src(handler, "cronAdd") });
+  id = String(id);
+  expr = String(expr);
+  const bad = __call("cron.check", expr);
+  if (bad) throw new Error("[cronAdd] failed to register cron job " + id + ": invalid cron expression " + JSON.stringify(expr) + ": " + bad);
+  __reg.crons.push({ id: id, expr: expr, handler: __src(handler, "cronAdd") });
 }
-function cronRemove(id) { __reg.crons = __reg.crons.filter((c) => c.id !== id); }
+function cronRemove(id) { __reg.crons.push({ id: String(id), remove: true }); }
 
 // Hooks Cairn fires; every other PocketBase on* name fails loudly.
 const __supportedHooks = [
