@@ -134,10 +134,18 @@ const $http = {
   },
 };
 
-// ---------- $template (minijinja-backed, Go template syntax not parsed) ----------
+// ---------- $template (Go html/template syntax, rendered by the host) ----------
+function __templateSet(source) {
+  return {
+    render(data) {
+      return __call("template.render", Object.assign({ data: data }, source));
+    },
+  };
+}
 const $template = {
-  loadFiles() { __unsupported("$template.loadFiles"); },
-  loadString() { __unsupported("$template.loadString"); },
+  loadFiles(...files) { return __templateSet({ files: files.map(String) }); },
+  loadString(text) { return __templateSet({ text: String(text) }); },
+  loadFS() { __unsupported("$template.loadFS"); },
 };
 
 // ---------- worker side ----------

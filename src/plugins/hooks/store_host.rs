@@ -108,6 +108,12 @@ fn dispatch(
         }
         "http.send" => super::http::send(app, rt, &args),
         "require.read" => require_read(app, &args),
+        "template.render" => {
+            let dir = crate::plugins::hooks_dir(&app.config);
+            crate::plugins::template::render(&dir, &args)
+                .map(Value::String)
+                .map_err(|e| HostError::new(400, e))
+        }
         _ => Err(HostError::new(
             400,
             format!("{op} is not supported by Cairn"),
