@@ -148,6 +148,19 @@ const $template = {
   loadFS() { __unsupported("$template.loadFS"); },
 };
 
+// ---------- $mails (the auth mails of a record, sent by the host) ----------
+function __mailsSend(kind, record, extra) {
+  if (!record || typeof record.collection !== "function") throw new Error("$mails: expected an auth record");
+  __call("mails.send", Object.assign({ kind: kind, collection: record.collection().id, id: record.id }, extra));
+}
+$mails = {
+  sendRecordPasswordReset(app, record) { __mailsSend("passwordReset", record, {}); },
+  sendRecordVerification(app, record) { __mailsSend("verification", record, {}); },
+  sendRecordChangeEmail(app, record, newEmail) { __mailsSend("emailChange", record, { newEmail: String(newEmail || "") }); },
+  sendRecordOTP(app, record, otpId, pass) { __mailsSend("otp", record, { otpId: String(otpId || ""), pass: String(pass || "") }); },
+  sendRecordAuthAlert() { __unsupported("$mails.sendRecordAuthAlert"); },
+};
+
 // ---------- worker side ----------
 let __compiled = { routes: [], middlewares: [], hooks: [], crons: [] };
 function __fn(d) {
