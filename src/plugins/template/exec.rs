@@ -62,7 +62,10 @@ pub struct Exec<'a> {
 }
 
 const MAX_DEPTH: usize = 100;
+/// Bounds for one render: nodes visited and output size (a host call is
+/// not interrupted by the JS time budget, so the template needs its own).
 const MAX_STEPS: usize = 1_000_000;
+const MAX_OUTPUT: usize = 32 << 20;
 
 impl<'a> Exec<'a> {
     pub fn new(templates: &'a HashMap<String, Body>) -> Self {
@@ -98,8 +101,8 @@ impl<'a> Exec<'a> {
     fn walk(&mut self, body: &Body, dot: &V) -> Result<(), String> {
         for node in body {
             self.steps += 1;
-            if self.steps > MAX_STEPS {
-                return Err("template: too many steps".into());
+            if self.steps > MAX_STEPS || self.out.len() > MAX_OUTPUT {
+                return Err("template: the render exceeds Cairn's step or output limit".into());
             }
             match node {
                 Node::Text(t) => {
@@ -172,9 +175,13 @@ impl<'a> Exec<'a> {
                 kv.sort_by(|a, b| a.0.cmp(&b.0));
                 kv.into_iter().map(|(k, e)| (Value::String(k), e)).collect()
             }
-            Value::Number(n) if n.as_i64().is_some() => (0..n.as_i64().unwrap_or(0))
-                .map(|i| (i.into(), i.into()))
-                .collect(),
+            Value::Number(n) if n.as_i64().is_some() => {
+                let n = n.as_i64().unwrap_or(0);
+                if n > MAX_STEPS as i64 {
+                    return Err(format!("template: range over {n} exceeds the step limit"));
+                }
+                (0..n).map(|i| (i.into(), i.into())).collect()
+            }
             Value::Null => Vec::new(),
             other => {
                 return Err(format!(

@@ -111,6 +111,12 @@ fn errors_and_unsupported_syntax_fail_loudly() {
             "{src}: {e}"
         );
     }
+    for src in [
+        "{{range 2000000000}}x{{end}}",
+        "{{range 1000}}{{range 1000}}{{range 10}}x{{end}}{{end}}{{end}}",
+    ] {
+        assert!(err(src, json!({})).contains("limit"), "{src}");
+    }
     // Text after a closed script is HTML text again.
     assert_eq!(
         render_str("<script>1</script>{{.a}}", json!({"a": "<"})).expect("after script"),
