@@ -9,6 +9,7 @@
 //! - `conn_host`: the `app` migrations get, bound to their transaction.
 //! - `migrations`: applying and reverting `pb_migrations/*.js`.
 //! - `automigrate`: API collection changes written as migration files.
+//! - `template`: `$template` (Go `html/template` syntax) for hooks.
 
 pub mod automigrate;
 pub mod conn_host;
@@ -16,6 +17,7 @@ pub mod hooks;
 pub mod migrations;
 pub mod ops;
 pub mod runtime;
+pub mod template;
 
 use std::path::PathBuf;
 

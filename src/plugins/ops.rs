@@ -1,5 +1,5 @@
-//! Host operations that need no database: environment, clock, logging and
-//! `$security`. Every engine answers these the same way.
+//! Host operations that need no database: environment, clock, logging,
+//! cron expressions and `$security`. Every engine answers these the same way.
 
 use serde_json::{Value, json};
 use sha2::Digest;
@@ -31,6 +31,11 @@ pub fn common(op: &str, args: &Value) -> Option<Result<Value, HostError>> {
             }
             Ok(Value::Null)
         }
+        // `null` when the cron expression parses, else why it does not.
+        "cron.check" => Ok(
+            crate::service::cron::parse(args.as_str().unwrap_or_default())
+                .map_or_else(|e| json!(e.0), |_| Value::Null),
+        ),
         "security.random" => random(args),
         "security.hash" => hash(args),
         "security.hmac" => hmac(args),

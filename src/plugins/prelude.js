@@ -463,7 +463,8 @@ function __stub(name) {
   return new Proxy({}, { get(_, k) { if (typeof k === "symbol") return undefined; return () => __unsupported(name + "." + String(k)); } });
 }
 const $filesystem = __stub("$filesystem");
-const $mails = __stub("$mails");
+// Hook engines replace it (hooks.js); migrations keep the stub.
+let $mails = __stub("$mails");
 const $dbx = __stub("$dbx");
 const $filepath = __stub("$filepath");
 function Dao() { __legacy("new Dao()", "use $app (or the app given to migrate) directly"); }

@@ -26,11 +26,18 @@ function routerAdd(method, path, handler, ...middlewares) {
 function routerUse(...middlewares) {
   for (const m of middlewares) __reg.middlewares.push(__src(m, "routerUse"));
 }
+// Cron registrations are kept as an ordered list of adds and removes: the
+// generation applies them across files in file order, as PocketBase's one
+// scheduler does (a later file may replace or remove an earlier file's job,
+// or a built-in job). A bad expression fails the file's load, as in PocketBase.
 function cronAdd(id, expr, handler) {
-  __reg.crons = __reg.crons.filter((c) => c.id !== id);
-  __reg.crons.push({ id: String(id), expr: String(expr), handler: __src(handler, "cronAdd") });
+  id = String(id);
+  expr = String(expr);
+  const bad = __call("cron.check", expr);
+  if (bad) throw new Error("[cronAdd] failed to register cron job " + id + ": invalid cron expression " + JSON.stringify(expr) + ": " + bad);
+  __reg.crons.push({ id: id, expr: expr, handler: __src(handler, "cronAdd") });
 }
-function cronRemove(id) { __reg.crons = __reg.crons.filter((c) => c.id !== id); }
+function cronRemove(id) { __reg.crons.push({ id: String(id), remove: true }); }
 
 // Hooks Cairn fires; every other PocketBase on* name fails loudly.
 const __supportedHooks = [
@@ -127,10 +134,31 @@ const $http = {
   },
 };
 
-// ---------- $template (minijinja-backed, Go template syntax not parsed) ----------
+// ---------- $template (Go html/template syntax, rendered by the host) ----------
+function __templateSet(source) {
+  return {
+    render(data) {
+      return __call("template.render", Object.assign({ data: data }, source));
+    },
+  };
+}
 const $template = {
-  loadFiles() { __unsupported("$template.loadFiles"); },
-  loadString() { __unsupported("$template.loadString"); },
+  loadFiles(...files) { return __templateSet({ files: files.map(String) }); },
+  loadString(text) { return __templateSet({ text: String(text) }); },
+  loadFS() { __unsupported("$template.loadFS"); },
+};
+
+// ---------- $mails (the auth mails of a record, sent by the host) ----------
+function __mailsSend(kind, record, extra) {
+  if (!record || typeof record.collection !== "function") throw new Error("$mails: expected an auth record");
+  __call("mails.send", Object.assign({ kind: kind, collection: record.collection().id, id: record.id }, extra));
+}
+$mails = {
+  sendRecordPasswordReset(app, record) { __mailsSend("passwordReset", record, {}); },
+  sendRecordVerification(app, record) { __mailsSend("verification", record, {}); },
+  sendRecordChangeEmail(app, record, newEmail) { __mailsSend("emailChange", record, { newEmail: String(newEmail || "") }); },
+  sendRecordOTP(app, record, otpId, pass) { __mailsSend("otp", record, { otpId: String(otpId || ""), pass: String(pass || "") }); },
+  sendRecordAuthAlert() { __unsupported("$mails.sendRecordAuthAlert"); },
 };
 
 // ---------- worker side ----------

@@ -34,20 +34,25 @@ pub struct Generation {
     pub routes: Vec<routes::Pattern>,
     /// Names of the hooks with at least one handler.
     pub hook_names: HashSet<String>,
+    /// The `cronAdd` jobs in effect: `(id, expression)`.
     pub crons: Vec<(String, String)>,
+    /// Ids a `cronRemove` took away (built-in jobs hidden while loaded).
+    pub cron_hidden: Vec<String>,
 }
 
 impl Generation {
     fn build(files: &BTreeMap<String, Value>) -> Self {
         static IDS: AtomicU64 = AtomicU64::new(1);
-        let mut table = json!({"routes": [], "middlewares": [], "hooks": [], "crons": []});
+        let mut table = json!({"routes": [], "middlewares": [], "hooks": []});
         for reg in files.values() {
-            for key in ["routes", "middlewares", "hooks", "crons"] {
+            for key in ["routes", "middlewares", "hooks"] {
                 if let (Some(dst), Some(src)) = (table[key].as_array_mut(), reg[key].as_array()) {
                     dst.extend(src.iter().cloned());
                 }
             }
         }
+        let (cron_table, crons, cron_hidden) = crons::apply(files.values());
+        table["crons"] = Value::Array(cron_table);
         let routes = table["routes"]
             .as_array()
             .map(|a| {
@@ -69,25 +74,13 @@ impl Generation {
                     .collect()
             })
             .unwrap_or_default();
-        let crons = table["crons"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|c| {
-                        (
-                            c["id"].as_str().unwrap_or_default().to_owned(),
-                            c["expr"].as_str().unwrap_or_default().to_owned(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
         Self {
             id: IDS.fetch_add(1, Ordering::Relaxed),
             table: table.to_string(),
             routes,
             hook_names,
             crons,
+            cron_hidden,
         }
     }
 }
@@ -200,7 +193,7 @@ impl Hooks {
             hooks = generation.hook_names.len(),
             "pb_hooks loaded"
         );
-        self.crons.sync(&generation.crons);
+        self.crons.sync(&generation.crons, &generation.cron_hidden);
         if let Ok(mut g) = self.current.write() {
             *g = generation;
         }

@@ -108,6 +108,13 @@ fn dispatch(
         }
         "http.send" => super::http::send(app, rt, &args),
         "require.read" => require_read(app, &args),
+        "mails.send" => send_mail(app, rt, &args),
+        "template.render" => {
+            let dir = crate::plugins::hooks_dir(&app.config);
+            crate::plugins::template::render(&dir, &args)
+                .map(Value::String)
+                .map_err(|e| HostError::new(400, e))
+        }
         _ => Err(HostError::new(
             400,
             format!("{op} is not supported by Cairn"),
@@ -147,6 +154,39 @@ fn save(app: &Arc<App>, rt: &tokio::runtime::Handle, args: Value) -> Result<Valu
             .block_on(rec_svc::create(store, c, &actor, &req, input))
             .map_err(svc),
     }
+}
+
+/// `$mails.sendRecord…`: `{kind, collection, id, newEmail?, otpId?, pass?}`.
+fn send_mail(
+    app: &Arc<App>,
+    rt: &tokio::runtime::Handle,
+    args: &Value,
+) -> Result<Value, HostError> {
+    use crate::service::auth::hook_mails::{self, RecordMail};
+    let text = |k: &str| args[k].as_str().unwrap_or_default().to_owned();
+    let what = match args["kind"].as_str().unwrap_or_default() {
+        "passwordReset" => RecordMail::PasswordReset,
+        "verification" => RecordMail::Verification,
+        "emailChange" => RecordMail::EmailChange(text("newEmail")),
+        "otp" => RecordMail::Otp {
+            id: text("otpId"),
+            pass: text("pass"),
+        },
+        other => {
+            return Err(HostError::new(
+                400,
+                format!("$mails: unknown mail {other:?}"),
+            ));
+        }
+    };
+    let c = app
+        .store
+        .schema()
+        .get(&text("collection"))
+        .ok_or_else(|| HostError::new(404, NO_ROWS))?;
+    rt.block_on(hook_mails::send(app, &c, &text("id"), what))
+        .map_err(svc)?;
+    Ok(Value::Null)
 }
 
 /// `require()`: the source of a CommonJS file. Relative paths resolve from

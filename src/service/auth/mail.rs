@@ -21,7 +21,8 @@ fn template_of<'a>(id: &'a Identity, key: &str) -> Option<(&'a str, &'a str)> {
 }
 
 /// Renders template `key` for `id` and sends it to `to` (default: the
-/// record's email). `fill` sets the flow's own variables (token, OTP…).
+/// record's email) in the background. `fill` sets the flow's own variables
+/// (token, OTP…).
 pub fn send_to(
     app: &App,
     id: &Identity,
@@ -29,9 +30,22 @@ pub fn send_to(
     to: Option<String>,
     fill: impl FnOnce(&mut Vars),
 ) {
+    if let Some(mail) = compose(app, id, key, to, fill) {
+        mailer::send_later_via(&app.settings(), &app.config.sendmail, mail);
+    }
+}
+
+/// The mail `send_to` sends: `None` without a template or an address.
+pub fn compose(
+    app: &App,
+    id: &Identity,
+    key: &str,
+    to: Option<String>,
+    fill: impl FnOnce(&mut Vars),
+) -> Option<Mail> {
     let Some((subject, body)) = template_of(id, key) else {
         tracing::warn!(collection = %id.collection.name, template = key, "no mail template");
-        return;
+        return None;
     };
     let settings = app.settings();
     let mut record = id.record.clone();
@@ -47,14 +61,13 @@ pub fn send_to(
     fill(&mut vars);
     let to = to.unwrap_or_else(|| sys::text(&id.record, "email").to_owned());
     if to.is_empty() {
-        return;
+        return None;
     }
-    let mail = Mail {
+    Some(Mail {
         to,
         subject: template::render(subject, &vars),
         html: template::render(body, &vars),
-    };
-    mailer::send_later_via(&settings, &app.config.sendmail, mail);
+    })
 }
 
 /// The variables every mail has: the app's name and URL from the settings.

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::{Actor, Error, Identity};
 
 pub mod flows;
+pub mod hook_mails;
 pub mod login;
 mod mail;
 pub mod oauth2;

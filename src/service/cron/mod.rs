@@ -14,7 +14,11 @@
 //!   finds it still running is skipped and logged;
 //! - a job that fails (returns `Err`) or panics is logged and simply runs
 //!   again at its next matching minute;
-//! - adding a job with an existing id replaces it (plugins reload).
+//! - adding a job with an existing id replaces it (plugins reload);
+//! - plugin jobs (`pb_hooks` `cronAdd`/`cronRemove`) live in an overlay:
+//!   one with a built-in job's id shadows it (or hides it), as PocketBase's
+//!   hooks replace the job, and clearing the overlay brings the built-in job
+//!   back, because Cairn reloads hooks in-process where PocketBase restarts.
 //!
 //! Ticks happen at the start of every UTC minute; each job whose expression
 //! matches that minute is spawned on the Tokio runtime.
@@ -83,7 +87,28 @@ pub struct Stats {
 #[derive(Default)]
 pub struct Scheduler {
     jobs: RwLock<BTreeMap<String, Arc<Job>>>,
+    /// Plugin jobs by id: `Some` shadows a job of `jobs`, `None` hides it.
+    overlay: RwLock<BTreeMap<String, Option<Arc<Job>>>>,
     pub stats: Stats,
+}
+
+fn new_job<F, Fut>(id: &str, expression: &str, f: F) -> Result<Arc<Job>, CronError>
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = JobResult> + Send + 'static,
+{
+    if id.trim().is_empty() {
+        return Err(CronError("empty job id".into()));
+    }
+    let schedule = parse(expression)?;
+    let run: JobFn = Arc::new(move || Box::pin(f()) as BoxFut);
+    Ok(Arc::new(Job {
+        id: id.to_owned(),
+        expression: expression.trim().to_owned(),
+        schedule,
+        run,
+        running: AtomicBool::new(false),
+    }))
 }
 
 impl Scheduler {
@@ -93,22 +118,56 @@ impl Scheduler {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = JobResult> + Send + 'static,
     {
-        if id.trim().is_empty() {
-            return Err(CronError("empty job id".into()));
-        }
-        let schedule = parse(expression)?;
-        let run: JobFn = Arc::new(move || Box::pin(f()) as BoxFut);
-        let job = Arc::new(Job {
-            id: id.to_owned(),
-            expression: expression.trim().to_owned(),
-            schedule,
-            run,
-            running: AtomicBool::new(false),
-        });
+        let job = new_job(id, expression, f)?;
         if let Ok(mut g) = self.jobs.write() {
             g.insert(id.to_owned(), job);
         }
         Ok(())
+    }
+
+    /// Registers (or replaces) plugin job `id`, shadowing a job of the same
+    /// id added with `add` until `unshadow(id)`.
+    pub fn shadow<F, Fut>(&self, id: &str, expression: &str, f: F) -> Result<(), CronError>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = JobResult> + Send + 'static,
+    {
+        let job = new_job(id, expression, f)?;
+        if let Ok(mut g) = self.overlay.write() {
+            g.insert(id.to_owned(), Some(job));
+        }
+        Ok(())
+    }
+
+    /// Hides job `id` (a plugin's `cronRemove`) until `unshadow(id)`.
+    pub fn hide(&self, id: &str) {
+        if let Ok(mut g) = self.overlay.write() {
+            g.insert(id.to_owned(), None);
+        }
+    }
+
+    /// Drops the plugin entry for `id`: a job added with `add` is back.
+    pub fn unshadow(&self, id: &str) {
+        if let Ok(mut g) = self.overlay.write() {
+            g.remove(id);
+        }
+    }
+
+    /// The jobs in effect: the overlay over the added jobs, by id.
+    fn effective(&self) -> Vec<Arc<Job>> {
+        let (Ok(jobs), Ok(overlay)) = (self.jobs.read(), self.overlay.read()) else {
+            return Vec::new();
+        };
+        let mut all: BTreeMap<&String, &Arc<Job>> = jobs
+            .iter()
+            .filter(|(id, _)| !overlay.contains_key(*id))
+            .collect();
+        all.extend(
+            overlay
+                .iter()
+                .filter_map(|(id, j)| j.as_ref().map(|j| (id, j))),
+        );
+        all.into_values().cloned().collect()
     }
 
     /// Removes job `id`; true if it existed.
@@ -121,20 +180,19 @@ impl Scheduler {
 
     /// Every job, by id.
     pub fn list(&self) -> Vec<Listed> {
-        self.jobs
-            .read()
-            .map(|g| {
-                g.values()
-                    .map(|j| Listed {
-                        id: j.id.clone(),
-                        expression: j.expression.clone(),
-                    })
-                    .collect()
+        self.effective()
+            .iter()
+            .map(|j| Listed {
+                id: j.id.clone(),
+                expression: j.expression.clone(),
             })
-            .unwrap_or_default()
+            .collect()
     }
 
     fn get(&self, id: &str) -> Option<Arc<Job>> {
+        if let Some(entry) = self.overlay.read().ok().and_then(|g| g.get(id).cloned()) {
+            return entry;
+        }
         self.jobs.read().ok().and_then(|g| g.get(id).cloned())
     }
 
@@ -189,18 +247,10 @@ impl Scheduler {
 
     /// Spawns every job whose expression matches `minute`.
     pub fn tick(self: &Arc<Self>, minute: chrono::DateTime<chrono::Utc>) {
-        let due: Vec<Arc<Job>> = self
-            .jobs
-            .read()
-            .map(|g| {
-                g.values()
-                    .filter(|j| j.schedule.is_time_matching(&minute).unwrap_or(false))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default();
-        for job in due {
-            self.spawn(job);
+        for job in self.effective() {
+            if job.schedule.is_time_matching(&minute).unwrap_or(false) {
+                self.spawn(job);
+            }
         }
     }
 
@@ -293,6 +343,37 @@ mod tests {
         assert_eq!(s.list().len(), 1);
         assert!(s.remove("panics"));
         assert!(!s.run_now("panics"));
+    }
+
+    #[tokio::test]
+    async fn a_shadow_replaces_a_job_until_it_is_dropped() {
+        let s = Arc::new(Scheduler::default());
+        let ok = || async { Ok(()) };
+        s.add("__builtin__", "0 * * * *", ok).expect("add");
+        s.add("other", "@daily", ok).expect("add");
+        let listed = |s: &Scheduler| -> Vec<(String, String)> {
+            s.list().into_iter().map(|l| (l.id, l.expression)).collect()
+        };
+        s.shadow("__builtin__", "5 5 * * *", || async {
+            Err("plugin".into())
+        })
+        .expect("shadow");
+        s.hide("other");
+        assert!(s.shadow("bad", "not a cron", ok).is_err());
+        assert_eq!(
+            listed(&s),
+            vec![("__builtin__".to_owned(), "5 5 * * *".to_owned())]
+        );
+        assert_eq!(
+            s.run_and_wait("__builtin__").await,
+            Some(Err("plugin".into()))
+        );
+        assert!(!s.run_now("other"));
+        s.unshadow("__builtin__");
+        s.unshadow("other");
+        assert_eq!(s.run_and_wait("__builtin__").await, Some(Ok(())));
+        assert_eq!(listed(&s).len(), 2);
+        assert_eq!(listed(&s)[0].1, "0 * * * *");
     }
 
     #[tokio::test]
