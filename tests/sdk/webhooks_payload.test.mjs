@@ -1,11 +1,14 @@
 // Webhook payloads (docs/webhooks.md "The request"): `oldRecord` in update
-// payloads, with the same projection as `record`. Every request is
-// verified with npm `standardwebhooks`.
+// payloads, with the same projection as `record`, and the dead-letter
+// counter on /api/metrics. Every request is verified with npm
+// `standardwebhooks`.
 
 import assert from 'node:assert/strict';
-import { useServer, test, cairnOnly } from './harness.mjs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { useServer, test, cairnOnly, REPO_ROOT } from './harness.mjs';
 import {
-  webhookEnv, startReceiver, verify, waitFor, newCollection, createEndpoint,
+  webhookEnv, startReceiver, verify, waitFor, sleep, newCollection, createEndpoint,
   createRecord, deliveries, delivery,
 } from './webhook_fixtures.mjs';
 
@@ -96,4 +99,40 @@ test('a relation clean-up on delete sends the referencing record with its oldRec
   assert.equal(body.data.record.id, holder.id);
   assert.deepEqual(body.data.record.refs, [b.id]);
   assert.deepEqual(body.data.oldRecord.refs, [a.id, b.id]);
+});
+
+// /api/metrics, parsed with the prometheus_client PyPI parser (as ops_metrics does).
+const PY = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+const PARSER = path.join(REPO_ROOT, 'tests', 'sdk', 'parse_metrics.py');
+async function deadLetters() {
+  const r = await srv.su('GET', '/api/metrics');
+  assert.equal(r.status, 200, r.text);
+  const fams = JSON.parse(execFileSync(PY, [PARSER], { input: r.text }));
+  const fam = fams.cairn_webhook_dead_letters;
+  assert.equal(fam?.type, 'counter');
+  return fam.samples.find(([n]) => n === 'cairn_webhook_dead_letters_total')?.[2];
+}
+
+test('metrics: cairn_webhook_dead_letters_total counts deliveries failed after their last attempt', opts, async () => {
+  let ok = false;
+  const rx = await startReceiver(() => ({ status: ok ? 200 : 500 }));
+  const col = await newCollection(srv);
+  const ep = await createEndpoint(srv, { url: rx.url(), collection: col, actions: ['create'] });
+  const before = await deadLetters();
+  await createRecord(srv, col, { title: 'doomed 1' });
+  await createRecord(srv, col, { title: 'doomed 2' });
+  // Schedule 0, 1 s, 2 s: three attempts each, then dead.
+  await waitFor(async () => (await deliveries(srv, { webhook: ep.id, state: 'failed' })).length === 2, 10_000, 'dead letters');
+  assert.equal(await waitFor(async () => (await deadLetters()) === before + 2, 3_000, 'counted'), true);
+  // Not counted while retries remain, nor again when a resend fails.
+  const [d] = await deliveries(srv, { webhook: ep.id, state: 'failed' });
+  assert.equal((await srv.su('POST', `/api/webhooks/deliveries/${d.id}/resend`)).status, 200);
+  await waitFor(async () => (await delivery(srv, d.id)).attemptsLog.length === 4, 5_000, 'resend attempt');
+  await sleep(300);
+  assert.equal(await deadLetters(), before + 2);
+  ok = true;
+  await createRecord(srv, col, { title: 'fine' });
+  await waitFor(async () => (await deliveries(srv, { webhook: ep.id, state: 'succeeded' })).length === 1, 5_000);
+  assert.equal(await deadLetters(), before + 2);
+  for (const r of rx.requests) verify(ep.secret, r);
 });
