@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::Webhooks;
 use super::endpoints::Endpoint;
+use super::seal::Sealer;
 use crate::filter::ast::RequestInfo;
 use crate::schema::Collection;
 use crate::service::{Actor, records, rules};
@@ -130,11 +131,12 @@ pub struct Offline {
 }
 
 impl Offline {
-    /// Loads the endpoint definitions from `conn`.
+    /// Loads the endpoint definitions from `conn` (not their secrets: the
+    /// outbox only builds bodies, it never signs).
     pub fn load(conn: &rusqlite::Connection) -> Result<Self, StoreError> {
         let endpoints = db::load_endpoints(conn)?
             .iter()
-            .filter_map(Endpoint::from_row)
+            .filter_map(|r| Endpoint::from_row(r, &Sealer::default()))
             .map(std::sync::Arc::new)
             .collect();
         Ok(Self { endpoints })
