@@ -58,7 +58,13 @@ impl App {
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();
         let (fanned_out, _) = tokio::sync::watch::channel(0);
-        let webhooks = crate::service::webhooks::Webhooks::open(&config.webhooks, &store)?;
+        let webhooks = crate::service::webhooks::Webhooks::open(
+            &config.webhooks,
+            config
+                .sealer(|k| std::env::var(k).ok())
+                .map_err(|e| StoreError::Corrupt(e.0))?,
+            &store,
+        )?;
         webhooks.metrics.register(&metrics);
         Ok(Arc::new(Self {
             config,

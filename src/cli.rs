@@ -30,6 +30,9 @@ pub struct Cli {
     /// Write a migration file for each collection change made through the API.
     #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
     automigrate: Option<bool>,
+    /// The environment variable whose 32-byte value encrypts stored secrets.
+    #[arg(long = "encryptionEnv", global = true)]
+    encryption_env: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -113,6 +116,13 @@ pub fn run() -> i32 {
     config.hooks_dir = cli.hooks_dir.or(config.hooks_dir);
     if let Some(a) = cli.automigrate {
         config.automigrate = a;
+    }
+    if let Some(e) = cli.encryption_env {
+        config.encryption_env = e;
+    }
+    if let Err(e) = config.sealer(|k| std::env::var(k).ok()) {
+        eprintln!("Error: {e}");
+        return 1;
     }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(

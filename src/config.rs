@@ -60,6 +60,9 @@ pub struct Config {
     pub js_allowed_hosts: Vec<String>,
     /// Webhook delivery (`[webhooks]`, `docs/webhooks.md`).
     pub webhooks: crate::service::webhooks::config::WebhooksConfig,
+    /// The name of the environment variable holding the 32-byte key that
+    /// encrypts stored secrets (PocketBase's `--encryptionEnv`; empty: none).
+    pub encryption_env: String,
 }
 
 impl Default for Config {
@@ -86,6 +89,7 @@ impl Default for Config {
             js_memory_limit_mb: 64,
             js_allowed_hosts: Vec::new(),
             webhooks: Default::default(),
+            encryption_env: String::new(),
         }
     }
 }
@@ -166,7 +170,25 @@ impl Config {
         if let Some(v) = get("CAIRN_JS_TIME_LIMIT_MS").and_then(|v| v.parse().ok()) {
             self.js_time_limit_ms = v;
         }
+        if let Some(v) = get("CAIRN_ENCRYPTION_ENV") {
+            self.encryption_env = v;
+        }
         self.webhooks.apply_env(&get);
+    }
+
+    /// The sealer for stored secrets: keyed with the value of the variable
+    /// `encryption_env` names, which must then be 32 bytes; no key when no
+    /// variable is named or it is unset or empty (as in PocketBase).
+    pub fn sealer(
+        &self,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<crate::service::webhooks::seal::Sealer, ConfigError> {
+        use crate::service::webhooks::seal::Sealer;
+        let name = self.encryption_env.trim();
+        match get(name).filter(|v| !name.is_empty() && !v.is_empty()) {
+            None => Ok(Sealer::default()),
+            Some(v) => Sealer::new(v.as_bytes()).map_err(|e| ConfigError(format!("{name}: {e}"))),
+        }
     }
 
     /// The files service's limits.
@@ -183,6 +205,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encryption_key_comes_from_the_named_variable() {
+        let mut c = Config::default();
+        let env = |k: &str| match k {
+            "MY_KEY" => Some("0123456789abcdef0123456789abcdef".to_owned()),
+            "SHORT" => Some("tooshort".to_owned()),
+            _ => None,
+        };
+        assert!(!c.sealer(env).expect("no name").has_key());
+        c.apply_env(|k| (k == "CAIRN_ENCRYPTION_ENV").then(|| "MY_KEY".to_owned()));
+        assert!(c.sealer(env).expect("key").has_key());
+        c.encryption_env = "UNSET".into();
+        assert!(!c.sealer(env).expect("unset").has_key());
+        c.encryption_env = "SHORT".into();
+        assert!(c.sealer(env).is_err());
+    }
 
     #[test]
     fn layers_apply_in_order() {

@@ -19,6 +19,13 @@ use crate::schema::names::quote_ident;
 /// writes (the webhook outbox) commits or rolls back with the change.
 pub trait ChangeHook: Send + Sync {
     fn on_change(&self, conn: &Connection, change: &NewChange<'_>) -> Result<(), StoreError>;
+
+    /// Would a change of `collection` with `action` be looked at? Writers
+    /// that would have to copy a row just to pass it as `old` ask first, so
+    /// the copy is only made when something wants it.
+    fn wants(&self, _collection: &Collection, _action: super::records::Action) -> bool {
+        true
+    }
 }
 
 /// A change being appended, as the change hook sees it.
@@ -29,6 +36,9 @@ pub struct NewChange<'a> {
     pub action: super::records::Action,
     /// The stored fields without password hashes (what `_changes` keeps).
     pub snapshot: &'a Map<String, Value>,
+    /// For updates, the stored row before the change (secrets included:
+    /// the hook projects it), when the writer passed it.
+    pub old: Option<&'a Map<String, Value>>,
     /// Commit-time timestamp in PocketBase's format.
     pub created: &'a str,
 }

@@ -516,6 +516,29 @@ pub fn append_change(
     action: Action,
     rec: &Row_,
 ) -> Result<i64, StoreError> {
+    append(ctx, c, id, action, rec, None)
+}
+
+/// `append_change` for an update, with the row as it was before it (what
+/// the change hook sends as `oldRecord`; `_changes` does not keep it).
+pub fn append_update(
+    ctx: &mut super::WriteCtx<'_>,
+    c: &Collection,
+    id: &str,
+    old: Option<&Row_>,
+    rec: &Row_,
+) -> Result<i64, StoreError> {
+    append(ctx, c, id, Action::Update, rec, old)
+}
+
+fn append(
+    ctx: &mut super::WriteCtx<'_>,
+    c: &Collection,
+    id: &str,
+    action: Action,
+    rec: &Row_,
+    old: Option<&Row_>,
+) -> Result<i64, StoreError> {
     // Only stored fields (a new API key's plain text rides along in `rec`
     // for the answer and must not be logged), without secrets: password
     // hashes, token keys and API key digests never enter the log (it
@@ -555,6 +578,7 @@ pub fn append_change(
                 record_id: id,
                 action,
                 snapshot: &snap,
+                old,
                 created: &created,
             },
         )?;

@@ -64,6 +64,7 @@ pub fn update(
     fields: &[(&str, Value)],
 ) -> Result<Row_, Error> {
     let mut rec = records::get(ctx.conn, c, id)?.ok_or_else(Error::missing_record)?;
+    let old = ctx.hook_wants(c, Action::Update).then(|| rec.clone());
     for (k, v) in fields {
         rec.insert((*k).to_owned(), v.clone());
     }
@@ -71,7 +72,7 @@ pub fn update(
         rec.insert("updated".into(), datetime::now().into());
     }
     records::update(ctx.conn, c, id, &rec)?;
-    records::append_change(ctx, c, id, Action::Update, &rec)?;
+    records::append_update(ctx, c, id, old.as_ref(), &rec)?;
     Ok(rec)
 }
 

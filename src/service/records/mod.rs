@@ -520,7 +520,7 @@ impl UpdateOp {
         super::access::before_write(ctx.conn, &schema, &c, &mut rec, Some(&old))?;
         records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
         crate::service::files::cleanup::forget_replaced(ctx.conn, &c, &id, &old, &rec)?;
-        records::append_change(ctx, &c, &id, Action::Update, &rec)?;
+        records::append_update(ctx, &c, &id, Some(&old), &rec)?;
         if new_password {
             // Like PocketBase: a new password forgets the remembered devices.
             let origins = crate::service::auth::sys::ORIGINS;

@@ -46,6 +46,8 @@ struct Turn {
     claimed: Vec<Claimed>,
     next_due: Option<i64>,
     endpoints_changed: bool,
+    /// Deliveries this turn dead-lettered (counted once committed).
+    dead_letters: u64,
 }
 
 pub fn start<S: AsRef<Store> + Send + Sync + 'static>(owner: Arc<S>, hub: Arc<Webhooks>) {
@@ -114,6 +116,7 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
             let turn = store
                 .write(move |ctx| turn(ctx.conn, &cfg, outcomes, &caps, room))
                 .await?;
+            hub.metrics.dead_letters(turn.dead_letters);
             if turn.endpoints_changed {
                 hub.reload(store)?;
             }
@@ -158,7 +161,7 @@ fn turn(
     let mut out = Turn::default();
     let now = now_ms();
     for Done { d, r } in outcomes {
-        out.endpoints_changed |= record(conn, cfg, &d, &r, now)?;
+        record(conn, cfg, &d, &r, now, &mut out)?;
     }
     for (id, cap) in caps {
         let cap = (*cap).min(room);
@@ -179,15 +182,18 @@ fn turn(
     Ok(out)
 }
 
-/// Logs one attempt and decides what happens next; `true` when the
-/// endpoint was disabled.
+/// Logs one attempt and decides what happens next; notes in `out` when the
+/// endpoint was disabled or the delivery dead-lettered. A resend or
+/// recover that fails leaves a delivery that was already a dead letter
+/// `failed`: it is not counted again.
 fn record(
     conn: &rusqlite::Connection,
     cfg: &super::config::WebhooksConfig,
     d: &Claimed,
     r: &Result_,
     now: i64,
-) -> Result<bool, StoreError> {
+    out: &mut Turn,
+) -> Result<(), StoreError> {
     let n = d.attempts + 1;
     let attempt = Attempt {
         delivery_id: d.id,
@@ -203,18 +209,21 @@ fn record(
     if r.ok() {
         db::record_attempt(conn, &attempt, "succeeded", now, now)?;
         db::set_first_failure(conn, &d.webhook_id, None)?;
-        return Ok(false);
+        return Ok(());
     }
+    let single = matches!(d.trigger.as_str(), "manual" | "recover");
     if r.status == Some(410) {
         db::record_attempt(conn, &attempt, "failed", now, now)?;
         disable(conn, &d.webhook_id, "gone")?;
-        return Ok(true);
+        out.endpoints_changed = true;
+        out.dead_letters += u64::from(!single);
+        return Ok(());
     }
     db::set_first_failure(conn, &d.webhook_id, Some(r.started))?;
     let done_in_schedule = (n - d.schedule_base).max(0) as usize;
-    let single = matches!(d.trigger.as_str(), "manual" | "recover");
     if single || done_in_schedule >= cfg.retry_schedule.len() {
         db::record_attempt(conn, &attempt, "failed", now, now)?;
+        out.dead_letters += u64::from(!single);
     } else {
         let delay = next_delay(cfg, done_in_schedule, r.retry_after);
         db::record_attempt(conn, &attempt, "pending", now + delay as i64, now)?;
@@ -222,9 +231,9 @@ fn record(
     let failing_since = db::get_endpoint(conn, &d.webhook_id)?.and_then(|e| e.first_failure_at);
     if failing_since.is_some_and(|t| now - t >= cfg.disable_after as i64 * 1000) {
         disable(conn, &d.webhook_id, "failing")?;
-        return Ok(true);
+        out.endpoints_changed = true;
     }
-    Ok(false)
+    Ok(())
 }
 
 /// The delay before attempt `index` (0-based) of the schedule, jittered,

@@ -2,14 +2,16 @@
 //! how an endpoint looks in memory and on the wire.
 //!
 //! The secret is returned only by create and rotate. It is kept in
-//! `_webhooks` because signing needs the key itself (a hash would not do);
-//! the API never shows it again.
+//! `_webhooks` because signing needs the key itself (a hash would not do),
+//! sealed with the encryption key when there is one (`seal`); the API never
+//! shows it again.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use super::seal::Sealer;
 use super::sign;
 use crate::service::Error;
 use crate::store::Schema;
@@ -112,12 +114,19 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn from_row(r: &EndpointRow) -> Option<Self> {
+    /// The endpoint a row holds, its secrets opened with `seal` (a secret
+    /// that cannot be opened is left empty: nothing verifies without it).
+    pub fn from_row(r: &EndpointRow, seal: &Sealer) -> Option<Self> {
+        let mut old_secrets: Vec<OldSecret> =
+            serde_json::from_str(&r.old_secrets).unwrap_or_default();
+        for o in &mut old_secrets {
+            o.secret = seal.open(&o.secret).unwrap_or_default();
+        }
         Some(Self {
             id: r.id.clone(),
             def: serde_json::from_str(&r.definition).ok()?,
-            secret: r.secret.clone(),
-            old_secrets: serde_json::from_str(&r.old_secrets).unwrap_or_default(),
+            secret: seal.open(&r.secret).unwrap_or_default(),
+            old_secrets,
             status: Status::parse(&r.status)?,
             disabled_reason: r.disabled_reason.clone(),
             disabled_at_seq: r.disabled_at_seq,
@@ -127,12 +136,21 @@ impl Endpoint {
         })
     }
 
-    pub fn to_row(&self) -> EndpointRow {
+    /// The row to store, secrets sealed with `seal`.
+    pub fn to_row(&self, seal: &Sealer) -> EndpointRow {
+        let old: Vec<OldSecret> = self
+            .old_secrets
+            .iter()
+            .map(|o| OldSecret {
+                secret: seal.seal(&o.secret),
+                expires: o.expires,
+            })
+            .collect();
         EndpointRow {
             id: self.id.clone(),
             definition: serde_json::to_string(&self.def).unwrap_or_default(),
-            secret: self.secret.clone(),
-            old_secrets: serde_json::to_string(&self.old_secrets).unwrap_or_else(|_| "[]".into()),
+            secret: seal.seal(&self.secret),
+            old_secrets: serde_json::to_string(&old).unwrap_or_else(|_| "[]".into()),
             status: self.status.as_str().into(),
             disabled_reason: self.disabled_reason.clone(),
             disabled_at_seq: self.disabled_at_seq,

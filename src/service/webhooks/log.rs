@@ -188,6 +188,7 @@ pub async fn replay(
                     record_id: &ch.record_id,
                     action: &ch.action,
                     snapshot: &ch.snapshot,
+                    old: None,
                     created: &ch.created,
                 };
                 if !outbox::passes(conn, &schema, &ep, &ev)? {

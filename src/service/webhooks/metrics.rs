@@ -2,7 +2,8 @@
 //! dispatcher never waits on them, and registered with the server's
 //! `/api/metrics` registry by [`Metrics::register`]: attempts by outcome,
 //! attempt latency and the queue depth (pending or in flight, read at
-//! scrape time). Dead-lettered deliveries are not counted yet.
+//! scrape time) and dead letters (deliveries that became `failed` after
+//! the last attempt of their schedule, or after a `410`).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -28,6 +29,7 @@ pub struct Metrics {
     /// Attempt durations (request sent → response read), in seconds.
     latency: Histogram,
     queue_depth: Gauge,
+    dead_letters: Counter,
 }
 
 impl Default for Metrics {
@@ -36,6 +38,7 @@ impl Default for Metrics {
             attempts: Family::default(),
             latency: Histogram::new(LATENCY_BUCKETS_S),
             queue_depth: Gauge::default(),
+            dead_letters: Counter::default(),
         }
     }
 }
@@ -50,6 +53,13 @@ impl Metrics {
         };
         self.attempts.get_or_create(&Outcome { outcome }).inc();
         self.latency.observe(duration_ms.max(0) as f64 / 1000.0);
+    }
+
+    /// Counts `n` deliveries dead-lettered by a committed dispatcher turn.
+    pub fn dead_letters(&self, n: u64) {
+        if n > 0 {
+            self.dead_letters.inc_by(n);
+        }
     }
 
     /// Attempts so far with `outcome`.
@@ -73,6 +83,11 @@ impl Metrics {
             "webhook_queue_depth",
             "Webhook deliveries pending or in flight",
             self.queue_depth.clone(),
+        );
+        into.register(
+            "webhook_dead_letters",
+            "Webhook deliveries that became failed after their last attempt",
+            self.dead_letters.clone(),
         );
     }
 
@@ -125,5 +140,9 @@ mod tests {
             out.contains("webhook_attempt_duration_seconds_count 3"),
             "{out}"
         );
+        m.dead_letters(0);
+        m.dead_letters(2);
+        let out = reg.render(&Default::default());
+        assert!(out.contains("webhook_dead_letters_total 2"), "{out}");
     }
 }

@@ -6,7 +6,8 @@
 //!   concurrency and records every attempt; `send`: one signed request.
 //! - `log`: the delivery log and its recovery actions (resend, recover,
 //!   replay, test event); `endpoints`: definitions and validation.
-//! - `ssrf`: the outbound address guard; `sign`: secrets and signatures.
+//! - `ssrf`: the outbound address guard; `sign`: secrets and signatures;
+//!   `seal`: secrets encrypted at rest.
 //! - `metrics`: counters a metrics endpoint can read.
 //!
 //! `Webhooks` is the shared hub: configuration, the in-memory endpoint
@@ -18,6 +19,7 @@ pub mod endpoints;
 pub mod log;
 pub mod metrics;
 pub mod outbox;
+pub mod seal;
 pub mod send;
 pub mod sign;
 pub mod ssrf;
@@ -56,12 +58,18 @@ pub struct Webhooks {
     pub metrics: metrics::Metrics,
     pub guard: ssrf::Guard,
     pub client: reqwest::Client,
+    /// Seals signing secrets in `_webhooks` (the `--encryptionEnv` key).
+    pub seal: seal::Sealer,
     started: std::sync::atomic::AtomicBool,
 }
 
 impl Webhooks {
     /// Loads the endpoints and installs the outbox hook in the store.
-    pub fn open(config: &WebhooksConfig, store: &Store) -> Result<Arc<Self>, StoreError> {
+    pub fn open(
+        config: &WebhooksConfig,
+        seal: seal::Sealer,
+        store: &Store,
+    ) -> Result<Arc<Self>, StoreError> {
         let guard = ssrf::Guard::new(&config.allow_cidrs);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -80,6 +88,7 @@ impl Webhooks {
             metrics: Default::default(),
             guard,
             client,
+            seal,
             started: Default::default(),
         });
         hub.reload(store)?;
@@ -112,9 +121,14 @@ impl Webhooks {
         let list: Vec<Arc<Endpoint>> = rows
             .iter()
             .filter_map(|r| {
-                let e = Endpoint::from_row(r);
-                if e.is_none() {
-                    tracing::error!(webhook = %r.id, "unreadable webhook definition; skipped");
+                let e = Endpoint::from_row(r, &self.seal);
+                match &e {
+                    None => tracing::error!(webhook = %r.id, "unreadable webhook definition; skipped"),
+                    Some(e) if e.secret.is_empty() => tracing::error!(
+                        webhook = %r.id,
+                        "webhook secret cannot be decrypted (encryption key missing or changed); requests go unsigned until it is rotated"
+                    ),
+                    Some(_) => {}
                 }
                 e.map(Arc::new)
             })
@@ -173,7 +187,7 @@ pub async fn create(hub: &Webhooks, store: &Store, body: &Value) -> Result<Value
         created: now.clone(),
         updated: now,
     };
-    let row = ep.to_row();
+    let row = ep.to_row(&hub.seal);
     store
         .write(move |ctx| db::insert_endpoint(ctx.conn, &row))
         .await
@@ -208,7 +222,7 @@ pub async fn update(hub: &Webhooks, store: &Store, id: &str, body: &Value) -> Re
 }
 
 async fn save(hub: &Webhooks, store: &Store, ep: &Endpoint) -> Result<(), Error> {
-    let row = ep.to_row();
+    let row = ep.to_row(&hub.seal);
     let disable = (ep.status == Status::Disabled).then(|| ep.id.clone());
     let found = store
         .write(move |ctx| {

@@ -12,11 +12,13 @@ use serde_json::{Map, Value, json};
 
 use super::Webhooks;
 use super::endpoints::Endpoint;
+use super::seal::Sealer;
 use crate::filter::ast::RequestInfo;
 use crate::schema::Collection;
 use crate::service::{Actor, records, rules};
 use crate::store::StoreError;
 use crate::store::changes::{self, ChangeHook, NewChange};
+use crate::store::records::Action;
 use crate::store::webhooks::{self as db, NewDelivery};
 
 /// A change as the payload builder needs it (live, or read back for replay).
@@ -26,6 +28,9 @@ pub struct EventSource<'a> {
     pub record_id: &'a str,
     pub action: &'a str,
     pub snapshot: &'a Map<String, Value>,
+    /// For updates, the row before the change (live changes only: the
+    /// change log does not keep it, so replays carry no `oldRecord`).
+    pub old: Option<&'a Map<String, Value>>,
     /// PocketBase-format commit time.
     pub created: &'a str,
 }
@@ -46,15 +51,12 @@ pub fn body(ep: &Endpoint, ev: &EventSource<'_>) -> String {
             "seq": ev.seq,
         })
     } else {
-        // Hidden fields and auth secrets never leave; the email does (the
-        // receiver is the admin's own system).
-        let mut record = records::to_public_with(c, ev.snapshot, &Actor::Guest, true);
-        if !ep.def.fields.is_empty()
-            && let Value::Object(m) = &mut record
-        {
-            m.retain(|k, _| ep.def.fields.iter().any(|f| f == k));
+        let mut data =
+            json!({"seq": ev.seq, "action": ev.action, "record": project(ep, c, ev.snapshot)});
+        if let Some(old) = ev.old {
+            data["oldRecord"] = project(ep, c, old);
         }
-        json!({"seq": ev.seq, "action": ev.action, "record": record})
+        data
     };
     json!({
         "type": format!("{}.{}", c.name, ev.action),
@@ -62,6 +64,19 @@ pub fn body(ep: &Endpoint, ev: &EventSource<'_>) -> String {
         "data": data,
     })
     .to_string()
+}
+
+/// A row as the payload shows it: hidden fields and auth secrets never
+/// leave; the email does (the receiver is the admin's own system); then
+/// the endpoint's `fields`, if any.
+fn project(ep: &Endpoint, c: &Collection, row: &Map<String, Value>) -> Value {
+    let mut record = records::to_public_with(c, row, &Actor::Guest, true);
+    if !ep.def.fields.is_empty()
+        && let Value::Object(m) = &mut record
+    {
+        m.retain(|k, _| ep.def.fields.iter().any(|f| f == k));
+    }
+    record
 }
 
 /// Does the change pass the endpoint's filter?
@@ -94,6 +109,17 @@ impl ChangeHook for Webhooks {
         }
         Ok(())
     }
+
+    fn wants(&self, c: &Collection, action: Action) -> bool {
+        wanted(&self.snapshot(), c, action)
+    }
+}
+
+/// Is some endpoint that is not disabled interested in this change?
+fn wanted(endpoints: &[std::sync::Arc<Endpoint>], c: &Collection, action: Action) -> bool {
+    endpoints
+        .iter()
+        .any(|e| e.status != super::endpoints::Status::Disabled && e.wants(&c.id, action.as_str()))
 }
 
 /// The outbox for writes made outside the running server (JS migrations,
@@ -105,11 +131,12 @@ pub struct Offline {
 }
 
 impl Offline {
-    /// Loads the endpoint definitions from `conn`.
+    /// Loads the endpoint definitions from `conn` (not their secrets: the
+    /// outbox only builds bodies, it never signs).
     pub fn load(conn: &rusqlite::Connection) -> Result<Self, StoreError> {
         let endpoints = db::load_endpoints(conn)?
             .iter()
-            .filter_map(Endpoint::from_row)
+            .filter_map(|r| Endpoint::from_row(r, &Sealer::default()))
             .map(std::sync::Arc::new)
             .collect();
         Ok(Self { endpoints })
@@ -120,6 +147,10 @@ impl ChangeHook for Offline {
     fn on_change(&self, conn: &rusqlite::Connection, ch: &NewChange<'_>) -> Result<(), StoreError> {
         let schema = || crate::store::Schema::load(conn).map(std::sync::Arc::new);
         enqueue(conn, &self.endpoints, schema, ch).map(|_| ())
+    }
+
+    fn wants(&self, c: &Collection, action: Action) -> bool {
+        wanted(&self.endpoints, c, action)
     }
 }
 
@@ -148,6 +179,7 @@ fn enqueue(
         record_id: ch.record_id,
         action,
         snapshot: ch.snapshot,
+        old: ch.old,
         created: ch.created,
     };
     let mut event_id = None;
