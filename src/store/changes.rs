@@ -55,12 +55,13 @@ pub struct Change {
 
 /// Changes after `seq`, oldest first, at most `limit`.
 pub fn after(conn: &Connection, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    // A literal LIMIT: a bound one makes SQLite re-prepare on every run.
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, collection_id, record_id, action, snapshot FROM _changes
-         WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
+         WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
+    ))?;
     let rows = stmt
-        .query_map(params![seq, limit], |r| {
+        .query_map(params![seq], |r| {
             let snap: Option<String> = r.get(4)?;
             Ok(Change {
                 seq: r.get(0)?,

@@ -29,8 +29,10 @@ pub fn queue(conn: &Connection, key: &str) -> Result<(), StoreError> {
 
 /// Up to `limit` queued keys, oldest first.
 pub fn pending(conn: &Connection, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut st = conn.prepare_cached("SELECT id, key FROM _fileDeletes ORDER BY id LIMIT ?1")?;
-    let rows = st.query_map(params![limit], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    // A literal LIMIT: a bound one makes SQLite re-prepare on every run.
+    let sql = format!("SELECT id, key FROM _fileDeletes ORDER BY id LIMIT {limit}");
+    let mut st = conn.prepare_cached(&sql)?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

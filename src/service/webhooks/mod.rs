@@ -76,7 +76,9 @@ impl Webhooks {
             .no_proxy()
             .dns_resolver(ssrf::resolver(&guard))
             .user_agent(concat!("Cairn-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(8)
+            // Keep a connection per possible concurrent send: a smaller pool closes
+            // and reopens connections on every burst.
+            .pool_max_idle_per_host(config.max_in_flight.max(8))
             .build()
             .map_err(|e| StoreError::Corrupt(format!("webhook client: {e}")))?;
         let hub = Arc::new(Self {

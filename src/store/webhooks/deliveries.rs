@@ -41,7 +41,10 @@ pub fn insert_delivery(conn: &Connection, d: &NewDelivery<'_>) -> Result<bool, S
 /// The event id already given to a change (by any endpoint's delivery).
 pub fn event_id_for_seq(conn: &Connection, seq: i64) -> Result<Option<String>, StoreError> {
     Ok(conn
-        .prepare_cached("SELECT event_id FROM _webhook_deliveries WHERE change_seq = ?1 LIMIT 1")?
+        .prepare_cached(
+            "SELECT event_id FROM _webhook_deliveries
+             WHERE webhook_id IN (SELECT id FROM _webhooks) AND change_seq = ?1 LIMIT 1",
+        )?
         .query_row([seq], |r| r.get(0))
         .optional()?)
 }
@@ -76,15 +79,17 @@ pub fn claim(
     now: i64,
     limit: usize,
 ) -> Result<Vec<Claimed>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    // A literal LIMIT (a handful of values): a bound one makes SQLite
+    // re-prepare the statement on every run.
+    let mut stmt = conn.prepare_cached(&format!(
         "UPDATE _webhook_deliveries SET state = 'inflight', updated = ?2
          WHERE id IN (SELECT id FROM _webhook_deliveries
                       WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
-                      ORDER BY next_attempt_at, id LIMIT ?3)
-         RETURNING id, webhook_id, event_id, change_seq, body, attempts, schedule_base, trigger",
-    )?;
+                      ORDER BY next_attempt_at, id LIMIT {limit})
+         RETURNING id, webhook_id, event_id, change_seq, body, attempts, schedule_base, trigger"
+    ))?;
     let mut rows = stmt
-        .query_map(params![webhook_id, now, limit as i64], |r| {
+        .query_map(params![webhook_id, now], |r| {
             Ok(Claimed {
                 id: r.get(0)?,
                 webhook_id: r.get(1)?,
@@ -157,7 +162,8 @@ pub fn delivery_for_seq(
 pub fn queue_depth(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT COUNT(*) FROM _webhook_deliveries WHERE state IN ('pending', 'inflight')",
+            "SELECT COUNT(*) FROM _webhook_deliveries
+             WHERE webhook_id IN (SELECT id FROM _webhooks) AND state IN ('pending', 'inflight')",
         )?
         .query_row([], |r| r.get(0))?)
 }
@@ -188,12 +194,12 @@ pub fn changes_from(
     from_seq: i64,
     limit: i64,
 ) -> Result<Vec<LoggedChange>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, collection_id, record_id, action, created, snapshot FROM _changes
-         WHERE seq >= ?1 AND collection_id = ?2 ORDER BY seq LIMIT ?3",
-    )?;
+         WHERE seq >= ?1 AND collection_id = ?2 ORDER BY seq LIMIT {limit}"
+    ))?;
     let rows = stmt
-        .query_map(params![from_seq, collection_id, limit], |r| {
+        .query_map(params![from_seq, collection_id], |r| {
             let snap: Option<String> = r.get(5)?;
             Ok(LoggedChange {
                 seq: r.get(0)?,

@@ -52,8 +52,12 @@ CREATE TABLE IF NOT EXISTS _webhook_deliveries (
 );
 CREATE INDEX IF NOT EXISTS _webhook_deliveries_due
     ON _webhook_deliveries (webhook_id, state, next_attempt_at);
-CREATE INDEX IF NOT EXISTS _webhook_deliveries_seq ON _webhook_deliveries (change_seq);
-CREATE INDEX IF NOT EXISTS _webhook_deliveries_event ON _webhook_deliveries (event_id);
+-- Every index is written by every create that a webhook wants (inside the
+-- record's own transaction): by-seq look-ups go through the unique
+-- (webhook_id, change_seq) index with `webhook_id IN (endpoints)`, and a
+-- by-event filter of the delivery list scans the endpoint's rows.
+DROP INDEX IF EXISTS _webhook_deliveries_seq;
+DROP INDEX IF EXISTS _webhook_deliveries_event;
 CREATE TABLE IF NOT EXISTS _webhook_attempts (
     delivery_id INTEGER NOT NULL,
     n INTEGER NOT NULL,
