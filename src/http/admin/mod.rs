@@ -150,6 +150,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/_/crons/{id}/run", post(crons::run))
         .route("/_/health", get(health::page))
         .route("/_/sql", get(sql::page).post(sql::run))
+        .route("/_/sql/csv", post(sql::csv))
         .route("/_/backups", get(backups::page).post(backups::create))
         .route("/_/backups/{key}/delete", post(backups::delete))
         .route("/_/backups/{key}/download", get(backups::download))
