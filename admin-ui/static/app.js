@@ -87,8 +87,12 @@ function setupConfirms() {
   for (const form of document.querySelectorAll('form[data-confirm]')) {
     form.addEventListener('submit', async (e) => {
       if (form.dataset.confirmed === '1') return;
-      e.preventDefault();
       const submitter = e.submitter;
+      // Only when the named box is ticked (the SQL console's "Allow writes"),
+      // and never for a button that opts out (its read-only CSV download).
+      const when = form.dataset.confirmWhen && document.getElementById(form.dataset.confirmWhen);
+      if ((when && !when.checked) || (submitter && 'noConfirm' in submitter.dataset)) return;
+      e.preventDefault();
       if (await confirmBox(form.dataset.confirm)) {
         form.dataset.confirmed = '1';
         guard.dirty = false;

@@ -1,7 +1,8 @@
 // SQL console page (DASHBOARD.md item 24): a SELECT renders the same rows
 // as POST /api/sql, bad SQL shows SQLite's message, a write is refused
-// unless "Allow writes" is ticked, and the page needs a session and the
-// CSRF token.
+// unless "Allow writes" is ticked and then asks for a confirmation first,
+// "Download CSV" sends the rows as a quoted CSV attachment, and the page
+// needs a session and the CSRF token.
 import assert from 'node:assert/strict';
 import { useServer, cairnOnly, IS_POCKETBASE } from './harness.mjs';
 import { useBrowser, newPage, signedInPage, assertAxeClean, test } from './dashboard_fixtures.mjs';
@@ -13,7 +14,16 @@ const skip = IS_POCKETBASE ? cairnOnly : false;
 async function run(page, sql, write = false) {
   await page.getByLabel('SQL').fill(sql);
   await page.getByLabel('Allow writes').setChecked(write);
-  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Run' }).click()]);
+  if (!write) {
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Run' }).click()]);
+    return;
+  }
+  // Writes allowed: the page asks first.
+  await page.getByRole('button', { name: 'Run' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  assert.match(await dialog.innerText(), /writes allowed/);
+  await Promise.all([page.waitForEvent('load'), dialog.getByRole('button', { name: /Confirm/ }).click()]);
 }
 
 test('SQL console: rows match /api/sql, errors shown, writes need the box', b, async () => {
@@ -38,7 +48,12 @@ test('SQL console: rows match /api/sql, errors shown, writes need the box', b, a
   const probe = "SELECT count(*) FROM sqlite_master WHERE name = 'sql_ui_probe'";
   const count = async () => JSON.parse((await srv.su('POST', '/api/sql', { body: { query: probe } })).text).rows[0][0];
   assert.equal(await count(), 0);
-  // With the box ticked, it runs.
+  // With the box ticked, the page asks first; Cancel runs nothing.
+  await page.getByLabel('Allow writes').setChecked(true);
+  await page.getByRole('button', { name: 'Run' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: /Cancel/ }).click();
+  assert.equal(await count(), 0);
+  // Confirmed, it runs.
   await run(page, 'CREATE TABLE sql_ui_probe (x)', true);
   assert.equal(await page.getByRole('alert').count(), 0);
   assert.equal(await count(), 1);
@@ -61,4 +76,37 @@ test('SQL console is refused without a session or the CSRF token', b, async () =
   assert.equal(r.status(), 403, await r.text());
   const q = "SELECT count(*) FROM sqlite_master WHERE name = 'sql_nocsrf'";
   assert.equal(JSON.parse((await srv.su('POST', '/api/sql', { body: { query: q } })).text).rows[0][0], 0);
+});
+
+test('SQL console: "Download CSV" sends the rows, quoted, as an attachment', b, async () => {
+  if (skip) return;
+  const page = await signedInPage(b, srv, {});
+  await page.goto('/_/sql');
+  const sql = `SELECT 'plain' AS a, 'x,y' AS "b,c", 'say "hi"' AS q, 'two' || char(10) || 'lines' AS nl, NULL AS n, 42 AS i`;
+  await page.getByLabel('SQL').fill(sql);
+  // Even with writes allowed, the CSV runs read-only and asks nothing.
+  await page.getByLabel('Allow writes').setChecked(true);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download CSV' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'result.csv');
+  const fs = await import('node:fs');
+  const text = fs.readFileSync(await download.path(), 'utf8');
+  assert.equal(text, 'a,"b,c",q,nl,n,i\r\nplain,"x,y","say ""hi""","two\nlines",,42\r\n');
+  // The headers, straight from the server.
+  const csrf = await page.locator('input[name=_csrf]').first().inputValue();
+  const r = await page.request.post('/_/sql/csv', { form: { _csrf: csrf, query: 'SELECT 1 AS one' } });
+  assert.equal(r.status(), 200);
+  assert.match(r.headers()['content-type'], /^text\/csv/);
+  assert.equal(r.headers()['content-disposition'], 'attachment; filename="result.csv"');
+  assert.equal(await r.text(), 'one\r\n1\r\n');
+  // A write is not run for a CSV: the page shows the refusal.
+  const w = await page.request.post('/_/sql/csv', { form: { _csrf: csrf, query: 'CREATE TABLE sql_csv_probe (x)', write: 'on' } });
+  assert.match(await w.text(), /Allow writes/);
+  const probe = "SELECT count(*) FROM sqlite_master WHERE name = 'sql_csv_probe'";
+  assert.equal(JSON.parse((await srv.su('POST', '/api/sql', { body: { query: probe } })).text).rows[0][0], 0);
+  // Without the CSRF token: refused.
+  const nocsrf = await page.request.post('/_/sql/csv', { form: { query: 'SELECT 1' }, maxRedirects: 0 });
+  assert.equal(nocsrf.status(), 403);
 });

@@ -8,9 +8,8 @@
 //! (templates, headers), `login.rs` (sign-in, MFA, first superuser),
 //! `links.rs` (the public email-link pages), `collections.rs` and
 //! `fields.rs` (schema editor), `records.rs` and `record_form.rs`
-//! (records), `settings.rs`. Operations pages (logs, backups, crons,
-//! webhooks, files) slot into `NAV` and the route table when their APIs
-//! exist.
+//! (records), `settings.rs`. Operations pages: `logs.rs`, `backups.rs`,
+//! `crons.rs`, `health.rs`, `sql.rs`, `webhooks.rs` and `webhook_log.rs`.
 
 mod auth_actions;
 mod auth_config;
@@ -35,6 +34,8 @@ mod settings;
 mod shell;
 mod sql;
 mod view;
+mod webhook_log;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -150,6 +151,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route("/_/crons/{id}/run", post(crons::run))
         .route("/_/health", get(health::page))
         .route("/_/sql", get(sql::page).post(sql::run))
+        .route("/_/sql/csv", post(sql::csv))
         .route("/_/backups", get(backups::page).post(backups::create))
         .route("/_/backups/{key}/delete", post(backups::delete))
         .route("/_/backups/{key}/download", get(backups::download))
@@ -159,6 +161,26 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
             post(backups::upload).layer(axum::extract::DefaultBodyLimit::max(
                 crate::http::backups::MAX_UPLOAD,
             )),
+        )
+        .route("/_/webhooks", get(webhooks::list))
+        .route(
+            "/_/webhooks/new",
+            get(webhooks::new_page).post(webhooks::create),
+        )
+        .route("/_/webhooks/{id}", get(webhooks::detail))
+        .route(
+            "/_/webhooks/{id}/edit",
+            get(webhooks::edit_page).post(webhooks::update),
+        )
+        .route("/_/webhooks/{id}/state", post(webhooks::set_state))
+        .route("/_/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/_/webhooks/{id}/rotate", post(webhooks::rotate))
+        .route("/_/webhooks/{id}/test", post(webhook_log::test))
+        .route("/_/webhooks/{id}/recover", post(webhook_log::recover))
+        .route("/_/webhooks/{id}/replay", post(webhook_log::replay))
+        .route(
+            "/_/webhooks/{id}/deliveries/{delivery}/resend",
+            post(webhook_log::resend),
         )
         .route("/_/{*rest}", get(shell::not_found))
         .layer(axum::middleware::from_fn(session::csrf_layer))

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri, header};
+use axum::http::{StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
@@ -389,14 +389,6 @@ impl From<crate::store::StoreError> for BulkError {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// CSV or JSON of every record matching the current filter and sort.
 pub async fn export(
     State(app): State<Arc<App>>,
@@ -441,47 +433,17 @@ pub async fn export(
     let file = c.name.clone();
     if get("format") == "csv" {
         let fields = listable(&c);
-        let mut out = fields
-            .iter()
-            .map(|f| csv_field(&f.name))
-            .collect::<Vec<_>>()
-            .join(",");
-        out.push_str("\r\n");
+        let names: Vec<Value> = fields.iter().map(|f| f.name.clone().into()).collect();
+        let mut out = view::csv_row(&names);
         for r in &items {
-            let line: Vec<String> = fields
-                .iter()
-                .map(|f| match &r[&f.name] {
-                    Value::String(s) => csv_field(s),
-                    Value::Null => String::new(),
-                    other => csv_field(&other.to_string()),
-                })
-                .collect();
-            out.push_str(&line.join(","));
-            out.push_str("\r\n");
+            let line: Vec<Value> = fields.iter().map(|f| r[&f.name].clone()).collect();
+            out.push_str(&view::csv_row(&line));
         }
-        download(out, "text/csv; charset=utf-8", &format!("{file}.csv"))
+        view::download(out, "text/csv; charset=utf-8", &format!("{file}.csv"))
     } else {
         let body = serde_json::to_string_pretty(&items).unwrap_or_default();
-        download(body, "application/json", &format!("{file}.json"))
+        view::download(body, "application/json", &format!("{file}.json"))
     }
-}
-
-fn download(body: String, ct: &str, name: &str) -> Response {
-    let safe: String = name
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
-        .collect();
-    (
-        [
-            (header::CONTENT_TYPE, ct.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{safe}\""),
-            ),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// Server-sent events: `change` whenever a record of this collection

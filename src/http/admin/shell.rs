@@ -20,6 +20,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/_/logs", "Logs"),
     ("/_/crons", "Crons"),
     ("/_/backups", "Backups"),
+    ("/_/webhooks", "Webhooks"),
     ("/_/health", "Health"),
     ("/_/sql", "SQL"),
 ];

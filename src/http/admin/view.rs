@@ -134,3 +134,70 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Form {
 pub fn query_pairs(uri: &axum::http::Uri) -> Vec<(String, String)> {
     crate::urlencoded::pairs(uri.query().unwrap_or_default().as_bytes())
 }
+
+/// One CSV field (RFC 4180): quoted when it holds a comma, quote or line
+/// break, quotes doubled.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// One CSV line of JSON values, CRLF-terminated: strings as they are,
+/// null empty, anything else as its JSON text.
+pub fn csv_row(values: &[serde_json::Value]) -> String {
+    let mut line = values
+        .iter()
+        .map(|v| match v {
+            serde_json::Value::String(s) => csv_field(s),
+            serde_json::Value::Null => String::new(),
+            other => csv_field(&other.to_string()),
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// An attachment download; the file name is reduced to `[A-Za-z0-9._-]`.
+pub fn download(body: String, ct: &str, name: &str) -> Response {
+    let safe: String = name
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+        .collect();
+    (
+        [
+            (header::CONTENT_TYPE, ct.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{safe}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn csv_rows_quote_what_needs_it() {
+        let row = super::csv_row(&[
+            json!("plain"),
+            json!("a,b"),
+            json!("say \"hi\""),
+            json!("two\nlines"),
+            json!(null),
+            json!(42),
+            json!(true),
+        ]);
+        assert_eq!(
+            row,
+            "plain,\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",,42,true\r\n"
+        );
+    }
+}
