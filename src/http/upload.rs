@@ -19,6 +19,7 @@ use super::error::ApiError;
 use super::extract::{MAX_BODY, RecordBody};
 use crate::app::App;
 use crate::schema::FieldKind;
+use crate::service::files::tus::Claims;
 use crate::service::files::{self, Upload, names};
 
 /// A record body plus its uploaded files.
@@ -98,19 +99,20 @@ async fn spool(
 
 impl RecordForm {
     /// Adds the finished TUS uploads the body names (`"tus:<id>"` values of
-    /// file fields) to the uploads.
+    /// file fields) to the uploads; consume the claims once the write has
+    /// committed (dropped, they leave the uploads claimable).
     pub async fn with_tus(
         mut self,
         app: &App,
         actor: &crate::service::Actor,
         c: &crate::schema::Collection,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<(Self, Claims), ApiError> {
         let tus = &app.files.tus;
-        let more = tus
+        let (more, claims) = tus
             .claim_in_body(actor, c, &mut self.body, &app.files.tmp)
             .await?;
         self.uploads.extend(more);
-        Ok(self)
+        Ok((self, claims))
     }
 }
 
