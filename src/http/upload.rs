@@ -56,6 +56,11 @@ fn too_large() -> ApiError {
     ApiError::too_large()
 }
 
+/// Parts up to this size are gathered in memory and written to their temp
+/// file with one call; larger ones are streamed to it chunk by chunk (each
+/// write of a tokio file is a hop to the blocking pool).
+const SPOOL_BUFFER: usize = 1 << 20;
+
 /// Streams one file part into a temp file, sniffing its first bytes.
 async fn spool(
     app: &App,
@@ -64,8 +69,7 @@ async fn spool(
     mut field: multer::Field<'static>,
 ) -> Result<Upload, ApiError> {
     let path = files::upload::temp_path(&app.files.tmp);
-    let mut file = tokio::fs::File::create(&path).await.map_err(internal)?;
-    // From here the Upload owns the temp file (removed on drop).
+    // The Upload owns the temp file (removed on drop, even half written).
     let mut up = Upload {
         key,
         original,
@@ -73,7 +77,8 @@ async fn spool(
         size: 0,
         mime: String::new(),
     };
-    let mut head = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut file: Option<tokio::fs::File> = None;
     loop {
         let chunk = match field.chunk().await {
             Ok(Some(c)) => c,
@@ -85,15 +90,28 @@ async fn spool(
             }
             Err(_) => return Err(ApiError::bad_request()),
         };
-        if head.len() < names::SNIFF_LEN {
-            let take = (names::SNIFF_LEN - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
         up.size += chunk.len() as u64;
-        file.write_all(&chunk).await.map_err(internal)?;
+        match file.as_mut() {
+            Some(f) => f.write_all(&chunk).await.map_err(internal)?,
+            None if buf.len() + chunk.len() <= SPOOL_BUFFER => buf.extend_from_slice(&chunk),
+            None => {
+                // Too large to gather: sniff now, then stream to the file.
+                let head = [&buf[..], &chunk[..]].concat();
+                up.mime = names::sniff(&head[..head.len().min(names::SNIFF_LEN)]);
+                let mut f = tokio::fs::File::create(&up.path).await.map_err(internal)?;
+                f.write_all(&head).await.map_err(internal)?;
+                buf = Vec::new();
+                file = Some(f);
+            }
+        }
     }
-    file.flush().await.map_err(internal)?;
-    up.mime = names::sniff(&head);
+    match file {
+        Some(mut f) => f.flush().await.map_err(internal)?,
+        None => {
+            up.mime = names::sniff(&buf[..buf.len().min(names::SNIFF_LEN)]);
+            tokio::fs::write(&up.path, buf).await.map_err(internal)?;
+        }
+    }
     Ok(up)
 }
 
