@@ -21,6 +21,7 @@ pub const CHANGES_TRIM: &str = "__cairnChangeLogTrim__";
 pub const AUTO_BACKUP: &str = "__pbAutoBackup__";
 pub const MFA_CLEANUP: &str = "__pbMFACleanup__";
 pub const OTP_CLEANUP: &str = "__pbOTPCleanup__";
+pub const FILES_SWEEP: &str = "__cairnFilesSweep__";
 
 /// Deletes expired rows of `_otps`/`_mfas` (`table`), per auth collection
 /// with its own `option.duration` (seconds, default `default_secs`).
@@ -116,6 +117,10 @@ pub fn register_builtin_jobs(app: &Arc<App>) {
             .await
             .map(|_| ())
             .map_err(|e: crate::store::StoreError| e.to_string())
+    });
+    let every = crate::service::files::cleanup::sweep_schedule(app.files.limits.sweep_every);
+    add_job(app, FILES_SWEEP, &every, |app| async move {
+        crate::service::files::cleanup::sweep(&app.store, &app.files).await
     });
 }
 
@@ -227,6 +232,8 @@ fn configure_backups(app: &App) {
 /// Starts the scheduler's ticks; returns the task to abort on shutdown.
 pub fn start(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
     register_builtin_jobs(app);
+    // The files sweep also runs at start: orphans left by a crash go at once.
+    app.cron.run_now(FILES_SWEEP);
     apply_backup_schedule(app);
     app.cron.start(std::future::pending())
 }

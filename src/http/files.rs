@@ -3,7 +3,9 @@
 //! Responses carry PocketBase's headers (inline vs attachment, the sandbox
 //! CSP, a 30-day cache), answer `Range` (one range: 206; several:
 //! `multipart/byteranges`) and conditional requests (`If-None-Match` on
-//! Cairn's ETag, `If-Modified-Since`), and stream the body in chunks.
+//! Cairn's ETag, `If-Modified-Since`). Files under 1 MiB are read whole and
+//! sent as one buffer (no per-chunk overhead); larger ones are streamed in
+//! chunks so memory stays bounded.
 
 use std::sync::Arc;
 
@@ -168,10 +170,20 @@ async fn respond(
     }
     // One read serves both the sniffing (the content type comes from the
     // bytes, like at upload) and, for a whole-file answer, the body.
-    let mut body = backend.read_range(&key, 0, meta.size).await.map_err(io)?;
-    let first = match body.next().await {
-        Some(c) => c.map_err(io)?,
-        None => Bytes::new(),
+    let whole = if meta.size < SMALL {
+        Whole::Mem(backend.read_all(&key, meta.size).await.map_err(io)?)
+    } else {
+        let mut body = backend.read_range(&key, 0, meta.size).await.map_err(io)?;
+        let first = match body.next().await {
+            Some(c) => c.map_err(io)?,
+            None => Bytes::new(),
+        };
+        Whole::Stream(first, body)
+    };
+    let (first, size) = match &whole {
+        // A file rewritten since `head`: the bytes read are what is served.
+        Whole::Mem(all) => (all.clone(), all.len() as u64),
+        Whole::Stream(first, _) => (first.clone(), meta.size),
     };
     let mime = names::sniff(&first[..first.len().min(512)]);
     h.insert(
@@ -183,20 +195,25 @@ async fn respond(
     let if_range_ok = text(header::IF_RANGE).is_none_or(|v| v == etag || v == modified);
     let wanted = text(header::RANGE)
         .filter(|_| if_range_ok)
-        .and_then(|r| ranges(r, meta.size));
+        .and_then(|r| ranges(r, size));
     let Some(wanted) = wanted.filter(|w| {
         // Ranges adding up to more than the file: serve it whole (as Go does).
-        w.iter().map(|(a, b)| b - a).sum::<u64>() <= meta.size && w.len() <= MAX_RANGES
+        w.iter().map(|(a, b)| b - a).sum::<u64>() <= size && w.len() <= MAX_RANGES
     }) else {
         h.insert(header::CONTENT_TYPE, hv(&mime));
-        h.insert(header::CONTENT_LENGTH, hv(&meta.size.to_string()));
-        let body = futures_util::stream::once(async move { Ok(first) }).chain(body);
-        return Ok((StatusCode::OK, h, Body::from_stream(body)).into_response());
+        h.insert(header::CONTENT_LENGTH, hv(&size.to_string()));
+        let body = match whole {
+            Whole::Mem(all) => Body::from(all),
+            Whole::Stream(first, rest) => {
+                Body::from_stream(futures_util::stream::once(async move { Ok(first) }).chain(rest))
+            }
+        };
+        return Ok((StatusCode::OK, h, body).into_response());
     };
     if wanted.is_empty() {
         h.remove(header::ACCEPT_RANGES);
         h.insert(header::CONTENT_TYPE, hv(&mime));
-        h.insert(header::CONTENT_RANGE, hv(&format!("bytes */{}", meta.size)));
+        h.insert(header::CONTENT_RANGE, hv(&format!("bytes */{size}")));
         let body = "invalid range: failed to overlap\n";
         return Ok((StatusCode::RANGE_NOT_SATISFIABLE, h, body).into_response());
     }
@@ -204,11 +221,16 @@ async fn respond(
         h.insert(header::CONTENT_TYPE, hv(&mime));
         h.insert(
             header::CONTENT_RANGE,
-            hv(&format!("bytes {a}-{}/{}", b - 1, meta.size)),
+            hv(&format!("bytes {a}-{}/{size}", b - 1)),
         );
         h.insert(header::CONTENT_LENGTH, hv(&(b - a).to_string()));
-        let body = backend.read_range(&key, a, b).await.map_err(io)?;
-        return Ok((StatusCode::PARTIAL_CONTENT, h, Body::from_stream(body)).into_response());
+        let body = match &whole {
+            Whole::Mem(all) => Body::from(all.slice(a as usize..b as usize)),
+            Whole::Stream(..) => {
+                Body::from_stream(backend.read_range(&key, a, b).await.map_err(io)?)
+            }
+        };
+        return Ok((StatusCode::PARTIAL_CONTENT, h, body).into_response());
     }
     // Several ranges: multipart/byteranges, each part streamed in turn.
     let boundary = crate::schema::names::random_id(60);
@@ -216,9 +238,8 @@ async fn respond(
     let mut total = 0u64;
     for (a, b) in &wanted {
         let head = format!(
-            "--{boundary}\r\nContent-Range: bytes {a}-{}/{}\r\nContent-Type: {mime}\r\n\r\n",
+            "--{boundary}\r\nContent-Range: bytes {a}-{}/{size}\r\nContent-Type: {mime}\r\n\r\n",
             b - 1,
-            meta.size
         );
         total += head.len() as u64 + (b - a) + 2;
         parts.push((head, *a, *b));
@@ -230,9 +251,38 @@ async fn respond(
         hv(&format!("multipart/byteranges; boundary={boundary}")),
     );
     h.insert(header::CONTENT_LENGTH, hv(&total.to_string()));
-    let backend = Arc::clone(backend);
-    let stream = async_stream(backend, key, parts, tail);
-    Ok((StatusCode::PARTIAL_CONTENT, h, Body::from_stream(stream)).into_response())
+    let body = match whole {
+        Whole::Mem(all) => Body::from(byteranges(&all, parts, tail)),
+        Whole::Stream(..) => Body::from_stream(async_stream(Arc::clone(backend), key, parts, tail)),
+    };
+    Ok((StatusCode::PARTIAL_CONTENT, h, body).into_response())
+}
+
+/// Files below this size are read whole into one buffer and sent as one
+/// body; larger ones are streamed in chunks (bounded memory).
+const SMALL: u64 = 1 << 20;
+
+/// The file as read for the answer.
+enum Whole {
+    /// A small file, all of it.
+    Mem(Bytes),
+    /// A large file: its first chunk (for sniffing) and the rest.
+    Stream(
+        Bytes,
+        futures_util::stream::BoxStream<'static, std::io::Result<Bytes>>,
+    ),
+}
+
+/// The multipart/byteranges body of a file held in memory.
+fn byteranges(all: &Bytes, parts: Vec<(String, u64, u64)>, tail: String) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (head, a, b) in parts {
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(&all[a as usize..b as usize]);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(tail.as_bytes());
+    out
 }
 
 /// The multipart/byteranges body: part headers and ranges, one after another.

@@ -81,12 +81,13 @@ pub async fn create(
     form: RecordForm,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
-    let form = form.with_tus(&app, &ctx.actor, &c).await?;
+    let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
     // pb_hooks: before validation and the write
     let body = hooks::before(&app, &c, "create", &ctx.actor, None, form.body).await?;
     let files = Some((app.files.as_ref(), form.uploads));
     let (store, actor) = (&app.store, &ctx.actor);
     let v = records::create_with_files(store, files, Arc::clone(&c), actor, &ctx.req, body).await?;
+    claims.consume().await;
     app.realtime_flush().await;
     // pb_hooks: after the commit
     hooks::after(&app, &c, "create", &v).await;
@@ -103,13 +104,14 @@ pub async fn update(
     form: RecordForm,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
-    let form = form.with_tus(&app, &ctx.actor, &c).await?;
+    let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
     // pb_hooks: before validation and the write
     let body = hooks::before(&app, &c, "update", &ctx.actor, Some(&id), form.body).await?;
     let files = Some((app.files.as_ref(), form.uploads));
     let (store, actor) = (&app.store, &ctx.actor);
     let v =
         records::update_with_files(store, files, Arc::clone(&c), actor, &ctx.req, id, body).await?;
+    claims.consume().await;
     app.realtime_flush().await;
     // pb_hooks: after the commit
     hooks::after(&app, &c, "update", &v).await;

@@ -19,6 +19,7 @@ use super::error::ApiError;
 use super::extract::{MAX_BODY, RecordBody};
 use crate::app::App;
 use crate::schema::FieldKind;
+use crate::service::files::tus::Claims;
 use crate::service::files::{self, Upload, names};
 
 /// A record body plus its uploaded files.
@@ -80,6 +81,11 @@ async fn refuse_declared(body: axum::body::Body, declared: u64, limit: u64) -> A
     too_large()
 }
 
+/// Parts up to this size are gathered in memory and written to their temp
+/// file with one call; larger ones are streamed to it chunk by chunk (each
+/// write of a tokio file is a hop to the blocking pool).
+const SPOOL_BUFFER: usize = 1 << 20;
+
 /// Streams one file part into a temp file, sniffing its first bytes.
 async fn spool(
     app: &App,
@@ -88,8 +94,7 @@ async fn spool(
     mut field: multer::Field<'static>,
 ) -> Result<Upload, ApiError> {
     let path = files::upload::temp_path(&app.files.tmp);
-    let mut file = tokio::fs::File::create(&path).await.map_err(internal)?;
-    // From here the Upload owns the temp file (removed on drop).
+    // The Upload owns the temp file (removed on drop, even half written).
     let mut up = Upload {
         key,
         original,
@@ -97,7 +102,8 @@ async fn spool(
         size: 0,
         mime: String::new(),
     };
-    let mut head = Vec::new();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut file: Option<tokio::fs::File> = None;
     loop {
         let chunk = match field.chunk().await {
             Ok(Some(c)) => c,
@@ -109,33 +115,47 @@ async fn spool(
             }
             Err(_) => return Err(ApiError::bad_request()),
         };
-        if head.len() < names::SNIFF_LEN {
-            let take = (names::SNIFF_LEN - head.len()).min(chunk.len());
-            head.extend_from_slice(&chunk[..take]);
-        }
         up.size += chunk.len() as u64;
-        file.write_all(&chunk).await.map_err(internal)?;
+        match file.as_mut() {
+            Some(f) => f.write_all(&chunk).await.map_err(internal)?,
+            None if buf.len() + chunk.len() <= SPOOL_BUFFER => buf.extend_from_slice(&chunk),
+            None => {
+                // Too large to gather: sniff now, then stream to the file.
+                let head = [&buf[..], &chunk[..]].concat();
+                up.mime = names::sniff(&head[..head.len().min(names::SNIFF_LEN)]);
+                let mut f = tokio::fs::File::create(&up.path).await.map_err(internal)?;
+                f.write_all(&head).await.map_err(internal)?;
+                buf = Vec::new();
+                file = Some(f);
+            }
+        }
     }
-    file.flush().await.map_err(internal)?;
-    up.mime = names::sniff(&head);
+    match file {
+        Some(mut f) => f.flush().await.map_err(internal)?,
+        None => {
+            up.mime = names::sniff(&buf[..buf.len().min(names::SNIFF_LEN)]);
+            tokio::fs::write(&up.path, buf).await.map_err(internal)?;
+        }
+    }
     Ok(up)
 }
 
 impl RecordForm {
     /// Adds the finished TUS uploads the body names (`"tus:<id>"` values of
-    /// file fields) to the uploads.
+    /// file fields) to the uploads; consume the claims once the write has
+    /// committed (dropped, they leave the uploads claimable).
     pub async fn with_tus(
         mut self,
         app: &App,
         actor: &crate::service::Actor,
         c: &crate::schema::Collection,
-    ) -> Result<Self, ApiError> {
+    ) -> Result<(Self, Claims), ApiError> {
         let tus = &app.files.tus;
-        let more = tus
+        let (more, claims) = tus
             .claim_in_body(actor, c, &mut self.body, &app.files.tmp)
             .await?;
         self.uploads.extend(more);
-        Ok(self)
+        Ok((self, claims))
     }
 }
 

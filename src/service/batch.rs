@@ -236,6 +236,7 @@ pub async fn run(
     let mut ops = Vec::with_capacity(requests.len());
     let mut staged: Vec<Staged> = Vec::with_capacity(requests.len());
     let mut shapes: Vec<(Arc<Collection>, Shape)> = Vec::with_capacity(requests.len());
+    let mut claims = Vec::new();
     for (i, r) in requests.into_iter().enumerate() {
         // PocketBase answers an unsupported URL with 400 for the first
         // request and (a quirk of its router) 500 after an earlier one.
@@ -267,29 +268,47 @@ pub async fn run(
                 fields: q("fields"),
             },
         ));
-        let uploads = r.uploads;
-        let prepared = match (r.method.to_uppercase().as_str(), id) {
-            ("POST", None) => match CreateOp::prepare(store, c, actor, req, r.body).await {
+        let (mut uploads, mut body, method) = (r.uploads, r.body, r.method.to_uppercase());
+        // `"tus:<id>"` values, as in single writes; reserved until the commit.
+        let claimed = match method.as_str() {
+            "DELETE" => Ok(()),
+            _ => match files
+                .tus
+                .claim_in_body(actor, &c, &mut body, &files.tmp)
+                .await
+            {
+                Ok((more, claim)) => {
+                    uploads.extend(more);
+                    claims.push(claim);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+        };
+        let prepared = match (claimed, method.as_str(), id) {
+            (Err(e), ..) => Err(e),
+            (Ok(()), "POST", None) => match CreateOp::prepare(store, c, actor, req, body).await {
                 Ok(mut op) => op.stage(files, uploads).await.map(|()| Op::Create(op)),
                 Err(e) => Err(e),
             },
-            ("PATCH", Some(id)) => {
-                match UpdateOp::prepare(store, c, actor, req, id, r.body).await {
+            (Ok(()), "PATCH", Some(id)) => {
+                match UpdateOp::prepare(store, c, actor, req, id, body).await {
                     Ok(mut op) => op.stage(files, uploads).await.map(|()| Op::Update(op)),
                     Err(e) => Err(e),
                 }
             }
-            ("DELETE", Some(id)) => DeleteOp::prepare(store, c, actor, req, id).map(Op::Delete),
-            ("PUT", None) => {
-                let id = r
-                    .body
+            (Ok(()), "DELETE", Some(id)) => {
+                DeleteOp::prepare(store, c, actor, req, id).map(Op::Delete)
+            }
+            (Ok(()), "PUT", None) => {
+                let id = body
                     .get("id")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
                 let create =
-                    CreateOp::prepare(store, Arc::clone(&c), actor, req, r.body.clone()).await;
-                let update = UpdateOp::prepare(store, c, actor, req, id, r.body).await;
+                    CreateOp::prepare(store, Arc::clone(&c), actor, req, body.clone()).await;
+                let update = UpdateOp::prepare(store, c, actor, req, id, body).await;
                 match (create, update) {
                     (Ok(mut cr), Ok(mut up)) => match cr.stage(files, uploads).await {
                         Ok(()) => {
@@ -341,6 +360,10 @@ pub async fn run(
     }
     crate::service::files::cleanup::poke();
     let done = done?;
+    // Committed: the TUS uploads are used up (a failed batch leaves them).
+    for c in claims {
+        c.consume().await;
+    }
     let mut results = Vec::with_capacity(done.len());
     for (d, (c, shape)) in done.into_iter().zip(shapes) {
         results.push(match d {

@@ -86,6 +86,30 @@ test('SIGKILL during uploads and replacements: no record names a missing file; t
   console.log(`orphans left by the kills: ${before.length}, after the sweep: 0`);
 });
 
+test('the orphan sweep is the cron job __cairnFilesSweep__: run via the API, it removes orphans older than the grace only', { skip: cairnOnly }, async () => {
+  await srv.restart(); // the default grace (1 h)
+  const jobs = Object.fromEntries((await srv.pb.crons.getFullList()).map((j) => [j.id, j.expression]));
+  assert.equal(jobs.__cairnFilesSweep__, '0 * * * *', 'files_sweep_interval_secs = 3600 (default) is hourly');
+  const rec = await srv.pb.collection('crashy').create({ title: 'kept', att: [file('k.bin', Buffer.from('keep me'))] });
+  const dir = path.join(srv.dir, 'storage', col.id, 'orphanrecord123');
+  fs.mkdirSync(dir, { recursive: true });
+  const old = path.join(dir, 'old_abcdefghij.txt');
+  const young = path.join(dir, 'young_abcdefghij.txt');
+  fs.writeFileSync(old, 'left by a crash');
+  fs.writeFileSync(young, 'a write in flight');
+  const twoHoursAgo = new Date(Date.now() - 2 * 3600 * 1000);
+  fs.utimesSync(old, twoHoursAgo, twoHoursAgo);
+  // The record's own file is old too, but named: it stays.
+  const named = path.join(srv.dir, 'storage', col.id, rec.id, rec.att[0]);
+  fs.utimesSync(named, twoHoursAgo, twoHoursAgo);
+  assert.equal(await srv.pb.crons.run('__cairnFilesSweep__'), true);
+  await eventually(async () => !fs.existsSync(old), 'old orphan swept', 10_000);
+  assert.ok(fs.existsSync(young), 'an orphan younger than the grace stays');
+  assert.ok(fs.existsSync(named), 'a named file stays');
+  const res = await fetch(`${srv.url}/api/files/${col.id}/${rec.id}/${rec.att[0]}`);
+  assert.equal(await res.text(), 'keep me');
+});
+
 /** Resident set size of the server process, in bytes. */
 function rss(pid) {
   const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));

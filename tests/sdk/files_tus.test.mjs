@@ -158,16 +158,52 @@ test('attached uploads are checked like multipart files', { skip }, async () => 
   const id = await upload(Buffer.from('%PDF-1.4 not text'), { name: 'x.pdf' });
   const err = await rejects(user.collection('videos').create({ parts: [`tus:${id}`] }), 400);
   assert.equal(err.response.data.parts.code, 'validation_invalid_mime_type');
+  // The failed write did not use the upload up: it can be attached elsewhere.
+  const rec = await user.collection('videos').create({ clip: `tus:${id}` });
+  assert.equal(await (await fetch(`${srv.url}/api/files/videos/${rec.id}/${rec.clip}`)).text(), '%PDF-1.4 not text');
 });
 
-test('unfinished uploads expire and are removed', { skip, timeout: 60_000 }, async () => {
+test('batch requests attach uploads; a failed batch leaves them claimable', { skip }, async () => {
+  await srv.pb.settings.update({ batch: { enabled: true, maxRequests: 50 } });
+  const a = await upload(Buffer.from('first upload'), { name: 'alpha.txt' });
+  const b = await upload(Buffer.from('second upload'), { name: 'beta.txt' });
+  const head = async (id) => (await fetch(`${srv.url}/api/tus/${id}`, { method: 'HEAD', headers: tusHeaders() })).status;
+  const before = await storedFiles(srv, col.id);
+  // The second request fails: the whole batch rolls back.
+  let batch = user.createBatch();
+  batch.collection('videos').create({ title: 'batch a', clip: `tus:${a}` });
+  batch.collection('videos').create({ title: 'batch b', parts: [`tus:${b}`], clip: 'not-a-file.txt' });
+  const err = await rejects(batch.send(), 400);
+  assert.equal(err.response.data.requests['1'].code, 'batch_request_failed');
+  assert.equal(err.response.data.requests['1'].response.data.clip.code, 'validation_invalid_file');
+  assert.equal(await head(a), 200, 'a failed batch keeps the upload');
+  assert.equal(await head(b), 200);
+  assert.deepEqual(await storedFiles(srv, col.id), before, 'nothing stored by the failed batch');
+  // An unknown upload fails its sub-request with the field's code.
+  batch = user.createBatch();
+  batch.collection('videos').create({ clip: 'tus:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+  const unknown = await rejects(batch.send(), 400);
+  assert.equal(unknown.response.data.requests['0'].response.data.clip.code, 'validation_invalid_tus_upload');
+  // Retried, it commits, and the uploads are used up.
+  batch = user.createBatch();
+  batch.collection('videos').create({ title: 'batch a', clip: `tus:${a}` });
+  batch.collection('videos').create({ title: 'batch b', 'parts+': [`tus:${b}`] });
+  const [ra, rb] = await batch.send();
+  assert.equal(ra.status, 200);
+  assert.match(ra.body.clip, /^alpha_[a-z0-9]{10}\.txt$/);
+  assert.equal(rb.body.parts.length, 1);
+  assert.equal(await (await fetch(`${srv.url}/api/files/videos/${ra.body.id}/${ra.body.clip}`)).text(), 'first upload');
+  assert.equal(await (await fetch(`${srv.url}/api/files/videos/${rb.body.id}/${rb.body.parts[0]}`)).text(), 'second upload');
+  assert.equal(await head(a), 404, 'consumed');
+  assert.equal(await head(b), 404, 'consumed');
+});
+
+test('unfinished uploads expire and are removed by the files sweep job', { skip, timeout: 60_000 }, async () => {
   process.env.CAIRN_FILES_TUS_EXPIRY_SECS = '1';
-  process.env.CAIRN_FILES_SWEEP_INTERVAL_SECS = '1';
   try {
     await srv.restart();
   } finally {
     delete process.env.CAIRN_FILES_TUS_EXPIRY_SECS;
-    delete process.env.CAIRN_FILES_SWEEP_INTERVAL_SECS;
   }
   await user.collection('users').authWithPassword('t@example.com', 'pass123456').catch(() => {});
   user = newClient(srv.url);
@@ -175,6 +211,9 @@ test('unfinished uploads expire and are removed', { skip, timeout: 60_000 }, asy
   const res = await fetch(`${srv.url}/api/tus`, { method: 'POST', headers: tusHeaders({ 'upload-length': '100' }) });
   assert.equal(res.status, 201);
   const loc = new URL(res.headers.get('location'), srv.url).href;
-  await eventually(async () => (await fetch(loc, { method: 'HEAD', headers: tusHeaders() })).status === 404, 'upload expired', 10_000);
+  await eventually(async () => {
+    await srv.pb.crons.run('__cairnFilesSweep__');
+    return (await fetch(loc, { method: 'HEAD', headers: tusHeaders() })).status === 404;
+  }, 'upload expired', 10_000);
   assert.deepEqual(await storedFiles(srv, col.id, 'none'), []);
 });

@@ -7,7 +7,9 @@
 //! and clears the rows. A crash in between leaves rows (processed at the
 //! next start) or, for uploads stored before a job that never committed,
 //! orphan files, which [`sweep_orphans`] removes once they are older than
-//! the grace period.
+//! the grace period. The sweep is a cron job (listed by `GET /api/crons`,
+//! runnable by hand with `POST /api/crons/{id}`) rather than a timer of its
+//! own, so it shows up and can be triggered like every other periodic task.
 
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
@@ -175,8 +177,7 @@ pub fn start_cleaner<A: Send + Sync + 'static>(
 /// Removes stored files no committed record names: uploads of writes that
 /// never committed (a crash, a kill) and anything else left behind. Files
 /// younger than `grace` are left alone, since a write may be storing them
-/// right now. Returns how many files it deleted. Registered as a periodic
-/// task by [`start_sweeper`]; a scheduler can call it directly.
+/// right now. Returns how many files it deleted. Run by [`sweep`].
 pub async fn sweep_orphans(
     store: &Store,
     backend: &dyn Backend,
@@ -234,25 +235,55 @@ pub async fn sweep_orphans(
     Ok(deleted)
 }
 
-/// Runs [`sweep_orphans`] (and the temp-upload clean-up) at start and
-/// then every `files_sweep_interval_secs`.
-pub fn start_sweeper<A: Send + Sync + 'static>(
-    owner: Arc<A>,
-    store: fn(&A) -> &Store,
-    files: Arc<super::Files>,
-) {
-    let (every, grace) = (files.limits.sweep_every, files.limits.orphan_grace);
-    tokio::spawn(async move {
-        let store = store(&owner);
-        loop {
-            match sweep_orphans(store, files.backend().as_ref(), grace).await {
-                Err(StoreError::Closed) => return,
-                Err(e) => tracing::warn!(error = %e, "orphan sweep"),
-                Ok(_) => {}
-            }
-            super::upload::sweep_tmp(&files.tmp, grace).await;
-            files.tus.sweep().await;
-            tokio::time::sleep(every).await;
+/// One run of the sweep job (`__cairnFilesSweep__`, registered with the
+/// other built-in cron jobs in `ops.rs`): orphan files, stale temp uploads
+/// and expired TUS uploads.
+pub async fn sweep(store: &Store, files: &super::Files) -> Result<(), String> {
+    let grace = files.limits.orphan_grace;
+    let swept = sweep_orphans(store, files.backend().as_ref(), grace).await;
+    super::upload::sweep_tmp(&files.tmp, grace).await;
+    files.tus.sweep().await;
+    swept.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// The cron expression for `files_sweep_interval_secs`: the interval in
+/// whole minutes (at least one), lowered to a divisor of 60 (`*/M * * * *`);
+/// from one hour, whole hours lowered to a divisor of 24 (`0 */H * * *`);
+/// from one day, daily at midnight UTC.
+pub fn sweep_schedule(every: Duration) -> String {
+    let largest_divisor = |n: u64, of: u64| (1..=n.min(of)).rev().find(|d| of.is_multiple_of(*d));
+    let minutes = (every.as_secs() / 60).max(1);
+    if minutes < 60 {
+        match largest_divisor(minutes, 60) {
+            Some(1) | None => "* * * * *".into(),
+            Some(m) => format!("*/{m} * * * *"),
         }
-    });
+    } else if minutes < 24 * 60 {
+        match largest_divisor(minutes / 60, 24) {
+            Some(1) | None => "0 * * * *".into(),
+            Some(h) => format!("0 */{h} * * *"),
+        }
+    } else {
+        "0 0 * * *".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sweep_schedule;
+    use std::time::Duration;
+
+    #[test]
+    fn sweep_interval_maps_to_a_cron_expression() {
+        let at = |secs| sweep_schedule(Duration::from_secs(secs));
+        assert_eq!(at(1), "* * * * *");
+        assert_eq!(at(90), "* * * * *");
+        assert_eq!(at(300), "*/5 * * * *");
+        assert_eq!(at(7 * 60), "*/6 * * * *");
+        assert_eq!(at(3600), "0 * * * *");
+        assert_eq!(at(5 * 3600), "0 */4 * * *");
+        assert_eq!(at(12 * 3600), "0 */12 * * *");
+        assert_eq!(at(86400), "0 0 * * *");
+        assert_eq!(at(7 * 86400), "0 0 * * *");
+    }
 }

@@ -8,7 +8,7 @@
 //! the committed record does not name are deleted ([`Staged::settle`])
 //! while the cleaner deletes the queued ones ([`cleanup`]). So a committed
 //! record never names a missing file, and a crash leaves at most orphans,
-//! which the periodic [`cleanup::sweep_orphans`] removes.
+//! which the sweep job ([`cleanup::sweep`]) removes.
 
 pub mod cleanup;
 pub mod names;
@@ -37,7 +37,7 @@ use crate::service::Error;
 pub struct Limits {
     /// Largest multipart body accepted by record writes (all parts).
     pub max_body: u64,
-    /// How often the orphan sweep runs.
+    /// How often the orphan sweep runs (see [`cleanup::sweep_schedule`]).
     pub sweep_every: Duration,
     /// How old an unnamed file must be before the sweep deletes it.
     pub orphan_grace: Duration,
@@ -121,15 +121,14 @@ impl Files {
     }
 }
 
-/// Starts the cleaner (queued deletions) and the periodic orphan sweep for
-/// the store `owner` holds.
+/// Starts the cleaner (queued deletions) for the store `owner` holds. The
+/// orphan sweep is a cron job ([`cleanup::sweep`], registered in `ops.rs`).
 pub fn start_tasks<A: Send + Sync + 'static>(
     owner: Arc<A>,
     store: fn(&A) -> &crate::store::Store,
     files: &Arc<Files>,
 ) {
-    cleanup::start_cleaner(Arc::clone(&owner), store, Arc::clone(files));
-    cleanup::start_sweeper(owner, store, Arc::clone(files));
+    cleanup::start_cleaner(owner, store, Arc::clone(files));
 }
 
 /// `POST /api/settings/test/s3`: uploads and deletes a test object with the

@@ -98,8 +98,7 @@ pub async fn locate(
         && thumbs::is_thumbable(filename)
         && let Some(spec) = Spec::parse(size)
         && let Some(tkey) = thumbs::thumb_key(&key, size)
-        && files.thumbs.ensure(&backend, &key, &tkey, spec).await
-        && let Ok(Some(tmeta)) = backend.head(&tkey).await
+        && let Some(tmeta) = files.thumbs.ensure(&backend, &key, &tkey, spec).await
     {
         return Ok(Found {
             key: tkey,

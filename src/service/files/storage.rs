@@ -5,7 +5,8 @@
 //! `<collectionId>/<recordId>/thumbs_<name>/<size>_<name>` (PocketBase's
 //! layout, so a PocketBase `pb_data/storage` can be copied over as is).
 //! Reads are streams of chunks so serving a large file holds at most one
-//! chunk in memory per request.
+//! chunk in memory per request; small files are read whole
+//! ([`Backend::read_all`]), which skips the per-chunk overhead.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -41,6 +42,18 @@ pub trait Backend: Send + Sync {
         start: u64,
         end: u64,
     ) -> BoxFuture<'a, io::Result<BoxStream<'static, io::Result<Bytes>>>>;
+    /// The whole object in one buffer (small files: one read, no chunks).
+    /// The default collects [`Backend::read_range`].
+    fn read_all<'a>(&'a self, key: &'a str, size: u64) -> BoxFuture<'a, io::Result<Bytes>> {
+        Box::pin(async move {
+            let mut body = self.read_range(key, 0, size).await?;
+            let mut out = Vec::with_capacity(size as usize);
+            while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+                out.extend_from_slice(&chunk?);
+            }
+            Ok(Bytes::from(out))
+        })
+    }
     /// Deletes one object (absent is fine).
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<()>>;
     /// Deletes every object under `prefix` (which ends with `/`).
@@ -166,6 +179,10 @@ impl Backend for Local {
                 });
             Ok(Box::pin(stream) as BoxStream<'static, io::Result<Bytes>>)
         })
+    }
+
+    fn read_all<'a>(&'a self, key: &'a str, _size: u64) -> BoxFuture<'a, io::Result<Bytes>> {
+        Box::pin(async move { tokio::fs::read(self.path(key)?).await.map(Bytes::from) })
     }
 
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<()>> {

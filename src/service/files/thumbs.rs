@@ -14,7 +14,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, ImageFormat, ImageReader};
 use tokio::sync::{OnceCell, Semaphore};
 
-use super::storage::Backend;
+use super::storage::{Backend, Meta};
 
 /// Largest source image decoded for a thumb (width × height).
 pub const MAX_PIXELS: u64 = 40_000_000;
@@ -165,21 +165,22 @@ impl Default for Thumbs {
 }
 
 impl Thumbs {
-    /// Makes thumb `size` of `key` at `thumb` unless it exists; true when
-    /// the thumb is there afterwards. Concurrent callers share one run.
+    /// Makes thumb `size` of `key` at `thumb` unless it exists; the thumb's
+    /// metadata when it is there afterwards. Concurrent callers share one
+    /// run.
     pub async fn ensure(
         &self,
         backend: &Arc<dyn Backend>,
         key: &str,
         thumb: &str,
         spec: Spec,
-    ) -> bool {
-        if matches!(backend.head(thumb).await, Ok(Some(_))) {
-            return true;
+    ) -> Option<Meta> {
+        if let Ok(Some(meta)) = backend.head(thumb).await {
+            return Some(meta);
         }
         let cell = match self.inflight.lock() {
             Ok(mut m) => Arc::clone(m.entry(thumb.to_owned()).or_default()),
-            Err(_) => return false,
+            Err(_) => return None,
         };
         let made = *cell
             .get_or_init(|| self.generate(backend, key, thumb, spec))
@@ -189,7 +190,10 @@ impl Thumbs {
         {
             m.remove(thumb);
         }
-        made
+        if !made {
+            return None;
+        }
+        backend.head(thumb).await.ok().flatten()
     }
 
     async fn generate(

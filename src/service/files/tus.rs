@@ -6,14 +6,17 @@
 //! broken PATCH keeps what arrived) beside `<id>.json` (length, name, type,
 //! owner). A finished upload is attached to a record by sending
 //! `"tus:<id>"` as a file field's value in a record create or update
-//! (`field`, `field+`, `+field`): it then goes through the same staging as
-//! a multipart file (maxSize, sniffed mimeTypes, stored name) and the
-//! upload is consumed. Uploads untouched for the expiry period are removed
-//! by the sweeper.
+//! (`field`, `field+`, `+field`), alone or inside a batch request: it then
+//! goes through the same staging as a multipart file (maxSize, sniffed
+//! mimeTypes, stored name). The upload is only *reserved* while the write
+//! runs ([`Claims`]) and consumed once it commits, so a write that fails (a
+//! validation error, a failed batch) leaves it claimable by the next try.
+//! Uploads untouched for the expiry period are removed by the files sweep
+//! job.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -40,8 +43,40 @@ pub struct Tus {
     dir: PathBuf,
     pub max_size: u64,
     pub expiry: Duration,
-    /// Uploads with a PATCH in progress (a second one gets 409).
-    busy: Mutex<HashSet<String>>,
+    /// Uploads with a PATCH in progress (a second one gets 409) or
+    /// reserved by a record write.
+    busy: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Uploads reserved by one record write (or batch). [`Claims::consume`]
+/// deletes them after the commit; dropping the value without it (the write
+/// failed) only lifts the reservation, so the uploads can be attached again.
+#[derive(Default)]
+pub struct Claims {
+    busy: Arc<Mutex<HashSet<String>>>,
+    dir: PathBuf,
+    ids: Vec<String>,
+}
+
+impl Claims {
+    /// The write committed: the uploads are used up.
+    pub async fn consume(self) {
+        for id in &self.ids {
+            for ext in ["bin", "json"] {
+                let _ = tokio::fs::remove_file(self.dir.join(format!("{id}.{ext}"))).await;
+            }
+        }
+    }
+}
+
+impl Drop for Claims {
+    fn drop(&mut self) {
+        if let Ok(mut busy) = self.busy.lock() {
+            for id in &self.ids {
+                busy.remove(id);
+            }
+        }
+    }
 }
 
 fn missing() -> Error {
@@ -96,7 +131,7 @@ impl Tus {
             dir,
             max_size,
             expiry,
-            busy: Mutex::new(HashSet::new()),
+            busy: Arc::default(),
         })
     }
 
@@ -210,14 +245,17 @@ impl Tus {
         Ok(())
     }
 
-    /// Takes a finished upload of the caller as a record upload under form
-    /// key `key` (the bytes move into `tmp`).
-    pub async fn claim(
+    /// Reserves a finished upload of the caller (into `claims`) and hands it
+    /// over as a record upload under form key `key`: the bytes are
+    /// hard-linked into `tmp` (copied on another filesystem), so the upload
+    /// itself stays until [`Claims::consume`].
+    async fn claim(
         &self,
         actor: &Actor,
         id: &str,
         key: &str,
         tmp: &Path,
+        claims: &mut Claims,
     ) -> Result<Upload, Error> {
         let bad = |msg: &str| {
             let mut d = serde_json::Map::new();
@@ -236,10 +274,20 @@ impl Tus {
         if offset != info.length {
             return Err(bad("The upload is not finished."));
         }
-        let (meta, data) = self.paths(id);
+        let reserved = self
+            .busy
+            .lock()
+            .map(|mut b| b.insert(id.to_owned()))
+            .unwrap_or(false);
+        if !reserved {
+            return Err(bad("The upload is in use by another request."));
+        }
+        claims.ids.push(id.to_owned());
+        let (_, data) = self.paths(id);
         let path = super::upload::temp_path(tmp);
-        tokio::fs::rename(&data, &path).await.map_err(io)?;
-        let _ = tokio::fs::remove_file(&meta).await;
+        if tokio::fs::hard_link(&data, &path).await.is_err() {
+            tokio::fs::copy(&data, &path).await.map_err(io)?;
+        }
         let mut head = vec![0u8; super::names::SNIFF_LEN];
         let n = {
             use tokio::io::AsyncReadExt;
@@ -302,16 +350,22 @@ impl Tus {
 
 impl Tus {
     /// Replaces `"tus:<id>"` values of `c`'s file fields in a record body by
-    /// the finished uploads they name (consumed).
+    /// the finished uploads they name, reserved until the caller consumes
+    /// the returned [`Claims`] (after the commit) or drops them.
     pub async fn claim_in_body(
         &self,
         actor: &Actor,
         c: &crate::schema::Collection,
         body: &mut serde_json::Map<String, serde_json::Value>,
         tmp: &Path,
-    ) -> Result<Vec<Upload>, Error> {
+    ) -> Result<(Vec<Upload>, Claims), Error> {
         use serde_json::Value;
         let mut out = Vec::new();
+        let mut claims = Claims {
+            busy: Arc::clone(&self.busy),
+            dir: self.dir.clone(),
+            ids: Vec::new(),
+        };
         let keys: Vec<String> = body.keys().cloned().collect();
         for key in keys {
             let name = crate::schema::value::split_modifier(&key).0;
@@ -334,7 +388,7 @@ impl Tus {
                 continue;
             }
             for id in &tus {
-                out.push(self.claim(actor, id, &key, tmp).await?);
+                out.push(self.claim(actor, id, &key, tmp, &mut claims).await?);
             }
             let rest: Vec<Value> = ids
                 .iter()
@@ -347,6 +401,6 @@ impl Tus {
                 body.insert(key, Value::Array(rest));
             }
         }
-        Ok(out)
+        Ok((out, claims))
     }
 }
