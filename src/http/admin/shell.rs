@@ -12,8 +12,7 @@ use super::session::Admin;
 use super::view;
 use crate::app::App;
 
-/// Top navigation: (path, label). Operations pages (logs, backups, crons,
-/// webhooks, files) are added here when their APIs exist.
+/// Top navigation: (path, label). A file storage page would go here too.
 pub const NAV: &[(&str, &str)] = &[
     ("/_/collections", "Collections"),
     ("/_/settings", "Settings"),
