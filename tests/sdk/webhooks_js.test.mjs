@@ -67,7 +67,13 @@ test('a JS hook save and a JS migration save and delete are delivered, signed', 
   assert.equal(fromHook.type, `${col}.create`);
   assert.equal(fromHook.data.record.id, r.json.id);
   assert.equal(fromHook.data.record.title, 'from hook');
-  const log = await deliveries(srv, { webhook: ep.id });
+  // The receiver has the request before the outcome is recorded (the
+  // dispatcher's next turn): wait for the log to say so.
+  let log = [];
+  await waitFor(async () => {
+    log = await deliveries(srv, { webhook: ep.id });
+    return log.length === 4 && log.every((d) => d.state === 'succeeded');
+  }, 10_000, 'four succeeded deliveries').catch(() => {});
   assert.equal(log.length, 4);
   assert.ok(log.every((d) => d.state === 'succeeded'), JSON.stringify(log.map((d) => d.state)));
   await rx.close();
