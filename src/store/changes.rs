@@ -1,4 +1,5 @@
-//! Reading and trimming the change log (`_changes`), which feeds realtime.
+//! The change log (`_changes`), which feeds realtime and webhooks:
+//! appending in the write transaction, reading and trimming.
 //!
 //! Every committed record mutation has one row, in commit order (`seq`),
 //! with a snapshot of the record (passwords removed). Rules for realtime
@@ -11,8 +12,9 @@ use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;
-use super::records::{Where, select_list, to_sql};
+use super::records::{Row_, Where, select_list, to_sql};
 use crate::schema::Collection;
+use crate::schema::datetime;
 use crate::schema::names::quote_ident;
 
 /// Runs inside the write transaction of every appended change, so what it
@@ -23,7 +25,7 @@ pub trait ChangeHook: Send + Sync {
     /// Would a change of `collection` with `action` be looked at? Writers
     /// that would have to copy a row just to pass it as `old` ask first, so
     /// the copy is only made when something wants it.
-    fn wants(&self, _collection: &Collection, _action: super::records::Action) -> bool {
+    fn wants(&self, _collection: &Collection, _action: Action) -> bool {
         true
     }
 }
@@ -33,7 +35,7 @@ pub struct NewChange<'a> {
     pub seq: i64,
     pub collection: &'a Collection,
     pub record_id: &'a str,
-    pub action: super::records::Action,
+    pub action: Action,
     /// The stored fields without password hashes (what `_changes` keeps).
     pub snapshot: &'a Map<String, Value>,
     /// For updates, the stored row before the change (secrets included:
@@ -43,6 +45,112 @@ pub struct NewChange<'a> {
     pub created: &'a str,
 }
 
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Appends a change-log entry. Must run in the same transaction as the
+/// mutation it describes; the snapshot leaves out every secret.
+pub fn append_change(
+    ctx: &mut super::WriteCtx<'_>,
+    c: &Collection,
+    id: &str,
+    action: Action,
+    rec: &Row_,
+) -> Result<i64, StoreError> {
+    append(ctx, c, id, action, rec, None)
+}
+
+/// `append_change` for an update, with the row as it was before it (what
+/// the change hook sends as `oldRecord`; `_changes` does not keep it).
+pub fn append_update(
+    ctx: &mut super::WriteCtx<'_>,
+    c: &Collection,
+    id: &str,
+    old: Option<&Row_>,
+    rec: &Row_,
+) -> Result<i64, StoreError> {
+    append(ctx, c, id, Action::Update, rec, old)
+}
+
+fn append(
+    ctx: &mut super::WriteCtx<'_>,
+    c: &Collection,
+    id: &str,
+    action: Action,
+    rec: &Row_,
+    old: Option<&Row_>,
+) -> Result<i64, StoreError> {
+    // Only stored fields (a new API key's plain text rides along in `rec`
+    // for the answer and must not be logged), without secrets: password
+    // hashes, token keys and API key digests never enter the log (it
+    // outlives the rows it describes, in the file and in backups).
+    let snap: Row_ = c
+        .fields
+        .iter()
+        .filter(|f| !(f.is_secret() || (f.system && f.hidden && f.name == "keyHash")))
+        .filter_map(|f| rec.get(&f.name).map(|v| (f.name.clone(), v.clone())))
+        .collect();
+    if crate::schema::system::ACCESS_COLLECTIONS.contains(&c.name.as_str()) {
+        // Policies and roles live in the schema snapshot: reload it.
+        ctx.schema_changed = true;
+    }
+    let conn = ctx.conn;
+    let created = datetime::now();
+    let snap_json = serde_json::to_string(&snap).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    conn.prepare_cached(
+        "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        c.id,
+        c.name,
+        id,
+        action.as_str(),
+        created,
+        snap_json
+    ])?;
+    let seq = conn.last_insert_rowid();
+    ctx.last_seq = Some(seq);
+    if let Some(hook) = ctx.change_hook {
+        hook.on_change(
+            conn,
+            &NewChange {
+                seq,
+                collection: c,
+                record_id: id,
+                action,
+                snapshot: &snap,
+                old,
+                created: &created,
+            },
+        )?;
+    }
+    Ok(seq)
+}
+
+/// The highest committed change-log sequence number (0 when empty).
+pub fn last_seq(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM _changes", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 /// One change-log row.
 #[derive(Debug, Clone)]
 pub struct Change {
@@ -50,29 +158,53 @@ pub struct Change {
     pub collection_id: String,
     pub record_id: String,
     pub action: String,
+    /// Commit-time timestamp in PocketBase's format.
+    pub created: String,
     pub snapshot: Map<String, Value>,
+}
+
+const CHANGE_COLUMNS: &str = "seq, collection_id, record_id, action, created, snapshot";
+
+fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Change> {
+    let snap: Option<String> = r.get(5)?;
+    Ok(Change {
+        seq: r.get(0)?,
+        collection_id: r.get(1)?,
+        record_id: r.get(2)?,
+        action: r.get(3)?,
+        created: r.get(4)?,
+        snapshot: snap
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default(),
+    })
 }
 
 /// Changes after `seq`, oldest first, at most `limit`.
 pub fn after(conn: &Connection, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
     // A literal LIMIT: a bound one makes SQLite re-prepare on every run.
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT seq, collection_id, record_id, action, snapshot FROM _changes
-         WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
+        "SELECT {CHANGE_COLUMNS} FROM _changes WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
     ))?;
     let rows = stmt
-        .query_map(params![seq], |r| {
-            let snap: Option<String> = r.get(4)?;
-            Ok(Change {
-                seq: r.get(0)?,
-                collection_id: r.get(1)?,
-                record_id: r.get(2)?,
-                action: r.get(3)?,
-                snapshot: snap
-                    .and_then(|s| serde_json::from_str(&s).ok())
-                    .unwrap_or_default(),
-            })
-        })?
+        .query_map(params![seq], change_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// Changes of one collection from `from_seq` on, oldest first, at most
+/// `limit` (webhook replays).
+pub fn of_collection_from(
+    conn: &Connection,
+    collection_id: &str,
+    from_seq: i64,
+    limit: i64,
+) -> Result<Vec<Change>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CHANGE_COLUMNS} FROM _changes
+         WHERE seq >= ?1 AND collection_id = ?2 ORDER BY seq LIMIT {limit}"
+    ))?;
+    let rows = stmt
+        .query_map(params![from_seq, collection_id], change_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }

@@ -10,10 +10,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
 
 use super::StoreError;
+pub use super::changes::{Action, append_change, append_update, last_seq};
 use super::dialect::Dialect;
 use crate::schema::names::quote_ident;
 use crate::schema::value::number;
-use crate::schema::{Collection, Field, FieldKind, datetime};
+use crate::schema::{Collection, Field, FieldKind};
 
 /// A record as field name -> canonical JSON value (all fields, secrets included).
 pub type Row_ = Map<String, Value>;
@@ -487,112 +488,6 @@ pub fn referencing(
         .query_map(params![target_id], |r| read_row(c, r))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
-}
-
-/// What happened to a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Delete => "delete",
-        }
-    }
-}
-
-/// Appends a change-log entry. Must run in the same transaction as the
-/// mutation it describes; the snapshot leaves out every secret.
-pub fn append_change(
-    ctx: &mut super::WriteCtx<'_>,
-    c: &Collection,
-    id: &str,
-    action: Action,
-    rec: &Row_,
-) -> Result<i64, StoreError> {
-    append(ctx, c, id, action, rec, None)
-}
-
-/// `append_change` for an update, with the row as it was before it (what
-/// the change hook sends as `oldRecord`; `_changes` does not keep it).
-pub fn append_update(
-    ctx: &mut super::WriteCtx<'_>,
-    c: &Collection,
-    id: &str,
-    old: Option<&Row_>,
-    rec: &Row_,
-) -> Result<i64, StoreError> {
-    append(ctx, c, id, Action::Update, rec, old)
-}
-
-fn append(
-    ctx: &mut super::WriteCtx<'_>,
-    c: &Collection,
-    id: &str,
-    action: Action,
-    rec: &Row_,
-    old: Option<&Row_>,
-) -> Result<i64, StoreError> {
-    // Only stored fields (a new API key's plain text rides along in `rec`
-    // for the answer and must not be logged), without secrets: password
-    // hashes, token keys and API key digests never enter the log (it
-    // outlives the rows it describes, in the file and in backups).
-    let snap: Row_ = c
-        .fields
-        .iter()
-        .filter(|f| !(f.is_secret() || (f.system && f.hidden && f.name == "keyHash")))
-        .filter_map(|f| rec.get(&f.name).map(|v| (f.name.clone(), v.clone())))
-        .collect();
-    if crate::schema::system::ACCESS_COLLECTIONS.contains(&c.name.as_str()) {
-        // Policies and roles live in the schema snapshot: reload it.
-        ctx.schema_changed = true;
-    }
-    let conn = ctx.conn;
-    let created = datetime::now();
-    let snap_json = serde_json::to_string(&snap).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    conn.prepare_cached(
-        "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        c.id,
-        c.name,
-        id,
-        action.as_str(),
-        created,
-        snap_json
-    ])?;
-    let seq = conn.last_insert_rowid();
-    ctx.last_seq = Some(seq);
-    if let Some(hook) = ctx.change_hook {
-        hook.on_change(
-            conn,
-            &super::changes::NewChange {
-                seq,
-                collection: c,
-                record_id: id,
-                action,
-                snapshot: &snap,
-                old,
-                created: &created,
-            },
-        )?;
-    }
-    Ok(seq)
-}
-
-/// The highest committed change-log sequence number (0 when empty).
-pub fn last_seq(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(
-        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM _changes", [], |r| {
-            r.get(0)
-        })?,
-    )
 }
 
 /// Is this SQLite error a UNIQUE violation? Returns the violated columns.

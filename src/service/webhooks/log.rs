@@ -178,7 +178,7 @@ pub async fn replay(
             };
             let now = now_ms();
             let mut queued = 0;
-            for ch in db::changes_from(conn, &c.id, from, MAX_REPLAY)? {
+            for ch in crate::store::changes::of_collection_from(conn, &c.id, from, MAX_REPLAY)? {
                 if !ep.wants(&ch.collection_id, &ch.action) {
                     continue;
                 }
