@@ -104,6 +104,20 @@ describe('backups', () => {
     await srv.pb.backups.delete('ops_big.zip');
   });
 
+  test('backups.s3 with an endpoint that is not an http(s) URL: backups stay local, nothing crashes', { skip: cairnOnly }, async () => {
+    const fs = await import('node:fs');
+    const bad = { enabled: true, bucket: 'b', region: 'r', endpoint: 'not a url', accessKey: 'k', secret: 's' };
+    await srv.pb.settings.update({ backups: { s3: bad } });
+    try {
+      assert.equal(await srv.pb.backups.create('ops_badep.zip'), true);
+      assert.ok((await srv.pb.backups.getFullList()).some((b) => b.key === 'ops_badep.zip'));
+      assert.ok(fs.existsSync(`${srv.dir}/backups/ops_badep.zip`), 'written to the local directory');
+      await srv.pb.backups.delete('ops_badep.zip');
+    } finally {
+      await srv.pb.settings.update({ backups: { s3: ON_S3 ? s3 : { ...bad, enabled: false } } });
+    }
+  });
+
   test('download needs a superuser file token', async () => {
     await srv.pb.backups.create('ops_dl.zip');
     const token = await srv.pb.files.getToken();
