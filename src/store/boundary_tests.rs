@@ -4,8 +4,6 @@
 
 /// Files outside `store/` that still reach `rusqlite` directly.
 const NOT_YET_MOVED: &[&str] = &[
-    "src/service/webhooks/outbox.rs",
-    "src/service/webhooks/dispatch.rs",
     "src/service/files/cleanup.rs",
     "src/plugins/conn_host.rs",
     "src/plugins/migrations.rs",
@@ -46,4 +44,34 @@ fn only_the_store_names_the_driver() {
         offenders.is_empty(),
         "these files name rusqlite outside src/store/: {offenders:?}"
     );
+}
+
+/// Folders whose files were moved behind the boundary: they must not run SQL
+/// on the handle they pass on either (naming `store::Conn` is allowed).
+const MOVED: &[&str] = &["src/service/webhooks"];
+
+#[test]
+fn moved_services_run_no_sql() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut offenders = Vec::new();
+    for dir in MOVED {
+        let mut files = Vec::new();
+        walk(&root.join(dir), &mut files);
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("readable");
+            let calls = [
+                ".prepare",
+                ".query_row(",
+                ".query_map(",
+                "last_insert_rowid",
+            ];
+            if text.contains("rusqlite")
+                || calls.iter().any(|c| text.contains(c))
+                || text.contains("conn.execute(")
+            {
+                offenders.push(f.display().to_string());
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "these files run SQL: {offenders:?}");
 }

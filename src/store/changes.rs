@@ -20,7 +20,7 @@ use crate::schema::names::quote_ident;
 /// Runs inside the write transaction of every appended change, so what it
 /// writes (the webhook outbox) commits or rolls back with the change.
 pub trait ChangeHook: Send + Sync {
-    fn on_change(&self, conn: &Connection, change: &NewChange<'_>) -> Result<(), StoreError>;
+    fn on_change(&self, conn: &super::Conn, change: &NewChange<'_>) -> Result<(), StoreError>;
 
     /// Would a change of `collection` with `action` be looked at? Writers
     /// that would have to copy a row just to pass it as `old` ask first, so

@@ -27,7 +27,7 @@ use super::send::{self, Result_};
 use super::{Webhooks, now_ms};
 use crate::schema::datetime;
 use crate::store::webhooks::{self as db, Attempt, Claimed};
-use crate::store::{Store, StoreError};
+use crate::store::{Conn, Store, StoreError};
 
 /// Longest sleep between checks for due retries.
 const SWEEP: Duration = Duration::from_secs(1);
@@ -152,7 +152,7 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
 
 /// One turn inside a write job: record outcomes, then claim.
 fn turn(
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     cfg: &super::config::WebhooksConfig,
     outcomes: Vec<Done>,
     caps: &[(String, usize)],
@@ -187,7 +187,7 @@ fn turn(
 /// recover that fails leaves a delivery that was already a dead letter
 /// `failed`: it is not counted again.
 fn record(
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     cfg: &super::config::WebhooksConfig,
     d: &Claimed,
     r: &Result_,
@@ -259,7 +259,7 @@ fn next_delay(
     delay
 }
 
-fn disable(conn: &rusqlite::Connection, id: &str, reason: &str) -> Result<(), StoreError> {
+fn disable(conn: &Conn, id: &str, reason: &str) -> Result<(), StoreError> {
     let at_seq = db::oldest_unfinished_seq(conn, id)?;
     tracing::warn!(webhook = %id, reason, "webhook endpoint disabled");
     db::disable(conn, id, reason, at_seq, &datetime::now())

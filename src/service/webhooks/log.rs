@@ -84,13 +84,7 @@ pub fn view(store: &Store, id: i64) -> Result<Value, Error> {
         .read(|c| {
             let d = db::get_delivery(c, id)?;
             let a = db::attempts_of(c, id)?;
-            let body: Option<String> = c
-                .query_row(
-                    "SELECT body FROM _webhook_deliveries WHERE id = ?1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .ok();
+            let body = db::delivery_body(c, id)?;
             Ok((d, a, body))
         })
         .map_err(internal)?;
@@ -235,7 +229,7 @@ pub async fn test_event(hub: &Webhooks, store: &Store, webhook_id: &str) -> Resu
     .to_string();
     let id = store
         .write(move |ctx| {
-            db::insert_delivery(
+            let id = db::insert_delivery(
                 ctx.conn,
                 &NewDelivery {
                     webhook_id: &ep.id,
@@ -247,7 +241,8 @@ pub async fn test_event(hub: &Webhooks, store: &Store, webhook_id: &str) -> Resu
                     now: now_ms(),
                 },
             )?;
-            Ok::<_, StoreError>(ctx.conn.last_insert_rowid())
+            // No change seq, so the unique (endpoint, seq) pair never ignores it.
+            Ok::<_, StoreError>(id.unwrap_or_default())
         })
         .await
         .map_err(internal)?;

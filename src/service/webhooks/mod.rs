@@ -230,10 +230,7 @@ async fn save(hub: &Webhooks, store: &Store, ep: &Endpoint) -> Result<(), Error>
         .write(move |ctx| {
             let found = db::update_endpoint(ctx.conn, &row)?;
             if let Some(id) = disable {
-                ctx.conn.execute(
-                    "UPDATE _webhook_deliveries SET state = 'cancelled' WHERE webhook_id = ?1 AND state = 'pending'",
-                    [id],
-                )?;
+                db::cancel_pending(ctx.conn, &id)?;
             }
             Ok::<_, StoreError>(found)
         })

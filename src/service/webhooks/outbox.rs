@@ -16,10 +16,10 @@ use super::seal::Sealer;
 use crate::filter::ast::RequestInfo;
 use crate::schema::Collection;
 use crate::service::{Actor, records, rules};
-use crate::store::StoreError;
 use crate::store::changes::{self, ChangeHook, NewChange};
 use crate::store::records::Action;
 use crate::store::webhooks::{self as db, NewDelivery};
+use crate::store::{Conn, StoreError};
 
 /// A change as the payload builder needs it (live, or read back for replay).
 pub struct EventSource<'a> {
@@ -81,7 +81,7 @@ fn project(ep: &Endpoint, c: &Collection, row: &Map<String, Value>) -> Value {
 
 /// Does the change pass the endpoint's filter?
 pub fn passes(
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     schema: &crate::store::Schema,
     ep: &Endpoint,
     ev: &EventSource<'_>,
@@ -100,7 +100,7 @@ pub fn passes(
 }
 
 impl ChangeHook for Webhooks {
-    fn on_change(&self, conn: &rusqlite::Connection, ch: &NewChange<'_>) -> Result<(), StoreError> {
+    fn on_change(&self, conn: &Conn, ch: &NewChange<'_>) -> Result<(), StoreError> {
         let endpoints = self.snapshot();
         let enqueued = enqueue(conn, &endpoints, || Ok(self.schema()), ch)?;
         if enqueued {
@@ -133,7 +133,7 @@ pub struct Offline {
 impl Offline {
     /// Loads the endpoint definitions from `conn` (not their secrets: the
     /// outbox only builds bodies, it never signs).
-    pub fn load(conn: &rusqlite::Connection) -> Result<Self, StoreError> {
+    pub fn load(conn: &Conn) -> Result<Self, StoreError> {
         let endpoints = db::load_endpoints(conn)?
             .iter()
             .filter_map(|r| Endpoint::from_row(r, &Sealer::default()))
@@ -144,7 +144,7 @@ impl Offline {
 }
 
 impl ChangeHook for Offline {
-    fn on_change(&self, conn: &rusqlite::Connection, ch: &NewChange<'_>) -> Result<(), StoreError> {
+    fn on_change(&self, conn: &Conn, ch: &NewChange<'_>) -> Result<(), StoreError> {
         let schema = || crate::store::Schema::load(conn).map(std::sync::Arc::new);
         enqueue(conn, &self.endpoints, schema, ch).map(|_| ())
     }
@@ -157,7 +157,7 @@ impl ChangeHook for Offline {
 /// Writes one delivery row per matching endpoint; whether any was written.
 /// `schema` is only asked for when some endpoint wants the change.
 fn enqueue(
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     endpoints: &[std::sync::Arc<Endpoint>],
     schema: impl FnOnce() -> Result<std::sync::Arc<crate::store::Schema>, StoreError>,
     ch: &NewChange<'_>,

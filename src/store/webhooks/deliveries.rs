@@ -17,9 +17,9 @@ pub struct NewDelivery<'a> {
     pub now: i64,
 }
 
-/// Inserts a pending delivery due now; `false` if one already exists for
-/// the same endpoint and change.
-pub fn insert_delivery(conn: &Connection, d: &NewDelivery<'_>) -> Result<bool, StoreError> {
+/// Inserts a pending delivery due now and returns its id; `None` if one
+/// already exists for the same endpoint and change.
+pub fn insert_delivery(conn: &Connection, d: &NewDelivery<'_>) -> Result<Option<i64>, StoreError> {
     let n = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO _webhook_deliveries
@@ -35,7 +35,23 @@ pub fn insert_delivery(conn: &Connection, d: &NewDelivery<'_>) -> Result<bool, S
             d.trigger,
             d.now
         ])?;
-    Ok(n > 0)
+    Ok((n > 0).then(|| conn.last_insert_rowid()))
+}
+
+/// The frozen body of a delivery.
+pub fn delivery_body(conn: &Connection, id: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT body FROM _webhook_deliveries WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
+/// Cancels an endpoint's pending deliveries (it was disabled by hand).
+pub fn cancel_pending(conn: &Connection, webhook_id: &str) -> Result<usize, StoreError> {
+    Ok(conn.execute(
+        "UPDATE _webhook_deliveries SET state = 'cancelled' WHERE webhook_id = ?1 AND state = 'pending'",
+        [webhook_id],
+    )?)
 }
 
 /// The event id already given to a change (by any endpoint's delivery).
