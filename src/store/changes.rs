@@ -209,6 +209,43 @@ pub fn of_collection_from(
     Ok(rows)
 }
 
+/// For each of `record_ids`, the snapshot of its latest change of
+/// `collection_id` before `before_seq` (the record as it was when that seq
+/// began), when the log still holds one. One backward walk over the log,
+/// stopping once every record is found: `_changes` has no per-record index
+/// (it would cost every write), and this only serves webhook replays.
+pub fn snapshots_before(
+    conn: &Connection,
+    collection_id: &str,
+    before_seq: i64,
+    record_ids: &std::collections::HashSet<&str>,
+) -> Result<std::collections::HashMap<String, Map<String, Value>>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    if record_ids.is_empty() {
+        return Ok(found);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT record_id, snapshot FROM _changes
+         WHERE seq < ?1 AND collection_id = ?2 ORDER BY seq DESC",
+    )?;
+    let mut rows = stmt.query(params![before_seq, collection_id])?;
+    while let Some(r) = rows.next()? {
+        let id = r.get_ref(0)?.as_str().unwrap_or_default();
+        if !record_ids.contains(id) || found.contains_key(id) {
+            continue;
+        }
+        let snap: Option<String> = r.get(1)?;
+        let snap = snap
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
+        found.insert(id.to_owned(), snap);
+        if found.len() == record_ids.len() {
+            break;
+        }
+    }
+    Ok(found)
+}
+
 /// The oldest retained sequence number (`None` when the log is empty).
 pub fn oldest(conn: &Connection) -> Result<Option<i64>, StoreError> {
     Ok(conn.query_row("SELECT MIN(seq) FROM _changes", [], |r| r.get(0))?)

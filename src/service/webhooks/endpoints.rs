@@ -39,6 +39,9 @@ pub struct Definition {
     pub filter: String,
     /// Record fields to send (empty: all but hidden ones).
     pub fields: Vec<String>,
+    /// Updates are sent only when one of these fields changed (empty: every
+    /// update). Creates and deletes are not affected.
+    pub changed_fields: Vec<String>,
     pub headers: BTreeMap<String, String>,
     pub timeout_ms: u64,
     pub max_in_flight: usize,
@@ -55,6 +58,7 @@ impl Default for Definition {
             actions: vec!["create".into(), "update".into(), "delete".into()],
             filter: String::new(),
             fields: Vec::new(),
+            changed_fields: Vec::new(),
             headers: BTreeMap::new(),
             timeout_ms: DEFAULT_TIMEOUT_MS,
             max_in_flight: 4,
@@ -179,6 +183,23 @@ impl Endpoint {
         self.def.collection == collection_id && self.def.actions.iter().any(|a| a == action)
     }
 
+    /// Does an update pass `changedFields`? True when the list is empty, when
+    /// one listed field differs between `old` and `new`, and when the row
+    /// before the change is unknown (better a delivery too many than one lost).
+    pub fn changed_enough(
+        &self,
+        old: Option<&Map<String, Value>>,
+        new: &Map<String, Value>,
+    ) -> bool {
+        let Some(old) = old else { return true };
+        self.def.changed_fields.is_empty()
+            || self
+                .def
+                .changed_fields
+                .iter()
+                .any(|f| !same_value(old.get(f), new.get(f)))
+    }
+
     /// The API view (never the secret).
     pub fn to_json(&self, schema: &Schema) -> Value {
         let name = schema
@@ -194,6 +215,7 @@ impl Endpoint {
             "actions": self.def.actions,
             "filter": self.def.filter,
             "fields": self.def.fields,
+            "changedFields": self.def.changed_fields,
             "headers": self.def.headers,
             "timeoutMs": self.def.timeout_ms,
             "maxInFlight": self.def.max_in_flight,
@@ -204,6 +226,16 @@ impl Endpoint {
             "created": self.created,
             "updated": self.updated,
         })
+    }
+}
+
+/// Field values equal as stored: a missing value is null, and numbers
+/// compare by value (`5` and `5.0` are the same).
+fn same_value(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let (a, b) = (a.unwrap_or(&Value::Null), b.unwrap_or(&Value::Null));
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
     }
 }
 
@@ -238,9 +270,10 @@ pub fn merge(def: &mut Definition, body: &Value) -> Result<Option<Status>, Error
                 }
                 None => bad(k, "Must be a string."),
             },
-            "actions" | "fields" => match serde_json::from_value::<Vec<String>>(v.clone()) {
+            "actions" | "fields" | "changedFields" => match serde_json::from_value(v.clone()) {
                 Ok(list) if k == "actions" => def.actions = list,
-                Ok(list) => def.fields = list,
+                Ok(list) if k == "fields" => def.fields = list,
+                Ok(list) => def.changed_fields = list,
                 Err(_) => bad(k, "Must be a list of strings."),
             },
             "headers" => match serde_json::from_value::<BTreeMap<String, String>>(v.clone()) {
@@ -323,6 +356,19 @@ pub fn validate(def: &mut Definition, schema: &Schema) -> Result<(), Error> {
     {
         bad("fields", "Unknown field.");
     }
+    if let Some(c) = &collection
+        && def
+            .changed_fields
+            .iter()
+            .any(|f| c.field(f).is_none_or(|f| f.is_secret() || f.name == "id"))
+    {
+        bad(
+            "changedFields",
+            "Unknown field (id, password and tokenKey cannot be watched).",
+        );
+    }
+    def.changed_fields.sort();
+    def.changed_fields.dedup();
     if def.headers.len() > MAX_HEADERS
         || def.headers.iter().any(|(k, v)| {
             let lower = k.to_ascii_lowercase();
@@ -356,5 +402,50 @@ pub fn validate(def: &mut Definition, schema: &Schema) -> Result<(), Error> {
             "An error occurred while validating the submitted data.",
             errors,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_changed(fields: &[&str]) -> Endpoint {
+        Endpoint {
+            id: "e".into(),
+            def: Definition {
+                changed_fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+                ..Default::default()
+            },
+            secret: String::new(),
+            old_secrets: Vec::new(),
+            status: Status::Enabled,
+            disabled_reason: String::new(),
+            disabled_at_seq: None,
+            first_failure_at: None,
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
+    fn row(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn changed_fields_compare_old_and_new() {
+        let old = row(json!({"status": "draft", "n": 5, "tags": ["a"], "title": "x"}));
+        let title = row(json!({"status": "draft", "n": 5.0, "tags": ["a"], "title": "y"}));
+        let tags = row(json!({"status": "draft", "n": 5, "tags": ["a", "b"], "title": "x"}));
+        let ep = with_changed(&["status", "n", "tags"]);
+        assert!(
+            !ep.changed_enough(Some(&old), &title),
+            "5 and 5.0 are equal"
+        );
+        assert!(ep.changed_enough(Some(&old), &tags));
+        assert!(ep.changed_enough(None, &title), "unknown old: sent");
+        assert!(with_changed(&[]).changed_enough(Some(&old), &old));
+        let missing = row(json!({"n": 5, "tags": ["a"]}));
+        assert!(ep.changed_enough(Some(&old), &missing), "draft to absent");
+        assert!(!with_changed(&["gone"]).changed_enough(Some(&old), &missing));
     }
 }

@@ -3,15 +3,16 @@
 //! a time, replay an endpoint from a change-log sequence, send a test
 //! event; and the retention that prunes old finished deliveries.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::outbox::{self, EventSource};
 use super::{Webhooks, internal, now_ms, sign};
 use crate::service::Error;
 use crate::store::webhooks::{self as db, Attempt, DeliveryQuery, DeliveryRow, NewDelivery};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, changes};
 
 /// Most changes one replay call walks.
 pub const MAX_REPLAY: i64 = 10_000;
@@ -155,9 +156,7 @@ pub async fn replay(
         .and_then(Value::as_i64)
         .filter(|s| *s >= 0)
         .ok_or_else(|| Error::bad("fromSeq must be a change-log sequence number."))?;
-    let oldest = store
-        .read(crate::store::changes::oldest)
-        .map_err(internal)?;
+    let oldest = store.read(changes::oldest).map_err(internal)?;
     if oldest.is_some_and(|o| from < o && from > 0) {
         return Err(Error::bad(
             "The change log no longer reaches back to fromSeq.",
@@ -172,8 +171,29 @@ pub async fn replay(
             };
             let now = now_ms();
             let mut queued = 0;
-            for ch in crate::store::changes::of_collection_from(conn, &c.id, from, MAX_REPLAY)? {
+            let list = changes::of_collection_from(conn, &c.id, from, MAX_REPLAY)?;
+            // `oldRecord` of an update is the record's previous snapshot:
+            // in the list, or before it when the log still reaches back
+            // (looked up only when the payload or `changedFields` uses it).
+            let needs_old = ep.wants(&c.id, "update")
+                && (ep.def.payload_mode != "thin" || !ep.def.changed_fields.is_empty());
+            let mut seen = HashSet::new();
+            let first_updates: HashSet<&str> = list
+                .iter()
+                .filter(|ch| needs_old && seen.insert(ch.record_id.as_str()))
+                .filter(|ch| ch.action == "update")
+                .map(|ch| ch.record_id.as_str())
+                .collect();
+            let before = changes::snapshots_before(conn, &c.id, from, &first_updates)?;
+            let mut prev: HashMap<&str, &Map<String, Value>> =
+                before.iter().map(|(k, v)| (k.as_str(), v)).collect();
+            for ch in &list {
+                let last = prev.insert(&ch.record_id, &ch.snapshot);
                 if !ep.wants(&ch.collection_id, &ch.action) {
+                    continue;
+                }
+                let old = last.filter(|_| ch.action == "update");
+                if ch.action == "update" && !ep.changed_enough(old, &ch.snapshot) {
                     continue;
                 }
                 let ev = EventSource {
@@ -182,7 +202,7 @@ pub async fn replay(
                     record_id: &ch.record_id,
                     action: &ch.action,
                     snapshot: &ch.snapshot,
-                    old: None,
+                    old,
                     created: &ch.created,
                 };
                 if !outbox::passes(conn, &schema, &ep, &ev)? {

@@ -28,8 +28,8 @@ pub struct EventSource<'a> {
     pub record_id: &'a str,
     pub action: &'a str,
     pub snapshot: &'a Map<String, Value>,
-    /// For updates, the row before the change (live changes only: the
-    /// change log does not keep it, so replays carry no `oldRecord`).
+    /// For updates, the row before the change (live: the stored row; in a
+    /// replay: the record's previous change-log snapshot, if still kept).
     pub old: Option<&'a Map<String, Value>>,
     /// PocketBase-format commit time.
     pub created: &'a str,
@@ -185,6 +185,9 @@ fn enqueue(
     let mut event_id = None;
     let now = super::now_ms();
     for ep in wanting {
+        if ch.action == Action::Update && !ep.changed_enough(ch.old, ch.snapshot) {
+            continue;
+        }
         if !passes(conn, &schema, ep, &ev)? {
             continue;
         }
