@@ -60,6 +60,23 @@ enum Command {
         #[command(subcommand)]
         action: BackupAction,
     },
+    /// Manages webhook endpoints' stored secrets.
+    Webhooks {
+        #[command(subcommand)]
+        action: WebhooksAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum WebhooksAction {
+    /// Re-encrypts every stored signing secret with the --encryptionEnv key
+    /// (none: stored plain), reading them with the --oldEncryptionEnv key
+    /// (none: they were plain). Stop the server first.
+    Rekey {
+        /// The environment variable holding the key the secrets are sealed with now.
+        #[arg(long = "oldEncryptionEnv")]
+        old_encryption_env: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -171,6 +188,7 @@ pub fn run() -> i32 {
             },
             Command::Superuser { action } => superuser(&app, action).await,
             Command::Backup { action } => crate::ops::backup_cli(&app, action_parts(action)).await,
+            Command::Webhooks { action } => webhooks(&app, action).await,
             Command::Migrate { .. } => 0,
         };
         app.store.shutdown();
@@ -221,6 +239,53 @@ fn migrate(config: &Config, action: &MigrateAction) -> i32 {
     }
 }
 
+async fn webhooks(app: &App, action: WebhooksAction) -> i32 {
+    let WebhooksAction::Rekey { old_encryption_env } = action;
+    let name = old_encryption_env.unwrap_or_default();
+    let old = match Config::sealer_named(&name, |k| std::env::var(k).ok()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("Error: {e}");
+            return 1;
+        }
+    };
+    let res = crate::service::webhooks::rekey::rekey(&app.webhooks, &app.store, old).await;
+    report(res.map(|r| {
+        let to = if app.webhooks.seal.has_key() {
+            "sealed with the new key"
+        } else {
+            "stored plain (no --encryptionEnv key)"
+        };
+        format!(
+            "Re-encrypted {} secrets of {} webhooks: {to}.",
+            r.secrets, r.endpoints
+        )
+    }))
+}
+
+/// Prints the success message or the error; the exit code.
+fn report(res: Result<String, crate::service::Error>) -> i32 {
+    match res {
+        Ok(what) => {
+            println!("{what}");
+            0
+        }
+        Err(e) => {
+            let msg = match e {
+                crate::service::Error::BadRequest(m, _) => m,
+                crate::service::Error::NotFound(m)
+                | crate::service::Error::Forbidden(m)
+                | crate::service::Error::ForbiddenData(m, _)
+                | crate::service::Error::Unauthorized(m) => m.to_owned(),
+                crate::service::Error::Internal(m) => m,
+                crate::service::Error::Raw(_, body) => serde_json::Value::Object(body).to_string(),
+            };
+            eprintln!("Error: {msg}");
+            1
+        }
+    }
+}
+
 async fn superuser(app: &App, action: SuperuserAction) -> i32 {
     let (res, what) = match action {
         SuperuserAction::Upsert { email, password } => (
@@ -240,23 +305,5 @@ async fn superuser(app: &App, action: SuperuserAction) -> i32 {
             format!("Successfully deleted superuser \"{email}\"!"),
         ),
     };
-    match res {
-        Ok(()) => {
-            println!("{what}");
-            0
-        }
-        Err(e) => {
-            let msg = match e {
-                crate::service::Error::BadRequest(m, _) => m,
-                crate::service::Error::NotFound(m)
-                | crate::service::Error::Forbidden(m)
-                | crate::service::Error::ForbiddenData(m, _)
-                | crate::service::Error::Unauthorized(m) => m.to_owned(),
-                crate::service::Error::Internal(m) => m,
-                crate::service::Error::Raw(_, body) => serde_json::Value::Object(body).to_string(),
-            };
-            eprintln!("Error: {msg}");
-            1
-        }
-    }
+    report(res.map(|()| what))
 }

@@ -183,8 +183,17 @@ impl Config {
         &self,
         get: impl Fn(&str) -> Option<String>,
     ) -> Result<crate::service::webhooks::seal::Sealer, ConfigError> {
+        Self::sealer_named(&self.encryption_env, get)
+    }
+
+    /// The sealer keyed with the variable `name` names, by the same rules
+    /// (`cairn webhooks rekey --oldEncryptionEnv`).
+    pub fn sealer_named(
+        name: &str,
+        get: impl Fn(&str) -> Option<String>,
+    ) -> Result<crate::service::webhooks::seal::Sealer, ConfigError> {
         use crate::service::webhooks::seal::Sealer;
-        let name = self.encryption_env.trim();
+        let name = name.trim();
         match get(name).filter(|v| !name.is_empty() && !v.is_empty()) {
             None => Ok(Sealer::default()),
             Some(v) => Sealer::new(v.as_bytes()).map_err(|e| ConfigError(format!("{name}: {e}"))),

@@ -84,3 +84,60 @@ test('secrets are sealed with the encryption key; plaintext ones keep working; a
   }
   await rx.close();
 });
+
+test('cairn webhooks rekey re-seals every secret under a new key; signatures verify after a restart with it', opts, async () => {
+  const rx = await startReceiver();
+  const col = await newCollection(srv);
+  // Key A is the one the test above sealed with, so its endpoints re-seal too.
+  process.env.CAIRN_TEST_SECRETS_KEY = 'k'.repeat(16) + '0123456789abcdef';
+  process.env.CAIRN_TEST_KEY_B = 'b'.repeat(32);
+  process.env.CAIRN_TEST_KEY_C = 'c'.repeat(32);
+  process.env.CAIRN_ENCRYPTION_ENV = 'CAIRN_TEST_SECRETS_KEY';
+  try {
+    await srv.restart();
+    const ep = await createEndpoint(srv, { url: rx.url('/rekey'), collection: col });
+    const rot = await srv.su('POST', `/api/webhooks/${ep.id}/rotate`, { body: { grace: 600 } });
+    assert.equal(rot.status, 200);
+    const underA = stored(ep.id);
+    assert.match(underA.secret, /^enc1:/);
+    assert.equal(underA.old.length, 1);
+    await srv.kill();
+
+    // The wrong old key: an error, and nothing changes.
+    const wrong = await srv.cli(['webhooks', 'rekey', '--oldEncryptionEnv', 'CAIRN_TEST_KEY_C', '--encryptionEnv', 'CAIRN_TEST_KEY_B'], { allowFail: true });
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /neither the old nor the new key/);
+    assert.deepEqual(stored(ep.id), underA);
+
+    const ok = await srv.cli(['webhooks', 'rekey', '--oldEncryptionEnv', 'CAIRN_TEST_SECRETS_KEY', '--encryptionEnv', 'CAIRN_TEST_KEY_B']);
+    assert.match(ok.stdout, /Re-encrypted \d+ secrets of \d+ webhooks/);
+    const underB = stored(ep.id);
+    assert.match(underB.secret, /^enc1:/);
+    assert.notEqual(underB.secret, underA.secret);
+    assert.notEqual(underB.old[0], underA.old[0]);
+    // A rerun (the secrets already open with the new key) is harmless.
+    await srv.cli(['webhooks', 'rekey', '--oldEncryptionEnv', 'CAIRN_TEST_SECRETS_KEY', '--encryptionEnv', 'CAIRN_TEST_KEY_B']);
+
+    process.env.CAIRN_ENCRYPTION_ENV = 'CAIRN_TEST_KEY_B';
+    await srv.restart();
+    await createRecord(srv, col, { title: 'under key B' });
+    await waitFor(() => rx.on('/rekey').length >= 1, 10_000, 'delivery');
+    const sig = rx.on('/rekey')[0];
+    assert.equal(sig.headers['webhook-signature'].split(' ').length, 2);
+    verify(rot.json.secret, sig);
+    verify(ep.secret, sig);
+
+    // And back to plain text: no new key named.
+    await srv.kill();
+    delete process.env.CAIRN_ENCRYPTION_ENV;
+    await srv.cli(['webhooks', 'rekey', '--oldEncryptionEnv', 'CAIRN_TEST_KEY_B']);
+    assert.equal(stored(ep.id).secret, rot.json.secret);
+    await srv.restart();
+    await createRecord(srv, col, { title: 'plain again' });
+    await waitFor(() => rx.on('/rekey').length >= 2, 10_000, 'delivery');
+    verify(rot.json.secret, rx.on('/rekey')[1]);
+  } finally {
+    for (const k of ['CAIRN_ENCRYPTION_ENV', 'CAIRN_TEST_SECRETS_KEY', 'CAIRN_TEST_KEY_B', 'CAIRN_TEST_KEY_C']) delete process.env[k];
+  }
+  await rx.close();
+});

@@ -8,7 +8,8 @@
 //!   replay, test event); `endpoints`: definitions and validation.
 //! - `ssrf`: the outbound address guard; `sign`: secrets and signatures;
 //!   `seal`: secrets encrypted at rest.
-//! - `metrics`: counters a metrics endpoint can read.
+//! - `metrics`: counters a metrics endpoint can read; `rekey`: re-sealing
+//!   every secret under a new encryption key (a CLI command).
 //!
 //! `Webhooks` is the shared hub: configuration, the in-memory endpoint
 //! snapshot the write path consults, the HTTP client and the wake-up signal.
@@ -19,6 +20,7 @@ pub mod endpoints;
 pub mod log;
 pub mod metrics;
 pub mod outbox;
+pub mod rekey;
 pub mod seal;
 pub mod send;
 pub mod sign;
