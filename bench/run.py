@@ -476,6 +476,32 @@ def set_request_logs(on: bool) -> Callable[["Ctx"], dict]:
     return setup
 
 
+# Webhook outbox (issue 14): `create` again with one paused endpoint that
+# matches every create, so each create also writes its delivery row (and
+# nothing is sent). Cost against `create` of the same run.
+WEBHOOK_OUTBOX_MAX_COST = 0.15
+CREATE_BODY = ('{"title":"bench ${seq}","body":"created by the load test, '
+               'a short paragraph of text","views":42,"published":true}')
+
+
+def setup_webhook_outbox(ctx: "Ctx") -> dict:
+    ctx.client().ok("POST", "/api/webhooks", {
+        "name": "bench outbox", "url": "https://example.com/hook", "collection": "posts",
+        "actions": ["create"], "status": "paused"})
+    return {}
+
+
+CREATE = Scenario(
+    name="create",
+    description="POST a new JSON record (public createRule)",
+    method="POST",
+    path="/api/collections/posts/records",
+    headers={"Content-Type": "application/json"},
+    body=CREATE_BODY,
+    check=check_record,
+    target=5.0,
+)
+
 SCENARIOS: list[Scenario] = [
     Scenario(
         name="get_by_id",
@@ -604,17 +630,7 @@ SCENARIOS: list[Scenario] = [
         baseline="log_off_get_by_id",
         max_cost=LOG_MAX_COST,
     ),
-    Scenario(
-        name="create",
-        description="POST a new JSON record (public createRule)",
-        method="POST",
-        path="/api/collections/posts/records",
-        headers={"Content-Type": "application/json"},
-        body='{"title":"bench ${seq}","body":"created by the load test, '
-        'a short paragraph of text","views":42,"published":true}',
-        check=check_record,
-        target=5.0,
-    ),
+    CREATE,
     Scenario(
         name="update",
         description="PATCH one record's title, rotating over all seeded ids (public updateRule)",
@@ -623,6 +639,15 @@ SCENARIOS: list[Scenario] = [
         headers={"Content-Type": "application/json"},
         body='{"title":"updated ${seq}"}',
         check=check_record,
+    ),    dataclasses.replace(
+        CREATE,
+        name="create_webhook_outbox",
+        description="`create` with a paused webhook endpoint matching every create (the outbox row)",
+        setup=setup_webhook_outbox,
+        target=None,
+        cairn_only=True,
+        baseline="create",
+        max_cost=WEBHOOK_OUTBOX_MAX_COST,
     ),
 ]
 

@@ -53,7 +53,7 @@ pub fn bootstrap(conn: &Connection) -> Result<(), StoreError> {
     let res = (|| -> Result<(), StoreError> {
         conn.execute_batch(SYSTEM_TABLES)?;
         conn.execute_batch(super::files::TABLE)?;
-        conn.execute_batch(super::webhooks::TABLES)?;
+        super::webhooks::create_or_upgrade(conn)?;
         let count: i64 = conn.query_row("SELECT COUNT(*) FROM _collections", [], |r| r.get(0))?;
         if count > 0 {
             // Data directories from before a system collection existed

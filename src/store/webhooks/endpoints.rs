@@ -104,8 +104,15 @@ pub fn delete_endpoint(conn: &Connection, id: &str) -> Result<bool, StoreError> 
            (SELECT id FROM _webhook_deliveries WHERE webhook_id = ?1)",
         [id],
     )?;
+    // The row with the highest id stays, emptied (new ids are max(id) + 1
+    // and must not fall back to ones already given); no listing shows it.
     conn.execute(
-        "DELETE FROM _webhook_deliveries WHERE webhook_id = ?1",
+        "DELETE FROM _webhook_deliveries
+         WHERE webhook_id = ?1 AND id < (SELECT MAX(id) FROM _webhook_deliveries)",
+        [id],
+    )?;
+    conn.execute(
+        "UPDATE _webhook_deliveries SET body = '', state = 'cancelled' WHERE webhook_id = ?1",
         [id],
     )?;
     Ok(conn.execute("DELETE FROM _webhooks WHERE id = ?1", [id])? > 0)

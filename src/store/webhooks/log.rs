@@ -105,8 +105,9 @@ pub fn list_deliveries(
     conn: &Connection,
     q: &DeliveryQuery,
 ) -> Result<(Vec<DeliveryRow>, i64), StoreError> {
-    let cond =
-        "(?1 = '' OR webhook_id = ?1) AND (?2 = '' OR state = ?2) AND (?3 = '' OR event_id = ?3)";
+    // Rows whose endpoint is gone (the highest id kept by a delete) are not listed.
+    let cond = "webhook_id IN (SELECT id FROM _webhooks) AND (?1 = '' OR webhook_id = ?1) \
+         AND (?2 = '' OR state = ?2) AND (?3 = '' OR event_id = ?3)";
     let total: i64 = conn
         .prepare_cached(&format!(
             "SELECT COUNT(*) FROM _webhook_deliveries WHERE {cond}"
@@ -163,17 +164,21 @@ pub fn attempts_of(conn: &Connection, delivery_id: i64) -> Result<Vec<Attempt>, 
 }
 
 /// Drops finished deliveries (succeeded, failed, cancelled) last touched
-/// before `before`, with their attempts; returns how many went.
+/// before `before`, with their attempts; returns how many went. The row
+/// with the highest id stays (new ids are max(id) + 1: they must not fall
+/// back to ones already given).
 pub fn prune(conn: &Connection, before: i64) -> Result<usize, StoreError> {
     conn.execute(
         "DELETE FROM _webhook_attempts WHERE delivery_id IN
            (SELECT id FROM _webhook_deliveries
-            WHERE state IN ('succeeded', 'failed', 'cancelled') AND updated < ?1)",
+            WHERE state IN ('succeeded', 'failed', 'cancelled') AND updated < ?1
+              AND id < (SELECT MAX(id) FROM _webhook_deliveries))",
         [before],
     )?;
     Ok(conn.execute(
         "DELETE FROM _webhook_deliveries
-         WHERE state IN ('succeeded', 'failed', 'cancelled') AND updated < ?1",
+         WHERE state IN ('succeeded', 'failed', 'cancelled') AND updated < ?1
+           AND id < (SELECT MAX(id) FROM _webhook_deliveries)",
         [before],
     )?)
 }
