@@ -75,6 +75,22 @@ fn check_predicate(e: &Expr, has_column: &dyn Fn(&str) -> bool) -> Result<(), In
     }
 }
 
+/// Quotes every column name of a checked predicate with `"`, which both
+/// SQLite and PostgreSQL read (PocketBase writes `` `email` ``, which
+/// PostgreSQL does not).
+fn requote(e: &mut Expr) {
+    match e {
+        Expr::Identifier(id) => id.quote_style = Some('"'),
+        Expr::BinaryOp { left, right, .. } => {
+            requote(left);
+            requote(right);
+        }
+        Expr::UnaryOp { expr, .. } => requote(expr),
+        Expr::IsNull(x) | Expr::IsNotNull(x) | Expr::Nested(x) => requote(x),
+        _ => {}
+    }
+}
+
 /// Parses and checks one index string against the collection's columns.
 pub fn parse(sql: &str, has_column: &dyn Fn(&str) -> bool) -> Result<IndexDef, IndexError> {
     let stmts = Parser::parse_sql(&SQLiteDialect {}, sql).map_err(|_| IndexError::Syntax)?;
@@ -125,6 +141,8 @@ pub fn parse(sql: &str, has_column: &dyn Fn(&str) -> bool) -> Result<IndexDef, I
     let predicate = match &ci.predicate {
         Some(p) => {
             check_predicate(p, has_column)?;
+            let mut p = p.clone();
+            requote(&mut p);
             Some(p.to_string())
         }
         None => None,
@@ -189,7 +207,7 @@ mod tests {
         assert_eq!(d.name, "idx_email_x");
         assert_eq!(
             d.to_sql("users"),
-            "CREATE UNIQUE INDEX \"idx_email_x\" ON \"users\" (\"email\") WHERE `email` <> ''"
+            "CREATE UNIQUE INDEX \"idx_email_x\" ON \"users\" (\"email\") WHERE \"email\" <> ''"
         );
         let d = parse(
             "CREATE INDEX idx_t ON posts (title COLLATE nocase DESC, a)",

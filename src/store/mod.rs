@@ -65,6 +65,8 @@ pub enum StoreError {
     Io(std::io::Error),
     Closed,
     CommitFailed,
+    /// A capability the PostgreSQL store does not have yet (issue 19).
+    Unsupported(&'static str),
     Corrupt(String),
     /// A collection index could not be created (e.g. duplicates under UNIQUE).
     Index {
@@ -82,6 +84,7 @@ impl std::fmt::Display for StoreError {
             StoreError::Io(e) => write!(f, "io: {e}"),
             StoreError::Closed => f.write_str("store is shut down"),
             StoreError::CommitFailed => f.write_str("commit failed"),
+            StoreError::Unsupported(what) => write!(f, "not supported yet: {what}"),
             StoreError::Corrupt(s) => write!(f, "corrupt data: {s}"),
             StoreError::Index { name, detail, .. } => write!(f, "index {name}: {detail}"),
         }

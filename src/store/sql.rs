@@ -107,6 +107,11 @@ pub trait Db {
     ) -> Result<(), StoreError>;
     /// Runs several statements without parameters (DDL).
     fn batch(&self, sql: &str) -> Result<(), StoreError>;
+    /// The SQLite connection, for store code not yet moved onto this API
+    /// (`None` on PostgreSQL, where such code answers `Unsupported`).
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        None
+    }
 }
 
 impl dyn Db + '_ {
@@ -170,6 +175,10 @@ impl Db for rusqlite::Connection {
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
         Ok(self.execute_batch(sql)?)
+    }
+
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        Some(self)
     }
 }
 

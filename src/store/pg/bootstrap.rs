@@ -5,21 +5,42 @@
 //! ordering are byte-wise as on SQLite, JSON columns are `jsonb`, integer
 //! columns that hold unix microseconds are `bigint`. Tables join this list
 //! as the store functions that use them move onto `store::sql::Db`.
+//!
+//! Column names of these tables are left unquoted, so PostgreSQL folds them
+//! to lower case and the store's unquoted SQL (`WHERE collectionRef = ?1`)
+//! finds them on both engines. Collection tables are different: their
+//! columns are quoted with the field's case, so SQL over them quotes too.
 
-use crate::store::StoreError;
-use crate::store::sql::Db;
-
-const SYSTEM_TABLES: &str = r#"
+pub const SYSTEM_TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS _collections (
+    id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    type TEXT COLLATE "C" NOT NULL,
+    system BOOLEAN NOT NULL DEFAULT FALSE,
+    definition JSONB NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    updated TEXT COLLATE "C" NOT NULL,
+    "_rowid" BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "_collections_name_nocase" ON _collections (lower(name));
 CREATE TABLE IF NOT EXISTS _params (
     id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     value JSONB,
     created TEXT COLLATE "C" NOT NULL DEFAULT '',
     updated TEXT COLLATE "C" NOT NULL DEFAULT ''
 );
+CREATE TABLE IF NOT EXISTS _totp (
+    collectionRef TEXT COLLATE "C" NOT NULL,
+    recordRef TEXT COLLATE "C" NOT NULL,
+    secret TEXT NOT NULL,
+    confirmed BOOLEAN NOT NULL DEFAULT FALSE,
+    lastStep BIGINT NOT NULL DEFAULT 0,
+    recovery JSONB NOT NULL DEFAULT '[]',
+    created TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (collectionRef, recordRef)
+);
+CREATE TABLE IF NOT EXISTS _migrations (
+    file TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    applied BIGINT NOT NULL
+);
 "#;
-
-/// Creates the ported system tables (idempotent, one transaction).
-pub fn bootstrap(db: &dyn Db) -> Result<(), StoreError> {
-    db.batch(&format!("BEGIN; {SYSTEM_TABLES} COMMIT;"))?;
-    super::super::sessions::ensure(db)
-}

@@ -13,7 +13,7 @@ use serde_json::json;
 use super::{PgConn, placeholders};
 use crate::store::dialect::Dialect;
 use crate::store::sql::{Db, Val};
-use crate::store::{StoreError, bootstrap, sessions, settings};
+use crate::store::{StoreError, bootstrap, collections, sessions, settings};
 
 /// A new, empty PostgreSQL database, or `None` when no server is configured.
 fn fresh_pg() -> Option<PgConn> {
@@ -46,15 +46,17 @@ fn fresh_pg() -> Option<PgConn> {
     Some(PgConn::connect(&format!("{base}/{name}")).expect("connect to the test database"))
 }
 
-/// Both engines with the ported system tables created.
+/// Both engines, bootstrapped the same way.
 fn engines() -> Vec<Box<dyn Db>> {
-    let lite = rusqlite::Connection::open_in_memory().expect("sqlite");
-    bootstrap::bootstrap(&lite).expect("sqlite bootstrap");
-    sessions::ensure(&lite).expect("sqlite sessions");
-    let mut out: Vec<Box<dyn Db>> = vec![Box::new(lite)];
+    let mut out: Vec<Box<dyn Db>> = vec![Box::new(
+        rusqlite::Connection::open_in_memory().expect("sqlite"),
+    )];
     if let Some(pg) = fresh_pg() {
-        super::bootstrap::bootstrap(&pg).expect("pg bootstrap");
         out.push(Box::new(pg));
+    }
+    for db in &out {
+        bootstrap::bootstrap(db.as_ref()).expect("bootstrap");
+        sessions::ensure(db.as_ref()).expect("sessions");
     }
     out
 }
@@ -209,4 +211,208 @@ async fn a_pg_connection_works_from_inside_tokio() {
         .row("SELECT ?1 + 1", &[Val::Int(41)], |r| r.int(0))
         .expect("query");
     assert_eq!(n, Some(42));
+}
+
+#[test]
+fn bootstrap_creates_the_same_system_collections() {
+    let shape = |db: &dyn Db| {
+        collections::load_all(db)
+            .expect("load")
+            .into_iter()
+            .map(|c| {
+                let fields: Vec<String> = c
+                    .fields
+                    .iter()
+                    .map(|f| format!("{}:{}", f.name, f.kind.type_name()))
+                    .collect();
+                (c.name, c.kind.as_str().to_owned(), fields, c.indexes)
+            })
+            .collect::<Vec<_>>()
+    };
+    let dbs = engines();
+    let first = shape(dbs[0].as_ref());
+    assert!(first.iter().any(|c| c.0 == "_superusers"), "{first:?}");
+    for db in &dbs {
+        let d = db.dialect();
+        bootstrap::bootstrap(db.as_ref()).expect("a second start changes nothing");
+        assert_eq!(shape(db.as_ref()), first, "{d:?}");
+        let found = collections::find(db.as_ref(), "_SUPERUSERS").expect("find");
+        assert_eq!(
+            found.map(|c| c.name).as_deref(),
+            Some("_superusers"),
+            "{d:?}"
+        );
+        // Every index of every system collection exists under its name.
+        for c in collections::load_all(db.as_ref()).expect("load") {
+            for def in crate::store::ddl::index_defs(&c) {
+                let owner = collections::index_owner(db.as_ref(), &def.name.to_uppercase())
+                    .expect("index owner");
+                assert_eq!(
+                    owner.as_deref(),
+                    Some(c.name.as_str()),
+                    "{d:?} {}",
+                    def.name
+                );
+            }
+        }
+        assert_eq!(
+            collections::index_owner(db.as_ref(), "no_such_index").expect("none"),
+            None
+        );
+    }
+}
+
+#[test]
+fn collection_tables_and_indexes_behave_alike() {
+    let notes = crate::schema::Collection::from_stored(&json!({
+        "id": "pbc_notes", "name": "notes", "type": "base", "system": false,
+        "fields": [
+            {"id": "text3208210256", "name": "id", "type": "text", "primaryKey": true},
+            {"name": "Title", "type": "text"},
+            {"name": "slug", "type": "text"},
+            {"name": "n", "type": "number"},
+            {"name": "tags", "type": "select", "values": ["a", "b"], "maxSelect": 2},
+            {"name": "created", "type": "autodate", "onCreate": true}
+        ],
+        "indexes": [
+            "CREATE UNIQUE INDEX `idx_slug` ON `notes` (`slug` COLLATE NOCASE) WHERE `slug` != ''",
+            "CREATE INDEX idx_title ON notes (Title DESC, n)"
+        ],
+        "listRule": null, "viewRule": null, "createRule": null,
+        "updateRule": null, "deleteRule": null, "created": "", "updated": ""
+    }))
+    .expect("notes");
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        crate::store::ddl::create_table(db, &notes).expect("table");
+        collections::insert(db, &notes).expect("row");
+        let insert = "INSERT INTO \"notes\" (\"id\", \"Title\", \"slug\", \"created\") VALUES (?1, ?2, ?3, '')";
+        db.exec(
+            insert,
+            &[Val::Text("n1"), Val::Text("A"), Val::Text("Hello")],
+        )
+        .expect("first");
+        // Unique without case (NOCASE on SQLite, lower() on PostgreSQL).
+        let dup = db.exec(
+            insert,
+            &[Val::Text("n2"), Val::Text("B"), Val::Text("hELLO")],
+        );
+        assert!(dup.is_err(), "{d:?}");
+        // The partial index leaves empty slugs alone.
+        db.exec(insert, &[Val::Text("n3"), Val::Text("C"), Val::Text("")])
+            .expect("empty");
+        db.exec(insert, &[Val::Text("n4"), Val::Text("D"), Val::Text("")])
+            .expect("empty again");
+        // Defaults match: numbers 0, multi-value fields an empty JSON array.
+        let row = db
+            .row(
+                "SELECT \"n\", \"tags\" FROM \"notes\" WHERE \"id\" = ?1",
+                &[Val::Text("n1")],
+                |r| Ok((r.real(0)?, r.text(1)?)),
+            )
+            .expect("row");
+        assert_eq!(row, Some((0.0, "[]".to_owned())), "{d:?}");
+        assert_eq!(
+            collections::index_owner(db, "IDX_SLUG")
+                .expect("owner")
+                .as_deref(),
+            Some("notes"),
+            "{d:?}"
+        );
+        crate::store::ddl::drop_indexes(db, &notes).expect("drop indexes");
+        assert_eq!(
+            collections::index_owner(db, "idx_slug").expect("owner"),
+            None,
+            "{d:?}"
+        );
+        crate::store::ddl::drop_table(db, &notes).expect("drop table");
+        collections::delete(db, &notes.id).expect("forget");
+        assert!(
+            collections::find(db, "notes").expect("find").is_none(),
+            "{d:?}"
+        );
+    }
+}
+
+#[test]
+fn auth_side_tables_behave_alike() {
+    use crate::store::{access, expired, roles, totp};
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        // TOTP enrolments: insert, read, update in place, delete.
+        let mut e = totp::Enrolment {
+            collection: "c1".into(),
+            record: "r1".into(),
+            secret: "S3CRET".into(),
+            confirmed: false,
+            last_step: 0,
+            recovery: vec!["h1".into(), "h2".into()],
+        };
+        totp::put(db, &e, "now").expect("put");
+        e.confirmed = true;
+        e.last_step = 57_000_000;
+        e.recovery.pop();
+        totp::put(db, &e, "later").expect("update");
+        let got = totp::get(db, "c1", "r1").expect("get").expect("exists");
+        assert!(got.confirmed, "{d:?}");
+        assert_eq!(
+            (got.last_step, got.recovery),
+            (57_000_000, vec!["h1".to_owned()]),
+            "{d:?}"
+        );
+        totp::delete(db, "c1", "r1").expect("delete");
+        assert!(totp::get(db, "c1", "r1").expect("get").is_none(), "{d:?}");
+
+        // Roles of a record, sorted by name.
+        db.batch(
+            "INSERT INTO \"_roles\" (\"id\", \"name\") VALUES ('ro1', 'editor'), ('ro2', 'admin');
+             INSERT INTO \"_roleAssignments\" (\"id\", \"role\", \"collectionRef\", \"recordRef\")
+             VALUES ('as1', 'ro1', 'users', 'u1'), ('as2', 'ro2', 'users', 'u1'), ('as3', 'ro1', 'users', 'u2');",
+        )
+        .expect("roles");
+        assert_eq!(
+            roles::load(db, "users", "u1").expect("roles"),
+            ["admin", "editor"],
+            "{d:?}"
+        );
+        assert!(
+            roles::load(db, "users", "nobody").expect("none").is_empty(),
+            "{d:?}"
+        );
+
+        // Policies by name; an API key's last use.
+        db.batch(
+            "INSERT INTO \"_policies\" (\"id\", \"name\", \"rule\") VALUES ('p2', 'zeta', 'b = 2'), ('p1', 'alpha', 'a = 1');
+             INSERT INTO \"_apiKeys\" (\"id\") VALUES ('k1');",
+        )
+        .expect("policies");
+        let names: Vec<String> = access::policies(db)
+            .expect("policies")
+            .into_iter()
+            .map(|p| p.1)
+            .collect();
+        assert_eq!(names, ["alpha", "zeta"], "{d:?}");
+        access::touch_api_key(db, "k1", "2026-12-05 12:00:00.000Z").expect("touch");
+        let used = db
+            .row(
+                "SELECT \"lastUsed\" FROM \"_apiKeys\" WHERE \"id\" = 'k1'",
+                &[],
+                |r| r.text(0),
+            )
+            .expect("row");
+        assert_eq!(used.as_deref(), Some("2026-12-05 12:00:00.000Z"), "{d:?}");
+
+        // Expired one-time rows: only the old ones of that collection.
+        db.batch(
+            "INSERT INTO \"_otps\" (\"id\", \"collectionRef\", \"recordRef\", \"created\")
+             VALUES ('o1', 'c1', 'r', '2026-01-01 00:00:00.000Z'), ('o2', 'c1', 'r', '2026-01-03 00:00:00.000Z'),
+                    ('o3', 'c2', 'r', '2026-01-01 00:00:00.000Z');",
+        )
+        .expect("otps");
+        let n =
+            expired::delete_before(db, "_otps", "c1", "2026-01-02 00:00:00.000Z").expect("delete");
+        assert_eq!(n, 1, "{d:?}");
+    }
 }
