@@ -156,17 +156,26 @@ pub fn parse(sql: &str, has_column: &dyn Fn(&str) -> bool) -> Result<IndexDef, I
 }
 
 impl IndexDef {
-    /// The statement that creates this index on `table`.
+    /// The statement that creates this index on `table` (SQLite's text).
     pub fn to_sql(&self, table: &str) -> String {
+        self.to_sql_with(table, |c| {
+            let mut s = quote_ident(&c.name);
+            if let Some(coll) = &c.collate {
+                s.push_str(" COLLATE ");
+                s.push_str(coll);
+            }
+            s
+        })
+    }
+
+    /// The statement with each column spelled by `column` (the store's
+    /// PostgreSQL form turns `COLLATE NOCASE` into `lower(col)`).
+    pub fn to_sql_with(&self, table: &str, column: impl Fn(&IndexColumn) -> String) -> String {
         let cols: Vec<String> = self
             .columns
             .iter()
             .map(|c| {
-                let mut s = quote_ident(&c.name);
-                if let Some(coll) = &c.collate {
-                    s.push_str(" COLLATE ");
-                    s.push_str(coll);
-                }
+                let mut s = column(c);
                 if c.desc {
                     s.push_str(" DESC");
                 }

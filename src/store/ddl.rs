@@ -48,34 +48,14 @@ fn index_sql(def: &IndexDef, table: &str, d: Dialect) -> String {
     if d == Dialect::Sqlite {
         return def.to_sql(table);
     }
-    let cols: Vec<String> = def
-        .columns
-        .iter()
-        .map(|c| {
-            let col = quote_ident(&c.name);
-            let mut s = match c.collate.as_deref().map(str::to_ascii_uppercase).as_deref() {
-                Some("NOCASE") => format!("lower({col})"),
-                Some("BINARY") => format!("{col} COLLATE \"C\""),
-                _ => col,
-            };
-            if c.desc {
-                s.push_str(" DESC");
-            }
-            s
-        })
-        .collect();
-    let mut sql = format!(
-        "CREATE {}INDEX {} ON {} ({})",
-        if def.unique { "UNIQUE " } else { "" },
-        quote_ident(&def.name),
-        quote_ident(table),
-        cols.join(", ")
-    );
-    if let Some(p) = &def.predicate {
-        sql.push_str(" WHERE ");
-        sql.push_str(p);
-    }
-    sql
+    def.to_sql_with(table, |c| {
+        let col = quote_ident(&c.name);
+        match c.collate.as_deref() {
+            Some("NOCASE") => format!("lower({col})"),
+            Some("BINARY") => format!("{col} COLLATE \"C\""),
+            _ => col,
+        }
+    })
 }
 
 /// Creates the collection's table and indexes.
