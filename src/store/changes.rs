@@ -246,7 +246,7 @@ pub fn snapshot_matches(
         vals = placeholders.join(", "),
         rule = if rule.sql.is_empty() { "1" } else { &rule.sql },
     );
-    let values: Vec<rusqlite::types::Value> = c
+    let values: Vec<super::sql::Val<'_>> = c
         .fields
         .iter()
         .map(|f| to_sql(f, snapshot.get(&f.name).unwrap_or(&Value::Null)))

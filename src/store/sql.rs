@@ -21,12 +21,48 @@ use super::StoreError;
 use super::dialect::Dialect;
 
 /// A value bound to a statement parameter.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Val<'a> {
     Null,
     Int(i64),
     Real(f64),
     Text(&'a str),
+    /// Text built for the statement (a JSON value's serialisation).
+    Owned(String),
+    Blob(&'a [u8]),
+}
+
+impl Val<'_> {
+    /// The text of `Text` and `Owned`.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Val::Text(s) => Some(s),
+            Val::Owned(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> From<&'a crate::filter::compile::Param> for Val<'a> {
+    fn from(p: &'a crate::filter::compile::Param) -> Self {
+        use crate::filter::compile::Param;
+        match p {
+            Param::Null => Val::Null,
+            Param::Int(n) => Val::Int(*n),
+            Param::Real(f) => Val::Real(*f),
+            Param::Text(s) => Val::Text(s),
+        }
+    }
+}
+
+/// One column's value as the engine returned it; `Text` holds UTF-8 bytes
+/// (PostgreSQL's `jsonb` and `json` read as their text, `boolean` as 0/1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a [u8]),
     Blob(&'a [u8]),
 }
 
@@ -62,11 +98,12 @@ impl<'a, T: Into<Val<'a>>> From<Option<T>> for Val<'a> {
 
 impl rusqlite::ToSql for Val<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(match *self {
+        Ok(ToSqlOutput::Borrowed(match self {
             Val::Null => ValueRef::Null,
-            Val::Int(n) => ValueRef::Integer(n),
-            Val::Real(f) => ValueRef::Real(f),
+            Val::Int(n) => ValueRef::Integer(*n),
+            Val::Real(f) => ValueRef::Real(*f),
             Val::Text(s) => ValueRef::Text(s.as_bytes()),
+            Val::Owned(s) => ValueRef::Text(s.as_bytes()),
             Val::Blob(b) => ValueRef::Blob(b),
         }))
     }
@@ -75,6 +112,8 @@ impl rusqlite::ToSql for Val<'_> {
 /// One result row. Columns are read by position; a type the column cannot
 /// be read as is an error, never a silent default.
 pub trait Row {
+    /// The raw value of column `i`.
+    fn cell(&self, i: usize) -> Result<Cell<'_>, StoreError>;
     fn int(&self, i: usize) -> Result<i64, StoreError> {
         self.opt_int(i)?.ok_or_else(|| null_at(i))
     }
@@ -185,6 +224,16 @@ impl Db for rusqlite::Connection {
 struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>);
 
 impl Row for SqliteRow<'_, '_> {
+    fn cell(&self, i: usize) -> Result<Cell<'_>, StoreError> {
+        Ok(match self.0.get_ref(i)? {
+            ValueRef::Null => Cell::Null,
+            ValueRef::Integer(n) => Cell::Int(n),
+            ValueRef::Real(f) => Cell::Real(f),
+            ValueRef::Text(t) => Cell::Text(t),
+            ValueRef::Blob(b) => Cell::Blob(b),
+        })
+    }
+
     fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
         Ok(self.0.get(i)?)
     }

@@ -29,7 +29,7 @@ mod tests;
 
 use super::StoreError;
 use super::dialect::Dialect;
-use super::sql::{Db, Row, Val};
+use super::sql::{Cell as SqlCell, Db, Row, Val};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -178,7 +178,10 @@ pub fn placeholders(sql: &str) -> String {
 
 impl ToSql for Val<'_> {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        match (*self, ty) {
+        if let Val::Owned(s) = self {
+            return Val::Text(s).to_sql(ty, out);
+        }
+        match (self.clone(), ty) {
             (Val::Null, _) => return Ok(IsNull::Yes),
             (Val::Int(n), &Type::BOOL) => (n != 0).to_sql(ty, out)?,
             (Val::Int(n), &Type::INT2) => i16::try_from(n)?.to_sql(ty, out)?,
@@ -234,7 +237,7 @@ impl<'a> FromSql<'a> for Cell<'a> {
 pub struct PgRow<'r>(&'r tokio_postgres::Row);
 
 impl PgRow<'_> {
-    fn cell(&self, i: usize) -> Result<Cell<'_>, StoreError> {
+    fn raw(&self, i: usize) -> Result<Cell<'_>, StoreError> {
         Ok(self.0.try_get::<_, Cell<'_>>(i)?)
     }
 }
@@ -244,8 +247,27 @@ fn decode<'a, T: FromSql<'a>>(ty: &Type, raw: &'a [u8]) -> Result<T, StoreError>
 }
 
 impl Row for PgRow<'_> {
+    fn cell(&self, i: usize) -> Result<SqlCell<'_>, StoreError> {
+        let Cell(raw, ty) = self.raw(i)?;
+        let Some(raw) = raw else {
+            return Ok(SqlCell::Null);
+        };
+        Ok(match ty {
+            Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL => {
+                SqlCell::Int(self.opt_int(i)?.unwrap_or_default())
+            }
+            Type::FLOAT8 | Type::FLOAT4 => SqlCell::Real(self.real(i)?),
+            Type::JSONB => SqlCell::Text(raw.get(1..).unwrap_or_default()),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => {
+                SqlCell::Text(raw)
+            }
+            Type::BYTEA => SqlCell::Blob(raw),
+            _ => return Err(StoreError::Corrupt(format!("column {i} has type {ty}"))),
+        })
+    }
+
     fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
-        let Cell(raw, ty) = self.cell(i)?;
+        let Cell(raw, ty) = self.raw(i)?;
         let Some(raw) = raw else { return Ok(None) };
         Ok(Some(match ty {
             Type::INT8 => decode::<i64>(&ty, raw)?,
@@ -261,7 +283,7 @@ impl Row for PgRow<'_> {
     }
 
     fn real(&self, i: usize) -> Result<f64, StoreError> {
-        let Cell(raw, ty) = self.cell(i)?;
+        let Cell(raw, ty) = self.raw(i)?;
         let raw = raw.ok_or_else(|| StoreError::Corrupt(format!("column {i} is NULL")))?;
         match ty {
             Type::FLOAT8 => decode::<f64>(&ty, raw),
@@ -274,7 +296,7 @@ impl Row for PgRow<'_> {
     }
 
     fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
-        let Cell(raw, ty) = self.cell(i)?;
+        let Cell(raw, ty) = self.raw(i)?;
         let Some(raw) = raw else { return Ok(None) };
         let bytes = match ty {
             // jsonb's binary form is a version byte, then the text.

@@ -95,7 +95,7 @@ fn values_round_trip_with_the_same_types() {
             ],
         )
         .expect("insert");
-        db.exec(sql, &[Val::Null; 5]).expect("insert nulls");
+        db.exec(sql, &vec![Val::Null; 5]).expect("insert nulls");
         let rows = db
             .rows("SELECT n, f, s, b, j FROM t ORDER BY n DESC", &[], |r| {
                 Ok((r.opt_int(0)?, r.opt_text(2)?, r.opt_int(3)?, r.opt_text(4)?))
@@ -414,5 +414,171 @@ fn auth_side_tables_behave_alike() {
         let n =
             expired::delete_before(db, "_otps", "c1", "2026-01-02 00:00:00.000Z").expect("delete");
         assert_eq!(n, 1, "{d:?}");
+    }
+}
+
+#[test]
+fn records_read_and_write_alike() {
+    use crate::filter::compile::Param;
+    use crate::store::records::{self, SortKey, Where};
+    let posts = crate::schema::Collection::from_stored(&json!({
+        "id": "pbc_posts", "name": "posts", "type": "base", "system": false,
+        "fields": [
+            {"id": "text3208210256", "name": "id", "type": "text", "primaryKey": true},
+            {"name": "title", "type": "text"},
+            {"name": "n", "type": "number"},
+            {"name": "flag", "type": "bool"},
+            {"name": "meta", "type": "json"},
+            {"name": "tags", "type": "select", "values": ["a", "b"], "maxSelect": 2},
+            {"name": "editors", "type": "relation", "collectionId": "_pb_users_auth_", "maxSelect": 5},
+            {"name": "created", "type": "autodate", "onCreate": true}
+        ],
+        "indexes": ["CREATE UNIQUE INDEX idx_title ON posts (title)"],
+        "listRule": null, "viewRule": null, "createRule": null,
+        "updateRule": null, "deleteRule": null, "created": "", "updated": ""
+    }))
+    .expect("posts");
+    let rec = |id: &str, title: &str, n: f64, editors: Vec<&str>| {
+        let v = json!({"id": id, "title": title, "n": n, "flag": n > 1.0,
+            "meta": {"k": [1, "x"], "n": null}, "tags": ["a"], "editors": editors, "created": "2026-12-05"});
+        v.as_object().expect("object").clone()
+    };
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        crate::store::ddl::create_table(db, &posts).expect("table");
+        assert!(!records::any(db, &posts).expect("any"), "{d:?}");
+        records::insert(db, &posts, &rec("p1", "Hello", 1.0, vec!["u1"])).expect("p1");
+        records::insert(db, &posts, &rec("p2", "World", 2.5, vec!["u1", "u2"])).expect("p2");
+        records::insert(db, &posts, &rec("p3", "Third", 3.0, vec![])).expect("p3");
+        let dup = records::insert(db, &posts, &rec("p4", "Hello", 0.0, vec![]))
+            .expect_err("duplicate title");
+        assert_eq!(
+            records::unique_violation(&dup),
+            Some(vec!["title".to_owned()]),
+            "{d:?}"
+        );
+        let dup_id = records::insert(db, &posts, &rec("p1", "Other", 0.0, vec![]))
+            .expect_err("duplicate id");
+        assert!(records::unique_violation(&dup_id).is_some(), "{d:?}");
+
+        let p2 = records::get(db, &posts, "p2").expect("get").expect("p2");
+        assert_eq!(
+            serde_json::Value::Object(p2.clone()),
+            json!({"id": "p2", "title": "World", "n": 2.5, "flag": true,
+            "meta": {"k": [1, "x"], "n": null}, "tags": ["a"], "editors": ["u1", "u2"], "created": "2026-12-05"}),
+            "{d:?}"
+        );
+        let p1 = records::get(db, &posts, "p1").expect("get").expect("p1");
+        assert_eq!(
+            p1["n"],
+            json!(1),
+            "{d:?}: whole numbers read back as integers"
+        );
+        assert!(
+            records::get(db, &posts, "nope").expect("get").is_none(),
+            "{d:?}"
+        );
+        assert_eq!(
+            records::find_by(db, &posts, "title", "hELLO")
+                .expect("find")
+                .map(|r| r["id"].clone()),
+            Some(json!("p1")),
+            "{d:?}"
+        );
+        let found = records::find_all(db, &posts, &[("title", "World")], 10).expect("find all");
+        assert_eq!(found.len(), 1, "{d:?}");
+
+        let sort = [SortKey {
+            field: "n".into(),
+            desc: true,
+            expr: None,
+        }];
+        let filter = Where {
+            sql: "\"n\" >= ?1".into(),
+            params: vec![Param::Int(2)],
+        };
+        let flag = Where {
+            sql: "\"title\" = ?1".into(),
+            params: vec![Param::Text("Third".into())],
+        };
+        let (rows, total) = records::list(
+            db,
+            &posts,
+            &sort,
+            10,
+            0,
+            true,
+            Some(&filter),
+            std::slice::from_ref(&flag),
+        )
+        .expect("list");
+        let ids: Vec<(&str, bool)> = rows
+            .iter()
+            .map(|(r, m)| (r["id"].as_str().unwrap_or(""), m[0]))
+            .collect();
+        assert_eq!(
+            (ids, total),
+            (vec![("p3", true), ("p2", false)], 2),
+            "{d:?}"
+        );
+        let (rows, _) =
+            records::list(db, &posts, &[], 2, 1, false, None, &[]).expect("rowid order");
+        assert_eq!(
+            rows.iter()
+                .map(|(r, _)| r["id"].clone())
+                .collect::<Vec<_>>(),
+            [json!("p2"), json!("p3")],
+            "{d:?}"
+        );
+        assert_eq!(
+            records::select_where(db, &posts, &filter, 1)
+                .expect("select")
+                .len(),
+            1,
+            "{d:?}"
+        );
+        assert!(
+            records::get_where(db, &posts, "p1", &filter)
+                .expect("get where")
+                .is_none(),
+            "{d:?}"
+        );
+        assert!(
+            records::get_where(db, &posts, "p2", &filter)
+                .expect("get where")
+                .is_some(),
+            "{d:?}"
+        );
+
+        let editors = posts.field("editors").expect("field");
+        let refs: Vec<_> = records::referencing(db, &posts, editors, "u2")
+            .expect("refs")
+            .into_iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        assert_eq!(refs, [json!("p2")], "{d:?}");
+        let ids = ["p1".to_owned(), "zz".to_owned(), "p3".to_owned()];
+        assert_eq!(
+            records::count_existing(db, &posts, &ids).expect("count"),
+            2,
+            "{d:?}"
+        );
+
+        let mut changed = p1.clone();
+        changed.insert("title".into(), json!("Changed"));
+        changed.insert("meta".into(), serde_json::Value::Null);
+        records::update(db, &posts, "p1", &changed).expect("update");
+        let back = records::get(db, &posts, "p1").expect("get").expect("p1");
+        assert_eq!(
+            (back["title"].clone(), back["meta"].clone()),
+            (json!("Changed"), serde_json::Value::Null),
+            "{d:?}"
+        );
+        records::delete(db, &posts, "p3").expect("delete");
+        let mut left = records::all_ids(db, &posts).expect("ids");
+        left.sort();
+        assert_eq!(left, ["p1", "p2"], "{d:?}");
+        assert!(records::any(db, &posts).expect("any"), "{d:?}");
     }
 }
