@@ -162,7 +162,7 @@ pub async fn replay(
         .filter(|s| *s >= 0)
         .ok_or_else(|| Error::bad("fromSeq must be a change-log sequence number."))?;
     let oldest = store
-        .read(crate::store::changes::oldest)
+        .read(|c| crate::store::changes::oldest(c))
         .map_err(internal)?;
     if oldest.is_some_and(|o| from < o && from > 0) {
         return Err(Error::bad(

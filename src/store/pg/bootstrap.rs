@@ -3,7 +3,10 @@
 //! SQLite's are in `store/bootstrap.rs`. The PostgreSQL forms follow
 //! POSTGRES.md §4: text columns are `COLLATE "C"` so that equality and
 //! ordering are byte-wise as on SQLite, JSON columns are `jsonb`, integer
-//! columns that hold unix microseconds are `bigint`. Tables join this list
+//! columns that hold unix microseconds are `bigint`. `_changes` carries the
+//! writing transaction's id (`xid8`): nodes will read the log in horizon
+//! batches by it, because `seq` order is not commit order when several
+//! transactions write at once (POSTGRES.md §2.2–2.3). Tables join this list
 //! as the store functions that use them move onto `store::sql::Db`.
 //!
 //! Column names of these tables are left unquoted, so PostgreSQL folds them
@@ -39,6 +42,17 @@ CREATE TABLE IF NOT EXISTS _totp (
     created TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (collectionRef, recordRef)
 );
+CREATE TABLE IF NOT EXISTS _changes (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    collection_id TEXT COLLATE "C" NOT NULL,
+    collection_name TEXT COLLATE "C" NOT NULL,
+    record_id TEXT COLLATE "C" NOT NULL,
+    action TEXT COLLATE "C" NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    snapshot JSONB
+);
+CREATE INDEX IF NOT EXISTS _changes_xid ON _changes (xid, seq);
 CREATE TABLE IF NOT EXISTS _migrations (
     file TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     applied BIGINT NOT NULL
