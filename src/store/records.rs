@@ -27,6 +27,11 @@ pub(super) fn to_sql<'v>(f: &Field, v: &'v Value) -> Val<'v> {
         },
         (FieldKind::Json(_), Value::Null) => Val::Null,
         (FieldKind::Json(_), v) => Val::Owned(v.to_string()),
+        // A missing multi-value or geo point is stored as its zero value:
+        // PostgreSQL's `jsonb` columns refuse '' (SQLite read it back as
+        // the zero value anyway).
+        (k, Value::Null) if k.is_multiple() => Val::Text("[]"),
+        (FieldKind::GeoPoint(_), Value::Null) => Val::Owned(f.kind.zero_value().to_string()),
         (_, Value::String(s)) => Val::Text(s),
         (_, Value::Null) => Val::Text(""),
         (_, v) => Val::Owned(v.to_string()),

@@ -417,11 +417,9 @@ fn auth_side_tables_behave_alike() {
     }
 }
 
-#[test]
-fn records_read_and_write_alike() {
-    use crate::filter::compile::Param;
-    use crate::store::records::{self, SortKey, Where};
-    let posts = crate::schema::Collection::from_stored(&json!({
+/// A collection with a field of each kind the store treats differently.
+fn posts() -> crate::schema::Collection {
+    crate::schema::Collection::from_stored(&json!({
         "id": "pbc_posts", "name": "posts", "type": "base", "system": false,
         "fields": [
             {"id": "text3208210256", "name": "id", "type": "text", "primaryKey": true},
@@ -437,7 +435,14 @@ fn records_read_and_write_alike() {
         "listRule": null, "viewRule": null, "createRule": null,
         "updateRule": null, "deleteRule": null, "created": "", "updated": ""
     }))
-    .expect("posts");
+    .expect("posts")
+}
+
+#[test]
+fn records_read_and_write_alike() {
+    use crate::filter::compile::Param;
+    use crate::store::records::{self, SortKey, Where};
+    let posts = posts();
     let rec = |id: &str, title: &str, n: f64, editors: Vec<&str>| {
         let v = json!({"id": id, "title": title, "n": n, "flag": n > 1.0,
             "meta": {"k": [1, "x"], "n": null}, "tags": ["a"], "editors": editors, "created": "2026-12-05"});
@@ -644,5 +649,74 @@ fn change_log_reads_and_trims_alike() {
             "{d:?}"
         );
         assert_eq!(changes::last_seq(db).expect("last"), last, "{d:?}");
+    }
+}
+
+#[test]
+fn field_rule_and_expand_conditions_alike() {
+    use crate::filter::compile::Param;
+    use crate::store::records::{self, Where};
+    use crate::store::{field_reads, relations};
+    let posts = posts();
+    let editors = posts.field("editors").expect("field").clone();
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        crate::store::ddl::create_table(db, &posts).expect("table");
+        for (id, n, eds) in [
+            ("p1", 1, json!(["u1"])),
+            ("p2", 5, json!(["u1", "u2"])),
+            ("p3", 9, json!([])),
+        ] {
+            let row = json!({"id": id, "title": id, "n": n, "editors": eds});
+            records::insert(db, &posts, row.as_object().expect("object")).expect("insert");
+        }
+        let p = |n: usize| d.placeholder(n);
+        let always = Where {
+            sql: format!("{} = {}", p(1), p(1)),
+            params: vec![Param::Int(1)],
+        };
+        let never = Where {
+            sql: format!("{} > {}", p(2), p(3)),
+            params: vec![Param::Int(1), Param::Int(2)],
+        };
+        assert_eq!(
+            field_reads::decide(db, &[&always, &never]).expect("decide"),
+            [true, false],
+            "{d:?}"
+        );
+        let big = Where {
+            sql: format!("\"n\" > {}", p(1)),
+            params: vec![Param::Int(4)],
+        };
+        let per = field_reads::decide_per_record(db, &posts, &[&big], &["p1", "p2", "zz"])
+            .expect("per record");
+        assert_eq!(
+            (per.len(), per.get("p1").cloned(), per.get("p2").cloned()),
+            (2, Some(vec![false]), Some(vec![true])),
+            "{d:?}"
+        );
+        // Expand: ids in a bound list, and back-relations to a bound list.
+        let ids = Where {
+            sql: relations::id_in(&posts, 1, d),
+            params: vec![Param::Text(r#"["p1","p3","zz"]"#.into())],
+        };
+        assert_eq!(
+            records::select_where(db, &posts, &ids, 10)
+                .expect("ids")
+                .len(),
+            2,
+            "{d:?}"
+        );
+        let back = Where {
+            sql: relations::refers_to_any(&posts, &editors, 1, d),
+            params: vec![Param::Text(r#"["u2"]"#.into())],
+        };
+        let found: Vec<_> = records::select_where(db, &posts, &back, 10)
+            .expect("back")
+            .into_iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        assert_eq!(found, [json!("p2")], "{d:?}");
     }
 }
