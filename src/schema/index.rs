@@ -75,6 +75,22 @@ fn check_predicate(e: &Expr, has_column: &dyn Fn(&str) -> bool) -> Result<(), In
     }
 }
 
+/// Quotes every column name of a checked predicate with `"`, which both
+/// SQLite and PostgreSQL read (PocketBase writes `` `email` ``, which
+/// PostgreSQL does not).
+fn requote(e: &mut Expr) {
+    match e {
+        Expr::Identifier(id) => id.quote_style = Some('"'),
+        Expr::BinaryOp { left, right, .. } => {
+            requote(left);
+            requote(right);
+        }
+        Expr::UnaryOp { expr, .. } => requote(expr),
+        Expr::IsNull(x) | Expr::IsNotNull(x) | Expr::Nested(x) => requote(x),
+        _ => {}
+    }
+}
+
 /// Parses and checks one index string against the collection's columns.
 pub fn parse(sql: &str, has_column: &dyn Fn(&str) -> bool) -> Result<IndexDef, IndexError> {
     let stmts = Parser::parse_sql(&SQLiteDialect {}, sql).map_err(|_| IndexError::Syntax)?;
@@ -125,6 +141,8 @@ pub fn parse(sql: &str, has_column: &dyn Fn(&str) -> bool) -> Result<IndexDef, I
     let predicate = match &ci.predicate {
         Some(p) => {
             check_predicate(p, has_column)?;
+            let mut p = p.clone();
+            requote(&mut p);
             Some(p.to_string())
         }
         None => None,
@@ -138,17 +156,26 @@ pub fn parse(sql: &str, has_column: &dyn Fn(&str) -> bool) -> Result<IndexDef, I
 }
 
 impl IndexDef {
-    /// The statement that creates this index on `table`.
+    /// The statement that creates this index on `table` (SQLite's text).
     pub fn to_sql(&self, table: &str) -> String {
+        self.to_sql_with(table, |c| {
+            let mut s = quote_ident(&c.name);
+            if let Some(coll) = &c.collate {
+                s.push_str(" COLLATE ");
+                s.push_str(coll);
+            }
+            s
+        })
+    }
+
+    /// The statement with each column spelled by `column` (the store's
+    /// PostgreSQL form turns `COLLATE NOCASE` into `lower(col)`).
+    pub fn to_sql_with(&self, table: &str, column: impl Fn(&IndexColumn) -> String) -> String {
         let cols: Vec<String> = self
             .columns
             .iter()
             .map(|c| {
-                let mut s = quote_ident(&c.name);
-                if let Some(coll) = &c.collate {
-                    s.push_str(" COLLATE ");
-                    s.push_str(coll);
-                }
+                let mut s = column(c);
                 if c.desc {
                     s.push_str(" DESC");
                 }
@@ -189,7 +216,7 @@ mod tests {
         assert_eq!(d.name, "idx_email_x");
         assert_eq!(
             d.to_sql("users"),
-            "CREATE UNIQUE INDEX \"idx_email_x\" ON \"users\" (\"email\") WHERE `email` <> ''"
+            "CREATE UNIQUE INDEX \"idx_email_x\" ON \"users\" (\"email\") WHERE \"email\" <> ''"
         );
         let d = parse(
             "CREATE INDEX idx_t ON posts (title COLLATE nocase DESC, a)",

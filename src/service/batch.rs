@@ -139,7 +139,7 @@ fn parse_url(url: &str) -> Option<RecordUrl> {
 
 /// Batch settings: `Some(maxRequests)` when batch is enabled.
 fn limits(store: &Store) -> Result<Option<i64>, Error> {
-    let cfg = store.read(settings::load)?;
+    let cfg = store.read(|c| settings::load(c))?;
     let enabled = cfg
         .pointer("/batch/enabled")
         .and_then(Value::as_bool)

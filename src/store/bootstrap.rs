@@ -3,6 +3,8 @@
 use rusqlite::{Connection, params};
 
 use super::StoreError;
+use super::dialect::Dialect;
+use super::sql::{Db, Val};
 use super::{collections, ddl};
 use crate::schema::{datetime, system};
 
@@ -48,50 +50,71 @@ CREATE TABLE IF NOT EXISTS _migrations (
 ";
 
 /// Creates system tables and, on a new database, the system collections.
-pub fn bootstrap(conn: &Connection) -> Result<(), StoreError> {
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+/// The same steps on both engines; only the system tables' DDL differs
+/// (PostgreSQL's is in `store/pg/bootstrap.rs`).
+pub fn bootstrap(db: &dyn Db) -> Result<(), StoreError> {
+    let d = db.dialect();
+    db.batch(match d {
+        Dialect::Sqlite => "BEGIN IMMEDIATE",
+        Dialect::Postgres => "BEGIN",
+    })?;
     let res = (|| -> Result<(), StoreError> {
-        conn.execute_batch(SYSTEM_TABLES)?;
-        conn.execute_batch(super::files::TABLE)?;
-        super::webhooks::create_or_upgrade(conn)?;
-        let count: i64 = conn.query_row("SELECT COUNT(*) FROM _collections", [], |r| r.get(0))?;
+        match db.sqlite() {
+            Some(conn) => {
+                conn.execute_batch(SYSTEM_TABLES)?;
+                conn.execute_batch(super::files::TABLE)?;
+                super::webhooks::create_or_upgrade(conn)?;
+            }
+            None => db.batch(super::pg::bootstrap::SYSTEM_TABLES)?,
+        }
+        let count = db
+            .row("SELECT COUNT(*) FROM _collections", &[], |r| r.int(0))?
+            .unwrap_or(0);
+        let known_sql = format!(
+            "SELECT EXISTS (SELECT 1 FROM _collections WHERE id = ?1 OR {})",
+            d.eq_nocase("name", "?2")
+        );
         if count > 0 {
             // Data directories from before a system collection existed
             // (Cairn's access-control collections) gain it now.
             let now = datetime::now();
             for c in system::system_collections(&now) {
-                let known: bool = conn.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM _collections WHERE id = ?1 OR name = ?2 COLLATE NOCASE)",
-                    params![c.id, c.name],
-                    |r| r.get(0),
-                )?;
+                let known = db
+                    .row(&known_sql, &[Val::Text(&c.id), Val::Text(&c.name)], |r| {
+                        r.bool(0)
+                    })?
+                    .unwrap_or(false);
                 if !known {
-                    ddl::create_table(conn, &c)?;
-                    collections::insert(conn, &c)?;
+                    ddl::create_table(db, &c)?;
+                    collections::insert(db, &c)?;
                 }
             }
         }
-        scrub_changes(conn)?;
+        if let Some(conn) = db.sqlite() {
+            scrub_changes(conn)?;
+        }
         if count == 0 {
             let now = datetime::now();
             for c in system::system_collections(&now) {
-                ddl::create_table(conn, &c)?;
-                collections::insert(conn, &c)?;
+                ddl::create_table(db, &c)?;
+                collections::insert(db, &c)?;
             }
-            conn.execute(
-                "INSERT OR IGNORE INTO _params (id, value, created, updated) VALUES ('settings', ?1, ?2, ?2)",
-                params![super::settings::defaults().to_string(), now],
+            let settings = super::settings::defaults().to_string();
+            db.exec(
+                &d.insert_ignore(
+                    "_params",
+                    "id, value, created, updated",
+                    "'settings', ?1, ?2, ?2",
+                ),
+                &[Val::Text(&settings), Val::Text(&now)],
             )?;
         }
         Ok(())
     })();
     match res {
-        Ok(()) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(())
-        }
+        Ok(()) => db.batch("COMMIT"),
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = db.batch("ROLLBACK");
             Err(e)
         }
     }

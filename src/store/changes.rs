@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use super::StoreError;
 use super::records::{Row_, Where, select_list, to_sql};
+use super::sql::{Db, Row, Val};
 use crate::schema::Collection;
 use crate::schema::datetime;
 use crate::schema::names::quote_ident;
@@ -143,12 +144,12 @@ fn append(
 }
 
 /// The highest committed change-log sequence number (0 when empty).
-pub fn last_seq(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(
-        conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM _changes", [], |r| {
-            r.get(0)
-        })?,
-    )
+pub fn last_seq(db: &dyn Db) -> Result<i64, StoreError> {
+    Ok(db
+        .row("SELECT COALESCE(MAX(seq), 0) FROM _changes", &[], |r| {
+            r.int(0)
+        })?
+        .unwrap_or(0))
 }
 
 /// One change-log row.
@@ -165,48 +166,46 @@ pub struct Change {
 
 const CHANGE_COLUMNS: &str = "seq, collection_id, record_id, action, created, snapshot";
 
-fn change_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Change> {
-    let snap: Option<String> = r.get(5)?;
+fn change_row(r: &dyn Row) -> Result<Change, StoreError> {
     Ok(Change {
-        seq: r.get(0)?,
-        collection_id: r.get(1)?,
-        record_id: r.get(2)?,
-        action: r.get(3)?,
-        created: r.get(4)?,
-        snapshot: snap
+        seq: r.int(0)?,
+        collection_id: r.text(1)?,
+        record_id: r.text(2)?,
+        action: r.text(3)?,
+        created: r.text(4)?,
+        snapshot: r
+            .opt_text(5)?
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default(),
     })
 }
 
 /// Changes after `seq`, oldest first, at most `limit`.
-pub fn after(conn: &Connection, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
+pub fn after(db: &dyn Db, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
     // A literal LIMIT: a bound one makes SQLite re-prepare on every run.
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CHANGE_COLUMNS} FROM _changes WHERE seq > ?1 ORDER BY seq LIMIT {limit}"
-    ))?;
-    let rows = stmt
-        .query_map(params![seq], change_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.rows(
+        &format!("SELECT {CHANGE_COLUMNS} FROM _changes WHERE seq > ?1 ORDER BY seq LIMIT {limit}"),
+        &[Val::Int(seq)],
+        change_row,
+    )
 }
 
 /// Changes of one collection from `from_seq` on, oldest first, at most
 /// `limit` (webhook replays).
 pub fn of_collection_from(
-    conn: &Connection,
+    db: &dyn Db,
     collection_id: &str,
     from_seq: i64,
     limit: i64,
 ) -> Result<Vec<Change>, StoreError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {CHANGE_COLUMNS} FROM _changes
-         WHERE seq >= ?1 AND collection_id = ?2 ORDER BY seq LIMIT {limit}"
-    ))?;
-    let rows = stmt
-        .query_map(params![from_seq, collection_id], change_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.rows(
+        &format!(
+            "SELECT {CHANGE_COLUMNS} FROM _changes
+             WHERE seq >= ?1 AND collection_id = ?2 ORDER BY seq LIMIT {limit}"
+        ),
+        &[Val::Int(from_seq), Val::Text(collection_id)],
+        change_row,
+    )
 }
 
 /// For each of `record_ids`, the snapshot of its latest change of
@@ -247,17 +246,22 @@ pub fn snapshots_before(
 }
 
 /// The oldest retained sequence number (`None` when the log is empty).
-pub fn oldest(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(conn.query_row("SELECT MIN(seq) FROM _changes", [], |r| r.get(0))?)
+pub fn oldest(db: &dyn Db) -> Result<Option<i64>, StoreError> {
+    Ok(db
+        .row("SELECT MIN(seq) FROM _changes", &[], |r| r.opt_int(0))?
+        .flatten())
 }
 
 /// Drops changes older than `before` (a PocketBase datetime string) and
 /// beyond the newest `keep` rows; returns how many went.
-pub fn trim(conn: &Connection, before: &str, keep: i64) -> Result<usize, StoreError> {
-    let by_age = conn.execute("DELETE FROM _changes WHERE created < ?1", params![before])?;
-    let by_count = conn.execute(
+pub fn trim(db: &dyn Db, before: &str, keep: i64) -> Result<usize, StoreError> {
+    let by_age = db.exec(
+        "DELETE FROM _changes WHERE created < ?1",
+        &[Val::Text(before)],
+    )?;
+    let by_count = db.exec(
         "DELETE FROM _changes WHERE seq <= (SELECT MAX(seq) FROM _changes) - ?1",
-        params![keep.max(1)],
+        &[Val::Int(keep.max(1))],
     )?;
     Ok(by_age + by_count)
 }
@@ -283,7 +287,7 @@ pub fn snapshot_matches(
         vals = placeholders.join(", "),
         rule = if rule.sql.is_empty() { "1" } else { &rule.sql },
     );
-    let values: Vec<rusqlite::types::Value> = c
+    let values: Vec<super::sql::Val<'_>> = c
         .fields
         .iter()
         .map(|f| to_sql(f, snapshot.get(&f.name).unwrap_or(&Value::Null)))

@@ -1,19 +1,22 @@
 //! The `_collections` table: one row per collection with its JSON definition.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 use serde_json::Value;
 
 use super::StoreError;
+use super::dialect::Dialect;
+use super::sql::{Db, Val};
 use crate::schema::Collection;
 
 /// Loads every collection, system ones first, then by creation.
-pub fn load_all(conn: &Connection) -> Result<Vec<Collection>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT definition FROM _collections ORDER BY system DESC, rowid")?;
-    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+pub fn load_all(db: &dyn Db) -> Result<Vec<Collection>, StoreError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => "SELECT definition FROM _collections ORDER BY system DESC, rowid",
+        Dialect::Postgres => "SELECT definition FROM _collections ORDER BY system DESC, \"_rowid\"",
+    };
+    let rows = db.rows(sql, &[], |r| r.text(0))?;
     let mut out = Vec::new();
-    for row in rows {
-        let text = row?;
+    for text in rows {
         let v: Value =
             serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         out.push(
@@ -25,66 +28,73 @@ pub fn load_all(conn: &Connection) -> Result<Vec<Collection>, StoreError> {
 }
 
 /// Named policies (`_policies`: name, rule), if the table exists.
-pub fn load_policies(conn: &Connection) -> Result<Vec<(String, String)>, StoreError> {
-    let exists: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_policies')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !exists {
+pub fn load_policies(db: &dyn Db) -> Result<Vec<(String, String)>, StoreError> {
+    let exists = match db.dialect() {
+        Dialect::Sqlite => {
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_policies')"
+        }
+        Dialect::Postgres => {
+            "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = '_policies')"
+        }
+    };
+    if !db.row(exists, &[], |r| r.bool(0))?.unwrap_or(false) {
         return Ok(Vec::new());
     }
-    let mut stmt = conn.prepare_cached("SELECT name, rule FROM _policies")?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.rows("SELECT name, rule FROM _policies", &[], |r| {
+        Ok((r.text(0)?, r.text(1)?))
+    })
 }
 
 /// Loads one collection by id or name (inside a write transaction).
-pub fn find(conn: &Connection, name_or_id: &str) -> Result<Option<Collection>, StoreError> {
-    let text: Option<String> = conn
-        .query_row(
-            "SELECT definition FROM _collections WHERE id = ?1 OR name = ?1 COLLATE NOCASE",
-            params![name_or_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+pub fn find(db: &dyn Db, name_or_id: &str) -> Result<Option<Collection>, StoreError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => {
+            "SELECT definition FROM _collections WHERE id = ?1 OR name = ?1 COLLATE NOCASE"
+        }
+        Dialect::Postgres => {
+            "SELECT definition FROM _collections WHERE id = ?1 OR lower(name) = lower(?1)"
+        }
+    };
+    let text = db.row(sql, &[Val::Text(name_or_id)], |r| r.text(0))?;
     Ok(text
         .and_then(|t| serde_json::from_str::<Value>(&t).ok())
         .and_then(|v| Collection::from_stored(&v)))
 }
 
-pub fn insert(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
-    conn.execute(
+pub fn insert(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
+    let def = c.to_stored_json().to_string();
+    db.exec(
         "INSERT INTO _collections (id, name, type, system, definition, created, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![c.id, c.name, c.kind.as_str(), c.system, c.to_stored_json().to_string(), c.created, c.updated],
+        &[c.id.as_str().into(), c.name.as_str().into(), c.kind.as_str().into(), c.system.into(), Val::Text(&def), c.created.as_str().into(), c.updated.as_str().into()],
     )?;
     Ok(())
 }
 
-pub fn update(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
-    conn.execute(
+pub fn update(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
+    let def = c.to_stored_json().to_string();
+    db.exec(
         "UPDATE _collections SET name = ?2, type = ?3, system = ?4, definition = ?5, updated = ?6 WHERE id = ?1",
-        params![c.id, c.name, c.kind.as_str(), c.system, c.to_stored_json().to_string(), c.updated],
+        &[c.id.as_str().into(), c.name.as_str().into(), c.kind.as_str().into(), c.system.into(), Val::Text(&def), c.updated.as_str().into()],
     )?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: &str) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM _collections WHERE id = ?1", params![id])?;
+pub fn delete(db: &dyn Db, id: &str) -> Result<(), StoreError> {
+    db.exec("DELETE FROM _collections WHERE id = ?1", &[Val::Text(id)])?;
     Ok(())
 }
 
 /// Is an index name already used by another table?
-pub fn index_owner(conn: &Connection, index: &str) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .query_row(
-            "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE",
-            params![index],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub fn index_owner(db: &dyn Db, index: &str) -> Result<Option<String>, StoreError> {
+    let sql = match db.dialect() {
+        Dialect::Sqlite => {
+            "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?1 COLLATE NOCASE"
+        }
+        Dialect::Postgres => {
+            "SELECT tablename FROM pg_indexes WHERE schemaname = current_schema() AND lower(indexname) = lower(?1)"
+        }
+    };
+    db.row(sql, &[Val::Text(index)], |r| r.text(0))
 }
 
 /// One page of the collections list (`GET /api/collections`).

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, Mutex};
 
-use rusqlite::{Connection, params_from_iter};
+use super::sql::{Db, Val};
 
 use super::StoreError;
 use crate::filter::compile::Param;
@@ -48,16 +48,22 @@ pub fn bump() {
 
 /// `SELECT COUNT(*) FROM {from}` with `params`, from the cache when no
 /// commit happened since it was counted.
+///
+/// Only SQLite totals are cached: the generation counts this process's
+/// commits, and on PostgreSQL other nodes commit too.
 pub fn count(
-    conn: &Connection,
+    db: &dyn Db,
     cacheable: bool,
     from: &str,
     params: &[Param],
 ) -> Result<i64, StoreError> {
     let sql = format!("SELECT COUNT(*) FROM {from}");
     let lower = sql.to_ascii_lowercase();
-    if !cacheable || lower.contains("strftime") || lower.contains("random") {
-        return query(conn, &sql, params);
+    let Some(conn) = db.sqlite().filter(|_| cacheable) else {
+        return query(db, &sql, params);
+    };
+    if lower.contains("strftime") || lower.contains("random") {
+        return query(db, &sql, params);
     }
     let key = format!("{}\u{1}{sql}\u{1}{params:?}", conn.path().unwrap_or(""));
     let generation = GENERATION.load(Ordering::SeqCst);
@@ -67,7 +73,7 @@ pub fn count(
     {
         return Ok(*n);
     }
-    let n = query(conn, &sql, params)?;
+    let n = query(db, &sql, params)?;
     if let Ok(mut t) = TOTALS.lock() {
         if t.generation < generation {
             t.generation = generation;
@@ -83,15 +89,15 @@ pub fn count(
     Ok(n)
 }
 
-fn query(conn: &Connection, sql: &str, params: &[Param]) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row(params_from_iter(params.iter()), |r| r.get(0))?)
+fn query(db: &dyn Db, sql: &str, params: &[Param]) -> Result<i64, StoreError> {
+    let vals: Vec<Val<'_>> = params.iter().map(Val::from).collect();
+    Ok(db.row(sql, &vals, |r| r.int(0))?.unwrap_or(0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn totals_are_cached_until_the_next_commit() {

@@ -7,6 +7,7 @@ use rusqlite::Connection;
 
 use super::StoreError;
 use super::dialect::Dialect;
+use super::sql::Db;
 use crate::schema::index::{self, IndexDef};
 use crate::schema::names::quote_ident;
 use crate::schema::{Collection, CollectionKind, FieldKind};
@@ -40,16 +41,37 @@ pub fn index_defs(c: &Collection) -> Vec<IndexDef> {
         .collect()
 }
 
+/// `CREATE INDEX` for one checked definition. On PostgreSQL, SQLite's
+/// `COLLATE NOCASE` becomes an index on `lower(col)` (what `eq_nocase`
+/// compares), and `BINARY` the byte order of `COLLATE "C"`.
+fn index_sql(def: &IndexDef, table: &str, d: Dialect) -> String {
+    if d == Dialect::Sqlite {
+        return def.to_sql(table);
+    }
+    def.to_sql_with(table, |c| {
+        let col = quote_ident(&c.name);
+        match c.collate.as_deref() {
+            Some("NOCASE") => format!("lower({col})"),
+            Some("BINARY") => format!("{col} COLLATE \"C\""),
+            _ => col,
+        }
+    })
+}
+
 /// Creates the collection's table and indexes.
-pub fn create_table(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
+pub fn create_table(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
+    let d = db.dialect();
     if c.kind == CollectionKind::View {
+        let Some(conn) = db.sqlite() else {
+            return Err(StoreError::Unsupported("view collections on PostgreSQL"));
+        };
         let q = super::views::query_of(&c.options);
         let parsed = crate::schema::view_query::parse(&q).map_err(StoreError::Corrupt)?;
         return super::views::create_view(conn, &c.name, &parsed)
             .map_err(|e| StoreError::Corrupt(e.message));
     }
-    conn.execute_batch(&create_table_sql(c, &c.name, Dialect::Sqlite))?;
-    create_indexes(conn, c)
+    db.batch(&create_table_sql(c, &c.name, d))?;
+    create_indexes(db, c)
 }
 
 /// Creates every index of `c`, plus Cairn's own indexes: on each autodate
@@ -58,9 +80,10 @@ pub fn create_table(conn: &Connection, c: &Collection) -> Result<(), StoreError>
 /// each single relation (`owner = @request.auth.id` rules, cascades and
 /// back-relations look records up by it). Fields that change on every
 /// update are left alone, so updates stay cheap.
-pub fn create_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
+pub fn create_indexes(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
+    let dialect = db.dialect();
     for (pos, d) in index_defs(c).into_iter().enumerate() {
-        if let Err(e) = conn.execute_batch(&d.to_sql(&c.name)) {
+        if let Err(e) = db.batch(&index_sql(&d, &c.name, dialect)) {
             return Err(StoreError::Index {
                 pos,
                 name: d.name,
@@ -77,7 +100,7 @@ pub fn create_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreErro
             _ => false,
         };
         if auto {
-            conn.execute_batch(&format!(
+            db.batch(&format!(
                 "CREATE INDEX IF NOT EXISTS {} ON {} ({})",
                 quote_ident(&auto_index_name(c, &f.name)),
                 quote_ident(&c.name),
@@ -88,10 +111,11 @@ pub fn create_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreErro
     Ok(())
 }
 
-/// SQLite's error in PocketBase's wording (`constraint failed: ... (2067)`).
-fn describe(e: &rusqlite::Error) -> String {
+/// SQLite's error in PocketBase's wording (`constraint failed: ... (2067)`);
+/// PostgreSQL's message as the server gave it.
+fn describe(e: &StoreError) -> String {
     match e {
-        rusqlite::Error::SqliteFailure(f, Some(msg)) => {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, Some(msg))) => {
             let kind = if f.code == rusqlite::ErrorCode::ConstraintViolation {
                 "constraint failed"
             } else {
@@ -99,6 +123,10 @@ fn describe(e: &rusqlite::Error) -> String {
             };
             format!("{kind}: {msg} ({})", f.extended_code)
         }
+        StoreError::Sqlite(other) => other.to_string(),
+        StoreError::Postgres(e) => e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
         other => other.to_string(),
     }
 }
@@ -109,12 +137,12 @@ fn auto_index_name(c: &Collection, field: &str) -> String {
 }
 
 /// Drops every index of `c` that exists.
-pub fn drop_indexes(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
+pub fn drop_indexes(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
     for d in index_defs(c) {
-        conn.execute_batch(&format!("DROP INDEX IF EXISTS {}", quote_ident(&d.name)))?;
+        db.batch(&format!("DROP INDEX IF EXISTS {}", quote_ident(&d.name)))?;
     }
     for f in &c.fields {
-        conn.execute_batch(&format!(
+        db.batch(&format!(
             "DROP INDEX IF EXISTS {}",
             quote_ident(&auto_index_name(c, &f.name))
         ))?;
@@ -171,11 +199,11 @@ pub fn rebuild_table(
 }
 
 /// Drops the collection's table.
-pub fn drop_table(conn: &Connection, c: &Collection) -> Result<(), StoreError> {
-    if c.kind == CollectionKind::View {
-        conn.execute_batch(&format!("DROP VIEW IF EXISTS {}", quote_ident(&c.name)))?;
-        return Ok(());
-    }
-    conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", quote_ident(&c.name)))?;
-    Ok(())
+pub fn drop_table(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
+    let what = if c.kind == CollectionKind::View {
+        "VIEW"
+    } else {
+        "TABLE"
+    };
+    db.batch(&format!("DROP {what} IF EXISTS {}", quote_ident(&c.name)))
 }

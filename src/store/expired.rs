@@ -1,16 +1,15 @@
 //! Deleting expired one-time rows (`_otps`, `_mfas`) for the hourly
 //! cleanup jobs, per auth collection and its own duration.
 
-use rusqlite::{Connection, params};
-
 use super::StoreError;
+use super::sql::{Db, Val};
 
 /// The tables the cleanup may touch.
 pub const TABLES: [&str; 2] = ["_otps", "_mfas"];
 
 /// Deletes rows of `table` for `collection_id` created before `before`.
 pub fn delete_before(
-    conn: &Connection,
+    db: &dyn Db,
     table: &str,
     collection_id: &str,
     before: &str,
@@ -18,15 +17,16 @@ pub fn delete_before(
     if !TABLES.contains(&table) {
         return Err(StoreError::Corrupt(format!("no cleanup for {table}")));
     }
-    Ok(conn.execute(
-        &format!("DELETE FROM \"{table}\" WHERE collectionRef = ?1 AND created < ?2"),
-        params![collection_id, before],
-    )?)
+    db.exec(
+        &format!("DELETE FROM \"{table}\" WHERE \"collectionRef\" = ?1 AND \"created\" < ?2"),
+        &[Val::Text(collection_id), Val::Text(before)],
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn deletes_only_old_rows_of_the_collection() {

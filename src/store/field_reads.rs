@@ -5,36 +5,38 @@
 
 use std::collections::HashMap;
 
-use rusqlite::params_from_iter;
-
 use super::StoreError;
 use super::records::{Where, renumber};
+use super::sql::{Db, Val};
 use crate::filter::compile::Param;
 use crate::schema::Collection;
 use crate::schema::names::quote_ident;
 
 /// Evaluates conditions that need no row, all in one `SELECT`. Each
 /// condition's placeholders already continue the previous one's.
-pub fn decide(conn: &super::Conn, conds: &[&Where]) -> Result<Vec<bool>, StoreError> {
+pub fn decide(db: &dyn Db, conds: &[&Where]) -> Result<Vec<bool>, StoreError> {
     let cols: Vec<String> = conds
         .iter()
         .map(|w| format!("(CASE WHEN ({}) THEN 1 ELSE 0 END)", w.sql))
         .collect();
     let sql = format!("SELECT {}", cols.join(", "));
-    let params: Vec<&Param> = conds.iter().flat_map(|w| &w.params).collect();
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let row = stmt.query_row(params_from_iter(params.iter()), |r| {
+    let params: Vec<Val<'_>> = conds
+        .iter()
+        .flat_map(|w| &w.params)
+        .map(Val::from)
+        .collect();
+    let row = db.row(&sql, &params, |r| {
         (0..conds.len())
-            .map(|i| r.get::<_, i64>(i).map(|v| v == 1))
-            .collect::<rusqlite::Result<Vec<bool>>>()
+            .map(|i| r.int(i).map(|v| v == 1))
+            .collect::<Result<Vec<bool>, StoreError>>()
     })?;
-    Ok(row)
+    Ok(row.unwrap_or_default())
 }
 
 /// Evaluates `conds` (each compiled from `?1`) for the records `ids` of
 /// `c`: record id -> one answer per condition.
 pub fn decide_per_record(
-    conn: &super::Conn,
+    db: &dyn Db,
     c: &Collection,
     conds: &[&Where],
     ids: &[&str],
@@ -50,22 +52,20 @@ pub fn decide_per_record(
     params.push(Param::Text(
         serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()),
     ));
+    let d = db.dialect();
     let sql = format!(
-        "SELECT \"id\", {} FROM {} WHERE \"id\" IN (SELECT value FROM json_each(?{}))",
+        "SELECT \"id\", {} FROM {} WHERE \"id\" IN (SELECT value FROM {})",
         cols.join(", "),
         quote_ident(&c.name),
-        params.len()
+        d.json_each(&d.placeholder(params.len()), None, None)
     );
     let n = conds.len();
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| {
-            let id: String = r.get(0)?;
-            let flags = (1..=n)
-                .map(|i| r.get::<_, i64>(i).map(|v| v == 1))
-                .collect::<rusqlite::Result<Vec<bool>>>()?;
-            Ok((id, flags))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    let vals: Vec<Val<'_>> = params.iter().map(Val::from).collect();
+    let rows = db.rows(&sql, &vals, |r| {
+        let flags = (1..=n)
+            .map(|i| r.int(i).map(|v| v == 1))
+            .collect::<Result<Vec<bool>, StoreError>>()?;
+        Ok((r.text(0)?, flags))
+    })?;
+    Ok(rows.into_iter().collect())
 }

@@ -20,6 +20,7 @@ pub mod files;
 pub mod logs;
 pub mod maintenance;
 pub mod migrations;
+pub mod pg;
 pub mod pool;
 pub mod preview;
 pub mod records;
@@ -33,6 +34,7 @@ pub mod sessions;
 pub mod settings;
 pub mod simple_list;
 pub mod snapshot;
+pub mod sql;
 pub mod totp;
 pub mod views;
 pub mod webhooks;
@@ -59,9 +61,12 @@ pub type Conn = Connection;
 #[derive(Debug)]
 pub enum StoreError {
     Sqlite(rusqlite::Error),
+    Postgres(tokio_postgres::Error),
     Io(std::io::Error),
     Closed,
     CommitFailed,
+    /// A capability the PostgreSQL store does not have yet (issue 19).
+    Unsupported(&'static str),
     Corrupt(String),
     /// A collection index could not be created (e.g. duplicates under UNIQUE).
     Index {
@@ -75,9 +80,11 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
+            StoreError::Postgres(e) => write!(f, "postgres: {e}"),
             StoreError::Io(e) => write!(f, "io: {e}"),
             StoreError::Closed => f.write_str("store is shut down"),
             StoreError::CommitFailed => f.write_str("commit failed"),
+            StoreError::Unsupported(what) => write!(f, "not supported yet: {what}"),
             StoreError::Corrupt(s) => write!(f, "corrupt data: {s}"),
             StoreError::Index { name, detail, .. } => write!(f, "index {name}: {detail}"),
         }
@@ -89,6 +96,12 @@ impl std::error::Error for StoreError {}
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Sqlite(e)
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Postgres(e)
     }
 }
 

@@ -5,13 +5,11 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use serde_json::{Map, Value};
 
 use super::StoreError;
 pub use super::changes::{Action, append_change, append_update, last_seq};
-use super::dialect::Dialect;
+use super::sql::{Cell, Db, Row, Val};
 use crate::schema::names::quote_ident;
 use crate::schema::value::number;
 use crate::schema::{Collection, Field, FieldKind};
@@ -19,33 +17,39 @@ use crate::schema::{Collection, Field, FieldKind};
 /// A record as field name -> canonical JSON value (all fields, secrets included).
 pub type Row_ = Map<String, Value>;
 
-pub(super) fn to_sql(f: &Field, v: &Value) -> SqlValue {
+/// The value bound for field `f` (borrowing `v`'s text where it can).
+pub(super) fn to_sql<'v>(f: &Field, v: &'v Value) -> Val<'v> {
     match (&f.kind, v) {
-        (FieldKind::Bool(_), v) => SqlValue::Integer(i64::from(v.as_bool().unwrap_or(false))),
+        (FieldKind::Bool(_), v) => Val::Int(i64::from(v.as_bool().unwrap_or(false))),
         (FieldKind::Number(_), v) => match v.as_i64() {
-            Some(i) => SqlValue::Integer(i),
-            None => SqlValue::Real(v.as_f64().unwrap_or(0.0)),
+            Some(i) => Val::Int(i),
+            None => Val::Real(v.as_f64().unwrap_or(0.0)),
         },
-        (FieldKind::Json(_), Value::Null) => SqlValue::Null,
-        (FieldKind::Json(_), v) => SqlValue::Text(v.to_string()),
-        (_, Value::String(s)) => SqlValue::Text(s.clone()),
-        (_, Value::Null) => SqlValue::Text(String::new()),
-        (_, v) => SqlValue::Text(v.to_string()),
+        (FieldKind::Json(_), Value::Null) => Val::Null,
+        (FieldKind::Json(_), v) => Val::Owned(v.to_string()),
+        // A missing multi-value or geo point is stored as its zero value:
+        // PostgreSQL's `jsonb` columns refuse '' (SQLite read it back as
+        // the zero value anyway).
+        (k, Value::Null) if k.is_multiple() => Val::Text("[]"),
+        (FieldKind::GeoPoint(_), Value::Null) => Val::Owned(f.kind.zero_value().to_string()),
+        (_, Value::String(s)) => Val::Text(s),
+        (_, Value::Null) => Val::Text(""),
+        (_, v) => Val::Owned(v.to_string()),
     }
 }
 
-fn from_sql(f: &Field, v: ValueRef<'_>) -> Value {
+fn from_sql(f: &Field, v: Cell<'_>) -> Value {
     match &f.kind {
         FieldKind::Bool(_) => Value::Bool(match v {
-            ValueRef::Integer(i) => i != 0,
-            ValueRef::Real(r) => r != 0.0,
-            ValueRef::Text(t) => matches!(t, b"1" | b"true" | b"TRUE"),
+            Cell::Int(i) => i != 0,
+            Cell::Real(r) => r != 0.0,
+            Cell::Text(t) => matches!(t, b"1" | b"true" | b"TRUE"),
             _ => false,
         }),
         FieldKind::Number(_) => match v {
-            ValueRef::Integer(i) => Value::from(i),
-            ValueRef::Real(r) => number(r),
-            ValueRef::Text(t) => number(
+            Cell::Int(i) => Value::from(i),
+            Cell::Real(r) => number(r),
+            Cell::Text(t) => number(
                 std::str::from_utf8(t)
                     .ok()
                     .and_then(|s| s.parse().ok())
@@ -55,23 +59,23 @@ fn from_sql(f: &Field, v: ValueRef<'_>) -> Value {
         },
         FieldKind::Json(_) | FieldKind::GeoPoint(_) => match v {
             // Text that is not JSON (e.g. a view's string literal) reads as a string.
-            ValueRef::Text(t) => serde_json::from_slice(t)
+            Cell::Text(t) => serde_json::from_slice(t)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into_owned())),
-            ValueRef::Integer(i) => Value::from(i),
-            ValueRef::Real(r) => number(r),
+            Cell::Int(i) => Value::from(i),
+            Cell::Real(r) => number(r),
             _ => f.kind.zero_value(),
         },
         k if k.is_multiple() => match v {
-            ValueRef::Text(t) => serde_json::from_slice(t).unwrap_or(Value::Array(vec![])),
+            Cell::Text(t) => serde_json::from_slice(t).unwrap_or(Value::Array(vec![])),
             _ => Value::Array(vec![]),
         },
         _ => match v {
-            ValueRef::Text(t) => Value::String(match std::str::from_utf8(t) {
+            Cell::Text(t) => Value::String(match std::str::from_utf8(t) {
                 Ok(s) => s.to_owned(),
                 Err(_) => String::from_utf8_lossy(t).into_owned(),
             }),
-            ValueRef::Integer(i) => Value::String(i.to_string()),
-            ValueRef::Real(r) => Value::String(r.to_string()),
+            Cell::Int(i) => Value::String(i.to_string()),
+            Cell::Real(r) => Value::String(r.to_string()),
             _ => Value::String(String::new()),
         },
     }
@@ -113,22 +117,27 @@ fn select_list_uncached(c: &Collection) -> String {
         .join(", ")
 }
 
-fn read_row(c: &Collection, r: &Row<'_>) -> rusqlite::Result<Row_> {
+fn read_row(c: &Collection, r: &dyn Row) -> Result<Row_, StoreError> {
     let mut m = Map::with_capacity(c.fields.len());
     for (i, f) in c.fields.iter().enumerate() {
-        m.insert(f.name.clone(), from_sql(f, r.get_ref(i)?));
+        m.insert(f.name.clone(), from_sql(f, r.cell(i)?));
     }
     Ok(m)
 }
 
-/// Reads one record by id.
-/// Whether a collection's table holds any record.
-pub fn any(conn: &Connection, c: &Collection) -> Result<bool, StoreError> {
-    let sql = format!("SELECT EXISTS(SELECT 1 FROM {})", quote_ident(&c.name));
-    Ok(conn.query_row(&sql, [], |r| r.get(0))?)
+/// Compiled filter parameters as bound values.
+fn vals(params: &[crate::filter::compile::Param]) -> Vec<Val<'_>> {
+    params.iter().map(Val::from).collect()
 }
 
-pub fn get(conn: &Connection, c: &Collection, id: &str) -> Result<Option<Row_>, StoreError> {
+/// Reads one record by id.
+/// Whether a collection's table holds any record.
+pub fn any(db: &dyn Db, c: &Collection) -> Result<bool, StoreError> {
+    let sql = format!("SELECT EXISTS(SELECT 1 FROM {})", quote_ident(&c.name));
+    Ok(db.row(&sql, &[], |r| r.bool(0))?.unwrap_or(false))
+}
+
+pub fn get(db: &dyn Db, c: &Collection, id: &str) -> Result<Option<Row_>, StoreError> {
     let sql = cached_sql(c, "get", || {
         format!(
             "SELECT {} FROM {} WHERE \"id\" = ?1 LIMIT 1",
@@ -136,13 +145,12 @@ pub fn get(conn: &Connection, c: &Collection, id: &str) -> Result<Option<Row_>, 
             quote_ident(&c.name)
         )
     });
-    let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt.query_row(params![id], |r| read_row(c, r)).optional()?)
+    db.row(&sql, &[Val::Text(id)], |r| read_row(c, r))
 }
 
 /// Finds one record whose `field` equals `value` (case-insensitive for emails).
 pub fn find_by(
-    conn: &Connection,
+    db: &dyn Db,
     c: &Collection,
     field: &str,
     value: &str,
@@ -151,21 +159,18 @@ pub fn find_by(
         return Ok(None);
     }
     let sql = format!(
-        "SELECT {} FROM {} WHERE {} = ?1 COLLATE NOCASE LIMIT 1",
+        "SELECT {} FROM {} WHERE {} LIMIT 1",
         select_list(c),
         quote_ident(&c.name),
-        quote_ident(field)
+        db.dialect().eq_nocase(&quote_ident(field), "?1")
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt
-        .query_row(params![value], |r| read_row(c, r))
-        .optional()?)
+    db.row(&sql, &[Val::Text(value)], |r| read_row(c, r))
 }
 
 /// Records whose fields equal the given values exactly, oldest first (the
 /// system collections: `_otps`, `_mfas`, `_authOrigins`, `_externalAuths`).
 pub fn find_all(
-    conn: &Connection,
+    db: &dyn Db,
     c: &Collection,
     eq: &[(&str, &str)],
     limit: i64,
@@ -178,23 +183,19 @@ pub fn find_all(
         conds.push(format!("{} = ?{}", quote_ident(field), i + 1));
     }
     let sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY rowid LIMIT {}",
+        "SELECT {} FROM {} WHERE {} ORDER BY {} LIMIT {}",
         select_list(c),
         quote_ident(&c.name),
         if conds.is_empty() {
-            "1".to_owned()
+            db.dialect().bool_lit(true).to_owned()
         } else {
             conds.join(" AND ")
         },
+        db.dialect().rowid(),
         limit.max(0)
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(eq.iter().map(|(_, v)| *v)), |r| {
-            read_row(c, r)
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    let params: Vec<Val<'_>> = eq.iter().map(|(_, v)| Val::Text(v)).collect();
+    db.rows(&sql, &params, |r| read_row(c, r))
 }
 
 /// A sort key: a validated field name (or `@random` / `@rowid`) and direction.
@@ -241,7 +242,7 @@ pub type MarkedRow = (Row_, Vec<bool>);
 /// extra conditions (each `?1`-based) answered per returned row, in order.
 #[allow(clippy::too_many_arguments)]
 pub fn list(
-    conn: &Connection,
+    db: &dyn Db,
     c: &Collection,
     sort: &[SortKey],
     limit: i64,
@@ -250,20 +251,21 @@ pub fn list(
     filter: Option<&Where>,
     flags: &[Where],
 ) -> Result<(Vec<MarkedRow>, i64), StoreError> {
+    let d = db.dialect();
     let mut order: Vec<String> = sort
         .iter()
         .map(|k| {
             let col = match (k.expr.as_deref(), k.field.as_str()) {
                 (Some(expr), _) => expr.to_owned(),
-                (None, "@random") => Dialect::Sqlite.random().to_owned(),
-                (None, "@rowid") => Dialect::Sqlite.rowid().to_owned(),
+                (None, "@random") => d.random().to_owned(),
+                (None, "@rowid") => d.rowid().to_owned(),
                 (None, name) => quote_ident(name),
             };
-            Dialect::Sqlite.order_term(&col, k.desc)
+            d.order_term(&col, k.desc)
         })
         .collect();
     if order.is_empty() && c.kind != crate::schema::CollectionKind::View {
-        order.push("rowid ASC".into());
+        order.push(format!("{} ASC", d.rowid()));
     }
     let table = quote_ident(&c.name);
     let (cond, mut params) = match filter {
@@ -289,21 +291,18 @@ pub fn list(
     let sql = format!("SELECT {cols} FROM {table}{cond}{order_by} LIMIT {limit} OFFSET {offset}");
     let total = if count {
         let system = c.name.starts_with('_');
-        super::counts::count(conn, !system, &format!("{table}{cond}"), &count_params)?
+        super::counts::count(db, !system, &format!("{table}{cond}"), &count_params)?
     } else {
         -1
     };
     let fields = c.fields.len();
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(params.iter()), |r| {
-            let row = read_row(c, r)?;
-            let marks = (0..flags.len())
-                .map(|i| r.get::<_, i64>(fields + i).map(|v| v == 1))
-                .collect::<rusqlite::Result<Vec<bool>>>()?;
-            Ok((row, marks))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = db.rows(&sql, &vals(&params), |r| {
+        let row = read_row(c, r)?;
+        let marks = (0..flags.len())
+            .map(|i| r.int(fields + i).map(|v| v == 1))
+            .collect::<Result<Vec<bool>, StoreError>>()?;
+        Ok((row, marks))
+    })?;
     Ok((rows, total))
 }
 
@@ -339,7 +338,7 @@ pub fn renumber(sql: &str, by: usize) -> String {
 
 /// Records satisfying `filter`, in rowid order, at most `limit`.
 pub fn select_where(
-    conn: &Connection,
+    db: &dyn Db,
     c: &Collection,
     filter: &Where,
     limit: i64,
@@ -352,21 +351,17 @@ pub fn select_where(
         quote_ident(&c.name),
         filter.sql,
         if c.kind == crate::schema::CollectionKind::View {
-            ""
+            String::new()
         } else {
-            " ORDER BY rowid"
+            format!(" ORDER BY {}", db.dialect().rowid())
         },
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(filter.params.iter()), |r| read_row(c, r))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.rows(&sql, &vals(&filter.params), |r| read_row(c, r))
 }
 
 /// Reads one record by id if it also satisfies `filter`.
 pub fn get_where(
-    conn: &Connection,
+    db: &dyn Db,
     c: &Collection,
     id: &str,
     filter: &Where,
@@ -379,16 +374,13 @@ pub fn get_where(
         n + 1,
         filter.sql
     );
-    let mut params = filter.params.clone();
-    params.push(crate::filter::compile::Param::Text(id.to_owned()));
-    let mut stmt = conn.prepare_cached(&sql)?;
-    Ok(stmt
-        .query_row(params_from_iter(params.iter()), |r| read_row(c, r))
-        .optional()?)
+    let mut params = vals(&filter.params);
+    params.push(Val::Text(id));
+    db.row(&sql, &params, |r| read_row(c, r))
 }
 
 /// Inserts a full record.
-pub fn insert(conn: &Connection, c: &Collection, rec: &Row_) -> Result<(), StoreError> {
+pub fn insert(db: &dyn Db, c: &Collection, rec: &Row_) -> Result<(), StoreError> {
     let sql = cached_sql(c, "insert", || {
         format!(
             "INSERT INTO {} ({}) VALUES ({})",
@@ -400,16 +392,17 @@ pub fn insert(conn: &Connection, c: &Collection, rec: &Row_) -> Result<(), Store
                 .join(", ")
         )
     });
-    let vals = c
+    let vals: Vec<Val<'_>> = c
         .fields
         .iter()
-        .map(|f| to_sql(f, rec.get(&f.name).unwrap_or(&Value::Null)));
-    conn.prepare_cached(&sql)?.execute(params_from_iter(vals))?;
+        .map(|f| to_sql(f, rec.get(&f.name).unwrap_or(&Value::Null)))
+        .collect();
+    db.exec(&sql, &vals)?;
     Ok(())
 }
 
 /// Writes every field of `rec` over the stored record `id`.
-pub fn update(conn: &Connection, c: &Collection, id: &str, rec: &Row_) -> Result<(), StoreError> {
+pub fn update(db: &dyn Db, c: &Collection, id: &str, rec: &Row_) -> Result<(), StoreError> {
     let cols: Vec<&Field> = c.fields.iter().filter(|f| f.name != "id").collect();
     let sql = cached_sql(c, "update", || {
         let sets: Vec<String> = cols
@@ -423,58 +416,50 @@ pub fn update(conn: &Connection, c: &Collection, id: &str, rec: &Row_) -> Result
             sets.join(", ")
         )
     });
-    let mut vals = vec![SqlValue::Text(id.to_owned())];
+    let mut vals = vec![Val::Text(id)];
     vals.extend(
         cols.iter()
             .map(|f| to_sql(f, rec.get(&f.name).unwrap_or(&Value::Null))),
     );
-    conn.prepare_cached(&sql)?.execute(params_from_iter(vals))?;
+    db.exec(&sql, &vals)?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, c: &Collection, id: &str) -> Result<(), StoreError> {
+pub fn delete(db: &dyn Db, c: &Collection, id: &str) -> Result<(), StoreError> {
     let sql = format!("DELETE FROM {} WHERE \"id\" = ?1", quote_ident(&c.name));
-    conn.prepare_cached(&sql)?.execute(params![id])?;
+    db.exec(&sql, &[Val::Text(id)])?;
     Ok(())
 }
 
 /// Ids of every record in the collection (for truncate).
-pub fn all_ids(conn: &Connection, c: &Collection) -> Result<Vec<String>, StoreError> {
+pub fn all_ids(db: &dyn Db, c: &Collection) -> Result<Vec<String>, StoreError> {
     let sql = format!("SELECT \"id\" FROM {}", quote_ident(&c.name));
-    let mut stmt = conn.prepare(&sql)?;
-    let ids = stmt
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(ids)
+    db.rows(&sql, &[], |r| r.text(0))
 }
 
 /// How many of `ids` exist in the collection.
-pub fn count_existing(
-    conn: &Connection,
-    c: &Collection,
-    ids: &[String],
-) -> Result<usize, StoreError> {
+pub fn count_existing(db: &dyn Db, c: &Collection, ids: &[String]) -> Result<usize, StoreError> {
     let sql = format!(
-        "SELECT COUNT(*) FROM {} WHERE \"id\" IN (SELECT value FROM json_each(?1))",
-        quote_ident(&c.name)
+        "SELECT COUNT(*) FROM {} WHERE \"id\" IN (SELECT value FROM {})",
+        quote_ident(&c.name),
+        db.dialect().json_each("?1", None, None)
     );
-    let n: i64 = conn.prepare_cached(&sql)?.query_row(
-        params![serde_json::to_string(ids).unwrap_or_default()],
-        |r| r.get(0),
-    )?;
-    Ok(n as usize)
+    let ids = serde_json::to_string(ids).unwrap_or_default();
+    let n = db.row(&sql, &[Val::Text(&ids)], |r| r.int(0))?;
+    Ok(n.unwrap_or(0) as usize)
 }
 
 /// Records of `c` whose relation `field` contains `target_id`.
 pub fn referencing(
-    conn: &Connection,
+    db: &dyn Db,
     c: &Collection,
     field: &Field,
     target_id: &str,
 ) -> Result<Vec<Row_>, StoreError> {
     let col = quote_ident(&field.name);
     let cond = if field.kind.is_multiple() {
-        format!("EXISTS (SELECT 1 FROM json_each({col}) WHERE value = ?1)")
+        let each = db.dialect().json_each(&col, None, None);
+        format!("EXISTS (SELECT 1 FROM {each} WHERE value = ?1)")
     } else {
         format!("{col} = ?1")
     };
@@ -483,15 +468,18 @@ pub fn referencing(
         select_list(c),
         quote_ident(&c.name)
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
-        .query_map(params![target_id], |r| read_row(c, r))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.rows(&sql, &[Val::Text(target_id)], |r| read_row(c, r))
 }
 
-/// Is this SQLite error a UNIQUE violation? Returns the violated columns.
+/// Is this error a UNIQUE violation? Returns the violated columns.
 pub fn unique_violation(e: &StoreError) -> Option<Vec<String>> {
+    if let StoreError::Postgres(e) = e {
+        let db = e.as_db_error()?;
+        if db.code() != &tokio_postgres::error::SqlState::UNIQUE_VIOLATION {
+            return None;
+        }
+        return Some(db.detail().map(pg_detail_columns).unwrap_or_default());
+    }
     let StoreError::Sqlite(rusqlite::Error::SqliteFailure(err, msg)) = e else {
         return None;
     };
@@ -511,4 +499,23 @@ fn msg_columns(msg: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The columns of PostgreSQL's `Key (lower(email), "x")=(…) already exists.`
+fn pg_detail_columns(detail: &str) -> Vec<String> {
+    let Some(keys) = detail
+        .strip_prefix("Key (")
+        .and_then(|rest| rest.split_once(")=(").map(|(k, _)| k))
+    else {
+        return Vec::new();
+    };
+    keys.split(", ")
+        .map(|k| {
+            let k = k
+                .strip_prefix("lower(")
+                .and_then(|k| k.strip_suffix(')'))
+                .unwrap_or(k);
+            k.trim_matches('"').to_owned()
+        })
+        .collect()
 }

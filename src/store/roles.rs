@@ -9,9 +9,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{Connection, params};
-
 use super::StoreError;
+use super::sql::{Db, Val};
 
 /// Most cached records.
 const CAPACITY: usize = 10_000;
@@ -56,17 +55,11 @@ impl RoleCache {
 }
 
 /// The names of the roles assigned to one record, sorted.
-pub fn load(
-    conn: &Connection,
-    collection_id: &str,
-    record_id: &str,
-) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub fn load(db: &dyn Db, collection_id: &str, record_id: &str) -> Result<Vec<String>, StoreError> {
+    db.rows(
         "SELECT r.\"name\" FROM \"_roleAssignments\" AS a JOIN \"_roles\" AS r ON r.\"id\" = a.\"role\" \
          WHERE a.\"collectionRef\" = ?1 AND a.\"recordRef\" = ?2 ORDER BY r.\"name\"",
-    )?;
-    let rows = stmt
-        .query_map(params![collection_id, record_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(rows)
+        &[Val::Text(collection_id), Val::Text(record_id)],
+        |r| r.text(0),
+    )
 }

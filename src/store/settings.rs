@@ -1,9 +1,9 @@
 //! Application settings, one JSON document in `_params`.
 
-use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Value, json};
 
 use super::StoreError;
+use super::sql::{Db, Val};
 
 /// PocketBase's default settings object (secrets empty).
 pub fn defaults() -> Value {
@@ -26,12 +26,12 @@ pub fn defaults() -> Value {
 }
 
 /// Reads the stored settings merged over the defaults.
-pub fn load(conn: &Connection) -> Result<Value, StoreError> {
-    let text: Option<String> = conn
-        .query_row("SELECT value FROM _params WHERE id = 'settings'", [], |r| {
-            r.get(0)
-        })
-        .optional()?;
+pub fn load(db: &dyn Db) -> Result<Value, StoreError> {
+    let text = db.row(
+        "SELECT value FROM _params WHERE id = 'settings'",
+        &[],
+        |r| r.text(0),
+    )?;
     let mut out = defaults();
     if let Some(stored) = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()) {
         merge(&mut out, &stored);
@@ -39,11 +39,11 @@ pub fn load(conn: &Connection) -> Result<Value, StoreError> {
     Ok(out)
 }
 
-pub fn save(conn: &Connection, v: &Value, now: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn save(db: &dyn Db, v: &Value, now: &str) -> Result<(), StoreError> {
+    db.exec(
         "INSERT INTO _params (id, value, created, updated) VALUES ('settings', ?1, ?2, ?2)
          ON CONFLICT(id) DO UPDATE SET value = excluded.value, updated = excluded.updated",
-        params![v.to_string(), now],
+        &[Val::Text(&v.to_string()), Val::Text(now)],
     )?;
     Ok(())
 }

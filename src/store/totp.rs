@@ -2,9 +2,8 @@
 //! per auth record. Not a collection: secrets never pass through the
 //! records API or `_changes`.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::StoreError;
+use super::sql::{Db, Val};
 
 /// One enrolment. `recovery` holds SHA-256 hex digests of unused codes.
 #[derive(Debug, Clone, Default)]
@@ -17,47 +16,48 @@ pub struct Enrolment {
     pub recovery: Vec<String>,
 }
 
-pub fn get(
-    conn: &Connection,
-    collection: &str,
-    record: &str,
-) -> Result<Option<Enrolment>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub fn get(db: &dyn Db, collection: &str, record: &str) -> Result<Option<Enrolment>, StoreError> {
+    db.row(
         "SELECT secret, confirmed, lastStep, recovery FROM _totp
          WHERE collectionRef = ?1 AND recordRef = ?2",
-    )?;
-    let row = stmt
-        .query_row(params![collection, record], |r| {
-            let recovery: String = r.get(3)?;
+        &[Val::Text(collection), Val::Text(record)],
+        |r| {
             Ok(Enrolment {
                 collection: collection.to_owned(),
                 record: record.to_owned(),
-                secret: r.get(0)?,
-                confirmed: r.get(1)?,
-                last_step: r.get(2)?,
-                recovery: serde_json::from_str(&recovery).unwrap_or_default(),
+                secret: r.text(0)?,
+                confirmed: r.bool(1)?,
+                last_step: r.int(2)?,
+                recovery: serde_json::from_str(&r.text(3)?).unwrap_or_default(),
             })
-        })
-        .optional()?;
-    Ok(row)
+        },
+    )
 }
 
-pub fn put(conn: &Connection, e: &Enrolment, now: &str) -> Result<(), StoreError> {
+pub fn put(db: &dyn Db, e: &Enrolment, now: &str) -> Result<(), StoreError> {
     let recovery = serde_json::to_string(&e.recovery).unwrap_or_else(|_| "[]".into());
-    conn.execute(
+    db.exec(
         "INSERT INTO _totp (collectionRef, recordRef, secret, confirmed, lastStep, recovery, created)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
          ON CONFLICT(collectionRef, recordRef) DO UPDATE SET secret = excluded.secret,
            confirmed = excluded.confirmed, lastStep = excluded.lastStep, recovery = excluded.recovery",
-        params![e.collection, e.record, e.secret, e.confirmed, e.last_step, recovery, now],
+        &[
+            Val::Text(&e.collection),
+            Val::Text(&e.record),
+            Val::Text(&e.secret),
+            e.confirmed.into(),
+            Val::Int(e.last_step),
+            Val::Text(&recovery),
+            Val::Text(now),
+        ],
     )?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, collection: &str, record: &str) -> Result<(), StoreError> {
-    conn.execute(
+pub fn delete(db: &dyn Db, collection: &str, record: &str) -> Result<(), StoreError> {
+    db.exec(
         "DELETE FROM _totp WHERE collectionRef = ?1 AND recordRef = ?2",
-        params![collection, record],
+        &[Val::Text(collection), Val::Text(record)],
     )?;
     Ok(())
 }

@@ -1,0 +1,60 @@
+//! PostgreSQL's system tables, as far as the store is ported (issue 19).
+//!
+//! SQLite's are in `store/bootstrap.rs`. The PostgreSQL forms follow
+//! POSTGRES.md §4: text columns are `COLLATE "C"` so that equality and
+//! ordering are byte-wise as on SQLite, JSON columns are `jsonb`, integer
+//! columns that hold unix microseconds are `bigint`. `_changes` carries the
+//! writing transaction's id (`xid8`): nodes will read the log in horizon
+//! batches by it, because `seq` order is not commit order when several
+//! transactions write at once (POSTGRES.md §2.2–2.3). Tables join this list
+//! as the store functions that use them move onto `store::sql::Db`.
+//!
+//! Column names of these tables are left unquoted, so PostgreSQL folds them
+//! to lower case and the store's unquoted SQL (`WHERE collectionRef = ?1`)
+//! finds them on both engines. Collection tables are different: their
+//! columns are quoted with the field's case, so SQL over them quotes too.
+
+pub const SYSTEM_TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS _collections (
+    id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    type TEXT COLLATE "C" NOT NULL,
+    system BOOLEAN NOT NULL DEFAULT FALSE,
+    definition JSONB NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    updated TEXT COLLATE "C" NOT NULL,
+    "_rowid" BIGINT GENERATED ALWAYS AS IDENTITY
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "_collections_name_nocase" ON _collections (lower(name));
+CREATE TABLE IF NOT EXISTS _params (
+    id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    value JSONB,
+    created TEXT COLLATE "C" NOT NULL DEFAULT '',
+    updated TEXT COLLATE "C" NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS _totp (
+    collectionRef TEXT COLLATE "C" NOT NULL,
+    recordRef TEXT COLLATE "C" NOT NULL,
+    secret TEXT NOT NULL,
+    confirmed BOOLEAN NOT NULL DEFAULT FALSE,
+    lastStep BIGINT NOT NULL DEFAULT 0,
+    recovery JSONB NOT NULL DEFAULT '[]',
+    created TEXT COLLATE "C" NOT NULL,
+    PRIMARY KEY (collectionRef, recordRef)
+);
+CREATE TABLE IF NOT EXISTS _changes (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    collection_id TEXT COLLATE "C" NOT NULL,
+    collection_name TEXT COLLATE "C" NOT NULL,
+    record_id TEXT COLLATE "C" NOT NULL,
+    action TEXT COLLATE "C" NOT NULL,
+    created TEXT COLLATE "C" NOT NULL,
+    snapshot JSONB
+);
+CREATE INDEX IF NOT EXISTS _changes_xid ON _changes (xid, seq);
+CREATE TABLE IF NOT EXISTS _migrations (
+    file TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    applied BIGINT NOT NULL
+);
+"#;

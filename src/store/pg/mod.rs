@@ -1,0 +1,318 @@
+//! PostgreSQL connections behind the driver-neutral [`Db`] API.
+//!
+//! Store functions are synchronous (jobs are closures run on the writer
+//! thread or on a request's thread), so this is a blocking facade over
+//! `tokio-postgres`: each connection's I/O task runs on one small runtime
+//! of its own (`cairn-pg`), and a call waits for its reply with
+//! `futures_executor::block_on`, which needs no Tokio context. That is why
+//! it is not the `postgres` crate: its `Client` blocks on a runtime of its
+//! own and panics when called from inside Tokio, where request handlers
+//! run. Statements are prepared once per connection and cached by text.
+//!
+//! Values are bound by the server's inferred parameter type
+//! ([`Val`]'s `ToSql` converts, e.g. `Val::Int` to `boolean`), and columns
+//! are decoded by their type ([`PgRow`]), so store code reads `int` or
+//! `text` the same way on both engines.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::sync::OnceLock;
+
+use bytes::{BufMut, BytesMut};
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, Statement};
+
+pub mod bootstrap;
+#[cfg(test)]
+mod tests;
+
+use super::StoreError;
+use super::dialect::Dialect;
+use super::sql::{Cell as SqlCell, Db, Row, Val};
+
+type BoxError = Box<dyn StdError + Sync + Send>;
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("cairn-pg")
+            .enable_all()
+            .build()
+            .expect("the PostgreSQL I/O runtime starts")
+    })
+}
+
+/// One PostgreSQL session.
+pub struct PgConn {
+    client: Client,
+    stmts: RefCell<HashMap<String, Statement>>,
+}
+
+impl PgConn {
+    /// Connects to `url` (`postgres://user:pass@host:port/db`).
+    pub fn connect(url: &str) -> Result<Self, StoreError> {
+        let url = url.to_owned();
+        let (tx, rx) = std::sync::mpsc::channel();
+        runtime().spawn(async move {
+            match tokio_postgres::connect(&url, NoTls).await {
+                Ok((client, connection)) => {
+                    let _ = tx.send(Ok(client));
+                    if let Err(e) = connection.await {
+                        tracing::warn!(error = %e, "PostgreSQL connection ended");
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                }
+            }
+        });
+        let client = rx.recv().map_err(|_| StoreError::Closed)??;
+        Ok(Self {
+            client,
+            stmts: RefCell::new(HashMap::new()),
+        })
+    }
+
+    fn statement(&self, sql: &str) -> Result<Statement, StoreError> {
+        if let Some(s) = self.stmts.borrow().get(sql) {
+            return Ok(s.clone());
+        }
+        let text = placeholders(sql);
+        let stmt = futures_executor::block_on(self.client.prepare(&text))?;
+        self.stmts.borrow_mut().insert(sql.to_owned(), stmt.clone());
+        Ok(stmt)
+    }
+
+    /// Forgets prepared statements (after a schema change: PostgreSQL
+    /// refuses a cached plan whose result type changed).
+    pub fn clear_statements(&self) {
+        self.stmts.borrow_mut().clear();
+    }
+}
+
+fn refs<'a>(params: &'a [Val<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    params.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+impl Db for PgConn {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn exec(&self, sql: &str, params: &[Val<'_>]) -> Result<usize, StoreError> {
+        let stmt = self.statement(sql)?;
+        let n = futures_executor::block_on(self.client.execute(&stmt, &refs(params)))?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn each(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let stmt = self.statement(sql)?;
+        let rows = futures_executor::block_on(self.client.query(&stmt, &refs(params)))?;
+        for r in &rows {
+            f(&PgRow(r))?;
+        }
+        Ok(())
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        Ok(futures_executor::block_on(self.client.batch_execute(sql))?)
+    }
+}
+
+/// Rewrites SQLite's `?N` (and bare `?`) placeholders as PostgreSQL's `$N`,
+/// leaving string literals, quoted identifiers and comments alone.
+pub fn placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let mut next = 1usize;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                // A doubled quote inside is two quotes in a row: the loop
+                // leaves and re-enters the literal, which is the same text.
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '?' => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let n = if digits.is_empty() {
+                    next
+                } else {
+                    digits.parse().unwrap_or(next)
+                };
+                next = n + 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+impl ToSql for Val<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        if let Val::Owned(s) = self {
+            return Val::Text(s).to_sql(ty, out);
+        }
+        match (self.clone(), ty) {
+            (Val::Null, _) => return Ok(IsNull::Yes),
+            (Val::Int(n), &Type::BOOL) => (n != 0).to_sql(ty, out)?,
+            (Val::Int(n), &Type::INT2) => i16::try_from(n)?.to_sql(ty, out)?,
+            (Val::Int(n), &Type::INT4) => i32::try_from(n)?.to_sql(ty, out)?,
+            (Val::Int(n), &Type::INT8) => n.to_sql(ty, out)?,
+            (Val::Int(n), &Type::FLOAT8) => (n as f64).to_sql(ty, out)?,
+            (Val::Int(n), &Type::FLOAT4) => (n as f32).to_sql(ty, out)?,
+            (Val::Real(f), &Type::FLOAT8) => f.to_sql(ty, out)?,
+            (Val::Real(f), &Type::FLOAT4) => (f as f32).to_sql(ty, out)?,
+            (Val::Text(s), &Type::JSONB) => {
+                out.put_u8(1);
+                out.put_slice(s.as_bytes());
+                IsNull::No
+            }
+            (Val::Text(s), &Type::TEXT | &Type::VARCHAR | &Type::BPCHAR | &Type::NAME)
+            | (Val::Text(s), &Type::JSON | &Type::UNKNOWN) => {
+                out.put_slice(s.as_bytes());
+                IsNull::No
+            }
+            (Val::Int(n), &Type::TEXT | &Type::VARCHAR) => n.to_string().to_sql(ty, out)?,
+            (Val::Real(f), &Type::TEXT | &Type::VARCHAR) => f.to_string().to_sql(ty, out)?,
+            (Val::Blob(b), &Type::BYTEA) => b.to_sql(ty, out)?,
+            (v, ty) => return Err(format!("cannot bind {v:?} as {ty}").into()),
+        };
+        Ok(IsNull::No)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// A column's type and raw bytes, decoded on demand.
+struct Cell<'a>(Option<&'a [u8]>, Type);
+
+impl<'a> FromSql<'a> for Cell<'a> {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, BoxError> {
+        Ok(Cell(Some(raw), ty.clone()))
+    }
+
+    fn from_sql_null(ty: &Type) -> Result<Self, BoxError> {
+        Ok(Cell(None, ty.clone()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// A PostgreSQL row read through [`Row`].
+pub struct PgRow<'r>(&'r tokio_postgres::Row);
+
+impl PgRow<'_> {
+    fn raw(&self, i: usize) -> Result<Cell<'_>, StoreError> {
+        Ok(self.0.try_get::<_, Cell<'_>>(i)?)
+    }
+}
+
+fn decode<'a, T: FromSql<'a>>(ty: &Type, raw: &'a [u8]) -> Result<T, StoreError> {
+    T::from_sql(ty, raw).map_err(|e| StoreError::Corrupt(format!("column of type {ty}: {e}")))
+}
+
+impl Row for PgRow<'_> {
+    fn cell(&self, i: usize) -> Result<SqlCell<'_>, StoreError> {
+        let Cell(raw, ty) = self.raw(i)?;
+        let Some(raw) = raw else {
+            return Ok(SqlCell::Null);
+        };
+        Ok(match ty {
+            Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL => {
+                SqlCell::Int(self.opt_int(i)?.unwrap_or_default())
+            }
+            Type::FLOAT8 | Type::FLOAT4 => SqlCell::Real(self.real(i)?),
+            Type::JSONB => SqlCell::Text(raw.get(1..).unwrap_or_default()),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => {
+                SqlCell::Text(raw)
+            }
+            Type::BYTEA => SqlCell::Blob(raw),
+            _ => return Err(StoreError::Corrupt(format!("column {i} has type {ty}"))),
+        })
+    }
+
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        let Cell(raw, ty) = self.raw(i)?;
+        let Some(raw) = raw else { return Ok(None) };
+        Ok(Some(match ty {
+            Type::INT8 => decode::<i64>(&ty, raw)?,
+            Type::INT4 => i64::from(decode::<i32>(&ty, raw)?),
+            Type::INT2 => i64::from(decode::<i16>(&ty, raw)?),
+            Type::BOOL => i64::from(decode::<bool>(&ty, raw)?),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "column {i} ({ty}) is not an integer"
+                )));
+            }
+        }))
+    }
+
+    fn real(&self, i: usize) -> Result<f64, StoreError> {
+        let Cell(raw, ty) = self.raw(i)?;
+        let raw = raw.ok_or_else(|| StoreError::Corrupt(format!("column {i} is NULL")))?;
+        match ty {
+            Type::FLOAT8 => decode::<f64>(&ty, raw),
+            Type::FLOAT4 => Ok(f64::from(decode::<f32>(&ty, raw)?)),
+            Type::INT8 | Type::INT4 | Type::INT2 => Ok(self.int(i)? as f64),
+            _ => Err(StoreError::Corrupt(format!(
+                "column {i} ({ty}) is not a number"
+            ))),
+        }
+    }
+
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        let Cell(raw, ty) = self.raw(i)?;
+        let Some(raw) = raw else { return Ok(None) };
+        let bytes = match ty {
+            // jsonb's binary form is a version byte, then the text.
+            Type::JSONB => raw.get(1..).unwrap_or_default(),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON => raw,
+            Type::INT8 | Type::INT4 | Type::INT2 => {
+                return Ok(self.opt_int(i)?.map(|n| n.to_string()));
+            }
+            _ => {
+                return Err(StoreError::Corrupt(format!(
+                    "column {i} ({ty}) is not text"
+                )));
+            }
+        };
+        String::from_utf8(bytes.to_vec())
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("column {i} is not UTF-8")))
+    }
+}

@@ -1,0 +1,248 @@
+//! The driver-neutral way store functions run SQL: [`Db`], [`Val`], [`Row`].
+//!
+//! PostgreSQL support (issue 19) needs every store function to run on
+//! either engine. Rather than a second copy of each function, a function
+//! written against `&dyn Db` runs on both: it binds [`Val`]s, reads columns
+//! through [`Row`], and asks [`Db::dialect`] for the few constructs whose
+//! text differs (`dialect.rs`). Statements are written once, with SQLite's
+//! `?N` placeholders; the PostgreSQL side turns them into `$N` with a small
+//! lexer that skips literals and quoted names (`pg::placeholders`), never a
+//! regex over SQL text.
+//!
+//! Functions are moved onto this API one module at a time; until a module
+//! is, it takes `&rusqlite::Connection` and runs on SQLite only. A
+//! `&rusqlite::Connection` coerces to `&dyn Db`, so callers do not change.
+//! The SQLite side uses rusqlite's statement cache, so a ported function
+//! costs what it did before.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+
+use super::StoreError;
+use super::dialect::Dialect;
+
+/// A value bound to a statement parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+    /// Text built for the statement (a JSON value's serialisation).
+    Owned(String),
+    Blob(&'a [u8]),
+}
+
+impl Val<'_> {
+    /// The text of `Text` and `Owned`.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Val::Text(s) => Some(s),
+            Val::Owned(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> From<&'a crate::filter::compile::Param> for Val<'a> {
+    fn from(p: &'a crate::filter::compile::Param) -> Self {
+        use crate::filter::compile::Param;
+        match p {
+            Param::Null => Val::Null,
+            Param::Int(n) => Val::Int(*n),
+            Param::Real(f) => Val::Real(*f),
+            Param::Text(s) => Val::Text(s),
+        }
+    }
+}
+
+/// One column's value as the engine returned it; `Text` holds UTF-8 bytes
+/// (PostgreSQL's `jsonb` and `json` read as their text, `boolean` as 0/1).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Cell<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a [u8]),
+    Blob(&'a [u8]),
+}
+
+impl<'a> From<&'a str> for Val<'a> {
+    fn from(s: &'a str) -> Self {
+        Val::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for Val<'a> {
+    fn from(s: &'a String) -> Self {
+        Val::Text(s)
+    }
+}
+
+impl From<i64> for Val<'_> {
+    fn from(n: i64) -> Self {
+        Val::Int(n)
+    }
+}
+
+impl From<bool> for Val<'_> {
+    fn from(b: bool) -> Self {
+        Val::Int(i64::from(b))
+    }
+}
+
+impl<'a, T: Into<Val<'a>>> From<Option<T>> for Val<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Val::Null, Into::into)
+    }
+}
+
+impl rusqlite::ToSql for Val<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::Borrowed(match self {
+            Val::Null => ValueRef::Null,
+            Val::Int(n) => ValueRef::Integer(*n),
+            Val::Real(f) => ValueRef::Real(*f),
+            Val::Text(s) => ValueRef::Text(s.as_bytes()),
+            Val::Owned(s) => ValueRef::Text(s.as_bytes()),
+            Val::Blob(b) => ValueRef::Blob(b),
+        }))
+    }
+}
+
+/// One result row. Columns are read by position; a type the column cannot
+/// be read as is an error, never a silent default.
+pub trait Row {
+    /// The raw value of column `i`.
+    fn cell(&self, i: usize) -> Result<Cell<'_>, StoreError>;
+    fn int(&self, i: usize) -> Result<i64, StoreError> {
+        self.opt_int(i)?.ok_or_else(|| null_at(i))
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError>;
+    fn real(&self, i: usize) -> Result<f64, StoreError>;
+    fn text(&self, i: usize) -> Result<String, StoreError> {
+        self.opt_text(i)?.ok_or_else(|| null_at(i))
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError>;
+    fn bool(&self, i: usize) -> Result<bool, StoreError> {
+        Ok(self.int(i)? != 0)
+    }
+}
+
+fn null_at(i: usize) -> StoreError {
+    StoreError::Corrupt(format!("column {i} is NULL"))
+}
+
+/// A connection (or the transaction a job runs in) on either engine.
+pub trait Db {
+    fn dialect(&self) -> Dialect;
+    /// Runs one statement; the number of rows it changed.
+    fn exec(&self, sql: &str, params: &[Val<'_>]) -> Result<usize, StoreError>;
+    /// Runs one query, calling `f` for each row in order.
+    fn each(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Runs several statements without parameters (DDL).
+    fn batch(&self, sql: &str) -> Result<(), StoreError>;
+    /// The SQLite connection, for store code not yet moved onto this API
+    /// (`None` on PostgreSQL, where such code answers `Unsupported`).
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        None
+    }
+}
+
+impl dyn Db + '_ {
+    /// Every row, mapped.
+    pub fn rows<T>(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+        mut map: impl FnMut(&dyn Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        self.each(sql, params, &mut |r| {
+            out.push(map(r)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// The first row, mapped, if there is one.
+    pub fn row<T>(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+        map: impl FnOnce(&dyn Row) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let mut map = Some(map);
+        let mut out = None;
+        self.each(sql, params, &mut |r| {
+            if let Some(m) = map.take() {
+                out = Some(m(r)?);
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl Db for rusqlite::Connection {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn exec(&self, sql: &str, params: &[Val<'_>]) -> Result<usize, StoreError> {
+        let mut stmt = self.prepare_cached(sql)?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params))?)
+    }
+
+    fn each(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut stmt = self.prepare_cached(sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            f(&SqliteRow(r))?;
+        }
+        Ok(())
+    }
+
+    fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        Ok(self.execute_batch(sql)?)
+    }
+
+    fn sqlite(&self) -> Option<&rusqlite::Connection> {
+        Some(self)
+    }
+}
+
+struct SqliteRow<'r, 's>(&'r rusqlite::Row<'s>);
+
+impl Row for SqliteRow<'_, '_> {
+    fn cell(&self, i: usize) -> Result<Cell<'_>, StoreError> {
+        Ok(match self.0.get_ref(i)? {
+            ValueRef::Null => Cell::Null,
+            ValueRef::Integer(n) => Cell::Int(n),
+            ValueRef::Real(f) => Cell::Real(f),
+            ValueRef::Text(t) => Cell::Text(t),
+            ValueRef::Blob(b) => Cell::Blob(b),
+        })
+    }
+
+    fn opt_int(&self, i: usize) -> Result<Option<i64>, StoreError> {
+        Ok(self.0.get(i)?)
+    }
+
+    fn real(&self, i: usize) -> Result<f64, StoreError> {
+        Ok(self.0.get(i)?)
+    }
+
+    fn opt_text(&self, i: usize) -> Result<Option<String>, StoreError> {
+        Ok(self.0.get(i)?)
+    }
+}
