@@ -7,8 +7,6 @@ const NOT_YET_MOVED: &[&str] = &[
     "src/service/webhooks/outbox.rs",
     "src/service/webhooks/dispatch.rs",
     "src/service/files/cleanup.rs",
-    "src/plugins/conn_host.rs",
-    "src/plugins/migrations.rs",
 ];
 
 fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {

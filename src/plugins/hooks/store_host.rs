@@ -99,10 +99,7 @@ fn dispatch(
             Ok(Value::Null)
         }
         "db.execute" => {
-            let res = rt.block_on(store.write(move |ctx| {
-                let mut stmt = conn_host::prepare(ctx.conn, &args)?;
-                stmt.raw_execute().map_err(conn_host::sql_err)
-            }));
+            let res = rt.block_on(store.write(move |ctx| conn_host::execute(ctx.conn, &args)));
             let n = res.map_err(|e: HostError| e)?;
             Ok(json!({"rowsAffected": n}))
         }
