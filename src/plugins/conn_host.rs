@@ -58,7 +58,7 @@ fn dispatch(conn: &Conn, op: &str, args: Value) -> Result<Value, HostError> {
             service::collections::import_in(conn, args).map_err(svc)?;
             Ok(Value::Null)
         }
-        "records.find" | "records.filter" | "db.query" => {
+        "records.find" | "records.filter" | "records.where" | "db.query" => {
             let schema = Schema::load(conn).map_err(to_host)?;
             read(conn, &schema, op, &args)
         }
@@ -100,6 +100,18 @@ pub fn read(conn: &Conn, schema: &Schema, op: &str, args: &Value) -> Result<Valu
             Ok(public(schema, &c, &row))
         }
         "records.filter" => filter(conn, schema, args),
+        "records.where" => {
+            let c = collection_in(schema, args)?;
+            let w = hooks_db::where_of(args["sql"].as_str().unwrap_or_default(), &args["params"]);
+            let order = order_of(&c, &args["order"])?;
+            let limit = args["limit"].as_i64().filter(|n| *n >= 0);
+            let offset = args["offset"].as_i64().unwrap_or(0);
+            let rows =
+                hooks_db::select_records(conn, &c, &w, &order, limit, offset).map_err(sql_err)?;
+            Ok(Value::Array(
+                rows.iter().map(|r| public(schema, &c, r)).collect(),
+            ))
+        }
         "db.query" => hooks_db::query(
             conn,
             args["sql"].as_str().unwrap_or_default(),
@@ -109,6 +121,22 @@ pub fn read(conn: &Conn, schema: &Schema, op: &str, args: &Value) -> Result<Valu
         .map_err(sql_err),
         _ => Err(HostError::new(400, format!("unknown operation {op}"))),
     }
+}
+
+/// `[[field, descending], ...]`: fields of `c` only.
+fn order_of(c: &Collection, order: &Value) -> Result<Vec<(String, bool)>, HostError> {
+    let mut out = Vec::new();
+    for term in order.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = term[0].as_str().unwrap_or_default();
+        if !c.fields.iter().any(|f| f.name == name) {
+            return Err(HostError::new(
+                400,
+                format!("orderBy: {name:?} is not a field of {}", c.name),
+            ));
+        }
+        out.push((name.to_owned(), term[1].as_bool().unwrap_or(false)));
+    }
+    Ok(out)
 }
 
 pub fn to_host(e: crate::store::StoreError) -> HostError {

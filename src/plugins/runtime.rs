@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 /// The PocketBase-compatible API, written in JavaScript over `__host`.
 const PRELUDE: &str = include_str!("prelude.js");
+const DBX: &str = include_str!("dbx.js");
 
 /// Limits for one engine.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +143,7 @@ impl Engine {
             Ok(())
         })?;
         engine.eval("prelude.js", PRELUDE)?;
+        engine.eval("dbx.js", DBX)?;
         Ok(engine)
     }
 

@@ -8,7 +8,11 @@ use rusqlite::Statement;
 use rusqlite::types::{Value as Sql, ValueRef};
 use serde_json::{Map, Value, json};
 
+use super::records::{self, Row_, Where};
 use super::{Conn, StoreError};
+use crate::filter::compile::Param;
+use crate::schema::Collection;
+use crate::schema::names::quote_ident;
 
 /// The rows of `sql` with `params` (`{name: value}`) bound to its
 /// `{:name}` placeholders; a placeholder without a value binds `NULL`.
@@ -59,10 +63,86 @@ pub fn message(e: &StoreError) -> String {
     }
 }
 
+/// A script's condition (`$dbx` builders) as a `WHERE` on a collection's
+/// rows: `{:name}` placeholders become `?1`, `?2`… with their values.
+pub fn where_of(sql: &str, params: &Value) -> Where {
+    let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
+    let mut bound = Vec::new();
+    let quoted = quote_names(sql);
+    let sql = re.replace_all(&quoted, |c: &regex::Captures<'_>| {
+        bound.push(Param::from_json(&params[&c[1]]));
+        format!("?{}", bound.len())
+    });
+    Where {
+        sql: sql.into_owned(),
+        params: bound,
+    }
+}
+
+/// Records of `c` matching `w`: `order` is `(field, descending)` pairs of
+/// the caller's, already checked to be fields of `c` (else insertion
+/// order); `limit` rows (all when `None`) after skipping `offset`.
+pub fn select_records(
+    conn: &Conn,
+    c: &Collection,
+    w: &Where,
+    order: &[(String, bool)],
+    limit: Option<i64>,
+    offset: i64,
+) -> Result<Vec<Row_>, StoreError> {
+    let order = if order.is_empty() {
+        if c.kind == crate::schema::CollectionKind::View {
+            String::new()
+        } else {
+            " ORDER BY rowid".to_owned()
+        }
+    } else {
+        let terms: Vec<String> = order
+            .iter()
+            .map(|(f, desc)| format!("{} {}", quote_ident(f), if *desc { "DESC" } else { "ASC" }))
+            .collect();
+        format!(" ORDER BY {}", terms.join(", "))
+    };
+    let sql = format!(
+        "SELECT {} FROM {} WHERE {}{order} LIMIT {} OFFSET {}",
+        records::select_list(c),
+        quote_ident(&c.name),
+        if w.sql.trim().is_empty() {
+            "1=1"
+        } else {
+            &w.sql
+        },
+        limit.unwrap_or(-1),
+        offset.max(0),
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(w.params.iter()), |r| {
+            records::read_row(c, r)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// PocketBase's quoting shorthands: `{{table}}` and `[[column]]` (also
+/// `[[t.col]]`) become quoted identifiers.
+fn quote_names(sql: &str) -> std::borrow::Cow<'_, str> {
+    let re = regex::Regex::new(r"\{\{(\w+(?:\.\w+)?)\}\}|\[\[(\w+(?:\.\w+)?)\]\]")
+        .expect("static regex");
+    re.replace_all(sql, |c: &regex::Captures<'_>| {
+        let name = c.get(1).or_else(|| c.get(2)).map_or("", |m| m.as_str());
+        name.split('.')
+            .map(quote_ident)
+            .collect::<Vec<_>>()
+            .join(".")
+    })
+}
+
 /// Prepares `sql`, PocketBase's `{:name}` placeholders bound by name.
 fn prepare<'c>(conn: &'c Conn, sql: &str, params: &Value) -> Result<Statement<'c>, StoreError> {
     let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
-    let sql = re.replace_all(sql, ":$1");
+    let sql = quote_names(sql);
+    let sql = re.replace_all(&sql, ":$1");
     let mut stmt = conn.prepare(&sql)?;
     for i in 1..=stmt.parameter_count() {
         let Some(name) = stmt
@@ -141,5 +221,22 @@ mod tests {
         let rows = query(&c, "SELECT count(*) AS n FROM t", &Value::Null).expect("count");
         assert_eq!(rows, vec![json!({"n": 0})]);
         assert!(message(&query(&c, "SELEC", &Value::Null).unwrap_err()).contains("syntax"));
+    }
+
+    #[test]
+    fn conditions_are_renumbered_and_names_quoted() {
+        let w = where_of(
+            "[[a]] = {:x} AND {{t}}.[[b]] IN ({:y}, {:x})",
+            &json!({"x": "v", "y": 3}),
+        );
+        assert_eq!(w.sql, r#""a" = ?1 AND "t"."b" IN (?2, ?3)"#);
+        assert_eq!(
+            w.params,
+            vec![
+                Param::Text("v".into()),
+                Param::Int(3),
+                Param::Text("v".into())
+            ]
+        );
     }
 }

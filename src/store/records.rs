@@ -113,7 +113,7 @@ fn select_list_uncached(c: &Collection) -> String {
         .join(", ")
 }
 
-fn read_row(c: &Collection, r: &Row<'_>) -> rusqlite::Result<Row_> {
+pub(super) fn read_row(c: &Collection, r: &Row<'_>) -> rusqlite::Result<Row_> {
     let mut m = Map::with_capacity(c.fields.len());
     for (i, f) in c.fields.iter().enumerate() {
         m.insert(f.name.clone(), from_sql(f, r.get_ref(i)?));

@@ -76,7 +76,7 @@ fn dispatch(
                 .map_err(svc)?;
             Ok(Value::Null)
         }
-        "records.find" | "records.filter" | "db.query" => {
+        "records.find" | "records.filter" | "records.where" | "db.query" => {
             let schema = store.schema();
             store
                 .read(|conn| Ok(conn_host::read(conn, &schema, op, &args)))
