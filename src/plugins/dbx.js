@@ -86,7 +86,12 @@ const $dbx = new Proxy({
 
 // The WHERE/ORDER/LIMIT part shared by db().select() and recordQuery().
 class __Conditions {
-  constructor(what) { this.__what = what; this.__where = null; this.__order = []; this.__limit = -1; this.__offset = 0; this.__params = {}; }
+  // Returns a proxy: builder methods Cairn lacks (groupBy, join, union...)
+  // fail naming themselves.
+  constructor(what) {
+    this.__what = what; this.__where = null; this.__order = []; this.__limit = -1; this.__offset = 0; this.__params = {};
+    return __loud(this, what);
+  }
   where(e) { this.__where = e || null; return this; }
   andWhere(e) { this.__where = this.__where ? $dbx.and(this.__where, e) : e; return this; }
   orWhere(e) { this.__where = this.__where ? $dbx.or(this.__where, e) : e; return this; }
@@ -105,9 +110,6 @@ class __Conditions {
   offset(n) { this.__offset = Number(n) || 0; return this; }
   bind(p) { Object.assign(this.__params, p || {}); return this; }
   __whereSql() { return __dbxSql(this.__where, this.__params); }
-}
-for (const m of ["groupBy", "andGroupBy", "having", "andHaving", "orHaving", "join", "innerJoin", "leftJoin", "rightJoin", "union", "unionAll", "withBuildHook", "andBind", "model", "indexBy", "distinct", "selectOption", "andSelect"]) {
-  __Conditions.prototype[m] = function () { __unsupported(this.__what + "." + m + "()"); };
 }
 
 // $app.db().select(...).from(...)...: plain SQL over any table.
@@ -157,6 +159,35 @@ function __selectCol(c) {
     out = __dbxCol(m[1], "select");
   }
   return m[4] ? out + ' AS "' + m[4] + '"' : out;
+}
+
+// $app.db().insert/update/delete: one statement on a table, values bound.
+function __dbxTable(t, what) {
+  const s = String(t);
+  if (!/^[A-Za-z_]\w*$/.test(s)) throw new Error(what + ": invalid table name " + JSON.stringify(s));
+  return '"' + s + '"';
+}
+function __dbxSet(cols, params, what) {
+  return Object.keys(cols || {}).map((k) => [__dbxCol(k, what), __dbxBind(params, cols[k])]);
+}
+function __dbxInsert(table, cols) {
+  const params = {};
+  const set = __dbxSet(cols, params, "$app.db().insert");
+  const sql = "INSERT INTO " + __dbxTable(table, "$app.db().insert") + " (" + set.map((c) => c[0]).join(", ") + ") VALUES (" + set.map((c) => c[1]).join(", ") + ")";
+  return __loud(new __Query(sql).bind(params), "$app.db().insert()");
+}
+function __dbxUpdate(table, cols, where) {
+  const params = {};
+  const set = __dbxSet(cols, params, "$app.db().update");
+  const w = __dbxSql(where, params);
+  const sql = "UPDATE " + __dbxTable(table, "$app.db().update") + " SET " + set.map((c) => c[0] + "=" + c[1]).join(", ") + (w ? " WHERE " + w : "");
+  return __loud(new __Query(sql).bind(params), "$app.db().update()");
+}
+function __dbxDelete(table, where) {
+  const params = {};
+  const w = __dbxSql(where, params);
+  const sql = "DELETE FROM " + __dbxTable(table, "$app.db().delete") + (w ? " WHERE " + w : "");
+  return __loud(new __Query(sql).bind(params), "$app.db().delete()");
 }
 
 // $app.recordQuery(collection): records of one collection.

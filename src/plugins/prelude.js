@@ -415,10 +415,13 @@ class __Query {
   getText() { return this.sql; }
 }
 function __db() {
-  return {
-    newQuery(sql) { return new __Query(sql); },
+  return __loud({
+    newQuery(sql) { return __loud(new __Query(sql), "$app.db().newQuery()"); },
     select(...cols) { return new __SelectQuery(cols); },
-  };
+    insert(table, cols) { return __dbxInsert(table, cols); },
+    update(table, cols, where) { return __dbxUpdate(table, cols, where); },
+    delete(table, where) { return __dbxDelete(table, where); },
+  }, "$app.db()");
 }
 const __logger = {
   __log(level, msg, kv) { __call("log", { level: level, msg: String(msg), kv: kv.map((v) => toString(v)) }); },
@@ -461,6 +464,15 @@ function __unsupported(name) {
 }
 function __legacy(name, hint) {
   throw new Error(name + " is PocketBase < 0.23 API, which Cairn does not run; " + hint);
+}
+// `obj`, whose missing members fail naming themselves (not "not a function").
+function __loud(obj, what) {
+  return new Proxy(obj, {
+    get(t, k) {
+      if (k in t || typeof k === "symbol" || k === "toJSON" || k === "then") return t[k];
+      return () => __unsupported(what + "." + String(k) + "()");
+    },
+  });
 }
 function __stub(name) {
   return new Proxy({}, { get(_, k) { if (typeof k === "symbol") return undefined; return () => __unsupported(name + "." + String(k)); } });

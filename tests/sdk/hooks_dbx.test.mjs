@@ -29,6 +29,7 @@ const srv = useServer(async (s) => {
     ],
   });
   for (const p of POSTS) await s.pb.collection('dbxposts').create(p);
+  await s.pb.collections.create({ name: 'dbxlog', type: 'base', fields: [{ name: 'msg', type: 'text' }] });
 });
 
 async function find(kase, s) {
@@ -98,4 +99,13 @@ test('$app.recordQuery(...).all(records) / .one(record), countRecords with expre
 test('an unknown $dbx builder fails naming it', async () => {
   const { error } = await query('unknown');
   assert.match(error, /fancyExp/);
+});
+
+test('$app.db().insert / update / delete with bound values', async () => {
+  assert.deepEqual(await query('write'), ['dbxlog000000002=two!']);
+});
+
+test('a query builder method Cairn lacks fails naming it', { skip: cairnOnly }, async () => {
+  const { error } = await query('unknownMethod');
+  assert.match(error, /groupBy\(\) is not supported/);
 });

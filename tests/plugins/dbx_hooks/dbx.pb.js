@@ -63,6 +63,22 @@ routerAdd("GET", "/dbx/query/{case}", (e) => {
     }
     case "count2":
       return e.json(200, { n: $app.countRecords("dbxposts", $dbx.hashExp({ status: "live" })) })
+    case "write": {
+      db.insert("dbxlog", { id: "dbxlog000000001", msg: "it's one" }).execute()
+      db.insert("dbxlog", { id: "dbxlog000000002", msg: "two" }).execute()
+      db.update("dbxlog", { msg: "two!" }, $dbx.hashExp({ id: "dbxlog000000002" })).execute()
+      db.delete("dbxlog", $dbx.hashExp({ msg: "it's one" })).execute()
+      const rows = arrayOf(new DynamicModel({ id: "", msg: "" }))
+      db.select("id", "msg").from("dbxlog").all(rows)
+      return e.json(200, rows.map((r) => r.id + "=" + r.msg))
+    }
+    case "unknownMethod":
+      try {
+        db.select("title").from("dbxposts").groupBy("status").all(arrayOf(new DynamicModel({ title: "" })))
+      } catch (err) {
+        return e.json(200, { error: String(err) })
+      }
+      return e.json(200, { error: "" })
     case "unknown":
       try {
         $dbx.fancyExp("x")
