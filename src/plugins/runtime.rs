@@ -358,7 +358,15 @@ mod tests {
                 "$mails.sendRecordOTP()",
                 "$mails.sendRecordOTP is not supported",
             ),
-            ("$dbx.hashExp({})", "$dbx.hashExp is not supported"),
+            ("$dbx.fancyExp({})", "$dbx.fancyExp is not supported"),
+            (
+                "__makeApp().db().select('a').from('t').join('u')",
+                "$app.db().select().join() is not supported",
+            ),
+            (
+                "__makeApp().recordQuery({}).groupBy('a')",
+                ".groupBy() is not supported",
+            ),
         ];
         for (src, want) in cases {
             let err = e.eval("x.js", src).expect_err(src);
