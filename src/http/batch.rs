@@ -11,6 +11,7 @@ use super::error::ApiError;
 use super::extract::Ctx;
 use super::upload::RecordForm;
 use crate::app::App;
+use crate::plugins::hooks::records as hooks;
 use crate::service::batch::{self, SubRequest};
 
 pub async fn batch(
@@ -56,7 +57,10 @@ pub async fn batch(
             uploads: uploads.remove(&requests.len()).unwrap_or_default(),
         });
     }
+    // pb_hooks: each sub-request's before-hooks, then after the commit
+    let planned = hooks::before_batch(&app, &ctx.actor, &mut requests).await?;
     let out = batch::run(&app.store, &app.files, &ctx.actor, &ctx.req, requests).await?;
     app.realtime_flush().await;
+    hooks::after_batch(&app, planned, &out).await;
     Ok(Json(out))
 }

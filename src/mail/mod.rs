@@ -9,6 +9,7 @@
 pub mod sendmail;
 pub mod template;
 
+use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -21,6 +22,43 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub html: String,
+    /// The rest of PocketBase's `mailer.Message`, once a mailer hook had
+    /// the message; `None`: the settings' sender, `to` alone, and a text
+    /// part made from the HTML.
+    pub more: Option<Box<Envelope>>,
+}
+
+/// Sender, every recipient, text and headers of a message a hook shaped.
+#[derive(Debug, Clone, Default)]
+pub struct Envelope {
+    pub from: Address,
+    /// All `To` recipients (the `to` of `Mail` is not added again).
+    pub to: Vec<Address>,
+    pub cc: Vec<Address>,
+    pub bcc: Vec<Address>,
+    /// The plain-text part (empty: made from the HTML).
+    pub text: String,
+    pub headers: Vec<(String, String)>,
+}
+
+/// `{address, name}`, as PocketBase's `mail.Address`.
+#[derive(Debug, Clone, Default)]
+pub struct Address {
+    pub name: String,
+    pub address: String,
+}
+
+impl Address {
+    fn mailbox(&self) -> Result<Mailbox, String> {
+        let addr = self
+            .address
+            .parse()
+            .map_err(|e| format!("address {:?}: {e}", self.address))?;
+        Ok(Mailbox::new(
+            (!self.name.is_empty()).then(|| self.name.clone()),
+            addr,
+        ))
+    }
 }
 
 fn setting<'a>(s: &'a Value, ptr: &str) -> &'a str {
@@ -68,29 +106,51 @@ pub async fn send_via(settings: &Value, sendmail: &str, mail: &Mail) -> Result<(
 
 /// The RFC 5322 message: HTML with a plain-text alternative.
 fn message(settings: &Value, mail: &Mail) -> Result<Message, String> {
-    let from_name = setting(settings, "/meta/senderName");
-    let from_addr = setting(settings, "/meta/senderAddress");
-    let from = Mailbox::new(
-        (!from_name.is_empty()).then(|| from_name.to_owned()),
-        from_addr
-            .parse()
-            .map_err(|e| format!("sender address: {e}"))?,
-    );
-    let to: Mailbox = mail.to.parse().map_err(|e| format!("recipient: {e}"))?;
-    let domain = from_addr.rsplit_once('@').map_or("localhost", |(_, d)| d);
-    Message::builder()
+    let plain = Envelope {
+        from: Address {
+            name: setting(settings, "/meta/senderName").to_owned(),
+            address: setting(settings, "/meta/senderAddress").to_owned(),
+        },
+        to: vec![Address {
+            name: String::new(),
+            address: mail.to.clone(),
+        }],
+        ..Envelope::default()
+    };
+    let env = mail.more.as_deref().unwrap_or(&plain);
+    let from = env.from.mailbox().map_err(|e| format!("sender {e}"))?;
+    let domain = env
+        .from
+        .address
+        .rsplit_once('@')
+        .map_or("localhost", |(_, d)| d);
+    let mut b = Message::builder()
         .message_id(Some(format!(
             "<{}@{domain}>",
             crate::schema::names::random_id(15)
         )))
         .date_now()
         .from(from)
-        .to(to)
-        .subject(mail.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(
-            template::html_to_text(&mail.html),
-            mail.html.clone(),
-        ))
+        .subject(mail.subject.clone());
+    for a in &env.to {
+        b = b.to(a.mailbox().map_err(|e| format!("recipient {e}"))?);
+    }
+    for a in &env.cc {
+        b = b.cc(a.mailbox().map_err(|e| format!("recipient {e}"))?);
+    }
+    for a in &env.bcc {
+        b = b.bcc(a.mailbox().map_err(|e| format!("recipient {e}"))?);
+    }
+    for (k, v) in &env.headers {
+        let name = HeaderName::new_from_ascii(k.clone()).map_err(|e| format!("header {k}: {e}"))?;
+        b = b.raw_header(HeaderValue::new(name, v.clone()));
+    }
+    let text = if env.text.is_empty() {
+        template::html_to_text(&mail.html)
+    } else {
+        env.text.clone()
+    };
+    b.multipart(MultiPart::alternative_plain_html(text, mail.html.clone()))
         .map_err(|e| format!("build: {e}"))
 }
 

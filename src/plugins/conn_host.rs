@@ -5,8 +5,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
-use rusqlite::Connection;
-use rusqlite::types::{Value as Sql, ValueRef};
 use serde_json::{Map, Value, json};
 
 use super::runtime::{Host, HostError};
@@ -14,13 +12,13 @@ use crate::filter::ast::RequestInfo;
 use crate::schema::Collection;
 use crate::service::{self, Actor, Error, Identity, records as rec_svc};
 use crate::store::records::{self, Where};
-use crate::store::{Schema, WriteCtx, collections as store_coll};
+use crate::store::{Conn, Schema, WriteCtx, collections as store_coll, hooks_db};
 
 /// PocketBase's message for a lookup that found nothing.
 pub const NO_ROWS: &str = "sql: no rows in result set";
 
 /// A host answering the migration `app` over `conn`.
-pub fn host(conn: Rc<Connection>) -> Host {
+pub fn host(conn: Rc<Conn>) -> Host {
     Rc::new(move |op, args| {
         if let Some(r) = super::ops::common(op, &args) {
             return r;
@@ -29,7 +27,7 @@ pub fn host(conn: Rc<Connection>) -> Host {
     })
 }
 
-fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError> {
+fn dispatch(conn: &Conn, op: &str, args: Value) -> Result<Value, HostError> {
     match op {
         "collections.find" => {
             let key = args.as_str().unwrap_or_default();
@@ -60,7 +58,7 @@ fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError
             service::collections::import_in(conn, args).map_err(svc)?;
             Ok(Value::Null)
         }
-        "records.find" | "records.filter" | "db.query" => {
+        "records.find" | "records.filter" | "records.where" | "db.query" => {
             let schema = Schema::load(conn).map_err(to_host)?;
             read(conn, &schema, op, &args)
         }
@@ -80,8 +78,7 @@ fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError
             Ok(Value::Null)
         }
         "db.execute" => {
-            let mut stmt = prepare(conn, &args)?;
-            let n = stmt.raw_execute().map_err(sql_err)?;
+            let n = execute(conn, &args)?;
             Ok(json!({"rowsAffected": n}))
         }
         _ => Err(HostError::new(
@@ -92,12 +89,7 @@ fn dispatch(conn: &Connection, op: &str, args: Value) -> Result<Value, HostError
 }
 
 /// Read-only operations, answered on any connection against `schema`.
-pub fn read(
-    conn: &Connection,
-    schema: &Schema,
-    op: &str,
-    args: &Value,
-) -> Result<Value, HostError> {
+pub fn read(conn: &Conn, schema: &Schema, op: &str, args: &Value) -> Result<Value, HostError> {
     match op {
         "records.find" => {
             let c = collection_in(schema, args)?;
@@ -108,30 +100,62 @@ pub fn read(
             Ok(public(schema, &c, &row))
         }
         "records.filter" => filter(conn, schema, args),
-        "db.query" => {
-            let mut stmt = prepare(conn, args)?;
-            let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
-            let mut rows = stmt.raw_query();
-            let mut out = Vec::new();
-            while let Some(row) = rows.next().map_err(sql_err)? {
-                let mut m = Map::new();
-                for (i, n) in names.iter().enumerate() {
-                    m.insert(n.clone(), json_of(row.get_ref(i).map_err(sql_err)?));
-                }
-                out.push(Value::Object(m));
-            }
-            Ok(Value::Array(out))
+        "records.where" => {
+            let c = collection_in(schema, args)?;
+            let w = hooks_db::where_of(args["sql"].as_str().unwrap_or_default(), &args["params"]);
+            let order = order_of(&c, &args["order"])?;
+            let limit = args["limit"].as_i64().filter(|n| *n >= 0);
+            let offset = args["offset"].as_i64().unwrap_or(0);
+            let rows =
+                hooks_db::select_records(conn, &c, &w, &order, limit, offset).map_err(sql_err)?;
+            Ok(Value::Array(
+                rows.iter().map(|r| public(schema, &c, r)).collect(),
+            ))
         }
+        "db.query" => hooks_db::query(
+            conn,
+            args["sql"].as_str().unwrap_or_default(),
+            &args["params"],
+        )
+        .map(Value::Array)
+        .map_err(sql_err),
         _ => Err(HostError::new(400, format!("unknown operation {op}"))),
     }
+}
+
+/// `[[field, descending], ...]`: fields of `c` only.
+fn order_of(c: &Collection, order: &Value) -> Result<Vec<(String, bool)>, HostError> {
+    let mut out = Vec::new();
+    for term in order.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = term[0].as_str().unwrap_or_default();
+        if !c.fields.iter().any(|f| f.name == name) {
+            return Err(HostError::new(
+                400,
+                format!("orderBy: {name:?} is not a field of {}", c.name),
+            ));
+        }
+        out.push((name.to_owned(), term[1].as_bool().unwrap_or(false)));
+    }
+    Ok(out)
 }
 
 pub fn to_host(e: crate::store::StoreError) -> HostError {
     HostError::new(400, e.to_string())
 }
 
-pub fn sql_err(e: rusqlite::Error) -> HostError {
-    HostError::new(400, e.to_string())
+/// A failure of a script's own SQL, with the database's message.
+pub fn sql_err(e: crate::store::StoreError) -> HostError {
+    HostError::new(400, hooks_db::message(&e))
+}
+
+/// `db.execute`: a script's own statement (`{sql, params}`).
+pub fn execute(conn: &Conn, args: &Value) -> Result<usize, HostError> {
+    hooks_db::execute(
+        conn,
+        args["sql"].as_str().unwrap_or_default(),
+        &args["params"],
+    )
+    .map_err(sql_err)
 }
 
 /// A service error as PocketBase's `{status, message, data}`.
@@ -147,7 +171,7 @@ pub fn svc(e: Error) -> HostError {
     }
 }
 
-fn collection(conn: &Connection, args: &Value) -> Result<(Schema, Arc<Collection>), HostError> {
+fn collection(conn: &Conn, args: &Value) -> Result<(Schema, Arc<Collection>), HostError> {
     let schema = Schema::load(conn).map_err(to_host)?;
     let c = collection_in(&schema, args)?;
     Ok((schema, c))
@@ -192,7 +216,7 @@ fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-fn filter(conn: &Connection, schema: &Schema, args: &Value) -> Result<Value, HostError> {
+fn filter(conn: &Conn, schema: &Schema, args: &Value) -> Result<Value, HostError> {
     let c = collection_in(schema, args)?;
     let actor = system_actor(schema);
     let text = bind_filter(args["filter"].as_str().unwrap_or_default(), &args["params"]);
@@ -220,7 +244,7 @@ fn filter(conn: &Connection, schema: &Schema, args: &Value) -> Result<Value, Hos
     ))
 }
 
-fn save(conn: &Connection, args: Value) -> Result<Value, HostError> {
+fn save(conn: &Conn, args: Value) -> Result<Value, HostError> {
     let (schema, c) = collection(conn, &args)?;
     if args["id"].as_str().is_some() {
         return Err(HostError::new(
@@ -264,46 +288,6 @@ fn save(conn: &Connection, args: Value) -> Result<Value, HostError> {
 }
 
 /// The webhook outbox for a write on this connection (endpoints read from it).
-fn outbox(conn: &Connection) -> Result<service::webhooks::outbox::Offline, HostError> {
+fn outbox(conn: &Conn) -> Result<service::webhooks::outbox::Offline, HostError> {
     service::webhooks::outbox::Offline::load(conn).map_err(to_host)
-}
-
-/// Prepares `sql` with PocketBase's `{:name}` placeholders bound by name.
-pub fn prepare<'c>(
-    conn: &'c Connection,
-    args: &Value,
-) -> Result<rusqlite::Statement<'c>, HostError> {
-    let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
-    let sql = re.replace_all(args["sql"].as_str().unwrap_or_default(), ":$1");
-    let mut stmt = conn.prepare(&sql).map_err(sql_err)?;
-    for i in 1..=stmt.parameter_count() {
-        let Some(name) = stmt
-            .parameter_name(i)
-            .map(|n| n.trim_start_matches([':', '@', '$']).to_owned())
-        else {
-            continue;
-        };
-        let v = match &args["params"][&name] {
-            Value::Null => Sql::Null,
-            Value::Bool(b) => Sql::Integer(i64::from(*b)),
-            Value::Number(n) => n
-                .as_i64()
-                .map(Sql::Integer)
-                .unwrap_or_else(|| Sql::Real(n.as_f64().unwrap_or(0.0))),
-            Value::String(s) => Sql::Text(s.clone()),
-            v => Sql::Text(v.to_string()),
-        };
-        stmt.raw_bind_parameter(i, v).map_err(sql_err)?;
-    }
-    Ok(stmt)
-}
-
-fn json_of(v: ValueRef<'_>) -> Value {
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => json!(i),
-        ValueRef::Real(f) => json!(f),
-        ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-        ValueRef::Blob(b) => json!(String::from_utf8_lossy(b)),
-    }
 }

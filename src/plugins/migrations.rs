@@ -11,11 +11,9 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use rusqlite::Connection;
-
 use super::conn_host;
 use super::runtime::{Engine, Limits};
-use crate::store::{bootstrap, migrations as table, pool};
+use crate::store::{Conn, bootstrap, hooks_db, migrations as table, pool};
 
 /// Where migrations live and what a run may use.
 #[derive(Debug, Clone)]
@@ -46,6 +44,13 @@ impl std::fmt::Display for MigrationError {
     }
 }
 
+impl From<crate::store::StoreError> for MigrationError {
+    /// Opening or ending the transaction failed (the driver's message).
+    fn from(e: crate::store::StoreError) -> Self {
+        MigrationError(hooks_db::message(&e))
+    }
+}
+
 impl Migrations {
     /// Migration files (`*.js`, `*.ts`, direct children), by name.
     pub fn files(&self) -> Vec<String> {
@@ -62,7 +67,7 @@ impl Migrations {
         names
     }
 
-    fn open(&self) -> Result<Connection, MigrationError> {
+    fn open(&self) -> Result<Conn, MigrationError> {
         std::fs::create_dir_all(&self.data_dir).map_err(|e| MigrationError(e.to_string()))?;
         let conn = pool::open_writer(&self.data_dir.join("data.db")).map_err(fail)?;
         bootstrap::bootstrap(&conn).map_err(fail)?;
@@ -127,23 +132,13 @@ impl Migrations {
 
     fn in_tx(
         &self,
-        conn: &Rc<Connection>,
-        f: impl FnOnce(&Rc<Connection>) -> Result<(), MigrationError>,
+        conn: &Rc<Conn>,
+        f: impl FnOnce(&Rc<Conn>) -> Result<(), MigrationError>,
     ) -> Result<(), MigrationError> {
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .map_err(|e| MigrationError(e.to_string()))?;
-        match f(conn) {
-            Ok(()) => conn
-                .execute_batch("COMMIT")
-                .map_err(|e| MigrationError(e.to_string())),
-            Err(e) => {
-                let _ = conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
+        hooks_db::in_transaction(conn, || f(conn))
     }
 
-    fn run_file(&self, conn: &Rc<Connection>, file: &str, which: &str) -> Result<(), String> {
+    fn run_file(&self, conn: &Rc<Conn>, file: &str, which: &str) -> Result<(), String> {
         let path = self.dir.join(file);
         let src = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
         let limits = Limits {

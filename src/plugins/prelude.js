@@ -353,13 +353,14 @@ function __makeApp() {
       return __recordFrom(col, rows[0]);
     },
     findAllRecords(c, ...exprs) {
-      if (exprs.length) __unsupported("$app.findAllRecords with $dbx expressions");
-      return app.findRecordsByFilter(c, "", "", 0, 0);
+      if (!exprs.length) return app.findRecordsByFilter(c, "", "", 0, 0);
+      return new __RecordQuery(c).where($dbx.and(...exprs)).all();
     },
+    recordQuery(c) { return new __RecordQuery(c); },
     findAuthRecordByEmail(c, email) { return app.findFirstRecordByData(c, "email", email); },
     countRecords(c, ...exprs) {
-      if (exprs.length) __unsupported("$app.countRecords with $dbx expressions");
-      return app.findRecordsByFilter(c, "", "", 0, 0).length;
+      if (!exprs.length) return app.findRecordsByFilter(c, "", "", 0, 0).length;
+      return new __RecordQuery(c).where($dbx.and(...exprs)).__rows().length;
     },
     runInTransaction(fn) { return fn(app); },
     db() { return __db(); },
@@ -410,12 +411,17 @@ class __Query {
     return rows[0];
   }
   column(dst) { const rows = this.all(); const out = rows.map((r) => r[Object.keys(r)[0]]); if (Array.isArray(dst)) dst.push(...out); return out; }
+  row(...dst) { const r = this.one(); return Object.keys(r).map((k) => r[k]); }
+  getText() { return this.sql; }
 }
 function __db() {
-  return {
-    newQuery(sql) { return new __Query(sql); },
-    select() { __unsupported("$app.db().select() (use newQuery with SQL)"); },
-  };
+  return __loud({
+    newQuery(sql) { return __loud(new __Query(sql), "$app.db().newQuery()"); },
+    select(...cols) { return new __SelectQuery(cols); },
+    insert(table, cols) { return __dbxInsert(table, cols); },
+    update(table, cols, where) { return __dbxUpdate(table, cols, where); },
+    delete(table, where) { return __dbxDelete(table, where); },
+  }, "$app.db()");
 }
 const __logger = {
   __log(level, msg, kv) { __call("log", { level: level, msg: String(msg), kv: kv.map((v) => toString(v)) }); },
@@ -459,13 +465,21 @@ function __unsupported(name) {
 function __legacy(name, hint) {
   throw new Error(name + " is PocketBase < 0.23 API, which Cairn does not run; " + hint);
 }
+// `obj`, whose missing members fail naming themselves (not "not a function").
+function __loud(obj, what) {
+  return new Proxy(obj, {
+    get(t, k) {
+      if (k in t || typeof k === "symbol" || k === "toJSON" || k === "then") return t[k];
+      return () => __unsupported(what + "." + String(k) + "()");
+    },
+  });
+}
 function __stub(name) {
   return new Proxy({}, { get(_, k) { if (typeof k === "symbol") return undefined; return () => __unsupported(name + "." + String(k)); } });
 }
 const $filesystem = __stub("$filesystem");
 // Hook engines replace it (hooks.js); migrations keep the stub.
 let $mails = __stub("$mails");
-const $dbx = __stub("$dbx");
 const $filepath = __stub("$filepath");
 function Dao() { __legacy("new Dao()", "use $app (or the app given to migrate) directly"); }
 for (const n of ["onRecordBeforeCreateRequest", "onRecordAfterCreateRequest", "onRecordBeforeUpdateRequest",

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 /// The PocketBase-compatible API, written in JavaScript over `__host`.
 const PRELUDE: &str = include_str!("prelude.js");
+const DBX: &str = include_str!("dbx.js");
 
 /// Limits for one engine.
 #[derive(Debug, Clone, Copy)]
@@ -142,6 +143,7 @@ impl Engine {
             Ok(())
         })?;
         engine.eval("prelude.js", PRELUDE)?;
+        engine.eval("dbx.js", DBX)?;
         Ok(engine)
     }
 
@@ -356,7 +358,15 @@ mod tests {
                 "$mails.sendRecordOTP()",
                 "$mails.sendRecordOTP is not supported",
             ),
-            ("$dbx.hashExp({})", "$dbx.hashExp is not supported"),
+            ("$dbx.fancyExp({})", "$dbx.fancyExp is not supported"),
+            (
+                "__makeApp().db().select('a').from('t').join('u')",
+                "$app.db().select().join() is not supported",
+            ),
+            (
+                "__makeApp().recordQuery({}).groupBy('a')",
+                ".groupBy() is not supported",
+            ),
         ];
         for (src, want) in cases {
             let err = e.eval("x.js", src).expect_err(src);

@@ -87,12 +87,25 @@ impl Op {
 }
 
 /// A failed batch: which sub-request and why.
-fn failed(i: usize, e: &Error) -> Error {
+pub fn failed(i: usize, e: &Error) -> Error {
     failed_status(i, e, false)
 }
 
 fn failed_status(i: usize, e: &Error, server_error: bool) -> Error {
-    let (mut status, message, data) = e.parts();
+    let (mut status, mut message, mut data) = e.parts();
+    // A whole error body (a hook's ApiError): its own message and data.
+    if let Error::Raw(_, body) = e {
+        message = body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        data = body
+            .get("data")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+    }
     if server_error {
         status = 500;
     }
@@ -135,6 +148,12 @@ fn parse_url(url: &str) -> Option<RecordUrl> {
     }
     let q = crate::urlencoded::pairs(query.as_bytes());
     Some(RecordUrl { coll, id, query: q })
+}
+
+/// The collection and record id a sub-request's URL names, if it is a
+/// record URL (what record hooks need to know before the batch runs).
+pub fn target(url: &str) -> Option<(String, Option<String>)> {
+    parse_url(url).map(|u| (u.coll, u.id))
 }
 
 /// Batch settings: `Some(maxRequests)` when batch is enabled.
@@ -215,6 +234,15 @@ fn validate(requests: &[SubRequest], max: i64) -> Result<(), Error> {
     } else {
         Err(Error::invalid(INVALID, d))
     }
+}
+
+/// The checks `run` starts with (enabled, list shape), for callers that
+/// do work per sub-request before running it (record hooks).
+pub fn check(store: &Store, requests: &[SubRequest]) -> Result<(), Error> {
+    let Some(max) = limits(store)? else {
+        return Err(Error::Forbidden("Batch requests are not allowed."));
+    };
+    validate(requests, max)
 }
 
 /// Runs a batch; returns `[{status, body}]`.

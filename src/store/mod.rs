@@ -17,6 +17,7 @@ pub mod dialect;
 pub mod expired;
 pub mod field_reads;
 pub mod files;
+pub mod hooks_db;
 pub mod logs;
 pub mod maintenance;
 pub mod migrations;

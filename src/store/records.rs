@@ -117,7 +117,7 @@ fn select_list_uncached(c: &Collection) -> String {
         .join(", ")
 }
 
-fn read_row(c: &Collection, r: &dyn Row) -> Result<Row_, StoreError> {
+pub(super) fn read_row(c: &Collection, r: &dyn Row) -> Result<Row_, StoreError> {
     let mut m = Map::with_capacity(c.fields.len());
     for (i, f) in c.fields.iter().enumerate() {
         m.insert(f.name.clone(), from_sql(f, r.cell(i)?));

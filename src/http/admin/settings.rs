@@ -171,6 +171,7 @@ async fn test_email(app: &App, form: &Form) -> Response {
         to: to.clone(),
         subject: format!("{}: test email", super::shell::app_name(app)),
         html: "<p>This is a test email sent from the Cairn dashboard.</p>".into(),
+        more: None,
     };
     let msg = match crate::mail::send(&app.settings(), &mail).await {
         Ok(()) if app.settings().pointer("/smtp/enabled") != Some(&Value::Bool(true)) => {

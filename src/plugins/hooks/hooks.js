@@ -45,6 +45,8 @@ const __supportedHooks = [
   "onRecordCreateRequest", "onRecordUpdateRequest", "onRecordDeleteRequest",
   "onRecordAfterCreateSuccess", "onRecordAfterUpdateSuccess", "onRecordAfterDeleteSuccess",
   "onBootstrap",
+  "onMailerSend", "onMailerRecordAuthAlertSend", "onMailerRecordPasswordResetSend",
+  "onMailerRecordVerificationSend", "onMailerRecordEmailChangeSend", "onMailerRecordOTPSend",
 ];
 for (const name of __supportedHooks) {
   globalThis[name] = (handler, ...tags) => {
@@ -70,9 +72,7 @@ for (const name of [
   "onCollectionAfterDeleteError", "onCollectionsListRequest", "onCollectionViewRequest", "onCollectionCreateRequest",
   "onCollectionUpdateRequest", "onCollectionDeleteRequest", "onCollectionsImportRequest",
   "onFileDownloadRequest", "onFileTokenRequest", "onBatchRequest", "onRealtimeConnectRequest",
-  "onRealtimeSubscribeRequest", "onRealtimeMessageSend", "onMailerSend", "onMailerRecordAuthAlertSend",
-  "onMailerRecordPasswordResetSend", "onMailerRecordVerificationSend", "onMailerRecordEmailChangeSend",
-  "onMailerRecordOTPSend", "onSettingsListRequest", "onSettingsUpdateRequest",
+  "onRealtimeSubscribeRequest", "onRealtimeMessageSend", "onSettingsListRequest", "onSettingsUpdateRequest",
 ]) {
   globalThis[name] = () => __unsupported(name + "()");
 }
@@ -148,17 +148,56 @@ const $template = {
   loadFS() { __unsupported("$template.loadFS"); },
 };
 
-// ---------- $mails (the auth mails of a record, sent by the host) ----------
+// ---------- $mails and the mailer hooks ----------
+// As PocketBase: a record mail runs its onMailerRecord*Send chain, whose
+// last step is the mail client's send; that runs the onMailerSend chain,
+// whose last step hands the message to the host (sent before it returns).
+class MailerMessage {
+  constructor(d) {
+    d = d || {};
+    this.from = d.from || { address: "", name: "" };
+    this.to = d.to || [];
+    this.bcc = d.bcc || [];
+    this.cc = d.cc || [];
+    this.subject = d.subject || "";
+    this.html = d.html || "";
+    this.text = d.text || "";
+    this.headers = d.headers || {};
+    this.attachments = d.attachments || {};
+    this.inlineAttachments = d.inlineAttachments || {};
+  }
+}
+function __mailClient() {
+  return {
+    send(message) {
+      const e = { app: $app, mailer: this, message: message };
+      __chain(e, __compiled.hooks.filter((h) => h.name === "onMailerSend").map((h) => h.fn),
+        (ev) => { __call("mailer.send", JSON.parse(JSON.stringify(ev.message))); });
+    },
+  };
+}
+function __mailerRecordChain(name, collection, record, message, meta) {
+  const e = { app: $app, mailer: __mailClient(), message: new MailerMessage(message), record: record, collection: collection, meta: meta || {} };
+  __chain(e, __hooksFor([name], collection).map((h) => h.fn), (ev) => ev.mailer.send(ev.message));
+}
+// An auth mail of the REST flows, handed over by the host (mailer.rs).
+function __runMailerRecord(payload) {
+  const p = JSON.parse(payload);
+  const collection = new Collection(p.collection);
+  __mailerRecordChain(p.name, collection, new Record(collection, null).__loadStored(p.record), p.message, p.meta);
+  return "null";
+}
 function __mailsSend(kind, record, extra) {
   if (!record || typeof record.collection !== "function") throw new Error("$mails: expected an auth record");
-  __call("mails.send", Object.assign({ kind: kind, collection: record.collection().id, id: record.id }, extra));
+  const c = __call("mails.compose", Object.assign({ kind: kind, collection: record.collection().id, id: record.id }, extra));
+  __mailerRecordChain(c.hook, record.collection(), record, c.message, c.meta);
 }
 $mails = {
   sendRecordPasswordReset(app, record) { __mailsSend("passwordReset", record, {}); },
   sendRecordVerification(app, record) { __mailsSend("verification", record, {}); },
   sendRecordChangeEmail(app, record, newEmail) { __mailsSend("emailChange", record, { newEmail: String(newEmail || "") }); },
   sendRecordOTP(app, record, otpId, pass) { __mailsSend("otp", record, { otpId: String(otpId || ""), pass: String(pass || "") }); },
-  sendRecordAuthAlert() { __unsupported("$mails.sendRecordAuthAlert"); },
+  sendRecordAuthAlert(app, record, info) { __mailsSend("authAlert", record, { info: String(info || "") }); },
 };
 
 // ---------- worker side ----------
@@ -359,6 +398,7 @@ function __runBootstrap() {
 }
 
 const $app = __makeApp();
+$app.newMailClient = () => __mailClient();
 
 // ---------- require (CommonJS, one cache per engine) ----------
 const __modules = {};

@@ -9,6 +9,7 @@
 
 mod crons;
 pub mod http;
+pub mod mailer;
 pub mod pool;
 pub mod records;
 pub mod routes;

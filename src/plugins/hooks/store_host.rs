@@ -76,7 +76,7 @@ fn dispatch(
                 .map_err(svc)?;
             Ok(Value::Null)
         }
-        "records.find" | "records.filter" | "db.query" => {
+        "records.find" | "records.filter" | "records.where" | "db.query" => {
             let schema = store.schema();
             store
                 .read(|conn| Ok(conn_host::read(conn, &schema, op, &args)))
@@ -99,16 +99,14 @@ fn dispatch(
             Ok(Value::Null)
         }
         "db.execute" => {
-            let res = rt.block_on(store.write(move |ctx| {
-                let mut stmt = conn_host::prepare(ctx.conn, &args)?;
-                stmt.raw_execute().map_err(conn_host::sql_err)
-            }));
+            let res = rt.block_on(store.write(move |ctx| conn_host::execute(ctx.conn, &args)));
             let n = res.map_err(|e: HostError| e)?;
             Ok(json!({"rowsAffected": n}))
         }
         "http.send" => super::http::send(app, rt, &args),
         "require.read" => require_read(app, &args),
-        "mails.send" => send_mail(app, rt, &args),
+        "mails.compose" => compose_mail(app, &args),
+        "mailer.send" => super::mailer::send(app, rt, &args),
         "template.render" => {
             let dir = crate::plugins::hooks_dir(&app.config);
             crate::plugins::template::render(&dir, &args)
@@ -156,12 +154,10 @@ fn save(app: &Arc<App>, rt: &tokio::runtime::Handle, args: Value) -> Result<Valu
     }
 }
 
-/// `$mails.sendRecord…`: `{kind, collection, id, newEmail?, otpId?, pass?}`.
-fn send_mail(
-    app: &Arc<App>,
-    rt: &tokio::runtime::Handle,
-    args: &Value,
-) -> Result<Value, HostError> {
+/// `$mails.sendRecord…`: `{kind, collection, id, newEmail?, otpId?, pass?,
+/// info?}` → the mail as PocketBase's `{message, meta}` and the record
+/// hook to run it through (the script runs the chain and sends).
+fn compose_mail(app: &Arc<App>, args: &Value) -> Result<Value, HostError> {
     use crate::service::auth::hook_mails::{self, RecordMail};
     let text = |k: &str| args[k].as_str().unwrap_or_default().to_owned();
     let what = match args["kind"].as_str().unwrap_or_default() {
@@ -172,6 +168,7 @@ fn send_mail(
             id: text("otpId"),
             pass: text("pass"),
         },
+        "authAlert" => RecordMail::AuthAlert(text("info")),
         other => {
             return Err(HostError::new(
                 400,
@@ -184,9 +181,12 @@ fn send_mail(
         .schema()
         .get(&text("collection"))
         .ok_or_else(|| HostError::new(404, NO_ROWS))?;
-    rt.block_on(hook_mails::send(app, &c, &text("id"), what))
-        .map_err(svc)?;
-    Ok(Value::Null)
+    let composed = hook_mails::compose(app, &c, &text("id"), what).map_err(svc)?;
+    Ok(json!({
+        "hook": super::mailer::hook_of(&composed.key),
+        "message": super::mailer::message_json(&app.settings(), &composed.mail),
+        "meta": composed.meta,
+    }))
 }
 
 /// `require()`: the source of a CommonJS file. Relative paths resolve from

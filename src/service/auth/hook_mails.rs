@@ -2,12 +2,14 @@
 //! now, with the flow's token and the collection's template, as
 //! PocketBase's `mails` package does. None of the REST request checks
 //! apply (resend throttle, already verified, superusers): the hook decides.
-//! Sending is synchronous, so an SMTP failure is thrown to the hook.
+//! The hook runs the mailer hooks and sends (`plugins/hooks/mailer.rs`),
+//! synchronously, so an SMTP failure is thrown to the hook.
 
 use std::sync::Arc;
 
 use serde_json::Map;
 
+use super::mail::Composed;
 use super::{TokenKind, issue, mail, sys};
 use crate::app::App;
 use crate::schema::Collection;
@@ -25,15 +27,17 @@ pub enum RecordMail {
         id: String,
         pass: String,
     },
+    /// A login alert with the given location text.
+    AuthAlert(String),
 }
 
-/// Sends `what` for record `record_id` of `c` and waits for the SMTP server.
-pub async fn send(
+/// Composes `what` for record `record_id` of `c`.
+pub fn compose(
     app: &App,
     c: &Arc<Collection>,
     record_id: &str,
     what: RecordMail,
-) -> Result<(), Error> {
+) -> Result<Composed, Error> {
     if !c.is_auth() {
         return Err(Error::bad("The collection is not an auth collection."));
     }
@@ -68,13 +72,11 @@ pub async fn send(
             v.otp = pass;
             v.otp_id = otp_id;
         }),
+        RecordMail::AuthAlert(info) => {
+            mail::compose(app, &id, "authAlert", None, |v| v.alert_info = info)
+        }
     };
-    let Some(m) = composed else {
-        return Err(Error::bad(
-            "The record has no email address or the collection no mail template.",
-        ));
-    };
-    crate::mail::send_via(&app.settings(), &app.config.sendmail, &m)
-        .await
-        .map_err(Error::Internal)
+    composed.ok_or_else(|| {
+        Error::bad("The record has no email address or the collection no mail template.")
+    })
 }

@@ -1,7 +1,7 @@
 //! The auth mails: a collection's template (its options, editable like any
 //! other option) rendered for one record and sent in the background.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::sys;
 use crate::app::App;
@@ -20,9 +20,18 @@ fn template_of<'a>(id: &'a Identity, key: &str) -> Option<(&'a str, &'a str)> {
     ))
 }
 
+/// An auth mail ready to send, with what PocketBase's mailer hooks see of it.
+pub struct Composed {
+    pub mail: Mail,
+    /// The template key (`verificationTemplate`, `otp`, `authAlert`…).
+    pub key: String,
+    /// PocketBase's `e.meta`: the flow's own values (token, OTP, alert info).
+    pub meta: Value,
+}
+
 /// Renders template `key` for `id` and sends it to `to` (default: the
 /// record's email) in the background. `fill` sets the flow's own variables
-/// (token, OTP…).
+/// (token, OTP…). With mailer hooks loaded, they get the mail first.
 pub fn send_to(
     app: &App,
     id: &Identity,
@@ -30,8 +39,11 @@ pub fn send_to(
     to: Option<String>,
     fill: impl FnOnce(&mut Vars),
 ) {
-    if let Some(mail) = compose(app, id, key, to, fill) {
-        mailer::send_later_via(&app.settings(), &app.config.sendmail, mail);
+    let Some(composed) = compose(app, id, key, to, fill) else {
+        return;
+    };
+    if let Some(composed) = crate::plugins::hooks::mailer::hand_over(app, id, composed) {
+        mailer::send_later_via(&app.settings(), &app.config.sendmail, composed.mail);
     }
 }
 
@@ -42,7 +54,7 @@ pub fn compose(
     key: &str,
     to: Option<String>,
     fill: impl FnOnce(&mut Vars),
-) -> Option<Mail> {
+) -> Option<Composed> {
     let Some((subject, body)) = template_of(id, key) else {
         tracing::warn!(collection = %id.collection.name, template = key, "no mail template");
         return None;
@@ -63,10 +75,21 @@ pub fn compose(
     if to.is_empty() {
         return None;
     }
-    Some(Mail {
-        to,
-        subject: template::render(subject, &vars),
-        html: template::render(body, &vars),
+    let meta = match key {
+        "otp" => json!({"otpId": vars.otp_id, "password": vars.otp}),
+        "authAlert" => json!({"info": vars.alert_info}),
+        "confirmEmailChangeTemplate" => json!({"token": vars.token, "newEmail": to}),
+        _ => json!({"token": vars.token}),
+    };
+    Some(Composed {
+        mail: Mail {
+            to,
+            subject: template::render(subject, &vars),
+            html: template::render(body, &vars),
+            more: None,
+        },
+        key: key.to_owned(),
+        meta,
     })
 }
 

@@ -14,7 +14,7 @@ use super::{Actor, Error, Identity};
 pub mod flows;
 pub mod hook_mails;
 pub mod login;
-mod mail;
+pub mod mail;
 pub mod oauth2;
 mod password;
 pub use password::{

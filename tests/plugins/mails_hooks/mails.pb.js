@@ -1,5 +1,6 @@
 // $mails for tests/sdk/hooks_mails.test.mjs: a superuser route that sends
-// one of the auth mails to a record of `users`.
+// one of the auth mails to a record of `users` (also used by
+// tests/sdk/hooks_mailer.test.mjs).
 routerAdd("POST", "/mails/{kind}", (e) => {
   const b = e.requestInfo().body
   const record = $app.findRecordById("users", b.id)
@@ -15,6 +16,9 @@ routerAdd("POST", "/mails/{kind}", (e) => {
       break
     case "otp":
       $mails.sendRecordOTP($app, record, b.otpId, b.pass)
+      break
+    case "alert":
+      $mails.sendRecordAuthAlert($app, record, b.info)
       break
     default:
       throw new BadRequestError("unknown mail")

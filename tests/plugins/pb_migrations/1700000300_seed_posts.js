@@ -9,6 +9,9 @@ migrate((app) => {
     app.save(r)
   }
   app.db().newQuery("UPDATE posts SET views = views + 1 WHERE slug = {:slug}").bind({ slug: "world" }).execute()
+  // $dbx works in migrations too (a wrong answer fails the migration).
+  const n = app.countRecords("posts", $dbx.hashExp({ slug: "world" }), $dbx.exp("views > {:v}", { v: 10 }))
+  if (n !== 1) throw new Error("$dbx in a migration counted " + n)
 }, (app) => {
   app.db().newQuery("DELETE FROM posts").execute()
 })
