@@ -139,8 +139,11 @@ impl Backend for Local {
     }
 
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Meta>>> {
+        // A `stat` on the calling thread: it takes microseconds, like the
+        // SQLite reads that run there (docs/ARCHITECTURE.md), and a hop to
+        // the blocking pool cost more than the call itself.
         Box::pin(async move {
-            match tokio::fs::metadata(self.path(key)?).await {
+            match std::fs::metadata(self.path(key)?) {
                 Ok(m) if m.is_file() => Ok(Some(meta_of(&m))),
                 Ok(_) => Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
