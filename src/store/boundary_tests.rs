@@ -6,7 +6,6 @@
 const NOT_YET_MOVED: &[&str] = &[
     "src/service/webhooks/outbox.rs",
     "src/service/webhooks/dispatch.rs",
-    "src/service/files/cleanup.rs",
     "src/plugins/conn_host.rs",
     "src/plugins/migrations.rs",
 ];
@@ -46,4 +45,12 @@ fn only_the_store_names_the_driver() {
         offenders.is_empty(),
         "these files name rusqlite outside src/store/: {offenders:?}"
     );
+    // A debt paid is taken off the list.
+    for debt in NOT_YET_MOVED {
+        let text = std::fs::read_to_string(root.join(debt)).unwrap_or_default();
+        assert!(
+            text.contains("rusqlite"),
+            "{debt} no longer names rusqlite: remove it from NOT_YET_MOVED"
+        );
+    }
 }
