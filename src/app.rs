@@ -18,6 +18,8 @@ pub struct App {
     pub files: Arc<crate::service::files::Files>,
     /// The settings document, replaced whole after every saved change.
     settings: RwLock<Arc<Value>>,
+    /// The request-log layer's view of the settings, replaced with them.
+    log_config: RwLock<crate::http::request_log::LogConfig>,
     pub limiter: Limiter,
     /// Auth flows' resend and attempt counters.
     pub throttle: crate::service::auth::throttle::Throttle,
@@ -70,6 +72,7 @@ impl App {
             config,
             store,
             files: Arc::new(files),
+            log_config: RwLock::new(crate::http::request_log::LogConfig::from_settings(&current)),
             settings: RwLock::new(Arc::new(current)),
             limiter,
             throttle: Default::default(),
@@ -94,6 +97,14 @@ impl App {
             .unwrap_or_default()
     }
 
+    /// The settings the request-log layer reads on every request.
+    pub fn log_config(&self) -> crate::http::request_log::LogConfig {
+        self.log_config
+            .read()
+            .map(|g| *g)
+            .unwrap_or_else(|_| crate::http::request_log::LogConfig::from_settings(&Value::Null))
+    }
+
     /// Waits (briefly) until realtime subscribers have been handed every
     /// change committed so far, so a client that writes and then listens sees
     /// its own event first — PocketBase's ordering. Free when nobody is
@@ -112,6 +123,9 @@ impl App {
     pub fn set_settings(&self, v: Value) {
         self.limiter.configure(&v);
         self.files.configure(&v);
+        if let Ok(mut g) = self.log_config.write() {
+            *g = crate::http::request_log::LogConfig::from_settings(&v);
+        }
         if let Ok(mut g) = self.settings.write() {
             *g = Arc::new(v);
         }

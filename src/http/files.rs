@@ -22,7 +22,7 @@ use super::error::ApiError;
 use super::extract::{Caller, JsonBody, Query, Superuser};
 use crate::app::App;
 use crate::service::files::serve::{self, Found};
-use crate::service::files::{Files, names};
+use crate::service::files::{self, Files, names};
 
 const CSP: &str = "default-src 'none'; media-src 'self'; style-src 'unsafe-inline'; sandbox";
 const CACHE: &str = "max-age=2592000, stale-while-revalidate=86400";
@@ -169,23 +169,25 @@ async fn respond(
         return Ok((StatusCode::NOT_MODIFIED, h).into_response());
     }
     // One read serves both the sniffing (the content type comes from the
-    // bytes, like at upload) and, for a whole-file answer, the body.
-    let whole = if meta.size < SMALL {
-        Whole::Mem(backend.read_all(&key, meta.size).await.map_err(io)?)
+    // bytes, like at upload) and, for a whole-file answer, the body. Small
+    // files come from memory when cached (`service/files/cache.rs`).
+    let (whole, mime) = if meta.size < SMALL {
+        let f = files.read_small(backend, &key, meta).await.map_err(io)?;
+        (Whole::Mem(f.bytes), f.mime)
     } else {
         let mut body = backend.read_range(&key, 0, meta.size).await.map_err(io)?;
         let first = match body.next().await {
             Some(c) => c.map_err(io)?,
             None => Bytes::new(),
         };
-        Whole::Stream(first, body)
+        let mime = names::sniff(&first[..first.len().min(files::SERVE_SNIFF)]).into();
+        (Whole::Stream(first, body), mime)
     };
-    let (first, size) = match &whole {
-        // A file rewritten since `head`: the bytes read are what is served.
-        Whole::Mem(all) => (all.clone(), all.len() as u64),
-        Whole::Stream(first, _) => (first.clone(), meta.size),
+    // A file rewritten since `head`: the bytes read are what is served.
+    let size = match &whole {
+        Whole::Mem(all) => all.len() as u64,
+        Whole::Stream(..) => meta.size,
     };
-    let mime = names::sniff(&first[..first.len().min(512)]);
     h.insert(
         header::CONTENT_DISPOSITION,
         disp(!download && names::inline(&mime)),

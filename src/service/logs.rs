@@ -25,7 +25,7 @@ pub const FIELDS: Fields = Fields {
 };
 
 /// The `logs` settings.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LogSettings {
     /// Days kept; 0 turns request logging off.
     pub max_days: i64,
@@ -55,7 +55,7 @@ pub struct Request<'a> {
     pub url: &'a str,
     pub status: u16,
     pub exec_ms: f64,
-    pub created: Option<time::OffsetDateTime>,
+    pub created: Option<std::time::SystemTime>,
     pub remote_ip: &'a str,
     pub user_ip: &'a str,
     pub referer: &'a str,
@@ -84,63 +84,142 @@ pub fn keeps(s: &LogSettings, level: i64) -> bool {
     s.max_days > 0 && level >= s.min_level
 }
 
-fn key(out: &mut Vec<u8>, k: &str) {
-    out.extend_from_slice(if out.is_empty() { b"{\"" } else { b",\"" });
-    out.extend_from_slice(k.as_bytes());
-    out.extend_from_slice(b"\":");
+/// Whether `s` holds a byte JSON must escape (a control character, `"` or
+/// `\`), eight bytes at a time: request texts almost never do, and then
+/// they are copied as they are.
+fn needs_escape(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // A byte of `x` is zero (exact for the any-byte question).
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
+    let mut chunks = s.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        let x = u64::from_le_bytes(w);
+        // Below 0x20: `x & 0xe0e0…` has a zero byte.
+        if zero(x & 0xe0e0_e0e0_e0e0_e0e0) || zero(x ^ (ONES * 0x22)) || zero(x ^ (ONES * 0x5c)) {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
-fn text(out: &mut Vec<u8>, k: &str, v: &str) {
-    key(out, k);
-    let _ = serde_json::to_writer(&mut *out, v);
+/// `v` as a JSON string.
+fn text(out: &mut Vec<u8>, v: &str) {
+    if needs_escape(v.as_bytes()) {
+        let _ = serde_json::to_writer(&mut *out, v);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(v.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// `n` in decimal.
+fn number(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 /// Builds the row for a request (PocketBase's shape) into `row`, writing
-/// the `data` JSON directly; returns false when settings keep nothing.
-/// Runs on the log writer thread.
+/// the `data` JSON directly (keys as literal text, values copied when they
+/// need no escaping); returns false when settings keep nothing. Runs on
+/// the log writer thread.
 pub fn write_request(r: &Request<'_>, s: &LogSettings, row: &mut Row) -> bool {
     let level = level(r.status, r.exec_ms, r.error.is_some());
     if !keeps(s, level) {
         return false;
     }
     let d = &mut row.data;
-    text(d, "type", "request");
-    text(d, "method", r.method);
-    text(d, "url", r.url);
-    key(d, "status");
-    let _ = serde_json::to_writer(&mut *d, &r.status);
-    key(d, "execTime");
+    d.extend_from_slice(b"{\"type\":\"request\",\"method\":");
+    text(d, r.method);
+    d.extend_from_slice(b",\"url\":");
+    text(d, r.url);
+    d.extend_from_slice(b",\"status\":");
+    number(d, r.status.into());
+    d.extend_from_slice(b",\"execTime\":");
     let _ = serde_json::to_writer(&mut *d, &r.exec_ms);
-    text(d, "referer", r.referer);
-    text(d, "userAgent", r.user_agent);
-    text(d, "auth", r.auth);
+    d.extend_from_slice(b",\"referer\":");
+    text(d, r.referer);
+    d.extend_from_slice(b",\"userAgent\":");
+    text(d, r.user_agent);
+    d.extend_from_slice(b",\"auth\":");
+    text(d, r.auth);
     if s.log_ip {
-        text(d, "remoteIP", r.remote_ip);
-        text(d, "userIP", r.user_ip);
+        d.extend_from_slice(b",\"remoteIP\":");
+        text(d, r.remote_ip);
+        d.extend_from_slice(b",\"userIP\":");
+        text(d, r.user_ip);
     }
     if s.log_auth_id && !r.auth_id.is_empty() {
-        text(d, "authId", r.auth_id);
+        d.extend_from_slice(b",\"authId\":");
+        text(d, r.auth_id);
     }
     if let Some((msg, details)) = r.error {
-        text(d, "error", msg);
+        d.extend_from_slice(b",\"error\":");
+        text(d, msg);
         if !details.is_null() {
-            key(d, "details");
+            d.extend_from_slice(b",\"details\":");
             let _ = serde_json::to_writer(&mut *d, details);
         }
     }
     if r.exec_ms >= SLOW_MS {
-        key(d, "slow");
-        d.extend_from_slice(b"true");
+        d.extend_from_slice(b",\"slow\":true");
     }
     d.push(b'}');
-    logs::next_id(&mut row.id);
-    let created = r.created.unwrap_or_else(time::OffsetDateTime::now_utc);
-    datetime::format_into(created, &mut row.created);
+    let micros = r
+        .created
+        .unwrap_or_else(std::time::SystemTime::now)
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    logs::next_id_at(micros, &mut row.id);
+    push_created(micros, &mut row.created);
     row.level = level;
     row.message.push_str(r.method);
     row.message.push(' ');
     row.message.push_str(r.url);
     true
+}
+
+/// `created` text (`2026-12-05 19:50:01.234Z`) for `micros` since 1970.
+/// Consecutive rows mostly fall in the same second, so the text up to the
+/// milliseconds is kept from the last row and only the milliseconds are
+/// written.
+fn push_created(micros: u64, out: &mut String) {
+    /// `YYYY-MM-DD HH:MM:SS.`
+    const PREFIX: usize = 20;
+    thread_local! {
+        static SECOND: std::cell::Cell<(u64, [u8; PREFIX])> =
+            const { std::cell::Cell::new((u64::MAX, [0; PREFIX])) };
+    }
+    let secs = micros / 1_000_000;
+    let (last, mut prefix) = SECOND.get();
+    if last != secs {
+        let t = time::OffsetDateTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let mut full = String::with_capacity(24);
+        datetime::format_into(t, &mut full);
+        prefix.copy_from_slice(&full.as_bytes()[..PREFIX]);
+        SECOND.set((secs, prefix));
+    }
+    let ms = (micros / 1_000 % 1_000) as u32;
+    out.push_str(std::str::from_utf8(&prefix).unwrap_or_default());
+    for digit in [ms / 100, ms / 10 % 10, ms % 10] {
+        out.push(char::from(b'0' + digit as u8));
+    }
+    out.push('Z');
 }
 
 /// A page of logs (`page`, `perPage`, `skipTotal`, `filter`, `sort`).
@@ -245,6 +324,56 @@ mod tests {
     }
 
     #[test]
+    fn texts_match_serde_json() {
+        let long = "0123456789abcdef".repeat(3);
+        let mut cases = vec![
+            String::new(),
+            "GET".into(),
+            "/api/collections/posts/records?page=2&sort=-created".into(),
+            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0".into(),
+            "é ü 日本 \u{7f}".into(),
+        ];
+        // Each character to escape at every position of a chunk and of the tail.
+        for bad in ['"', '\\', '\n', '\u{0}', '\u{1f}'] {
+            for at in 0..long.len() {
+                let mut t = long.clone();
+                t.insert(at, bad);
+                cases.push(t);
+            }
+        }
+        for c in cases {
+            let mut out = Vec::new();
+            text(&mut out, &c);
+            assert_eq!(out, serde_json::to_vec(&c).expect("json"), "{c:?}");
+        }
+        let mut out = Vec::new();
+        for n in [0u64, 7, 200, 404, 65_535, u64::MAX] {
+            out.clear();
+            number(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn created_texts_match_the_datetime_format() {
+        // Within one second, across seconds, days and years, and back.
+        for micros in [
+            1_764_960_000_000_000u64,
+            1_764_960_000_999_999,
+            1_764_960_001_000_000,
+            1_767_225_599_999_000,
+            1_767_225_600_001_000,
+            1_764_960_000_123_456,
+            0,
+        ] {
+            let mut got = String::new();
+            push_created(micros, &mut got);
+            let t = time::OffsetDateTime::UNIX_EPOCH + std::time::Duration::from_micros(micros);
+            assert_eq!(got, datetime::format(t), "{micros}");
+        }
+    }
+
+    #[test]
     fn settings_shape_the_row() {
         let s = LogSettings::from_settings(&crate::store::settings::defaults());
         let e = entry(req(200, 1.5), &s).expect("kept");
@@ -272,7 +401,7 @@ mod tests {
             log_ip: false,
             log_auth_id: true,
             min_level: WARN,
-            ..s.clone()
+            ..s
         };
         assert!(entry(req(200, 1.0), &quiet).is_none());
         let e = entry(req(404, 1.0), &quiet).expect("kept");

@@ -7,9 +7,9 @@
 //! leaves rows that are processed at the next start: files are never
 //! deleted while a committed record still names them.
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
-use super::StoreError;
+use super::{Conn, StoreError};
 use crate::schema::Collection;
 use crate::schema::names::quote_ident;
 
@@ -21,14 +21,14 @@ pub const TABLE: &str = "CREATE TABLE IF NOT EXISTS _fileDeletes (
 );";
 
 /// Queues a storage key (a prefix when it ends with `/`) for deletion.
-pub fn queue(conn: &Connection, key: &str) -> Result<(), StoreError> {
+pub fn queue(conn: &Conn, key: &str) -> Result<(), StoreError> {
     conn.prepare_cached("INSERT INTO _fileDeletes (key) VALUES (?1)")?
         .execute(params![key])?;
     Ok(())
 }
 
 /// Up to `limit` queued keys, oldest first.
-pub fn pending(conn: &Connection, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+pub fn pending(conn: &Conn, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
     // A literal LIMIT: a bound one makes SQLite re-prepare on every run.
     let sql = format!("SELECT id, key FROM _fileDeletes ORDER BY id LIMIT {limit}");
     let mut st = conn.prepare_cached(&sql)?;
@@ -37,7 +37,7 @@ pub fn pending(conn: &Connection, limit: i64) -> Result<Vec<(i64, String)>, Stor
 }
 
 /// Forgets processed rows.
-pub fn done(conn: &Connection, ids: &[i64]) -> Result<(), StoreError> {
+pub fn done(conn: &Conn, ids: &[i64]) -> Result<(), StoreError> {
     let mut st = conn.prepare_cached("DELETE FROM _fileDeletes WHERE id = ?1")?;
     for id in ids {
         st.execute(params![id])?;
@@ -47,7 +47,7 @@ pub fn done(conn: &Connection, ids: &[i64]) -> Result<(), StoreError> {
 
 /// `(record id, raw value)` of one column for every record of `c`.
 pub fn column_values(
-    conn: &Connection,
+    conn: &Conn,
     c: &Collection,
     field: &str,
 ) -> Result<Vec<(String, String)>, StoreError> {

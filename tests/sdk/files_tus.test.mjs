@@ -1,18 +1,23 @@
 // Resumable uploads (TUS 1.0.0: core, creation, termination, expiration)
 // with the stock tus-js-client, attached to record fields as "tus:<id>".
-// Cairn-only (PocketBase has no resumable uploads).
+// Cairn-only (PocketBase has no resumable uploads). FILES_STORAGE=s3 runs it
+// again with storage on S3 (moto): uploads are spooled locally, then stored.
 import assert from 'node:assert/strict';
 import * as tus from 'tus-js-client';
 import { useServer, test, rejects, newClient, cairnOnly } from './harness.mjs';
 import { PUBLIC_RULES as RULES } from './fixtures.mjs';
-import { storedFiles, eventually } from './files_fixtures.mjs';
+import { after } from 'node:test';
+import { storedFiles, eventually, useStorage, stopMoto } from './files_fixtures.mjs';
 
 const skip = cairnOnly;
 let col;
 let user;
 
+after(stopMoto);
+
 const srv = useServer(async (s) => {
   if (skip) return;
+  await useStorage(s); // FILES_STORAGE=s3: the same tests on a real S3 server
   col = await s.pb.collections.create({
     name: 'videos',
     ...RULES,

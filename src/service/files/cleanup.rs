@@ -22,7 +22,7 @@ use super::storage::Backend;
 use crate::schema::value;
 use crate::schema::{Collection, FieldKind};
 use crate::store::records::{self, Row_};
-use crate::store::{Store, StoreError, files as queue};
+use crate::store::{Conn, Store, StoreError, files as queue};
 
 /// Wakes the cleaner after a write that queued deletions has committed.
 static WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
@@ -54,7 +54,7 @@ pub fn file_names(c: &Collection, rec: &Row_) -> Vec<String> {
 
 /// In a write job: the files `old` held that `new` no longer names.
 pub fn forget_replaced(
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     c: &Collection,
     id: &str,
     old: &Row_,
@@ -70,12 +70,7 @@ pub fn forget_replaced(
 }
 
 /// In a write job: every file of a record being deleted.
-pub fn forget_record(
-    conn: &rusqlite::Connection,
-    c: &Collection,
-    id: &str,
-    rec: &Row_,
-) -> Result<(), StoreError> {
+pub fn forget_record(conn: &Conn, c: &Collection, id: &str, rec: &Row_) -> Result<(), StoreError> {
     for name in file_names(c, rec) {
         queue::queue(conn, &key(c, id, &name))?;
     }
@@ -83,14 +78,14 @@ pub fn forget_record(
 }
 
 /// In a write job: a whole collection's files (the collection is dropped).
-pub fn forget_collection(conn: &rusqlite::Connection, c: &Collection) -> Result<(), StoreError> {
+pub fn forget_collection(conn: &Conn, c: &Collection) -> Result<(), StoreError> {
     queue::queue(conn, &format!("{}/", c.id))
 }
 
 /// In a write job, before a schema change: the files of file fields that
 /// `new` drops (removed, or no longer of type file).
 pub fn forget_dropped_fields(
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     old: &Collection,
     new: &Collection,
 ) -> Result<(), StoreError> {

@@ -10,6 +10,7 @@
 //! record never names a missing file, and a crash leaves at most orphans,
 //! which the sweep job ([`cleanup::sweep`]) removes.
 
+pub mod cache;
 pub mod cleanup;
 pub mod names;
 pub mod s3;
@@ -57,7 +58,12 @@ pub struct Files {
     pub thumbs: thumbs::Thumbs,
     /// Resumable uploads (`/api/tus`).
     pub tus: tus::Tus,
+    /// Small local files recently served ([`cache`]).
+    pub small: cache::SmallFiles,
 }
+
+/// Bytes a served file's content type is sniffed from.
+pub const SERVE_SNIFF: usize = 512;
 
 impl Files {
     /// Local storage under `<dir>/storage`, temp files under `<dir>/.uploads`.
@@ -75,6 +81,7 @@ impl Files {
             limits,
             thumbs: thumbs::Thumbs::default(),
             tus,
+            small: cache::SmallFiles::default(),
         })
     }
 
@@ -84,6 +91,30 @@ impl Files {
             .read()
             .map(|g| Arc::clone(&g.1))
             .unwrap_or_else(|_| Arc::clone(&self.local))
+    }
+
+    /// The whole of a small object (`meta` from a fresh `head`) and its
+    /// sniffed content type: from the cache when it holds the object with
+    /// that size and mtime, else read in one call and cached. Only the
+    /// local backend is cached (see [`cache`]).
+    pub async fn read_small(
+        &self,
+        backend: &Arc<dyn storage::Backend>,
+        key: &str,
+        meta: storage::Meta,
+    ) -> std::io::Result<cache::Cached> {
+        let local = Arc::ptr_eq(backend, &self.local);
+        if local && let Some(hit) = self.small.get(key, &meta) {
+            return Ok(hit);
+        }
+        let bytes = backend.read_all(key, meta.size).await?;
+        let mime = names::sniff(&bytes[..bytes.len().min(SERVE_SNIFF)]).into();
+        let file = cache::Cached { bytes, mime };
+        // A length that differs from `head`'s: rewritten meanwhile, not kept.
+        if local && file.bytes.len() as u64 == meta.size {
+            self.small.insert(key, meta, file.clone());
+        }
+        Ok(file)
     }
 
     /// Follows the settings document: S3 when `s3.enabled`, else the local

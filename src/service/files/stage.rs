@@ -66,7 +66,7 @@ impl Staged {
             record_id,
             ..Default::default()
         };
-        for up in uploads {
+        for mut up in uploads {
             let (name, modifier) = value::split_modifier(&up.key);
             let Some(f) = c.field(name) else { continue };
             let FieldKind::File(o) = &f.kind else {
@@ -106,6 +106,7 @@ impl Staged {
                 out.discard().await;
                 return Err(Error::Internal(format!("storing {key}: {e}")));
             }
+            up.stored();
             out.files.push(StagedFile {
                 field: f.name.clone(),
                 modifier,

@@ -113,15 +113,22 @@ impl Backend for Local {
     fn put_file<'a>(&'a self, key: &'a str, src: &'a Path) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let dst = self.path(key)?;
-            if let Some(dir) = dst.parent() {
-                tokio::fs::create_dir_all(dir).await?;
-            }
-            // Same filesystem: a rename. Otherwise copy, then remove.
-            if tokio::fs::rename(src, &dst).await.is_err() {
-                tokio::fs::copy(src, &dst).await?;
-                let _ = tokio::fs::remove_file(src).await;
-            }
-            Ok(())
+            let src = src.to_owned();
+            // One trip to the blocking pool for the directory and the move
+            // (each `tokio::fs` call is a trip of its own).
+            tokio::task::spawn_blocking(move || {
+                if let Some(dir) = dst.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                // Same filesystem: a rename. Otherwise copy, then remove.
+                if std::fs::rename(&src, &dst).is_err() {
+                    std::fs::copy(&src, &dst)?;
+                    let _ = std::fs::remove_file(&src);
+                }
+                Ok(())
+            })
+            .await
+            .map_err(io::Error::other)?
         })
     }
 
@@ -139,8 +146,11 @@ impl Backend for Local {
     }
 
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Meta>>> {
+        // A `stat` on the calling thread: it takes microseconds, like the
+        // SQLite reads that run there (docs/ARCHITECTURE.md), and a hop to
+        // the blocking pool cost more than the call itself.
         Box::pin(async move {
-            match tokio::fs::metadata(self.path(key)?).await {
+            match std::fs::metadata(self.path(key)?) {
                 Ok(m) if m.is_file() => Ok(Some(meta_of(&m))),
                 Ok(_) => Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),

@@ -22,10 +22,20 @@ pub struct Upload {
     pub mime: String,
 }
 
+impl Upload {
+    /// Marks the temp file as moved into storage (nothing left to remove).
+    pub fn stored(&mut self) {
+        self.path = PathBuf::new();
+    }
+}
+
 impl Drop for Upload {
     fn drop(&mut self) {
-        // Staged uploads were moved away; anything else is removed here.
-        let _ = std::fs::remove_file(&self.path);
+        // Staged uploads were moved away (an empty path, no syscall);
+        // anything else is removed here.
+        if !self.path.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
