@@ -1,6 +1,5 @@
 //! The `_collections` table: one row per collection with its JSON definition.
 
-use rusqlite::Connection;
 use serde_json::Value;
 
 use super::StoreError;
@@ -111,26 +110,33 @@ pub struct ListPage<'a> {
 }
 
 /// The ids of a page of collections, and the total (-1 when not counted).
-pub fn list_page(conn: &Connection, q: &ListPage<'_>) -> Result<(Vec<String>, i64), StoreError> {
+pub fn list_page(db: &dyn Db, q: &ListPage<'_>) -> Result<(Vec<String>, i64), StoreError> {
+    let rowid = db.dialect().rowid();
     let table = if q.hidden.is_empty() {
         "_collections".to_owned()
     } else {
         let names: Vec<String> = q.hidden.iter().map(|n| format!("'{n}'")).collect();
+        // SQLite's `*` leaves the rowid out; PostgreSQL's includes `_rowid`.
+        let cols = match db.dialect() {
+            Dialect::Sqlite => "rowid AS rowid, *",
+            Dialect::Postgres => "*",
+        };
         format!(
-            "(SELECT rowid AS rowid, * FROM _collections WHERE name NOT IN ({})) AS _collections",
+            "(SELECT {cols} FROM _collections WHERE name NOT IN ({})) AS _collections",
             names.join(",")
         )
     };
+    let tiebreak = format!("system DESC, {rowid}");
     let page = super::simple_list::Page {
         table: &table,
         select: "id",
         filter: q.filter,
         order: q.order,
         order_params: q.order_params,
-        tiebreak: "system DESC, rowid",
+        tiebreak: &tiebreak,
         limit: q.limit,
         offset: q.offset,
         count: q.count,
     };
-    super::simple_list::page(conn, &page, |r| r.get::<_, String>(0))
+    super::simple_list::page(db, &page, |r| r.text(0))
 }

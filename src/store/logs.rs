@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, mpsc};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
 use super::StoreError;
@@ -353,28 +353,25 @@ fn insert(
 }
 
 /// Reads a row selected as `id, created, level, message, data`.
-pub fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
-    let data: String = r.get(4)?;
+pub fn row(r: &dyn super::sql::Row) -> Result<Entry, StoreError> {
     Ok(Entry {
-        id: r.get(0)?,
-        created: r.get(1)?,
-        level: r.get(2)?,
-        message: r.get(3)?,
-        data: serde_json::from_str(&data).unwrap_or(Value::Null),
+        id: r.text(0)?,
+        created: r.text(1)?,
+        level: r.int(2)?,
+        message: r.text(3)?,
+        data: serde_json::from_str(&r.text(4)?).unwrap_or(Value::Null),
     })
 }
 
 /// The columns [`row`] reads.
 pub const COLUMNS: &str = "id, created, level, message, data";
 
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Entry>, StoreError> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM _logs WHERE id = ?1"),
-            params![id],
-            row,
-        )
-        .optional()?)
+pub fn get(db: &dyn super::sql::Db, id: &str) -> Result<Option<Entry>, StoreError> {
+    db.row(
+        &format!("SELECT {COLUMNS} FROM _logs WHERE id = ?1"),
+        &[super::sql::Val::Text(id)],
+        row,
+    )
 }
 
 /// Hourly counts (`[{date, total}]`) of the rows matching `filter`.

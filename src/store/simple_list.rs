@@ -6,14 +6,12 @@
 //! column is named, any `col.path` inside it) may appear. Everything else is
 //! a compile error, which the API answers with 400.
 
-use rusqlite::Connection;
-use rusqlite::types::Value as SqlValue;
-
 use crate::filter::ast::Ident;
 use crate::filter::compile::{CompileError, Compiled, Param, Params, Resolver, Source};
 
 use super::StoreError;
 use super::dialect::Dialect;
+use super::sql::{Db, Row, Val};
 
 /// Longest `sort` list accepted.
 pub const MAX_SORT_FIELDS: usize = 8;
@@ -163,22 +161,20 @@ pub struct Page<'a> {
 /// Runs a [`Page`]; `map` turns each row into a value. Returns the rows and
 /// the total (-1 when not counted).
 pub fn page<T>(
-    conn: &Connection,
+    db: &dyn Db,
     q: &Page<'_>,
-    map: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    map: impl FnMut(&dyn Row) -> Result<T, StoreError>,
 ) -> Result<(Vec<T>, i64), StoreError> {
-    let (cond, mut params): (String, Vec<SqlValue>) = match q.filter {
+    let (cond, mut params): (String, Vec<Val<'_>>) = match q.filter {
         Some(f) => (
             format!("WHERE {}", f.sql),
-            f.params.iter().map(to_sql).collect(),
+            f.params.iter().map(Val::from).collect(),
         ),
         None => (String::new(), Vec::new()),
     };
     let total = if q.count {
         let sql = format!("SELECT COUNT(*) FROM {} {cond}", q.table);
-        conn.query_row(&sql, rusqlite::params_from_iter(params.iter()), |r| {
-            r.get(0)
-        })?
+        db.row(&sql, &params, |r| r.int(0))?.unwrap_or(0)
     } else {
         -1
     };
@@ -191,31 +187,22 @@ pub fn page<T>(
     } else {
         format!("ORDER BY {}", order.join(", "))
     };
-    params.extend(q.order_params.iter().map(to_sql));
-    let n = params.len();
+    params.extend(q.order_params.iter().map(Val::from));
+    // LIMIT and OFFSET as literals (integers): bound ones make SQLite
+    // re-prepare the statement on every run (docs/performance.md).
+    // A negative limit means none: SQLite's `LIMIT -1`, PostgreSQL's `ALL`.
+    let limit = match (q.limit < 0, db.dialect()) {
+        (true, Dialect::Postgres) => "ALL".to_owned(),
+        (true, Dialect::Sqlite) => "-1".to_owned(),
+        (false, _) => q.limit.to_string(),
+    };
     let sql = format!(
-        "SELECT {} FROM {} {cond} {order} LIMIT ?{} OFFSET ?{}",
+        "SELECT {} FROM {} {cond} {order} LIMIT {limit} OFFSET {}",
         q.select,
         q.table,
-        n + 1,
-        n + 2
+        q.offset.max(0)
     );
-    params.push(SqlValue::Integer(q.limit));
-    params.push(SqlValue::Integer(q.offset));
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params.iter()), map)?
-        .collect::<rusqlite::Result<Vec<T>>>()?;
-    Ok((rows, total))
-}
-
-fn to_sql(p: &Param) -> SqlValue {
-    match p {
-        Param::Null => SqlValue::Null,
-        Param::Int(i) => SqlValue::Integer(*i),
-        Param::Real(f) => SqlValue::Real(*f),
-        Param::Text(s) => SqlValue::Text(s.clone()),
-    }
+    Ok((db.rows(&sql, &params, map)?, total))
 }
 
 #[cfg(test)]

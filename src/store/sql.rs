@@ -144,6 +144,14 @@ pub trait Db {
         params: &[Val<'_>],
         f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// Runs one query and calls `f` with its first row, if any, without
+    /// stepping further; whether there was one.
+    fn first(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError>;
     /// Runs several statements without parameters (DDL).
     fn batch(&self, sql: &str) -> Result<(), StoreError>;
     /// The SQLite connection, for store code not yet moved onto this API
@@ -178,7 +186,7 @@ impl dyn Db + '_ {
     ) -> Result<Option<T>, StoreError> {
         let mut map = Some(map);
         let mut out = None;
-        self.each(sql, params, &mut |r| {
+        self.first(sql, params, &mut |r| {
             if let Some(m) = map.take() {
                 out = Some(m(r)?);
             }
@@ -210,6 +218,20 @@ impl Db for rusqlite::Connection {
             f(&SqliteRow(r))?;
         }
         Ok(())
+    }
+
+    fn first(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
+        let mut stmt = self.prepare_cached(sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        match rows.next()? {
+            Some(r) => f(&SqliteRow(r)).map(|()| true),
+            None => Ok(false),
+        }
     }
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {

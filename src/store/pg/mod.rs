@@ -122,6 +122,21 @@ impl Db for PgConn {
         Ok(())
     }
 
+    fn first(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+        f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
+    ) -> Result<bool, StoreError> {
+        let stmt = self.statement(sql)?;
+        // `query_opt` would fail on a second row; the first is wanted.
+        let rows = futures_executor::block_on(self.client.query(&stmt, &refs(params)))?;
+        match rows.first() {
+            Some(r) => f(&PgRow(r)).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
         Ok(futures_executor::block_on(self.client.batch_execute(sql))?)
     }

@@ -720,3 +720,38 @@ fn field_rule_and_expand_conditions_alike() {
         assert_eq!(found, [json!("p2")], "{d:?}");
     }
 }
+
+#[test]
+fn collection_pages_alike() {
+    use crate::store::collections::{ListPage, list_page};
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        let fields = crate::store::simple_list::Fields {
+            columns: &["name", "created"],
+            json: None,
+        };
+        let (order, order_params) =
+            crate::store::simple_list::order_by_in(d, fields, "-name", 0).expect("sort");
+        let q = ListPage {
+            hidden: &["_roles"],
+            filter: None,
+            order: &order,
+            order_params: &order_params,
+            limit: 3,
+            offset: 1,
+            count: true,
+        };
+        let (ids, total) = list_page(db, &q).expect("page");
+        let all = collections::load_all(db).expect("all").len() as i64;
+        assert_eq!((ids.len(), total), (3, all - 1), "{d:?}");
+        let q = ListPage {
+            limit: -1,
+            offset: 0,
+            count: false,
+            ..q
+        };
+        let (ids, total) = list_page(db, &q).expect("no limit");
+        assert_eq!((ids.len() as i64, total), (all - 1, -1), "{d:?}");
+    }
+}
