@@ -81,7 +81,7 @@ impl Migrations {
             return Ok(Vec::new());
         }
         let conn = Rc::new(self.open()?);
-        let done = table::applied(&conn).map_err(fail)?;
+        let done = table::applied(&*conn).map_err(fail)?;
         let pending: Vec<String> = files.into_iter().filter(|f| !done.contains(f)).collect();
         if pending.is_empty() {
             return Ok(pending);
@@ -91,7 +91,7 @@ impl Migrations {
                 self.run_file(conn, file, "up").map_err(|e| {
                     MigrationError(format!("failed to apply migration {file}: {e}"))
                 })?;
-                table::insert(conn, file).map_err(fail)?;
+                table::insert(&**conn, file).map_err(fail)?;
             }
             Ok(())
         })?;
@@ -102,13 +102,13 @@ impl Migrations {
     pub fn down(&self, n: usize) -> Result<Vec<String>, MigrationError> {
         let conn = Rc::new(self.open()?);
         let known: HashSet<String> = self.files().into_iter().collect();
-        let last = table::last_applied(&conn, &known, n).map_err(fail)?;
+        let last = table::last_applied(&*conn, &known, n).map_err(fail)?;
         self.in_tx(&conn, |conn| {
             for file in &last {
                 self.run_file(conn, file, "down").map_err(|e| {
                     MigrationError(format!("failed to revert migration {file}: {e}"))
                 })?;
-                table::delete(conn, file).map_err(fail)?;
+                table::delete(&**conn, file).map_err(fail)?;
             }
             Ok(())
         })?;

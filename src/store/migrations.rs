@@ -4,49 +4,47 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{Connection, params};
-
 use super::StoreError;
+use super::sql::{Db, Val};
 
 /// Every applied file name (system rows from an imported `pb_data` too).
-pub fn applied(conn: &Connection) -> Result<HashSet<String>, StoreError> {
-    let mut stmt = conn.prepare_cached("SELECT file FROM _migrations")?;
-    let rows = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<HashSet<_>>>()?;
-    Ok(rows)
+pub fn applied(db: &dyn Db) -> Result<HashSet<String>, StoreError> {
+    let rows = db.rows("SELECT file FROM _migrations", &[], |r| r.text(0))?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Marks `file` applied now.
-pub fn insert(conn: &Connection, file: &str) -> Result<(), StoreError> {
+pub fn insert(db: &dyn Db, file: &str) -> Result<(), StoreError> {
     let micros = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000;
-    conn.execute(
+    db.exec(
         "INSERT INTO _migrations (file, applied) VALUES (?1, ?2)",
-        params![file, micros as i64],
+        &[Val::Text(file), Val::Int(micros as i64)],
     )?;
     Ok(())
 }
 
 /// Forgets `file`.
-pub fn delete(conn: &Connection, file: &str) -> Result<(), StoreError> {
-    conn.execute("DELETE FROM _migrations WHERE file = ?1", params![file])?;
+pub fn delete(db: &dyn Db, file: &str) -> Result<(), StoreError> {
+    db.exec(
+        "DELETE FROM _migrations WHERE file = ?1",
+        &[Val::Text(file)],
+    )?;
     Ok(())
 }
 
 /// The last `n` applied files among `known`, newest first (PocketBase's
 /// `applied DESC, file DESC`, seconds normalised to microseconds).
 pub fn last_applied(
-    conn: &Connection,
+    db: &dyn Db,
     known: &HashSet<String>,
     n: usize,
 ) -> Result<Vec<String>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+    let rows = db.rows(
         "SELECT file FROM _migrations ORDER BY \
          CASE WHEN applied < 100000000000 THEN applied * 1000000 ELSE applied END DESC, file DESC",
+        &[],
+        |r| r.text(0),
     )?;
-    let rows = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows
         .into_iter()
         .filter(|f| known.contains(f))

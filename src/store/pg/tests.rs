@@ -755,3 +755,35 @@ fn collection_pages_alike() {
         assert_eq!((ids.len() as i64, total), (all - 1, -1), "{d:?}");
     }
 }
+
+#[test]
+fn applied_migrations_alike() {
+    use crate::store::migrations;
+    use std::collections::HashSet;
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        // PocketBase's older rows hold seconds, newer ones microseconds.
+        db.batch(
+            "INSERT INTO _migrations (file, applied) VALUES ('1_old.js', 1700000000), ('0_sys.go', 1600000000)",
+        )
+        .expect("old rows");
+        migrations::insert(db, "2_new.js").expect("insert");
+        let known: HashSet<String> = ["1_old.js", "2_new.js", "0_sys.go"]
+            .map(String::from)
+            .into();
+        assert_eq!(migrations::applied(db).expect("applied").len(), 3, "{d:?}");
+        assert_eq!(
+            migrations::last_applied(db, &known, 2).expect("last"),
+            ["2_new.js", "1_old.js"],
+            "{d:?}"
+        );
+        migrations::delete(db, "2_new.js").expect("delete");
+        assert!(
+            !migrations::applied(db)
+                .expect("applied")
+                .contains("2_new.js"),
+            "{d:?}"
+        );
+    }
+}
