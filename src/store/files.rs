@@ -7,9 +7,8 @@
 //! leaves rows that are processed at the next start: files are never
 //! deleted while a committed record still names them.
 
-use rusqlite::params;
-
-use super::{Conn, StoreError};
+use super::StoreError;
+use super::sql::{Db, Val};
 use crate::schema::Collection;
 use crate::schema::names::quote_ident;
 
@@ -21,47 +20,41 @@ pub const TABLE: &str = "CREATE TABLE IF NOT EXISTS _fileDeletes (
 );";
 
 /// Queues a storage key (a prefix when it ends with `/`) for deletion.
-pub fn queue(conn: &Conn, key: &str) -> Result<(), StoreError> {
-    conn.prepare_cached("INSERT INTO _fileDeletes (key) VALUES (?1)")?
-        .execute(params![key])?;
+pub fn queue(db: &dyn Db, key: &str) -> Result<(), StoreError> {
+    db.exec(
+        "INSERT INTO _fileDeletes (key) VALUES (?1)",
+        &[Val::Text(key)],
+    )?;
     Ok(())
 }
 
 /// Up to `limit` queued keys, oldest first.
-pub fn pending(conn: &Conn, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
+pub fn pending(db: &dyn Db, limit: i64) -> Result<Vec<(i64, String)>, StoreError> {
     // A literal LIMIT: a bound one makes SQLite re-prepare on every run.
     let sql = format!("SELECT id, key FROM _fileDeletes ORDER BY id LIMIT {limit}");
-    let mut st = conn.prepare_cached(&sql)?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    db.rows(&sql, &[], |r| Ok((r.int(0)?, r.text(1)?)))
 }
 
 /// Forgets processed rows.
-pub fn done(conn: &Conn, ids: &[i64]) -> Result<(), StoreError> {
-    let mut st = conn.prepare_cached("DELETE FROM _fileDeletes WHERE id = ?1")?;
+pub fn done(db: &dyn Db, ids: &[i64]) -> Result<(), StoreError> {
     for id in ids {
-        st.execute(params![id])?;
+        db.exec("DELETE FROM _fileDeletes WHERE id = ?1", &[Val::Int(*id)])?;
     }
     Ok(())
 }
 
 /// `(record id, raw value)` of one column for every record of `c`.
 pub fn column_values(
-    conn: &Conn,
+    db: &dyn Db,
     c: &Collection,
     field: &str,
 ) -> Result<Vec<(String, String)>, StoreError> {
     let sql = format!(
-        "SELECT id, CAST({} AS TEXT) FROM {}",
+        "SELECT \"id\", CAST({} AS TEXT) FROM {}",
         quote_ident(field),
         quote_ident(&c.name)
     );
-    let mut st = conn.prepare(&sql)?;
-    let rows = st.query_map([], |r| {
-        Ok((
-            r.get(0)?,
-            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-        ))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    db.rows(&sql, &[], |r| {
+        Ok((r.text(0)?, r.opt_text(1)?.unwrap_or_default()))
+    })
 }

@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS _changes (
     snapshot JSONB
 );
 CREATE INDEX IF NOT EXISTS _changes_xid ON _changes (xid, seq);
+CREATE TABLE IF NOT EXISTS _fileDeletes (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key TEXT NOT NULL,
+    created TEXT COLLATE "C" NOT NULL
+        DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS"Z"')
+);
 CREATE TABLE IF NOT EXISTS _migrations (
     file TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     applied BIGINT NOT NULL

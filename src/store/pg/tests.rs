@@ -787,3 +787,33 @@ fn applied_migrations_alike() {
         );
     }
 }
+
+#[test]
+fn file_delete_queue_alike() {
+    use crate::store::{files, records};
+    let posts = posts();
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        files::queue(db, "pbc_posts/p1/a.png").expect("queue");
+        files::queue(db, "pbc_posts/p2/").expect("queue prefix");
+        let pending = files::pending(db, 10).expect("pending");
+        assert_eq!(
+            pending.iter().map(|p| p.1.as_str()).collect::<Vec<_>>(),
+            ["pbc_posts/p1/a.png", "pbc_posts/p2/"],
+            "{d:?}"
+        );
+        files::done(db, &[pending[0].0]).expect("done");
+        assert_eq!(files::pending(db, 10).expect("pending").len(), 1, "{d:?}");
+        crate::store::ddl::create_table(db, &posts).expect("table");
+        let row = json!({"id": "p1", "title": "t", "tags": ["a", "b"]});
+        records::insert(db, &posts, row.as_object().expect("object")).expect("insert");
+        let tags = files::column_values(db, &posts, "tags").expect("values");
+        let parsed: serde_json::Value = serde_json::from_str(&tags[0].1).expect("json text");
+        assert_eq!(
+            (tags[0].0.as_str(), parsed),
+            ("p1", json!(["a", "b"])),
+            "{d:?}"
+        );
+    }
+}
