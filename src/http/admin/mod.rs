@@ -25,6 +25,7 @@ mod links;
 mod login;
 mod logs;
 mod multipart;
+mod oauth2_map;
 mod record_files;
 mod record_form;
 mod records;
