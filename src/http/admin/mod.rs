@@ -143,6 +143,10 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
             "/_/collections/{name}/records/{id}/send-verification",
             post(auth_actions::send_verification),
         )
+        .route(
+            "/_/collections/{name}/records/{id}/reset-tokens",
+            post(auth_actions::reset_tokens),
+        )
         // Settings
         .route("/_/settings", get(settings::page).post(settings::submit))
         // Operations
