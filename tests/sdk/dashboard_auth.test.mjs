@@ -155,6 +155,41 @@ test('password change and deletion of the superuser end their sessions', b, asyn
   assert.equal(new URL(a.url()).pathname, '/_/login', 'deletion ended the session');
 });
 
+test("Reset issued tokens: the record's tokens are refused (REST), a superuser's other session ends", b, async () => {
+  if (skip) return;
+  const email = 'tokens@example.com';
+  const user = await srv.pb.collection('users').create({ email, password: 'tokens-pass-1', passwordConfirm: 'tokens-pass-1' });
+  const { token } = await srv.client().collection('users').authWithPassword(email, 'tokens-pass-1');
+  const refresh = async () => (await srv.api('POST', '/api/collections/users/auth-refresh', { token })).status;
+  assert.equal(await refresh(), 200);
+  const a = await newPage(b, srv);
+  await signIn(a, { next: `/_/collections/users/records/${user.id}` });
+  const dialog = a.getByRole('dialog');
+  await a.getByRole('button', { name: 'Reset issued tokens' }).click();
+  await dialog.getByRole('button', { name: /Cancel/ }).click();
+  assert.equal(await refresh(), 200, 'Cancel resets nothing');
+  await a.getByRole('button', { name: 'Reset issued tokens' }).click();
+  await Promise.all([a.waitForEvent('load'), dialog.getByRole('button', { name: /Confirm/ }).click()]);
+  await a.getByRole('status').filter({ hasText: 'Issued tokens reset' }).waitFor();
+  assert.equal(await refresh(), 401, 'the old token is refused');
+  assert.ok((await srv.client().collection('users').authWithPassword(email, 'tokens-pass-1')).token, 'signing in again works');
+  // A superuser's: their dashboard session in another browser ends.
+  const other = 'third@example.com';
+  const su = await srv.pb.collection('_superusers').create({ email: other, password: 'third-pass-1', passwordConfirm: 'third-pass-1' });
+  const tabB = await newPage(b, srv);
+  await signIn(tabB, { email: other, password: 'third-pass-1', next: '/_/collections' });
+  await a.goto(`/_/collections/_superusers/records/${su.id}`);
+  await a.getByRole('button', { name: 'Reset issued tokens' }).click();
+  assert.match(await dialog.innerText(), /dashboard sessions end/);
+  await Promise.all([a.waitForEvent('load'), dialog.getByRole('button', { name: /Confirm/ }).click()]);
+  await a.getByRole('status').filter({ hasText: 'Issued tokens reset' }).waitFor();
+  await tabB.goto('/_/collections');
+  assert.equal(new URL(tabB.url()).pathname, '/_/login', 'the reset ended the other session');
+  assert.equal(new URL(a.url()).pathname, `/_/collections/_superusers/records/${su.id}`, 'the acting session goes on');
+  const post = await a.request.post(`/_/collections/users/records/${user.id}/reset-tokens`, { maxRedirects: 0 });
+  assert.equal(post.status(), 403, 'refused without the CSRF token');
+});
+
 test('every dashboard page carries a strict CSP', b, async () => {
   if (skip) return;
   const page = await newPage(b, srv);

@@ -33,5 +33,10 @@ export async function checkLayout(b, srv, path, prepare = async () => {}) {
 
 /** Clicks the button named `name` and waits for the page it loads. */
 export async function submit(page, name) {
-  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name }).click()]);
+  await submitVia(page, page.getByRole('button', { name }));
+}
+
+/** Clicks `locator` (a button or link) and waits for the page it loads. */
+export async function submitVia(page, locator) {
+  await Promise.all([page.waitForEvent('load'), locator.click()]);
 }

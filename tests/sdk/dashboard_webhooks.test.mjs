@@ -8,17 +8,13 @@
 import assert from 'node:assert/strict';
 import { cairnOnly, IS_POCKETBASE, useServer } from './harness.mjs';
 import { useBrowser, newPage, signedInPage, assertAxeClean, test } from './dashboard_fixtures.mjs';
+import { submitVia as submit } from './dashboard_data.mjs';
 import { webhookEnv, startReceiver, verify, waitFor, newCollection } from './webhook_fixtures.mjs';
 
 webhookEnv();
 const srv = useServer();
 const b = useBrowser();
 const skip = IS_POCKETBASE ? cairnOnly : false;
-
-/** Submits the page's form through `button` and waits for the next page. */
-async function submit(page, button) {
-  await Promise.all([page.waitForEvent('load'), button.click()]);
-}
 
 /** Reloads the endpoint page until its delivery log shows `text`. */
 async function logShows(page, url, text) {

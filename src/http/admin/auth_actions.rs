@@ -1,7 +1,8 @@
 //! Actions on auth records from the record editor: impersonate (a
 //! non-refreshable auth token for that record, shown once, as
-//! `POST /api/collections/NAME/impersonate/ID` gives) and sending the
-//! verification email.
+//! `POST /api/collections/NAME/impersonate/ID` gives), sending the
+//! verification email, and resetting its issued tokens (a new `tokenKey`:
+//! every token of the record, and a superuser's dashboard sessions, end).
 
 use std::sync::Arc;
 
@@ -62,6 +63,32 @@ pub async fn impersonate(
     view::render("impersonate.html", ctx)
 }
 
+/// Back to the record's page with a message.
+fn back(c: &crate::schema::Collection, id: &str, msg: &str) -> Response {
+    Redirect::to(&format!(
+        "/_/collections/{}/records/{}?msg={}",
+        view::urlencode(&c.name),
+        view::urlencode(id),
+        view::urlencode(msg)
+    ))
+    .into_response()
+}
+
+pub async fn reset_tokens(
+    State(app): State<Arc<App>>,
+    Path((name, id)): Path<(String, String)>,
+    _admin: Admin,
+) -> Response {
+    let Some((c, _)) = record(&app, &name, &id) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let msg = match flows::reset_tokens(&app, &c, &id).await {
+        Ok(()) => "Issued tokens reset: every earlier token of this record is refused.".to_owned(),
+        Err(e) => e.parts().1,
+    };
+    back(&c, &id, &msg)
+}
+
 pub async fn send_verification(
     State(app): State<Arc<App>>,
     Path((name, id)): Path<(String, String)>,
@@ -75,11 +102,5 @@ pub async fn send_verification(
         Ok(()) => format!("Verification email sent to {email}."),
         Err(e) => e.parts().1,
     };
-    Redirect::to(&format!(
-        "/_/collections/{}/records/{}?msg={}",
-        view::urlencode(&c.name),
-        view::urlencode(&id),
-        view::urlencode(&msg)
-    ))
-    .into_response()
+    back(&c, &id, &msg)
 }

@@ -7,7 +7,8 @@
 //! saved with the box left blank keeps its stored secret (the service's
 //! `keep_secrets`). "Preview" renders a template with sample values through
 //! the mailer's own renderer into a sandboxed `iframe` (no scripts, and the
-//! page's CSP still applies), without saving.
+//! page's CSP still applies), without saving. Which fields a sign-up by
+//! OAuth2 fills (`mappedFields`) is chosen here too (`oauth2_map.rs`).
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value, json};
 
+use super::oauth2_map;
 use super::records::find;
 use super::session::Admin;
 use super::shell::{base, with};
@@ -105,6 +107,7 @@ fn apply(c: &Collection, form: &Form) -> Value {
     }
     set(&mut j, &["oauth2", "providers"], Value::Array(list));
     j["oauth2"]["enabled"] = form.flag("oauth2.enabled").into();
+    oauth2_map::apply(form, &mut j);
     for (key, path, _) in TEMPLATES {
         let t = json!({
             "subject": form.text(&format!("t.{key}.subject")),
@@ -198,6 +201,7 @@ fn render(
             "collection": c.name,
             "oauth2_enabled": j["oauth2"]["enabled"].as_bool().unwrap_or(false),
             "providers": providers, "known": PROVIDERS,
+            "mapped": oauth2_map::rows(c, j, errors),
             "templates": templates,
             "message": msg.0, "flash": msg.1,
         }),

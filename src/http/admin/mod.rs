@@ -25,6 +25,7 @@ mod links;
 mod login;
 mod logs;
 mod multipart;
+mod oauth2_map;
 mod record_files;
 mod record_form;
 mod records;
@@ -141,6 +142,10 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         .route(
             "/_/collections/{name}/records/{id}/send-verification",
             post(auth_actions::send_verification),
+        )
+        .route(
+            "/_/collections/{name}/records/{id}/reset-tokens",
+            post(auth_actions::reset_tokens),
         )
         // Settings
         .route("/_/settings", get(settings::page).post(settings::submit))

@@ -77,9 +77,24 @@ fn shown(ep: &Value) -> Value {
         .flatten()
         .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
         .collect();
+    let fields: Vec<&str> = ep["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
     let mut v = ep.clone();
     v["headers_text"] = headers.join("\n").into();
+    v["fields_text"] = fields.join(", ").into();
     v
+}
+
+/// A comma-separated list of names, blanks dropped.
+fn names(text: &str) -> Vec<&str> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// The submitted form as an API body, and the errors found reading it.
@@ -112,7 +127,8 @@ fn body(form: &Form) -> (Value, Map<String, Value>) {
     let body = json!({
         "name": form.text("name"), "url": form.text("url"),
         "collection": form.text("collection"), "actions": form.all("actions"),
-        "filter": form.text("filter"), "payloadMode": form.text("payloadMode"),
+        "filter": form.text("filter"), "fields": names(&form.text("fields")),
+        "payloadMode": form.text("payloadMode"),
         "headers": headers, "timeoutMs": number("timeoutMs"),
         "maxInFlight": number("maxInFlight"),
     });
@@ -161,6 +177,7 @@ fn retry(app: &App, admin: &Admin, form: &Form, id: Option<&str>, e: FormError) 
     let mut ep = body;
     ep["id"] = id.map_or(Value::Null, |i| i.into());
     ep["headers_text"] = form.text("headers").into();
+    ep["fields_text"] = form.text("fields").into();
     let errors = with(fields, json!({"_message": msg}));
     form_page(app, admin, ep, errors, StatusCode::BAD_REQUEST)
 }

@@ -327,6 +327,19 @@ pub async fn set_password(
         .await
 }
 
+/// Rotates a record's `tokenKey`, so every token issued for it before
+/// stops working (a superuser's dashboard sessions end too). The
+/// dashboard's "Reset issued tokens"; PocketBase offers no API for it.
+pub async fn reset_tokens(app: &App, c: &Arc<Collection>, id: &str) -> Result<(), Error> {
+    let (coll, rid) = (Arc::clone(c), id.to_owned());
+    app.store
+        .write(move |ctx| {
+            let key = names::random_secret(50);
+            sys::update(ctx, &coll, &rid, &[("tokenKey", key.into())]).map(|_| ())
+        })
+        .await
+}
+
 /// `request-email-change` (the record itself): mails a confirmation link
 /// to the new address.
 pub async fn request_email_change(app: &App, id: &Identity, new_email: &str) -> Result<(), Error> {

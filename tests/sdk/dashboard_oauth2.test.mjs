@@ -1,0 +1,85 @@
+// Dashboard: OAuth2 `mappedFields` on the auth config page (issue 16 scope
+// 2). Only fields the sign-in can fill are offered; the mapping saved in the
+// page is what `GET /api/collections/NAME` returns, and a real OAuth2
+// sign-up (the OpenID Connect provider process of auth_oauth2, oidc.mjs)
+// fills those fields. A stored mapping Cairn does not fill (the `users`
+// avatar file field) stays selected and is kept on save.
+import assert from 'node:assert/strict';
+import { IS_POCKETBASE, cairnOnly } from './harness.mjs';
+import { useBrowser, signedInPage, test } from './dashboard_fixtures.mjs';
+import { submit } from './dashboard_data.mjs';
+import { useOAuthServer } from './oauth2_setup.mjs';
+
+const skip = IS_POCKETBASE ? cairnOnly : false;
+const { srv, providerConfig, newIdpUser, oauthLogin } = useOAuthServer();
+const b = useBrowser();
+
+/** The option values of the select labelled `label`. */
+async function options(page, label) {
+  return page.getByLabel(label, { exact: true }).locator('option').evaluateAll((os) => os.map((o) => o.value));
+}
+
+test('OAuth2 mapped fields: fitting fields offered, saved (REST), filled by a sign-up', b, async () => {
+  if (skip) return;
+  await srv.pb.collections.create({
+    name: 'dmembers',
+    type: 'auth',
+    createRule: '',
+    listRule: 'id = @request.auth.id',
+    viewRule: 'id = @request.auth.id',
+    fields: [
+      { name: 'nick', type: 'text' },
+      { name: 'handle', type: 'text' },
+      { name: 'pic', type: 'url' },
+      { name: 'extId', type: 'text' },
+      { name: 'count', type: 'number' },
+      { name: 'photo', type: 'file', maxSelect: 1 },
+    ],
+    oauth2: { enabled: true, providers: [providerConfig('oidc')] },
+  });
+  const page = await signedInPage(b, srv);
+  await page.goto('/_/collections/dmembers/auth-config');
+  for (const label of ['User id from the provider', 'Name from the provider', 'Username from the provider']) {
+    assert.deepEqual(await options(page, label), ['', 'nick', 'handle', 'extId'], label);
+  }
+  assert.deepEqual(await options(page, 'Avatar URL from the provider'), ['', 'nick', 'handle', 'pic', 'extId']);
+  await page.getByLabel('User id from the provider', { exact: true }).selectOption('extId');
+  await page.getByLabel('Name from the provider', { exact: true }).selectOption('nick');
+  await page.getByLabel('Username from the provider', { exact: true }).selectOption('handle');
+  await page.getByLabel('Avatar URL from the provider', { exact: true }).selectOption('pic');
+  await submit(page, 'Save auth config');
+  await page.getByText('Auth config saved.').first().waitFor();
+  const mapped = { id: 'extId', name: 'nick', username: 'handle', avatarURL: 'pic' };
+  assert.deepEqual((await srv.pb.collections.getOne('dmembers')).oauth2.mappedFields, mapped);
+  assert.equal(await page.getByLabel('Name from the provider', { exact: true }).inputValue(), 'nick');
+
+  // A sign-up through the provider fills the mapped fields (the page kept the client secret too).
+  const user = await newIdpUser('dash', { preferred_username: 'dash_handle', picture: 'https://img.example.test/dash.png' });
+  const { res } = await oauthLogin(user.sub, { collection: 'dmembers' });
+  assert.equal(res.meta.isNew, true);
+  const rec = await srv.pb.collection('dmembers').getOne(res.record.id);
+  assert.equal(rec.nick, user.name);
+  assert.equal(rec.handle, 'dash_handle');
+  assert.equal(rec.pic, 'https://img.example.test/dash.png');
+  assert.equal(rec.extId, user.sub);
+
+  // Unmapping: "(not mapped)" stores "".
+  await page.getByLabel('Avatar URL from the provider', { exact: true }).selectOption('');
+  await submit(page, 'Save auth config');
+  assert.deepEqual((await srv.pb.collections.getOne('dmembers')).oauth2.mappedFields, { ...mapped, avatarURL: '' });
+});
+
+test('OAuth2 mapped fields: a stored mapping Cairn does not fill stays selected and is kept', b, async () => {
+  if (skip) return;
+  assert.equal((await srv.pb.collections.getOne('users')).oauth2.mappedFields.avatarURL, 'avatar');
+  const page = await signedInPage(b, srv);
+  await page.goto('/_/collections/users/auth-config');
+  const avatar = page.getByLabel('Avatar URL from the provider', { exact: true });
+  assert.equal(await avatar.inputValue(), 'avatar');
+  assert.equal(await avatar.locator('option:checked').textContent(), 'avatar (file field: not filled by Cairn)');
+  await submit(page, 'Save auth config');
+  await page.getByText('Auth config saved.').first().waitFor();
+  const users = await srv.pb.collections.getOne('users');
+  assert.equal(users.oauth2.mappedFields.avatarURL, 'avatar');
+  assert.equal(users.oauth2.mappedFields.name, 'name');
+});
