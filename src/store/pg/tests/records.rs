@@ -1,0 +1,299 @@
+//! Collection tables and record rows.
+
+use serde_json::json;
+
+use super::{engines, posts};
+use crate::store::collections;
+use crate::store::sql::Val;
+
+#[test]
+fn collection_tables_and_indexes_behave_alike() {
+    let notes = crate::schema::Collection::from_stored(&json!({
+        "id": "pbc_notes", "name": "notes", "type": "base", "system": false,
+        "fields": [
+            {"id": "text3208210256", "name": "id", "type": "text", "primaryKey": true},
+            {"name": "Title", "type": "text"},
+            {"name": "slug", "type": "text"},
+            {"name": "n", "type": "number"},
+            {"name": "tags", "type": "select", "values": ["a", "b"], "maxSelect": 2},
+            {"name": "created", "type": "autodate", "onCreate": true}
+        ],
+        "indexes": [
+            "CREATE UNIQUE INDEX `idx_slug` ON `notes` (`slug` COLLATE NOCASE) WHERE `slug` != ''",
+            "CREATE INDEX idx_title ON notes (Title DESC, n)"
+        ],
+        "listRule": null, "viewRule": null, "createRule": null,
+        "updateRule": null, "deleteRule": null, "created": "", "updated": ""
+    }))
+    .expect("notes");
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        crate::store::ddl::create_table(db, &notes).expect("table");
+        collections::insert(db, &notes).expect("row");
+        let insert = "INSERT INTO \"notes\" (\"id\", \"Title\", \"slug\", \"created\") VALUES (?1, ?2, ?3, '')";
+        db.exec(
+            insert,
+            &[Val::Text("n1"), Val::Text("A"), Val::Text("Hello")],
+        )
+        .expect("first");
+        // Unique without case (NOCASE on SQLite, lower() on PostgreSQL).
+        let dup = db.exec(
+            insert,
+            &[Val::Text("n2"), Val::Text("B"), Val::Text("hELLO")],
+        );
+        assert!(dup.is_err(), "{d:?}");
+        // The partial index leaves empty slugs alone.
+        db.exec(insert, &[Val::Text("n3"), Val::Text("C"), Val::Text("")])
+            .expect("empty");
+        db.exec(insert, &[Val::Text("n4"), Val::Text("D"), Val::Text("")])
+            .expect("empty again");
+        // Defaults match: numbers 0, multi-value fields an empty JSON array.
+        let row = db
+            .row(
+                "SELECT \"n\", \"tags\" FROM \"notes\" WHERE \"id\" = ?1",
+                &[Val::Text("n1")],
+                |r| Ok((r.real(0)?, r.text(1)?)),
+            )
+            .expect("row");
+        assert_eq!(row, Some((0.0, "[]".to_owned())), "{d:?}");
+        assert_eq!(
+            collections::index_owner(db, "IDX_SLUG")
+                .expect("owner")
+                .as_deref(),
+            Some("notes"),
+            "{d:?}"
+        );
+        crate::store::ddl::drop_indexes(db, &notes).expect("drop indexes");
+        assert_eq!(
+            collections::index_owner(db, "idx_slug").expect("owner"),
+            None,
+            "{d:?}"
+        );
+        crate::store::ddl::drop_table(db, &notes).expect("drop table");
+        collections::delete(db, &notes.id).expect("forget");
+        assert!(
+            collections::find(db, "notes").expect("find").is_none(),
+            "{d:?}"
+        );
+    }
+}
+
+#[test]
+fn records_read_and_write_alike() {
+    use crate::filter::compile::Param;
+    use crate::store::records::{self, SortKey, Where};
+    let posts = posts();
+    let rec = |id: &str, title: &str, n: f64, editors: Vec<&str>| {
+        let v = json!({"id": id, "title": title, "n": n, "flag": n > 1.0,
+            "meta": {"k": [1, "x"], "n": null}, "tags": ["a"], "editors": editors, "created": "2026-12-05"});
+        v.as_object().expect("object").clone()
+    };
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        crate::store::ddl::create_table(db, &posts).expect("table");
+        assert!(!records::any(db, &posts).expect("any"), "{d:?}");
+        records::insert(db, &posts, &rec("p1", "Hello", 1.0, vec!["u1"])).expect("p1");
+        records::insert(db, &posts, &rec("p2", "World", 2.5, vec!["u1", "u2"])).expect("p2");
+        records::insert(db, &posts, &rec("p3", "Third", 3.0, vec![])).expect("p3");
+        let dup = records::insert(db, &posts, &rec("p4", "Hello", 0.0, vec![]))
+            .expect_err("duplicate title");
+        assert_eq!(
+            records::unique_violation(&dup),
+            Some(vec!["title".to_owned()]),
+            "{d:?}"
+        );
+        let dup_id = records::insert(db, &posts, &rec("p1", "Other", 0.0, vec![]))
+            .expect_err("duplicate id");
+        assert!(records::unique_violation(&dup_id).is_some(), "{d:?}");
+
+        let p2 = records::get(db, &posts, "p2").expect("get").expect("p2");
+        assert_eq!(
+            serde_json::Value::Object(p2.clone()),
+            json!({"id": "p2", "title": "World", "n": 2.5, "flag": true,
+            "meta": {"k": [1, "x"], "n": null}, "tags": ["a"], "editors": ["u1", "u2"], "created": "2026-12-05"}),
+            "{d:?}"
+        );
+        let p1 = records::get(db, &posts, "p1").expect("get").expect("p1");
+        assert_eq!(
+            p1["n"],
+            json!(1),
+            "{d:?}: whole numbers read back as integers"
+        );
+        assert!(
+            records::get(db, &posts, "nope").expect("get").is_none(),
+            "{d:?}"
+        );
+        assert_eq!(
+            records::find_by(db, &posts, "title", "hELLO")
+                .expect("find")
+                .map(|r| r["id"].clone()),
+            Some(json!("p1")),
+            "{d:?}"
+        );
+        let found = records::find_all(db, &posts, &[("title", "World")], 10).expect("find all");
+        assert_eq!(found.len(), 1, "{d:?}");
+
+        let sort = [SortKey {
+            field: "n".into(),
+            desc: true,
+            expr: None,
+        }];
+        let filter = Where {
+            sql: "\"n\" >= ?1".into(),
+            params: vec![Param::Int(2)],
+        };
+        let flag = Where {
+            sql: "\"title\" = ?1".into(),
+            params: vec![Param::Text("Third".into())],
+        };
+        let (rows, total) = records::list(
+            db,
+            &posts,
+            &sort,
+            10,
+            0,
+            true,
+            Some(&filter),
+            std::slice::from_ref(&flag),
+        )
+        .expect("list");
+        let ids: Vec<(&str, bool)> = rows
+            .iter()
+            .map(|(r, m)| (r["id"].as_str().unwrap_or(""), m[0]))
+            .collect();
+        assert_eq!(
+            (ids, total),
+            (vec![("p3", true), ("p2", false)], 2),
+            "{d:?}"
+        );
+        let (rows, _) =
+            records::list(db, &posts, &[], 2, 1, false, None, &[]).expect("rowid order");
+        assert_eq!(
+            rows.iter()
+                .map(|(r, _)| r["id"].clone())
+                .collect::<Vec<_>>(),
+            [json!("p2"), json!("p3")],
+            "{d:?}"
+        );
+        assert_eq!(
+            records::select_where(db, &posts, &filter, 1)
+                .expect("select")
+                .len(),
+            1,
+            "{d:?}"
+        );
+        assert!(
+            records::get_where(db, &posts, "p1", &filter)
+                .expect("get where")
+                .is_none(),
+            "{d:?}"
+        );
+        assert!(
+            records::get_where(db, &posts, "p2", &filter)
+                .expect("get where")
+                .is_some(),
+            "{d:?}"
+        );
+
+        let editors = posts.field("editors").expect("field");
+        let refs: Vec<_> = records::referencing(db, &posts, editors, "u2")
+            .expect("refs")
+            .into_iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        assert_eq!(refs, [json!("p2")], "{d:?}");
+        let ids = ["p1".to_owned(), "zz".to_owned(), "p3".to_owned()];
+        assert_eq!(
+            records::count_existing(db, &posts, &ids).expect("count"),
+            2,
+            "{d:?}"
+        );
+
+        let mut changed = p1.clone();
+        changed.insert("title".into(), json!("Changed"));
+        changed.insert("meta".into(), serde_json::Value::Null);
+        records::update(db, &posts, "p1", &changed).expect("update");
+        let back = records::get(db, &posts, "p1").expect("get").expect("p1");
+        assert_eq!(
+            (back["title"].clone(), back["meta"].clone()),
+            (json!("Changed"), serde_json::Value::Null),
+            "{d:?}"
+        );
+        records::delete(db, &posts, "p3").expect("delete");
+        let mut left = records::all_ids(db, &posts).expect("ids");
+        left.sort();
+        assert_eq!(left, ["p1", "p2"], "{d:?}");
+        assert!(records::any(db, &posts).expect("any"), "{d:?}");
+    }
+}
+
+#[test]
+fn field_rule_and_expand_conditions_alike() {
+    use crate::filter::compile::Param;
+    use crate::store::records::{self, Where};
+    use crate::store::{field_reads, relations};
+    let posts = posts();
+    let editors = posts.field("editors").expect("field").clone();
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        crate::store::ddl::create_table(db, &posts).expect("table");
+        for (id, n, eds) in [
+            ("p1", 1, json!(["u1"])),
+            ("p2", 5, json!(["u1", "u2"])),
+            ("p3", 9, json!([])),
+        ] {
+            let row = json!({"id": id, "title": id, "n": n, "editors": eds});
+            records::insert(db, &posts, row.as_object().expect("object")).expect("insert");
+        }
+        let p = |n: usize| d.placeholder(n);
+        let always = Where {
+            sql: format!("{} = {}", p(1), p(1)),
+            params: vec![Param::Int(1)],
+        };
+        let never = Where {
+            sql: format!("{} > {}", p(2), p(3)),
+            params: vec![Param::Int(1), Param::Int(2)],
+        };
+        assert_eq!(
+            field_reads::decide(db, &[&always, &never]).expect("decide"),
+            [true, false],
+            "{d:?}"
+        );
+        let big = Where {
+            sql: format!("\"n\" > {}", p(1)),
+            params: vec![Param::Int(4)],
+        };
+        let per = field_reads::decide_per_record(db, &posts, &[&big], &["p1", "p2", "zz"])
+            .expect("per record");
+        assert_eq!(
+            (per.len(), per.get("p1").cloned(), per.get("p2").cloned()),
+            (2, Some(vec![false]), Some(vec![true])),
+            "{d:?}"
+        );
+        // Expand: ids in a bound list, and back-relations to a bound list.
+        let ids = Where {
+            sql: relations::id_in(&posts, 1, d),
+            params: vec![Param::Text(r#"["p1","p3","zz"]"#.into())],
+        };
+        assert_eq!(
+            records::select_where(db, &posts, &ids, 10)
+                .expect("ids")
+                .len(),
+            2,
+            "{d:?}"
+        );
+        let back = Where {
+            sql: relations::refers_to_any(&posts, &editors, 1, d),
+            params: vec![Param::Text(r#"["u2"]"#.into())],
+        };
+        let found: Vec<_> = records::select_where(db, &posts, &back, 10)
+            .expect("back")
+            .into_iter()
+            .map(|r| r["id"].clone())
+            .collect();
+        assert_eq!(found, [json!("p2")], "{d:?}");
+    }
+}
