@@ -98,3 +98,23 @@ fn file_delete_queue_alike() {
         );
     }
 }
+
+#[test]
+fn upkeep_alike() {
+    use crate::store::{changes, maintenance};
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        maintenance::optimize(db).expect("optimize");
+        let append = "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot) VALUES ('c', 'c', 'r', 'create', '', '{}')";
+        db.exec(append, &[]).expect("append");
+        // After a restore: numbering continues above what clients saw.
+        maintenance::keep_change_seq_above(db, 500).expect("keep above");
+        db.exec(append, &[]).expect("append");
+        assert_eq!(changes::last_seq(db).expect("last"), 501, "{d:?}");
+        // Never backwards.
+        maintenance::keep_change_seq_above(db, 10).expect("keep above");
+        db.exec(append, &[]).expect("append");
+        assert_eq!(changes::last_seq(db).expect("last"), 502, "{d:?}");
+    }
+}
