@@ -59,6 +59,49 @@ CREATE TABLE IF NOT EXISTS _fileDeletes (
     created TEXT COLLATE "C" NOT NULL
         DEFAULT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS"Z"')
 );
+CREATE TABLE IF NOT EXISTS _webhooks (
+    id TEXT COLLATE "C" PRIMARY KEY NOT NULL,
+    definition JSONB NOT NULL,
+    secret TEXT NOT NULL,
+    old_secrets JSONB NOT NULL DEFAULT '[]',
+    status TEXT COLLATE "C" NOT NULL DEFAULT 'enabled',
+    disabled_reason TEXT NOT NULL DEFAULT '',
+    disabled_at_seq BIGINT,
+    first_failure_at BIGINT,
+    created TEXT COLLATE "C" NOT NULL,
+    updated TEXT COLLATE "C" NOT NULL
+);
+CREATE TABLE IF NOT EXISTS _webhook_deliveries (
+    id BIGINT PRIMARY KEY,
+    webhook_id TEXT COLLATE "C" NOT NULL,
+    event_id TEXT COLLATE "C" NOT NULL,
+    change_seq BIGINT,
+    type TEXT NOT NULL,
+    body TEXT NOT NULL,
+    state TEXT COLLATE "C" NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    schedule_base BIGINT NOT NULL DEFAULT 0,
+    trigger TEXT NOT NULL DEFAULT 'scheduled',
+    next_attempt_at BIGINT NOT NULL,
+    last_status BIGINT,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    UNIQUE (webhook_id, change_seq)
+);
+CREATE INDEX IF NOT EXISTS _webhook_deliveries_due
+    ON _webhook_deliveries (webhook_id, state, next_attempt_at);
+CREATE TABLE IF NOT EXISTS _webhook_attempts (
+    delivery_id BIGINT NOT NULL,
+    n BIGINT NOT NULL,
+    trigger TEXT NOT NULL,
+    started BIGINT NOT NULL,
+    duration_ms BIGINT NOT NULL,
+    status_code BIGINT,
+    error_kind TEXT,
+    response BYTEA,
+    truncated BOOLEAN NOT NULL DEFAULT FALSE,
+    PRIMARY KEY (delivery_id, n)
+);
 CREATE TABLE IF NOT EXISTS _migrations (
     file TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     applied BIGINT NOT NULL

@@ -1,4 +1,4 @@
-//! The change log and the file-delete queue.
+//! The change log, the file-delete queue, upkeep and webhook endpoints.
 
 use serde_json::json;
 
@@ -116,5 +116,90 @@ fn upkeep_alike() {
         maintenance::keep_change_seq_above(db, 10).expect("keep above");
         db.exec(append, &[]).expect("append");
         assert_eq!(changes::last_seq(db).expect("last"), 502, "{d:?}");
+    }
+}
+
+#[test]
+fn webhook_endpoints_alike() {
+    use crate::store::webhooks::{self as endpoints, EndpointRow};
+    for db in engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        let mut e = EndpointRow {
+            id: "wh1".into(),
+            definition: r#"{"url":"http://127.0.0.1:1/x","collections":["posts"]}"#.into(),
+            secret: "whsec_x".into(),
+            old_secrets: "[]".into(),
+            status: "enabled".into(),
+            disabled_reason: String::new(),
+            disabled_at_seq: None,
+            first_failure_at: None,
+            created: "2026-12-05 10:00:00.000Z".into(),
+            updated: "2026-12-05 10:00:00.000Z".into(),
+        };
+        endpoints::insert_endpoint(db, &e).expect("insert");
+        e.secret = "whsec_y".into();
+        assert!(endpoints::update_endpoint(db, &e).expect("update"), "{d:?}");
+        endpoints::set_first_failure(db, "wh1", Some(100)).expect("streak starts");
+        endpoints::set_first_failure(db, "wh1", Some(200)).expect("streak kept");
+        let got = endpoints::get_endpoint(db, "wh1")
+            .expect("get")
+            .expect("exists");
+        assert_eq!(
+            (got.secret.as_str(), got.first_failure_at),
+            ("whsec_y", Some(100)),
+            "{d:?}"
+        );
+        let def: serde_json::Value = serde_json::from_str(&got.definition).expect("json");
+        assert_eq!(def["collections"], json!(["posts"]), "{d:?}");
+        db.exec(
+            "INSERT INTO _webhook_deliveries (id, webhook_id, event_id, change_seq, type, body, state, next_attempt_at, created, updated)
+             VALUES (1, 'wh1', 'e1', 7, 'record.create', '{}', 'failed', 0, 0, 0), (2, 'wh1', 'e2', 9, 'record.create', '{}', 'pending', 0, 0, 0)",
+            &[],
+        )
+        .expect("deliveries");
+        assert_eq!(
+            endpoints::oldest_unfinished_seq(db, "wh1").expect("oldest"),
+            Some(7),
+            "{d:?}"
+        );
+        endpoints::disable(db, "wh1", "gone", Some(9), "2026-12-05 11:00:00.000Z")
+            .expect("disable");
+        let got = endpoints::get_endpoint(db, "wh1")
+            .expect("get")
+            .expect("exists");
+        assert_eq!(
+            (got.status.as_str(), got.disabled_at_seq),
+            ("disabled", Some(9)),
+            "{d:?}"
+        );
+        assert_eq!(
+            endpoints::oldest_unfinished_seq(db, "wh1").expect("oldest"),
+            Some(7),
+            "{d:?}: failed ones remain"
+        );
+        assert_eq!(
+            endpoints::load_endpoints(db).expect("all").len(),
+            1,
+            "{d:?}"
+        );
+        assert!(
+            endpoints::delete_endpoint(db, "wh1").expect("delete"),
+            "{d:?}"
+        );
+        assert!(
+            endpoints::get_endpoint(db, "wh1").expect("get").is_none(),
+            "{d:?}"
+        );
+        let left = db
+            .rows("SELECT id, state FROM _webhook_deliveries", &[], |r| {
+                Ok((r.int(0)?, r.text(1)?))
+            })
+            .expect("rows");
+        assert_eq!(
+            left,
+            [(2, "cancelled".to_owned())],
+            "{d:?}: the highest id stays, emptied"
+        );
     }
 }
