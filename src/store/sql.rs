@@ -32,17 +32,6 @@ pub enum Val<'a> {
     Blob(&'a [u8]),
 }
 
-impl Val<'_> {
-    /// The text of `Text` and `Owned`.
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Val::Text(s) => Some(s),
-            Val::Owned(s) => Some(s),
-            _ => None,
-        }
-    }
-}
-
 impl<'a> From<&'a crate::filter::compile::Param> for Val<'a> {
     fn from(p: &'a crate::filter::compile::Param) -> Self {
         use crate::filter::compile::Param;

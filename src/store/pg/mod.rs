@@ -85,12 +85,6 @@ impl PgConn {
         self.stmts.borrow_mut().insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
     }
-
-    /// Forgets prepared statements (after a schema change: PostgreSQL
-    /// refuses a cached plan whose result type changed).
-    pub fn clear_statements(&self) {
-        self.stmts.borrow_mut().clear();
-    }
 }
 
 fn refs<'a>(params: &'a [Val<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
