@@ -23,7 +23,7 @@ pub fn host(conn: Rc<Conn>) -> Host {
         if let Some(r) = super::ops::common(op, &args) {
             return r;
         }
-        dispatch(&conn, op, args)
+        dispatch(&*conn, op, args)
     })
 }
 

@@ -67,11 +67,11 @@ impl Migrations {
         names
     }
 
-    fn open(&self) -> Result<Conn, MigrationError> {
+    fn open(&self) -> Result<Rc<Conn>, MigrationError> {
         std::fs::create_dir_all(&self.data_dir).map_err(|e| MigrationError(e.to_string()))?;
         let conn = pool::open_writer(&self.data_dir.join("data.db")).map_err(fail)?;
         bootstrap::bootstrap(&conn).map_err(fail)?;
-        Ok(conn)
+        Ok(Rc::new(conn))
     }
 
     /// Applies every pending file in one transaction; returns their names.
@@ -80,7 +80,7 @@ impl Migrations {
         if files.is_empty() {
             return Ok(Vec::new());
         }
-        let conn = Rc::new(self.open()?);
+        let conn = self.open()?;
         let done = table::applied(&*conn).map_err(fail)?;
         let pending: Vec<String> = files.into_iter().filter(|f| !done.contains(f)).collect();
         if pending.is_empty() {
@@ -100,7 +100,7 @@ impl Migrations {
 
     /// Reverts the last `n` applied files that still exist, newest first.
     pub fn down(&self, n: usize) -> Result<Vec<String>, MigrationError> {
-        let conn = Rc::new(self.open()?);
+        let conn = self.open()?;
         let known: HashSet<String> = self.files().into_iter().collect();
         let last = table::last_applied(&*conn, &known, n).map_err(fail)?;
         self.in_tx(&conn, |conn| {
@@ -121,9 +121,9 @@ impl Migrations {
         let conn = self.open()?;
         let known: HashSet<String> = self.files().into_iter().collect();
         let mut n = 0;
-        for f in table::applied(&conn).map_err(fail)? {
+        for f in table::applied(&*conn).map_err(fail)? {
             if !known.contains(&f) && !f.ends_with(".go") {
-                table::delete(&conn, &f).map_err(fail)?;
+                table::delete(&*conn, &f).map_err(fail)?;
                 n += 1;
             }
         }
@@ -135,7 +135,7 @@ impl Migrations {
         conn: &Rc<Conn>,
         f: impl FnOnce(&Rc<Conn>) -> Result<(), MigrationError>,
     ) -> Result<(), MigrationError> {
-        hooks_db::in_transaction(conn, || f(conn))
+        hooks_db::in_transaction(&**conn, || f(conn))
     }
 
     fn run_file(&self, conn: &Rc<Conn>, file: &str, which: &str) -> Result<(), String> {
@@ -171,7 +171,7 @@ impl Migrations {
     /// `importCollections` extends the schema with (its down does nothing).
     pub fn snapshot(&self) -> Result<PathBuf, MigrationError> {
         let conn = self.open()?;
-        let all = crate::store::collections::load_all(&conn).map_err(fail)?;
+        let all = crate::store::collections::load_all(&*conn).map_err(fail)?;
         let list: Vec<serde_json::Value> = all
             .iter()
             .map(|c| {

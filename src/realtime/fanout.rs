@@ -79,29 +79,7 @@ fn run(
     let mut cursor = *seq_rx.borrow_and_update();
     let mut last_trim = Instant::now();
     loop {
-        // Nobody connected: nothing to deliver, so skip reading the log (a
-        // client that connects later and resumes reads it itself).
-        if app.broker.is_empty() {
-            cursor = cursor.max(*seq_rx.borrow_and_update());
-            app.fanned_out.send_replace(cursor);
-        }
-        while !app.broker.is_empty() {
-            let batch = match app.store.read(|conn| changes::after(conn, cursor, BATCH)) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(error = %e, "realtime: reading the change log failed");
-                    break;
-                }
-            };
-            if batch.is_empty() {
-                break;
-            }
-            for ch in &batch {
-                deliver(app, ch, None);
-                cursor = ch.seq;
-            }
-            app.fanned_out.send_replace(cursor);
-        }
+        catch_up(app, &mut seq_rx, &mut cursor);
         if last_trim.elapsed() >= TRIM_EVERY {
             trim(app, rt);
             last_trim = Instant::now();
@@ -118,9 +96,43 @@ fn run(
         });
         match next {
             None => return,
-            Some(Some(Command::Resume { client, sub })) => resume(app, &client, sub, cursor),
+            Some(Some(Command::Resume { client, sub })) => {
+                // Changes committed since the last pass go out first, so
+                // the resume point is compared with what has committed
+                // (a stale cursor would answer a valid position `reset`).
+                catch_up(app, &mut seq_rx, &mut cursor);
+                resume(app, &client, sub, cursor)
+            }
             Some(None) => {}
         }
+    }
+}
+
+/// Delivers every change committed after `cursor` to the live
+/// subscribers, moving `cursor` (and `fanned_out`) along.
+fn catch_up(app: &App, seq_rx: &mut tokio::sync::watch::Receiver<i64>, cursor: &mut i64) {
+    // Nobody connected: nothing to deliver, so skip reading the log (a
+    // client that connects later and resumes reads it itself).
+    if app.broker.is_empty() {
+        *cursor = (*cursor).max(*seq_rx.borrow_and_update());
+        app.fanned_out.send_replace(*cursor);
+    }
+    while !app.broker.is_empty() {
+        let batch = match app.store.read(|conn| changes::after(conn, *cursor, BATCH)) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "realtime: reading the change log failed");
+                break;
+            }
+        };
+        if batch.is_empty() {
+            break;
+        }
+        for ch in &batch {
+            deliver(app, ch, None);
+            *cursor = ch.seq;
+        }
+        app.fanned_out.send_replace(*cursor);
     }
 }
 

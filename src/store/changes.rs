@@ -8,7 +8,6 @@
 //! gone, and a subscriber must see what the event was about.
 
 use rusqlite::types::ToSql;
-use rusqlite::{Connection, params};
 use serde_json::{Map, Value};
 
 use super::StoreError;
@@ -113,18 +112,21 @@ fn append(
     let conn = ctx.conn;
     let created = datetime::now();
     let snap_json = serde_json::to_string(&snap).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    conn.prepare_cached(
-        "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        c.id,
-        c.name,
-        id,
-        action.as_str(),
-        created,
-        snap_json
-    ])?;
-    let seq = conn.last_insert_rowid();
+    let seq = conn
+        .row(
+            "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
+            &[
+                c.id.as_str().into(),
+                c.name.as_str().into(),
+                id.into(),
+                action.as_str().into(),
+                created.as_str().into(),
+                Val::Owned(snap_json),
+            ],
+            |r| r.int(0),
+        )?
+        .ok_or(StoreError::CommitFailed)?;
     ctx.last_seq = Some(seq);
     if let Some(hook) = ctx.change_hook {
         hook.on_change(
@@ -214,7 +216,7 @@ pub fn of_collection_from(
 /// stopping once every record is found: `_changes` has no per-record index
 /// (it would cost every write), and this only serves webhook replays.
 pub fn snapshots_before(
-    conn: &Connection,
+    db: &dyn Db,
     collection_id: &str,
     before_seq: i64,
     record_ids: &std::collections::HashSet<&str>,
@@ -223,25 +225,28 @@ pub fn snapshots_before(
     if record_ids.is_empty() {
         return Ok(found);
     }
-    let mut stmt = conn.prepare_cached(
+    // The walk stops at the first row once every record is found: the
+    // rows left are skipped without being decoded.
+    db.each(
         "SELECT record_id, snapshot FROM _changes
          WHERE seq < ?1 AND collection_id = ?2 ORDER BY seq DESC",
+        &[before_seq.into(), collection_id.into()],
+        &mut |r| {
+            if found.len() == record_ids.len() {
+                return Ok(());
+            }
+            let id = r.text(0)?;
+            if !record_ids.contains(id.as_str()) || found.contains_key(&id) {
+                return Ok(());
+            }
+            let snap = r
+                .opt_text(1)?
+                .and_then(|s| serde_json::from_str(&s).ok())
+                .unwrap_or_default();
+            found.insert(id, snap);
+            Ok(())
+        },
     )?;
-    let mut rows = stmt.query(params![before_seq, collection_id])?;
-    while let Some(r) = rows.next()? {
-        let id = r.get_ref(0)?.as_str().unwrap_or_default();
-        if !record_ids.contains(id) || found.contains_key(id) {
-            continue;
-        }
-        let snap: Option<String> = r.get(1)?;
-        let snap = snap
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default();
-        found.insert(id.to_owned(), snap);
-        if found.len() == record_ids.len() {
-            break;
-        }
-    }
     Ok(found)
 }
 
@@ -271,11 +276,12 @@ pub fn trim(db: &dyn Db, before: &str, keep: i64) -> Result<usize, StoreError> {
 /// rule (which names that table) reads the snapshot; relations still join
 /// the live tables.
 pub fn snapshot_matches(
-    conn: &Connection,
+    db: &dyn Db,
     c: &Collection,
     snapshot: &Map<String, Value>,
     rule: &Where,
 ) -> Result<bool, StoreError> {
+    let conn = super::sql::sqlite_only(db, "rule checks on change snapshots")?;
     let n = rule.params.len();
     let placeholders: Vec<String> = (1..=c.fields.len())
         .map(|i| format!("?{}", n + i))

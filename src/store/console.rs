@@ -73,7 +73,7 @@ impl Drop for Deadline {
 /// Runs one statement on `conn`; `allow_write` false refuses anything
 /// that is not read-only.
 pub fn run(
-    conn: &Connection,
+    db: &dyn super::sql::Db,
     sql: &str,
     allow_write: bool,
     max_rows: usize,
@@ -87,6 +87,8 @@ pub fn run(
         }
         other => ConsoleError::Sql(other.to_string()),
     };
+    let conn = super::sql::sqlite_only(db, "the SQL console on PostgreSQL")
+        .map_err(|e| ConsoleError::Sql(e.to_string()))?;
     let mut stmt = conn.prepare(sql).map_err(sqlerr)?;
     if !allow_write && !stmt.readonly() {
         return Err(ConsoleError::Writes);

@@ -3,8 +3,6 @@
 //! Identifiers come from validated `\w+` names and are quoted; no other text
 //! reaches these statements.
 
-use rusqlite::Connection;
-
 use super::StoreError;
 use super::dialect::Dialect;
 use super::sql::Db;
@@ -153,11 +151,8 @@ pub fn drop_indexes(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
 /// Rebuilds `old`'s table with `new`'s shape, carrying data over by field id
 /// (so renamed fields keep their values). Runs inside the caller's
 /// transaction, so a failure leaves schema and data as they were.
-pub fn rebuild_table(
-    conn: &Connection,
-    old: &Collection,
-    new: &Collection,
-) -> Result<(), StoreError> {
+pub fn rebuild_table(db: &dyn Db, old: &Collection, new: &Collection) -> Result<(), StoreError> {
+    let conn = super::sql::sqlite_only(db, "schema changes on PostgreSQL")?;
     drop_indexes(conn, old)?;
     let tmp = format!("_tmp_{}", new.name);
     conn.execute_batch(&create_table_sql(new, &tmp, Dialect::Sqlite))?;

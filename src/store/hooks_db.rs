@@ -9,6 +9,7 @@ use rusqlite::types::{Value as Sql, ValueRef};
 use serde_json::{Map, Value, json};
 
 use super::records::{self, Row_, Where};
+use super::sql::sqlite_only;
 use super::{Conn, StoreError};
 use crate::filter::compile::Param;
 use crate::schema::Collection;
@@ -17,6 +18,7 @@ use crate::schema::names::quote_ident;
 /// The rows of `sql` with `params` (`{name: value}`) bound to its
 /// `{:name}` placeholders; a placeholder without a value binds `NULL`.
 pub fn query(conn: &Conn, sql: &str, params: &Value) -> Result<Vec<Value>, StoreError> {
+    let conn = sqlite_only(conn, "SQL queries in hooks on PostgreSQL")?;
     let mut stmt = prepare(conn, sql, params)?;
     let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     let mut rows = stmt.raw_query();
@@ -33,6 +35,7 @@ pub fn query(conn: &Conn, sql: &str, params: &Value) -> Result<Vec<Value>, Store
 
 /// Runs `sql` with `params` bound as in `query`; returns the rows changed.
 pub fn execute(conn: &Conn, sql: &str, params: &Value) -> Result<usize, StoreError> {
+    let conn = sqlite_only(conn, "SQL statements in hooks on PostgreSQL")?;
     Ok(prepare(conn, sql, params)?.raw_execute()?)
 }
 
@@ -43,12 +46,15 @@ pub fn in_transaction<E: From<StoreError>>(
     conn: &Conn,
     f: impl FnOnce() -> Result<(), E>,
 ) -> Result<(), E> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(|e| E::from(e.into()))?;
+    let begin = match conn.dialect() {
+        super::dialect::Dialect::Sqlite => "BEGIN IMMEDIATE",
+        super::dialect::Dialect::Postgres => "BEGIN",
+    };
+    conn.batch(begin).map_err(E::from)?;
     match f() {
-        Ok(()) => conn.execute_batch("COMMIT").map_err(|e| E::from(e.into())),
+        Ok(()) => conn.batch("COMMIT").map_err(E::from),
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = conn.batch("ROLLBACK");
             Err(e)
         }
     }
@@ -135,7 +141,11 @@ fn quote_names(sql: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Prepares `sql`, PocketBase's `{:name}` placeholders bound by name.
-fn prepare<'c>(conn: &'c Conn, sql: &str, params: &Value) -> Result<Statement<'c>, StoreError> {
+fn prepare<'c>(
+    conn: &'c rusqlite::Connection,
+    sql: &str,
+    params: &Value,
+) -> Result<Statement<'c>, StoreError> {
     let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
     let sql = quote_names(sql);
     let sql = re.replace_all(&sql, ":$1");
@@ -179,8 +189,8 @@ fn json_of(v: ValueRef<'_>) -> Value {
 mod tests {
     use super::*;
 
-    fn conn() -> Conn {
-        let c = Conn::open_in_memory().expect("memory db");
+    fn conn() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().expect("memory db");
         c.execute_batch("CREATE TABLE t (a TEXT, b INTEGER)")
             .expect("table");
         c

@@ -56,7 +56,7 @@ pub use pool::WriteCtx;
 /// passes it on to `store` functions (it never runs SQL on it), so this
 /// alias is the one place outside this module where the driver's type is
 /// chosen; the PostgreSQL store replaces it with its transaction handle.
-pub type Conn = Connection;
+pub type Conn = dyn sql::Db;
 
 /// Storage failures. None of these texts reach clients.
 #[derive(Debug)]
@@ -154,10 +154,12 @@ impl Schema {
     }
 
     /// Loads collections and policies from the database.
-    pub fn load(conn: &Connection) -> Result<Self, StoreError> {
+    pub fn load(conn: &Conn) -> Result<Self, StoreError> {
         let collections = collections::load_all(conn)?;
         let policies = collections::load_policies(conn)?;
-        Ok(Self::new(collections).with_policies(policies))
+        let mut schema = Self::new(collections).with_policies(policies);
+        schema.dialect = conn.dialect();
+        Ok(schema)
     }
 
     /// Finds a collection by id, or by name case-insensitively.

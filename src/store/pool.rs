@@ -98,7 +98,7 @@ pub struct Done {
 
 /// State a job can touch besides the connection.
 pub struct WriteCtx<'a> {
-    pub conn: &'a Connection,
+    pub conn: &'a super::Conn,
     /// Set by jobs that changed `_collections`; the writer reloads the
     /// schema cache after commit, before replying.
     pub schema_changed: bool,

@@ -2,9 +2,8 @@
 //! import) undoes one failing item and keeps the others, while the job
 //! itself stays one transaction. Kept here so services never run SQL.
 
-use rusqlite::Connection;
-
 use super::StoreError;
+use super::sql::Db;
 
 /// One step of a per-item savepoint inside a write job, so a multi-item job
 /// (a CSV import) can undo one item and keep the others.
@@ -16,11 +15,11 @@ pub enum ItemSavepoint {
 }
 
 /// Runs `step` of the job's item savepoint on `conn`.
-pub fn item_savepoint(conn: &Connection, step: ItemSavepoint) -> Result<(), StoreError> {
+pub fn item_savepoint(db: &dyn Db, step: ItemSavepoint) -> Result<(), StoreError> {
     let sql = match step {
         ItemSavepoint::Begin => "SAVEPOINT item",
         ItemSavepoint::Keep => "RELEASE item",
         ItemSavepoint::Undo => "ROLLBACK TO item; RELEASE item",
     };
-    conn.execute_batch(sql).map_err(StoreError::Sqlite)
+    db.batch(sql)
 }

@@ -257,3 +257,12 @@ impl Row for SqliteRow<'_, '_> {
         Ok(self.0.get(i)?)
     }
 }
+
+/// The SQLite connection under `db`, for store code that runs on SQLite
+/// only so far; on PostgreSQL, `Unsupported(what)`.
+pub fn sqlite_only<'a>(
+    db: &'a dyn Db,
+    what: &'static str,
+) -> Result<&'a rusqlite::Connection, StoreError> {
+    db.sqlite().ok_or(StoreError::Unsupported(what))
+}

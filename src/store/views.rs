@@ -2,7 +2,7 @@
 //! from its result columns (by their origin table and column, which SQLite
 //! reports, and by the outer SELECT's expressions).
 
-use rusqlite::Connection;
+use super::sql::{Db, sqlite_only};
 use serde_json::Value;
 
 use super::Schema;
@@ -35,10 +35,11 @@ fn sqlite_message(e: &rusqlite::Error) -> String {
 
 /// Infers the view's fields by preparing its query.
 pub fn infer_fields(
-    conn: &Connection,
+    db: &dyn Db,
     schema: &Schema,
     view: &ParsedView,
 ) -> Result<Vec<Field>, ViewError> {
+    let conn = sqlite_only(db, "view collections on PostgreSQL").map_err(|e| err(e.to_string()))?;
     let stmt = conn
         .prepare(&view.sql)
         .map_err(|e| err(sqlite_message(&e)))?;
@@ -155,7 +156,8 @@ fn json_field(name: &str) -> Field {
 }
 
 /// (Re)creates the SQLite view `name` for a checked query.
-pub fn create_view(conn: &Connection, name: &str, view: &ParsedView) -> Result<(), ViewError> {
+pub fn create_view(db: &dyn Db, name: &str, view: &ParsedView) -> Result<(), ViewError> {
+    let conn = sqlite_only(db, "view collections on PostgreSQL").map_err(|e| err(e.to_string()))?;
     conn.execute_batch(&format!(
         "DROP VIEW IF EXISTS {q}; CREATE VIEW {q} AS {}",
         view.sql,
@@ -174,7 +176,11 @@ pub fn query_of(options: &serde_json::Map<String, Value>) -> String {
 }
 
 /// Do all views still work (e.g. after a table they read was dropped)?
-pub fn all_views_valid(conn: &Connection, schema: &Schema, skip: &str) -> bool {
+pub fn all_views_valid(db: &dyn Db, schema: &Schema, skip: &str) -> bool {
+    let Some(conn) = db.sqlite() else {
+        // PostgreSQL refuses to drop what a view depends on by itself.
+        return true;
+    };
     schema
         .collections
         .iter()

@@ -64,7 +64,9 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
     hub: Arc<Webhooks>,
 ) -> Result<(), StoreError> {
     let store: &Store = (*owner).as_ref();
-    let reset = store.write(|ctx| db::reset_inflight(ctx.conn)).await?;
+    let reset = store
+        .write(|ctx| db::reset_inflight(ctx.conn, now_ms()))
+        .await?;
     if reset > 0 {
         tracing::info!(
             deliveries = reset,

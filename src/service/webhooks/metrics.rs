@@ -104,7 +104,7 @@ impl Metrics {
 
 /// Deliveries pending or in flight.
 pub fn queue_depth(store: &Store) -> Result<i64, StoreError> {
-    store.read(crate::store::webhooks::queue_depth)
+    store.read(|c| crate::store::webhooks::queue_depth(c))
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! claiming due ones for the dispatcher, re-queueing for resend, recover and
 //! replay, and the change-log rows a replay starts from.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use crate::store::StoreError;
+use crate::store::dialect::Dialect;
+use crate::store::sql::{Db, Val};
 
 /// A delivery to insert.
 pub struct NewDelivery<'a> {
@@ -19,59 +19,71 @@ pub struct NewDelivery<'a> {
 
 /// Inserts a pending delivery due now and returns its id; `None` if one
 /// already exists for the same endpoint and change.
-pub fn insert_delivery(conn: &Connection, d: &NewDelivery<'_>) -> Result<Option<i64>, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "INSERT OR IGNORE INTO _webhook_deliveries
-               (webhook_id, event_id, change_seq, type, body, state, trigger, next_attempt_at, created, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7, ?7)",
-        )?
-        .execute(params![
-            d.webhook_id,
-            d.event_id,
-            d.change_seq,
-            d.kind,
-            d.body,
-            d.trigger,
-            d.now
-        ])?;
-    Ok((n > 0).then(|| conn.last_insert_rowid()))
+pub fn insert_delivery(db: &dyn Db, d: &NewDelivery<'_>) -> Result<Option<i64>, StoreError> {
+    db.row(
+        "INSERT INTO _webhook_deliveries
+           (webhook_id, event_id, change_seq, type, body, state, trigger, next_attempt_at, created, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7, ?7)
+         ON CONFLICT DO NOTHING RETURNING id",
+        &[
+            d.webhook_id.into(),
+            d.event_id.into(),
+            d.change_seq.into(),
+            d.kind.into(),
+            d.body.into(),
+            d.trigger.into(),
+            d.now.into(),
+        ],
+        |r| r.int(0),
+    )
 }
 
 /// The frozen body of a delivery.
-pub fn delivery_body(conn: &Connection, id: i64) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT body FROM _webhook_deliveries WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
+pub fn delivery_body(db: &dyn Db, id: i64) -> Result<Option<String>, StoreError> {
+    db.row(
+        "SELECT body FROM _webhook_deliveries WHERE id = ?1",
+        &[id.into()],
+        |r| r.text(0),
+    )
 }
 
 /// Cancels an endpoint's pending deliveries (it was disabled by hand).
-pub fn cancel_pending(conn: &Connection, webhook_id: &str) -> Result<usize, StoreError> {
-    Ok(conn.execute(
+pub fn cancel_pending(db: &dyn Db, webhook_id: &str) -> Result<usize, StoreError> {
+    db.exec(
         "UPDATE _webhook_deliveries SET state = 'cancelled' WHERE webhook_id = ?1 AND state = 'pending'",
-        [webhook_id],
-    )?)
+        &[webhook_id.into()],
+    )
 }
 
 /// The event id already given to a change (by any endpoint's delivery).
-pub fn event_id_for_seq(conn: &Connection, seq: i64) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT event_id FROM _webhook_deliveries
-             WHERE webhook_id IN (SELECT id FROM _webhooks) AND change_seq = ?1 LIMIT 1",
-        )?
-        .query_row([seq], |r| r.get(0))
-        .optional()?)
+pub fn event_id_for_seq(db: &dyn Db, seq: i64) -> Result<Option<String>, StoreError> {
+    db.row(
+        "SELECT event_id FROM _webhook_deliveries
+         WHERE webhook_id IN (SELECT id FROM _webhooks) AND change_seq = ?1 LIMIT 1",
+        &[seq.into()],
+        |r| r.text(0),
+    )
 }
 
+/// How long a claim on PostgreSQL holds before another node may take the
+/// delivery over (its claimer is presumed dead): well above the longest
+/// send (timeouts are capped at 30 s).
+pub const LEASE_MS: i64 = 5 * 60 * 1000;
+
 /// At start: whatever was being sent when the process stopped is pending
-/// again (exactly one process dispatches, so nobody else owns them).
-pub fn reset_inflight(conn: &Connection) -> Result<usize, StoreError> {
-    Ok(conn.execute(
-        "UPDATE _webhook_deliveries SET state = 'pending' WHERE state = 'inflight'",
-        [],
-    )?)
+/// again. On SQLite exactly one process dispatches, so nobody else owns
+/// them; on PostgreSQL other nodes may be sending theirs, so only claims
+/// older than the lease are taken back.
+pub fn reset_inflight(db: &dyn Db, now: i64) -> Result<usize, StoreError> {
+    let before = match db.dialect() {
+        Dialect::Sqlite => i64::MAX,
+        Dialect::Postgres => now - LEASE_MS,
+    };
+    db.exec(
+        "UPDATE _webhook_deliveries SET state = 'pending'
+         WHERE state = 'inflight' AND updated < ?1",
+        &[before.into()],
+    )
 }
 
 /// A delivery handed to a sender.
@@ -88,107 +100,116 @@ pub struct Claimed {
 }
 
 /// Moves up to `limit` due pending deliveries of one endpoint to
-/// `inflight` (oldest due first) and returns them.
+/// `inflight` (oldest due first) and returns them. On PostgreSQL the rows
+/// are locked with `SKIP LOCKED`, so two nodes claiming at once take
+/// different deliveries, and a claim whose lease ran out is taken over.
 pub fn claim(
-    conn: &Connection,
+    db: &dyn Db,
     webhook_id: &str,
     now: i64,
     limit: usize,
 ) -> Result<Vec<Claimed>, StoreError> {
     // A literal LIMIT (a handful of values): a bound one makes SQLite
     // re-prepare the statement on every run.
-    let mut stmt = conn.prepare_cached(&format!(
+    let (due, lock) = match db.dialect() {
+        Dialect::Sqlite => ("state = 'pending' AND next_attempt_at <= ?2", ""),
+        Dialect::Postgres => (
+            "((state = 'pending' AND next_attempt_at <= ?2) OR (state = 'inflight' AND updated < ?3))",
+            " FOR UPDATE SKIP LOCKED",
+        ),
+    };
+    let sql = format!(
         "UPDATE _webhook_deliveries SET state = 'inflight', updated = ?2
          WHERE id IN (SELECT id FROM _webhook_deliveries
-                      WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
-                      ORDER BY next_attempt_at, id LIMIT {limit})
+                      WHERE webhook_id = ?1 AND {due}
+                      ORDER BY next_attempt_at, id LIMIT {limit}{lock})
          RETURNING id, webhook_id, event_id, change_seq, body, attempts, schedule_base, trigger"
-    ))?;
-    let mut rows = stmt
-        .query_map(params![webhook_id, now], |r| {
-            Ok(Claimed {
-                id: r.get(0)?,
-                webhook_id: r.get(1)?,
-                event_id: r.get(2)?,
-                change_seq: r.get(3)?,
-                body: r.get(4)?,
-                attempts: r.get(5)?,
-                schedule_base: r.get(6)?,
-                trigger: r.get(7)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    );
+    let mut params = vec![webhook_id.into(), now.into()];
+    if db.dialect() == Dialect::Postgres {
+        params.push(Val::Int(now - LEASE_MS));
+    }
+    let mut rows = db.rows(&sql, &params, |r| {
+        Ok(Claimed {
+            id: r.int(0)?,
+            webhook_id: r.text(1)?,
+            event_id: r.text(2)?,
+            change_seq: r.opt_int(3)?,
+            body: r.text(4)?,
+            attempts: r.int(5)?,
+            schedule_base: r.int(6)?,
+            trigger: r.text(7)?,
+        })
+    })?;
     rows.sort_by_key(|c| c.id);
     Ok(rows)
 }
 
 /// The earliest time a pending delivery is due, if any.
-pub fn next_due(conn: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .prepare_cached(
+pub fn next_due(db: &dyn Db) -> Result<Option<i64>, StoreError> {
+    Ok(db
+        .row(
             "SELECT MIN(next_attempt_at) FROM _webhook_deliveries WHERE state = 'pending'",
+            &[],
+            |r| r.opt_int(0),
         )?
-        .query_row([], |r| r.get(0))?)
+        .flatten())
 }
 
 /// Queues a delivery again, due now, with `trigger`; a `replay` restarts
 /// the retry schedule, other triggers make one more attempt.
-pub fn requeue(conn: &Connection, id: i64, trigger: &str, now: i64) -> Result<bool, StoreError> {
-    let n = conn
-        .prepare_cached(
-            "UPDATE _webhook_deliveries SET state = 'pending', trigger = ?2, next_attempt_at = ?3,
-                schedule_base = attempts, updated = ?3
-             WHERE id = ?1 AND state != 'inflight'",
-        )?
-        .execute(params![id, trigger, now])?;
+pub fn requeue(db: &dyn Db, id: i64, trigger: &str, now: i64) -> Result<bool, StoreError> {
+    let n = db.exec(
+        "UPDATE _webhook_deliveries SET state = 'pending', trigger = ?2, next_attempt_at = ?3,
+            schedule_base = attempts, updated = ?3
+         WHERE id = ?1 AND state != 'inflight'",
+        &[id.into(), trigger.into(), now.into()],
+    )?;
     Ok(n > 0)
 }
 
 /// Ids of an endpoint's failed deliveries created at or after `since`.
-pub fn failed_since(
-    conn: &Connection,
-    webhook_id: &str,
-    since: i64,
-) -> Result<Vec<i64>, StoreError> {
-    let mut stmt = conn.prepare_cached(
+pub fn failed_since(db: &dyn Db, webhook_id: &str, since: i64) -> Result<Vec<i64>, StoreError> {
+    db.rows(
         "SELECT id FROM _webhook_deliveries
          WHERE webhook_id = ?1 AND state = 'failed' AND created >= ?2 ORDER BY id",
-    )?;
-    let rows = stmt
-        .query_map(params![webhook_id, since], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+        &[webhook_id.into(), since.into()],
+        |r| r.int(0),
+    )
 }
 
 /// The delivery of an endpoint for a change, if there is one.
 pub fn delivery_for_seq(
-    conn: &Connection,
+    db: &dyn Db,
     webhook_id: &str,
     seq: i64,
 ) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id FROM _webhook_deliveries WHERE webhook_id = ?1 AND change_seq = ?2",
-        )?
-        .query_row(params![webhook_id, seq], |r| r.get(0))
-        .optional()?)
+    db.row(
+        "SELECT id FROM _webhook_deliveries WHERE webhook_id = ?1 AND change_seq = ?2",
+        &[webhook_id.into(), seq.into()],
+        |r| r.int(0),
+    )
 }
 
 /// Deliveries waiting or being sent (the queue depth).
-pub fn queue_depth(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached(
+pub fn queue_depth(db: &dyn Db) -> Result<i64, StoreError> {
+    Ok(db
+        .row(
             "SELECT COUNT(*) FROM _webhook_deliveries
              WHERE webhook_id IN (SELECT id FROM _webhooks) AND state IN ('pending', 'inflight')",
+            &[],
+            |r| r.int(0),
         )?
-        .query_row([], |r| r.get(0))?)
+        .unwrap_or(0))
 }
 
 /// When the next pending delivery of one endpoint falls due.
-pub fn next_due_for(conn: &Connection, webhook_id: &str) -> Result<Option<i64>, StoreError> {
-    Ok(conn
-        .prepare_cached(
+pub fn next_due_for(db: &dyn Db, webhook_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(db
+        .row(
             "SELECT MIN(next_attempt_at) FROM _webhook_deliveries WHERE webhook_id = ?1 AND state = 'pending'",
+            &[webhook_id.into()],
+            |r| r.opt_int(0),
         )?
-        .query_row([webhook_id], |r| r.get(0))?)
+        .flatten())
 }
