@@ -48,7 +48,15 @@ pub struct App {
 
 impl App {
     pub fn open(config: Config) -> Result<Arc<Self>, StoreError> {
-        let store = Store::open(&config.dir)?;
+        let store = match config.db.postgres_url() {
+            Some(url) => Store::open_postgres(url, &config.dir)?,
+            None if config.db.url.trim().is_empty() => Store::open(&config.dir)?,
+            None => {
+                return Err(StoreError::Corrupt(
+                    "db.url must start with postgres:// or postgresql://".into(),
+                ));
+            }
+        };
         let logs = crate::store::logs::LogDb::open(&config.dir)?;
         let backups = crate::service::backups::Backups::new(&config.dir);
         let metrics =

@@ -18,6 +18,9 @@ pub struct Cli {
     /// Data directory (default ./cairn_data).
     #[arg(long, global = true)]
     dir: Option<PathBuf>,
+    /// PostgreSQL database URL (postgres://…); default: SQLite in the data directory.
+    #[arg(long, global = true)]
+    db: Option<String>,
     /// Configuration file (default ./config.toml when present).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
@@ -125,6 +128,9 @@ pub fn run() -> i32 {
     };
     if let Some(d) = cli.dir {
         config.dir = d;
+    }
+    if let Some(url) = cli.db {
+        config.db.url = url;
     }
     if let Command::Serve { http: Some(h) } = &cli.command {
         config.http = h.clone();

@@ -14,6 +14,9 @@ pub struct Config {
     pub http: String,
     /// Data directory.
     pub dir: PathBuf,
+    /// The database (`[db]`): SQLite in the data directory unless a
+    /// PostgreSQL URL is given.
+    pub db: DbConfig,
     /// Log filter (tracing's env-filter syntax).
     pub log: String,
     /// How long the change log keeps changes for resuming realtime
@@ -70,6 +73,7 @@ impl Default for Config {
         Self {
             http: "127.0.0.1:8090".into(),
             dir: PathBuf::from("cairn_data"),
+            db: DbConfig::default(),
             log: "info".into(),
             changes_retention_hours: 24,
             changes_retention_rows: 100_000,
@@ -91,6 +95,35 @@ impl Default for Config {
             webhooks: Default::default(),
             encryption_env: String::new(),
         }
+    }
+}
+
+/// `[db]`: which store the server runs on.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DbConfig {
+    /// `postgres://user:password@host:port/database?sslmode=...`; empty:
+    /// SQLite (`data.db` in the data directory).
+    pub url: String,
+}
+
+impl DbConfig {
+    /// The PostgreSQL URL, when one is configured.
+    pub fn postgres_url(&self) -> Option<&str> {
+        let url = self.url.trim();
+        (url.starts_with("postgres://") || url.starts_with("postgresql://")).then_some(url)
+    }
+}
+
+impl std::fmt::Debug for DbConfig {
+    // The URL carries the database password: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let engine = if self.url.is_empty() {
+            "sqlite"
+        } else {
+            "postgres"
+        };
+        f.debug_struct("DbConfig").field("engine", &engine).finish()
     }
 }
 
@@ -126,6 +159,9 @@ impl Config {
         }
         if let Some(v) = get("CAIRN_DIR") {
             self.dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("CAIRN_DB_URL") {
+            self.db.url = v;
         }
         if let Some(v) = get("CAIRN_LOG") {
             self.log = v;

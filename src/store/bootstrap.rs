@@ -56,7 +56,8 @@ pub fn bootstrap(db: &dyn Db) -> Result<(), StoreError> {
     let d = db.dialect();
     db.batch(match d {
         Dialect::Sqlite => "BEGIN IMMEDIATE",
-        Dialect::Postgres => "BEGIN",
+        // Nodes starting together on one database bootstrap one at a time.
+        Dialect::Postgres => "BEGIN; SELECT pg_advisory_xact_lock(7305260049)",
     })?;
     let res = (|| -> Result<(), StoreError> {
         match db.sqlite() {

@@ -152,7 +152,9 @@ pub fn drop_indexes(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
 /// (so renamed fields keep their values). Runs inside the caller's
 /// transaction, so a failure leaves schema and data as they were.
 pub fn rebuild_table(db: &dyn Db, old: &Collection, new: &Collection) -> Result<(), StoreError> {
-    let conn = super::sql::sqlite_only(db, "schema changes on PostgreSQL")?;
+    let Some(conn) = db.sqlite() else {
+        return alter_table(db, old, new);
+    };
     drop_indexes(conn, old)?;
     let tmp = format!("_tmp_{}", new.name);
     conn.execute_batch(&create_table_sql(new, &tmp, Dialect::Sqlite))?;
@@ -191,6 +193,86 @@ pub fn rebuild_table(db: &dyn Db, old: &Collection, new: &Collection) -> Result<
         quote_ident(&new.name)
     ))?;
     create_indexes(conn, new)
+}
+
+/// PostgreSQL's way to the same end as `rebuild_table`: ALTERs in the
+/// caller's transaction (PostgreSQL's DDL is transactional), matching
+/// fields by id, so renamed fields keep their values and the table's other
+/// columns are not copied.
+fn alter_table(db: &dyn Db, old: &Collection, new: &Collection) -> Result<(), StoreError> {
+    let d = Dialect::Postgres;
+    drop_indexes(db, old)?;
+    if old.name != new.name {
+        db.batch(&format!(
+            "ALTER TABLE {} RENAME TO {}",
+            d.ident(&old.name),
+            d.ident(&new.name)
+        ))?;
+    }
+    let table = d.ident(&new.name);
+    // Columns go first, so a rename may take a dropped column's name. A
+    // field id whose type changed is a new column.
+    let kept = |of: &crate::schema::Field| {
+        new.fields
+            .iter()
+            .any(|f| f.id == of.id && f.kind.type_name() == of.kind.type_name())
+    };
+    let drops: Vec<String> = (old.fields.iter().filter(|of| !kept(of)))
+        .map(|of| format!("DROP COLUMN {}", d.ident(&of.name)))
+        .collect();
+    if !drops.is_empty() {
+        db.batch(&format!("ALTER TABLE {table} {}", drops.join(", ")))?;
+    }
+    // Renames go through a temporary name each, so names may swap. RENAME
+    // cannot share a statement with other actions.
+    let renamed: Vec<(&str, &str, String)> = (new.fields.iter())
+        .filter_map(|f| {
+            let of = old.fields.iter().find(|o| o.id == f.id && kept(o))?;
+            (of.name != f.name)
+                .then(|| (of.name.as_str(), f.name.as_str(), format!("_old_{}", f.id)))
+        })
+        .collect();
+    for (from, to) in renamed
+        .iter()
+        .map(|(from, _, tmp)| (*from, tmp.as_str()))
+        .chain(renamed.iter().map(|(_, to, tmp)| (tmp.as_str(), *to)))
+    {
+        db.batch(&format!(
+            "ALTER TABLE {table} RENAME COLUMN {} TO {}",
+            d.ident(from),
+            d.ident(to)
+        ))?;
+    }
+    let mut steps = Vec::new();
+    for f in &new.fields {
+        let Some(of) = old.fields.iter().find(|o| o.id == f.id && kept(o)) else {
+            steps.push(format!(
+                "ADD COLUMN {} {}",
+                d.ident(&f.name),
+                d.column_def(f)
+            ));
+            continue;
+        };
+        if of.kind.is_multiple() != f.kind.is_multiple() {
+            let col = d.ident(&f.name);
+            let (ty, using, default) = if f.kind.is_multiple() {
+                let using = format!(
+                    "CASE WHEN {col} = '' THEN '[]'::jsonb ELSE jsonb_build_array({col}) END"
+                );
+                ("JSONB", using, "'[]'")
+            } else {
+                let using = format!("COALESCE({col} ->> -1, '')");
+                ("TEXT COLLATE \"C\"", using, "''")
+            };
+            steps.push(format!("ALTER COLUMN {col} DROP DEFAULT"));
+            steps.push(format!("ALTER COLUMN {col} TYPE {ty} USING {using}"));
+            steps.push(format!("ALTER COLUMN {col} SET DEFAULT {default}"));
+        }
+    }
+    if !steps.is_empty() {
+        db.batch(&format!("ALTER TABLE {table} {}", steps.join(", ")))?;
+    }
+    create_indexes(db, new)
 }
 
 /// Drops the collection's table.

@@ -159,7 +159,7 @@ impl LogDb {
             tx,
             closed: AtomicBool::new(false),
             handle: Mutex::new(Some(handle)),
-            readers: Readers::new(&path, 2),
+            readers: Readers::sqlite(&path, 2),
             path,
             counters,
         })
@@ -203,7 +203,9 @@ impl LogDb {
         &self,
         f: impl FnOnce(&Connection) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
-        self.readers.run(f)
+        // auxiliary.db is SQLite on every node, whatever the main store is.
+        self.readers
+            .run(|c| f(super::sql::sqlite_only(c, "request logs")?))
     }
 
     /// Deletes entries created before `before`; returns how many.

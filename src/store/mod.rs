@@ -47,8 +47,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
-use rusqlite::Connection;
-
 use crate::schema::Collection;
 pub use pool::WriteCtx;
 
@@ -57,6 +55,14 @@ pub use pool::WriteCtx;
 /// alias is the one place outside this module where the driver's type is
 /// chosen; the PostgreSQL store replaces it with its transaction handle.
 pub type Conn = dyn sql::Db;
+
+/// Readers per store: two per core, at least four.
+fn reader_count() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get() * 2)
+        .unwrap_or(4)
+        .max(4)
+}
 
 /// Storage failures. None of these texts reach clients.
 #[derive(Debug)]
@@ -176,7 +182,8 @@ impl Schema {
 pub struct Store {
     path: PathBuf,
     writer: pool::Writer,
-    checkpointer: pool::Checkpointer,
+    /// SQLite only: folds the WAL back off the commit path.
+    checkpointer: Option<pool::Checkpointer>,
     readers: pool::Readers,
     schema: Arc<RwLock<Arc<Schema>>>,
     last_seq: tokio::sync::watch::Sender<i64>,
@@ -191,14 +198,39 @@ impl Store {
         let path = dir.join("data.db");
         let conn = pool::open_writer(&path)?;
         bootstrap::bootstrap(&conn)?;
-        let schema = Arc::new(RwLock::new(Arc::new(Schema::load(&conn)?)));
-        let seq = records::last_seq(&conn)?;
-        let (last_seq, _) = tokio::sync::watch::channel(seq);
         let checkpointer = pool::Checkpointer::start(&path)?;
-        let poke = checkpointer.poker();
+        let readers = pool::Readers::sqlite(&path, reader_count());
+        Self::start(Box::new(conn), readers, Some(checkpointer), dir)
+    }
+
+    /// Opens the PostgreSQL database at `url` (bootstrapping its system
+    /// tables); `dir` still holds what stays local to a node (request
+    /// logs, local files, hooks).
+    pub fn open_postgres(url: &str, dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
+        let conn = pg::PgConn::connect(url)?;
+        bootstrap::bootstrap(&conn)?;
+        let url = url.to_owned();
+        let readers = pool::Readers::new(
+            Box::new(move || Ok(Box::new(pg::PgConn::connect(&url)?))),
+            reader_count(),
+        );
+        Self::start(Box::new(conn), readers, None, dir)
+    }
+
+    fn start(
+        conn: pool::Owned,
+        readers: pool::Readers,
+        checkpointer: Option<pool::Checkpointer>,
+        dir: &Path,
+    ) -> Result<Self, StoreError> {
+        let schema = Arc::new(RwLock::new(Arc::new(Schema::load(&*conn)?)));
+        let seq = changes::last_seq(&*conn)?;
+        let (last_seq, _) = tokio::sync::watch::channel(seq);
+        let poke = checkpointer.as_ref().and_then(pool::Checkpointer::poker);
         let cache = Arc::clone(&schema);
         let seq_tx = last_seq.clone();
-        let after_commit: pool::AfterCommit = Box::new(move |conn: &Connection, changed, seq| {
+        let after_commit: pool::AfterCommit = Box::new(move |conn: &Conn, changed, seq| {
             counts::bump();
             if changed {
                 match Schema::load(conn) {
@@ -222,21 +254,22 @@ impl Store {
                 });
             }
         });
-        let readers = std::thread::available_parallelism()
-            .map(|n| n.get() * 2)
-            .unwrap_or(4)
-            .max(4);
         let change_hook = pool::HookSlot::default();
         Ok(Self {
             writer: pool::Writer::start(conn, after_commit, Arc::clone(&change_hook)),
             change_hook,
             checkpointer,
-            readers: pool::Readers::new(&path, readers),
-            path,
+            readers,
+            path: dir.join("data.db"),
             schema,
             last_seq,
             roles: roles::RoleCache::default(),
         })
+    }
+
+    /// The SQL dialect of this store.
+    pub fn dialect(&self) -> dialect::Dialect {
+        self.schema().dialect
     }
 
     pub fn path(&self) -> &Path {
@@ -300,10 +333,7 @@ impl Store {
     }
 
     /// Runs a read on a pooled read-only connection.
-    pub fn read<R>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
+    pub fn read<R>(&self, f: impl FnOnce(&Conn) -> Result<R, StoreError>) -> Result<R, StoreError> {
         self.readers.run(f)
     }
 
@@ -316,6 +346,8 @@ impl Store {
     pub fn shutdown(&self) {
         // The writer holds the checkpointer's poke handle: stop it first.
         self.writer.shutdown();
-        self.checkpointer.shutdown();
+        if let Some(c) = &self.checkpointer {
+            c.shutdown();
+        }
     }
 }

@@ -124,7 +124,10 @@ type Job = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Done + Send>;
 
 /// Called on the writer thread after each commit, before replies go out,
 /// with whether the schema changed and the last change-log seq committed.
-pub type AfterCommit = Box<dyn Fn(&Connection, bool, Option<i64>) + Send>;
+pub type AfterCommit = Box<dyn Fn(&super::Conn, bool, Option<i64>) + Send>;
+
+/// A connection of either engine that can move to the thread using it.
+pub type Owned = Box<dyn super::sql::Db + Send>;
 
 /// What the writer reports to metrics: jobs waiting, and how many jobs
 /// each group commit carried.
@@ -151,7 +154,7 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Connection, after_commit: AfterCommit, hook: HookSlot) -> Self {
+    pub fn start(conn: Owned, after_commit: AfterCommit, hook: HookSlot) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
         let stats = std::sync::Arc::new(WriterStats::default());
         let st = std::sync::Arc::clone(&stats);
@@ -221,7 +224,7 @@ pub type HookSlot =
     std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<dyn super::changes::ChangeHook>>>>;
 
 fn writer_loop(
-    conn: Connection,
+    conn: Owned,
     rx: mpsc::Receiver<Job>,
     after_commit: AfterCommit,
     stats: &WriterStats,
@@ -240,14 +243,16 @@ fn writer_loop(
             .fetch_sub(batch.len() as i64, std::sync::atomic::Ordering::Relaxed);
         stats.group_sizes.observe(batch.len() as f64);
         let hook = hook.read().ok().and_then(|g| g.clone());
-        run_group(&conn, batch, &after_commit, hook.as_deref());
+        run_group(&*conn, batch, &after_commit, hook.as_deref());
     }
     // Queue closed: fold the WAL back into the main file.
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+    if let Some(c) = conn.sqlite() {
+        let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+    }
 }
 
 fn run_group(
-    conn: &Connection,
+    conn: &super::Conn,
     batch: Vec<Job>,
     after_commit: &AfterCommit,
     change_hook: Option<&dyn super::changes::ChangeHook>,
@@ -255,7 +260,13 @@ fn run_group(
     let started = std::time::Instant::now();
     let jobs = batch.len();
     let mut dones = Vec::with_capacity(batch.len());
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+    // SQLite takes the write lock at once; PostgreSQL locks rows as the
+    // jobs touch them (one writer per node, READ COMMITTED).
+    let begin = match conn.dialect() {
+        super::dialect::Dialect::Sqlite => "BEGIN IMMEDIATE",
+        super::dialect::Dialect::Postgres => "BEGIN",
+    };
+    if let Err(e) = conn.batch(begin) {
         let msg = e.to_string();
         for job in batch {
             // Run nothing; tell everyone the transaction could not start.
@@ -267,7 +278,7 @@ fn run_group(
     let mut schema_changed = false;
     let mut last_seq = None;
     // Cached statements: these run for every job.
-    let exec = |sql: &str| conn.prepare_cached(sql).and_then(|mut s| s.execute([]));
+    let exec = |sql: &str| conn.exec(sql, &[]);
     for job in batch {
         if exec("SAVEPOINT job").is_err() {
             continue;
@@ -293,7 +304,7 @@ fn run_group(
         }
     }
     let ran = started.elapsed();
-    let commit = conn.execute_batch("COMMIT");
+    let commit = conn.batch("COMMIT");
     tracing::trace!(jobs, ?ran, total = ?started.elapsed(), "group commit");
     let result = match commit {
         Ok(()) => {
@@ -302,7 +313,7 @@ fn run_group(
         }
         Err(e) => {
             tracing::error!(error = %e, "group commit failed");
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = conn.batch("ROLLBACK");
             Err(StoreError::CommitFailed)
         }
     };
@@ -397,19 +408,29 @@ impl Checkpointer {
     }
 }
 
-/// A small pool of read-only connections.
+/// Opens one more read connection for the pool.
+pub type Opener = Box<dyn Fn() -> Result<Owned, StoreError> + Send + Sync>;
+
+/// A small pool of read connections (read-only files on SQLite, sessions
+/// on PostgreSQL), opened on demand up to `max`.
 pub struct Readers {
-    path: std::path::PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    opener: Opener,
+    idle: Mutex<Vec<Owned>>,
     freed: Condvar,
     open: Mutex<usize>,
     max: usize,
 }
 
 impl Readers {
-    pub fn new(path: &Path, max: usize) -> Self {
+    /// Read-only connections to the SQLite file at `path`.
+    pub fn sqlite(path: &Path, max: usize) -> Self {
+        let path = path.to_owned();
+        Self::new(Box::new(move || Ok(Box::new(open_reader(&path)?))), max)
+    }
+
+    pub fn new(opener: Opener, max: usize) -> Self {
         Self {
-            path: path.to_owned(),
+            opener,
             idle: Mutex::new(Vec::new()),
             freed: Condvar::new(),
             open: Mutex::new(0),
@@ -417,7 +438,7 @@ impl Readers {
         }
     }
 
-    fn take(&self) -> Result<Connection, StoreError> {
+    fn take(&self) -> Result<Owned, StoreError> {
         let mut idle = self.idle.lock().map_err(|_| StoreError::Closed)?;
         loop {
             if let Some(c) = idle.pop() {
@@ -429,7 +450,7 @@ impl Readers {
                     *open += 1;
                     drop(open);
                     drop(idle);
-                    return open_reader(&self.path).inspect_err(|_| {
+                    return (self.opener)().inspect_err(|_| {
                         if let Ok(mut o) = self.open.lock() {
                             *o -= 1;
                         }
@@ -440,14 +461,19 @@ impl Readers {
         }
     }
 
-    /// Runs `f` with a read connection on the current thread.
+    /// Runs `f` with a read connection on the current thread. A connection
+    /// whose session broke (PostgreSQL restarted) is dropped, not pooled.
     pub fn run<R>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<R, StoreError>,
+        f: impl FnOnce(&super::Conn) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let conn = self.take()?;
-        let out = f(&conn);
-        if let Ok(mut idle) = self.idle.lock() {
+        let out = f(&*conn);
+        if conn.is_broken() {
+            if let Ok(mut o) = self.open.lock() {
+                *o -= 1;
+            }
+        } else if let Ok(mut idle) = self.idle.lock() {
             idle.push(conn);
         }
         self.freed.notify_one();

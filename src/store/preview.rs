@@ -1,7 +1,6 @@
 //! Runs a checked view query for the dashboard's live preview: a few rows
 //! on a read-only connection, values as JSON.
 
-use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use serde_json::Value;
 
@@ -10,10 +9,11 @@ use super::StoreError;
 /// Column names and up to `limit` rows of `sql` (already checked and
 /// re-printed by `schema::view_query`).
 pub fn rows(
-    conn: &Connection,
+    db: &dyn super::sql::Db,
     sql: &str,
     limit: i64,
 ) -> Result<(Vec<String>, Vec<Vec<Value>>), StoreError> {
+    let conn = super::sql::sqlite_only(db, "view previews on PostgreSQL")?;
     let mut stmt = conn.prepare(&format!("SELECT * FROM ({sql}) LIMIT ?1"))?;
     let cols: Vec<String> = stmt.column_names().map(str::to_owned).collect();
     let n = cols.len();

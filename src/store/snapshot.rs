@@ -16,7 +16,8 @@ use super::StoreError;
 
 /// Writes a consistent, compacted copy of `conn`'s database to `dest`
 /// (which must not exist).
-pub fn vacuum_into(conn: &Connection, dest: &Path) -> Result<(), StoreError> {
+pub fn vacuum_into(db: &dyn super::sql::Db, dest: &Path) -> Result<(), StoreError> {
+    let conn = super::sql::sqlite_only(db, "backups on PostgreSQL (use pg_dump)")?;
     let dest = dest
         .to_str()
         .ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".into()))?;

@@ -148,6 +148,10 @@ pub trait Db {
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         None
     }
+    /// Is the session gone (so a pool must not hand it out again)?
+    fn is_broken(&self) -> bool {
+        false
+    }
 }
 
 impl dyn Db + '_ {

@@ -111,6 +111,7 @@ fn log(t: &TestApp) -> Vec<(String, String, String)> {
     t.app
         .store
         .read(|conn| {
+            let conn = conn.sqlite().expect("SQLite store");
             let mut st = conn
                 .prepare("SELECT collection_name, action, snapshot FROM _changes ORDER BY seq")?;
             let rows = st
@@ -126,6 +127,7 @@ fn secrets_in(t: &TestApp, table: &str) -> Vec<String> {
     t.app
         .store
         .read(|conn| {
+            let conn = conn.sqlite().expect("SQLite store");
             let mut st = conn.prepare(&format!("SELECT password, tokenKey FROM `{table}`"))?;
             let rows = st
                 .query_map([], |r| Ok([r.get::<_, String>(0)?, r.get::<_, String>(1)?]))?
@@ -169,7 +171,13 @@ async fn no_password_hash_or_token_key_ever_enters_the_log() {
     let digest: String = t
         .app
         .store
-        .read(|conn| Ok(conn.query_row("SELECT keyHash FROM _apiKeys", [], |r| r.get(0))?))
+        .read(|conn| {
+            Ok(conn.sqlite().expect("SQLite store").query_row(
+                "SELECT keyHash FROM _apiKeys",
+                [],
+                |r| r.get(0),
+            )?)
+        })
         .expect("digest");
     seen.push(digest);
     let (s, _) = t.delete(&url).await;

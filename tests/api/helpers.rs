@@ -150,6 +150,7 @@ impl TestApp {
         self.app
             .store
             .read(|conn| {
+                let conn = conn.sqlite().expect("SQLite store");
                 let mut st =
                     conn.prepare("SELECT action FROM _changes WHERE record_id = ?1 ORDER BY seq")?;
                 let rows = st
@@ -163,7 +164,13 @@ impl TestApp {
     pub fn change_count(&self) -> i64 {
         self.app
             .store
-            .read(|conn| Ok(conn.query_row("SELECT COUNT(*) FROM _changes", [], |r| r.get(0))?))
+            .read(|conn| {
+                Ok(conn.sqlite().expect("SQLite store").query_row(
+                    "SELECT COUNT(*) FROM _changes",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
             .expect("count")
     }
 }

@@ -32,6 +32,22 @@ import PocketBase from 'pocketbase';
 
 const execFileP = promisify(execFile);
 
+// SDK_STORE=postgres runs every Cairn server on a fresh PostgreSQL
+// database of its own on the server CAIRN_TEST_PG_URL names (scripts/test
+// starts one), created with Debian's psql.
+export const ON_POSTGRES = (process.env.SDK_TARGET || 'cairn').toLowerCase() !== 'pocketbase' && process.env.SDK_STORE === 'postgres';
+let pgDatabases = 0;
+async function freshPgDatabase() {
+  const base = process.env.CAIRN_TEST_PG_URL;
+  if (!base) throw new Error('SDK_STORE=postgres needs CAIRN_TEST_PG_URL');
+  const name = `cairn_sdk_${process.pid}_${++pgDatabases}`;
+  await execFileP('psql', [base, '-q', '-c', `CREATE DATABASE ${name}`], { timeout: 30_000 });
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TARGET = (process.env.SDK_TARGET || 'cairn').toLowerCase();
 export const IS_POCKETBASE = TARGET === 'pocketbase';
@@ -163,10 +179,15 @@ class Server {
     this.pb = null;
   }
 
+  /** The environment the binary runs with (its own database on PostgreSQL). */
+  env() {
+    return this.dbUrl ? { ...process.env, CAIRN_DB_URL: this.dbUrl } : process.env;
+  }
+
   /** Run the binary with the given CLI args and `--dir DIR` appended. */
   async cli(args, { allowFail = false } = {}) {
     try {
-      const { stdout, stderr } = await execFileP(BIN, [...args, '--dir', this.dir], { cwd: this.root, timeout: 30_000 });
+      const { stdout, stderr } = await execFileP(BIN, [...args, '--dir', this.dir], { cwd: this.root, timeout: 30_000, env: this.env() });
       return { code: 0, stdout, stderr };
     } catch (err) {
       if (!allowFail) {
@@ -188,6 +209,7 @@ class Server {
       roots.add(this.root);
       await fsp.writeFile(path.join(this.root, 'owner.pid'), String(process.pid));
       this.dir = path.join(this.root, 'data');
+      if (ON_POSTGRES) this.dbUrl = await freshPgDatabase();
       await this.cli(['superuser', 'upsert', SUPERUSER_EMAIL, SUPERUSER_PASSWORD]);
     }
     await this.spawnServe();
@@ -201,7 +223,7 @@ class Server {
     const args = ['serve', '--http', `127.0.0.1:${port}`, '--dir', this.dir];
     this.log += `$ ${BIN} ${args.join(' ')}\n`;
     this.exited = null;
-    const child = spawn(BIN, args, { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, args, { cwd: this.root, stdio: ['ignore', 'pipe', 'pipe'], env: this.env() });
     this.child = child;
     running.add(child);
     if (child.pid) fs.writeFileSync(path.join(this.root, 'server.pid'), String(child.pid));

@@ -82,7 +82,12 @@ impl PgConn {
         }
         let text = placeholders(sql);
         let stmt = futures_executor::block_on(self.client.prepare(&text))?;
-        self.stmts.borrow_mut().insert(sql.to_owned(), stmt.clone());
+        let mut cache = self.stmts.borrow_mut();
+        // Bounded like SQLite's statement cache: filters make many texts.
+        if cache.len() >= super::pool::STATEMENT_CACHE {
+            cache.clear();
+        }
+        cache.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
     }
 }
@@ -133,6 +138,10 @@ impl Db for PgConn {
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
         Ok(futures_executor::block_on(self.client.batch_execute(sql))?)
+    }
+
+    fn is_broken(&self) -> bool {
+        self.client.is_closed()
     }
 }
 
@@ -201,6 +210,19 @@ impl ToSql for Val<'_> {
             (Val::Real(f), &Type::FLOAT8) => f.to_sql(ty, out)?,
             (Val::Real(f), &Type::FLOAT4) => (f as f32).to_sql(ty, out)?,
             (Val::Text(s), &Type::JSONB) => {
+                out.put_u8(1);
+                // A filter comparing a JSON column with plain text (`tags =
+                // 'b'`) binds the text as a JSON string, so it compares as
+                // SQLite's stored text does (never equal to an array).
+                if serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok() {
+                    out.put_slice(s.as_bytes());
+                } else {
+                    out.put_slice(serde_json::Value::from(s).to_string().as_bytes());
+                }
+                IsNull::No
+            }
+            (Val::Text(s), &Type::JSONPATH) => {
+                // jsonpath's binary form: a version byte, then the text.
                 out.put_u8(1);
                 out.put_slice(s.as_bytes());
                 IsNull::No

@@ -105,7 +105,11 @@ async fn backup_under_write_load_is_consistent_and_restores() {
     let live: String = t
         .app
         .store
-        .read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+        .read(|c| {
+            Ok(c.sqlite()
+                .expect("SQLite store")
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        })
         .expect("check");
     assert_eq!(live, "ok");
     assert!(
