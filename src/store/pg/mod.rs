@@ -70,6 +70,8 @@ impl PgConn {
             }
         });
         let client = rx.recv().map_err(|_| StoreError::Closed)??;
+        // NOTICEs ("relation already exists, skipping") are not news.
+        futures_executor::block_on(client.batch_execute("SET client_min_messages TO warning"))?;
         Ok(Self {
             client,
             stmts: RefCell::new(HashMap::new()),
