@@ -63,7 +63,7 @@ impl App {
             crate::service::metrics::Metrics::new(store.writer_stats().group_sizes.clone());
         let files = crate::service::files::Files::open_local(&config.dir, config.file_limits())
             .map_err(StoreError::Io)?;
-        let current = store.read(|c| settings::load(c))?;
+        let current = store.read(settings::load)?;
         files.configure(&current);
         let limiter = Limiter::new(&current);
         let (fanout, fanout_rx) = tokio::sync::mpsc::unbounded_channel();

@@ -181,7 +181,7 @@ pub async fn restore_backup(app: &Arc<App>, key: &str) -> Result<(), Error> {
             crate::store::maintenance::keep_change_seq_above(ctx.conn, seen)
         })
         .await?;
-    let settings = app.store.read(|c| crate::store::settings::load(c))?;
+    let settings = app.store.read(crate::store::settings::load)?;
     app.set_settings(settings);
     apply_backup_schedule(app);
     Ok(())

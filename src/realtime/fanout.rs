@@ -153,7 +153,7 @@ fn trim(app: &App, rt: &tokio::runtime::Handle) {
 /// Replays `(since, cursor]` to one resumed subscription, then makes it live.
 fn resume(app: &App, client: &Arc<Client>, mut sub: Sub, cursor: i64) {
     let since = sub.resume.unwrap_or(cursor);
-    let oldest = app.store.read(|c| changes::oldest(c)).ok().flatten();
+    let oldest = app.store.read(changes::oldest).ok().flatten();
     let reachable = since >= cursor || oldest.is_some_and(|o| o <= since + 1);
     if since > cursor || !reachable {
         let data = json!({"action": "reset", "seq": cursor}).to_string();

@@ -158,7 +158,7 @@ pub fn target(url: &str) -> Option<(String, Option<String>)> {
 
 /// Batch settings: `Some(maxRequests)` when batch is enabled.
 fn limits(store: &Store) -> Result<Option<i64>, Error> {
-    let cfg = store.read(|c| settings::load(c))?;
+    let cfg = store.read(settings::load)?;
     let enabled = cfg
         .pointer("/batch/enabled")
         .and_then(Value::as_bool)

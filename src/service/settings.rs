@@ -20,7 +20,7 @@ pub fn public(v: &Value) -> Value {
 }
 
 pub fn get(store: &Store) -> Result<Value, Error> {
-    Ok(public(&store.read(|c| settings::load(c))?))
+    Ok(public(&store.read(settings::load)?))
 }
 
 fn validate(v: &Value) -> Map<String, Value> {

@@ -156,7 +156,7 @@ pub async fn replay(
         .and_then(Value::as_i64)
         .filter(|s| *s >= 0)
         .ok_or_else(|| Error::bad("fromSeq must be a change-log sequence number."))?;
-    let oldest = store.read(|c| changes::oldest(c)).map_err(internal)?;
+    let oldest = store.read(changes::oldest).map_err(internal)?;
     if oldest.is_some_and(|o| from < o && from > 0) {
         return Err(Error::bad(
             "The change log no longer reaches back to fromSeq.",

@@ -104,7 +104,7 @@ impl Metrics {
 
 /// Deliveries pending or in flight.
 pub fn queue_depth(store: &Store) -> Result<i64, StoreError> {
-    store.read(|c| crate::store::webhooks::queue_depth(c))
+    store.read(crate::store::webhooks::queue_depth)
 }
 
 #[cfg(test)]

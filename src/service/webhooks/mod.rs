@@ -121,7 +121,7 @@ impl Webhooks {
 
     /// Re-reads `_webhooks` into the snapshot (after every endpoint change).
     pub fn reload(&self, store: &Store) -> Result<(), StoreError> {
-        let rows = store.read(|c| db::load_endpoints(c))?;
+        let rows = store.read(db::load_endpoints)?;
         let list: Vec<Arc<Endpoint>> = rows
             .iter()
             .filter_map(|r| {
