@@ -333,7 +333,10 @@ impl Store {
     }
 
     /// Runs a read on a pooled read-only connection.
-    pub fn read<R>(&self, f: impl FnOnce(&Conn) -> Result<R, StoreError>) -> Result<R, StoreError> {
+    pub fn read<R>(
+        &self,
+        f: impl FnOnce(&dyn sql::Db) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         self.readers.run(f)
     }
 

@@ -465,7 +465,7 @@ impl Readers {
     /// whose session broke (PostgreSQL restarted) is dropped, not pooled.
     pub fn run<R>(
         &self,
-        f: impl FnOnce(&super::Conn) -> Result<R, StoreError>,
+        f: impl FnOnce(&dyn super::sql::Db) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
         let conn = self.take()?;
         let out = f(&*conn);
