@@ -18,7 +18,7 @@ use crate::store::{Conn, Schema, WriteCtx, collections as store_coll, hooks_db};
 pub const NO_ROWS: &str = "sql: no rows in result set";
 
 /// A host answering the migration `app` over `conn`.
-pub fn host(conn: Rc<Conn>) -> Host {
+pub fn host(conn: Rc<Conn<'static>>) -> Host {
     Rc::new(move |op, args| {
         if let Some(r) = super::ops::common(op, &args) {
             return r;

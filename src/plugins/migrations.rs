@@ -67,7 +67,7 @@ impl Migrations {
         names
     }
 
-    fn open(&self) -> Result<Rc<Conn>, MigrationError> {
+    fn open(&self) -> Result<Rc<Conn<'static>>, MigrationError> {
         std::fs::create_dir_all(&self.data_dir).map_err(|e| MigrationError(e.to_string()))?;
         let conn = pool::open_writer(&self.data_dir.join("data.db")).map_err(fail)?;
         bootstrap::bootstrap(&conn).map_err(fail)?;
@@ -132,13 +132,13 @@ impl Migrations {
 
     fn in_tx(
         &self,
-        conn: &Rc<Conn>,
-        f: impl FnOnce(&Rc<Conn>) -> Result<(), MigrationError>,
+        conn: &Rc<Conn<'static>>,
+        f: impl FnOnce(&Rc<Conn<'static>>) -> Result<(), MigrationError>,
     ) -> Result<(), MigrationError> {
         hooks_db::in_transaction(&**conn, || f(conn))
     }
 
-    fn run_file(&self, conn: &Rc<Conn>, file: &str, which: &str) -> Result<(), String> {
+    fn run_file(&self, conn: &Rc<Conn<'static>>, file: &str, which: &str) -> Result<(), String> {
         let path = self.dir.join(file);
         let src = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
         let limits = Limits {

@@ -54,7 +54,7 @@ pub use pool::WriteCtx;
 /// passes it on to `store` functions (it never runs SQL on it), so this
 /// alias is the one place outside this module where the driver's type is
 /// chosen; the PostgreSQL store replaces it with its transaction handle.
-pub type Conn = dyn sql::Db;
+pub type Conn<'a> = dyn sql::Db + 'a;
 
 /// Readers per store: two per core, at least four.
 fn reader_count() -> usize {

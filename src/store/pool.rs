@@ -98,7 +98,7 @@ pub struct Done {
 
 /// State a job can touch besides the connection.
 pub struct WriteCtx<'a> {
-    pub conn: &'a super::Conn,
+    pub conn: &'a super::Conn<'a>,
     /// Set by jobs that changed `_collections`; the writer reloads the
     /// schema cache after commit, before replying.
     pub schema_changed: bool,
