@@ -252,6 +252,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_database_url_comes_from_the_environment_and_is_never_printed() {
+        let mut c = Config::default();
+        assert_eq!(c.db.postgres_url(), None);
+        c.apply_env(|k| (k == "CAIRN_DB_URL").then(|| "postgres://u:hunter2@db/x".to_owned()));
+        assert_eq!(c.db.postgres_url(), Some("postgres://u:hunter2@db/x"));
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("postgres"),
+            "{shown}"
+        );
+    }
+
+    #[test]
     fn encryption_key_comes_from_the_named_variable() {
         let mut c = Config::default();
         let env = |k: &str| match k {

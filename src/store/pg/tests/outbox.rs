@@ -186,3 +186,38 @@ fn schema_changes_keep_data_by_field_id_alike() {
         assert!(row.get("flag").is_none(), "{d:?}");
     }
 }
+
+#[test]
+fn nodes_starting_together_bootstrap_once() {
+    let (Some(a), Some(url)) = (fresh_pg(), std::env::var("CAIRN_TEST_PG_URL").ok()) else {
+        return;
+    };
+    let name = (&a as &dyn Db)
+        .row("SELECT current_database()", &[], |r| r.text(0))
+        .expect("name")
+        .expect("row");
+    let base = url
+        .rsplit_once('/')
+        .map_or(url.as_str(), |(b, _)| b)
+        .to_owned();
+    let nodes: Vec<_> = (0..3)
+        .map(|_| {
+            let url = format!("{base}/{name}");
+            std::thread::spawn(move || {
+                let db = crate::store::pg::PgConn::connect(&url).expect("node");
+                crate::store::bootstrap::bootstrap(&db)
+            })
+        })
+        .collect();
+    for n in nodes {
+        n.join().expect("thread").expect("bootstrap");
+    }
+    let system = (&a as &dyn Db)
+        .row(
+            "SELECT COUNT(*) FROM _collections WHERE name = '_superusers'",
+            &[],
+            |r| r.int(0),
+        )
+        .expect("count");
+    assert_eq!(system, Some(1));
+}
