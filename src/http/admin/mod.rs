@@ -8,7 +8,8 @@
 //! (templates, headers), `login.rs` (sign-in, MFA, first superuser),
 //! `links.rs` (the public email-link pages), `collections.rs` and
 //! `fields.rs` (schema editor), `records.rs` and `record_form.rs`
-//! (records), `settings.rs`. Operations pages: `logs.rs`, `backups.rs`,
+//! (records), `settings.rs`, `storage.rs` (file storage and backup
+//! settings with the S3 test). Operations pages: `logs.rs`, `backups.rs`,
 //! `crons.rs`, `health.rs`, `sql.rs`, `webhooks.rs` and `webhook_log.rs`.
 
 mod auth_actions;
@@ -34,6 +35,7 @@ mod session;
 mod settings;
 mod shell;
 mod sql;
+mod storage;
 mod view;
 mod webhook_log;
 mod webhooks;
@@ -149,6 +151,14 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         )
         // Settings
         .route("/_/settings", get(settings::page).post(settings::submit))
+        .route(
+            "/_/settings/storage",
+            get(storage::files_page).post(storage::files_submit),
+        )
+        .route(
+            "/_/backups/settings",
+            get(storage::backups_page).post(storage::backups_submit),
+        )
         // Operations
         .route("/_/logs", get(logs::list))
         .route("/_/logs/{id}", get(logs::detail))
