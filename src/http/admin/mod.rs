@@ -7,8 +7,8 @@
 //! Layout: `session.rs` (store, `Admin` extractor, CSRF layer), `view.rs`
 //! (templates, headers), `login.rs` (sign-in, MFA, first superuser),
 //! `links.rs` (the public email-link pages), `collections.rs` and
-//! `fields.rs` (schema editor), `records.rs` and `record_form.rs`
-//! (records), `settings.rs`, `storage.rs` (file storage and backup
+//! `fields.rs` (schema editor), `records.rs`, `record_count.rs`,
+//! `preview.rs` and `record_form.rs` (records), `settings.rs`, `storage.rs` (file storage and backup
 //! settings with the S3 test). Operations pages: `logs.rs`, `backups.rs`,
 //! `crons.rs`, `health.rs`, `sql.rs`, `webhooks.rs` and `webhook_log.rs`.
 
@@ -27,6 +27,8 @@ mod login;
 mod logs;
 mod multipart;
 mod oauth2_map;
+mod preview;
+mod record_count;
 mod record_files;
 mod record_form;
 mod records;
@@ -123,6 +125,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         // Records
         .route("/_/collections/{name}", get(records::list))
         .route("/_/collections/{name}/live", get(records::live))
+        .route("/_/collections/{name}/count", get(record_count::count))
         .route("/_/collections/{name}/pick", get(relation_picker::search))
         .route("/_/collections/{name}/export", get(records::export))
         .route(
