@@ -33,6 +33,8 @@ const srv = useServer(async (s) => {
 });
 const b = useBrowser();
 const skip = IS_POCKETBASE ? cairnOnly : false;
+/** With DOCS_SHOTS=1, saves the page for docs/dashboard.md. */
+const shot = (page, name) => (process.env.DOCS_SHOTS ? page.screenshot({ path: `docs/dashboard/${name}.png` }) : null);
 
 async function rowIds(page) {
   return (await page.locator('table.records tbody tr[data-id]').evaluateAll((trs) => trs.map((tr) => tr.dataset.id))).sort();
@@ -66,6 +68,7 @@ test('preview as a user: rows equal REST with their token; banner; read-only; no
   assert.deepEqual(await rowIds(page), await restIds('notes', ada));
   assert.equal((await rowIds(page)).length, 3);
   await page.locator('#total', { hasText: '3 record(s)' }).waitFor();
+  await shot(page, 'preview');
   assert.equal(await page.getByRole('link', { name: 'New record' }).count(), 0);
   assert.equal(await page.getByRole('button', { name: /Delete/ }).count(), 0);
   assert.equal(await page.locator('[data-row-check]').count(), 0);

@@ -16,6 +16,8 @@ after(stopMoto);
 const srv = useServer();
 const b = useBrowser();
 const skip = IS_POCKETBASE ? cairnOnly : false;
+/** With DOCS_SHOTS=1, saves the page for docs/dashboard.md. */
+const shot = (page, name) => (process.env.DOCS_SHOTS ? page.screenshot({ path: `docs/dashboard/${name}.png` }) : null);
 
 /** A loopback port with nothing listening (bound, then closed). */
 function closedPort() {
@@ -66,6 +68,7 @@ test('file storage: S3 saved in the UI equals REST, secret write-only, Test conn
   // Test connection: the saved settings reach the bucket.
   await submit(page, 'Test connection');
   await page.getByRole('status').filter({ hasText: 'S3 connection works' }).waitFor();
+  await shot(page, 'storage');
   // A bucket that does not exist (set through REST): the API's error text.
   await srv.pb.settings.update({ s3: { bucket: 'no-such-bucket' } });
   await page.reload();
