@@ -98,6 +98,19 @@ test('a new record draft; Discard draft keeps the stored values; signing out cle
   assert.deepEqual(await drafts(other), []);
 });
 
+test('a draft never keeps passwords', b, async () => {
+  if (skip) return;
+  const page = await newPage(b, srv);
+  await signIn(page, { next: '/_/collections/users/records/new' });
+  await page.getByLabel(/^email/).fill('drafted@example.com');
+  await page.getByLabel(/^password/).first().fill('Never-in-a-draft-1');
+  await page.getByLabel(/^password again/).fill('Never-in-a-draft-1');
+  const stored = await page.waitForFunction(() => localStorage.getItem('draft_users_new')?.includes('drafted@example.com') && localStorage.getItem('draft_users_new'));
+  const text = await stored.jsonValue();
+  assert.ok(!text.includes('Never-in-a-draft-1'), text);
+  assert.ok(!text.includes('_csrf'), text);
+});
+
 test('draft offer: axe in both themes, 375 px', b, async () => {
   if (skip) return;
   await checkLayout(b, srv, `/_/collections/notes/records/${recId}`, async (page) => {
