@@ -126,6 +126,7 @@ function setupGuard() {
     e.preventDefault();
     if (await confirmBox('Discard your unsaved changes?', 'Discard')) {
       guard.dirty = false;
+      document.dispatchEvent(new CustomEvent('cairn:discard'));
       location.href = a.href;
     }
   });
@@ -150,6 +151,7 @@ function setupGuard() {
       if (!cancel) return;
       if (!guard.dirty || (await confirmBox('Discard your unsaved changes?', 'Discard'))) {
         guard.dirty = false;
+        document.dispatchEvent(new CustomEvent('cairn:discard'));
         location.href = cancel.href;
       }
     }
@@ -185,6 +187,26 @@ function setupSelection(root = document) {
   update();
 }
 
+/** Fills the list's total from its count URL: the rows never wait for it. */
+async function loadCount(root = document) {
+  const el = root.querySelector('[data-count]');
+  if (!el) return;
+  try {
+    const r = await fetch(el.dataset.count, { headers: { 'x-requested-with': 'fetch' }, credentials: 'same-origin' });
+    const to = r.headers.get('hx-redirect');
+    if (r.status === 401 && to) {
+      location.href = to;
+      return;
+    }
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.message || r.statusText);
+    const page = Number(el.dataset.page);
+    el.textContent = `${body.totalItems} record(s)` + (body.totalPages > 1 ? `, page ${page} of ${body.totalPages}` : '');
+  } catch (e) {
+    el.textContent = `The total could not be counted: ${e.message}`;
+  }
+}
+
 async function refreshRecords(section) {
   const r = await fetch(location.href, { headers: { 'x-requested-with': 'fetch' }, credentials: 'same-origin' });
   const to = r.headers.get('hx-redirect');
@@ -201,6 +223,7 @@ async function refreshRecords(section) {
   for (const b of section.querySelectorAll('[data-row-check]')) b.checked = checked.has(b.value);
   setupSelection(section);
   setupConfirms();
+  loadCount(section);
 }
 
 function setupLive() {
@@ -361,5 +384,6 @@ if (!routeFragment()) {
   setupGuard();
   setupSelection();
   setupLive();
+  loadCount();
   setupRuleSuggest();
 }

@@ -194,3 +194,137 @@ function setupLoadInto() {
 }
 
 setupLoadInto();
+
+// ---- drafts of the record editor ----
+// What is typed into a record form is kept in localStorage under
+// `draft_<collection>_<record>` (PocketBase's key) until the record is
+// saved or the changes are discarded, so an edit survives an expired
+// session: after signing in again the editor offers it back. Passwords and
+// chosen files are never kept; signing out clears every draft.
+
+const PENDING = 'cairn-draft-saving';
+
+/** The form's values: [key, value] pairs (checkboxes by value, others by position). */
+function draftFields(form) {
+  const seen = {};
+  const out = [];
+  for (const el of form.elements) {
+    if (!el.name || el.name === '_csrf' || ['password', 'file', 'hidden', 'submit', 'button'].includes(el.type)) continue;
+    if (el.type === 'checkbox' || el.type === 'radio') {
+      out.push([`${el.name}\u0000=${el.value}`, el.checked]);
+      continue;
+    }
+    const i = (seen[el.name] = (seen[el.name] ?? -1) + 1);
+    const key = `${el.name}\u0000#${i}`;
+    out.push([key, el.type === 'select-multiple' ? [...el.selectedOptions].map((o) => o.value) : el.value]);
+  }
+  return out;
+}
+
+function applyDraft(form, fields) {
+  const want = new Map(fields);
+  const seen = {};
+  let first = null;
+  for (const el of form.elements) {
+    if (!el.name || el.name === '_csrf' || ['password', 'file', 'hidden', 'submit', 'button'].includes(el.type)) continue;
+    let key;
+    if (el.type === 'checkbox' || el.type === 'radio') key = `${el.name}\u0000=${el.value}`;
+    else key = `${el.name}\u0000#${(seen[el.name] = (seen[el.name] ?? -1) + 1)}`;
+    if (!want.has(key)) continue;
+    const v = want.get(key);
+    const before = JSON.stringify(el.type === 'select-multiple' ? [...el.selectedOptions].map((o) => o.value) : el.type === 'checkbox' || el.type === 'radio' ? el.checked : el.value);
+    if (el.type === 'checkbox' || el.type === 'radio') el.checked = !!v;
+    else if (el.type === 'select-multiple') for (const o of el.options) o.selected = v.includes(o.value);
+    else el.value = v;
+    if (JSON.stringify(v) !== before) first ??= el;
+  }
+  form.dispatchEvent(new Event('change', { bubbles: true }));
+  return first;
+}
+
+function readDraft(key) {
+  try {
+    const d = JSON.parse(localStorage.getItem(key) || 'null');
+    return d && Array.isArray(d.fields) ? d : null;
+  } catch {
+    return null;
+  }
+}
+
+function announce(text) {
+  const toast = document.getElementById('toast');
+  if (!toast) return;
+  toast.textContent = text;
+  toast.classList.add('show');
+  setTimeout(() => toast.classList.remove('show'), 4000);
+}
+
+function offerDraft(form, key, draft) {
+  const box = document.createElement('section');
+  box.className = 'draft';
+  box.setAttribute('aria-labelledby', 'draft-title');
+  const h = document.createElement('h2');
+  h.id = 'draft-title';
+  h.textContent = 'Unsaved draft';
+  const p = document.createElement('p');
+  p.textContent = `This record has unsaved changes from ${new Date(draft.at).toLocaleString()}, kept in this browser.`;
+  const restore = document.createElement('button');
+  restore.type = 'button';
+  restore.className = 'primary';
+  restore.textContent = 'Restore draft';
+  const discard = document.createElement('button');
+  discard.type = 'button';
+  discard.textContent = 'Discard draft';
+  const actions = document.createElement('p');
+  actions.className = 'actions';
+  actions.append(restore, ' ', discard);
+  box.append(h, p, actions);
+  form.before(box);
+  restore.addEventListener('click', () => {
+    const first = applyDraft(form, draft.fields);
+    box.remove();
+    announce('Draft restored: review it and save.');
+    (first || form.querySelector('input, select, textarea'))?.focus();
+  });
+  discard.addEventListener('click', () => {
+    localStorage.removeItem(key);
+    box.remove();
+    announce('Draft discarded.');
+    form.querySelector('input:not([type="hidden"]), select, textarea')?.focus();
+  });
+}
+
+function setupDrafts() {
+  // Back on the list after a save: the draft that was being saved is done.
+  const pending = sessionStorage.getItem(PENDING);
+  if (pending && new URLSearchParams(location.search).has('saved')) {
+    localStorage.removeItem(pending);
+    sessionStorage.removeItem(PENDING);
+  }
+  document.querySelector('form[action="/_/logout"]')?.addEventListener('submit', () => {
+    for (const k of Object.keys(localStorage)) if (k.startsWith('draft_')) localStorage.removeItem(k);
+  });
+  const form = document.querySelector('form[data-draft]');
+  if (!form) return;
+  const key = form.dataset.draft;
+  const draft = readDraft(key);
+  if (draft && JSON.stringify(draft.fields) !== JSON.stringify(draftFields(form))) offerDraft(form, key, draft);
+  let timer = null;
+  const keep = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => localStorage.setItem(key, JSON.stringify({ at: Date.now(), fields: draftFields(form) })), 250);
+  };
+  form.addEventListener('input', keep);
+  form.addEventListener('change', (e) => e.isTrusted && keep());
+  form.addEventListener('submit', () => {
+    clearTimeout(timer);
+    localStorage.setItem(key, JSON.stringify({ at: Date.now(), fields: draftFields(form) }));
+    sessionStorage.setItem(PENDING, key);
+  });
+  document.addEventListener('cairn:discard', () => {
+    clearTimeout(timer);
+    localStorage.removeItem(key);
+  });
+}
+
+setupDrafts();

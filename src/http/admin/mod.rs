@@ -7,8 +7,9 @@
 //! Layout: `session.rs` (store, `Admin` extractor, CSRF layer), `view.rs`
 //! (templates, headers), `login.rs` (sign-in, MFA, first superuser),
 //! `links.rs` (the public email-link pages), `collections.rs` and
-//! `fields.rs` (schema editor), `records.rs` and `record_form.rs`
-//! (records), `settings.rs`. Operations pages: `logs.rs`, `backups.rs`,
+//! `fields.rs` (schema editor), `records.rs`, `record_count.rs`,
+//! `preview.rs` and `record_form.rs` (records), `settings.rs`, `storage.rs` (file storage and backup
+//! settings with the S3 test). Operations pages: `logs.rs`, `backups.rs`,
 //! `crons.rs`, `health.rs`, `sql.rs`, `webhooks.rs` and `webhook_log.rs`.
 
 mod auth_actions;
@@ -26,6 +27,8 @@ mod login;
 mod logs;
 mod multipart;
 mod oauth2_map;
+mod preview;
+mod record_count;
 mod record_files;
 mod record_form;
 mod records;
@@ -34,6 +37,7 @@ mod session;
 mod settings;
 mod shell;
 mod sql;
+mod storage;
 mod view;
 mod webhook_log;
 mod webhooks;
@@ -121,6 +125,7 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         // Records
         .route("/_/collections/{name}", get(records::list))
         .route("/_/collections/{name}/live", get(records::live))
+        .route("/_/collections/{name}/count", get(record_count::count))
         .route("/_/collections/{name}/pick", get(relation_picker::search))
         .route("/_/collections/{name}/export", get(records::export))
         .route(
@@ -149,6 +154,14 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
         )
         // Settings
         .route("/_/settings", get(settings::page).post(settings::submit))
+        .route(
+            "/_/settings/storage",
+            get(storage::files_page).post(storage::files_submit),
+        )
+        .route(
+            "/_/backups/settings",
+            get(storage::backups_page).post(storage::backups_submit),
+        )
         // Operations
         .route("/_/logs", get(logs::list))
         .route("/_/logs/{id}", get(logs::detail))

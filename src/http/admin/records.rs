@@ -234,7 +234,12 @@ pub async fn list(
         .filter(|(n, _)| n == "cols")
         .map(|(_, v)| v.clone())
         .collect();
-    let (actor, req) = actor_req(&app, &admin);
+    let as_params = super::preview::params(&q);
+    let (viewer, preview_error) = match super::preview::viewer(&app, &admin, &as_params) {
+        Ok(v) => (Some(v), String::new()),
+        Err(e) => (None, e),
+    };
+    let previewing = !as_params.0.is_empty();
     // Relation cells show the related records' presentable fields.
     let relations: Vec<&str> = c
         .fields
@@ -247,7 +252,9 @@ pub async fn list(
         per_page: PER_PAGE,
         sort: sort.clone(),
         filter: to_filter(&c, &text),
-        skip_total: false,
+        // The total comes from `/count`, fetched by the page: a slow count
+        // never holds back the rows.
+        skip_total: true,
         shape: Shape {
             expand: relations.join(","),
             fields: String::new(),
@@ -255,17 +262,31 @@ pub async fn list(
     };
     let mut error = String::new();
     let mut applied = text.clone();
-    let result = match svc::list(&app.store, &c, &actor, &req, &query) {
-        Ok(v) => v,
-        Err(e) => {
+    let empty = || json!({"items": []});
+    let result = match viewer
+        .as_ref()
+        .map(|v| svc::list(&app.store, &c, &v.actor, &v.req, &query))
+    {
+        None => empty(),
+        Some(Ok(v)) => v,
+        // A preview shows what the API would answer that user, nothing else.
+        Some(Err(e)) if previewing => {
+            error = error_text(e);
+            empty()
+        }
+        Some(Err(e)) => {
+            let (actor, req) = actor_req(&app, &admin);
             error = error_text(e);
             // Keep showing what the last good filter showed.
             query.filter = to_filter(&c, &prev);
             query.sort = default_sort.to_owned();
             applied = prev.clone();
-            svc::list(&app.store, &c, &actor, &req, &query)
-                .unwrap_or_else(|_| json!({"items": [], "totalItems": 0, "totalPages": 0}))
+            svc::list(&app.store, &c, &actor, &req, &query).unwrap_or_else(|_| empty())
         }
+    };
+    let more = match &viewer {
+        Some(v) => super::record_count::has_more(&app, &c, v, &query, &result),
+        None => false,
     };
     let all = listable(&c);
     let shown: Vec<&&crate::schema::Field> = all
@@ -297,12 +318,13 @@ pub async fn list(
                 .collect()
         })
         .unwrap_or_default();
-    let total_pages = result["totalPages"].as_i64().unwrap_or(0);
     let keep = |p: i64| {
         let mut v = vec![
             ("filter", applied.clone()),
             ("sort", sort.clone()),
             ("page", p.to_string()),
+            ("as_coll", as_params.0.clone()),
+            ("as_user", as_params.1.clone()),
         ];
         for col in &chosen {
             v.push(("cols", col.clone()));
@@ -322,9 +344,14 @@ pub async fn list(
             "view": c.kind == CollectionKind::View,
             "filter": text, "prev": applied, "sort": sort, "error": error,
             "columns": columns, "rows": rows, "choices": choices,
-            "page": page, "total_pages": total_pages, "total": result["totalItems"],
+            "page": page,
+            "count_url": link(&format!("{}/count", c.name), &[("filter", applied.clone()), ("as_coll", as_params.0.clone()), ("as_user", as_params.1.clone())]),
             "prev_link": if page > 1 { keep(page - 1) } else { String::new() },
-            "next_link": if page < total_pages { keep(page + 1) } else { String::new() },
+            "next_link": if more { keep(page + 1) } else { String::new() },
+            "as_coll": as_params.0, "as_user": as_params.1, "as_choices": super::preview::choices(&app),
+            "preview": viewer.as_ref().and_then(|v| v.preview.clone()), "preview_error": preview_error,
+            "readonly": previewing || c.kind == CollectionKind::View,
+            "stop_preview": link(&c.name, &[("filter", applied.clone()), ("sort", sort.clone())]),
             "export_json": format!("/_/collections/{}/export?format=json&filter={}&sort={}", view::urlencode(&c.name), view::urlencode(&applied), view::urlencode(&sort)),
             "export_csv": format!("/_/collections/{}/export?format=csv&filter={}&sort={}", view::urlencode(&c.name), view::urlencode(&applied), view::urlencode(&sort)),
             "saved": get("saved"), "deleted": get("deleted"), "deleted_error": get("deleted_error"),

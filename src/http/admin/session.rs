@@ -242,12 +242,14 @@ pub fn to_login(parts: &Parts) -> Response {
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/_/");
+    // A form posted after expiry returns to the page it was posted from
+    // (the record editor, whose draft is then offered back).
     let next = if parts.method == Method::GET {
-        next
+        next.to_owned()
     } else {
-        "/_/"
+        referer_page(&parts.headers).unwrap_or_else(|| "/_/".to_owned())
     };
-    let to = format!("/_/login?next={}", super::view::urlencode(next));
+    let to = format!("/_/login?next={}", super::view::urlencode(&next));
     if is_partial(&parts.headers) {
         (
             StatusCode::UNAUTHORIZED,
@@ -258,6 +260,18 @@ pub fn to_login(parts: &Parts) -> Response {
     } else {
         Redirect::to(&to).into_response()
     }
+}
+
+/// The dashboard page a request came from, when `Referer` names this host
+/// (the sign-in page still checks `next` before following it).
+fn referer_page(h: &HeaderMap) -> Option<String> {
+    let referer = h.get(header::REFERER)?.to_str().ok()?;
+    let host = h.get(header::HOST)?.to_str().ok()?;
+    let rest = referer
+        .strip_prefix("http://")
+        .or_else(|| referer.strip_prefix("https://"))?;
+    let path = rest.strip_prefix(host)?;
+    (path.starts_with("/_/") && !path.starts_with("/_/login")).then(|| path.to_owned())
 }
 
 /// A signed-in superuser with a live session.
@@ -411,4 +425,39 @@ pub fn forbidden() -> Response {
         "Forbidden: the request did not come from this dashboard (CSRF check).",
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(referer: &str, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::REFERER, referer.parse().unwrap());
+        h.insert(header::HOST, host.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn a_post_after_expiry_returns_to_the_dashboard_page_it_came_from() {
+        let h = headers(
+            "http://127.0.0.1:8090/_/collections/n/records/abc?x=1",
+            "127.0.0.1:8090",
+        );
+        assert_eq!(
+            referer_page(&h).as_deref(),
+            Some("/_/collections/n/records/abc?x=1")
+        );
+        // Another host, a page outside the dashboard, or the sign-in page: no.
+        for (r, host) in [
+            ("http://evil.test/_/collections", "127.0.0.1:8090"),
+            ("http://127.0.0.1:8090.evil.test/_/x", "127.0.0.1:8090"),
+            ("http://127.0.0.1:8090/api/x", "127.0.0.1:8090"),
+            ("http://127.0.0.1:8090/_/login?next=/_/x", "127.0.0.1:8090"),
+            ("javascript:alert(1)", "127.0.0.1:8090"),
+        ] {
+            assert_eq!(referer_page(&headers(r, host)), None, "{r}");
+        }
+        assert_eq!(referer_page(&HeaderMap::new()), None);
+    }
 }

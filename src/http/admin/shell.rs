@@ -12,10 +12,11 @@ use super::session::Admin;
 use super::view;
 use crate::app::App;
 
-/// Top navigation: (path, label). A file storage page would go here too.
+/// Top navigation: (path, label).
 pub const NAV: &[(&str, &str)] = &[
     ("/_/collections", "Collections"),
     ("/_/settings", "Settings"),
+    ("/_/settings/storage", "File storage"),
     ("/_/logs", "Logs"),
     ("/_/crons", "Crons"),
     ("/_/backups", "Backups"),
