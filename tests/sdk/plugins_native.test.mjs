@@ -151,10 +151,10 @@ describe('limits', { skip: cairnOnly }, () => {
   test('calls, errors and time per plugin are on /api/metrics', async () => {
     const r = await srv.su('GET', '/api/metrics');
     assert.equal(r.status, 200);
-    assert.match(r.text, /cairn_plugin_calls_total\{plugin="counter",kind="route"\} [1-9]/);
-    assert.match(r.text, /cairn_plugin_errors_total\{plugin="limits",kind="route"\} [2-9]/);
-    assert.match(r.text, /cairn_plugin_call_seconds_total\{plugin="net"\} /);
-    assert.match(r.text, /cairn_plugin_js_seconds_total\{plugin="limits"\} /);
+    assert.match(r.text, /^cairn_plugin_calls_total\{plugin="counter",kind="route"\} [1-9]/m);
+    assert.match(r.text, /^cairn_plugin_errors_total\{plugin="limits",kind="route"\} [2-9]/m);
+    assert.match(r.text, /^cairn_plugin_call_seconds_total\{plugin="net"\} /m);
+    assert.match(r.text, /^cairn_plugin_js_seconds_total\{plugin="limits"\} /m);
   });
 });
 

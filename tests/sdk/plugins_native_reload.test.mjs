@@ -71,6 +71,7 @@ describe('hot reload', { skip: cairnOnly }, () => {
     await new Promise((r) => setTimeout(r, 800));
     stop = true;
     await client;
+    console.log(`hot reload: ${failures} of ${total} requests failed`);
     assert.equal(failures, 0, `${failures} of ${total} requests failed`);
     assert.ok(total > 50, `only ${total} requests`);
     assert.ok(!seen.has(3) && !seen.has(4));

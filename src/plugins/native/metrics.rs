@@ -32,24 +32,25 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Registers the series (the registry adds the `cairn_` prefix).
     pub fn register(&self, into: &crate::service::metrics::Metrics) {
         into.register(
-            "cairn_plugin_calls",
+            "plugin_calls",
             "Calls into Cairn-native plugins",
             self.calls.clone(),
         );
         into.register(
-            "cairn_plugin_errors",
+            "plugin_errors",
             "Calls into Cairn-native plugins that failed",
             self.errors.clone(),
         );
         into.register(
-            "cairn_plugin_call_seconds",
+            "plugin_call_seconds",
             "Wall time of plugin calls, waits included",
             self.call_seconds.clone(),
         );
         into.register(
-            "cairn_plugin_js_seconds",
+            "plugin_js_seconds",
             "Time plugin JavaScript ran",
             self.js_seconds.clone(),
         );

@@ -190,7 +190,9 @@ impl Plugins {
             .metrics
             .call(&plugin.name, kind, t.elapsed().as_secs_f64(), failed);
         if let Err(e) = &out {
-            tracing::error!(plugin = %plugin.name, kind, error = %e.message, "plugin call failed");
+            if e.api.is_none() {
+                tracing::error!(plugin = %plugin.name, kind, error = %e.message, "plugin call failed");
+            }
             if e.out_of_memory {
                 let (me, file) = (Arc::clone(self), plugin.file.clone());
                 tokio::task::spawn_blocking(move || me.restart(&file));

@@ -33,16 +33,33 @@ impl Sandbox {
                 "only relative imports (./ or ../) inside the plugins directory are supported, not {name:?}"
             ));
         };
+        let outside = || format!("cannot import {name:?}: it is outside the plugins directory");
+        if !lexical(&path).starts_with(&self.root) {
+            return Err(outside());
+        }
         let real = path
             .canonicalize()
             .map_err(|e| format!("cannot import {name:?}: {e}"))?;
         if !real.starts_with(&self.root) {
-            return Err(format!(
-                "cannot import {name:?}: it is outside the plugins directory"
-            ));
+            return Err(outside());
         }
         Ok(real)
     }
+}
+
+/// `path` with `.` and `..` applied to its text (no file system access).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 impl Resolver for Sandbox {
@@ -87,8 +104,13 @@ mod tests {
         let base = s.root.join("main.js").to_string_lossy().into_owned();
         let util = s.resolve_path(&base, "./lib/util.js").expect("inside");
         assert!(util.ends_with("lib/util.js"));
-        let err = s.resolve_path(&base, "../secret.js").expect_err("outside");
-        assert!(err.contains("outside the plugins directory"), "{err}");
+        for name in ["../secret.js", "../missing.js", "./lib/../../secret.js"] {
+            let err = s.resolve_path(&base, name).expect_err("outside");
+            assert!(
+                err.contains("outside the plugins directory"),
+                "{name}: {err}"
+            );
+        }
         let err = s.resolve_path(&base, "lodash").expect_err("bare");
         assert!(err.contains("only relative imports"), "{err}");
         assert!(s.resolve_path(&base, "./missing.js").is_err());
