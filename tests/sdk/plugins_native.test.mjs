@@ -169,6 +169,27 @@ describe('records and db', { skip: cairnOnly }, () => {
     assert.equal((await srv.api('GET', '/api/native/created')).json.created, n + 1);
   });
 
+  test('update and delete hooks see the stored record; a plain throw refuses with 400', async () => {
+    const rec = await srv.pb.collection('notes').create({ title: 'keep' });
+    const up = await srv.su('PATCH', `/api/collections/notes/records/${rec.id}`, { body: { title: 'Kept Note' } });
+    assert.equal(up.status, 200, up.text);
+    assert.equal(up.json.slug, 'kept-note');
+    assert.deepEqual((await srv.api('GET', '/api/native/created')).json.lastUpdate, { was: 'keep', now: 'Kept Note' });
+    await srv.su('PATCH', `/api/collections/notes/records/${rec.id}`, { body: { title: 'keep' } });
+    const del = await srv.su('DELETE', `/api/collections/notes/records/${rec.id}`);
+    assert.equal(del.status, 400);
+    assert.equal(del.json.message, 'Something went wrong while processing your request.');
+    const other = await srv.pb.collection('notes').create({ title: 'gone' });
+    const ok = await srv.su('DELETE', `/api/collections/notes/records/${other.id}`);
+    assert.equal(ok.status, 204);
+  });
+
+  test('a handler that returns nothing answers 204', async () => {
+    const r = await srv.api('DELETE', '/api/native/nothing');
+    assert.equal(r.status, 204);
+    assert.equal(r.text, '');
+  });
+
   test('db.tx commits, and a tx that throws rolls back', async () => {
     const ok = await srv.api('POST', '/api/native/kv', { body: { k: 'a', v: '1' } });
     assert.equal(ok.status, 200, ok.text);

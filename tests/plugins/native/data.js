@@ -1,5 +1,6 @@
 // Record hooks and the transactional db API.
 let created = 0;
+let lastUpdate = null;
 
 export default definePlugin({
   hooks: {
@@ -11,9 +12,23 @@ export default definePlugin({
       },
     },
     onRecordAfterCreateSuccess: { collections: ['notes'], handler: async () => { created++; } },
+    onRecordUpdate: {
+      collections: ['notes'],
+      handler: async (e) => {
+        lastUpdate = { was: e.original.title, now: e.record.title };
+        if (e.record.title) e.record.slug = String(e.record.title).toLowerCase().replace(/\s+/g, '-');
+      },
+    },
+    onRecordDeleteRequest: {
+      collections: ['notes'],
+      handler: async (e) => {
+        if (e.original.title === 'keep') throw new Error('kept');
+      },
+    },
   },
   routes: {
-    'GET /api/native/created': () => ({ created }),
+    'GET /api/native/created': () => ({ created, lastUpdate }),
+    'DELETE /api/native/nothing': () => {},
     'POST /api/native/kv': async (req) => {
       const body = await req.json();
       await db.exec('CREATE TABLE IF NOT EXISTS native_kv (k TEXT PRIMARY KEY, v TEXT)');
