@@ -119,3 +119,30 @@ async fn load_errors_name_the_problem() {
         assert!(err.contains(want), "{file}: {err}");
     }
 }
+
+#[test]
+fn the_operators_settings_override_the_plugins() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let e = env(dir.path());
+    if let Ok(mut c) = e.config.write() {
+        *c = json!({"shop": {"allowHosts": ["a.example"], "cpuMs": 50}});
+    }
+    let def: super::Def = serde_json::from_value(json!({
+        "allowHosts": ["b.example"], "limits": {"cpuMs": 500, "memoryMb": 8},
+        "routes": [], "hooks": [], "crons": [],
+    }))
+    .expect("def");
+    let shop = e.limits_for("shop", &def);
+    assert_eq!(shop.cpu, Duration::from_millis(50));
+    assert_eq!(shop.memory, 8 << 20);
+    assert_eq!(shop.timeout, Duration::from_secs(5));
+    assert_eq!(
+        e.allow_for("shop", &def),
+        Some(vec!["a.example".to_owned()])
+    );
+    assert_eq!(
+        e.allow_for("other", &def),
+        Some(vec!["b.example".to_owned()])
+    );
+    assert_eq!(e.limits_for("other", &def).cpu, Duration::from_millis(500));
+}
