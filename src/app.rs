@@ -44,6 +44,8 @@ pub struct App {
     >,
     /// Loaded `pb_hooks` (set once when serving starts, if the dir exists).
     pub hooks: std::sync::OnceLock<Arc<crate::plugins::hooks::Hooks>>,
+    /// Loaded Cairn-native `plugins/` (set once when serving starts).
+    pub plugins: std::sync::OnceLock<Arc<crate::plugins::native::Plugins>>,
 }
 
 impl App {
@@ -94,6 +96,7 @@ impl App {
             webhooks,
             fanout_rx: std::sync::Mutex::new(Some(fanout_rx)),
             hooks: Default::default(),
+            plugins: Default::default(),
         }))
     }
 
@@ -192,6 +195,7 @@ pub async fn serve_on(
     };
     let ops = crate::ops::start(&app);
     crate::plugins::hooks::start(&app);
+    crate::plugins::native::start(&app);
     app.webhooks.start(Arc::clone(&app));
     let router = crate::http::router(app);
     let served = crate::http::server::serve(listener, router, limits, shutdown).await;

@@ -30,6 +30,9 @@ pub struct Cli {
     /// Directory of JS hooks (default pb_hooks beside the data directory).
     #[arg(long = "hooksDir", global = true)]
     hooks_dir: Option<PathBuf>,
+    /// Directory of Cairn-native plugins (default plugins beside the data directory).
+    #[arg(long = "pluginsDir", global = true)]
+    plugins_dir: Option<PathBuf>,
     /// Write a migration file for each collection change made through the API.
     #[arg(long, global = true, num_args = 0..=1, default_missing_value = "true")]
     automigrate: Option<bool>,
@@ -137,6 +140,7 @@ pub fn run() -> i32 {
     }
     config.migrations_dir = cli.migrations_dir.or(config.migrations_dir);
     config.hooks_dir = cli.hooks_dir.or(config.hooks_dir);
+    config.plugins_dir = cli.plugins_dir.or(config.plugins_dir);
     if let Some(a) = cli.automigrate {
         config.automigrate = a;
     }

@@ -51,6 +51,8 @@ pub struct Config {
     pub migrations_dir: Option<PathBuf>,
     /// `pb_hooks` directory (default: beside the data directory).
     pub hooks_dir: Option<PathBuf>,
+    /// Cairn-native `plugins` directory (default: beside the data directory).
+    pub plugins_dir: Option<PathBuf>,
     /// Write a migration file for every collection change made through the
     /// API (only when the migrations directory exists).
     pub automigrate: bool,
@@ -88,6 +90,7 @@ impl Default for Config {
             files_tus_expiry_secs: 86_400,
             migrations_dir: None,
             hooks_dir: None,
+            plugins_dir: None,
             automigrate: true,
             js_time_limit_ms: 5_000,
             js_memory_limit_mb: 64,

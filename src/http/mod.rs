@@ -242,6 +242,10 @@ pub fn router(app: Arc<App>) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&app),
+            crate::plugins::native::dispatch,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&app),
             ratelimit::layer,
         ))
         .layer(axum::middleware::from_fn_with_state(

@@ -1,5 +1,5 @@
-//! JavaScript extensions: PocketBase's `pb_migrations` (and, in time,
-//! `pb_hooks` and Cairn's own `plugins/`) on an embedded QuickJS engine.
+//! JavaScript extensions: PocketBase's `pb_migrations` and `pb_hooks`, and
+//! Cairn's own ES-module `plugins/` (`native`), on an embedded QuickJS engine.
 //!
 //! - `runtime`: one engine with a time budget and a memory limit; JS calls
 //!   Rust through one `__host(op, json)` function, and the PocketBase API
@@ -15,6 +15,7 @@ pub mod automigrate;
 pub mod conn_host;
 pub mod hooks;
 pub mod migrations;
+pub mod native;
 pub mod ops;
 pub mod runtime;
 pub mod template;

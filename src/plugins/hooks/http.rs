@@ -37,15 +37,10 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> 
         return next.run(req).await;
     };
     let (mut parts, body) = req.into_parts();
-    let Caller(actor) =
-        match <Caller as axum::extract::FromRequestParts<Arc<App>>>::from_request_parts(
-            &mut parts, &app,
-        )
-        .await
-        {
-            Ok(c) => c,
-            Err(e) => return e.into_response(),
-        };
+    let actor = match caller(&mut parts, &app).await {
+        Ok(a) => a,
+        Err(res) => return res,
+    };
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(b) => b,
         Err(_) => return error(413, "Request entity too large."),
@@ -91,6 +86,17 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> 
     }
 }
 
+/// The request's caller, or the response refusing its credentials.
+pub async fn caller(
+    parts: &mut axum::http::request::Parts,
+    app: &Arc<App>,
+) -> Result<Actor, Response> {
+    <Caller as axum::extract::FromRequestParts<Arc<App>>>::from_request_parts(parts, app)
+        .await
+        .map(|Caller(actor)| actor)
+        .map_err(IntoResponse::into_response)
+}
+
 /// `e.auth` as `{collection, record}` (what the prelude turns into a Record).
 pub fn auth_json(actor: &Actor) -> Value {
     match actor.identity() {
@@ -102,7 +108,7 @@ pub fn auth_json(actor: &Actor) -> Value {
     }
 }
 
-fn error(status: u16, message: &str) -> Response {
+pub fn error(status: u16, message: &str) -> Response {
     response(&json!({
         "status": status,
         "type": "application/json",
@@ -111,7 +117,7 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 /// The response a handler built (`{status, type, body, headers, log}`).
-fn response(v: &Value) -> Response {
+pub fn response(v: &Value) -> Response {
     if let Some(log) = v["log"].as_str().filter(|s| !s.is_empty()) {
         tracing::error!(error = %log, "route handler threw");
     }
@@ -143,13 +149,19 @@ fn response(v: &Value) -> Response {
 /// `$http.send`: synchronous for the script; private and loopback
 /// addresses are refused unless the host is allowed in the configuration.
 pub fn send(app: &App, rt: &tokio::runtime::Handle, args: &Value) -> Result<Value, HostError> {
+    rt.block_on(send_async(app, args, false))
+}
+
+/// `$http.send` for async callers (Cairn-native plugins' `fetch`): `trusted`
+/// skips the private-address check for a host the caller allowed itself.
+pub async fn send_async(app: &App, args: &Value, trusted: bool) -> Result<Value, HostError> {
     let url = reqwest::Url::parse(args["url"].as_str().unwrap_or_default())
         .map_err(|e| HostError::new(400, format!("$http.send: invalid url: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(HostError::new(400, "$http.send: only http and https URLs"));
     }
     let host = url.host_str().unwrap_or_default().to_owned();
-    let allowed = app.config.js_allowed_hosts.iter().any(|h| h == &host);
+    let allowed = trusted || app.config.js_allowed_hosts.iter().any(|h| h == &host);
     let port = url.port_or_known_default().unwrap_or(80);
     let budget = std::time::Duration::from_millis(app.config.js_time_limit_ms.max(1));
     let timeout =
@@ -170,7 +182,7 @@ pub fn send(app: &App, rt: &tokio::runtime::Handle, args: &Value) -> Result<Valu
         })
         .unwrap_or_default();
     let body = args["body"].as_str().unwrap_or_default().to_owned();
-    rt.block_on(async move {
+    {
         if !allowed {
             let addrs = tokio::net::lookup_host((host.as_str(), port))
                 .await
@@ -179,7 +191,9 @@ pub fn send(app: &App, rt: &tokio::runtime::Handle, args: &Value) -> Result<Valu
                 if is_private(a.ip()) {
                     return Err(HostError::new(
                         400,
-                        format!("$http.send: {host} resolves to a private address; allow it with js_allowed_hosts"),
+                        format!(
+                            "$http.send: {host} resolves to a private address; allow it with js_allowed_hosts"
+                        ),
                     ));
                 }
             }
@@ -212,7 +226,7 @@ pub fn send(app: &App, rt: &tokio::runtime::Handle, args: &Value) -> Result<Valu
             .await
             .map_err(|e| HostError::new(400, format!("$http.send: {e}")))?;
         Ok(json!({"statusCode": status, "headers": hs, "body": text}))
-    })
+    }
 }
 
 fn is_private(ip: std::net::IpAddr) -> bool {

@@ -16,6 +16,8 @@ pub mod routes;
 pub mod store_host;
 mod watch;
 
+pub use watch::snapshot;
+
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};

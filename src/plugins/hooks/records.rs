@@ -21,7 +21,7 @@ use crate::schema::{Collection, CollectionKind};
 use crate::service::batch::{self, SubRequest};
 use crate::service::{Actor, Error};
 
-fn names(action: &str) -> [&'static str; 2] {
+pub(crate) fn names(action: &str) -> [&'static str; 2] {
     match action {
         "create" => ["onRecordCreateRequest", "onRecordCreate"],
         "update" => ["onRecordUpdateRequest", "onRecordUpdate"],
@@ -29,7 +29,7 @@ fn names(action: &str) -> [&'static str; 2] {
     }
 }
 
-fn after_name(action: &str) -> &'static str {
+pub(crate) fn after_name(action: &str) -> &'static str {
     match action {
         "create" => "onRecordAfterCreateSuccess",
         "update" => "onRecordAfterUpdateSuccess",
@@ -47,6 +47,7 @@ pub async fn before(
     id: Option<&str>,
     input: Map<String, Value>,
 ) -> Result<Map<String, Value>, Error> {
+    let input = crate::plugins::native::record_before(app, c, action, actor, id, input).await?;
     let Some(hooks) = app.hooks.get() else {
         return Ok(input);
     };
@@ -114,6 +115,7 @@ pub async fn before(
 
 /// Runs the after-success hooks of `action` with the written record.
 pub async fn after(app: &App, c: &Collection, action: &'static str, record: &Value) {
+    crate::plugins::native::record_after(app, c, action, record).await;
     let Some(hooks) = app.hooks.get() else {
         return;
     };
@@ -129,8 +131,11 @@ pub async fn after(app: &App, c: &Collection, action: &'static str, record: &Val
 
 /// The record as stored, when an after-delete hook will want it.
 pub fn stored(app: &App, c: &Collection, id: &str) -> Option<Value> {
-    let generation = app.hooks.get()?.current();
-    if !generation.hook_names.contains(after_name("delete")) {
+    let compat = app
+        .hooks
+        .get()
+        .is_some_and(|h| h.current().hook_names.contains(after_name("delete")));
+    if !compat && !crate::plugins::native::wants_stored(app, c) {
         return None;
     }
     app.store

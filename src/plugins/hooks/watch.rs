@@ -11,7 +11,7 @@ use super::Hooks;
 
 const INTERVAL: Duration = Duration::from_millis(200);
 
-fn snapshot(dir: &std::path::Path) -> BTreeMap<String, (SystemTime, u64)> {
+pub fn snapshot(dir: &std::path::Path) -> BTreeMap<String, (SystemTime, u64)> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
