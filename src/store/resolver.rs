@@ -358,6 +358,9 @@ impl<'a> RecordResolver<'a> {
             Old::Missing => None,
             Old::Record(r) => Some(r),
         };
+        if matches!(ident.modifier, Some(Modifier::Isset | Modifier::Changed)) {
+            return Err(bad(":isset and :changed are for @request.body"));
+        }
         self.record_value(self.main, record, &ident.parts[1..], ident.modifier, p)
     }
 
@@ -384,13 +387,14 @@ impl<'a> RecordResolver<'a> {
             .and_then(|r| r.get(key))
             .cloned()
             .unwrap_or(Value::Null);
-        if parts.len() == 1
-            && let Value::Array(items) = &v
-            && matches!(modifier, None | Some(Modifier::Each))
-        {
+        if parts.len() == 1 && matches!(modifier, None | Some(Modifier::Each)) {
             // A multi-valued field: any-of / all-of like the record's own
-            // multi-valued fields.
-            return Ok(Source::Values(items.clone()));
+            // multi-valued fields (no record: an empty list).
+            match v {
+                Value::Array(items) => return Ok(Source::Values(items)),
+                Value::Null if f.kind.is_multiple() => return Ok(Source::Values(Vec::new())),
+                _ => {}
+            }
         }
         if parts.len() == 1 {
             return Ok(Source::Value(apply_value_modifier(v, modifier)?));
