@@ -314,7 +314,7 @@ fn name_operand(text: &str, column: usize) -> Result<Operand, ParseError> {
         return Ok(Operand::Macro(m));
     }
     let head = text.split(['.', ':']).next().unwrap_or(text);
-    if head.starts_with('@') && head != "@request" && head != "@collection" {
+    if head.starts_with('@') && !matches!(head, "@request" | "@collection" | "@old") {
         let message = if Macro::parse(head).is_some() {
             format!("macro {head} takes no fields or modifiers")
         } else {
@@ -348,6 +348,13 @@ fn parse_ident(text: &str, column: usize) -> Result<Ident, ParseError> {
     if (text == "@request" || text.starts_with("@request:")) && count < 2 {
         return Err(ParseError::new(
             "@request needs a field, e.g. @request.auth.id",
+            column,
+        ));
+    }
+
+    if (text == "@old" || text.starts_with("@old:")) && count < 2 {
+        return Err(ParseError::new(
+            "@old needs a field, e.g. @old.status",
             column,
         ));
     }

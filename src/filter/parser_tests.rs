@@ -148,6 +148,8 @@ fn identifiers_modifiers_and_alias() {
         ("meta.a.0", id("meta.a.0")),
         ("@request.auth.id", id("@request.auth.id")),
         ("@request.method", id("@request.method")),
+        ("@old.status", id("@old.status")),
+        ("@old.tags:length", id_mod("@old.tags", Modifier::Length)),
         (
             "@request.body.tags:each",
             id_mod("@request.body.tags", Modifier::Each),
@@ -363,6 +365,9 @@ fn errors_with_columns() {
         ("a = @now.x", "macro @now takes no fields", 5),
         ("a = @", "unknown macro or variable '@'", 5),
         ("@request = 1", "@request needs a field", 1),
+        ("a != @old", "@old needs a field", 6),
+        ("a != @old:lower", "@old needs a field", 6),
+        ("a != @olds.a", "unknown macro or variable '@olds'", 6),
         (
             "@collection.users = 1",
             "@collection needs a collection name and a field",

@@ -1,6 +1,7 @@
 //! Record bodies that may carry files: multipart parsed with multer, file
-//! parts streamed to temp files (bounded memory whatever their size), text
-//! parts and `@jsonPayload` merged into the body map. Other content types
+//! parts held in memory up to 1 MiB per request and streamed to temp files
+//! past it (bounded memory whatever their size), text parts and
+//! `@jsonPayload` merged into the body map. Other content types
 //! go through [`RecordBody`].
 //!
 //! Limits: text parts at most [`MAX_BODY`] in total; the whole multipart
@@ -81,31 +82,30 @@ async fn refuse_declared(body: axum::body::Body, declared: u64, limit: u64) -> A
     too_large()
 }
 
-/// Parts up to this size are gathered in memory and written to their temp
-/// file with one call; larger ones are streamed to it chunk by chunk (each
-/// write of a tokio file is a hop to the blocking pool).
-const SPOOL_BUFFER: usize = 1 << 20;
-
-/// Streams one file part into a temp file, sniffing its first bytes.
-/// `hint` (the body's declared length) sizes the gathering buffer once
-/// instead of doubling it chunk by chunk.
+/// Streams one file part into memory while it fits in what is left of
+/// the request's [`files::upload::MEMORY_PER_REQUEST`] (`mem_left`, reduced
+/// by what this part keeps), else into a temp file, sniffing its first
+/// bytes. `hint` (the body's declared length) sizes the gathering buffer
+/// once instead of doubling it chunk by chunk.
 async fn spool(
     app: &App,
     key: String,
     original: String,
     mut field: multer::Field<'static>,
     hint: u64,
+    mem_left: &mut usize,
 ) -> Result<Upload, ApiError> {
-    let path = files::upload::temp_path(&app.files.tmp);
-    // The Upload owns the temp file (removed on drop, even half written).
+    // The Upload owns its temp file once there is one (removed on drop,
+    // even half written).
     let mut up = Upload {
         key,
         original,
-        path,
+        path: std::path::PathBuf::new(),
+        data: None,
         size: 0,
         mime: String::new(),
     };
-    let mut buf: Vec<u8> = Vec::with_capacity(hint.min(SPOOL_BUFFER as u64) as usize);
+    let mut buf: Vec<u8> = Vec::with_capacity(hint.min(*mem_left as u64) as usize);
     let mut file: Option<tokio::fs::File> = None;
     loop {
         let chunk = match field.chunk().await {
@@ -121,11 +121,12 @@ async fn spool(
         up.size += chunk.len() as u64;
         match file.as_mut() {
             Some(f) => f.write_all(&chunk).await.map_err(internal)?,
-            None if buf.len() + chunk.len() <= SPOOL_BUFFER => buf.extend_from_slice(&chunk),
+            None if buf.len() + chunk.len() <= *mem_left => buf.extend_from_slice(&chunk),
             None => {
-                // Too large to gather: sniff now, then stream to the file.
+                // Too large to hold: sniff now, then stream to a temp file.
                 let head = [&buf[..], &chunk[..]].concat();
                 up.mime = names::sniff(&head[..head.len().min(names::SNIFF_LEN)]);
+                up.path = files::upload::temp_path(&app.files.tmp);
                 let mut f = tokio::fs::File::create(&up.path).await.map_err(internal)?;
                 f.write_all(&head).await.map_err(internal)?;
                 buf = Vec::new();
@@ -137,7 +138,8 @@ async fn spool(
         Some(mut f) => f.flush().await.map_err(internal)?,
         None => {
             up.mime = names::sniff(&buf[..buf.len().min(names::SNIFF_LEN)]);
-            tokio::fs::write(&up.path, buf).await.map_err(internal)?;
+            *mem_left -= buf.len();
+            up.data = Some(buf.into());
         }
     }
     Ok(up)
@@ -195,6 +197,7 @@ impl FromRequest<Arc<App>> for RecordForm {
         let mut body = Map::new();
         let mut uploads = Vec::new();
         let mut text_total = 0usize;
+        let mut mem_left = files::upload::MEMORY_PER_REQUEST;
         loop {
             let field = match mp.next_field().await {
                 Ok(Some(f)) => f,
@@ -205,7 +208,7 @@ impl FromRequest<Arc<App>> for RecordForm {
             let key = field.name().unwrap_or_default().to_owned();
             if let Some(original) = field.file_name().map(str::to_owned) {
                 let hint = declared.unwrap_or(0);
-                uploads.push(spool(app, key, original, field, hint).await?);
+                uploads.push(spool(app, key, original, field, hint, &mut mem_left).await?);
                 continue;
             }
             let text = field.text().await.map_err(|_| too_large())?;

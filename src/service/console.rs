@@ -151,7 +151,7 @@ fn log(logs: &LogDb, who: &str, q: &Query, res: &Result<Output, ConsoleError>, m
     }
     let head: String = q.query.chars().take(200).collect();
     logs.push(Entry {
-        id: crate::schema::names::new_record_id(),
+        id: crate::store::logs::new_id(),
         created: crate::schema::datetime::now(),
         level: if error.is_some() {
             super::logs::ERROR

@@ -268,7 +268,7 @@ pub fn list(db: &LogDb, q: &ListQuery<'_>) -> Result<Value, Error> {
 }
 
 pub fn view(db: &LogDb, id: &str) -> Result<Value, Error> {
-    db.read(|conn| logs::get(conn, id))?
+    db.get(id)?
         .map(|e| e.to_json())
         .ok_or_else(Error::missing_record)
 }

@@ -10,7 +10,7 @@ use crate::filter::parse;
 use crate::schema::Collection;
 use crate::store::Schema;
 use crate::store::records::Where;
-use crate::store::resolver::RecordResolver;
+use crate::store::resolver::{Old, RecordResolver};
 
 /// The request values rules may look at (`@request.*`).
 pub fn request_info(
@@ -89,10 +89,29 @@ pub fn rule(
     req: &RequestInfo,
     first_param: usize,
 ) -> Where {
+    trusted(schema, c, text, req, first_param, Old::Unavailable)
+}
+
+/// Compiles a webhook endpoint's filter: trusted like a rule, no request
+/// values, and `@old.*` is the record before the change. Denies when it
+/// no longer compiles.
+pub fn webhook_filter(schema: &Schema, c: &Collection, text: &str, old: Old<'_>) -> Where {
+    trusted(schema, c, text, &RequestInfo::default(), 1, old)
+}
+
+fn trusted(
+    schema: &Schema,
+    c: &Collection,
+    text: &str,
+    req: &RequestInfo,
+    first_param: usize,
+    old: Old<'_>,
+) -> Where {
     let compiled = crate::filter::parse_cached(text)
         .map_err(|e| e.to_string())
         .and_then(|expr| {
             let mut r = RecordResolver::new(schema, c, req, true);
+            r.old = old;
             compile(&expr, &mut r, first_param).map_err(|e| e.to_string())
         });
     match compiled {
@@ -143,9 +162,19 @@ pub fn filter(
 /// Checks that a rule parses and resolves against a collection definition
 /// (used when collections are saved); returns PocketBase's message.
 pub fn validate_rule(schema: &Schema, c: &Collection, text: &str) -> Result<(), String> {
+    validate(schema, c, text, Old::Unavailable)
+}
+
+/// [`validate_rule`] for a webhook filter, where `@old.*` may be used.
+pub fn validate_webhook_filter(schema: &Schema, c: &Collection, text: &str) -> Result<(), String> {
+    validate(schema, c, text, Old::Missing)
+}
+
+fn validate(schema: &Schema, c: &Collection, text: &str, old: Old<'_>) -> Result<(), String> {
     let expr = parse(text).map_err(|e| format!("Invalid rule. Raw error: {e}."))?;
     let req = RequestInfo::default();
     let mut r = RecordResolver::new(schema, c, &req, true);
+    r.old = old;
     compile(&expr, &mut r, 1)
         .map(|_| ())
         .map_err(|e| format!("Invalid rule. Raw error: {e}."))

@@ -10,10 +10,13 @@
 //! timestamp text and the JSON are made here, not on the request path) and
 //! inserts the batch in one transaction.
 //!
-//! The table keeps only the indexes a `/api/logs` query needs: the primary
-//! key (`/api/logs/{id}`) and `created` (the default order, time filters, the
-//! stats' time range and the daily cleanup). Every other index costs each
-//! logged request a b-tree insert for no query.
+//! The table keeps only one index, `created` (the default order, time
+//! filters, the stats' time range and the daily cleanup): every index costs
+//! each logged request a b-tree insert. Even `id` has none: a row's rowid
+//! is its id read as a base-36 number (ids are time-ordered, see
+//! [`next_id_at`]), so `/api/logs/{id}` is a rowid lookup. Tables made
+//! before (and PocketBase's) keep their `id` primary key, and a lookup
+//! there falls back to it.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -58,7 +61,7 @@ impl Entry {
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS _logs (
-    id      TEXT PRIMARY KEY NOT NULL,
+    id      TEXT NOT NULL DEFAULT '',
     level   INTEGER NOT NULL DEFAULT 0,
     message TEXT NOT NULL DEFAULT '',
     data    TEXT NOT NULL DEFAULT '{}',
@@ -107,6 +110,35 @@ pub fn next_id_at(micros: u64, out: &mut String) {
     push_base36(micros.max(prev + 1), out);
 }
 
+/// A new id for a row created now (see [`next_id_at`]).
+pub fn new_id() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64);
+    let mut id = String::with_capacity(15);
+    next_id_at(micros, &mut id);
+    id
+}
+
+/// The rowid a row with this id is stored under: the id read as a base-36
+/// number, when it is 15 of `[0-9a-z]` and fits (every id Cairn makes);
+/// `None` lets SQLite pick one.
+pub fn rowid_of(id: &str) -> Option<i64> {
+    if id.len() != 15 {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for b in id.bytes() {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'z' => b - b'a' + 10,
+            _ => return None,
+        };
+        v = v.checked_mul(36)?.checked_add(i64::from(d))?;
+    }
+    Some(v)
+}
+
 /// `v` as exactly 15 base-36 digits (any u64 fits in 13).
 fn push_base36(mut v: u64, out: &mut String) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
@@ -134,6 +166,9 @@ pub struct Counters {
 /// The log database: a writer thread behind a bounded queue, and readers.
 pub struct LogDb {
     tx: mpsc::SyncSender<Msg>,
+    /// The table has an index on `id` (made before ids became rowids, or
+    /// restored from PocketBase): lookups by id fall back to it.
+    id_index: bool,
     closed: AtomicBool,
     handle: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Readers,
@@ -148,6 +183,9 @@ impl LogDb {
         let path = dir.join("auxiliary.db");
         let conn = pool::open_writer(&path)?;
         conn.execute_batch(SCHEMA)?;
+        let id_index = conn
+            .prepare("SELECT 1 FROM pragma_index_list('_logs') WHERE origin = 'pk'")?
+            .exists([])?;
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
         let counters = std::sync::Arc::new(Counters::default());
         let c = std::sync::Arc::clone(&counters);
@@ -157,6 +195,7 @@ impl LogDb {
             .map_err(StoreError::Io)?;
         Ok(Self {
             tx,
+            id_index,
             closed: AtomicBool::new(false),
             handle: Mutex::new(Some(handle)),
             readers: Readers::sqlite(&path, 2),
@@ -206,6 +245,11 @@ impl LogDb {
         // auxiliary.db is SQLite on every node, whatever the main store is.
         self.readers
             .run(|c| f(super::sql::sqlite_only(c, "request logs")?))
+    }
+
+    /// The entry with this id.
+    pub fn get(&self, id: &str) -> Result<Option<Entry>, StoreError> {
+        self.read(|c| get(c, id, self.id_index))
     }
 
     /// Deletes entries created before `before`; returns how many.
@@ -283,20 +327,23 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Msg>, c: &Counters) {
 /// row: a statement's per-run setup costs about as much as a row).
 const CHUNK: usize = 32;
 const COLUMNS_INSERT: &str =
-    "INSERT OR IGNORE INTO _logs (id, level, message, data, created) VALUES ";
+    "INSERT OR IGNORE INTO _logs (rowid, id, level, message, data, created) VALUES ";
+/// Parameters per row.
+const PER_ROW: usize = 6;
 
 fn insert_sql(rows: usize) -> String {
     let mut sql = String::from(COLUMNS_INSERT);
     for i in 0..rows {
-        let p = i * 5;
+        let p = i * PER_ROW;
         let sep = if i == 0 { "" } else { "," };
         sql.push_str(&format!(
-            "{sep}(?{},?{},?{},?{},?{})",
+            "{sep}(?{},?{},?{},?{},?{},?{})",
             p + 1,
             p + 2,
             p + 3,
             p + 4,
-            p + 5
+            p + 5,
+            p + 6
         ));
     }
     sql
@@ -304,13 +351,14 @@ fn insert_sql(rows: usize) -> String {
 
 /// Binds `row` as the `at`-th row of a (multi-row) insert statement.
 fn bind(stmt: &mut rusqlite::CachedStatement<'_>, at: usize, row: &Row) -> rusqlite::Result<()> {
-    let p = at * 5;
+    let p = at * PER_ROW;
     let data = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&row.data));
-    stmt.raw_bind_parameter(p + 1, &row.id)?;
-    stmt.raw_bind_parameter(p + 2, row.level)?;
-    stmt.raw_bind_parameter(p + 3, &row.message)?;
-    stmt.raw_bind_parameter(p + 4, data)?;
-    stmt.raw_bind_parameter(p + 5, &row.created)
+    stmt.raw_bind_parameter(p + 1, rowid_of(&row.id))?;
+    stmt.raw_bind_parameter(p + 2, &row.id)?;
+    stmt.raw_bind_parameter(p + 3, row.level)?;
+    stmt.raw_bind_parameter(p + 4, &row.message)?;
+    stmt.raw_bind_parameter(p + 5, data)?;
+    stmt.raw_bind_parameter(p + 6, &row.created)
 }
 
 fn insert(
@@ -368,10 +416,25 @@ pub fn row(r: &dyn super::sql::Row) -> Result<Entry, StoreError> {
 /// The columns [`row`] reads.
 pub const COLUMNS: &str = "id, created, level, message, data";
 
-pub fn get(db: &dyn super::sql::Db, id: &str) -> Result<Option<Entry>, StoreError> {
+/// The entry with this id: by its rowid ([`rowid_of`]), else, for rows
+/// stored under another rowid, by the `id` column (`id_index`: the table
+/// has an index on it; without one only ids Cairn could not have made are
+/// looked for there, with a scan).
+pub fn get(db: &dyn super::sql::Db, id: &str, id_index: bool) -> Result<Option<Entry>, StoreError> {
+    use super::sql::Val;
+    if let Some(rowid) = rowid_of(id) {
+        let found = db.row(
+            &format!("SELECT {COLUMNS} FROM _logs WHERE rowid = ?1 AND id = ?2"),
+            &[Val::Int(rowid), Val::Text(id)],
+            row,
+        )?;
+        if found.is_some() || !id_index {
+            return Ok(found);
+        }
+    }
     db.row(
         &format!("SELECT {COLUMNS} FROM _logs WHERE id = ?1"),
-        &[super::sql::Val::Text(id)],
+        &[Val::Text(id)],
         row,
     )
 }
@@ -404,81 +467,5 @@ pub fn stats(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_pocketbase_shaped_and_grow() {
-        let mut prev = String::new();
-        for _ in 0..1000 {
-            let mut id = String::new();
-            // The same microsecond every time: each id still grows.
-            next_id_at(1_764_960_000_000_000, &mut id);
-            assert_eq!(id.len(), 15);
-            assert!(
-                id.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            );
-            assert!(id > prev, "{id} after {prev}");
-            prev = id;
-        }
-        let mut max = String::new();
-        push_base36(u64::MAX, &mut max);
-        assert_eq!(max, "003w5e11264sgsf");
-    }
-
-    fn entry(id: &str, created: &str, level: i64) -> Entry {
-        Entry {
-            id: id.into(),
-            created: created.into(),
-            level,
-            message: "GET /".into(),
-            data: json!({"status": 200}),
-        }
-    }
-
-    #[test]
-    fn queue_drops_and_counts_when_closed_and_rows_round_trip() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = LogDb::open(dir.path()).expect("open");
-        assert!(db.push(entry("a", "2026-01-01 10:05:00.000Z", 0)));
-        assert!(db.push(entry("b", "2026-01-01 10:59:00.000Z", 8)));
-        assert!(db.push(entry("c", "2026-01-01 11:00:00.000Z", 0)));
-        db.shutdown();
-        assert!(!db.push(entry("d", "x", 0)));
-        assert_eq!(db.dropped(), 1);
-        let got = db.read(|c| get(c, "b")).expect("read").expect("row");
-        assert_eq!(got, entry("b", "2026-01-01 10:59:00.000Z", 8));
-        let s = db.read(|c| stats(c, None)).expect("stats");
-        assert_eq!(
-            s,
-            vec![
-                ("2026-01-01 10:00:00".to_owned(), 2),
-                ("2026-01-01 11:00:00".to_owned(), 1)
-            ]
-        );
-        assert_eq!(
-            db.delete_before("2026-01-01 11:00:00.000Z").expect("del"),
-            2
-        );
-    }
-
-    #[test]
-    fn batches_larger_than_a_chunk_keep_every_row() {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = LogDb::open(dir.path()).expect("open");
-        let n = CHUNK * 3 + 4;
-        for i in 0..n {
-            assert!(db.push(entry(&format!("r{i}"), "2026-01-01 10:05:00.000Z", 0)));
-        }
-        db.shutdown();
-        let count: i64 = db
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM _logs", [], |r| r.get(0))?))
-            .expect("count");
-        assert_eq!(count, n as i64);
-        for id in ["r0", "r33", "r97", &format!("r{}", n - 1)] {
-            let got = db.read(|c| get(c, id)).expect("read").expect("row");
-            assert_eq!(got, entry(id, "2026-01-01 10:05:00.000Z", 0));
-        }
-    }
-}
+#[path = "logs_tests.rs"]
+mod tests;

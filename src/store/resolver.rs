@@ -29,6 +29,22 @@ pub struct RecordResolver<'a> {
     pub open_fields: &'a [String],
     /// The SQL the expression is compiled for.
     pub dialect: Dialect,
+    /// What `@old` stands for (only webhook filters have it).
+    pub old: Old<'a>,
+}
+
+/// What `@old` means: Cairn's webhook filters can compare a record with
+/// the record before the change (`status != @old.status`).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Old<'a> {
+    /// API rules and `filter` parameters: `@old` does not compile.
+    #[default]
+    Unavailable,
+    /// A change with no record before it known (a create; a replayed
+    /// update whose previous snapshot was trimmed): every field is null.
+    Missing,
+    /// The stored record before the change.
+    Record(&'a serde_json::Map<String, Value>),
 }
 
 impl<'a> RecordResolver<'a> {
@@ -46,6 +62,7 @@ impl<'a> RecordResolver<'a> {
             shared: Vec::new(),
             open_fields: &[],
             dialect: schema.dialect,
+            old: Old::Unavailable,
         }
     }
 
@@ -327,46 +344,80 @@ impl<'a> RecordResolver<'a> {
                 if key == "roles" && parts.len() == 3 && c.field("roles").is_none() {
                     return roles_source(&auth.roles, ident.modifier);
                 }
-                let f = c
-                    .field(&key)
-                    .ok_or_else(|| bad(format!("unknown auth field {key:?}")))?;
-                if matches!(f.kind, FieldKind::Password(_)) || f.name == "tokenKey" {
-                    return Err(bad("unknown auth field"));
-                }
-                let v = auth.record.get(&key).cloned().unwrap_or(Value::Null);
-                if parts.len() == 3
-                    && let Value::Array(items) = &v
-                    && matches!(ident.modifier, None | Some(Modifier::Each))
-                {
-                    // A multi-valued field of the caller: any-of / all-of
-                    // like the record's own multi-valued fields.
-                    return Ok(Source::Values(items.clone()));
-                }
-                if parts.len() == 3 {
-                    return Ok(Source::Value(apply_value_modifier(v, ident.modifier)?));
-                }
-                // Walk on from the auth record's relation value.
-                let ph = p.bind(Param::from_json(&v));
-                let FieldKind::Relation(o) = &f.kind else {
-                    return Err(bad(format!("field {key:?} has no sub-fields")));
-                };
-                let target = self.schema_collection(&o.collection_id)?;
-                let j = p.alias()?;
-                let mut walk = Walk {
-                    from: vec![format!("{} AS {j}", quote_ident(&target.name))],
-                    conds: vec![],
-                    many: f.kind.is_multiple(),
-                };
-                walk.conds.push(if f.kind.is_multiple() {
-                    let each = p.dialect.json_each(&ph, None, None);
-                    format!("{j}.\"id\" IN (SELECT value FROM {each})")
-                } else {
-                    format!("{j}.\"id\" = {ph}")
-                });
-                self.walk(target, j, &parts[3..], ident.modifier, walk, p)
+                self.record_value(c, Some(&auth.record), &parts[2..], ident.modifier, p)
             }
             _ => Err(bad(format!("unknown request field {:?}", parts.join(".")))),
         }
+    }
+
+    /// Cairn's `@old.FIELD…` in webhook filters: the main collection's
+    /// record before the change, known before the query runs.
+    fn old(&self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
+        let record = match self.old {
+            Old::Unavailable => return Err(bad("@old is only available in webhook filters")),
+            Old::Missing => None,
+            Old::Record(r) => Some(r),
+        };
+        if matches!(ident.modifier, Some(Modifier::Isset | Modifier::Changed)) {
+            return Err(bad(":isset and :changed are for @request.body"));
+        }
+        self.record_value(self.main, record, &ident.parts[1..], ident.modifier, p)
+    }
+
+    /// `FIELD[.sub…]` of a record whose values are known before the query
+    /// runs (the caller's auth record, the record before a change): the
+    /// value itself, or a walk on from a relation's ids. A missing record
+    /// reads as nulls.
+    fn record_value(
+        &self,
+        c: &'a Collection,
+        record: Option<&serde_json::Map<String, Value>>,
+        parts: &[String],
+        modifier: Option<Modifier>,
+        p: &mut Params,
+    ) -> Result<Source, CompileError> {
+        let key = parts.first().map(String::as_str).unwrap_or_default();
+        let f = c
+            .field(key)
+            .ok_or_else(|| bad(format!("unknown field {key:?} of {}", c.name)))?;
+        if matches!(f.kind, FieldKind::Password(_)) || f.name == "tokenKey" {
+            return Err(bad(format!("unknown field {key:?} of {}", c.name)));
+        }
+        let v = record
+            .and_then(|r| r.get(key))
+            .cloned()
+            .unwrap_or(Value::Null);
+        if parts.len() == 1 && matches!(modifier, None | Some(Modifier::Each)) {
+            // A multi-valued field: any-of / all-of like the record's own
+            // multi-valued fields (no record: an empty list).
+            match v {
+                Value::Array(items) => return Ok(Source::Values(items)),
+                Value::Null if f.kind.is_multiple() => return Ok(Source::Values(Vec::new())),
+                _ => {}
+            }
+        }
+        if parts.len() == 1 {
+            return Ok(Source::Value(apply_value_modifier(v, modifier)?));
+        }
+        // Walk on from the record's relation value.
+        let ph = p.bind(Param::from_json(&v));
+        let FieldKind::Relation(o) = &f.kind else {
+            return Err(bad(format!("field {key:?} has no sub-fields")));
+        };
+        let target = self.schema_collection(&o.collection_id)?;
+        let j = p.alias()?;
+        let mut walk = Walk {
+            from: vec![format!("{} AS {j}", quote_ident(&target.name))],
+            conds: vec![],
+            many: f.kind.is_multiple(),
+        };
+        walk.conds.push(if f.kind.is_multiple() {
+            let each = p.dialect.json_each(&ph, None, None);
+            format!("{j}.\"id\" IN (SELECT value FROM {each})")
+        } else {
+            format!("{j}.\"id\" = {ph}")
+        });
+        self.walk(target, j, &parts[1..], modifier, walk, p)
     }
 
     fn body(
@@ -482,6 +533,7 @@ impl Resolver for RecordResolver<'_> {
         let first = ident.parts.first().map(String::as_str).unwrap_or_default();
         match first {
             "@request" => self.request(ident, p),
+            "@old" => self.old(ident, p),
             "@collection" => {
                 let c = self.collection_ref(ident)?;
                 let j = p.alias()?;

@@ -287,3 +287,30 @@ test('a multipart body past the collection allowance is refused with 413 and sto
   else assert.equal(status, 413);
   assert.deepEqual(await storedFiles(srv, docs.id), before);
 });
+
+test('parts held in memory and parts spooled to temp files are stored alike', async () => {
+  // Cairn keeps a request's parts in memory up to 1 MiB together and
+  // spools the rest to temp files: 4 x 400 KB puts the first two in memory
+  // and the last two on disk, and a 1.5 MB part never fits.
+  const pb = srv.pb;
+  await pb.collections.create({
+    name: 'bulk',
+    ...RULES,
+    fields: [{ name: 'parts', type: 'file', maxSelect: 5, maxSize: 2 << 20 }],
+  });
+  const body = (i, n) => Buffer.alloc(n, `part-${i}-${'abcdefghij'.slice(i)}`);
+  const sizes = [400_000, 400_000, 400_000, 400_000, 1_500_000];
+  const rec = await pb.collection('bulk').create({
+    parts: sizes.map((n, i) => file(`p${i}.bin`, body(i, n))),
+  });
+  assert.equal(rec.parts.length, sizes.length);
+  for (const [i, name] of rec.parts.entries()) {
+    const got = Buffer.from(await (await fetch(`${srv.url}/api/files/bulk/${rec.id}/${name}`)).arrayBuffer());
+    assert.ok(got.equals(body(i, sizes[i])), `part ${i} (${got.length} bytes)`);
+  }
+  if (!IS_POCKETBASE) {
+    const fs = await import('node:fs');
+    const tmp = `${srv.dir}/.uploads`;
+    assert.deepEqual(fs.existsSync(tmp) ? fs.readdirSync(tmp) : [], [], 'no temp files left');
+  }
+});

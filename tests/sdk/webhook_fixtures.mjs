@@ -141,6 +141,15 @@ export async function createEndpoint(srv, body) {
   return r.json;
 }
 
+/** Verified bodies of recorded requests, in change-log order. */
+export const bySeq = (secret, recs) => recs.map((r) => verify(secret, r)).sort((a, b) => a.data.seq - b.data.seq);
+
+/** `patch(body)` updates record `id` of `collection` as superuser (must answer 200). */
+export const patcher = (srv, collection, id) => async (body) => {
+  const r = await srv.su('PATCH', `/api/collections/${collection}/records/${id}`, { body });
+  if (r.status !== 200) throw new Error(`update: ${r.status} ${r.text}`);
+};
+
 /** Creates a record; returns {id, at} (at = when the response arrived). */
 export async function createRecord(srv, collection, data) {
   const r = await srv.su('POST', `/api/collections/${collection}/records`, { body: data });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { useServer, test, cairnOnly } from './harness.mjs';
 import {
   webhookEnv, startReceiver, verify, waitFor, sleep, newCollection, createEndpoint,
-  createRecord, deliveries,
+  createRecord, deliveries, bySeq, patcher,
 } from './webhook_fixtures.mjs';
 
 // A short change log (the newest 3 changes survive a trim) so a test can
@@ -19,11 +19,6 @@ webhookEnv();
 const srv = useServer();
 const opts = { skip: cairnOnly, timeout: 60_000 };
 
-const bySeq = (secret, recs) => recs.map((r) => verify(secret, r)).sort((a, b) => a.data.seq - b.data.seq);
-const patcher = (col, id) => async (body) => {
-  const r = await srv.su('PATCH', `/api/collections/${col}/records/${id}`, { body });
-  assert.equal(r.status, 200, r.text);
-};
 
 test('changedFields: an update is sent only when a listed field changed', opts, async () => {
   const rx = await startReceiver();
@@ -32,7 +27,7 @@ test('changedFields: an update is sent only when a listed field changed', opts, 
   assert.deepEqual(watch.changedFields, ['secretNote', 'status']);
   const every = await createEndpoint(srv, { url: rx.url('/every'), collection: col, actions: ['update'] });
   const { id } = await createRecord(srv, col, { title: 'a', status: 'draft' });
-  const patch = patcher(col, id);
+  const patch = patcher(srv, col, id);
   await patch({ title: 'b' });
   await patch({ title: 'c', status: 'draft' });
   // Deliveries are written in the update's own transaction: the log is complete now.
@@ -83,7 +78,7 @@ test('replay: updates carry oldRecord from the previous snapshot, exactly as sen
   const col = await newCollection(srv);
   const live = await createEndpoint(srv, { url: rx.url('/live'), collection: col });
   const { id } = await createRecord(srv, col, { title: 'a', status: 'draft', secretNote: 'hush' });
-  const patch = patcher(col, id);
+  const patch = patcher(srv, col, id);
   await patch({ title: 'b' });
   await patch({ status: 'paid' });
   await waitFor(() => rx.on('/live').length >= 3, 10_000, 'live deliveries');
@@ -114,7 +109,7 @@ test('replay: an update whose previous snapshot was trimmed has no oldRecord key
   const col = await newCollection(srv);
   const live = await createEndpoint(srv, { url: rx.url('/live'), collection: col });
   const { id } = await createRecord(srv, col, { title: 'x1' });
-  await patcher(col, id)({ title: 'x2' });
+  await patcher(srv, col, id)({ title: 'x2' });
   await createRecord(srv, col, { title: 'y' });
   await createRecord(srv, col, { title: 'z' });
   const log = await deliveries(srv, { webhook: live.id });

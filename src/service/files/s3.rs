@@ -112,7 +112,7 @@ impl S3 {
             "pb_settings_test_{}/test.txt",
             crate::schema::names::random_id(5)
         );
-        self.put_bytes(&key, b"test".to_vec())
+        self.put_bytes(&key, Bytes::from_static(b"test"))
             .await
             .map_err(|e| format!("failed to upload a test file: [key: {key}] {e}"))?;
         self.delete(&key)
@@ -149,7 +149,7 @@ impl Backend for S3 {
         })
     }
 
-    fn put_bytes<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, io::Result<()>> {
+    fn put_bytes<'a>(&'a self, key: &'a str, bytes: Bytes) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             self.store
                 .put(&Path::from(key), bytes.into())

@@ -102,7 +102,11 @@ impl Staged {
                 continue;
             }
             let key = format!("{}/{}/{stored}", c.id, out.record_id);
-            if let Err(e) = backend.put_file(&key, &up.path).await {
+            let put = match up.data.take() {
+                Some(bytes) => backend.put_bytes(&key, bytes).await,
+                None => backend.put_file(&key, &up.path).await,
+            };
+            if let Err(e) = put {
                 out.discard().await;
                 return Err(Error::Internal(format!("storing {key}: {e}")));
             }

@@ -31,8 +31,9 @@ pub struct Meta {
 pub trait Backend: Send + Sync {
     /// Moves (or uploads) the local file `src` to `key`.
     fn put_file<'a>(&'a self, key: &'a str, src: &'a Path) -> BoxFuture<'a, io::Result<()>>;
-    /// Stores `bytes` at `key` (thumbs).
-    fn put_bytes<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, io::Result<()>>;
+    /// Stores `bytes` at `key` (thumbs, and uploads small enough to be
+    /// held in memory).
+    fn put_bytes<'a>(&'a self, key: &'a str, bytes: Bytes) -> BoxFuture<'a, io::Result<()>>;
     /// The object's metadata, `None` when absent.
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Meta>>>;
     /// Bytes `start..end` of `key` as a stream of chunks.
@@ -102,6 +103,20 @@ fn meta_of(m: &std::fs::Metadata) -> Meta {
     }
 }
 
+/// Writes `bytes` beside `dst`, then renames it there: readers never see
+/// half a file (a thumb may be asked for while it is written).
+fn write_beside(dst: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(dir) = dst.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = dst.with_extension(format!("tmp{}", crate::schema::names::random_id(8)));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, dst));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 fn not_found_ok(r: io::Result<()>) -> io::Result<()> {
     match r {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -132,16 +147,14 @@ impl Backend for Local {
         })
     }
 
-    fn put_bytes<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, io::Result<()>> {
+    fn put_bytes<'a>(&'a self, key: &'a str, bytes: Bytes) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let dst = self.path(key)?;
-            if let Some(dir) = dst.parent() {
-                tokio::fs::create_dir_all(dir).await?;
-            }
-            // Written beside, then renamed: readers never see half a file.
-            let tmp = dst.with_extension(format!("tmp{}", crate::schema::names::random_id(8)));
-            tokio::fs::write(&tmp, bytes).await?;
-            tokio::fs::rename(&tmp, &dst).await
+            // One trip to the blocking pool for the directory, the write and
+            // the rename (each `tokio::fs` call is a trip of its own).
+            tokio::task::spawn_blocking(move || write_beside(&dst, &bytes))
+                .await
+                .map_err(io::Error::other)?
         })
     }
 

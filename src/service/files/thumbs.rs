@@ -232,7 +232,7 @@ impl Thumbs {
             .ok()
             .flatten();
         match out {
-            Some(bytes) => backend.put_bytes(thumb, bytes).await.is_ok(),
+            Some(bytes) => backend.put_bytes(thumb, bytes.into()).await.is_ok(),
             None => false,
         }
     }

@@ -311,6 +311,7 @@ impl Tus {
             key: key.to_owned(),
             original: filename,
             path,
+            data: None,
             size: offset,
             mime: super::names::sniff(&head[..n]),
         })

@@ -1,22 +1,34 @@
-//! Uploads received with a request, spooled to temporary files.
+//! Uploads received with a request, held in memory or spooled to temp files.
 //!
-//! The HTTP layer streams each file part into `<data dir>/.uploads/` (so
-//! memory stays bounded whatever the size) and hands the service a list
-//! of [`Upload`]s. A temp file left behind by a crash is removed by
-//! [`sweep_tmp`].
+//! The HTTP layer hands the service a list of [`Upload`]s. Small parts
+//! (up to [`MEMORY_PER_REQUEST`] together per request) are held in memory
+//! and written once, straight into storage; anything larger is streamed
+//! into `<data dir>/.uploads/` (so memory stays bounded whatever the size)
+//! and moved into storage from there. A temp file left behind by a crash is
+//! removed by [`sweep_tmp`].
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-/// One uploaded file, already on disk.
+/// How many bytes of file parts one request may hold in memory; the parts
+/// past it are spooled to temp files. A 100 KB upload written from memory
+/// saves a temp file's create, write and close, a rename across
+/// directories and a trip to the blocking pool (and, on S3, reading the
+/// temp file back).
+pub const MEMORY_PER_REQUEST: usize = 1 << 20;
+
+/// One uploaded file, in memory or spooled to disk.
 #[derive(Debug)]
 pub struct Upload {
     /// The form key it came under (`field`, `field+`, `+field`).
     pub key: String,
     /// The client's file name.
     pub original: String,
-    /// The spooled bytes (moved into storage when staged).
+    /// The spooled bytes (moved into storage when staged); empty when the
+    /// upload is held in `data`.
     pub path: PathBuf,
+    /// A small upload's bytes, held in memory instead of a temp file.
+    pub data: Option<bytes::Bytes>,
     pub size: u64,
     /// Sniffed from the first bytes, never the client's claim.
     pub mime: String,

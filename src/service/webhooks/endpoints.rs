@@ -183,6 +183,17 @@ impl Endpoint {
         self.def.collection == collection_id && self.def.actions.iter().any(|a| a == action)
     }
 
+    /// Does the filter compare with the record before the change
+    /// (`@old.*`)? A replay then looks up the previous snapshots.
+    pub fn filter_uses_old(&self) -> bool {
+        self.def.filter.contains("@old")
+            && crate::filter::parse_cached(&self.def.filter).is_ok_and(|e| {
+                e.idents()
+                    .iter()
+                    .any(|i| i.parts.first().is_some_and(|p| p == "@old"))
+            })
+    }
+
     /// Does an update pass `changedFields`? True when the list is empty, when
     /// one listed field differs between `old` and `new`, and when the row
     /// before the change is unknown (better a delivery too many than one lost).
@@ -347,7 +358,7 @@ pub fn validate(def: &mut Definition, schema: &Schema) -> Result<(), Error> {
     def.actions.sort();
     def.actions.dedup();
     if let (Some(c), false) = (&collection, def.filter.trim().is_empty())
-        && let Err(e) = crate::service::rules::validate_rule(schema, c, &def.filter)
+        && let Err(e) = crate::service::rules::validate_webhook_filter(schema, c, &def.filter)
     {
         bad("filter", &e);
     }

@@ -174,9 +174,12 @@ pub async fn replay(
             let list = changes::of_collection_from(conn, &c.id, from, MAX_REPLAY)?;
             // `oldRecord` of an update is the record's previous snapshot:
             // in the list, or before it when the log still reaches back
-            // (looked up only when the payload or `changedFields` uses it).
+            // (looked up only when the payload, `changedFields` or the filter's
+            // `@old` uses it).
             let needs_old = ep.wants(&c.id, "update")
-                && (ep.def.payload_mode != "thin" || !ep.def.changed_fields.is_empty());
+                && (ep.def.payload_mode != "thin"
+                    || !ep.def.changed_fields.is_empty()
+                    || ep.filter_uses_old());
             let mut seen = HashSet::new();
             let first_updates: HashSet<&str> = list
                 .iter()

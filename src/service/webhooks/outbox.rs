@@ -6,7 +6,8 @@
 //! in-memory snapshot, so a write costs nothing more when no endpoint
 //! wants it. The filter runs on the snapshot the change log keeps (the new
 //! record; for deletes, the record as it was), with the same compiler and
-//! snapshot query as realtime subscriptions.
+//! snapshot query as realtime subscriptions; `@old.*` in it names the
+//! record before the change.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -14,11 +15,11 @@ use serde_json::{Map, Value};
 use super::Webhooks;
 use super::endpoints::Endpoint;
 use super::seal::Sealer;
-use crate::filter::ast::RequestInfo;
 use crate::schema::Collection;
 use crate::service::{Actor, records, rules};
 use crate::store::changes::{self, ChangeHook, NewChange};
 use crate::store::records::Action;
+use crate::store::resolver::Old;
 use crate::store::webhooks::{self as db, NewDelivery};
 use crate::store::{Conn, StoreError};
 
@@ -110,7 +111,9 @@ fn project(ep: &Endpoint, c: &Collection, row: &Map<String, Value>) -> Value {
     record
 }
 
-/// Does the change pass the endpoint's filter?
+/// Does the change pass the endpoint's filter? `@old.*` is the record
+/// before an update, the deleted record itself for a delete, and null for
+/// a create (and for an update whose previous row is not known).
 pub fn passes(
     conn: &Conn,
     schema: &crate::store::Schema,
@@ -120,13 +123,12 @@ pub fn passes(
     if ep.def.filter.trim().is_empty() {
         return Ok(true);
     }
-    let w = rules::rule(
-        schema,
-        ev.collection,
-        &ep.def.filter,
-        &RequestInfo::default(),
-        1,
-    );
+    let old = match ev.action {
+        "create" => Old::Missing,
+        "delete" => Old::Record(ev.snapshot),
+        _ => ev.old.map_or(Old::Missing, Old::Record),
+    };
+    let w = rules::webhook_filter(schema, ev.collection, &ep.def.filter, old);
     changes::snapshot_matches(conn, ev.collection, ev.snapshot, &w)
 }
 
