@@ -57,7 +57,8 @@ pub async fn batch(
             uploads: uploads.remove(&requests.len()).unwrap_or_default(),
         });
     }
-    // pb_hooks: each sub-request's before-hooks, then after the commit
+    // pb_hooks: onBatchRequest, each sub-request's before-hooks, then after the commit
+    crate::plugins::hooks::batch::before(&app, &ctx.actor, &mut requests).await?;
     let planned = hooks::before_batch(&app, &ctx.actor, &mut requests).await?;
     let out = batch::run(&app.store, &app.files, &ctx.actor, &ctx.req, requests).await?;
     app.realtime_flush().await;

@@ -84,9 +84,11 @@ pub async fn create(
     let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
     // pb_hooks: before validation and the write
     let body = hooks::before(&app, &c, "create", &ctx.actor, None, form.body).await?;
+    let kept = hooks::keep_for_error(&app, &c, "create", None, &body);
     let files = Some((app.files.as_ref(), form.uploads));
     let (store, actor) = (&app.store, &ctx.actor);
-    let v = records::create_with_files(store, files, Arc::clone(&c), actor, &ctx.req, body).await?;
+    let v = records::create_with_files(store, files, Arc::clone(&c), actor, &ctx.req, body).await;
+    let v = hooks::or_after_error(&app, &c, "create", kept, v).await?;
     claims.consume().await;
     app.realtime_flush().await;
     // pb_hooks: after the commit
@@ -107,10 +109,12 @@ pub async fn update(
     let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
     // pb_hooks: before validation and the write
     let body = hooks::before(&app, &c, "update", &ctx.actor, Some(&id), form.body).await?;
+    let kept = hooks::keep_for_error(&app, &c, "update", Some(&id), &body);
     let files = Some((app.files.as_ref(), form.uploads));
     let (store, actor) = (&app.store, &ctx.actor);
     let v =
-        records::update_with_files(store, files, Arc::clone(&c), actor, &ctx.req, id, body).await?;
+        records::update_with_files(store, files, Arc::clone(&c), actor, &ctx.req, id, body).await;
+    let v = hooks::or_after_error(&app, &c, "update", kept, v).await?;
     claims.consume().await;
     app.realtime_flush().await;
     // pb_hooks: after the commit
@@ -137,7 +141,9 @@ pub async fn delete(
     )
     .await?;
     let gone = hooks::stored(&app, &c, &id);
-    records::delete(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id).await?;
+    let kept = hooks::keep_for_error(&app, &c, "delete", Some(&id), &Default::default());
+    let done = records::delete(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id).await;
+    hooks::or_after_error(&app, &c, "delete", kept, done).await?;
     app.realtime_flush().await;
     if let Some(r) = gone {
         hooks::after(&app, &c, "delete", &r).await;

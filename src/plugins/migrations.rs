@@ -86,15 +86,24 @@ impl Migrations {
         if pending.is_empty() {
             return Ok(pending);
         }
-        self.in_tx(&conn, |conn| {
+        let hooks = self.hook_table(&conn);
+        let mut engines = Vec::new();
+        let done = self.in_tx(&conn, |conn| {
             for file in &pending {
-                self.run_file(conn, file, "up").map_err(|e| {
-                    MigrationError(format!("failed to apply migration {file}: {e}"))
-                })?;
+                let engine = self
+                    .run_file(conn, file, "up", hooks.as_deref())
+                    .map_err(|e| {
+                        MigrationError(format!("failed to apply migration {file}: {e}"))
+                    })?;
+                engines.push(engine);
                 table::insert(&**conn, file).map_err(fail)?;
             }
             Ok(())
-        })?;
+        });
+        if hooks.is_some() {
+            after_commit(&engines, done.as_ref().err());
+        }
+        done?;
         Ok(pending)
     }
 
@@ -103,15 +112,24 @@ impl Migrations {
         let conn = self.open()?;
         let known: HashSet<String> = self.files().into_iter().collect();
         let last = table::last_applied(&*conn, &known, n).map_err(fail)?;
-        self.in_tx(&conn, |conn| {
+        let hooks = self.hook_table(&conn);
+        let mut engines = Vec::new();
+        let done = self.in_tx(&conn, |conn| {
             for file in &last {
-                self.run_file(conn, file, "down").map_err(|e| {
-                    MigrationError(format!("failed to revert migration {file}: {e}"))
-                })?;
+                let engine = self
+                    .run_file(conn, file, "down", hooks.as_deref())
+                    .map_err(|e| {
+                        MigrationError(format!("failed to revert migration {file}: {e}"))
+                    })?;
+                engines.push(engine);
                 table::delete(&**conn, file).map_err(fail)?;
             }
             Ok(())
-        })?;
+        });
+        if hooks.is_some() {
+            after_commit(&engines, done.as_ref().err());
+        }
+        done?;
         Ok(last)
     }
 
@@ -138,25 +156,46 @@ impl Migrations {
         hooks_db::in_transaction(&**conn, || f(conn))
     }
 
-    fn run_file(&self, conn: &Rc<Conn<'static>>, file: &str, which: &str) -> Result<(), String> {
+    /// The pb_hooks handler table, when hook files register any: as in
+    /// PocketBase, whose hooks are bound before migrations run, a
+    /// migration's `app.save` / `app.delete` fire the record hooks.
+    fn hook_table(&self, conn: &Rc<Conn<'static>>) -> Option<String> {
+        super::hooks::table_for(&self.hooks_dir, conn_host::host(Rc::clone(conn)))
+    }
+
+    fn run_file(
+        &self,
+        conn: &Rc<Conn<'static>>,
+        file: &str,
+        which: &str,
+        hooks: Option<&str>,
+    ) -> Result<Engine, String> {
         let path = self.dir.join(file);
         let src = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
         let limits = Limits {
             time: std::time::Duration::from_secs(120),
             ..Limits::default()
         };
-        let hooks = serde_json::Value::String(self.hooks_dir.to_string_lossy().into_owned());
+        let dir = serde_json::Value::String(self.hooks_dir.to_string_lossy().into_owned());
         let engine = Engine::new(
             limits,
             conn_host::host(Rc::clone(conn)),
-            &[("__hooks", hooks)],
+            &[("__hooks", dir)],
         )
         .map_err(|e| e.to_string())?;
+        if let Some(table) = hooks {
+            // The after-success hooks wait for the commit (`after_commit`).
+            engine
+                .eval("hooks.js", super::hooks::pool::HOOKS_JS)
+                .and_then(|_| engine.call("__install", table))
+                .and_then(|_| engine.call("__migrationTxBegin", ""))
+                .map_err(|e| e.to_string())?;
+        }
         engine.eval(file, &src).map_err(|e| e.to_string())?;
         engine
             .eval(file, &format!("__runMigration({which:?})"))
             .map_err(|e| e.to_string())?;
-        Ok(())
+        Ok(engine)
     }
 
     /// `migrate create NAME`: a blank file named `<unix seconds>_<name>.js`.
@@ -185,6 +224,18 @@ impl Migrations {
             .collect();
         let body = super::automigrate::snapshot_js(&serde_json::Value::Array(list));
         super::automigrate::write_unique(&self.dir, "collections_snapshot", &body)
+    }
+}
+
+/// The run's transaction ended: each engine runs the after hooks its
+/// writes held back (success hooks, or error hooks naming `failed`), as
+/// PocketBase runs them once a transaction completes.
+fn after_commit(engines: &[Engine], failed: Option<&MigrationError>) {
+    let error = failed.map(|e| e.0.as_str()).unwrap_or_default();
+    for engine in engines {
+        if let Err(e) = engine.call("__migrationTxEnd", error) {
+            tracing::error!(error = %e, "a record hook after the migrations failed");
+        }
     }
 }
 

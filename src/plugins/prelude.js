@@ -302,6 +302,39 @@ function __appFind(nameOrId) {
 function __recordFrom(c, row) { return new Record(c, null).__loadStored(row); }
 
 // ---------- the app ----------
+// Record hooks around `$app.save` / `$app.delete` / `runInTransaction`:
+// engines that run pb_hooks handlers set it (hooks.js); otherwise writes
+// run plainly.
+let __modelHooks = null;
+
+// `$app.settings()`: the settings object (`meta.appName`, `smtp.host`...),
+// saved back with `$app.save(settings)`.
+class __Settings {
+  constructor(d) { Object.assign(this, d || {}); }
+}
+
+// `$app.store()`: the app's in-memory key/value store, one per process,
+// shared by every handler and kept across hot reloads. Values cross
+// between engines as JSON.
+const __appStore = {
+  get(k) { const v = __call("store.get", String(k)); return v === undefined ? null : v; },
+  set(k, v) { __call("store.set", { key: String(k), value: v === undefined ? null : v }); },
+  has(k) { return __call("store.has", String(k)); },
+  remove(k) { __call("store.remove", String(k)); },
+  removeAll() { __call("store.reset", {}); },
+  reset(data) { __call("store.reset", data || {}); },
+  getAll() { return __call("store.all", null); },
+  values() { return Object.values(__call("store.all", null)); },
+  length() { return Object.keys(__call("store.all", null)).length; },
+  getOrSet(k, fn) {
+    if (__appStore.has(k)) return __appStore.get(k);
+    const v = fn();
+    __appStore.set(k, v);
+    return v;
+  },
+  setIfLessThanLimit(k, v, limit) { return __call("store.setIfLess", { key: String(k), value: v === undefined ? null : v, limit: Number(limit) || 0 }); },
+  setFunc() { __unsupported("$app.store().setFunc"); },
+};
 function __makeApp() {
   const app = {
     findCollectionByNameOrId(nameOrId) { return __appFind(nameOrId); },
@@ -322,7 +355,9 @@ function __makeApp() {
     delete(model) {
       if (model instanceof Collection) { __call("collections.delete", model.id || model.name); return; }
       if (model instanceof Record) {
-        __call("records.delete", { collection: model.collection().id, id: model.id });
+        const del = () => { __call("records.delete", { collection: model.collection().id, id: model.id }); };
+        if (__modelHooks) return __modelHooks.remove(model, del);
+        del();
         return;
       }
       throw new Error("app.delete: unsupported model");
@@ -362,7 +397,9 @@ function __makeApp() {
       if (!exprs.length) return app.findRecordsByFilter(c, "", "", 0, 0).length;
       return new __RecordQuery(c).where($dbx.and(...exprs)).__rows().length;
     },
-    runInTransaction(fn) { return fn(app); },
+    runInTransaction(fn) { return __modelHooks ? __modelHooks.tx(() => fn(app)) : fn(app); },
+    settings() { return new __Settings(__call("settings.get", null)); },
+    store() { return __appStore; },
     db() { return __db(); },
     nonconcurrentDB() { return __db(); },
     isDev() { return false; },
@@ -387,9 +424,19 @@ function __save(model, validate) {
     return;
   }
   if (model instanceof Record) {
-    const p = __recordPayload(model);
-    p.validate = validate;
-    model.__loadStored(__call("records.save", p));
+    const write = () => {
+      const p = __recordPayload(model);
+      p.validate = validate;
+      model.__loadStored(__call("records.save", p));
+    };
+    if (__modelHooks) return __modelHooks.save(model, validate, write);
+    write();
+    return;
+  }
+  if (model instanceof __Settings) {
+    const saved = __call("settings.save", JSON.parse(JSON.stringify(model)));
+    for (const k of Object.keys(model)) delete model[k];
+    Object.assign(model, saved);
     return;
   }
   __unsupported("saving this kind of model");

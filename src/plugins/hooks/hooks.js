@@ -44,7 +44,9 @@ const __supportedHooks = [
   "onRecordCreate", "onRecordUpdate", "onRecordDelete",
   "onRecordCreateRequest", "onRecordUpdateRequest", "onRecordDeleteRequest",
   "onRecordAfterCreateSuccess", "onRecordAfterUpdateSuccess", "onRecordAfterDeleteSuccess",
-  "onBootstrap",
+  "onRecordValidate", "onRecordCreateExecute", "onRecordUpdateExecute", "onRecordDeleteExecute",
+  "onRecordAfterCreateError", "onRecordAfterUpdateError", "onRecordAfterDeleteError",
+  "onBootstrap", "onBatchRequest",
   "onMailerSend", "onMailerRecordAuthAlertSend", "onMailerRecordPasswordResetSend",
   "onMailerRecordVerificationSend", "onMailerRecordEmailChangeSend", "onMailerRecordOTPSend",
 ];
@@ -58,8 +60,6 @@ for (const name of [
   "onModelValidate", "onModelCreate", "onModelCreateExecute", "onModelAfterCreateSuccess", "onModelAfterCreateError",
   "onModelUpdate", "onModelUpdateExecute", "onModelAfterUpdateSuccess", "onModelAfterUpdateError",
   "onModelDelete", "onModelDeleteExecute", "onModelAfterDeleteSuccess", "onModelAfterDeleteError",
-  "onRecordValidate", "onRecordCreateExecute", "onRecordAfterCreateError", "onRecordUpdateExecute",
-  "onRecordAfterUpdateError", "onRecordDeleteExecute", "onRecordAfterDeleteError",
   "onRecordsListRequest", "onRecordViewRequest", "onRecordEnrich",
   "onRecordAuthRequest", "onRecordAuthRefreshRequest", "onRecordAuthWithPasswordRequest",
   "onRecordAuthWithOAuth2Request", "onRecordAuthWithOTPRequest", "onRecordRequestOTPRequest",
@@ -71,7 +71,7 @@ for (const name of [
   "onCollectionAfterUpdateError", "onCollectionDelete", "onCollectionDeleteExecute", "onCollectionAfterDeleteSuccess",
   "onCollectionAfterDeleteError", "onCollectionsListRequest", "onCollectionViewRequest", "onCollectionCreateRequest",
   "onCollectionUpdateRequest", "onCollectionDeleteRequest", "onCollectionsImportRequest",
-  "onFileDownloadRequest", "onFileTokenRequest", "onBatchRequest", "onRealtimeConnectRequest",
+  "onFileDownloadRequest", "onFileTokenRequest", "onRealtimeConnectRequest",
   "onRealtimeSubscribeRequest", "onRealtimeMessageSend", "onSettingsListRequest", "onSettingsUpdateRequest",
 ]) {
   globalThis[name] = () => __unsupported(name + "()");
@@ -355,7 +355,11 @@ function __hooksFor(names, collection) {
 function __runRecordBefore(payload) {
   const p = JSON.parse(payload);
   const collection = new Collection(p.collection);
-  const names = { create: ["onRecordCreateRequest", "onRecordCreate"], update: ["onRecordUpdateRequest", "onRecordUpdate"], delete: ["onRecordDeleteRequest", "onRecordDelete"] }[p.action];
+  const names = {
+    create: ["onRecordCreateRequest", "onRecordCreate", "onRecordValidate", "onRecordCreateExecute"],
+    update: ["onRecordUpdateRequest", "onRecordUpdate", "onRecordValidate", "onRecordUpdateExecute"],
+    delete: ["onRecordDeleteRequest", "onRecordDelete", "onRecordDeleteExecute"],
+  }[p.action];
   const hooks = __hooksFor(names, collection);
   // request hooks first (PocketBase: request hooks wrap the model hooks)
   hooks.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
@@ -375,14 +379,96 @@ function __runRecordBefore(payload) {
   return JSON.stringify({ data: record.__data });
 }
 
+// ---------- record hooks around $app.save / $app.delete ----------
+// PocketBase's order: onRecordCreate → e.next() → onRecordValidate (unless
+// saveNoValidate) → onRecordCreateExecute → the write; then
+// onRecordAfterCreateSuccess, or onRecordAfterCreateError with e.error when
+// the chain failed. Inside runInTransaction (and a migration) the after
+// hooks wait for the outermost transaction's end: success hooks when it
+// completes, error hooks (with its error) when it throws.
+let __txDepth = 0;
+let __txAfter = [];
+function __recordNames(action) {
+  const a = action[0].toUpperCase() + action.slice(1);
+  return { before: "onRecord" + a, execute: "onRecord" + a + "Execute", ok: "onRecordAfter" + a + "Success", err: "onRecordAfter" + a + "Error" };
+}
+function __hookFns(name, collection) { return __hooksFor([name], collection).map((h) => h.fn); }
+function __afterWrite(names, collection, record) {
+  const ok = () => __chain({ app: $app, record: record, collection: collection, type: names.ok }, __hookFns(names.ok, collection), () => {});
+  const err = (error) => __chain({ app: $app, record: record, collection: collection, error: error }, __hookFns(names.err, collection), () => {});
+  if (__txDepth > 0) __txAfter.push({ ok: ok, err: err });
+  else ok();
+}
+function __recordWrite(action, record, validate, write) {
+  const collection = record.collection();
+  const names = __recordNames(action);
+  const all = [names.before, names.execute, names.ok, names.err].concat(validate ? ["onRecordValidate"] : []);
+  if (!__hooksFor(all, collection).length) return write();
+  const e = { app: $app, record: record, collection: collection };
+  try {
+    __chain(e, __hookFns(names.before, collection), (e) => {
+      // Cairn validates during the write itself; onRecordValidate runs
+      // at PocketBase's point, and a handler may throw to refuse.
+      if (validate) __chain(e, __hookFns("onRecordValidate", collection), () => {});
+      __chain(e, __hookFns(names.execute, collection), () => write());
+    });
+  } catch (err) {
+    __chain({ app: $app, record: record, collection: collection, error: err }, __hookFns(names.err, collection), () => {});
+    throw err;
+  }
+  __afterWrite(names, collection, record);
+}
+function __inTx(fn) {
+  __txDepth++;
+  let out;
+  try {
+    out = fn();
+  } catch (err) {
+    if (--__txDepth === 0) __txEnd(err);
+    throw err;
+  }
+  if (--__txDepth === 0) __txEnd(null);
+  return out;
+}
+// The outermost transaction ended: run the after hooks it held back.
+function __txEnd(error) {
+  const list = __txAfter;
+  __txAfter = [];
+  for (const a of list) { if (error) a.err(error); else a.ok(); }
+}
+__modelHooks = {
+  save(record, validate, write) { return __recordWrite(record.isNew() ? "create" : "update", record, validate, write); },
+  remove(record, del) { return __recordWrite("delete", record, false, del); },
+  tx(fn) { return __inTx(fn); },
+};
+// Migrations: the whole run is one transaction (the host calls these).
+function __migrationTxBegin() { __txDepth++; return "null"; }
+function __migrationTxEnd(error) { __txDepth = 0; __txEnd(error ? new Error(error) : null); return "null"; }
+
 function __runRecordAfter(payload) {
   const p = JSON.parse(payload);
   const collection = new Collection(p.collection);
-  const name = { create: "onRecordAfterCreateSuccess", update: "onRecordAfterUpdateSuccess", delete: "onRecordAfterDeleteSuccess" }[p.action];
+  const names = __recordNames(p.action);
+  const name = p.error ? names.err : names.ok;
   const hooks = __hooksFor([name], collection);
   const e = { app: $app, record: new Record(collection, null).__loadStored(p.record), collection: collection };
+  if (p.error) e.error = new Error(p.error);
   __chain(e, hooks.map((h) => h.fn), () => {});
   return "null";
+}
+
+// onBatchRequest: e.batch is the list of sub-requests a handler may change.
+function __runBatchRequest(payload) {
+  const p = JSON.parse(payload);
+  const e = __requestEvent(p.event);
+  e.batch = p.batch;
+  try {
+    const done = __chain(e, __compiled.hooks.filter((h) => h.name === "onBatchRequest").map((h) => h.fn), () => {});
+    if (!done) return JSON.stringify({ stopped: true });
+  } catch (err) {
+    return JSON.stringify({ error: __errorResponse(err) });
+  }
+  return JSON.stringify({ batch: e.batch });
 }
 
 function __runCron(id) {

@@ -7,8 +7,10 @@
 //! reloading builds a new one and swaps it in atomically, and a file that
 //! fails to load keeps its last good registrations.
 
+pub mod batch;
 mod crons;
 pub mod http;
+pub mod kv;
 pub mod mailer;
 pub mod pool;
 pub mod records;
@@ -102,6 +104,8 @@ pub struct Hooks {
     globals: Value,
     /// Keeps `App::cron` in step with the `cronAdd` jobs.
     crons: crons::CronSync,
+    /// `$app.store()`, kept across reloads.
+    pub kv: kv::Kv,
 }
 
 impl Hooks {
@@ -170,20 +174,11 @@ impl Hooks {
                     continue;
                 }
             };
-            let reset = "__reg = { routes: [], middlewares: [], hooks: [], crons: [] }";
-            let loaded = engine
-                .eval("reset.js", reset)
-                .and_then(|_| engine.eval(name, &src))
-                .and_then(|_| engine.eval("collect.js", "JSON.stringify(__reg)"));
-            match loaded {
-                Ok(Value::String(text)) => {
-                    files.insert(
-                        name.clone(),
-                        serde_json::from_str(&text).unwrap_or(Value::Null),
-                    );
+            match load_file(&engine, name, &src) {
+                Ok(reg) => {
+                    files.insert(name.clone(), reg);
                     errors.remove(name);
                 }
-                Ok(_) => {}
                 Err(e) => {
                     tracing::error!(file = %name, error = %e, "failed to execute {name}; keeping its previous handlers");
                     errors.insert(name.clone(), e.to_string());
@@ -201,6 +196,46 @@ impl Hooks {
             *g = generation;
         }
     }
+}
+
+/// Runs one hook file's top level in the loader `engine` and returns what
+/// it registered.
+fn load_file(
+    engine: &crate::plugins::runtime::Engine,
+    name: &str,
+    src: &str,
+) -> Result<Value, crate::plugins::runtime::JsError> {
+    let reset = "__reg = { routes: [], middlewares: [], hooks: [], crons: [] }";
+    engine.eval("reset.js", reset)?;
+    engine.eval(name, src)?;
+    let text = engine.eval("collect.js", "JSON.stringify(__reg)")?;
+    Ok(serde_json::from_str(text.as_str().unwrap_or("null")).unwrap_or(Value::Null))
+}
+
+/// The handler table of the hook files in `dir`, loaded with `host` (for
+/// migrations, which fire the record hooks of `$app.save`); `None` when
+/// no file registers a hook. Files that fail are logged and skipped.
+pub fn table_for(dir: &std::path::Path, host: crate::plugins::runtime::Host) -> Option<String> {
+    let names = hook_files(dir);
+    if names.is_empty() {
+        return None;
+    }
+    let globals = json!({"__hooks": dir.to_string_lossy()});
+    let engine = pool::engine_for(Limits::default(), host, &globals, None).ok()?;
+    let mut files = BTreeMap::new();
+    for name in names {
+        let loaded = std::fs::read_to_string(dir.join(&name))
+            .map_err(|e| e.to_string())
+            .and_then(|src| load_file(&engine, &name, &src).map_err(|e| e.to_string()));
+        match loaded {
+            Ok(reg) => {
+                files.insert(name, reg);
+            }
+            Err(e) => tracing::error!(file = %name, error = %e, "failed to execute {name}"),
+        }
+    }
+    let generation = Generation::build(&files);
+    (!generation.hook_names.is_empty()).then_some(generation.table)
 }
 
 /// `*.pb.js` / `*.pb.ts` direct children, by name.
@@ -252,6 +287,7 @@ pub fn start(app: &Arc<App>) {
         make_host,
         globals,
         crons: crons::CronSync::new(Arc::downgrade(app)),
+        kv: kv::Kv::default(),
     });
     hooks.reload();
     if app.hooks.set(Arc::clone(&hooks)).is_err() {

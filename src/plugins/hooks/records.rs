@@ -21,11 +21,34 @@ use crate::schema::{Collection, CollectionKind};
 use crate::service::batch::{self, SubRequest};
 use crate::service::{Actor, Error};
 
-pub(crate) fn names(action: &str) -> [&'static str; 2] {
+/// The hooks that run before the write of `action`, in chain order.
+pub(crate) fn names(action: &str) -> &'static [&'static str] {
     match action {
-        "create" => ["onRecordCreateRequest", "onRecordCreate"],
-        "update" => ["onRecordUpdateRequest", "onRecordUpdate"],
-        _ => ["onRecordDeleteRequest", "onRecordDelete"],
+        "create" => &[
+            "onRecordCreateRequest",
+            "onRecordCreate",
+            "onRecordValidate",
+            "onRecordCreateExecute",
+        ],
+        "update" => &[
+            "onRecordUpdateRequest",
+            "onRecordUpdate",
+            "onRecordValidate",
+            "onRecordUpdateExecute",
+        ],
+        _ => &[
+            "onRecordDeleteRequest",
+            "onRecordDelete",
+            "onRecordDeleteExecute",
+        ],
+    }
+}
+
+fn error_name(action: &str) -> &'static str {
+    match action {
+        "create" => "onRecordAfterCreateError",
+        "update" => "onRecordAfterUpdateError",
+        _ => "onRecordAfterDeleteError",
     }
 }
 
@@ -81,9 +104,28 @@ pub async fn before(
             tracing::error!(error = %e, "record hook failed");
             Error::bad("Something went wrong while processing your request.")
         })?;
+    let out = hook_outcome(out)?;
+    let mut data = out["data"].as_object().cloned().unwrap_or_default();
+    // The stored record's own keys are not input (they would be rewritten).
+    if action != "create" {
+        for k in ["collectionId", "collectionName", "created", "updated"] {
+            if !input.contains_key(k) {
+                data.remove(k);
+            }
+        }
+        if let Some(Value::Object(s)) = &stored {
+            data.retain(|k, v| input.contains_key(k) || s.get(k) != Some(v));
+        }
+    }
+    Ok(data)
+}
+
+/// A before-chain's answer: its error response (a handler threw) or the
+/// stop of a handler that did not call `e.next()`, else `out` itself.
+pub fn hook_outcome(out: Value) -> Result<Value, Error> {
     if let Some(err) = out.get("error") {
         if let Some(log) = err["log"].as_str().filter(|s| !s.is_empty()) {
-            tracing::error!(error = %log, "record hook threw");
+            tracing::error!(error = %log, "hook threw");
         }
         let body: Value =
             serde_json::from_str(err["body"].as_str().unwrap_or("{}")).unwrap_or_default();
@@ -98,19 +140,7 @@ pub async fn before(
             "The request was stopped by a hook (it did not call e.next()).",
         ));
     }
-    let mut data = out["data"].as_object().cloned().unwrap_or_default();
-    // The stored record's own keys are not input (they would be rewritten).
-    if action != "create" {
-        for k in ["collectionId", "collectionName", "created", "updated"] {
-            if !input.contains_key(k) {
-                data.remove(k);
-            }
-        }
-        if let Some(Value::Object(s)) = &stored {
-            data.retain(|k, v| input.contains_key(k) || s.get(k) != Some(v));
-        }
-    }
-    Ok(data)
+    Ok(out)
 }
 
 /// Runs the after-success hooks of `action` with the written record.
@@ -127,6 +157,63 @@ pub async fn after(app: &App, c: &Collection, action: &'static str, record: &Val
     if let Err(e) = hooks.call(generation, "__runRecordAfter", arg).await {
         tracing::error!(error = %e, hook = after_name(action), "after-success hook failed");
     }
+}
+
+/// What an after-error hook of `action` will want if the write fails:
+/// the record as submitted (with its id for an update or delete).
+pub fn keep_for_error(
+    app: &App,
+    c: &Collection,
+    action: &str,
+    id: Option<&str>,
+    data: &Map<String, Value>,
+) -> Option<Value> {
+    let generation = app.hooks.get()?.current();
+    if !generation.hook_names.contains(error_name(action)) {
+        return None;
+    }
+    let mut v = data.clone();
+    if let Some(id) = id {
+        v.insert("id".into(), json!(id));
+    }
+    v.insert("collectionId".into(), json!(c.id));
+    v.insert("collectionName".into(), json!(c.name));
+    Some(Value::Object(v))
+}
+
+/// Runs the after-error hooks of a failed write (`kept` from
+/// `keep_for_error`) with the failure as `e.error`.
+pub async fn after_error(
+    app: &App,
+    c: &Collection,
+    action: &'static str,
+    kept: Option<Value>,
+    err: &Error,
+) {
+    let (Some(hooks), Some(record)) = (app.hooks.get(), kept) else {
+        return;
+    };
+    let message = err.parts().1;
+    let arg =
+        json!({"action": action, "collection": c.to_json(), "record": record, "error": message})
+            .to_string();
+    if let Err(e) = hooks.call(hooks.current(), "__runRecordAfter", arg).await {
+        tracing::error!(error = %e, hook = error_name(action), "after-error hook failed");
+    }
+}
+
+/// Passes `result` on, running the after-error hooks first when it failed.
+pub async fn or_after_error<T>(
+    app: &App,
+    c: &Collection,
+    action: &'static str,
+    kept: Option<Value>,
+    result: Result<T, Error>,
+) -> Result<T, Error> {
+    if let Err(e) = &result {
+        after_error(app, c, action, kept, e).await;
+    }
+    result
 }
 
 /// The record as stored, when an after-delete hook will want it.

@@ -103,6 +103,9 @@ fn dispatch(
             let n = res.map_err(|e: HostError| e)?;
             Ok(json!({"rowsAffected": n}))
         }
+        "settings.get" => Ok((*app.settings()).clone()),
+        "settings.save" => save_settings(app, rt, args),
+        op if op.starts_with("store.") => super::kv::op(app, op, args),
         "http.send" => super::http::send(app, rt, &args),
         "require.read" => require_read(app, &args),
         "mails.compose" => compose_mail(app, &args),
@@ -152,6 +155,21 @@ fn save(app: &Arc<App>, rt: &tokio::runtime::Handle, args: Value) -> Result<Valu
             .block_on(rec_svc::create(store, c, &actor, &req, input))
             .map_err(svc),
     }
+}
+
+/// `$app.save(settings)`: the whole object, merged and validated as the
+/// settings API does, then applied to the running app.
+fn save_settings(
+    app: &Arc<App>,
+    rt: &tokio::runtime::Handle,
+    args: Value,
+) -> Result<Value, HostError> {
+    let saved = rt
+        .block_on(service::settings::patch(&app.store, args))
+        .map_err(svc)?;
+    app.set_settings(saved.clone());
+    crate::ops::apply_backup_schedule(app);
+    Ok(saved)
 }
 
 /// `$mails.sendRecord…`: `{kind, collection, id, newEmail?, otpId?, pass?,
