@@ -86,7 +86,10 @@ fn run(
             app.fanned_out.send_replace(cursor);
         }
         while !app.broker.is_empty() {
-            let batch = match app.store.read(|conn| changes::after(conn, cursor, BATCH)) {
+            let batch = match app
+                .store
+                .read(|conn| changes::after(conn, &app.store.schema(), cursor, BATCH))
+            {
                 Ok(b) => b,
                 Err(e) => {
                     tracing::error!(error = %e, "realtime: reading the change log failed");
@@ -150,7 +153,10 @@ fn resume(app: &App, client: &Arc<Client>, mut sub: Sub, cursor: i64) {
         sub.live_from = 0;
         let mut from = since;
         while from < cursor {
-            let batch = match app.store.read(|conn| changes::after(conn, from, BATCH)) {
+            let batch = match app
+                .store
+                .read(|conn| changes::after(conn, &app.store.schema(), from, BATCH))
+            {
                 Ok(b) if !b.is_empty() => b,
                 _ => break,
             };
