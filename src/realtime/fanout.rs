@@ -118,7 +118,10 @@ fn catch_up(app: &App, seq_rx: &mut tokio::sync::watch::Receiver<i64>, cursor: &
         app.fanned_out.send_replace(*cursor);
     }
     while !app.broker.is_empty() {
-        let batch = match app.store.read(|conn| changes::after(conn, *cursor, BATCH)) {
+        let batch = match app
+            .store
+            .read(|conn| changes::after(conn, &app.store.schema(), *cursor, BATCH))
+        {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, "realtime: reading the change log failed");
@@ -162,7 +165,10 @@ fn resume(app: &App, client: &Arc<Client>, mut sub: Sub, cursor: i64) {
         sub.live_from = 0;
         let mut from = since;
         while from < cursor {
-            let batch = match app.store.read(|conn| changes::after(conn, from, BATCH)) {
+            let batch = match app
+                .store
+                .read(|conn| changes::after(conn, &app.store.schema(), from, BATCH))
+            {
                 Ok(b) if !b.is_empty() => b,
                 _ => break,
             };

@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS _changes (
     record_id TEXT NOT NULL,
     action TEXT NOT NULL,
     created TEXT NOT NULL,
-    snapshot JSON
+    snapshot JSON,
+    prior JSON
 );
 CREATE TABLE IF NOT EXISTS _totp (
     collectionRef TEXT NOT NULL,
@@ -63,6 +64,7 @@ pub fn bootstrap(db: &dyn Db) -> Result<(), StoreError> {
         match db.sqlite() {
             Some(conn) => {
                 conn.execute_batch(SYSTEM_TABLES)?;
+                super::changes::upgrade(conn)?;
                 conn.execute_batch(super::files::TABLE)?;
                 super::webhooks::create_or_upgrade(conn)?;
             }

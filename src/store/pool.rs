@@ -108,18 +108,6 @@ pub struct WriteCtx<'a> {
     pub change_hook: Option<&'a dyn super::changes::ChangeHook>,
 }
 
-impl WriteCtx<'_> {
-    /// Does the change hook want changes of `c` with `action`? (False
-    /// without a hook.) Lets a writer skip copying the old row for nobody.
-    pub fn hook_wants(
-        &self,
-        c: &crate::schema::Collection,
-        action: super::records::Action,
-    ) -> bool {
-        self.change_hook.is_some_and(|h| h.wants(c, action))
-    }
-}
-
 type Job = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Done + Send>;
 
 /// Called on the writer thread after each commit, before replies go out,

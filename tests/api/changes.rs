@@ -106,14 +106,15 @@ async fn concurrent_writes_with_failures_commit_only_the_good_ones() {
     assert_eq!(t.change_count(), before + 160);
 }
 
-/// Every row of the change log as (collection, action, snapshot text).
+/// Every row of the change log as (collection, action, stored record text:
+/// the older format's `snapshot` and the compact format's `prior`).
 fn log(t: &TestApp) -> Vec<(String, String, String)> {
     t.app
         .store
         .read(|conn| {
             let conn = conn.sqlite().expect("SQLite store");
             let mut st = conn
-                .prepare("SELECT collection_name, action, snapshot FROM _changes ORDER BY seq")?;
+                .prepare("SELECT collection_name, action, COALESCE(snapshot, '') || COALESCE(prior, '') FROM _changes ORDER BY seq")?;
             let rows = st
                 .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -212,12 +213,25 @@ async fn no_password_hash_or_token_key_ever_enters_the_log() {
             );
         }
     }
-    // The snapshot still describes the record (what realtime needs).
-    let (_, _, created) = rows
+    // The log still describes the record (what realtime needs): stored
+    // with the update, and rebuilt for the create from it.
+    let (_, _, updated) = rows
         .iter()
-        .find(|(c, a, _)| c == "users" && a == "create")
+        .find(|(c, a, _)| c == "users" && a == "update")
+        .expect("user update");
+    let prior: serde_json::Value = serde_json::from_str(updated).expect("json");
+    assert_eq!(prior["email"], "carol@example.com");
+    let schema = t.app.store.schema();
+    let read = t
+        .app
+        .store
+        .read(|conn| cairn::store::changes::after(conn, &schema, 0, 1000))
+        .expect("read back");
+    let created = read
+        .iter()
+        .find(|ch| ch.record_id == id && ch.action == "create")
         .expect("user create");
-    let snap: serde_json::Value = serde_json::from_str(created).expect("json");
-    assert_eq!(snap["email"], "carol@example.com");
-    assert_eq!(snap["id"], id.as_str());
+    assert_eq!(created.snapshot["email"], "carol@example.com");
+    assert_eq!(created.snapshot["id"], id.as_str());
+    assert!(!created.snapshot.contains_key("tokenKey"));
 }

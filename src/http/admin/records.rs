@@ -491,8 +491,8 @@ pub async fn live(
             let seq = *rx.borrow_and_update();
             let touched = app2
                 .store
-                .read(|conn| crate::store::changes::after(conn, last, 1000))
-                .map(|list| list.len() == 1000 || list.iter().any(|ch| ch.collection_id == c.id))
+                .read(|conn| crate::store::changes::collections_after(conn, last, 1000))
+                .map(|list| list.len() == 1000 || list.iter().any(|id| *id == c.id))
                 .unwrap_or(true);
             last = seq;
             if touched

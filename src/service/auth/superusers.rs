@@ -39,7 +39,7 @@ pub async fn upsert_superuser(
                 }
                 (None, UpsertMode::Update) => Err(Error::NotFound("No superuser with this email.")),
                 (Some(mut rec), _) => {
-                    let old = ctx.hook_wants(&c, Action::Update).then(|| rec.clone());
+                    let old = rec.clone();
                     rec.insert("password".into(), hash.into());
                     rec.insert("tokenKey".into(), names::random_secret(50).into());
                     rec.insert("updated".into(), now.into());
@@ -49,7 +49,7 @@ pub async fn upsert_superuser(
                         .unwrap_or_default()
                         .to_owned();
                     records::update(ctx.conn, &c, &id, &rec)?;
-                    records::append_update(ctx, &c, &id, old.as_ref(), &rec)?;
+                    records::append_update(ctx, &c, &id, &old, &rec)?;
                     Ok(())
                 }
                 (None, _) => {

@@ -64,7 +64,7 @@ pub fn update(
     fields: &[(&str, Value)],
 ) -> Result<Row_, Error> {
     let mut rec = records::get(ctx.conn, c, id)?.ok_or_else(Error::missing_record)?;
-    let old = ctx.hook_wants(c, Action::Update).then(|| rec.clone());
+    let old = rec.clone();
     for (k, v) in fields {
         rec.insert((*k).to_owned(), v.clone());
     }
@@ -72,7 +72,7 @@ pub fn update(
         rec.insert("updated".into(), datetime::now().into());
     }
     records::update(ctx.conn, c, id, &rec)?;
-    records::append_update(ctx, c, id, old.as_ref(), &rec)?;
+    records::append_update(ctx, c, id, &old, &rec)?;
     Ok(rec)
 }
 

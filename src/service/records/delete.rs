@@ -106,7 +106,7 @@ pub fn delete_in_tx(
                 if other.id == c.id && rid == id {
                     continue;
                 }
-                let old = ctx.hook_wants(other, Action::Update).then(|| r.clone());
+                let old = r.clone();
                 let cur = r.get(&field.name).cloned().unwrap_or(Value::Null);
                 let pulled = value::apply_modifier(field, &cur, Modifier::Remove, &json!([id]))
                     .unwrap_or_else(|| field.kind.zero_value());
@@ -131,7 +131,7 @@ pub fn delete_in_tx(
                     }
                 }
                 records::update(ctx.conn, other, &rid, &r)?;
-                records::append_update(ctx, other, &rid, old.as_ref(), &r)?;
+                records::append_update(ctx, other, &rid, &old, &r)?;
             }
         }
     }

@@ -342,7 +342,7 @@ impl CreateOp {
         for (name, _, hash) in &hashed.0 {
             rec.insert(name.clone(), hash.clone().into());
         }
-        for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, true)? {
+        for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, None)? {
             errors.entry(k).or_insert(v);
         }
         if !errors.is_empty() {
@@ -511,7 +511,7 @@ impl UpdateOp {
         for (name, _, hash) in &hashed.0 {
             rec.insert(name.clone(), hash.clone().into());
         }
-        for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, false)? {
+        for (k, v) in validate_record(ctx.conn, &schema, &c, &rec, &hashed, Some(&old))? {
             errors.entry(k).or_insert(v);
         }
         if !errors.is_empty() {
@@ -520,7 +520,7 @@ impl UpdateOp {
         super::access::before_write(ctx.conn, &schema, &c, &mut rec, Some(&old))?;
         records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
         crate::service::files::cleanup::forget_replaced(ctx.conn, &c, &id, &old, &rec)?;
-        records::append_update(ctx, &c, &id, Some(&old), &rec)?;
+        records::append_update(ctx, &c, &id, &old, &rec)?;
         if new_password {
             // Like PocketBase: a new password forgets the remembered devices.
             let origins = crate::service::auth::sys::ORIGINS;

@@ -59,8 +59,10 @@ pub(super) fn validate_record(
     c: &Collection,
     rec: &Row_,
     hashed: &Hashed,
-    check_passwords: bool,
+    old: Option<&Row_>,
 ) -> Result<Map<String, Value>, StoreError> {
+    // A create (no `old`) must set every required password.
+    let check_passwords = old.is_none();
     let mut errors = Map::new();
     for f in &c.fields {
         if f.name == "id" {
@@ -88,8 +90,12 @@ pub(super) fn validate_record(
             continue;
         }
         if let FieldKind::Relation(o) = &f.kind {
+            // Ids an update leaves as they were are not looked up again:
+            // deleting a record removes it from every relation pointing at
+            // it (`delete.rs`), so they still exist.
+            let unchanged = old.is_some_and(|prev| prev.get(&f.name).unwrap_or(&Value::Null) == &v);
             let ids = value::to_list(&v);
-            if !ids.is_empty() {
+            if !ids.is_empty() && !unchanged {
                 let ok = match schema.get(&o.collection_id) {
                     Some(target) => records::count_existing(conn, &target, &ids)? == ids.len(),
                     None => false,

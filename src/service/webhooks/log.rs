@@ -171,11 +171,12 @@ pub async fn replay(
             };
             let now = now_ms();
             let mut queued = 0;
-            let list = changes::of_collection_from(conn, &c.id, from, MAX_REPLAY)?;
-            // `oldRecord` of an update is the record's previous snapshot:
-            // in the list, or before it when the log still reaches back
-            // (looked up only when the payload, `changedFields` or the filter's
-            // `@old` uses it).
+            let list = changes::of_collection_from(conn, &schema, &c.id, from, MAX_REPLAY)?;
+            // `oldRecord` of an update is kept with it (`prior`); rows of
+            // the older log format fall back to the record's previous
+            // snapshot: in the list, or before it when the log still
+            // reaches back (looked up only when the payload,
+            // `changedFields` or the filter's `@old` uses it).
             let needs_old = ep.wants(&c.id, "update")
                 && (ep.def.payload_mode != "thin"
                     || !ep.def.changed_fields.is_empty()
@@ -184,7 +185,7 @@ pub async fn replay(
             let first_updates: HashSet<&str> = list
                 .iter()
                 .filter(|ch| needs_old && seen.insert(ch.record_id.as_str()))
-                .filter(|ch| ch.action == "update")
+                .filter(|ch| ch.action == "update" && ch.prior.is_none())
                 .map(|ch| ch.record_id.as_str())
                 .collect();
             let before = changes::snapshots_before(conn, &c.id, from, &first_updates)?;
@@ -195,7 +196,7 @@ pub async fn replay(
                 if !ep.wants(&ch.collection_id, &ch.action) {
                     continue;
                 }
-                let old = last.filter(|_| ch.action == "update");
+                let old = ch.prior.as_ref().or(last).filter(|_| ch.action == "update");
                 if ch.action == "update" && !ep.changed_enough(old, &ch.snapshot) {
                     continue;
                 }

@@ -50,8 +50,10 @@ CREATE TABLE IF NOT EXISTS _changes (
     record_id TEXT COLLATE "C" NOT NULL,
     action TEXT COLLATE "C" NOT NULL,
     created TEXT COLLATE "C" NOT NULL,
-    snapshot JSONB
+    snapshot JSONB,
+    prior JSONB
 );
+ALTER TABLE _changes ADD COLUMN IF NOT EXISTS prior JSONB;
 CREATE INDEX IF NOT EXISTS _changes_xid ON _changes (xid, seq);
 CREATE TABLE IF NOT EXISTS _fileDeletes (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -1,21 +1,26 @@
 //! The change log (`_changes`), which feeds realtime and webhooks:
 //! appending in the write transaction, reading and trimming.
 //!
-//! Every committed record mutation has one row, in commit order (`seq`),
-//! with a snapshot of the record (passwords removed). Rules for realtime
-//! subscribers are evaluated against that snapshot, not the live table: by
-//! the time an event is fanned out the row may have changed again or be
-//! gone, and a subscriber must see what the event was about.
+//! Every committed record mutation has one row, in commit order (`seq`).
+//! The row keeps the record as it was before the change (updates and
+//! deletes; secrets removed); `read` rebuilds the record after each change
+//! from that (see there why). Rules for realtime subscribers are evaluated
+//! against that record, not the live table: by the time an event is fanned
+//! out the row may have changed again or be gone, and a subscriber must see
+//! what the event was about.
 
 use rusqlite::types::ToSql;
 use serde_json::{Map, Value};
 
 use super::StoreError;
 use super::records::{Row_, Where, select_list, to_sql};
-use super::sql::{Db, Row, Val};
+use super::sql::{Db, Val};
 use crate::schema::Collection;
 use crate::schema::datetime;
 use crate::schema::names::quote_ident;
+
+mod read;
+pub use read::{Change, after, collections_after, of_collection_from};
 
 /// Runs inside the write transaction of every appended change, so what it
 /// writes (the webhook outbox) commits or rolls back with the change.
@@ -64,7 +69,7 @@ impl Action {
 }
 
 /// Appends a change-log entry. Must run in the same transaction as the
-/// mutation it describes; the snapshot leaves out every secret.
+/// mutation it describes; the row leaves out every secret.
 pub fn append_change(
     ctx: &mut super::WriteCtx<'_>,
     c: &Collection,
@@ -75,16 +80,48 @@ pub fn append_change(
     append(ctx, c, id, action, rec, None)
 }
 
-/// `append_change` for an update, with the row as it was before it (what
-/// the change hook sends as `oldRecord`; `_changes` does not keep it).
+/// `append_change` for an update, with the row as it was before it: the
+/// log keeps it (the previous change's after-state, and the change hook's
+/// `oldRecord`).
 pub fn append_update(
     ctx: &mut super::WriteCtx<'_>,
     c: &Collection,
     id: &str,
-    old: Option<&Row_>,
+    old: &Row_,
     rec: &Row_,
 ) -> Result<i64, StoreError> {
-    append(ctx, c, id, Action::Update, rec, old)
+    append(ctx, c, id, Action::Update, rec, Some(old))
+}
+
+/// What the log may keep of a record: stored fields only (a new API key's
+/// plain text rides along in `rec` for the answer and must not be logged),
+/// without secrets: password hashes, token keys and API key digests never
+/// enter the log (it outlives the rows it describes, in the file and in
+/// backups).
+struct Loggable<'a>(&'a Collection, &'a Row_);
+
+impl Loggable<'_> {
+    fn fields(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.0
+            .fields
+            .iter()
+            .filter(|f| !(f.is_secret() || (f.system && f.hidden && f.name == "keyHash")))
+            .filter_map(|f| self.1.get_key_value(&f.name))
+    }
+}
+
+impl serde::Serialize for Loggable<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.fields())
+    }
+}
+
+/// The loggable part of `rec` as a map (what readers and the hook see).
+pub(crate) fn loggable(c: &Collection, rec: &Row_) -> Row_ {
+    Loggable(c, rec)
+        .fields()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 fn append(
@@ -95,26 +132,26 @@ fn append(
     rec: &Row_,
     old: Option<&Row_>,
 ) -> Result<i64, StoreError> {
-    // Only stored fields (a new API key's plain text rides along in `rec`
-    // for the answer and must not be logged), without secrets: password
-    // hashes, token keys and API key digests never enter the log (it
-    // outlives the rows it describes, in the file and in backups).
-    let snap: Row_ = c
-        .fields
-        .iter()
-        .filter(|f| !(f.is_secret() || (f.system && f.hidden && f.name == "keyHash")))
-        .filter_map(|f| rec.get(&f.name).map(|v| (f.name.clone(), v.clone())))
-        .collect();
     if crate::schema::system::ACCESS_COLLECTIONS.contains(&c.name.as_str()) {
         // Policies and roles live in the schema snapshot: reload it.
         ctx.schema_changed = true;
     }
+    // A create stores no record: its after-state is the next change's
+    // prior state or the live row (`read`).
+    let prior = match action {
+        Action::Create => None,
+        Action::Update => old,
+        Action::Delete => Some(rec),
+    };
+    let prior = prior
+        .map(|r| serde_json::to_string(&Loggable(c, r)))
+        .transpose()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let conn = ctx.conn;
     let created = datetime::now();
-    let snap_json = serde_json::to_string(&snap).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let seq = conn
         .row(
-            "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, snapshot)
+            "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, prior)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
             &[
                 c.id.as_str().into(),
@@ -122,13 +159,15 @@ fn append(
                 id.into(),
                 action.as_str().into(),
                 created.as_str().into(),
-                Val::Owned(snap_json),
+                prior.map_or(Val::Null, Val::Owned),
             ],
             |r| r.int(0),
         )?
         .ok_or(StoreError::CommitFailed)?;
     ctx.last_seq = Some(seq);
-    if let Some(hook) = ctx.change_hook {
+    if let Some(hook) = ctx.change_hook
+        && hook.wants(c, action)
+    {
         hook.on_change(
             conn,
             &NewChange {
@@ -136,13 +175,26 @@ fn append(
                 collection: c,
                 record_id: id,
                 action,
-                snapshot: &snap,
+                snapshot: &loggable(c, rec),
                 old,
                 created: &created,
             },
         )?;
     }
     Ok(seq)
+}
+
+/// Adds the `prior` column to a change log created before it existed.
+pub fn upgrade(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    let has: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('_changes') WHERE name = 'prior')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has {
+        conn.execute_batch("ALTER TABLE _changes ADD COLUMN prior JSON")?;
+    }
+    Ok(())
 }
 
 /// The highest committed change-log sequence number (0 when empty).
@@ -154,65 +206,10 @@ pub fn last_seq(db: &dyn Db) -> Result<i64, StoreError> {
         .unwrap_or(0))
 }
 
-/// One change-log row.
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub seq: i64,
-    pub collection_id: String,
-    pub record_id: String,
-    pub action: String,
-    /// Commit-time timestamp in PocketBase's format.
-    pub created: String,
-    pub snapshot: Map<String, Value>,
-}
-
-const CHANGE_COLUMNS: &str = "seq, collection_id, record_id, action, created, snapshot";
-
-fn change_row(r: &dyn Row) -> Result<Change, StoreError> {
-    Ok(Change {
-        seq: r.int(0)?,
-        collection_id: r.text(1)?,
-        record_id: r.text(2)?,
-        action: r.text(3)?,
-        created: r.text(4)?,
-        snapshot: r
-            .opt_text(5)?
-            .and_then(|s| serde_json::from_str(&s).ok())
-            .unwrap_or_default(),
-    })
-}
-
-/// Changes after `seq`, oldest first, at most `limit`.
-pub fn after(db: &dyn Db, seq: i64, limit: i64) -> Result<Vec<Change>, StoreError> {
-    // A literal LIMIT: a bound one makes SQLite re-prepare on every run.
-    db.rows(
-        &format!("SELECT {CHANGE_COLUMNS} FROM _changes WHERE seq > ?1 ORDER BY seq LIMIT {limit}"),
-        &[Val::Int(seq)],
-        change_row,
-    )
-}
-
-/// Changes of one collection from `from_seq` on, oldest first, at most
-/// `limit` (webhook replays).
-pub fn of_collection_from(
-    db: &dyn Db,
-    collection_id: &str,
-    from_seq: i64,
-    limit: i64,
-) -> Result<Vec<Change>, StoreError> {
-    db.rows(
-        &format!(
-            "SELECT {CHANGE_COLUMNS} FROM _changes
-             WHERE seq >= ?1 AND collection_id = ?2 ORDER BY seq LIMIT {limit}"
-        ),
-        &[Val::Int(from_seq), Val::Text(collection_id)],
-        change_row,
-    )
-}
-
 /// For each of `record_ids`, the snapshot of its latest change of
 /// `collection_id` before `before_seq` (the record as it was when that seq
-/// began), when the log still holds one. One backward walk over the log,
+/// began), when the log still holds one in the older format (rows written
+/// since keep the state before an update in `prior`). One backward walk over the log,
 /// stopping once every record is found: `_changes` has no per-record index
 /// (it would cost every write), and this only serves webhook replays.
 pub fn snapshots_before(
