@@ -124,7 +124,8 @@ async fn automigrate_files_replay_to_the_same_schema() {
 }
 
 /// Hooks in a Rust test: a `cronAdd` job run through `run_cron` writes with
-/// `$app.save`; `onRecordCreate` sets a field on API creates.
+/// `$app.save`; `onRecordCreate` sets a field on API creates and on saves
+/// made by scripts.
 #[tokio::test]
 async fn cron_jobs_and_record_hooks_run() {
     let hooks = tempfile::tempdir().expect("tempdir");
@@ -149,7 +150,8 @@ routerUse((e) => {
   return e.next()
 })
 routerAdd("GET", "/api/boot", (e) => {
-  return e.json(200, { count: $app.findRecordsByFilter("notes", "text = 'booted'").length })
+  // $app.save fires the record hooks, as in PocketBase: onRecordCreate ran.
+  return e.json(200, { count: $app.findRecordsByFilter("notes", "text = 'booted (hooked)'").length })
 })
 onBootstrap((e) => {
   const c = $app.findCollectionByNameOrId("notes")
@@ -230,7 +232,11 @@ onBootstrap((e) => {
         .iter()
         .filter_map(|r| r["text"].as_str())
         .collect();
-    assert_eq!(texts, ["api (hooked)", "booted", "from cron"]);
+    // Saves from onBootstrap and from a cron job fire onRecordCreate too.
+    assert_eq!(
+        texts,
+        ["api (hooked)", "booted (hooked)", "from cron (hooked)"]
+    );
 }
 
 /// `migrate create`, `migrate collections` (a snapshot that rebuilds the
