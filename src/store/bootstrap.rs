@@ -55,12 +55,12 @@ CREATE TABLE IF NOT EXISTS _migrations (
 /// (PostgreSQL's is in `store/pg/bootstrap.rs`).
 pub fn bootstrap(db: &dyn Db) -> Result<(), StoreError> {
     let d = db.dialect();
-    db.batch(match d {
-        Dialect::Sqlite => "BEGIN IMMEDIATE",
-        // Nodes starting together on one database bootstrap one at a time.
-        Dialect::Postgres => "BEGIN; SELECT pg_advisory_xact_lock(7305260049)",
-    })?;
+    db.batch(d.begin_write())?;
     let res = (|| -> Result<(), StoreError> {
+        if d == Dialect::Postgres {
+            // Nodes starting together on one database bootstrap one at a time.
+            db.batch("SELECT pg_advisory_xact_lock(7305260049)")?;
+        }
         match db.sqlite() {
             Some(conn) => {
                 conn.execute_batch(SYSTEM_TABLES)?;

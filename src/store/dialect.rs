@@ -233,6 +233,16 @@ impl Dialect {
         }
     }
 
+    /// Starts a write transaction: SQLite takes the write lock at once
+    /// (no lock upgrade can fail mid-transaction); PostgreSQL locks rows as
+    /// statements touch them (READ COMMITTED).
+    pub fn begin_write(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres => "BEGIN",
+        }
+    }
+
     /// An `INSERT` that keeps the existing row on a key conflict.
     pub fn insert_ignore(self, table: &str, cols: &str, values: &str) -> String {
         match self {

@@ -46,11 +46,7 @@ pub fn in_transaction<E: From<StoreError>>(
     conn: &Conn,
     f: impl FnOnce() -> Result<(), E>,
 ) -> Result<(), E> {
-    let begin = match conn.dialect() {
-        super::dialect::Dialect::Sqlite => "BEGIN IMMEDIATE",
-        super::dialect::Dialect::Postgres => "BEGIN",
-    };
-    conn.batch(begin).map_err(E::from)?;
+    conn.batch(conn.dialect().begin_write()).map_err(E::from)?;
     match f() {
         Ok(()) => conn.batch("COMMIT").map_err(E::from),
         Err(e) => {

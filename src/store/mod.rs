@@ -267,11 +267,6 @@ impl Store {
         })
     }
 
-    /// The SQL dialect of this store.
-    pub fn dialect(&self) -> dialect::Dialect {
-        self.schema().dialect
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -248,13 +248,7 @@ fn run_group(
     let started = std::time::Instant::now();
     let jobs = batch.len();
     let mut dones = Vec::with_capacity(batch.len());
-    // SQLite takes the write lock at once; PostgreSQL locks rows as the
-    // jobs touch them (one writer per node, READ COMMITTED).
-    let begin = match conn.dialect() {
-        super::dialect::Dialect::Sqlite => "BEGIN IMMEDIATE",
-        super::dialect::Dialect::Postgres => "BEGIN",
-    };
-    if let Err(e) = conn.batch(begin) {
+    if let Err(e) = conn.batch(conn.dialect().begin_write()) {
         let msg = e.to_string();
         for job in batch {
             // Run nothing; tell everyone the transaction could not start.

@@ -29,12 +29,7 @@ pub struct Viewer {
 
 /// The URL parameters of a preview (empty when there is none).
 pub fn params(q: &[(String, String)]) -> (String, String) {
-    let get = |k: &str| {
-        q.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| super::view::param(q, k).trim().to_owned();
     (get("as_coll"), get("as_user"))
 }
 

@@ -57,11 +57,7 @@ pub async fn count(
         return StatusCode::NOT_FOUND.into_response();
     };
     let q = query_pairs(&uri);
-    let filter = q
-        .iter()
-        .find(|(n, _)| n == "filter")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let filter = super::view::param(&q, "filter");
     let bad = |m: String| (StatusCode::BAD_REQUEST, Json(json!({ "message": m }))).into_response();
     let v = match preview::viewer(&app, &admin, &preview::params(&q)) {
         Ok(v) => v,

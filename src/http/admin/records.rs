@@ -209,12 +209,7 @@ pub async fn list(
         return super::shell::not_found(State(app), admin).await;
     };
     let q = query_pairs(&uri);
-    let get = |k: &str| {
-        q.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| super::view::param(&q, k);
     let text = get("filter");
     let prev = get("prev");
     let default_sort = if c.field("created").is_some() {
@@ -427,12 +422,7 @@ pub async fn export(
         return StatusCode::NOT_FOUND.into_response();
     };
     let q = query_pairs(&uri);
-    let get = |k: &str| {
-        q.iter()
-            .find(|(n, _)| n == k)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |k: &str| super::view::param(&q, k);
     let (actor, req) = actor_req(&app, &admin);
     let mut items = Vec::new();
     let mut page = 1;

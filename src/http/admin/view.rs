@@ -135,6 +135,15 @@ pub fn query_pairs(uri: &axum::http::Uri) -> Vec<(String, String)> {
     crate::urlencoded::pairs(uri.query().unwrap_or_default().as_bytes())
 }
 
+/// The first value of parameter `k` among `pairs` ("" when absent).
+pub fn param(pairs: &[(String, String)], k: &str) -> String {
+    pairs
+        .iter()
+        .find(|(n, _)| n == k)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 /// One CSV field (RFC 4180): quoted when it holds a comma, quote or line
 /// break, quotes doubled.
 pub fn csv_field(s: &str) -> String {

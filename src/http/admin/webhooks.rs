@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::session::Admin;
 use super::shell::{base, with};
-use super::view::{self, Form};
+use super::view::{self, Form, param as get};
 use super::webhook_log;
 use crate::app::App;
 use crate::service::webhooks::{self, endpoints};
@@ -35,13 +35,6 @@ pub fn back(to: &str, res: Result<String, crate::service::Error>) -> Response {
 
 pub fn page_of(id: &str) -> String {
     format!("/_/webhooks/{}", view::urlencode(id).replace('/', "%2F"))
-}
-
-fn get(q: &[(String, String)], k: &str) -> String {
-    q.iter()
-        .find(|(n, _)| n == k)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
 }
 
 pub async fn list(State(app): State<Arc<App>>, admin: Admin, uri: Uri) -> Response {
