@@ -4,9 +4,9 @@
 
 use sqlparser::ast::{
     DataType, Expr, FunctionArguments, ObjectName, Query, SelectItem, SetExpr, Statement,
-    TableFactor, Visit, Visitor,
+    TableFactor, Visit, Visitor, visit_expressions_mut,
 };
-use sqlparser::dialect::SQLiteDialect;
+use sqlparser::dialect::{PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 
@@ -87,6 +87,63 @@ pub struct ParsedView {
     pub sql: String,
     /// Output column name (lower-cased) -> hint.
     pub hints: Vec<(String, ColumnHint)>,
+    query: Box<Query>,
+}
+
+impl ParsedView {
+    /// The query for a PostgreSQL store. Users write PocketBase's (SQLite's)
+    /// SQL, so SQLite's functions and types that PostgreSQL lacks become
+    /// their PostgreSQL equivalents: `TOTAL(x)` a float sum that is 0 over no
+    /// rows, `IFNULL` `COALESCE`, `GROUP_CONCAT` `string_agg`, `REAL` a
+    /// double. Everything else is standard SQL both engines run, or an error
+    /// from PostgreSQL naming what it does not know.
+    pub fn postgres_sql(&self) -> String {
+        let mut q = self.query.clone();
+        let _ = visit_expressions_mut(q.as_mut(), |e| {
+            if let Some(new) = postgres_expr(e) {
+                *e = new;
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        q.to_string()
+    }
+}
+
+/// A PostgreSQL replacement for one SQLite-only expression, if it is one.
+fn postgres_expr(e: &Expr) -> Option<Expr> {
+    let text = match e {
+        Expr::Cast {
+            data_type: DataType::Real,
+            ..
+        } => {
+            let mut e = e.clone();
+            if let Expr::Cast { data_type, .. } = &mut e {
+                *data_type = DataType::DoublePrecision;
+            }
+            return Some(e);
+        }
+        Expr::Function(f) => {
+            let FunctionArguments::List(list) = &f.args else {
+                return None;
+            };
+            let args: Vec<String> = list.args.iter().map(ToString::to_string).collect();
+            match (
+                f.name.to_string().to_ascii_lowercase().as_str(),
+                args.as_slice(),
+            ) {
+                ("total", [x]) => format!("CAST(COALESCE(SUM({x}), 0) AS DOUBLE PRECISION)"),
+                ("ifnull", [a, b]) => format!("COALESCE({a}, {b})"),
+                ("group_concat", [x]) => format!("string_agg(CAST({x} AS TEXT), ',')"),
+                ("group_concat", [x, sep]) => format!("string_agg(CAST({x} AS TEXT), {sep})"),
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(&text)
+        .and_then(|mut p| p.parse_expr())
+        .ok()
 }
 
 /// Parses and checks a view query. Errors are PocketBase's messages after
@@ -150,6 +207,7 @@ pub fn parse(sql: &str) -> Result<ParsedView, String> {
     Ok(ParsedView {
         sql: q.to_string(),
         hints,
+        query: q.clone(),
     })
 }
 
@@ -213,6 +271,31 @@ mod tests {
         );
         assert!(parse("WITH x AS (SELECT id FROM posts) SELECT id FROM x;").is_ok());
         assert!(parse("select p.id, count(c.id) as n from posts p left join comments c on c.post = p.id group by p.id").is_ok());
+    }
+
+    #[test]
+    fn sqlite_functions_become_postgres_ones() {
+        let v = parse(
+            "SELECT a.id, TOTAL(p.views) AS t, ifnull(a.name, 'x') AS n, \
+             group_concat(p.title) AS g, group_concat(p.title, '; ') AS g2, \
+             CAST(p.views AS REAL) AS r, count(p.id) AS c \
+             FROM authors a LEFT JOIN posts p ON p.author = a.id GROUP BY a.id",
+        )
+        .unwrap();
+        let pg = v.postgres_sql();
+        for want in [
+            "CAST(COALESCE(SUM(p.views), 0) AS DOUBLE PRECISION) AS t",
+            "COALESCE(a.name, 'x') AS n",
+            "string_agg(CAST(p.title AS TEXT), ',') AS g",
+            "string_agg(CAST(p.title AS TEXT), '; ') AS g2",
+            "CAST(p.views AS DOUBLE PRECISION) AS r",
+            "count(p.id) AS c",
+        ] {
+            assert!(pg.contains(want), "{want} in {pg}");
+        }
+        // SQLite's text is untouched, and hints come from what was written.
+        assert!(v.sql.contains("TOTAL(p.views)"));
+        assert_eq!(v.hints[1], ("t".into(), ColumnHint::Total));
     }
 
     #[test]

@@ -60,12 +60,9 @@ fn index_sql(def: &IndexDef, table: &str, d: Dialect) -> String {
 pub fn create_table(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
     let d = db.dialect();
     if c.kind == CollectionKind::View {
-        let Some(conn) = db.sqlite() else {
-            return Err(StoreError::Unsupported("view collections on PostgreSQL"));
-        };
         let q = super::views::query_of(&c.options);
         let parsed = crate::schema::view_query::parse(&q).map_err(StoreError::Corrupt)?;
-        return super::views::create_view(conn, &c.name, &parsed)
+        return super::views::create_view(db, &c.name, &parsed)
             .map_err(|e| StoreError::Corrupt(e.message));
     }
     db.batch(&create_table_sql(c, &c.name, d))?;

@@ -100,6 +100,19 @@ impl std::fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// PostgreSQL refused to drop something another object (a view) needs;
+    /// the engine's message says which.
+    pub fn dependency(&self) -> Option<String> {
+        let StoreError::Postgres(e) = self else {
+            return None;
+        };
+        let db = e.as_db_error()?;
+        (db.code() == &tokio_postgres::error::SqlState::DEPENDENT_OBJECTS_STILL_EXIST)
+            .then(|| db.message().to_owned())
+    }
+}
+
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Sqlite(e)

@@ -121,6 +121,15 @@ fn null_at(i: usize) -> StoreError {
     StoreError::Corrupt(format!("column {i} is NULL"))
 }
 
+/// A query's result column and, for a plain column reference, the table
+/// and column it reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub table: Option<String>,
+    pub origin: Option<String>,
+}
+
 /// A connection (or the transaction a job runs in) on either engine.
 pub trait Db {
     fn dialect(&self) -> Dialect;
@@ -143,6 +152,12 @@ pub trait Db {
     ) -> Result<bool, StoreError>;
     /// Runs several statements without parameters (DDL).
     fn batch(&self, sql: &str) -> Result<(), StoreError>;
+    /// The result columns' names of a query, without running it.
+    fn column_names(&self, sql: &str) -> Result<Vec<String>, StoreError>;
+    /// The result columns of a query with the table and column each comes
+    /// straight from, where the engine knows it (view collections infer
+    /// their fields from these).
+    fn column_origins(&self, sql: &str) -> Result<Vec<Column>, StoreError>;
     /// The SQLite connection, for store code not yet moved onto this API
     /// (`None` on PostgreSQL, where such code answers `Unsupported`).
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
@@ -229,6 +244,23 @@ impl Db for rusqlite::Connection {
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
         Ok(self.execute_batch(sql)?)
+    }
+
+    fn column_names(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let stmt = self.prepare_cached(sql)?;
+        Ok(stmt.column_names().map(str::to_owned).collect())
+    }
+
+    fn column_origins(&self, sql: &str) -> Result<Vec<Column>, StoreError> {
+        let stmt = self.prepare(sql)?;
+        Ok(stmt
+            .columns_with_metadata()
+            .map(|c| Column {
+                name: c.name().to_owned(),
+                table: c.table_name().map(str::to_owned),
+                origin: c.origin_name().map(str::to_owned),
+            })
+            .collect())
     }
 
     fn sqlite(&self) -> Option<&rusqlite::Connection> {

@@ -1,8 +1,10 @@
-//! View collections: the SQLite VIEW behind them and the fields inferred
-//! from its result columns (by their origin table and column, which SQLite
-//! reports, and by the outer SELECT's expressions).
+//! View collections: the VIEW behind them and the fields inferred from its
+//! result columns (by their origin table and column, which both engines
+//! report for plain column references, and by the outer SELECT's
+//! expressions). The query runs in the store's own SQL dialect.
 
-use super::sql::{Db, sqlite_only};
+use super::StoreError;
+use super::sql::Db;
 use serde_json::Value;
 
 use super::Schema;
@@ -26,10 +28,23 @@ fn err(message: impl Into<String>) -> ViewError {
     }
 }
 
-fn sqlite_message(e: &rusqlite::Error) -> String {
+/// The engine's own message (PocketBase shows SQLite's after "Invalid
+/// query - ").
+fn engine_message(e: &StoreError) -> String {
     match e {
-        rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(m))) => m.clone(),
+        StoreError::Postgres(e) => e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
         other => other.to_string(),
+    }
+}
+
+/// The view's query in the store's dialect.
+pub fn sql_for(db: &dyn Db, view: &ParsedView) -> String {
+    match db.dialect() {
+        super::dialect::Dialect::Sqlite => view.sql.clone(),
+        super::dialect::Dialect::Postgres => view.postgres_sql(),
     }
 }
 
@@ -39,14 +54,13 @@ pub fn infer_fields(
     schema: &Schema,
     view: &ParsedView,
 ) -> Result<Vec<Field>, ViewError> {
-    let conn = sqlite_only(db, "view collections on PostgreSQL").map_err(|e| err(e.to_string()))?;
-    let stmt = conn
-        .prepare(&view.sql)
-        .map_err(|e| err(sqlite_message(&e)))?;
+    let columns = db
+        .column_origins(&sql_for(db, view))
+        .map_err(|e| err(engine_message(&e)))?;
     let mut fields = Vec::new();
     let mut has_id = false;
-    for col in stmt.columns_with_metadata() {
-        let name = col.name().to_owned();
+    for col in columns {
+        let name = col.name;
         let hint = view
             .hints
             .iter()
@@ -67,7 +81,7 @@ pub fn infer_fields(
                 .find(|c| c.name.eq_ignore_ascii_case(t))
                 .map(|c| (c.clone(), o.to_owned()))
         };
-        let source = match (col.table_name(), col.origin_name(), &hint) {
+        let source = match (col.table.as_deref(), col.origin.as_deref(), &hint) {
             (Some(t), Some(o), _) => by_name(t, o),
             (
                 _,
@@ -155,15 +169,14 @@ fn json_field(name: &str) -> Field {
     )
 }
 
-/// (Re)creates the SQLite view `name` for a checked query.
+/// (Re)creates the view `name` for a checked query.
 pub fn create_view(db: &dyn Db, name: &str, view: &ParsedView) -> Result<(), ViewError> {
-    let conn = sqlite_only(db, "view collections on PostgreSQL").map_err(|e| err(e.to_string()))?;
-    conn.execute_batch(&format!(
+    db.batch(&format!(
         "DROP VIEW IF EXISTS {q}; CREATE VIEW {q} AS {}",
-        view.sql,
+        sql_for(db, view),
         q = quote_ident(name)
     ))
-    .map_err(|e| err(sqlite_message(&e)))
+    .map_err(|e| err(engine_message(&e)))
 }
 
 /// The stored query of a view collection.

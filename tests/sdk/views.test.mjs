@@ -4,7 +4,7 @@
 // comments mark where PocketBase does something one might not guess.
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { useServer, test, describe, rejects, errBody, DATE_RE } from './harness.mjs';
+import { useServer, test, describe, rejects, errBody, DATE_RE, ON_POSTGRES } from './harness.mjs';
 import { PUBLIC_RULES as RULES } from './fixtures.mjs';
 
 const ONLY_SUPERUSERS = errBody(403, 'Only superusers can perform this action.');
@@ -122,7 +122,7 @@ describe('view collection schema', () => {
       'a.age, a.active, a.meta, a.email, (p.views*2) AS doubled, COUNT(p.id) AS cnt, TOTAL(p.views) AS tot, ' +
       'SUM(p.views) AS sm, CAST(p.views AS REAL) AS vr, CAST(p.views AS INTEGER) AS vi, CAST(p.views AS NUMERIC) AS vn, ' +
       "CAST(p.views AS TEXT) AS vt, CAST(1 AS BOOLEAN) AS vb, 'lit' AS lit, 42 AS num " +
-      'FROM posts p LEFT JOIN authors a ON a.id = p.author GROUP BY p.id';
+      'FROM posts p LEFT JOIN authors a ON a.id = p.author GROUP BY p.id, a.id';
     const c = await srv.pb.collections.create({ name: 'inferred', type: 'view', listRule: '', viewRule: '', viewQuery });
     assert.deepEqual(Object.keys(c).sort(), [
       'created', 'createRule', 'deleteRule', 'fields', 'id', 'indexes', 'listRule', 'name', 'system', 'type', 'updated', 'updateRule', 'viewQuery', 'viewRule',
@@ -325,8 +325,8 @@ describe('invalid view queries -> 400 data.viewQuery', () => {
     ['PRAGMA', 'PRAGMA table_info(posts)', { viewQuery: GENERIC_SQL }],
     ['multiple statements', 'SELECT id FROM posts; SELECT id FROM authors', { viewQuery: 'Invalid query - multiple statements are not supported.' }],
     ['a SELECT followed by a write', 'SELECT id FROM posts; DROP TABLE posts', { viewQuery: 'Invalid query - multiple statements are not supported.' }],
-    ['unknown table', 'SELECT id FROM nope', { viewQuery: /^Invalid query - .*no such table: (main\.)?nope/ }],
-    ['unknown column', 'SELECT id, nope FROM posts', { viewQuery: /^Invalid query - .*no such column: nope/ }],
+    ['unknown table', 'SELECT id FROM nope', { viewQuery: /^Invalid query - .*(no such table: (main\.)?nope|relation "nope" does not exist)/ }],
+    ['unknown column', 'SELECT id, nope FROM posts', { viewQuery: /^Invalid query - .*(no such column: nope|column "nope" does not exist)/ }],
     ['garbage', 'invalid', { viewQuery: GENERIC_SQL }],
     [
       'wildcard',
@@ -540,6 +540,24 @@ describe('view records are read-only', () => {
       [400, errBody(400, "View collections cannot be truncated since they don't store their own records.")],
     );
     assert.equal((await V('post_view').getList()).totalItems, 4);
+  });
+
+  // PostgreSQL refuses to drop a column a view reads (SQLite would leave
+  // the view broken until its query is fixed): the change is refused.
+  test('on PostgreSQL, removing a field a view reads is refused with the reason', { skip: !ON_POSTGRES }, async () => {
+    const dep = await srv.pb.collections.create({ name: 'dep', fields: [{ name: 'x', type: 'text' }, { name: 'y', type: 'text' }] });
+    await srv.pb.collection('dep').create({ id: 'depdepdepdepdep', x: 'kept', y: 'also' });
+    await srv.pb.collections.create({ name: 'dep_view', type: 'view', viewQuery: 'SELECT id, x FROM dep' });
+    const r = await srv.su('PATCH', `/api/collections/${dep.id}`, { body: { fields: dep.fields.filter((f) => f.name !== 'x') } });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(r.json.message, 'Failed to update collection.');
+    assert.equal(r.json.data.fields.code, 'validation_view_dependency');
+    assert.match(r.json.data.fields.message, /depend/);
+    assert.equal((await srv.pb.collection('dep_view').getOne('depdepdepdepdep')).x, 'kept');
+    // A field the view does not read can go.
+    const ok = await srv.su('PATCH', `/api/collections/${dep.id}`, { body: { fields: dep.fields.filter((f) => f.name !== 'y') } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.equal((await srv.pb.collection('dep').getOne('depdepdepdepdep')).x, 'kept');
   });
 
   test('a collection used by a view cannot be deleted; deleting the view is fine', async () => {

@@ -341,7 +341,7 @@ fn preview(app: &App, sql: &str) -> Value {
         Err(e) => json!({"error": format!("Invalid query - {e}")}),
         Ok(p) => match app
             .store
-            .read(|conn| crate::store::preview::rows(conn, &p.sql, PREVIEW_ROWS))
+            .read(|conn| crate::store::preview::rows(conn, &p, PREVIEW_ROWS))
         {
             Ok((cols, rows)) => {
                 let rows: Vec<Vec<String>> = rows

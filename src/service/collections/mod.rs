@@ -224,6 +224,9 @@ fn check_unique(
 /// Maps a failed CREATE INDEX (e.g. duplicates under a new UNIQUE index) to
 /// PocketBase's `indexes.N` error; other failures stay internal.
 fn index_failure(e: crate::store::StoreError, fail: &str) -> Error {
+    if let Some(why) = e.dependency() {
+        return view_dependency(fail, &why);
+    }
     let crate::store::StoreError::Index { pos, name, detail } = e else {
         return Error::from(e);
     };
@@ -237,6 +240,20 @@ fn index_failure(e: crate::store::StoreError, fail: &str) -> Error {
     );
     let mut d = Map::new();
     d.insert("indexes".into(), Value::Object(idx));
+    Error::invalid(fail, d)
+}
+
+/// PostgreSQL keeps views working by refusing to drop what they read (SQLite
+/// would leave the view broken): the change is refused with its reason.
+fn view_dependency(fail: &str, why: &str) -> Error {
+    let mut d = Map::new();
+    d.insert(
+        "fields".into(),
+        err(
+            "validation_view_dependency",
+            &format!("{why} (a view reads it)"),
+        ),
+    );
     Error::invalid(fail, d)
 }
 
@@ -305,7 +322,7 @@ fn run_update(
     check_unique(conn, &c, Some(&old.id))?;
     if c.kind == CollectionKind::View {
         build_view(conn, schema, &mut c, FAIL)?;
-        ddl::drop_table(conn, &old)?;
+        ddl::drop_table(conn, &old).map_err(|e| index_failure(e, FAIL))?;
         ddl::create_table(conn, &c)?;
     } else if old.fields != c.fields || old.name != c.name {
         crate::service::files::cleanup::forget_dropped_fields(conn, &old, &c)?;
@@ -363,7 +380,12 @@ fn run_delete(
     c: &Collection,
 ) -> Result<(), Error> {
     crate::service::files::cleanup::forget_collection(conn, c)?;
-    ddl::drop_table(conn, c)?;
+    if let Err(e) = ddl::drop_table(conn, c) {
+        return Err(match e.dependency() {
+            Some(_) => Error::bad("Failed to delete collection."),
+            None => e.into(),
+        });
+    }
     // A view still reading this table would break: refuse.
     if !crate::store::views::all_views_valid(conn, schema, &c.id) {
         return Err(Error::bad("Failed to delete collection."));

@@ -29,7 +29,7 @@ mod tests;
 
 use super::StoreError;
 use super::dialect::Dialect;
-use super::sql::{Cell as SqlCell, Db, Row, Val};
+use super::sql::{Cell as SqlCell, Column, Db, Row, Val};
 
 type BoxError = Box<dyn StdError + Sync + Send>;
 
@@ -142,8 +142,53 @@ impl Db for PgConn {
         Ok(futures_executor::block_on(self.client.batch_execute(sql))?)
     }
 
+    fn column_names(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let stmt = self.statement(sql)?;
+        Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())
+    }
+
+    fn column_origins(&self, sql: &str) -> Result<Vec<Column>, StoreError> {
+        let stmt = self.statement(sql)?;
+        let mut out = Vec::with_capacity(stmt.columns().len());
+        for c in stmt.columns() {
+            // The row description names a plain column reference's table
+            // and column by number; the catalog has their names.
+            let origin = match (c.table_oid(), c.column_id()) {
+                (Some(t), Some(n)) if t != 0 && n > 0 => self.row_names(
+                    "SELECT c.relname::text, a.attname::text FROM pg_attribute a \
+                     JOIN pg_class c ON c.oid = a.attrelid \
+                     WHERE a.attrelid::bigint = ?1 AND a.attnum::bigint = ?2",
+                    &[Val::Int(i64::from(t)), Val::Int(i64::from(n))],
+                )?,
+                _ => None,
+            };
+            let (table, origin) = origin.map_or((None, None), |(t, o)| (Some(t), Some(o)));
+            out.push(Column {
+                name: c.name().to_owned(),
+                table,
+                origin,
+            });
+        }
+        Ok(out)
+    }
+
     fn is_broken(&self) -> bool {
         self.client.is_closed()
+    }
+}
+
+impl PgConn {
+    fn row_names(
+        &self,
+        sql: &str,
+        params: &[Val<'_>],
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let mut out = None;
+        self.first(sql, params, &mut |r| {
+            out = Some((r.text(0)?, r.text(1)?));
+            Ok(())
+        })?;
+        Ok(out)
     }
 }
 
@@ -266,6 +311,30 @@ impl<'a> FromSql<'a> for Cell<'a> {
     }
 }
 
+/// `numeric`'s binary form as a float (views' `sum()` and `avg()` are
+/// numeric): digit count, weight, sign and scale as 16-bit words, then
+/// base-10000 digits, the first one worth 10000^weight.
+fn numeric(raw: &[u8]) -> Result<f64, StoreError> {
+    let bad = || StoreError::Corrupt("malformed numeric value".into());
+    let word = |i: usize| -> Result<u16, StoreError> {
+        let b = raw.get(i * 2..i * 2 + 2).ok_or_else(bad)?;
+        Ok(u16::from_be_bytes([b[0], b[1]]))
+    };
+    let (ndigits, weight, sign) = (usize::from(word(0)?), word(1)? as i16, word(2)?);
+    let mut v = 0.0f64;
+    for k in 0..ndigits {
+        let exp = i32::from(weight) - i32::try_from(k).map_err(|_| bad())?;
+        v += f64::from(word(4 + k)?) * 10000f64.powi(exp);
+    }
+    Ok(match sign {
+        0x0000 => v,
+        0x4000 => -v,
+        0xD000 => f64::INFINITY,
+        0xF000 => f64::NEG_INFINITY,
+        _ => f64::NAN,
+    })
+}
+
 /// A PostgreSQL row read through [`Row`].
 pub struct PgRow<'r>(&'r tokio_postgres::Row);
 
@@ -289,7 +358,7 @@ impl Row for PgRow<'_> {
             Type::INT8 | Type::INT4 | Type::INT2 | Type::BOOL => {
                 SqlCell::Int(self.opt_int(i)?.unwrap_or_default())
             }
-            Type::FLOAT8 | Type::FLOAT4 => SqlCell::Real(self.real(i)?),
+            Type::FLOAT8 | Type::FLOAT4 | Type::NUMERIC => SqlCell::Real(self.real(i)?),
             Type::JSONB => SqlCell::Text(raw.get(1..).unwrap_or_default()),
             Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::UNKNOWN => {
                 SqlCell::Text(raw)
@@ -321,6 +390,7 @@ impl Row for PgRow<'_> {
         match ty {
             Type::FLOAT8 => decode::<f64>(&ty, raw),
             Type::FLOAT4 => Ok(f64::from(decode::<f32>(&ty, raw)?)),
+            Type::NUMERIC => numeric(raw),
             Type::INT8 | Type::INT4 | Type::INT2 => Ok(self.int(i)? as f64),
             _ => Err(StoreError::Corrupt(format!(
                 "column {i} ({ty}) is not a number"

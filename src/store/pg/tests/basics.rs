@@ -6,7 +6,7 @@ use super::{engines, fresh_pg};
 use crate::store::StoreError;
 use crate::store::dialect::Dialect;
 use crate::store::pg::placeholders;
-use crate::store::sql::{Db, Val};
+use crate::store::sql::{Cell, Db, Val};
 
 #[test]
 fn placeholders_skip_literals_identifiers_and_comments() {
@@ -88,4 +88,65 @@ async fn a_pg_connection_works_from_inside_tokio() {
         .row("SELECT ?1 + 1", &[Val::Int(41)], |r| r.int(0))
         .expect("query");
     assert_eq!(n, Some(42));
+}
+
+#[test]
+fn column_origins_and_aggregates_read_alike() {
+    for db in engines() {
+        let d = db.dialect();
+        db.batch("CREATE TABLE src (id TEXT PRIMARY KEY, v INTEGER)")
+            .expect("table");
+        for (id, v) in [("a", 2), ("b", 3)] {
+            db.exec(
+                "INSERT INTO src VALUES (?1, ?2)",
+                &[Val::Text(id), Val::Int(v)],
+            )
+            .expect("insert");
+        }
+        db.batch("CREATE VIEW vw AS SELECT id, v FROM src")
+            .expect("view");
+        let cols = db
+            .column_origins("SELECT s.id AS key, v * 2 AS twice FROM src s")
+            .expect("columns");
+        assert_eq!(cols[0].name, "key", "{d:?}");
+        assert_eq!(cols[0].table.as_deref(), Some("src"), "{d:?}");
+        assert_eq!(cols[0].origin.as_deref(), Some("id"), "{d:?}");
+        assert_eq!(
+            (cols[1].table.as_ref(), cols[1].origin.as_ref()),
+            (None, None)
+        );
+        // A view's column names its source: the view (PostgreSQL) or the
+        // table under it (SQLite); both are collections Cairn knows.
+        let through = db
+            .column_origins("SELECT id FROM vw")
+            .expect("view columns");
+        assert!(
+            matches!(through[0].table.as_deref(), Some("vw" | "src")),
+            "{d:?}: {through:?}"
+        );
+        assert_eq!(
+            db.column_names("SELECT id, v AS x FROM src")
+                .expect("names"),
+            ["id", "x"]
+        );
+        // PostgreSQL's SUM of integers and AVG are `numeric`: read as numbers.
+        let (sum, avg) = db
+            .row("SELECT SUM(v), AVG(v) FROM src", &[], |r| {
+                let sum = match r.cell(0)? {
+                    Cell::Int(n) => n as f64,
+                    Cell::Real(f) => f,
+                    other => panic!("{other:?}"),
+                };
+                Ok((sum, r.real(1)?))
+            })
+            .expect("aggregate")
+            .expect("a row");
+        assert!((sum - 5.0).abs() < 1e-9, "{d:?}: {sum}");
+        assert!((avg - 2.5).abs() < 1e-9, "{d:?}: {avg}");
+        let neg = db
+            .row("SELECT CAST(-12345.678 AS NUMERIC)", &[], |r| r.real(0))
+            .expect("numeric")
+            .expect("a row");
+        assert!((neg + 12345.678).abs() < 1e-9, "{d:?}: {neg}");
+    }
 }
