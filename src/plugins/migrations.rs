@@ -3,7 +3,10 @@
 //! Files are ordered by name (plain string order, as PocketBase does). All
 //! pending files run in **one** transaction on a connection of their own,
 //! before the store opens: the first failure rolls everything back and names
-//! the file, so a half-migrated database never serves. Each file runs in a
+//! the file, so a half-migrated database never serves. The transaction
+//! first takes the migrations lock and only then reads which files are
+//! applied, so nodes starting together on one PostgreSQL database apply
+//! each file once (on SQLite the write transaction is the lock). Each file runs in a
 //! fresh engine (PocketBase gives each its own VM too) whose `migrate(up,
 //! down)` receives an `app` bound to that transaction.
 
@@ -13,7 +16,7 @@ use std::rc::Rc;
 
 use super::conn_host;
 use super::runtime::{Engine, Limits};
-use crate::store::{Conn, bootstrap, hooks_db, migrations as table, pool};
+use crate::store::{Conn, hooks_db, migrations as table};
 
 /// Where migrations live and what a run may use.
 #[derive(Debug, Clone)]
@@ -25,6 +28,8 @@ pub struct Migrations {
     pub dir: PathBuf,
     /// `__hooks` as seen by migration files.
     pub hooks_dir: PathBuf,
+    /// The store's engine (its Debug form never shows the URL).
+    pub db: crate::config::DbConfig,
 }
 
 /// PocketBase's default: `<data dir>/../<name>`.
@@ -69,9 +74,9 @@ impl Migrations {
 
     fn open(&self) -> Result<Rc<Conn<'static>>, MigrationError> {
         std::fs::create_dir_all(&self.data_dir).map_err(|e| MigrationError(e.to_string()))?;
-        let conn = pool::open_writer(&self.data_dir.join("data.db")).map_err(fail)?;
-        bootstrap::bootstrap(&conn).map_err(fail)?;
-        Ok(Rc::new(conn))
+        let conn =
+            crate::store::open_session(&self.data_dir, self.db.postgres_url()).map_err(fail)?;
+        Ok(Rc::from(conn))
     }
 
     /// Applies every pending file in one transaction; returns their names.
@@ -81,14 +86,17 @@ impl Migrations {
             return Ok(Vec::new());
         }
         let conn = self.open()?;
-        let done = table::applied(&*conn).map_err(fail)?;
-        let pending: Vec<String> = files.into_iter().filter(|f| !done.contains(f)).collect();
-        if pending.is_empty() {
-            return Ok(pending);
-        }
-        let hooks = self.hook_table(&conn);
+        let mut pending = Vec::new();
+        let mut hooks = None;
         let mut engines = Vec::new();
         let done = self.in_tx(&conn, |conn| {
+            table::lock(&**conn).map_err(fail)?;
+            let done = table::applied(&**conn).map_err(fail)?;
+            pending = files.into_iter().filter(|f| !done.contains(f)).collect();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            hooks = self.hook_table(conn);
             for file in &pending {
                 let engine = self
                     .run_file(conn, file, "up", hooks.as_deref())
@@ -115,6 +123,7 @@ impl Migrations {
         let hooks = self.hook_table(&conn);
         let mut engines = Vec::new();
         let done = self.in_tx(&conn, |conn| {
+            table::lock(&**conn).map_err(fail)?;
             for file in &last {
                 let engine = self
                     .run_file(conn, file, "down", hooks.as_deref())
@@ -253,4 +262,52 @@ fn snake(name: &str) -> String {
         }
     }
     out.trim_matches('_').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nodes starting together on one PostgreSQL database: each pending
+    /// file is applied by exactly one of them.
+    #[test]
+    fn nodes_starting_together_apply_each_file_once() {
+        let Some(url) = crate::store::pg::tests::fresh_pg_url() else {
+            return;
+        };
+        let root = tempfile::tempdir().expect("temp dir");
+        let dir = root.path().join("pb_migrations");
+        std::fs::create_dir_all(&dir).expect("migrations dir");
+        let seed = crate::store::open_session(root.path(), Some(&url)).expect("session");
+        seed.batch("CREATE TABLE marks (n BIGINT)").expect("table");
+        for (file, n) in [("1_a.js", 1), ("2_b.js", 2)] {
+            std::fs::write(
+                dir.join(file),
+                format!(
+                    "migrate((app) => {{ app.db().newQuery('INSERT INTO marks (n) VALUES ({{:n}})').bind({{n: {n}}}).execute() }})"
+                ),
+            )
+            .expect("file");
+        }
+        let db = crate::config::DbConfig { url };
+        let m = Migrations {
+            data_dir: root.path().join("data"),
+            dir,
+            hooks_dir: root.path().join("pb_hooks"),
+            db,
+        };
+        let applied: Vec<Vec<String>> = std::thread::scope(|s| {
+            let runs: Vec<_> = (0..3).map(|_| s.spawn(|| m.up().expect("up"))).collect();
+            runs.into_iter()
+                .map(|r| r.join().expect("thread"))
+                .collect()
+        });
+        let mut all: Vec<String> = applied.into_iter().flatten().collect();
+        all.sort();
+        assert_eq!(all, ["1_a.js", "2_b.js"]);
+        let marks = seed
+            .rows("SELECT n FROM marks ORDER BY n", &[], |r| r.int(0))
+            .expect("marks");
+        assert_eq!(marks, [1, 2]);
+    }
 }

@@ -47,6 +47,7 @@ pub fn migrations_of(config: &Config) -> migrations::Migrations {
         data_dir: config.dir.clone(),
         dir: migrations_dir(config),
         hooks_dir: std::path::absolute(hooks_dir(config)).unwrap_or_else(|_| hooks_dir(config)),
+        db: config.db.clone(),
     }
 }
 

@@ -4,12 +4,10 @@
 //! `{:name}` placeholder becomes a bound parameter, and rows come back as
 //! JSON objects keyed by column name, so `plugins/` never sees the driver.
 
-use rusqlite::Statement;
-use rusqlite::types::{Value as Sql, ValueRef};
 use serde_json::{Map, Value, json};
 
 use super::records::{self, Row_, Where};
-use super::sql::sqlite_only;
+use super::sql::{Cell, Val};
 use super::{Conn, StoreError};
 use crate::filter::compile::Param;
 use crate::schema::Collection;
@@ -18,25 +16,21 @@ use crate::schema::names::quote_ident;
 /// The rows of `sql` with `params` (`{name: value}`) bound to its
 /// `{:name}` placeholders; a placeholder without a value binds `NULL`.
 pub fn query(conn: &Conn, sql: &str, params: &Value) -> Result<Vec<Value>, StoreError> {
-    let conn = sqlite_only(conn, "SQL queries in hooks on PostgreSQL")?;
-    let mut stmt = prepare(conn, sql, params)?;
-    let names: Vec<String> = stmt.column_names().map(str::to_owned).collect();
-    let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        let mut m = Map::new();
+    let (sql, vals) = bind(sql, params);
+    let names = conn.column_names(&sql)?;
+    conn.rows(&sql, &vals, |r| {
+        let mut m = Map::with_capacity(names.len());
         for (i, n) in names.iter().enumerate() {
-            m.insert(n.clone(), json_of(row.get_ref(i)?));
+            m.insert(n.clone(), json_of(r.cell(i)?));
         }
-        out.push(Value::Object(m));
-    }
-    Ok(out)
+        Ok(Value::Object(m))
+    })
 }
 
 /// Runs `sql` with `params` bound as in `query`; returns the rows changed.
 pub fn execute(conn: &Conn, sql: &str, params: &Value) -> Result<usize, StoreError> {
-    let conn = sqlite_only(conn, "SQL statements in hooks on PostgreSQL")?;
-    Ok(prepare(conn, sql, params)?.raw_execute()?)
+    let (sql, vals) = bind(sql, params);
+    conn.exec(&sql, &vals)
 }
 
 /// Runs `f` in an `IMMEDIATE` transaction on `conn` (a connection of its
@@ -61,6 +55,9 @@ pub fn in_transaction<E: From<StoreError>>(
 pub fn message(e: &StoreError) -> String {
     match e {
         StoreError::Sqlite(inner) => inner.to_string(),
+        StoreError::Postgres(inner) => inner
+            .as_db_error()
+            .map_or_else(|| inner.to_string(), |d| d.message().to_owned()),
         other => other.to_string(),
     }
 }
@@ -68,17 +65,32 @@ pub fn message(e: &StoreError) -> String {
 /// A script's condition (`$dbx` builders) as a `WHERE` on a collection's
 /// rows: `{:name}` placeholders become `?1`, `?2`… with their values.
 pub fn where_of(sql: &str, params: &Value) -> Where {
+    let (sql, names) = numbered(sql);
+    Where {
+        sql,
+        params: names.iter().map(|n| Param::from_json(&params[n])).collect(),
+    }
+}
+
+/// `sql` with its `{:name}` placeholders numbered `?1`, `?2`… in order
+/// (a name used twice is bound twice) and PocketBase's quoting shorthands
+/// applied; the names in placeholder order.
+fn numbered(sql: &str) -> (String, Vec<String>) {
     let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
-    let mut bound = Vec::new();
+    let mut names = Vec::new();
     let quoted = quote_names(sql);
     let sql = re.replace_all(&quoted, |c: &regex::Captures<'_>| {
-        bound.push(Param::from_json(&params[&c[1]]));
-        format!("?{}", bound.len())
+        names.push(c[1].to_owned());
+        format!("?{}", names.len())
     });
-    Where {
-        sql: sql.into_owned(),
-        params: bound,
-    }
+    (sql.into_owned(), names)
+}
+
+/// `sql` numbered as in [`numbered`], with the values to bind.
+fn bind<'p>(sql: &str, params: &'p Value) -> (String, Vec<Val<'p>>) {
+    let (sql, names) = numbered(sql);
+    let vals = names.iter().map(|n| val_of(&params[n])).collect();
+    (sql, vals)
 }
 
 /// Records of `c` matching `w`: `order` is `(field, descending)` pairs of
@@ -92,11 +104,12 @@ pub fn select_records(
     limit: Option<i64>,
     offset: i64,
 ) -> Result<Vec<Row_>, StoreError> {
+    let d = conn.dialect();
     let order = if order.is_empty() {
         if c.kind == crate::schema::CollectionKind::View {
             String::new()
         } else {
-            " ORDER BY rowid".to_owned()
+            format!(" ORDER BY {}", d.rowid())
         }
     } else {
         let terms: Vec<String> = order
@@ -114,12 +127,12 @@ pub fn select_records(
         } else {
             &w.sql
         },
-        limit.unwrap_or(-1),
+        // No limit: the largest one, which both engines take.
+        limit.map_or(i64::MAX, |n| n.max(0)),
         offset.max(0),
     );
-    let db: &dyn super::sql::Db = conn;
-    let vals: Vec<super::sql::Val<'_>> = w.params.iter().map(Into::into).collect();
-    db.rows(&sql, &vals, |r| records::read_row(c, r))
+    let vals: Vec<Val<'_>> = w.params.iter().map(Into::into).collect();
+    conn.rows(&sql, &vals, |r| records::read_row(c, r))
 }
 
 /// PocketBase's quoting shorthands: `{{table}}` and `[[column]]` (also
@@ -136,48 +149,25 @@ fn quote_names(sql: &str) -> std::borrow::Cow<'_, str> {
     })
 }
 
-/// Prepares `sql`, PocketBase's `{:name}` placeholders bound by name.
-fn prepare<'c>(
-    conn: &'c rusqlite::Connection,
-    sql: &str,
-    params: &Value,
-) -> Result<Statement<'c>, StoreError> {
-    let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
-    let sql = quote_names(sql);
-    let sql = re.replace_all(&sql, ":$1");
-    let mut stmt = conn.prepare(&sql)?;
-    for i in 1..=stmt.parameter_count() {
-        let Some(name) = stmt
-            .parameter_name(i)
-            .map(|n| n.trim_start_matches([':', '@', '$']).to_owned())
-        else {
-            continue;
-        };
-        stmt.raw_bind_parameter(i, sql_of(&params[&name]))?;
-    }
-    Ok(stmt)
-}
-
-fn sql_of(v: &Value) -> Sql {
+fn val_of(v: &Value) -> Val<'_> {
     match v {
-        Value::Null => Sql::Null,
-        Value::Bool(b) => Sql::Integer(i64::from(*b)),
+        Value::Null => Val::Null,
+        Value::Bool(b) => Val::Int(i64::from(*b)),
         Value::Number(n) => n
             .as_i64()
-            .map(Sql::Integer)
-            .unwrap_or_else(|| Sql::Real(n.as_f64().unwrap_or(0.0))),
-        Value::String(s) => Sql::Text(s.clone()),
-        v => Sql::Text(v.to_string()),
+            .map(Val::Int)
+            .unwrap_or_else(|| Val::Real(n.as_f64().unwrap_or(0.0))),
+        Value::String(s) => Val::Text(s),
+        v => Val::Owned(v.to_string()),
     }
 }
 
-fn json_of(v: ValueRef<'_>) -> Value {
+fn json_of(v: Cell<'_>) -> Value {
     match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => json!(i),
-        ValueRef::Real(f) => json!(f),
-        ValueRef::Text(t) => json!(String::from_utf8_lossy(t)),
-        ValueRef::Blob(b) => json!(String::from_utf8_lossy(b)),
+        Cell::Null => Value::Null,
+        Cell::Int(i) => json!(i),
+        Cell::Real(f) => crate::schema::value::number(f),
+        Cell::Text(t) | Cell::Blob(t) => json!(String::from_utf8_lossy(t)),
     }
 }
 

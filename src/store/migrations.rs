@@ -7,6 +7,16 @@ use std::collections::HashSet;
 use super::StoreError;
 use super::sql::{Db, Val};
 
+/// Takes the migrations lock for the rest of the caller's transaction:
+/// PostgreSQL's advisory lock, so nodes apply pending files one at a time
+/// (SQLite's write transaction already is one).
+pub fn lock(db: &dyn Db) -> Result<(), StoreError> {
+    if db.dialect() == super::dialect::Dialect::Postgres {
+        db.batch("SELECT pg_advisory_xact_lock(7305260050)")?;
+    }
+    Ok(())
+}
+
 /// Every applied file name (system rows from an imported `pb_data` too).
 pub fn applied(db: &dyn Db) -> Result<HashSet<String>, StoreError> {
     let rows = db.rows("SELECT file FROM _migrations", &[], |r| r.text(0))?;

@@ -191,6 +191,18 @@ impl Schema {
     }
 }
 
+/// One bootstrapped session of its own on the store's database (PostgreSQL
+/// at `url`, else `data.db` in `dir`), for work done before or beside the
+/// server, such as applying migrations.
+pub fn open_session(dir: &Path, url: Option<&str>) -> Result<Box<Conn<'static>>, StoreError> {
+    let conn: Box<Conn<'static>> = match url {
+        Some(url) => Box::new(pg::PgConn::connect(url)?),
+        None => Box::new(pool::open_writer(&dir.join("data.db"))?),
+    };
+    bootstrap::bootstrap(&*conn)?;
+    Ok(conn)
+}
+
 /// The database: writer, readers and the schema cache.
 pub struct Store {
     path: PathBuf,

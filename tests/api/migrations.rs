@@ -85,6 +85,7 @@ async fn automigrate_files_replay_to_the_same_schema() {
     assert_eq!(s, 204);
 
     let m = Migrations {
+        db: Default::default(),
         data_dir: t.dir.path().to_path_buf(),
         dir: mig.path().to_path_buf(),
         hooks_dir: mig.path().to_path_buf(),
@@ -99,6 +100,7 @@ async fn automigrate_files_replay_to_the_same_schema() {
     // Replay on an empty data directory.
     let fresh = tempfile::tempdir().expect("tempdir");
     let replay = Migrations {
+        db: Default::default(),
         data_dir: fresh.path().to_path_buf(),
         ..m.clone()
     };
@@ -177,6 +179,7 @@ onBootstrap((e) => {
     )
     .expect("write");
     Migrations {
+        db: Default::default(),
         data_dir: data.path().to_path_buf(),
         dir: mig.path().to_path_buf(),
         hooks_dir: hooks.path().to_path_buf(),
@@ -255,6 +258,7 @@ async fn create_snapshot_and_history_sync() {
     assert_eq!(s, 200);
     let mig = tempfile::tempdir().expect("tempdir");
     let m = Migrations {
+        db: Default::default(),
         data_dir: t.dir.path().to_path_buf(),
         dir: mig.path().to_path_buf(),
         hooks_dir: mig.path().to_path_buf(),
@@ -276,6 +280,7 @@ async fn create_snapshot_and_history_sync() {
     // The snapshot alone rebuilds the collections on an empty directory.
     let fresh = tempfile::tempdir().expect("tempdir");
     let replay = Migrations {
+        db: Default::default(),
         data_dir: fresh.path().to_path_buf(),
         ..m.clone()
     };

@@ -25,7 +25,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 pub mod bootstrap;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::StoreError;
 use super::dialect::Dialect;

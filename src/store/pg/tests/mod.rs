@@ -17,11 +17,19 @@ use crate::store::{bootstrap, sessions};
 mod basics;
 mod outbox;
 mod records;
+mod scripts;
 mod system;
 mod writes;
 
 /// A new, empty PostgreSQL database, or `None` when no server is configured.
 pub(super) fn fresh_pg() -> Option<PgConn> {
+    let url = fresh_pg_url()?;
+    Some(PgConn::connect(&url).expect("connect to the test database"))
+}
+
+/// The URL of a new, empty PostgreSQL database, or `None` when no server
+/// is configured.
+pub(crate) fn fresh_pg_url() -> Option<String> {
     let Ok(url) = std::env::var("CAIRN_TEST_PG_URL") else {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
@@ -48,7 +56,7 @@ pub(super) fn fresh_pg() -> Option<PgConn> {
         ))
         .expect("create a test database");
     let base = url.rsplit_once('/').map_or(url.as_str(), |(b, _)| b);
-    Some(PgConn::connect(&format!("{base}/{name}")).expect("connect to the test database"))
+    Some(format!("{base}/{name}"))
 }
 
 /// Both engines, bootstrapped the same way.
