@@ -134,6 +134,17 @@ impl Params {
         self.dialect.placeholder(self.first + self.values.len() - 1)
     }
 
+    /// The value bound at `side`, when the side is just its placeholder.
+    fn value_at(&self, side: &Side) -> Option<&Param> {
+        let Side::Sql(s) = side else { return None };
+        let n: usize = s
+            .strip_prefix('$')
+            .or_else(|| s.strip_prefix('?'))?
+            .parse()
+            .ok()?;
+        self.values.get(n.checked_sub(self.first)?)
+    }
+
     /// A fresh alias for a joined table; errors past `MAX_JOINS`.
     pub fn alias(&mut self) -> Result<String, CompileError> {
         self.joins += 1;
@@ -340,7 +351,7 @@ fn cmp_sql(
                 None => {
                     let a = a.into_side(p);
                     let b = b.into_side(p);
-                    cmp_sides(p.dialect, a, op, b)
+                    cmp_values(p, a, op, b)
                 }
             },
             None => {
@@ -351,12 +362,13 @@ fn cmp_sql(
         }
     } else {
         let a = operand(left, op.is_any(), r, p)?;
-        let b = if matches!(op.base(), Op::Like | Op::NotLike) {
-            like_operand(right, r, p)?
+        if matches!(op.base(), Op::Like | Op::NotLike) {
+            let b = like_operand(right, r, p)?;
+            cmp_sides(p.dialect, a, op, b)
         } else {
-            operand(right, op.is_any(), r, p)?
-        };
-        cmp_sides(p.dialect, a, op, b)
+            let b = operand(right, op.is_any(), r, p)?;
+            cmp_values(p, a, op, b)
+        }
     };
     // Conditions a resolver attached to names in this comparison (e.g. "only
     // when the email is visible") must hold for it to hold.
@@ -366,6 +378,26 @@ fn cmp_sql(
     } else {
         format!("({} AND {cmp})", guards.join(" AND "))
     })
+}
+
+/// `cmp_sides`, but two bound values compared with each other carry their
+/// types on PostgreSQL: with no column beside them it would take both as
+/// text, and `7 <= 20` would compare as strings.
+fn cmp_values(p: &Params, a: Side, op: Op, b: Side) -> String {
+    let (a, b) = match (p.dialect, p.value_at(&a), p.value_at(&b)) {
+        (Dialect::Postgres, Some(x), Some(y)) => (typed(a, x), typed(b, y)),
+        _ => (a, b),
+    };
+    cmp_sides(p.dialect, a, op, b)
+}
+
+fn typed(side: Side, value: &Param) -> Side {
+    match (side, value) {
+        (Side::Sql(s), Param::Int(_) | Param::Real(_)) => {
+            Side::Sql(format!("CAST({s} AS DOUBLE PRECISION)"))
+        }
+        (side, _) => side,
+    }
 }
 
 /// The right side of `~`: literal and request strings get PocketBase's

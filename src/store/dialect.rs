@@ -280,6 +280,25 @@ impl Dialect {
         }
     }
 
+    /// Parameter `?n` holding a value of field `f`, typed as its column is
+    /// where the engine cannot infer it (a `VALUES` row: PostgreSQL would
+    /// take every parameter there as text).
+    pub fn typed_param(self, n: usize, f: &Field) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres => {
+                let ty = match &f.kind {
+                    FieldKind::Number(_) => "DOUBLE PRECISION",
+                    FieldKind::Bool(_) => "BOOLEAN",
+                    FieldKind::Json(_) | FieldKind::GeoPoint(_) => "JSONB",
+                    k if k.is_multiple() => "JSONB",
+                    _ => return format!("CAST(?{n} AS TEXT) COLLATE \"C\""),
+                };
+                format!("CAST(?{n} AS {ty})")
+            }
+        }
+    }
+
     /// The extra column a collection table carries for insertion order.
     pub fn rowid_column(self) -> Option<&'static str> {
         match self {

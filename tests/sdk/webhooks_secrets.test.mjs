@@ -15,8 +15,13 @@ const srv = useServer();
 const opts = { skip: cairnOnly, timeout: 60_000 };
 
 const PY = path.join(REPO_ROOT, '.venv', 'bin', 'python');
-/** The stored `secret` and `old_secrets` columns of an endpoint, read from data.db. */
+/** The stored `secret` and `old_secrets` columns of an endpoint, read from data.db (or PostgreSQL). */
 function stored(id) {
+  if (srv.dbUrl) {
+    const sql = `SELECT json_build_object('secret', secret, 'old', CAST(old_secrets AS jsonb)) FROM _webhooks WHERE id = '${id.replace(/[^a-z0-9]/g, '')}'`;
+    const row = JSON.parse(execFileSync('psql', [srv.dbUrl, '-At', '-c', sql], { encoding: 'utf8' }));
+    return { secret: row.secret, old: row.old.map((o) => o.secret) };
+  }
   const script = [
     'import json, sqlite3, sys',
     'db = sqlite3.connect(sys.argv[1])',

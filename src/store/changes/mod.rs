@@ -9,7 +9,6 @@
 //! out the row may have changed again or be gone, and a subscriber must see
 //! what the event was about.
 
-use rusqlite::types::ToSql;
 use serde_json::{Map, Value};
 
 use super::StoreError;
@@ -278,31 +277,24 @@ pub fn snapshot_matches(
     snapshot: &Map<String, Value>,
     rule: &Where,
 ) -> Result<bool, StoreError> {
-    let conn = super::sql::sqlite_only(db, "rule checks on change snapshots")?;
     let n = rule.params.len();
-    let placeholders: Vec<String> = (1..=c.fields.len())
-        .map(|i| format!("?{}", n + i))
+    let d = db.dialect();
+    let placeholders: Vec<String> = (c.fields.iter().enumerate())
+        .map(|(i, f)| d.typed_param(n + i + 1, f))
         .collect();
     let sql = format!(
         "WITH {table}({cols}) AS (VALUES ({vals})) SELECT 1 FROM {table} WHERE ({rule}) LIMIT 1",
         table = quote_ident(&c.name),
         cols = select_list(c),
         vals = placeholders.join(", "),
-        rule = if rule.sql.is_empty() { "1" } else { &rule.sql },
+        rule = if rule.sql.is_empty() {
+            d.bool_lit(true)
+        } else {
+            &rule.sql
+        },
     );
-    let values: Vec<super::sql::Val<'_>> = c
-        .fields
-        .iter()
-        .map(|f| to_sql(f, snapshot.get(&f.name).unwrap_or(&Value::Null)))
-        .collect();
-    let mut all: Vec<&dyn ToSql> = Vec::with_capacity(n + values.len());
-    for p in &rule.params {
-        all.push(p);
-    }
-    for v in &values {
-        all.push(v);
-    }
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(all.as_slice())?;
-    Ok(rows.next()?.is_some())
+    let mut all: Vec<Val<'_>> = Vec::with_capacity(n + c.fields.len());
+    all.extend(rule.params.iter().map(Val::from));
+    all.extend((c.fields.iter()).map(|f| to_sql(f, snapshot.get(&f.name).unwrap_or(&Value::Null))));
+    db.first(&sql, &all, &mut |_| Ok(()))
 }

@@ -90,6 +90,7 @@ CREATE TABLE IF NOT EXISTS _webhook_deliveries (
     updated BIGINT NOT NULL,
     UNIQUE (webhook_id, change_seq)
 );
+ALTER TABLE _webhook_deliveries ADD COLUMN IF NOT EXISTS claimed_by INTEGER;
 CREATE INDEX IF NOT EXISTS _webhook_deliveries_due
     ON _webhook_deliveries (webhook_id, state, next_attempt_at);
 CREATE TABLE IF NOT EXISTS _webhook_attempts (

@@ -70,20 +70,39 @@ pub fn event_id_for_seq(db: &dyn Db, seq: i64) -> Result<Option<String>, StoreEr
 /// send (timeouts are capped at 30 s).
 pub const LEASE_MS: i64 = 5 * 60 * 1000;
 
+/// On PostgreSQL, an in-flight claim is orphaned when its lease ran out or
+/// when the session that claimed it is gone: a claim records the claiming
+/// session's backend pid, and a node that crashed or lost its connection
+/// has no session left, so its deliveries are taken back at once rather
+/// than after the lease. (A pid reused by a new session only delays the
+/// takeover until the lease ends.)
+/// `lease` is the placeholder holding the oldest claim time still leased.
+fn orphaned(lease: &str) -> String {
+    format!(
+        "(updated < {lease} OR NOT EXISTS \
+         (SELECT 1 FROM pg_stat_activity a WHERE a.pid = _webhook_deliveries.claimed_by))"
+    )
+}
+
 /// At start: whatever was being sent when the process stopped is pending
 /// again. On SQLite exactly one process dispatches, so nobody else owns
-/// them; on PostgreSQL other nodes may be sending theirs, so only claims
-/// older than the lease are taken back.
+/// them; on PostgreSQL other nodes may be sending theirs, so only orphaned
+/// claims are taken back.
 pub fn reset_inflight(db: &dyn Db, now: i64) -> Result<usize, StoreError> {
-    let before = match db.dialect() {
-        Dialect::Sqlite => i64::MAX,
-        Dialect::Postgres => now - LEASE_MS,
-    };
-    db.exec(
-        "UPDATE _webhook_deliveries SET state = 'pending'
-         WHERE state = 'inflight' AND updated < ?1",
-        &[before.into()],
-    )
+    match db.dialect() {
+        Dialect::Sqlite => db.exec(
+            "UPDATE _webhook_deliveries SET state = 'pending' WHERE state = 'inflight'",
+            &[],
+        ),
+        Dialect::Postgres => db.exec(
+            &format!(
+                "UPDATE _webhook_deliveries SET state = 'pending'
+                 WHERE state = 'inflight' AND {}",
+                orphaned("?1")
+            ),
+            &[Val::Int(now - LEASE_MS)],
+        ),
+    }
 }
 
 /// A delivery handed to a sender.
@@ -111,15 +130,23 @@ pub fn claim(
 ) -> Result<Vec<Claimed>, StoreError> {
     // A literal LIMIT (a handful of values): a bound one makes SQLite
     // re-prepare the statement on every run.
-    let (due, lock) = match db.dialect() {
-        Dialect::Sqlite => ("state = 'pending' AND next_attempt_at <= ?2", ""),
+    let (due, lock, by) = match db.dialect() {
+        Dialect::Sqlite => (
+            "state = 'pending' AND next_attempt_at <= ?2".to_owned(),
+            "",
+            "",
+        ),
         Dialect::Postgres => (
-            "((state = 'pending' AND next_attempt_at <= ?2) OR (state = 'inflight' AND updated < ?3))",
+            format!(
+                "((state = 'pending' AND next_attempt_at <= ?2) OR (state = 'inflight' AND {}))",
+                orphaned("?3")
+            ),
             " FOR UPDATE SKIP LOCKED",
+            ", claimed_by = pg_backend_pid()",
         ),
     };
     let sql = format!(
-        "UPDATE _webhook_deliveries SET state = 'inflight', updated = ?2
+        "UPDATE _webhook_deliveries SET state = 'inflight', updated = ?2{by}
          WHERE id IN (SELECT id FROM _webhook_deliveries
                       WHERE webhook_id = ?1 AND {due}
                       ORDER BY next_attempt_at, id LIMIT {limit}{lock})

@@ -146,6 +146,33 @@ fn two_nodes_claim_different_deliveries_and_take_over_expired_leases() {
     assert_eq!(wh::reset_inflight(&a, 100).expect("reset"), 0);
     let later = 100 + wh::LEASE_MS + 1;
     assert_eq!(wh::claim(&b, "wh1", later, 10).expect("take over").len(), 4);
+    // A claim whose session is gone (its node crashed) is taken back at
+    // once, without waiting for the lease; a live one is left alone.
+    wh::insert_delivery(&a, &delivery("wh1", 5, 0)).expect("insert");
+    let c = crate::store::pg::PgConn::connect(&format!("{base}/{name}")).expect("third");
+    assert_eq!(wh::claim(&c, "wh1", later, 1).expect("claim c").len(), 1);
+    assert_eq!(
+        wh::reset_inflight(&a, later).expect("reset"),
+        0,
+        "c is alive"
+    );
+    drop(c);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        // The server ends the backend shortly after the connection closes.
+        if wh::reset_inflight(&a, later).expect("reset") == 1 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "c's claim was never taken back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        wh::claim(&a, "wh1", later, 10).expect("claim again").len(),
+        1
+    );
 }
 
 #[test]
