@@ -115,6 +115,9 @@ pub async fn run(store: &Store, logs: &LogDb, who: &str, q: Query) -> Result<Val
                 })
                 .await?
         }
+    } else if store.schema().dialect == crate::store::dialect::Dialect::Postgres {
+        // A pooled session: the read runs in a READ ONLY transaction.
+        store.read(move |db| Ok(console::run(db, &sql, false, rows, limit)))?
     } else {
         let path = store.path().to_path_buf();
         tokio::task::spawn_blocking(move || {

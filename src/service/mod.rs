@@ -87,7 +87,12 @@ impl Error {
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
-        Error::Internal(e.to_string())
+        match e {
+            // What the PostgreSQL store does not do is the caller's answer,
+            // not a server fault.
+            StoreError::Unsupported(what) => Error::bad(&format!("Not supported: {what}.")),
+            e => Error::Internal(e.to_string()),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The SQL console's execution: one statement, a row cap, a time limit
-//! (SQLite's interrupt from a timer thread) and JSON values.
+//! (SQLite's interrupt from a timer thread; PostgreSQL's
+//! `statement_timeout`) and JSON values.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -87,7 +88,10 @@ pub fn run(
         }
         other => ConsoleError::Sql(other.to_string()),
     };
-    let conn = super::sql::sqlite_only(db, "the SQL console on PostgreSQL")
+    if let Some(pg) = db.postgres() {
+        return run_pg(pg, sql, allow_write, max_rows, limit);
+    }
+    let conn = super::sql::sqlite_only(db, "this SQL console")
         .map_err(|e| ConsoleError::Sql(e.to_string()))?;
     let mut stmt = conn.prepare(sql).map_err(sqlerr)?;
     if !allow_write && !stmt.readonly() {
@@ -117,6 +121,53 @@ pub fn run(
         rows: out,
         truncated,
         changes: conn.total_changes().saturating_sub(before),
+    })
+}
+
+/// PostgreSQL: a read runs in a `READ ONLY` transaction that is rolled
+/// back (a write in it is PostgreSQL's error 25006: refused as a write);
+/// a write runs in a savepoint of the write job's transaction, so a failed
+/// statement leaves the job's transaction usable. Either way the time limit
+/// is `SET LOCAL`, undone with the transaction or savepoint.
+fn run_pg(
+    pg: &super::pg::PgConn,
+    sql: &str,
+    allow_write: bool,
+    max_rows: usize,
+    limit: Duration,
+) -> Result<Output, ConsoleError> {
+    use tokio_postgres::error::SqlState;
+    let db: &dyn super::sql::Db = pg;
+    let ms = limit.as_millis().max(1);
+    let fail = |e: super::StoreError| match &e {
+        super::StoreError::Postgres(pe) => match pe.as_db_error() {
+            Some(d) if d.code() == &SqlState::QUERY_CANCELED => ConsoleError::TimedOut,
+            Some(d) if d.code() == &SqlState::READ_ONLY_SQL_TRANSACTION => ConsoleError::Writes,
+            Some(d) => ConsoleError::Sql(d.message().to_owned()),
+            None => ConsoleError::Sql(pe.to_string()),
+        },
+        other => ConsoleError::Sql(other.to_string()),
+    };
+    let (open, ok, undo) = if allow_write {
+        (
+            "SAVEPOINT console",
+            "SET LOCAL statement_timeout = DEFAULT; RELEASE SAVEPOINT console",
+            "ROLLBACK TO SAVEPOINT console; RELEASE SAVEPOINT console",
+        )
+    } else {
+        ("BEGIN READ ONLY", "ROLLBACK", "ROLLBACK")
+    };
+    db.batch(&format!("{open}; SET LOCAL statement_timeout = {ms}"))
+        .map_err(fail)?;
+    let res = pg.stream(sql, max_rows);
+    let end = db.batch(if res.is_ok() { ok } else { undo });
+    let out = res.map_err(fail)?;
+    end.map_err(fail)?;
+    Ok(Output {
+        columns: out.columns,
+        rows: out.rows,
+        truncated: out.truncated,
+        changes: out.changes,
     })
 }
 

@@ -163,6 +163,11 @@ pub trait Db {
     fn sqlite(&self) -> Option<&rusqlite::Connection> {
         None
     }
+    /// The PostgreSQL session, for the few things only it does (the SQL
+    /// console's streamed rows).
+    fn postgres(&self) -> Option<&super::pg::PgConn> {
+        None
+    }
     /// Is the session gone (so a pool must not hand it out again)?
     fn is_broken(&self) -> bool {
         false

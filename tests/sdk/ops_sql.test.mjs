@@ -2,7 +2,7 @@
 // with an explicit flag through the writer, a row cap, a time limit, and
 // every statement in the request logs.
 import assert from 'node:assert/strict';
-import { useServer, test, describe, errBody, cairnOnly, uniqueName } from './harness.mjs';
+import { useServer, test, describe, errBody, cairnOnly, uniqueName, ON_POSTGRES, DATE_RE } from './harness.mjs';
 
 const srv = useServer();
 const sql = (body, token) => srv.api('POST', '/api/sql', { body, token: token ?? srv.pb.authStore.token });
@@ -70,5 +70,18 @@ describe('sql console', { skip: cairnOnly }, () => {
     assert.equal((await srv.api('POST', '/api/sql', { body: { query: 'SELECT 1' } })).status, 401);
     const user = await srv.userClient();
     assert.equal((await sql({ query: 'SELECT 1' }, user.authStore.token)).status, 403);
+  });
+
+  // docs/scaling.md: the console runs PostgreSQL's SQL there; a query's
+  // count is not a change; times read as PocketBase prints them; the
+  // backups API answers that it does not exist on PostgreSQL.
+  test('on PostgreSQL: times, counts, and a clear answer from the backups API', { skip: !ON_POSTGRES }, async () => {
+    const r = await sql({ query: 'SELECT now() AS t, CAST(2.5 AS numeric) AS n' });
+    assert.equal(r.status, 200, r.text);
+    assert.match(r.json.rows[0][0], DATE_RE);
+    assert.equal(r.json.rows[0][1], 2.5);
+    assert.equal(r.json.changes, 0);
+    const b = await srv.api('POST', '/api/backups', { body: { name: 'x.zip' }, token: srv.pb.authStore.token });
+    assert.deepEqual([b.status, b.json], [400, errBody(400, 'Not supported: backups on PostgreSQL (use pg_dump).')]);
   });
 });

@@ -172,12 +172,60 @@ impl Db for PgConn {
         Ok(out)
     }
 
+    fn postgres(&self) -> Option<&PgConn> {
+        Some(self)
+    }
+
     fn is_broken(&self) -> bool {
         self.client.is_closed()
     }
 }
 
+/// One statement's result for the SQL console.
+pub struct Streamed {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    pub truncated: bool,
+    pub changes: u64,
+}
+
 impl PgConn {
+    /// Runs `sql` (no parameters) keeping at most `max_rows` rows: the rows
+    /// are streamed, so a large result is never held. Values whose type the
+    /// store does not read show as `<type>`.
+    pub fn stream(&self, sql: &str, max_rows: usize) -> Result<Streamed, StoreError> {
+        use futures_util::StreamExt;
+        let stmt = futures_executor::block_on(self.client.prepare(sql))?;
+        let columns: Vec<String> = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
+        let none: [&(dyn ToSql + Sync); 0] = [];
+        futures_executor::block_on(async {
+            let stream = self.client.query_raw(&stmt, none).await?;
+            let mut stream = std::pin::pin!(stream);
+            let mut rows = Vec::new();
+            let mut truncated = false;
+            while let Some(row) = stream.next().await {
+                let row = row?;
+                if rows.len() >= max_rows {
+                    truncated = true;
+                    break;
+                }
+                rows.push((0..columns.len()).map(|i| json_cell(&row, i)).collect());
+            }
+            // A query's count is its rows, not changes.
+            let changes = if truncated || is_query(sql) {
+                0
+            } else {
+                stream.rows_affected().unwrap_or(0)
+            };
+            Ok(Streamed {
+                columns: columns.clone(),
+                rows,
+                truncated,
+                changes,
+            })
+        })
+    }
+
     fn row_names(
         &self,
         sql: &str,
@@ -308,6 +356,54 @@ impl<'a> FromSql<'a> for Cell<'a> {
 
     fn accepts(_: &Type) -> bool {
         true
+    }
+}
+
+/// Does the statement only read (its command tag counts rows read)?
+fn is_query(sql: &str) -> bool {
+    let first = sql.split_whitespace().next().unwrap_or_default();
+    ["select", "values", "show", "explain", "table"]
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k))
+}
+
+fn json_cell(row: &tokio_postgres::Row, i: usize) -> serde_json::Value {
+    use serde_json::Value;
+    match PgRow(row).cell(i) {
+        Ok(SqlCell::Null) => Value::Null,
+        Ok(SqlCell::Int(n)) => n.into(),
+        Ok(SqlCell::Real(f)) => f.into(),
+        Ok(SqlCell::Text(t)) => String::from_utf8_lossy(t).into_owned().into(),
+        Ok(SqlCell::Blob(b)) => format!("<{} bytes>", b.len()).into(),
+        Err(_) => other_cell(row, i),
+    }
+}
+
+/// Console values of types the store itself never reads: times as
+/// PocketBase prints them, `void` as null, the rest by type name.
+fn other_cell(row: &tokio_postgres::Row, i: usize) -> serde_json::Value {
+    let ty = row.columns()[i].type_().clone();
+    let Ok(Cell(raw, _)) = row.try_get::<_, Cell<'_>>(i) else {
+        return serde_json::Value::Null;
+    };
+    let Some(raw) = raw else {
+        return serde_json::Value::Null;
+    };
+    // Microseconds (timestamps) or days (dates) since 2000-01-01.
+    const PG_EPOCH: i64 = 946_684_800;
+    let at = match ty {
+        Type::TIMESTAMPTZ | Type::TIMESTAMP => <i64 as FromSql>::from_sql(&ty, raw)
+            .ok()
+            .map(|us| i128::from(PG_EPOCH) * 1_000_000_000 + i128::from(us) * 1000),
+        Type::DATE => <i32 as FromSql>::from_sql(&ty, raw)
+            .ok()
+            .map(|d| (i128::from(PG_EPOCH) + i128::from(d) * 86_400) * 1_000_000_000),
+        Type::VOID => return serde_json::Value::Null,
+        _ => None,
+    };
+    match at.and_then(|ns| time::OffsetDateTime::from_unix_timestamp_nanos(ns).ok()) {
+        Some(t) => crate::schema::datetime::format(t).into(),
+        None => format!("<{ty}>").into(),
     }
 }
 
