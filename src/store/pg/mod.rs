@@ -26,6 +26,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 pub mod bootstrap;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod tls;
 
 use super::StoreError;
 use super::dialect::Dialect;
@@ -52,23 +53,19 @@ pub struct PgConn {
 }
 
 impl PgConn {
-    /// Connects to `url` (`postgres://user:pass@host:port/db`).
+    /// Connects to `url` (`postgres://user:pass@host:port/db`, with
+    /// libpq's `sslmode` and `sslrootcert` honoured: `tls.rs`).
     pub fn connect(url: &str) -> Result<Self, StoreError> {
-        let url = url.to_owned();
+        let target = tls::target(url)?;
         let (tx, rx) = std::sync::mpsc::channel();
-        runtime().spawn(async move {
-            match tokio_postgres::connect(&url, NoTls).await {
-                Ok((client, connection)) => {
-                    let _ = tx.send(Ok(client));
-                    if let Err(e) = connection.await {
-                        tracing::warn!(error = %e, "PostgreSQL connection ended");
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                }
-            }
-        });
+        match tls::client_config(&target)? {
+            None => spawn_connection(target.url, NoTls, tx),
+            Some(config) => spawn_connection(
+                target.url,
+                tokio_postgres_rustls::MakeRustlsConnect::new(config),
+                tx,
+            ),
+        }
         let client = rx.recv().map_err(|_| StoreError::Closed)??;
         // NOTICEs ("relation already exists, skipping") are not news.
         futures_executor::block_on(client.batch_execute("SET client_min_messages TO warning"))?;
@@ -92,6 +89,33 @@ impl PgConn {
         cache.insert(sql.to_owned(), stmt.clone());
         Ok(stmt)
     }
+}
+
+/// Connects on the I/O runtime and keeps the connection's task there;
+/// the client (or the error) goes back through `tx`.
+fn spawn_connection<T>(
+    url: String,
+    tls: T,
+    tx: std::sync::mpsc::Sender<Result<Client, tokio_postgres::Error>>,
+) where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket> + Send + 'static,
+    T::Stream: Send,
+    T::TlsConnect: Send,
+    <T::TlsConnect as tokio_postgres::tls::TlsConnect<tokio_postgres::Socket>>::Future: Send,
+{
+    runtime().spawn(async move {
+        match tokio_postgres::connect(&url, tls).await {
+            Ok((client, connection)) => {
+                let _ = tx.send(Ok(client));
+                if let Err(e) = connection.await {
+                    tracing::warn!(error = %e, "PostgreSQL connection ended");
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    });
 }
 
 fn refs<'a>(params: &'a [Val<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {

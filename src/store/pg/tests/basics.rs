@@ -150,3 +150,65 @@ fn column_origins_and_aggregates_read_alike() {
         assert!((neg + 12345.678).abs() < 1e-9, "{d:?}: {neg}");
     }
 }
+
+/// Each sslmode against the test server's TLS (a certificate for localhost
+/// and 127.0.0.1 from a throwaway CA, `scripts/pg-test-server`).
+#[test]
+fn sslmodes_encrypt_and_verify_as_libpq_does() {
+    let (Ok(url), Ok(ca)) = (
+        std::env::var("CAIRN_TEST_PG_URL"),
+        std::env::var("CAIRN_TEST_PG_CA"),
+    ) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CAIRN_TEST_PG_URL and CAIRN_TEST_PG_CA must be set under CI=true"
+        );
+        return;
+    };
+    let port = url
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next())
+        .expect("port");
+    let at = |host: &str, opts: &str| format!("postgres://postgres@{host}:{port}/postgres?{opts}");
+    let encrypted = |u: &str| -> Result<bool, StoreError> {
+        let c = super::PgConn::connect(u)?;
+        let ssl = (&c as &dyn Db)
+            .row(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                &[],
+                |r| r.bool(0),
+            )?
+            .unwrap_or(false);
+        Ok(ssl)
+    };
+    let root = format!("sslrootcert={ca}");
+    assert!(!encrypted(&at("127.0.0.1", "sslmode=disable")).expect("disable"));
+    assert!(encrypted(&at("127.0.0.1", "sslmode=require")).expect("require"));
+    assert!(encrypted(&at("127.0.0.1", "")).expect("prefer"));
+    for host in ["127.0.0.1", "localhost"] {
+        let u = at(host, &format!("sslmode=verify-full&{root}"));
+        assert!(encrypted(&u).expect("verify-full"), "{host}");
+    }
+    // The name the certificate must carry differs from where we connect.
+    let renamed = |mode: &str| {
+        at(
+            "db.invalid",
+            &format!("hostaddr=127.0.0.1&sslmode={mode}&{root}"),
+        )
+    };
+    assert!(encrypted(&renamed("verify-ca")).expect("verify-ca ignores the name"));
+    assert!(
+        encrypted(&renamed("verify-full")).is_err(),
+        "verify-full checks the name"
+    );
+    // Without the CA file the public roots do not know the test CA.
+    assert!(encrypted(&at("localhost", "sslmode=verify-full")).is_err());
+    assert!(
+        encrypted(&at(
+            "localhost",
+            "sslmode=verify-full&sslrootcert=/nonexistent"
+        ))
+        .is_err()
+    );
+}
