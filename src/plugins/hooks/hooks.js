@@ -350,16 +350,19 @@ function __hooksFor(names, collection) {
     (!h.tags.length || h.tags.includes(collection.name) || h.tags.includes(collection.id)));
 }
 
+// The hooks before a REST write, in chain order: request hooks, then model hooks.
+const __beforeNames = {
+  create: ["onRecordCreateRequest", "onRecordCreate", "onRecordValidate", "onRecordCreateExecute"],
+  update: ["onRecordUpdateRequest", "onRecordUpdate", "onRecordValidate", "onRecordUpdateExecute"],
+  delete: ["onRecordDeleteRequest", "onRecordDelete", "onRecordDeleteExecute"],
+};
+
 // Record hooks before the write: request hooks, then model hooks. Returns
 // the (possibly changed) record data, or an error response.
 function __runRecordBefore(payload) {
   const p = JSON.parse(payload);
   const collection = new Collection(p.collection);
-  const names = {
-    create: ["onRecordCreateRequest", "onRecordCreate", "onRecordValidate", "onRecordCreateExecute"],
-    update: ["onRecordUpdateRequest", "onRecordUpdate", "onRecordValidate", "onRecordUpdateExecute"],
-    delete: ["onRecordDeleteRequest", "onRecordDelete", "onRecordDeleteExecute"],
-  }[p.action];
+  const names = __beforeNames[p.action];
   const hooks = __hooksFor(names, collection);
   // request hooks first (PocketBase: request hooks wrap the model hooks)
   hooks.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
@@ -377,6 +380,70 @@ function __runRecordBefore(payload) {
     return JSON.stringify({ error: __errorResponse(err) });
   }
   return JSON.stringify({ data: record.__data });
+}
+
+// A REST write with its hooks (plugins/hooks/write.rs): the request hooks,
+// whose last e.next() enters the model hooks (onRecordCreate, Validate,
+// Execute), whose last e.next() opens the write transaction and runs the
+// API's write in it. Code after e.next() runs inside that transaction; a
+// throw anywhere rolls it back. Returns {ok}, {stopped}, {writeError} (the
+// API's own error, kept by the host) or {error: response}.
+function __runRecordTx(payload) {
+  const p = JSON.parse(payload);
+  const collection = new Collection(p.collection);
+  const names = __beforeNames[p.action];
+  const fns = (list) => __hooksFor(list, collection)
+    .sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name)).map((h) => h.fn);
+  const e = __requestEvent(p.event);
+  const record = new Record(collection, null);
+  if (p.stored) record.__loadStored(p.stored);
+  record.load(p.data || {});
+  e.record = record;
+  e.collection = collection;
+  let began = false, wrote = false, model = false, modelDone = false;
+  const write = () => {
+    __call("tx.begin");
+    began = true;
+    __txDepth++;
+    try {
+      const row = __call("tx.write", { data: record.__data });
+      if (row) record.__loadStored(row);
+      wrote = true;
+    } catch (err) {
+      if (err && typeof err === "object") err.__writeError = true;
+      throw err;
+    }
+  };
+  let failure = null, done = false;
+  try {
+    done = __chain(e, fns(names.slice(0, 1)), (ev) => {
+      model = true;
+      modelDone = __chain(ev, fns(names.slice(1)), write);
+    });
+  } catch (err) {
+    failure = err;
+  }
+  if (began) {
+    __txDepth--;
+    try {
+      __call("tx.end", { commit: !failure && wrote });
+    } catch (err) {
+      failure = failure || err;
+    }
+    if (__txDepth === 0) __txEnd(failure);
+  }
+  if (failure) {
+    // As PocketBase: once the model hooks ran, a failure runs the error hooks.
+    if (model) {
+      const n = __recordNames(p.action);
+      __chain({ app: $app, record: record, collection: collection, error: failure }, __hookFns(n.err, collection), () => {});
+    }
+    if (failure.__writeError) return JSON.stringify({ writeError: true });
+    if (failure.message === "sql: no rows in result set") failure = new NotFoundError();
+    return JSON.stringify({ error: __errorResponse(failure) });
+  }
+  if (!done || !modelDone || !wrote) return JSON.stringify({ stopped: true, response: e.__res });
+  return JSON.stringify({ ok: true });
 }
 
 // ---------- record hooks around $app.save / $app.delete ----------
@@ -418,16 +485,29 @@ function __recordWrite(action, record, validate, write) {
   }
   __afterWrite(names, collection, record);
 }
+// runInTransaction: one write transaction on the writer (hooks/tx.rs),
+// nested calls joining the outer one, as in PocketBase. Its $app calls go
+// to that transaction; a throw rolls it back and is rethrown.
 function __inTx(fn) {
+  __call("tx.begin");
   __txDepth++;
   let out;
   try {
     out = fn();
   } catch (err) {
-    if (--__txDepth === 0) __txEnd(err);
+    __txDepth--;
+    try { __call("tx.end", { commit: false }); } catch (_) { /* already rolled back */ }
+    if (__txDepth === 0) __txEnd(err);
     throw err;
   }
-  if (--__txDepth === 0) __txEnd(null);
+  __txDepth--;
+  try {
+    __call("tx.end", { commit: true });
+  } catch (err) {
+    if (__txDepth === 0) __txEnd(err);
+    throw err;
+  }
+  if (__txDepth === 0) __txEnd(null);
   return out;
 }
 // The outermost transaction ended: run the after hooks it held back.

@@ -15,6 +15,8 @@ use crate::plugins::runtime::{Engine, Host, JsError, Limits};
 pub struct Call {
     pub func: &'static str,
     pub arg: String,
+    /// The REST write the call's hook chain ends with (`tx`).
+    pub terminal: Option<super::tx::Terminal>,
 }
 
 struct Job {
@@ -138,7 +140,9 @@ fn worker(
         let Some((_, engine)) = current.as_ref() else {
             continue;
         };
+        super::tx::set_terminal(job.call.terminal);
         let out = engine.call(job.call.func, &job.call.arg);
+        super::tx::reset();
         if out.as_ref().is_err_and(|e| e.out_of_memory()) {
             // A full heap may not empty again: start the next job afresh.
             current = None;

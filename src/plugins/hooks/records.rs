@@ -7,10 +7,9 @@
 //! as PocketBase does: all the "before" handlers first, in request order,
 //! then the batch's one write job, then the after-success handlers.
 //!
-//! Unlike PocketBase, the "before" handlers run before the write job, not
-//! inside its transaction: code after `e.next()` still runs before the
-//! write, and a hook's own `$app` writes are separate transactions. This
-//! keeps the single writer thread free of script time.
+//! Single REST writes run their chain around the write itself (`write`,
+//! `tx`). Batch sub-requests still run their "before" handlers before the
+//! batch's write job: there, code after `e.next()` runs before the write.
 
 use std::sync::Arc;
 
@@ -71,16 +70,45 @@ pub async fn before(
     input: Map<String, Value>,
 ) -> Result<Map<String, Value>, Error> {
     let input = crate::plugins::native::record_before(app, c, action, actor, id, input).await?;
-    let Some(hooks) = app.hooks.get() else {
+    let Some((hooks, generation)) = chained(app, action) else {
         return Ok(input);
     };
+    let (stored, arg) = chain_arg(app, c, action, actor, id, &input)?;
+    let out = hooks
+        .call(generation, "__runRecordBefore", arg)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "record hook failed");
+            Error::bad("Something went wrong while processing your request.")
+        })?;
+    let out = hook_outcome(out)?;
+    let data = out["data"].as_object().cloned().unwrap_or_default();
+    Ok(submitted(action, &input, stored.as_ref(), data))
+}
+
+/// The hooks and their generation when `action` has before-hooks.
+pub(crate) fn chained<'a>(
+    app: &'a App,
+    action: &str,
+) -> Option<(&'a Arc<super::Hooks>, Arc<super::Generation>)> {
+    let hooks = app.hooks.get()?;
     let generation = hooks.current();
-    if !names(action)
+    names(action)
         .iter()
         .any(|n| generation.hook_names.contains(*n))
-    {
-        return Ok(input);
-    }
+        .then_some((hooks, generation))
+}
+
+/// The argument of a before-chain: the record as stored (update, delete),
+/// and the chain's JSON text.
+pub(crate) fn chain_arg(
+    app: &App,
+    c: &Collection,
+    action: &str,
+    actor: &Actor,
+    id: Option<&str>,
+    input: &Map<String, Value>,
+) -> Result<(Option<Value>, String), Error> {
     let stored = match id {
         Some(id) => app
             .store
@@ -97,27 +125,29 @@ pub async fn before(
                   "auth": super::http::auth_json(actor)},
     })
     .to_string();
-    let out = hooks
-        .call(generation, "__runRecordBefore", arg)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "record hook failed");
-            Error::bad("Something went wrong while processing your request.")
-        })?;
-    let out = hook_outcome(out)?;
-    let mut data = out["data"].as_object().cloned().unwrap_or_default();
-    // The stored record's own keys are not input (they would be rewritten).
+    Ok((stored, arg))
+}
+
+/// The record data the hooks left (`data`, the whole record for an update)
+/// as the body to write: the stored record's own keys are not input (they
+/// would be rewritten), unless submitted or changed.
+pub(crate) fn submitted(
+    action: &str,
+    input: &Map<String, Value>,
+    stored: Option<&Value>,
+    mut data: Map<String, Value>,
+) -> Map<String, Value> {
     if action != "create" {
         for k in ["collectionId", "collectionName", "created", "updated"] {
             if !input.contains_key(k) {
                 data.remove(k);
             }
         }
-        if let Some(Value::Object(s)) = &stored {
+        if let Some(Value::Object(s)) = stored {
             data.retain(|k, v| input.contains_key(k) || s.get(k) != Some(v));
         }
     }
-    Ok(data)
+    data
 }
 
 /// A before-chain's answer: its error response (a handler threw) or the
