@@ -5,7 +5,8 @@
 // the after-error hooks. PocketBase keeps the write then (there is no
 // transaction around a REST write); Cairn runs that code inside the write
 // transaction and rolls it back (the Cairn-only assertions below).
-// runInTransaction is one transaction on both.
+// runInTransaction and a batch are one transaction on both: in a batch a
+// throw after e.next() rolls every sub-request back.
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -20,6 +21,7 @@ const srv = useServer(async (s) => {
   const open = { listRule: '', viewRule: '', createRule: '', updateRule: '', deleteRule: '' };
   await s.pb.collections.create({ name: 'tx_items', type: 'base', ...open, fields: [{ name: 'title', type: 'text' }] });
   await s.pb.collections.create({ name: 'tx_log', type: 'base', ...open, fields: [{ name: 'msg', type: 'text' }] });
+  await s.pb.settings.update({ batch: { enabled: true } });
 });
 
 const create = (title) => srv.api('POST', '/api/collections/tx_items/records', { body: { title } });
@@ -58,6 +60,13 @@ test('a throw after e.next() in onRecordUpdate / onRecordDelete answers that err
   assert.equal(await count('tx_items', `id = "${b.id}"`), IS_POCKETBASE ? 0 : 1);
 });
 
+test('a request hook that does not call e.next() stops the write', async () => {
+  const r = await create('no-next');
+  // PocketBase answers 200 with an empty body; Cairn refuses with a 400.
+  assert.equal(r.status, IS_POCKETBASE ? 200 : 400, r.text);
+  assert.equal(await count('tx_items', 'title = "no-next"'), 0);
+});
+
 test('Cairn: a throw after e.next() in onRecordCreateRequest rolls the write back', { skip: cairnOnly }, async () => {
   // (PocketBase has already answered 200 by then and keeps the record.)
   const r = await create('req-undo');
@@ -76,6 +85,38 @@ test('Cairn: $app writes after e.next() join the transaction; writes before it d
   assert.equal(r2.status, 400);
   assert.equal(await count('tx_log', 'msg = "before:log-before-undo"'), 1);
   assert.equal(await count('tx_items', 'title = "log-before-undo"'), 0);
+});
+
+const batch = (titles) => srv.su('POST', '/api/batch', {
+  body: { requests: titles.map((title) => ({ method: 'POST', url: '/api/collections/tx_items/records', body: { title } })) },
+});
+const batchFailed = (i, message) => errBody(400, 'Batch transaction failed.', {
+  requests: { [String(i)]: { code: 'batch_request_failed', message: 'Batch request failed.', response: { data: {}, message, status: 400 } } },
+});
+
+test('in a batch, code after e.next() runs after each sub-request\'s write', async () => {
+  const r = await batch(['b-ok1', 'b-ok2']);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.map((x) => x.body.title), ['b-ok1', 'b-ok2']);
+  assert.deepEqual(await stored('req.seen:b-ok1'), { has: true, value: true });
+  assert.deepEqual(await stored('req.isNew:b-ok1'), { has: true, value: false });
+  assert.deepEqual(await stored('model.afterRan:b-ok1'), { has: true, value: false });
+  assert.deepEqual(await stored('after:b-ok2'), { has: true, value: true });
+});
+
+test('in a batch, a throw after e.next() rolls every sub-request back and runs their after-error hooks', async () => {
+  const model = await batch(['b-first', 'model-undo']);
+  assert.deepEqual([model.status, model.json], [400, batchFailed(1, 'Undo in model hook.')]);
+  assert.equal(await count('tx_items', 'title = "b-first"'), 0);
+  assert.deepEqual(await stored('error:b-first'), { has: true, value: true });
+  assert.equal((await stored('after:b-first')).has, false);
+  const req = await batch(['b-second', 'req-undo']);
+  assert.deepEqual([req.status, req.json], [400, batchFailed(1, 'Undo in request hook.')]);
+  assert.equal(await count('tx_items', 'title = "b-second" || title = "req-undo"'), 0);
+  // A hook's own $app.save after e.next() is part of the batch's transaction.
+  const log = await batch(['log-after-undo', 'b-third']);
+  assert.deepEqual([log.status, log.json], [400, batchFailed(0, 'Undo in model hook.')]);
+  assert.equal(await count('tx_log', 'msg = "after:log-after-undo"'), 0);
 });
 
 test('$app.runInTransaction is one transaction: later finds see its saves, after-success waits for the commit', async () => {

@@ -91,6 +91,8 @@ impl Pool {
 
 /// The prelude of hook engines (after the common one).
 pub const HOOKS_JS: &str = include_str!("hooks.js");
+/// Record hook chains inside the write transaction (after `HOOKS_JS`).
+const TX_JS: &str = include_str!("tx.js");
 
 /// A fresh engine for `generation`: prelude, hooks API, handler table.
 pub fn engine_for(
@@ -105,6 +107,7 @@ pub fn engine_for(
         .unwrap_or_default();
     let engine = Engine::new(limits, host, &g)?;
     engine.eval("hooks.js", HOOKS_JS)?;
+    engine.eval("tx.js", TX_JS)?;
     if let Some(t) = table {
         engine.call("__install", t)?;
     }

@@ -46,8 +46,17 @@ pub type Job =
     Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>, &Arc<Schema>) -> Result<Value, HostError> + Send>;
 
 /// The write a REST request's hook chain ends with: given the record data
-/// the hooks left (`e.record`), the job that writes it.
-pub type Terminal = Box<dyn FnOnce(Value) -> Result<Job, HostError> + Send>;
+/// the hooks left (`{data}`, and `{index}` in a batch), the job that writes it.
+pub type Terminal = Box<dyn FnMut(Value) -> Result<Job, HostError> + Send>;
+
+/// A terminal for one write only.
+pub fn once(f: impl FnOnce(Value) -> Result<Job, HostError> + Send + 'static) -> Terminal {
+    let mut f = Some(f);
+    Box::new(move |v| match f.take() {
+        Some(f) => f(v),
+        None => Err(HostError::new(500, "this write has already run")),
+    })
+}
 
 enum Cmd {
     Op(String, Value, mpsc::Sender<Result<Value, HostError>>),
@@ -100,7 +109,7 @@ pub fn route(
     match op {
         "tx.begin" => Some(begin(app, rt)),
         "tx.end" => Some(end(args["commit"] == true)),
-        "tx.write" => Some(write(args["data"].clone())),
+        "tx.write" => Some(write(args.clone())),
         _ => {
             let open = STATE.with(|s| s.borrow().session.is_some());
             if !open {
@@ -157,11 +166,13 @@ fn end(commit: bool) -> Result<Value, HostError> {
 }
 
 /// The REST write, inside the open session.
-fn write(data: Value) -> Result<Value, HostError> {
+fn write(args: Value) -> Result<Value, HostError> {
     let terminal = STATE.with(|s| s.borrow_mut().terminal.take());
-    let terminal =
+    let mut terminal =
         terminal.ok_or_else(|| HostError::new(500, "no record write is pending on this call"))?;
-    let job = terminal(data)?;
+    let job = terminal(args);
+    STATE.with(|s| s.borrow_mut().terminal = Some(terminal));
+    let job = job?;
     request(|reply| Cmd::Job(job, reply))
 }
 

@@ -63,7 +63,7 @@ pub async fn write(
     let slot: Slot = Arc::default();
     let terminal = terminal(w.clone(), input, stored, uploads, &slot);
     let out = hooks
-        .call_with(generation, "__runRecordTx", arg, Some(terminal))
+        .call_with(generation, "__runRecordTx", arg.to_string(), Some(terminal))
         .await;
     let written = slot.lock().ok().and_then(|mut s| s.take());
     let committed = matches!(&out, Ok(v) if v["ok"] == true);
@@ -131,7 +131,7 @@ fn terminal(
 ) -> Terminal {
     let slot = Arc::clone(slot);
     let rt = tokio::runtime::Handle::current();
-    Box::new(move |data: Value| -> Result<Job, HostError> {
+    super::tx::once(move |args: Value| -> Result<Job, HostError> {
         let failed = |e: Error, slot: &Slot| {
             let h = host_error(&e);
             if let Ok(mut s) = slot.lock() {
@@ -156,7 +156,7 @@ fn terminal(
                 Ok(Value::Null)
             }));
         }
-        let data = data.as_object().cloned().unwrap_or_default();
+        let data = args["data"].as_object().cloned().unwrap_or_default();
         let body = submitted(action, &input, stored.as_ref(), data);
         let files = Some((app.files.as_ref(), uploads));
         let prepare = Write::prepare(&app.store, files, Arc::clone(&c), &actor, &req, id, body);
@@ -176,7 +176,7 @@ fn terminal(
 }
 
 /// A service error as the script sees it (`e.error`, a catch).
-fn host_error(e: &Error) -> HostError {
+pub(crate) fn host_error(e: &Error) -> HostError {
     let (status, message, data) = e.parts();
     HostError {
         status,

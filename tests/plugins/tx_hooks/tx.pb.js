@@ -6,6 +6,7 @@
 onRecordCreateRequest((e) => {
   const s = $app.store();
   const t = e.record.getString("title");
+  if (t === "no-next") return; // stops the write
   e.next();
   // After e.next(): the record is written and visible to the hook's app.
   let seen = true;
