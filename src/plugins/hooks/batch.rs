@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 
 use super::records::{after_name, chain_arg, hook_outcome, names, stored, submitted};
-use super::tx::{Job, Terminal};
+use super::tx::{Step, Terminal};
 use super::write::host_error;
 use crate::app::App;
 use crate::filter::ast::RequestInfo;
@@ -196,7 +196,7 @@ fn terminal(
         s.done.resize_with(n, || None);
     }
     let rt = tokio::runtime::Handle::current();
-    Box::new(move |args: Value| -> Result<Job, HostError> {
+    Box::new(move |args: Value| -> Result<Step, HostError> {
         let i = args["index"].as_u64().unwrap_or(u64::MAX) as usize;
         let fail = move |e: Error, state: &Mutex<State>| {
             let h = host_error(&e);
@@ -229,7 +229,7 @@ fn terminal(
             s.kept[i] = Some(kept);
         }
         let state = Arc::clone(&state);
-        Ok(Box::new(move |ctx, schema| {
+        Ok(Step::Job(Box::new(move |ctx, schema| {
             let done = op.run(ctx).map_err(|e| fail(e, &state))?;
             let v = match (&done, &plan) {
                 (batch::Done::Record(row), Some((c, ..))) => conn_host::public(schema, c, row),
@@ -239,7 +239,7 @@ fn terminal(
                 s.done[i] = Some(done);
             }
             Ok(v)
-        }))
+        })))
     })
 }
 

@@ -114,3 +114,62 @@ function __runBatchTx(payload) {
   if (failure) return JSON.stringify(Object.assign(__chainFailed(chains, failure), { index: index }));
   return JSON.stringify({ ok: true });
 }
+
+// The collections API with its hooks (plugins/hooks/collections.rs), as in
+// PocketBase: onCollection…Request → e.next() → onCollection… →
+// onCollectionValidate → onCollection…Execute → e.next() → the write (no
+// transaction: it commits at once), then after-success (or after-error)
+// hooks, then the code after each e.next(). Returns as __runRecordTx; a
+// throw in a request hook after the write is logged, not answered.
+function __runCollectionHooks(payload) {
+  const p = JSON.parse(payload);
+  const a = p.action[0].toUpperCase() + p.action.slice(1);
+  const e = __requestEvent(p.event);
+  e.collection = new Collection(p.collection);
+  const fns = (name) => __compiled.hooks.filter((h) => h.name === name &&
+    (!h.tags.length || h.tags.includes(e.collection.name) || h.tags.includes(e.collection.id))).map((h) => h.fn);
+  let wrote = false;
+  const write = (ev) => {
+    try {
+      const out = __call("tx.write", { data: p.action === "delete" ? null : JSON.parse(JSON.stringify(ev.collection)) });
+      if (out) unmarshal(out, ev.collection);
+      wrote = true;
+    } catch (err) {
+      if (err && typeof err === "object") err.__writeError = true;
+      throw err;
+    }
+  };
+  let modelFailed = false;
+  const model = (ev) => {
+    try {
+      __chain(ev, fns("onCollection" + a), (m) => {
+        if (p.action !== "delete") __chain(m, fns("onCollectionValidate"), () => {});
+        __chain(m, fns("onCollection" + a + "Execute"), write);
+      });
+    } catch (err) {
+      modelFailed = true;
+      __chain({ app: $app, collection: ev.collection, error: err }, fns("onCollectionAfter" + a + "Error"), () => {});
+      throw err;
+    }
+    if (wrote) __chain({ app: $app, collection: ev.collection }, fns("onCollectionAfter" + a + "Success"), () => {});
+  };
+  try {
+    __chain(e, fns("onCollection" + a + "Request"), model);
+  } catch (err) {
+    // As PocketBase: once written, the response is the saved collection,
+    // whatever the request hook does after e.next().
+    if (wrote && !modelFailed) {
+      console.error("onCollection" + a + "Request failed after e.next(): " + err);
+      return JSON.stringify({ ok: true });
+    }
+    if (err && err.__writeError) return JSON.stringify({ writeError: true });
+    if (err && err.message === "sql: no rows in result set") err = new NotFoundError();
+    // PocketBase 0.40.6 wraps a model hook's error on create.
+    if (modelFailed && p.action === "create") {
+      err = new BadRequestError("Failed to create collection. Raw error: \n" + __capitalize(err && err.message));
+    }
+    return JSON.stringify({ error: __errorResponse(err) });
+  }
+  if (!wrote) return JSON.stringify({ stopped: true });
+  return JSON.stringify({ ok: true });
+}

@@ -45,12 +45,21 @@ use crate::store::{Schema, WriteCtx};
 pub type Job =
     Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>, &Arc<Schema>) -> Result<Value, HostError> + Send>;
 
-/// The write a REST request's hook chain ends with: given the record data
-/// the hooks left (`{data}`, and `{index}` in a batch), the job that writes it.
-pub type Terminal = Box<dyn FnMut(Value) -> Result<Job, HostError> + Send>;
+/// The write a REST request's hook chain ends with: given the data the
+/// hooks left (`{data}`, and `{index}` in a batch), the job that writes it
+/// inside the open transaction, or the answer of a write it did itself.
+pub type Terminal = Box<dyn FnMut(Value) -> Result<Step, HostError> + Send>;
+
+/// What a terminal did.
+pub enum Step {
+    /// Run this inside the session.
+    Job(Job),
+    /// Written already (with no transaction open): this is the answer.
+    Done(Value),
+}
 
 /// A terminal for one write only.
-pub fn once(f: impl FnOnce(Value) -> Result<Job, HostError> + Send + 'static) -> Terminal {
+pub fn once(f: impl FnOnce(Value) -> Result<Step, HostError> + Send + 'static) -> Terminal {
     let mut f = Some(f);
     Box::new(move |v| match f.take() {
         Some(f) => f(v),
@@ -170,10 +179,12 @@ fn write(args: Value) -> Result<Value, HostError> {
     let terminal = STATE.with(|s| s.borrow_mut().terminal.take());
     let mut terminal =
         terminal.ok_or_else(|| HostError::new(500, "no record write is pending on this call"))?;
-    let job = terminal(args);
+    let step = terminal(args);
     STATE.with(|s| s.borrow_mut().terminal = Some(terminal));
-    let job = job?;
-    request(|reply| Cmd::Job(job, reply))
+    match step? {
+        Step::Job(job) => request(|reply| Cmd::Job(job, reply)),
+        Step::Done(v) => Ok(v),
+    }
 }
 
 /// Sends one command to the open session and waits for its answer.

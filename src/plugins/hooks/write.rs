@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use super::records::{chain_arg, chained, hook_outcome, keep_for_error, or_after_error, submitted};
-use super::tx::{Job, Terminal};
+use super::tx::{Step, Terminal};
 use crate::app::App;
 use crate::filter::ast::RequestInfo;
 use crate::plugins::conn_host;
@@ -131,7 +131,7 @@ fn terminal(
 ) -> Terminal {
     let slot = Arc::clone(slot);
     let rt = tokio::runtime::Handle::current();
-    super::tx::once(move |args: Value| -> Result<Job, HostError> {
+    super::tx::once(move |args: Value| -> Result<Step, HostError> {
         let failed = |e: Error, slot: &Slot| {
             let h = host_error(&e);
             if let Ok(mut s) = slot.lock() {
@@ -151,10 +151,10 @@ fn terminal(
             let id = id.unwrap_or_default();
             let op =
                 DeleteOp::prepare(&app.store, c, &actor, &req, id).map_err(|e| failed(e, &slot))?;
-            return Ok(Box::new(move |ctx, _| {
+            return Ok(Step::Job(Box::new(move |ctx, _| {
                 op.run(ctx).map_err(|e| failed(e, &slot))?;
                 Ok(Value::Null)
-            }));
+            })));
         }
         let data = args["data"].as_object().cloned().unwrap_or_default();
         let body = submitted(action, &input, stored.as_ref(), data);
@@ -162,7 +162,7 @@ fn terminal(
         let prepare = Write::prepare(&app.store, files, Arc::clone(&c), &actor, &req, id, body);
         let op = rt.block_on(prepare).map_err(|e| failed(e, &slot))?;
         let staged = op.staged();
-        Ok(Box::new(move |ctx, schema| match op.run(ctx) {
+        Ok(Step::Job(Box::new(move |ctx, schema| match op.run(ctx) {
             Ok(row) => {
                 let v = conn_host::public(schema, &c, &row);
                 if let Ok(mut s) = slot.lock() {
@@ -171,7 +171,7 @@ fn terminal(
                 Ok(v)
             }
             Err(e) => Err(failed(e, &slot)),
-        }))
+        })))
     })
 }
 
