@@ -11,7 +11,7 @@ use super::error::ApiError;
 use super::extract::Ctx;
 use super::upload::RecordForm;
 use crate::app::App;
-use crate::plugins::hooks::records as hooks;
+use crate::plugins::hooks::batch as hooks;
 use crate::service::batch::{self, SubRequest};
 
 pub async fn batch(
@@ -58,10 +58,9 @@ pub async fn batch(
         });
     }
     // pb_hooks: onBatchRequest, each sub-request's before-hooks, then after the commit
-    crate::plugins::hooks::batch::before(&app, &ctx.actor, &mut requests).await?;
-    let planned = hooks::before_batch(&app, &ctx.actor, &mut requests).await?;
-    let out = batch::run(&app.store, &app.files, &ctx.actor, &ctx.req, requests).await?;
+    hooks::before(&app, &ctx.actor, &mut requests).await?;
+    let (out, planned) = hooks::run(&app, &ctx.actor, &ctx.req, requests).await?;
     app.realtime_flush().await;
-    hooks::after_batch(&app, planned, &out).await;
+    hooks::after(&app, planned, &out).await;
     Ok(Json(out))
 }

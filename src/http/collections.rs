@@ -12,6 +12,7 @@ use super::body::{Body, BodyError};
 use super::error::ApiError;
 use super::extract::{Query, Superuser};
 use crate::app::App;
+use crate::plugins::hooks::collections as collection_hooks;
 use crate::plugins::{self, automigrate::Change};
 use crate::schema::{Collection, CollectionKind, system};
 use crate::service::{collections, records};
@@ -53,50 +54,38 @@ pub async fn view(
 
 pub async fn create(
     State(app): State<Arc<App>>,
-    _: Superuser,
+    Superuser(actor): Superuser,
     b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
-    let out = collections::create(
-        &app.store,
-        body(
-            b,
-            "Failed to load the collection type data due to invalid formatting.",
-        )?,
-    )
-    .await?;
+    let msg = "Failed to load the collection type data due to invalid formatting.";
+    // pb_hooks around the write (plugins/hooks/collections.rs)
+    let out = collection_hooks::write(&app, &actor, None, false, body(b, msg)?).await?;
     plugins::automigrate(&app.config, &app.store, Change::Created(&out)).await;
     Ok(Json(out))
 }
 
 pub async fn update(
     State(app): State<Arc<App>>,
-    _: Superuser,
+    Superuser(actor): Superuser,
     Path(name): Path<String>,
     b: Result<Body, BodyError>,
 ) -> Result<Json<Value>, ApiError> {
     let c = find(&app, &name)?;
     let old = c.to_json();
-    let out = collections::update(
-        &app.store,
-        c,
-        body(
-            b,
-            "Failed to load the submitted data due to invalid formatting.",
-        )?,
-    )
-    .await?;
+    let msg = "Failed to load the submitted data due to invalid formatting.";
+    let out = collection_hooks::write(&app, &actor, Some(c), false, body(b, msg)?).await?;
     plugins::automigrate(&app.config, &app.store, Change::Updated(&old, &out)).await;
     Ok(Json(out))
 }
 
 pub async fn delete(
     State(app): State<Arc<App>>,
-    _: Superuser,
+    Superuser(actor): Superuser,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = find(&app, &name)?;
     let old = c.to_json();
-    collections::delete(&app.store, c).await?;
+    collection_hooks::write(&app, &actor, Some(c), true, Value::Null).await?;
     plugins::automigrate(&app.config, &app.store, Change::Deleted(&old)).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -12,6 +12,7 @@ use super::extract::{Ctx, Query};
 use super::upload::RecordForm;
 use crate::app::App;
 use crate::plugins::hooks::records as hooks;
+use crate::plugins::hooks::write::{Rest, write};
 use crate::schema::Collection;
 use crate::service::records::{self, ListQuery, Shape};
 
@@ -82,13 +83,10 @@ pub async fn create(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
-    // pb_hooks: before validation and the write
-    let body = hooks::before(&app, &c, "create", &ctx.actor, None, form.body).await?;
-    let kept = hooks::keep_for_error(&app, &c, "create", None, &body);
-    let files = Some((app.files.as_ref(), form.uploads));
-    let (store, actor) = (&app.store, &ctx.actor);
-    let v = records::create_with_files(store, files, Arc::clone(&c), actor, &ctx.req, body).await;
-    let v = hooks::or_after_error(&app, &c, "create", kept, v).await?;
+    // pb_hooks around the write (plugins/hooks/write.rs)
+    let w = rest(&app, &c, "create", &ctx, None);
+    let v = write(w, form.body, form.uploads).await?;
+    let v = v.unwrap_or_default();
     claims.consume().await;
     app.realtime_flush().await;
     // pb_hooks: after the commit
@@ -107,14 +105,10 @@ pub async fn update(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
-    // pb_hooks: before validation and the write
-    let body = hooks::before(&app, &c, "update", &ctx.actor, Some(&id), form.body).await?;
-    let kept = hooks::keep_for_error(&app, &c, "update", Some(&id), &body);
-    let files = Some((app.files.as_ref(), form.uploads));
-    let (store, actor) = (&app.store, &ctx.actor);
-    let v =
-        records::update_with_files(store, files, Arc::clone(&c), actor, &ctx.req, id, body).await;
-    let v = hooks::or_after_error(&app, &c, "update", kept, v).await?;
+    // pb_hooks around the write (plugins/hooks/write.rs)
+    let w = rest(&app, &c, "update", &ctx, Some(id));
+    let v = write(w, form.body, form.uploads).await?;
+    let v = v.unwrap_or_default();
     claims.consume().await;
     app.realtime_flush().await;
     // pb_hooks: after the commit
@@ -130,23 +124,31 @@ pub async fn delete(
     ctx: Ctx,
 ) -> Result<Response, ApiError> {
     let c = collection(&app, &coll)?;
-    // pb_hooks: before the delete, and after its commit
-    hooks::before(
-        &app,
-        &c,
-        "delete",
-        &ctx.actor,
-        Some(&id),
-        Default::default(),
-    )
-    .await?;
+    // pb_hooks around the delete (plugins/hooks/write.rs), and after its commit
     let gone = hooks::stored(&app, &c, &id);
-    let kept = hooks::keep_for_error(&app, &c, "delete", Some(&id), &Default::default());
-    let done = records::delete(&app.store, Arc::clone(&c), &ctx.actor, &ctx.req, id).await;
-    hooks::or_after_error(&app, &c, "delete", kept, done).await?;
+    let w = rest(&app, &c, "delete", &ctx, Some(id));
+    write(w, Default::default(), Vec::new()).await?;
     app.realtime_flush().await;
     if let Some(r) = gone {
         hooks::after(&app, &c, "delete", &r).await;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A REST write of `c` for the caller of `ctx` (`plugins/hooks/write.rs`).
+fn rest(
+    app: &Arc<App>,
+    c: &Arc<Collection>,
+    action: &'static str,
+    ctx: &Ctx,
+    id: Option<String>,
+) -> Rest {
+    Rest {
+        app: Arc::clone(app),
+        c: Arc::clone(c),
+        action,
+        actor: ctx.actor.clone(),
+        req: ctx.req.clone(),
+        id,
+    }
 }

@@ -1,5 +1,7 @@
-//! The `app` of migrations: host operations against one open connection
-//! inside the migration transaction (collections, records, raw SQL).
+//! Host operations against one open write transaction (collections,
+//! records, raw SQL): the `app` of migrations, and the `$app` of hook code
+//! running inside a write job (`hooks::tx`). Writes go through the same
+//! service operations as the API (validation, change log, webhook outbox).
 
 use std::rc::Rc;
 use std::sync::Arc;
@@ -23,11 +25,59 @@ pub fn host(conn: Rc<Conn<'static>>) -> Host {
         if let Some(r) = super::ops::common(op, &args) {
             return r;
         }
-        dispatch(&*conn, op, args)
+        // The migration run is already one transaction.
+        if matches!(op, "tx.begin" | "tx.end") {
+            return Ok(Value::Null);
+        }
+        let conn = &*conn;
+        let schema = Arc::new(Schema::load(conn).map_err(to_host)?);
+        let hook = outbox(conn)?;
+        let mut ctx = WriteCtx {
+            conn,
+            schema_changed: false,
+            last_seq: None,
+            // Migration writes enter the webhook outbox like any other write.
+            change_hook: Some(&hook),
+        };
+        dispatch(&mut ctx, &schema, op, args)
     })
 }
 
-fn dispatch(conn: &Conn, op: &str, args: Value) -> Result<Value, HostError> {
+/// Whether `op` changes `_collections` (the writer reloads its schema
+/// cache after the commit).
+pub fn changes_schema(op: &str) -> bool {
+    matches!(
+        op,
+        "collections.save" | "collections.delete" | "collections.import"
+    )
+}
+
+/// The operations `dispatch` answers on a write connection.
+pub fn answers(op: &str) -> bool {
+    changes_schema(op)
+        || matches!(
+            op,
+            "collections.find"
+                | "collections.all"
+                | "records.find"
+                | "records.filter"
+                | "records.where"
+                | "db.query"
+                | "records.save"
+                | "records.delete"
+                | "db.execute"
+        )
+}
+
+/// Answers `op` inside a write transaction (`ctx`), `schema` being the
+/// collections as this transaction sees them.
+pub fn dispatch(
+    ctx: &mut WriteCtx<'_>,
+    schema: &Arc<Schema>,
+    op: &str,
+    args: Value,
+) -> Result<Value, HostError> {
+    let conn = ctx.conn;
     match op {
         "collections.find" => {
             let key = args.as_str().unwrap_or_default();
@@ -59,22 +109,14 @@ fn dispatch(conn: &Conn, op: &str, args: Value) -> Result<Value, HostError> {
             Ok(Value::Null)
         }
         "records.find" | "records.filter" | "records.where" | "db.query" => {
-            let schema = Schema::load(conn).map_err(to_host)?;
-            read(conn, &schema, op, &args)
+            read(conn, schema, op, &args)
         }
-        "records.save" => save(conn, args),
+        "records.save" => save(ctx, schema, args),
         "records.delete" => {
-            let (schema, c) = collection(conn, &args)?;
+            let c = collection_in(schema, &args)?;
             let id = args["id"].as_str().unwrap_or_default().to_owned();
-            let mut ctx = WriteCtx {
-                conn,
-                schema_changed: false,
-                last_seq: None,
-                change_hook: Some(&outbox(conn)?),
-            };
             let mut seen = std::collections::HashSet::new();
-            rec_svc::delete_in_tx(&mut ctx, &Arc::new(schema), &c, &id, 0, &mut seen)
-                .map_err(svc)?;
+            rec_svc::delete_in_tx(ctx, schema, &c, &id, 0, &mut seen).map_err(svc)?;
             Ok(Value::Null)
         }
         "db.execute" => {
@@ -83,7 +125,7 @@ fn dispatch(conn: &Conn, op: &str, args: Value) -> Result<Value, HostError> {
         }
         _ => Err(HostError::new(
             400,
-            format!("{op} is not available to migrations in Cairn"),
+            format!("{op} is not available inside a transaction in Cairn"),
         )),
     }
 }
@@ -171,12 +213,6 @@ pub fn svc(e: Error) -> HostError {
     }
 }
 
-fn collection(conn: &Conn, args: &Value) -> Result<(Schema, Arc<Collection>), HostError> {
-    let schema = Schema::load(conn).map_err(to_host)?;
-    let c = collection_in(&schema, args)?;
-    Ok((schema, c))
-}
-
 /// The collection named by `args.collection`.
 pub fn collection_in(schema: &Schema, args: &Value) -> Result<Arc<Collection>, HostError> {
     let key = args["collection"].as_str().unwrap_or_default();
@@ -244,14 +280,10 @@ fn filter(conn: &Conn, schema: &Schema, args: &Value) -> Result<Value, HostError
     ))
 }
 
-fn save(conn: &Conn, args: Value) -> Result<Value, HostError> {
-    let (schema, c) = collection(conn, &args)?;
-    if args["id"].as_str().is_some() {
-        return Err(HostError::new(
-            400,
-            "saving an existing record inside a migration is not supported by Cairn yet",
-        ));
-    }
+/// `records.save`: a create, or an update of the record `args.id`, as the
+/// system (no rules), validated and logged like any write.
+fn save(ctx: &mut WriteCtx<'_>, schema: &Arc<Schema>, args: Value) -> Result<Value, HostError> {
+    let c = collection_in(schema, &args)?;
     let mut input = args["data"].as_object().cloned().unwrap_or_default();
     if c.is_auth()
         && let Some(plain) = input.remove("password")
@@ -263,28 +295,41 @@ fn save(conn: &Conn, args: Value) -> Result<Value, HostError> {
             input.insert("passwordHash".into(), json!(hash));
         }
     }
-    let schema = Arc::new(schema);
-    let actor = system_actor(&schema);
-    let op = rec_svc::CreateOp::prepare_with(
-        Arc::clone(&schema),
-        Arc::clone(&c),
-        &actor,
-        &RequestInfo::default(),
-        input,
-    )
-    .now_or_never()
-    .ok_or_else(|| HostError::new(500, "record preparation did not complete"))?
-    .map_err(svc)?;
-    let hook = outbox(conn)?;
-    let mut ctx = WriteCtx {
-        conn,
-        schema_changed: false,
-        last_seq: None,
-        // Migration writes enter the webhook outbox like any other write.
-        change_hook: Some(&hook),
+    let actor = system_actor(schema);
+    let req = RequestInfo::default();
+    let row = match args["id"].as_str() {
+        Some(id) => {
+            for k in ["collectionId", "collectionName", "created", "updated", "id"] {
+                input.remove(k);
+            }
+            let op = rec_svc::UpdateOp::prepare_with(
+                Arc::clone(schema),
+                Arc::clone(&c),
+                &actor,
+                &req,
+                id.to_owned(),
+                input,
+            )
+            .now_or_never()
+            .ok_or_else(|| HostError::new(500, "record preparation did not complete"))?
+            .map_err(svc)?;
+            op.run(ctx).map_err(svc)?
+        }
+        None => {
+            let op = rec_svc::CreateOp::prepare_with(
+                Arc::clone(schema),
+                Arc::clone(&c),
+                &actor,
+                &req,
+                input,
+            )
+            .now_or_never()
+            .ok_or_else(|| HostError::new(500, "record preparation did not complete"))?
+            .map_err(svc)?;
+            op.run(ctx).map_err(svc)?
+        }
     };
-    let row = op.run(&mut ctx).map_err(svc)?;
-    Ok(public(&schema, &c, &row))
+    Ok(public(schema, &c, &row))
 }
 
 /// The webhook outbox for a write on this connection (endpoints read from it).

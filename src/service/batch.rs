@@ -44,7 +44,8 @@ pub fn split_uploads(uploads: Vec<Upload>) -> std::collections::HashMap<usize, V
     out
 }
 
-enum Op {
+/// One prepared sub-request's write.
+pub enum Op {
     Create(CreateOp),
     Update(UpdateOp),
     /// PUT: update when the id exists, create otherwise.
@@ -52,7 +53,8 @@ enum Op {
     Delete(DeleteOp),
 }
 
-enum Done {
+/// What one sub-request wrote.
+pub enum Done {
     Record(Row_),
     Deleted,
 }
@@ -68,7 +70,8 @@ impl Op {
         }
     }
 
-    fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Done, Error> {
+    /// Runs inside the batch's write job.
+    pub fn run(self, ctx: &mut WriteCtx<'_>) -> Result<Done, Error> {
         match self {
             Op::Create(op) => op.run(ctx).map(Done::Record),
             Op::Update(op) => op.run(ctx).map(Done::Record),
@@ -253,113 +256,21 @@ pub async fn run(
     req: &RequestInfo,
     requests: Vec<SubRequest>,
 ) -> Result<Value, Error> {
-    let Some(max) = limits(store)? else {
-        return Err(Error::Forbidden("Batch requests are not allowed."));
-    };
-    validate(&requests, max)?;
-    let mut req = req.clone();
-    req.context = "batch".into();
-    let req = &req;
-    let schema = store.schema();
+    check(store, &requests)?;
+    let req = &context(req);
     let mut ops = Vec::with_capacity(requests.len());
-    let mut staged: Vec<Staged> = Vec::with_capacity(requests.len());
-    let mut shapes: Vec<(Arc<Collection>, Shape)> = Vec::with_capacity(requests.len());
-    let mut claims = Vec::new();
+    let mut kept: Vec<Kept> = Vec::with_capacity(requests.len());
     for (i, r) in requests.into_iter().enumerate() {
-        // PocketBase answers an unsupported URL with 400 for the first
-        // request and (a quirk of its router) 500 after an earlier one.
-        let unsupported = if i == 0 {
-            Error::bad("Something went wrong while processing your request.")
-        } else {
-            Error::Internal("unsupported batch request url".into())
-        };
-        let Some(RecordUrl { coll, id, query }) = parse_url(&r.url) else {
-            return Err(failed_status(i, &unsupported, i > 0));
-        };
-        let Some(c) = schema.get(&coll) else {
-            return Err(failed(i, &Error::NotFound("Missing collection context.")));
-        };
-        if c.kind == crate::schema::CollectionKind::View {
-            return Err(failed(i, &Error::bad("Unsupported collection type.")));
-        }
-        let q = |k: &str| {
-            query
-                .iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        shapes.push((
-            Arc::clone(&c),
-            Shape {
-                expand: q("expand"),
-                fields: q("fields"),
-            },
-        ));
-        let (mut uploads, mut body, method) = (r.uploads, r.body, r.method.to_uppercase());
-        // `"tus:<id>"` values, as in single writes; reserved until the commit.
-        let claimed = match method.as_str() {
-            "DELETE" => Ok(()),
-            _ => match files
-                .tus
-                .claim_in_body(actor, &c, &mut body, &files.tmp)
-                .await
-            {
-                Ok((more, claim)) => {
-                    uploads.extend(more);
-                    claims.push(claim);
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
-        };
-        let prepared = match (claimed, method.as_str(), id) {
-            (Err(e), ..) => Err(e),
-            (Ok(()), "POST", None) => match CreateOp::prepare(store, c, actor, req, body).await {
-                Ok(mut op) => op.stage(files, uploads).await.map(|()| Op::Create(op)),
-                Err(e) => Err(e),
-            },
-            (Ok(()), "PATCH", Some(id)) => {
-                match UpdateOp::prepare(store, c, actor, req, id, body).await {
-                    Ok(mut op) => op.stage(files, uploads).await.map(|()| Op::Update(op)),
-                    Err(e) => Err(e),
-                }
-            }
-            (Ok(()), "DELETE", Some(id)) => {
-                DeleteOp::prepare(store, c, actor, req, id).map(Op::Delete)
-            }
-            (Ok(()), "PUT", None) => {
-                let id = body
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                let create =
-                    CreateOp::prepare(store, Arc::clone(&c), actor, req, body.clone()).await;
-                let update = UpdateOp::prepare(store, c, actor, req, id, body).await;
-                match (create, update) {
-                    (Ok(mut cr), Ok(mut up)) => match cr.stage(files, uploads).await {
-                        Ok(()) => {
-                            up.set_staged(cr.staged());
-                            Ok(Op::Upsert(Box::new(cr), Box::new(up)))
-                        }
-                        Err(e) => Err(e),
-                    },
-                    (Err(e), _) | (_, Err(e)) => Err(e),
-                }
-            }
-            _ => Err(unsupported),
-        };
-        match prepared {
-            Ok(op) => {
-                staged.push(op.staged());
+        match prepare(store, files, actor, req, i, r).await {
+            Ok((op, k)) => {
                 ops.push(op);
+                kept.push(k);
             }
             Err(e) => {
-                for s in &staged {
-                    s.discard().await;
+                for k in &kept {
+                    k.staged.discard().await;
                 }
-                return Err(failed(i, &e));
+                return Err(e);
             }
         }
     }
@@ -375,25 +286,156 @@ pub async fn run(
             Ok(out)
         })
         .await;
-    // Keep what the committed records name; drop every staged file otherwise.
-    for (i, s) in staged.iter().enumerate() {
+    finish(store, actor, req, kept, done).await
+}
+
+/// The request info sub-requests see (`@request.context` is `batch`).
+pub fn context(req: &RequestInfo) -> RequestInfo {
+    let mut req = req.clone();
+    req.context = "batch".into();
+    req
+}
+
+/// What a sub-request's results need after the write job.
+pub struct Kept {
+    staged: Staged,
+    shape: (Arc<Collection>, Shape),
+    claim: Option<crate::service::files::tus::Claims>,
+}
+
+/// Prepares sub-request `i` off the writer (rules, hashes, uploads staged,
+/// TUS uploads claimed); a failure is the batch's error for `i`.
+pub async fn prepare(
+    store: &Store,
+    files: &Files,
+    actor: &Actor,
+    req: &RequestInfo,
+    i: usize,
+    r: SubRequest,
+) -> Result<(Op, Kept), Error> {
+    let schema = store.schema();
+    let mut claim = None;
+    // PocketBase answers an unsupported URL with 400 for the first
+    // request and (a quirk of its router) 500 after an earlier one.
+    let unsupported = if i == 0 {
+        Error::bad("Something went wrong while processing your request.")
+    } else {
+        Error::Internal("unsupported batch request url".into())
+    };
+    let Some(RecordUrl { coll, id, query }) = parse_url(&r.url) else {
+        return Err(failed_status(i, &unsupported, i > 0));
+    };
+    let Some(c) = schema.get(&coll) else {
+        return Err(failed(i, &Error::NotFound("Missing collection context.")));
+    };
+    if c.kind == crate::schema::CollectionKind::View {
+        return Err(failed(i, &Error::bad("Unsupported collection type.")));
+    }
+    let q = |k: &str| {
+        query
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let shape = (
+        Arc::clone(&c),
+        Shape {
+            expand: q("expand"),
+            fields: q("fields"),
+        },
+    );
+    let (mut uploads, mut body, method) = (r.uploads, r.body, r.method.to_uppercase());
+    // `"tus:<id>"` values, as in single writes; reserved until the commit.
+    let claimed = match method.as_str() {
+        "DELETE" => Ok(()),
+        _ => match files
+            .tus
+            .claim_in_body(actor, &c, &mut body, &files.tmp)
+            .await
+        {
+            Ok((more, c)) => {
+                uploads.extend(more);
+                claim = Some(c);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
+    };
+    let prepared = match (claimed, method.as_str(), id) {
+        (Err(e), ..) => Err(e),
+        (Ok(()), "POST", None) => match CreateOp::prepare(store, c, actor, req, body).await {
+            Ok(mut op) => op.stage(files, uploads).await.map(|()| Op::Create(op)),
+            Err(e) => Err(e),
+        },
+        (Ok(()), "PATCH", Some(id)) => {
+            match UpdateOp::prepare(store, c, actor, req, id, body).await {
+                Ok(mut op) => op.stage(files, uploads).await.map(|()| Op::Update(op)),
+                Err(e) => Err(e),
+            }
+        }
+        (Ok(()), "DELETE", Some(id)) => DeleteOp::prepare(store, c, actor, req, id).map(Op::Delete),
+        (Ok(()), "PUT", None) => {
+            let id = body
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let create = CreateOp::prepare(store, Arc::clone(&c), actor, req, body.clone()).await;
+            let update = UpdateOp::prepare(store, c, actor, req, id, body).await;
+            match (create, update) {
+                (Ok(mut cr), Ok(mut up)) => match cr.stage(files, uploads).await {
+                    Ok(()) => {
+                        up.set_staged(cr.staged());
+                        Ok(Op::Upsert(Box::new(cr), Box::new(up)))
+                    }
+                    Err(e) => Err(e),
+                },
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
+        _ => Err(unsupported),
+    };
+    let op = prepared.map_err(|e| failed(i, &e))?;
+    let staged = op.staged();
+    Ok((
+        op,
+        Kept {
+            staged,
+            shape,
+            claim,
+        },
+    ))
+}
+
+/// After the write job: staged files settled (kept as the committed records
+/// name them, else dropped), TUS uploads used up, the results presented.
+pub async fn finish(
+    store: &Store,
+    actor: &Actor,
+    req: &RequestInfo,
+    kept: Vec<Kept>,
+    done: Result<Vec<Done>, Error>,
+) -> Result<Value, Error> {
+    for (i, k) in kept.iter().enumerate() {
         let rec = match done.as_ref().ok().and_then(|d| d.get(i)) {
             Some(Done::Record(r)) => Some(r),
             _ => None,
         };
         match (&done, rec) {
             (Err(Error::Internal(_)), _) => {}
-            (_, rec) => s.settle(rec).await,
+            (_, rec) => k.staged.settle(rec).await,
         }
     }
     crate::service::files::cleanup::poke();
     let done = done?;
-    // Committed: the TUS uploads are used up (a failed batch leaves them).
-    for c in claims {
-        c.consume().await;
-    }
     let mut results = Vec::with_capacity(done.len());
-    for (d, (c, shape)) in done.into_iter().zip(shapes) {
+    for (d, k) in done.into_iter().zip(kept) {
+        // Committed: the TUS uploads are used up (a failed batch leaves them).
+        if let Some(c) = k.claim {
+            c.consume().await;
+        }
+        let (c, shape) = k.shape;
         results.push(match d {
             Done::Deleted => json!({"status": 204, "body": null}),
             Done::Record(rec) => {

@@ -47,6 +47,11 @@ const __supportedHooks = [
   "onRecordValidate", "onRecordCreateExecute", "onRecordUpdateExecute", "onRecordDeleteExecute",
   "onRecordAfterCreateError", "onRecordAfterUpdateError", "onRecordAfterDeleteError",
   "onBootstrap", "onBatchRequest",
+  "onCollectionCreateRequest", "onCollectionUpdateRequest", "onCollectionDeleteRequest",
+  "onCollectionCreate", "onCollectionUpdate", "onCollectionDelete", "onCollectionValidate",
+  "onCollectionCreateExecute", "onCollectionUpdateExecute", "onCollectionDeleteExecute",
+  "onCollectionAfterCreateSuccess", "onCollectionAfterUpdateSuccess", "onCollectionAfterDeleteSuccess",
+  "onCollectionAfterCreateError", "onCollectionAfterUpdateError", "onCollectionAfterDeleteError",
   "onMailerSend", "onMailerRecordAuthAlertSend", "onMailerRecordPasswordResetSend",
   "onMailerRecordVerificationSend", "onMailerRecordEmailChangeSend", "onMailerRecordOTPSend",
 ];
@@ -66,11 +71,7 @@ for (const name of [
   "onRecordRequestPasswordResetRequest", "onRecordConfirmPasswordResetRequest",
   "onRecordRequestVerificationRequest", "onRecordConfirmVerificationRequest",
   "onRecordRequestEmailChangeRequest", "onRecordConfirmEmailChangeRequest",
-  "onCollectionValidate", "onCollectionCreate", "onCollectionCreateExecute", "onCollectionAfterCreateSuccess",
-  "onCollectionAfterCreateError", "onCollectionUpdate", "onCollectionUpdateExecute", "onCollectionAfterUpdateSuccess",
-  "onCollectionAfterUpdateError", "onCollectionDelete", "onCollectionDeleteExecute", "onCollectionAfterDeleteSuccess",
-  "onCollectionAfterDeleteError", "onCollectionsListRequest", "onCollectionViewRequest", "onCollectionCreateRequest",
-  "onCollectionUpdateRequest", "onCollectionDeleteRequest", "onCollectionsImportRequest",
+  "onCollectionsListRequest", "onCollectionViewRequest", "onCollectionsImportRequest",
   "onFileDownloadRequest", "onFileTokenRequest", "onRealtimeConnectRequest",
   "onRealtimeSubscribeRequest", "onRealtimeMessageSend", "onSettingsListRequest", "onSettingsUpdateRequest",
 ]) {
@@ -350,34 +351,12 @@ function __hooksFor(names, collection) {
     (!h.tags.length || h.tags.includes(collection.name) || h.tags.includes(collection.id)));
 }
 
-// Record hooks before the write: request hooks, then model hooks. Returns
-// the (possibly changed) record data, or an error response.
-function __runRecordBefore(payload) {
-  const p = JSON.parse(payload);
-  const collection = new Collection(p.collection);
-  const names = {
-    create: ["onRecordCreateRequest", "onRecordCreate", "onRecordValidate", "onRecordCreateExecute"],
-    update: ["onRecordUpdateRequest", "onRecordUpdate", "onRecordValidate", "onRecordUpdateExecute"],
-    delete: ["onRecordDeleteRequest", "onRecordDelete", "onRecordDeleteExecute"],
-  }[p.action];
-  const hooks = __hooksFor(names, collection);
-  // request hooks first (PocketBase: request hooks wrap the model hooks)
-  hooks.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
-  const e = p.event ? __requestEvent(p.event) : { app: $app, auth: null };
-  const record = new Record(collection, null);
-  if (p.stored) record.__loadStored(p.stored);
-  record.load(p.data || {});
-  e.record = record;
-  e.collection = collection;
-  try {
-    const done = __chain(e, hooks.map((h) => h.fn), () => {});
-    if (!done) return JSON.stringify({ stopped: true, response: e.__res });
-  } catch (err) {
-    if (err && err.message === "sql: no rows in result set") err = new NotFoundError();
-    return JSON.stringify({ error: __errorResponse(err) });
-  }
-  return JSON.stringify({ data: record.__data });
-}
+// The hooks before a REST write, in chain order: request hooks, then model hooks.
+const __beforeNames = {
+  create: ["onRecordCreateRequest", "onRecordCreate", "onRecordValidate", "onRecordCreateExecute"],
+  update: ["onRecordUpdateRequest", "onRecordUpdate", "onRecordValidate", "onRecordUpdateExecute"],
+  delete: ["onRecordDeleteRequest", "onRecordDelete", "onRecordDeleteExecute"],
+};
 
 // ---------- record hooks around $app.save / $app.delete ----------
 // PocketBase's order: onRecordCreate → e.next() → onRecordValidate (unless
@@ -418,16 +397,29 @@ function __recordWrite(action, record, validate, write) {
   }
   __afterWrite(names, collection, record);
 }
+// runInTransaction: one write transaction on the writer (hooks/tx.rs),
+// nested calls joining the outer one, as in PocketBase. Its $app calls go
+// to that transaction; a throw rolls it back and is rethrown.
 function __inTx(fn) {
+  __call("tx.begin");
   __txDepth++;
   let out;
   try {
     out = fn();
   } catch (err) {
-    if (--__txDepth === 0) __txEnd(err);
+    __txDepth--;
+    try { __call("tx.end", { commit: false }); } catch (_) { /* already rolled back */ }
+    if (__txDepth === 0) __txEnd(err);
     throw err;
   }
-  if (--__txDepth === 0) __txEnd(null);
+  __txDepth--;
+  try {
+    __call("tx.end", { commit: true });
+  } catch (err) {
+    if (__txDepth === 0) __txEnd(err);
+    throw err;
+  }
+  if (__txDepth === 0) __txEnd(null);
   return out;
 }
 // The outermost transaction ended: run the after hooks it held back.

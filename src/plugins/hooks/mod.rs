@@ -8,6 +8,7 @@
 //! fails to load keeps its last good registrations.
 
 pub mod batch;
+pub mod collections;
 mod crons;
 pub mod http;
 pub mod kv;
@@ -16,7 +17,9 @@ pub mod pool;
 pub mod records;
 pub mod routes;
 pub mod store_host;
+pub mod tx;
 mod watch;
+pub mod write;
 
 pub use watch::snapshot;
 
@@ -124,7 +127,24 @@ impl Hooks {
         func: &'static str,
         arg: String,
     ) -> Result<Value, crate::plugins::runtime::JsError> {
-        self.pool.run(generation, Call { func, arg }).await
+        self.call_with(generation, func, arg, None).await
+    }
+
+    /// Like `call`, for a hook chain that ends with the REST write
+    /// `terminal` (run inside the write transaction, see `tx`).
+    pub async fn call_with(
+        &self,
+        generation: Arc<Generation>,
+        func: &'static str,
+        arg: String,
+        terminal: Option<tx::Terminal>,
+    ) -> Result<Value, crate::plugins::runtime::JsError> {
+        let call = Call {
+            func,
+            arg,
+            terminal,
+        };
+        self.pool.run(generation, call).await
     }
 
     /// The `cronAdd` jobs of the current generation: `(id, expression)`.

@@ -15,6 +15,8 @@ use crate::plugins::runtime::{Engine, Host, JsError, Limits};
 pub struct Call {
     pub func: &'static str,
     pub arg: String,
+    /// The REST write the call's hook chain ends with (`tx`).
+    pub terminal: Option<super::tx::Terminal>,
 }
 
 struct Job {
@@ -89,6 +91,8 @@ impl Pool {
 
 /// The prelude of hook engines (after the common one).
 pub const HOOKS_JS: &str = include_str!("hooks.js");
+/// Record hook chains inside the write transaction (after `HOOKS_JS`).
+const TX_JS: &str = include_str!("tx.js");
 
 /// A fresh engine for `generation`: prelude, hooks API, handler table.
 pub fn engine_for(
@@ -103,6 +107,7 @@ pub fn engine_for(
         .unwrap_or_default();
     let engine = Engine::new(limits, host, &g)?;
     engine.eval("hooks.js", HOOKS_JS)?;
+    engine.eval("tx.js", TX_JS)?;
     if let Some(t) = table {
         engine.call("__install", t)?;
     }
@@ -138,7 +143,9 @@ fn worker(
         let Some((_, engine)) = current.as_ref() else {
             continue;
         };
+        super::tx::set_terminal(job.call.terminal);
         let out = engine.call(job.call.func, &job.call.arg);
+        super::tx::reset();
         if out.as_ref().is_err_and(|e| e.out_of_memory()) {
             // A full heap may not empty again: start the next job afresh.
             current = None;

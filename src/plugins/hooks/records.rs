@@ -1,24 +1,14 @@
-//! Record hooks around the REST write path: `onRecord{Create,Update,Delete}Request`
-//! and `onRecord{Create,Update,Delete}` run before validation and the
-//! write (they may change the submitted data or stop the request), and
-//! `onRecordAfter{Create,Update,Delete}Success` after the commit.
-//!
-//! Batch requests (`/api/batch`) run the same hooks for each sub-request,
-//! as PocketBase does: all the "before" handlers first, in request order,
-//! then the batch's one write job, then the after-success handlers.
-//!
-//! Unlike PocketBase, the "before" handlers run before the write job, not
-//! inside its transaction: code after `e.next()` still runs before the
-//! write, and a hook's own `$app` writes are separate transactions. This
-//! keeps the single writer thread free of script time.
+//! The record hooks of the REST write path, shared by single writes
+//! (`write`) and batches (`batch`): the names of each chain, the chain's
+//! argument, what a chain answered, and the after-success and after-error
+//! hooks run once the write committed or failed.
 
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
-use crate::schema::{Collection, CollectionKind};
-use crate::service::batch::{self, SubRequest};
+use crate::schema::Collection;
 use crate::service::{Actor, Error};
 
 /// The hooks that run before the write of `action`, in chain order.
@@ -60,27 +50,29 @@ pub(crate) fn after_name(action: &str) -> &'static str {
     }
 }
 
-/// Runs the before-hooks of `action` (`create`, `update`, `delete`) and
-/// returns the data to write. `id` is the record's for update and delete.
-pub async fn before(
-    app: &App,
-    c: &Collection,
-    action: &'static str,
-    actor: &Actor,
-    id: Option<&str>,
-    input: Map<String, Value>,
-) -> Result<Map<String, Value>, Error> {
-    let input = crate::plugins::native::record_before(app, c, action, actor, id, input).await?;
-    let Some(hooks) = app.hooks.get() else {
-        return Ok(input);
-    };
+/// The hooks and their generation when `action` has before-hooks.
+pub(crate) fn chained<'a>(
+    app: &'a App,
+    action: &str,
+) -> Option<(&'a Arc<super::Hooks>, Arc<super::Generation>)> {
+    let hooks = app.hooks.get()?;
     let generation = hooks.current();
-    if !names(action)
+    names(action)
         .iter()
         .any(|n| generation.hook_names.contains(*n))
-    {
-        return Ok(input);
-    }
+        .then_some((hooks, generation))
+}
+
+/// The argument of a before-chain: the record as stored (update, delete),
+/// and the chain's JSON.
+pub(crate) fn chain_arg(
+    app: &App,
+    c: &Collection,
+    action: &str,
+    actor: &Actor,
+    id: Option<&str>,
+    input: &Map<String, Value>,
+) -> Result<(Option<Value>, Value), Error> {
     let stored = match id {
         Some(id) => app
             .store
@@ -95,29 +87,30 @@ pub async fn before(
         "data": input,
         "event": {"method": "", "path": "", "headers": {}, "query": {}, "params": {}, "body": "", "ip": "",
                   "auth": super::http::auth_json(actor)},
-    })
-    .to_string();
-    let out = hooks
-        .call(generation, "__runRecordBefore", arg)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "record hook failed");
-            Error::bad("Something went wrong while processing your request.")
-        })?;
-    let out = hook_outcome(out)?;
-    let mut data = out["data"].as_object().cloned().unwrap_or_default();
-    // The stored record's own keys are not input (they would be rewritten).
+    });
+    Ok((stored, arg))
+}
+
+/// The record data the hooks left (`data`, the whole record for an update)
+/// as the body to write: the stored record's own keys are not input (they
+/// would be rewritten), unless submitted or changed.
+pub(crate) fn submitted(
+    action: &str,
+    input: &Map<String, Value>,
+    stored: Option<&Value>,
+    mut data: Map<String, Value>,
+) -> Map<String, Value> {
     if action != "create" {
         for k in ["collectionId", "collectionName", "created", "updated"] {
             if !input.contains_key(k) {
                 data.remove(k);
             }
         }
-        if let Some(Value::Object(s)) = &stored {
+        if let Some(Value::Object(s)) = stored {
             data.retain(|k, v| input.contains_key(k) || s.get(k) != Some(v));
         }
     }
-    Ok(data)
+    data
 }
 
 /// A before-chain's answer: its error response (a handler threw) or the
@@ -230,103 +223,4 @@ pub fn stored(app: &App, c: &Collection, id: &str) -> Option<Value> {
         .ok()
         .flatten()
         .map(|row| crate::plugins::conn_host::public(&app.store.schema(), c, &row))
-}
-
-/// What one batch sub-request does, for its after-success hooks.
-pub struct Planned {
-    c: Arc<Collection>,
-    action: &'static str,
-    /// The record as it was, for a delete.
-    stored: Option<Value>,
-}
-
-/// Runs the before-hooks of every sub-request of a batch (changing their
-/// bodies); a hook's error fails the batch as PocketBase reports it. `PUT`
-/// runs the update hooks when the record exists, else the create hooks.
-/// Sub-requests that are no record writes are left to the batch to refuse.
-pub async fn before_batch(
-    app: &App,
-    actor: &Actor,
-    requests: &mut [SubRequest],
-) -> Result<Vec<Option<Planned>>, Error> {
-    let Some(hooks) = app.hooks.get() else {
-        return Ok(Vec::new());
-    };
-    batch::check(&app.store, requests)?;
-    let generation = hooks.current();
-    let any = ["create", "update", "delete"].iter().any(|a| {
-        names(a)
-            .iter()
-            .chain([&after_name(a)])
-            .any(|n| generation.hook_names.contains(*n))
-    });
-    if !any {
-        return Ok(Vec::new());
-    }
-    let schema = app.store.schema();
-    let mut out = Vec::with_capacity(requests.len());
-    for (i, r) in requests.iter_mut().enumerate() {
-        let target = batch::target(&r.url).and_then(|(coll, id)| {
-            let c = schema
-                .get(&coll)
-                .filter(|c| c.kind != CollectionKind::View)?;
-            Some((c, id))
-        });
-        let Some((c, id)) = target else {
-            out.push(None);
-            continue;
-        };
-        let (action, id) = match (r.method.to_uppercase().as_str(), id) {
-            ("POST", None) => ("create", None),
-            ("PATCH", Some(id)) => ("update", Some(id)),
-            ("DELETE", Some(id)) => ("delete", Some(id)),
-            ("PUT", None) => {
-                let id = r.body.get("id").and_then(Value::as_str).unwrap_or_default();
-                let exists = !id.is_empty()
-                    && app
-                        .store
-                        .read(|conn| crate::store::records::get(conn, &c, id))?
-                        .is_some();
-                if exists {
-                    ("update", Some(id.to_owned()))
-                } else {
-                    ("create", None)
-                }
-            }
-            _ => {
-                out.push(None);
-                continue;
-            }
-        };
-        let gone = if action == "delete" {
-            stored(app, &c, id.as_deref().unwrap_or_default())
-        } else {
-            None
-        };
-        let body = std::mem::take(&mut r.body);
-        r.body = before(app, &c, action, actor, id.as_deref(), body)
-            .await
-            .map_err(|e| batch::failed(i, &e))?;
-        out.push(Some(Planned {
-            c,
-            action,
-            stored: gone,
-        }));
-    }
-    Ok(out)
-}
-
-/// Runs the after-success hooks of a committed batch (`results` as sent).
-pub async fn after_batch(app: &App, planned: Vec<Option<Planned>>, results: &Value) {
-    let results = results.as_array().map(Vec::as_slice).unwrap_or_default();
-    for (p, r) in planned.into_iter().zip(results) {
-        let Some(p) = p else { continue };
-        let record = match p.action {
-            "delete" => p.stored,
-            _ => Some(r["body"].clone()),
-        };
-        if let Some(record) = record {
-            after(app, &p.c, p.action, &record).await;
-        }
-    }
 }

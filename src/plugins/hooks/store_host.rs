@@ -21,6 +21,10 @@ pub fn host(app: Weak<App>, rt: tokio::runtime::Handle) -> Host {
         let app = app
             .upgrade()
             .ok_or_else(|| HostError::new(503, "the app is shutting down"))?;
+        // Inside a transaction: its operations, on the writer's connection.
+        if let Some(r) = super::tx::route(&app, &rt, op, &args) {
+            return r;
+        }
         dispatch(&app, &rt, op, args)
     })
 }

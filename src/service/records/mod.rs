@@ -23,7 +23,7 @@ use crate::service::files::{Files, Staged, Upload};
 pub use delete::{DeleteOp, delete, delete_in_tx, truncate};
 pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
 pub use public::{present, to_public, to_public_row, to_public_with};
-pub use uploads::{create_with_files, settled, update_with_files};
+pub use uploads::{Write, create_with_files, settled, update_with_files, written};
 use write::{
     apply_input, auth_create_rules, check_passwords, field_error, new_files, store_err,
     validate_record,
@@ -406,21 +406,29 @@ impl UpdateOp {
         id: String,
         input: Input,
     ) -> Result<Self, Error> {
-        let prepared =
-            Prepared::new(store.schema(), c, actor, req, input, RuleKind::Update).await?;
-        let rights = auth_rights::AuthRights::prepare(
-            store,
-            &prepared.schema,
-            &prepared.c,
-            actor,
-            req,
-            &id,
-            &prepared.input,
-        )
-        .await?;
+        let mut op = Self::prepare_with(store.schema(), c, actor, req, id, input).await?;
+        let p = &op.prepared;
+        op.rights =
+            auth_rights::AuthRights::prepare(store, &p.schema, &p.c, actor, req, &op.id, &p.input)
+                .await?;
+        Ok(op)
+    }
+
+    /// Like `prepare`, against a given schema, without the auth record
+    /// rights (`manageRule`, `oldPassword`): for superusers only (the
+    /// writes of scripts inside a transaction).
+    pub async fn prepare_with(
+        schema: Arc<Schema>,
+        c: Arc<Collection>,
+        actor: &Actor,
+        req: &RequestInfo,
+        id: String,
+        input: Input,
+    ) -> Result<Self, Error> {
+        let prepared = Prepared::new(schema, c, actor, req, input, RuleKind::Update).await?;
         Ok(Self {
             prepared,
-            rights,
+            rights: None,
             id,
         })
     }

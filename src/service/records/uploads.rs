@@ -23,15 +23,10 @@ pub async fn create_with_files(
     req: &RequestInfo,
     input: Input,
 ) -> Result<Value, Error> {
-    let mut op = CreateOp::prepare(store, Arc::clone(&c), actor, req, input).await?;
-    if let Some((files, uploads)) = uploads {
-        op.stage(files, uploads).await?;
-    }
+    let op = Write::prepare(store, uploads, Arc::clone(&c), actor, req, None, input).await?;
     let staged = op.staged();
-    let rec = settled(&staged, store.write(move |ctx| op.run(ctx)).await, false).await?;
-    let mut out = present(store, &c, &rec, actor, req, false)?;
-    crate::service::access::after_create(&c, &rec, &mut out);
-    Ok(out)
+    let res = store.write(move |ctx| op.run(ctx)).await;
+    written(store, &c, actor, req, None, &staged, res).await
 }
 
 /// Updates a record with uploaded files; replaced files are deleted after
@@ -45,18 +40,101 @@ pub async fn update_with_files(
     id: String,
     input: Input,
 ) -> Result<Value, Error> {
-    let mut op = UpdateOp::prepare(store, Arc::clone(&c), actor, req, id.clone(), input).await?;
-    if let Some((files, uploads)) = uploads {
-        op.stage(files, uploads).await?;
-    }
+    let op = Write::prepare(
+        store,
+        uploads,
+        Arc::clone(&c),
+        actor,
+        req,
+        Some(id.clone()),
+        input,
+    )
+    .await?;
     let staged = op.staged();
-    let drops = c
-        .fields
-        .iter()
-        .any(|f| matches!(f.kind, FieldKind::File(_)));
-    let rec = settled(&staged, store.write(move |ctx| op.run(ctx)).await, drops).await?;
-    let manager = auth_rights::manages(store, &c, actor, req, &id)?;
-    present(store, &c, &rec, actor, req, manager)
+    let res = store.write(move |ctx| op.run(ctx)).await;
+    written(store, &c, actor, req, Some(&id), &staged, res).await
+}
+
+/// A record create (`id` `None`) or update, prepared off the writer (rule
+/// compiled, passwords hashed, uploads staged), to run in a write job: the
+/// API's own job, or one a hook chain holds open (`plugins::hooks::tx`).
+pub enum Write {
+    Create(CreateOp),
+    Update(UpdateOp),
+}
+
+impl Write {
+    pub async fn prepare(
+        store: &Store,
+        uploads: Option<(&Files, Vec<Upload>)>,
+        c: Arc<Collection>,
+        actor: &Actor,
+        req: &RequestInfo,
+        id: Option<String>,
+        input: Input,
+    ) -> Result<Self, Error> {
+        Ok(match id {
+            None => {
+                let mut op = CreateOp::prepare(store, c, actor, req, input).await?;
+                if let Some((files, uploads)) = uploads {
+                    op.stage(files, uploads).await?;
+                }
+                Self::Create(op)
+            }
+            Some(id) => {
+                let mut op = UpdateOp::prepare(store, c, actor, req, id, input).await?;
+                if let Some((files, uploads)) = uploads {
+                    op.stage(files, uploads).await?;
+                }
+                Self::Update(op)
+            }
+        })
+    }
+
+    /// The staged uploads (settled by `written` after the job).
+    pub fn staged(&self) -> Staged {
+        match self {
+            Self::Create(op) => op.staged(),
+            Self::Update(op) => op.staged(),
+        }
+    }
+
+    /// Runs inside a write job.
+    pub fn run(self, ctx: &mut crate::store::WriteCtx<'_>) -> Result<Row_, Error> {
+        match self {
+            Self::Create(op) => op.run(ctx),
+            Self::Update(op) => op.run(ctx),
+        }
+    }
+}
+
+/// After the job of a `Write` (`id`: the updated record's): the staged
+/// files settled, and the record as the caller may see it.
+pub async fn written(
+    store: &Store,
+    c: &Arc<Collection>,
+    actor: &Actor,
+    req: &RequestInfo,
+    id: Option<&str>,
+    staged: &Staged,
+    res: Result<Row_, Error>,
+) -> Result<Value, Error> {
+    let drops = id.is_some()
+        && c.fields
+            .iter()
+            .any(|f| matches!(f.kind, FieldKind::File(_)));
+    let rec = settled(staged, res, drops).await?;
+    match id {
+        None => {
+            let mut out = present(store, c, &rec, actor, req, false)?;
+            crate::service::access::after_create(c, &rec, &mut out);
+            Ok(out)
+        }
+        Some(id) => {
+            let manager = auth_rights::manages(store, c, actor, req, id)?;
+            present(store, c, &rec, actor, req, manager)
+        }
+    }
 }
 
 /// After a record write: staged files the committed record does not name
