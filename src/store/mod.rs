@@ -225,7 +225,7 @@ impl Store {
         bootstrap::bootstrap(&conn)?;
         let checkpointer = pool::Checkpointer::start(&path)?;
         let readers = pool::Readers::sqlite(&path, reader_count());
-        Self::start(Box::new(conn), readers, Some(checkpointer), dir)
+        Self::start(Box::new(conn), None, readers, Some(checkpointer), dir)
     }
 
     /// Opens the PostgreSQL database at `url` (bootstrapping its system
@@ -235,16 +235,17 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
         let conn = pg::PgConn::connect(url)?;
         bootstrap::bootstrap(&conn)?;
-        let url = url.to_owned();
-        let readers = pool::Readers::new(
-            Box::new(move || Ok(Box::new(pg::PgConn::connect(&url)?))),
-            reader_count(),
-        );
-        Self::start(Box::new(conn), readers, None, dir)
+        let opener = |url: &str| -> pool::Opener {
+            let url = url.to_owned();
+            Box::new(move || Ok(Box::new(pg::PgConn::connect(&url)?)))
+        };
+        let readers = pool::Readers::new(opener(url), reader_count());
+        Self::start(Box::new(conn), Some(opener(url)), readers, None, dir)
     }
 
     fn start(
         conn: pool::Owned,
+        reopen: Option<pool::Opener>,
         readers: pool::Readers,
         checkpointer: Option<pool::Checkpointer>,
         dir: &Path,
@@ -281,7 +282,7 @@ impl Store {
         });
         let change_hook = pool::HookSlot::default();
         Ok(Self {
-            writer: pool::Writer::start(conn, after_commit, Arc::clone(&change_hook)),
+            writer: pool::Writer::start(conn, reopen, after_commit, Arc::clone(&change_hook)),
             change_hook,
             checkpointer,
             readers,

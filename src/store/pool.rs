@@ -142,13 +142,21 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(conn: Owned, after_commit: AfterCommit, hook: HookSlot) -> Self {
+    /// Starts the writer thread on `conn`. `reopen` (PostgreSQL) opens a
+    /// new session when the old one broke (the server restarted or failed
+    /// over), so writes resume without restarting Cairn.
+    pub fn start(
+        conn: Owned,
+        reopen: Option<Opener>,
+        after_commit: AfterCommit,
+        hook: HookSlot,
+    ) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
         let stats = std::sync::Arc::new(WriterStats::default());
         let st = std::sync::Arc::clone(&stats);
         let handle = std::thread::Builder::new()
             .name("cairn-writer".into())
-            .spawn(move || writer_loop(conn, rx, after_commit, &st, hook))
+            .spawn(move || writer_loop(conn, reopen, rx, after_commit, &st, hook))
             .ok();
         Self {
             tx: Mutex::new(Some(tx)),
@@ -212,7 +220,8 @@ pub type HookSlot =
     std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<dyn super::changes::ChangeHook>>>>;
 
 fn writer_loop(
-    conn: Owned,
+    mut conn: Owned,
+    reopen: Option<Opener>,
     rx: mpsc::Receiver<Job>,
     after_commit: AfterCommit,
     stats: &WriterStats,
@@ -230,6 +239,19 @@ fn writer_loop(
             .queued
             .fetch_sub(batch.len() as i64, std::sync::atomic::Ordering::Relaxed);
         stats.group_sizes.observe(batch.len() as f64);
+        if conn.is_broken()
+            && let Some(open) = &reopen
+        {
+            match open() {
+                Ok(fresh) => {
+                    tracing::warn!("the writer's database session broke; reconnected");
+                    conn = fresh;
+                }
+                // The jobs are dropped: their callers get an error answer,
+                // and the next group tries again.
+                Err(e) => tracing::error!(error = %e, "the writer could not reconnect"),
+            }
+        }
         let hook = hook.read().ok().and_then(|g| g.clone());
         run_group(&*conn, batch, &after_commit, hook.as_deref());
     }

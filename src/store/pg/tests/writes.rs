@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{engines, posts};
-use crate::store::sql::Val;
+use crate::store::sql::{Db, Val};
 
 #[test]
 fn change_log_reads_and_trims_alike() {
@@ -300,4 +300,44 @@ fn webhook_endpoints_alike() {
             "{d:?}: the highest id stays, emptied"
         );
     }
+}
+
+/// The database restarted or failed over under a running node: its writer
+/// session is gone. Writes resume on a new session without a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_resume_after_the_writer_session_is_killed() {
+    let Some(url) = super::fresh_pg_url() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let store = crate::store::Store::open_postgres(&url, dir.path()).expect("store");
+    let pid = || async {
+        store
+            .write(|ctx| {
+                ctx.conn
+                    .row("SELECT pg_backend_pid()", &[], |r| r.int(0))
+                    .map(|p| p.unwrap_or(0))
+            })
+            .await
+    };
+    let first = pid().await.expect("first write");
+    let admin = crate::store::pg::PgConn::connect(&url).expect("admin");
+    (&admin as &dyn Db)
+        .row("SELECT pg_terminate_backend(?1)", &[Val::Int(first)], |r| {
+            r.bool(0)
+        })
+        .expect("terminate");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let next = loop {
+        // A write racing the disconnect may fail; a later one must not.
+        match pid().await {
+            Ok(p) => break p,
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("writes did not resume: {e}"),
+        }
+    };
+    assert_ne!(next, first, "a new session");
+    store.shutdown();
 }
