@@ -2,8 +2,9 @@
 // 2). Only fields the sign-in can fill are offered; the mapping saved in the
 // page is what `GET /api/collections/NAME` returns, and a real OAuth2
 // sign-up (the OpenID Connect provider process of auth_oauth2, oidc.mjs)
-// fills those fields. A stored mapping Cairn does not fill (the `users`
-// avatar file field) stays selected and is kept on save.
+// fills those fields (a `file` field gets the downloaded picture,
+// auth_oauth2_avatar). A stored mapping Cairn does not fill stays selected
+// and is kept on save.
 import assert from 'node:assert/strict';
 import { IS_POCKETBASE, cairnOnly } from './harness.mjs';
 import { useBrowser, signedInPage, test } from './dashboard_fixtures.mjs';
@@ -42,7 +43,7 @@ test('OAuth2 mapped fields: fitting fields offered, saved (REST), filled by a si
   for (const label of ['User id from the provider', 'Name from the provider', 'Username from the provider']) {
     assert.deepEqual(await options(page, label), ['', 'nick', 'handle', 'extId'], label);
   }
-  assert.deepEqual(await options(page, 'Avatar URL from the provider'), ['', 'nick', 'handle', 'pic', 'extId']);
+  assert.deepEqual(await options(page, 'Avatar URL from the provider'), ['', 'nick', 'handle', 'pic', 'extId', 'photo']);
   await page.getByLabel('User id from the provider', { exact: true }).selectOption('extId');
   await page.getByLabel('Name from the provider', { exact: true }).selectOption('nick');
   await page.getByLabel('Username from the provider', { exact: true }).selectOption('handle');
@@ -69,17 +70,27 @@ test('OAuth2 mapped fields: fitting fields offered, saved (REST), filled by a si
   assert.deepEqual((await srv.pb.collections.getOne('dmembers')).oauth2.mappedFields, { ...mapped, avatarURL: '' });
 });
 
-test('OAuth2 mapped fields: a stored mapping Cairn does not fill stays selected and is kept', b, async () => {
+test('OAuth2 mapped fields: the users avatar file field is offered as a download; a mapping Cairn cannot fill stays selected', b, async () => {
   if (skip) return;
   assert.equal((await srv.pb.collections.getOne('users')).oauth2.mappedFields.avatarURL, 'avatar');
   const page = await signedInPage(b, srv);
   await page.goto('/_/collections/users/auth-config');
   const avatar = page.getByLabel('Avatar URL from the provider', { exact: true });
   assert.equal(await avatar.inputValue(), 'avatar');
-  assert.equal(await avatar.locator('option:checked').textContent(), 'avatar (file field: not filled by Cairn)');
+  assert.equal(await avatar.locator('option:checked').textContent(), 'avatar (file: the picture is downloaded)');
   await submit(page, 'Save auth config');
   await page.getByText('Auth config saved.').first().waitFor();
   const users = await srv.pb.collections.getOne('users');
   assert.equal(users.oauth2.mappedFields.avatarURL, 'avatar');
   assert.equal(users.oauth2.mappedFields.name, 'name');
+
+  // A mapping to a field the sign-in cannot fill (a number) stays selected, said so, and is kept.
+  const dm = await srv.pb.collections.getOne('dmembers');
+  await srv.pb.collections.update('dmembers', { oauth2: { ...dm.oauth2, mappedFields: { ...dm.oauth2.mappedFields, id: 'count' } } });
+  await page.goto('/_/collections/dmembers/auth-config');
+  const id = page.getByLabel('User id from the provider', { exact: true });
+  assert.equal(await id.locator('option:checked').textContent(), 'count (number field: not filled by Cairn)');
+  await submit(page, 'Save auth config');
+  await page.getByText('Auth config saved.').first().waitFor();
+  assert.equal((await srv.pb.collections.getOne('dmembers')).oauth2.mappedFields.id, 'count');
 });

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::{Actor, Error, Identity};
 
+mod avatar;
 pub mod flows;
 pub mod hook_mails;
 pub mod login;

@@ -428,7 +428,7 @@ pub async fn authenticate(
         "username": user.username,
         "email": user.email,
         "isNew": is_new,
-                "avatarURL": user.avatar_url,
+        "avatarURL": user.avatar_url,
         "avatarUrl": user.avatar_url,
         "rawUser": user.raw,
         "accessToken": user.access_token,
@@ -445,7 +445,8 @@ pub async fn authenticate(
 }
 
 /// A new record from `createData` plus what the provider told: email
-/// (verified), mapped name/username/avatar fields and a random password.
+/// (verified), mapped name/username/avatar fields (the avatar downloaded
+/// when its field is a `file` field, `avatar.rs`) and a random password.
 /// The create rule applies with `createData` as the body.
 async fn create_user(
     app: &App,
@@ -463,6 +464,7 @@ async fn create_user(
         .and_then(|o| o.get("mappedFields"))
         .cloned()
         .unwrap_or_default();
+    let mut uploads = Vec::new();
     for (key, value) in [
         ("id", &user.id),
         ("name", &user.name),
@@ -470,11 +472,22 @@ async fn create_user(
         ("avatarURL", &user.avatar_url),
     ] {
         let field = mapped.get(key).and_then(Value::as_str).unwrap_or_default();
-        let textual = c
-            .field(field)
-            .is_some_and(|f| matches!(f.kind, FieldKind::Text(_) | FieldKind::Url(_)));
-        if textual && !value.is_empty() && !input.contains_key(field) {
-            input.insert(field.to_owned(), value.clone().into());
+        if value.is_empty() || input.contains_key(field) {
+            continue;
+        }
+        match c.field(field).map(|f| &f.kind) {
+            Some(FieldKind::Text(_) | FieldKind::Url(_)) => {
+                input.insert(field.to_owned(), value.clone().into());
+            }
+            // PocketBase downloads the picture into a mapped file field.
+            Some(FieldKind::File(o)) if key == "avatarURL" => {
+                let limit = u64::try_from(o.max_size)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or(super::avatar::DEFAULT_LIMIT);
+                uploads.extend(super::avatar::download(value, field, limit).await);
+            }
+            _ => {}
         }
     }
     let pw = names::random_secret(30);
@@ -488,11 +501,14 @@ async fn create_user(
         Map::new(),
         Map::new(),
     );
-    let op =
+    let mut op =
         records::CreateOp::prepare(&app.store, Arc::clone(c), &Actor::Guest, &req, input).await?;
+    op.stage(&app.files, uploads).await?;
+    let staged = op.staged();
     let verify = !user.email.is_empty();
     let coll = Arc::clone(c);
-    app.store
+    let written = app
+        .store
         .write(move |ctx| {
             let rec = op.run(ctx)?;
             if verify {
@@ -501,5 +517,6 @@ async fn create_user(
             }
             Ok(rec)
         })
-        .await
+        .await;
+    records::settled(&staged, written, false).await
 }
