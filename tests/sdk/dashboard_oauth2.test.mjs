@@ -12,7 +12,7 @@ import { submit } from './dashboard_data.mjs';
 import { useOAuthServer } from './oauth2_setup.mjs';
 
 const skip = IS_POCKETBASE ? cairnOnly : false;
-const { srv, providerConfig, newIdpUser, oauthLogin } = useOAuthServer();
+const { srv, idp, providerConfig, newIdpUser, oauthLogin } = useOAuthServer();
 const b = useBrowser();
 
 /** The option values of the select labelled `label`. */
@@ -93,4 +93,42 @@ test('OAuth2 mapped fields: the users avatar file field is offered as a download
   await submit(page, 'Save auth config');
   await page.getByText('Auth config saved.').first().waitFor();
   assert.equal((await srv.pb.collections.getOne('dmembers')).oauth2.mappedFields.id, 'count');
+});
+
+test('OAuth2 provider extra: JWKS URL and allowed issuers saved (REST) and used by an id_token sign-up', b, async () => {
+  if (skip) return;
+  await srv.pb.collections.create({
+    name: 'xmembers',
+    type: 'auth',
+    createRule: '',
+    fields: [{ name: 'nick', type: 'text' }],
+    oauth2: { enabled: true, providers: [providerConfig('oidc', { extra: { keep: 'me' } })], mappedFields: { name: 'nick' } },
+  });
+  const page = await signedInPage(b, srv);
+  await page.goto('/_/collections/xmembers/auth-config');
+  await page.getByLabel('User info URL (OIDC) (oidc)').fill('');
+  await page.getByLabel('JWKS URL (OIDC, checks the id_token signature) (oidc)').fill(`${idp.url}/jwks`);
+  await page.getByLabel('Allowed issuers (OIDC, comma-separated) (oidc)').fill(`https://other.example.test, ${idp.url}`);
+  await submit(page, 'Save auth config');
+  await page.getByText('Auth config saved.').first().waitFor();
+  const [p] = (await srv.pb.collections.getOne('xmembers')).oauth2.providers;
+  assert.equal(p.userInfoURL, '');
+  assert.deepEqual(p.extra, { keep: 'me', jwksURL: `${idp.url}/jwks`, issuers: ['https://other.example.test', idp.url] });
+  assert.equal(await page.getByLabel('Allowed issuers (OIDC, comma-separated) (oidc)').inputValue(), `https://other.example.test, ${idp.url}`);
+
+  // The user now comes from the checked id_token.
+  const user = await newIdpUser('xid');
+  const { res } = await oauthLogin(user.sub, { collection: 'xmembers' });
+  assert.equal(res.meta.isNew, true);
+  assert.equal((await srv.pb.collection('xmembers').getOne(res.record.id)).nick, user.name);
+
+  // An issuer list without the provider's issuer refuses the next sign-up; blanks remove the keys.
+  await page.getByLabel('Allowed issuers (OIDC, comma-separated) (oidc)').fill('https://other.example.test');
+  await submit(page, 'Save auth config');
+  const other = await newIdpUser('xid');
+  await assert.rejects(oauthLogin(other.sub, { collection: 'xmembers' }), (e) => e.status === 400 && e.response.message === 'Failed to fetch OAuth2 user.');
+  await page.getByLabel('JWKS URL (OIDC, checks the id_token signature) (oidc)').fill('');
+  await page.getByLabel('Allowed issuers (OIDC, comma-separated) (oidc)').fill('');
+  await submit(page, 'Save auth config');
+  assert.deepEqual((await srv.pb.collections.getOne('xmembers')).oauth2.providers[0].extra, { keep: 'me' });
 });
