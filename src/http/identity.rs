@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
 use crate::app::App;
-use crate::service::access::api_keys;
+use crate::service::access::{api_keys, scopes};
 use crate::service::{Actor, Error, auth};
 
 /// The caller as resolved by `layer`, kept in the request's extensions.
@@ -52,9 +52,44 @@ pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) ->
             Err(e) => return ApiError::from(e).into_response(),
         },
     };
+    let uri = req.uri();
+    let within = in_scope(
+        &app,
+        &actor,
+        req.method().as_str(),
+        uri.path(),
+        uri.query().unwrap_or_default(),
+    );
+    if let Err(e) = within {
+        return ApiError::from(e).into_response();
+    }
     req.extensions_mut().insert(Resolved(actor));
     next.run(req).await
 }
+
+/// Refuses a scoped superuser's request outside their scope with 403
+/// (`service::access::scopes`); everyone else passes. The dashboard's own
+/// routes (`/_/`) carry no `Authorization` and check the scope themselves.
+pub fn in_scope(
+    app: &Arc<App>,
+    actor: &Actor,
+    method: &str,
+    path: &str,
+    query: &str,
+) -> Result<(), Error> {
+    let Actor::Superuser(id) = actor else {
+        return Ok(());
+    };
+    match scopes::of(&app.store, id.id())? {
+        Some(scope) if !scope.allows_api(&app.store.schema(), method, path, query) => {
+            Err(Error::Forbidden(SCOPE_REFUSED))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The message of a request outside a superuser's scope.
+pub const SCOPE_REFUSED: &str = "Your superuser scope does not include this request.";
 
 /// The caller of a request: what `layer` resolved, or (for a request that
 /// did not pass through it) the same resolution done now.

@@ -279,15 +279,16 @@ pub struct Route {
     pub methods: Vec<&'static str>,
 }
 
-/// A `Router` that remembers the routes it was given.
+/// A `Router` that remembers the routes it was given (the dashboard's
+/// table is built with it too).
 #[derive(Default)]
-struct Routes {
-    router: Router<Arc<App>>,
-    table: Vec<Route>,
+pub(crate) struct Routes {
+    pub(crate) router: Router<Arc<App>>,
+    pub(crate) table: Vec<Route>,
 }
 
 impl Routes {
-    fn route(mut self, path: &'static str, method: MethodRouter<Arc<App>>) -> Self {
+    pub(crate) fn route(mut self, path: &'static str, method: MethodRouter<Arc<App>>) -> Self {
         // axum exposes a method router's methods only through `Debug`
         // (`post: None` for a method it does not answer).
         let shown = format!("{method:?}");

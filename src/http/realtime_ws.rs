@@ -51,6 +51,7 @@ pub async fn upgrade(
     // Resolved now, so a bad API key in `?token=` is refused like one in
     // the header, and the connection is bound before its first frame.
     let actor = identity::resolve(&app, token.as_deref())?;
+    identity::in_scope(&app, &actor, "GET", "/api/realtime/ws", "")?;
     Ok(ws
         .max_message_size(1 << 20)
         .on_upgrade(move |socket| session(app, socket, token, actor, info.ip)))
@@ -138,7 +139,9 @@ fn subscribe(app: &Arc<App>, id: &str, upgrade_token: Option<&str>, text: &str) 
         .get("authorization")
         .and_then(Value::as_str)
         .or(upgrade_token);
-    let actor = match identity::resolve(app, token) {
+    let actor = match identity::resolve(app, token)
+        .and_then(|a| identity::in_scope(app, &a, "GET", "/api/realtime/ws", "").map(|()| a))
+    {
         Ok(a) => a,
         Err(e) => return api_error(&ApiError::from(e)),
     };

@@ -25,7 +25,13 @@ pub const ACCESS_COLLECTIONS: [&str; 3] = ["_roles", "_roleAssignments", "_polic
 /// left out of the collections list, so PocketBase tooling (type
 /// generators, schema diffs) sees PocketBase's default schema until a Cairn
 /// feature is used; see docs/ecosystem.md.
-pub const CAIRN_COLLECTIONS: [&str; 4] = ["_roles", "_roleAssignments", "_policies", "_apiKeys"];
+pub const CAIRN_COLLECTIONS: [&str; 5] = [
+    "_roles",
+    "_roleAssignments",
+    "_policies",
+    "_apiKeys",
+    "_superuserScopes",
+];
 /// Cairn's API keys collection.
 pub const API_KEYS: &str = "_apiKeys";
 /// Cairn's role assignments collection.

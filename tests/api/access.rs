@@ -20,6 +20,7 @@ mod fields;
 mod keys;
 mod policies;
 mod roles;
+mod scopes;
 
 use reqwest::Method;
 use serde_json::{Map, Value, json};

@@ -26,8 +26,6 @@ async function makeLogs() {
   throw new Error('the request logs never appeared');
 }
 
-/** With DOCS_SHOTS=1, saves the page for docs/dashboard.md. */
-const shot = (page, name) => (process.env.DOCS_SHOTS ? page.screenshot({ path: `docs/dashboard/${name}.png` }) : null);
 
 const cronRuns = async () => {
   const r = await srv.su('GET', '/api/metrics');
@@ -47,7 +45,6 @@ test('logs page: filter and sort in the URL, chart, detail match /api/logs', b, 
   assert.equal(url.searchParams.get('sort'), '-created');
   assert.equal(await page.locator('#total').innerText(), `${rest.totalItems} log(s)`);
   const rows = page.locator('tbody tr');
-  await shot(page, 'logs');
   assert.equal(await rows.count(), rest.items.length);
   // Newest first, as REST sorts them.
   const restSorted = await srv.pb.logs.getList(1, 50, { filter: 'data.status = 404', sort: '-created' });
@@ -91,7 +88,6 @@ test('crons page lists /api/crons and "Run now" starts the job', b, async () => 
   const id = jobs[0].id;
   await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: `Run now: ${id}` }).click()]);
   await page.getByRole('status').filter({ hasText: `Job ${id} started.` }).waitFor();
-  await shot(page, 'crons');
   for (let i = 0; i < 100 && (await cronRuns()) <= before; i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok((await cronRuns()) > before, 'the cron_runs counter moved');
   // An unknown job: an error, nothing run.
@@ -180,7 +176,6 @@ test('backups page: create and delete (confirmed) match /api/backups', b, async 
   const made = list.find((x) => x.key === 'ui_made.zip');
   assert.ok(made && made.size > 0, JSON.stringify(list));
   assert.match(await page.locator('tbody tr').filter({ hasText: 'ui_made.zip' }).innerText(), new RegExp(String(made.size)));
-  await shot(page, 'backups');
   // A bad name: the API's message, nothing created.
   await page.getByLabel(/^Name/).fill('../bad name');
   await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Create backup' }).click()]);

@@ -20,8 +20,6 @@ async function toast(page, text) {
   await page.getByRole('status').filter({ hasText: text }).waitFor();
 }
 
-/** With DOCS_SHOTS=1, saves the page for docs/dashboard.md. */
-const shot = (page, name) => (process.env.DOCS_SHOTS ? page.screenshot({ path: `docs/dashboard/${name}.png`, fullPage: true }) : null);
 
 test('webhooks page: Recover resends the failed deliveries since a UTC time, with their event ids', b, async () => {
   if (skip) return;
@@ -54,7 +52,6 @@ test('webhooks page: Recover resends the failed deliveries since a UTC time, wit
     await row.getByText(/4 attempt\(s\)/).click();
     assert.match(await row.innerText(), /recover: HTTP 200/);
     assert.match(await row.innerText(), /scheduled: HTTP 500/);
-    await shot(page, 'webhook');
     // Nothing failed since then: a second recover queues none.
     await page.getByLabel('Resend failed deliveries since (UTC)').fill(since);
     await submit(page, page.getByRole('button', { name: 'Recover', exact: true }));

@@ -37,6 +37,15 @@ const PROVIDER_INPUTS: &[(&str, &str)] = &[
     ("tokenURL", "Token URL (OIDC)"),
     ("userInfoURL", "User info URL (OIDC)"),
 ];
+/// Inputs for a provider's `extra` options (PocketBase's OIDC id_token
+/// checks, service/auth/id_token.rs): (form key, label).
+const EXTRA_INPUTS: &[(&str, &str)] = &[
+    (
+        "extra.jwksURL",
+        "JWKS URL (OIDC, checks the id_token signature)",
+    ),
+    ("extra.issuers", "Allowed issuers (OIDC, comma-separated)"),
+];
 /// Mail templates: (form key, JSON path, label).
 const TEMPLATES: &[(&str, &[&str], &str)] = &[
     ("verification", &["verificationTemplate"], "Verification"),
@@ -96,6 +105,7 @@ fn apply(c: &Collection, form: &Form) -> Value {
         for (k, _) in PROVIDER_INPUTS {
             p[*k] = f(k).into();
         }
+        apply_extra(&mut p, &f("extra.jwksURL"), &f("extra.issuers"));
         let secret = f("clientSecret");
         p["clientSecret"] = secret.into();
         p["pkce"] = match f("pkce").as_str() {
@@ -116,6 +126,50 @@ fn apply(c: &Collection, form: &Form) -> Value {
         set(&mut j, path, t);
     }
     j
+}
+
+/// Writes the `extra` inputs into a provider: `jwksURL` and `issuers` (a
+/// list) set, or removed when blank; other `extra` keys are kept.
+fn apply_extra(p: &mut Value, jwks: &str, issuers: &str) {
+    if !p["extra"].is_object() {
+        p["extra"] = json!({});
+    }
+    let Some(extra) = p["extra"].as_object_mut() else {
+        return;
+    };
+    let list: Vec<Value> = issuers
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(Value::from)
+        .collect();
+    for (key, value) in [
+        ("jwksURL", (!jwks.is_empty()).then(|| Value::from(jwks))),
+        ("issuers", (!list.is_empty()).then_some(Value::Array(list))),
+    ] {
+        match value {
+            Some(v) => extra.insert(key.into(), v),
+            None => extra.remove(key),
+        };
+    }
+}
+
+/// The `extra` inputs' values of a provider.
+fn extra_values(p: &Value) -> [String; 2] {
+    let issuers = match &p["extra"]["issuers"] {
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::String(s) => s.clone(),
+        _ => String::new(),
+    };
+    let jwks = p["extra"]["jwksURL"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    [jwks, issuers]
 }
 
 /// Sample values for a preview: the app's name and URL, and a sample record.
@@ -158,10 +212,13 @@ fn render(
         .enumerate()
         .map(|(n, p)| {
             let pe = &errors["oauth2"]["providers"][n.to_string()];
-            let inputs: Vec<Value> = PROVIDER_INPUTS
+            let mut inputs: Vec<Value> = PROVIDER_INPUTS
                 .iter()
                 .map(|(k, l)| json!({"key": k, "label": l, "value": p[*k], "error": message(pe, &[k])}))
                 .collect();
+            for ((k, l), v) in EXTRA_INPUTS.iter().zip(extra_values(p)) {
+                inputs.push(json!({"key": k, "label": l, "value": v}));
+            }
             let has_secret = old.iter().any(|o| {
                 o["name"] == p["name"] && o["clientSecret"].as_str().is_some_and(|s| !s.is_empty())
             });
@@ -172,7 +229,7 @@ fn render(
         .collect();
     // One blank row to add a provider.
     providers.push(json!({"name": "", "new": true, "pkce": "",
-        "inputs": PROVIDER_INPUTS.iter().map(|(k, l)| json!({"key": k, "label": l, "value": ""})).collect::<Vec<_>>()}));
+        "inputs": PROVIDER_INPUTS.iter().chain(EXTRA_INPUTS).map(|(k, l)| json!({"key": k, "label": l, "value": ""})).collect::<Vec<_>>()}));
     for (i, p) in providers.iter_mut().enumerate() {
         p["row"] = i.into();
     }

@@ -46,6 +46,7 @@ pub async fn overview(State(app): State<Arc<App>>, admin: Admin) -> Response {
     let list: Vec<Value> = schema
         .collections
         .iter()
+        .filter(|c| super::shell::in_scope(&admin, c))
         .map(|c| {
             json!({
                 "name": c.name, "type": c.kind.as_str(), "system": c.system,

@@ -60,22 +60,10 @@ pub use login::{install_token, print_install_link};
 #[folder = "admin-ui/static/"]
 struct Static;
 
-/// The dashboard's routes, with their session, CSRF and header layers.
-pub fn router(app: Arc<App>) -> Router<Arc<App>> {
-    let limits = session::Limits::get();
-    let https = app
-        .settings()
-        .pointer("/meta/appURL")
-        .and_then(|v| v.as_str())
-        .is_some_and(|u| u.starts_with("https://"));
-    let sessions = SessionManagerLayer::new(session::SqliteStore::new(Arc::clone(&app)))
-        .with_name("cairn_admin")
-        .with_path("/_/")
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(https)
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(limits.idle)));
-    let pages = Router::new()
+/// The dashboard's route table: `router` serves it, `table` lists it (a
+/// test walks every route as a scoped superuser).
+fn pages() -> crate::http::Routes {
+    crate::http::Routes::default()
         .route("/_/", get(shell::home))
         .route("/_/login", get(login::page).post(login::submit))
         .route("/_/login/mfa", get(login::mfa_page).post(login::mfa_submit))
@@ -200,6 +188,30 @@ pub fn router(app: Arc<App>) -> Router<Arc<App>> {
             "/_/webhooks/{id}/deliveries/{delivery}/resend",
             post(webhook_log::resend),
         )
+}
+
+/// Every dashboard route: its path template and methods.
+pub fn table() -> Vec<crate::http::Route> {
+    pages().table
+}
+
+/// The dashboard's routes, with their session, CSRF and header layers.
+pub fn router(app: Arc<App>) -> Router<Arc<App>> {
+    let limits = session::Limits::get();
+    let https = app
+        .settings()
+        .pointer("/meta/appURL")
+        .and_then(|v| v.as_str())
+        .is_some_and(|u| u.starts_with("https://"));
+    let sessions = SessionManagerLayer::new(session::SqliteStore::new(Arc::clone(&app)))
+        .with_name("cairn_admin")
+        .with_path("/_/")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(https)
+        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(limits.idle)));
+    let pages = pages()
+        .router
         .route("/_/{*rest}", get(shell::not_found))
         .layer(axum::middleware::from_fn(session::csrf_layer))
         .layer(sessions);

@@ -4,10 +4,11 @@
 //! `create_user`).
 //!
 //! Only fields the sign-in can fill are offered: non-system `text` fields,
-//! and for the avatar also `url` fields. A stored mapping to another field
-//! (PocketBase's `users` maps the avatar to its `file` field) stays
-//! selected and says that Cairn does not fill it, so saving the page never
-//! drops it silently.
+//! and for the avatar also `url` fields (the URL) and `file` fields (the
+//! picture is downloaded, as PocketBase does; its `users` maps the avatar
+//! to its `file` field). A stored mapping to another field stays selected
+//! and says that Cairn does not fill it, so saving the page never drops it
+//! silently.
 
 use serde_json::{Value, json};
 
@@ -29,7 +30,7 @@ fn fitting(c: &Collection, key: &str) -> Vec<String> {
         .filter(|f| !f.system)
         .filter(|f| match f.kind {
             FieldKind::Text(_) => true,
-            FieldKind::Url(_) => key == "avatarURL",
+            FieldKind::Url(_) | FieldKind::File(_) => key == "avatarURL",
             _ => false,
         })
         .map(|f| f.name.clone())
@@ -45,7 +46,17 @@ pub fn rows(c: &Collection, j: &Value, errors: &Value) -> Vec<Value> {
                 .unwrap_or_default();
             let mut options: Vec<Value> = fitting(c, key)
                 .into_iter()
-                .map(|n| json!({"value": n, "label": n}))
+                .map(|n| {
+                    let file = c
+                        .field(&n)
+                        .is_some_and(|f| matches!(f.kind, FieldKind::File(_)));
+                    let label = if file {
+                        format!("{n} (file: the picture is downloaded)")
+                    } else {
+                        n.clone()
+                    };
+                    json!({"value": n, "label": label})
+                })
                 .collect();
             if !current.is_empty() && !options.iter().any(|o| o["value"] == current) {
                 let kind = c.field(current).map_or("missing", |f| f.kind.type_name());

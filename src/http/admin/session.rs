@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -27,6 +27,7 @@ use tower_sessions::session_store::{self, SessionStore};
 use crate::app::App;
 use crate::schema::system::SUPERUSERS;
 use crate::service::Identity;
+use crate::service::access::scopes::{self, Scope};
 use crate::store::{StoreError, records, sessions};
 
 /// Session keys.
@@ -274,10 +275,12 @@ fn referer_page(h: &HeaderMap) -> Option<String> {
     (path.starts_with("/_/") && !path.starts_with("/_/login")).then(|| path.to_owned())
 }
 
-/// A signed-in superuser with a live session.
+/// A signed-in superuser with a live session, and their scope when they
+/// are a scoped superuser (`service::access::scopes`).
 pub struct Admin {
     pub id: Identity,
     pub csrf: String,
+    pub scope: Option<Scope>,
 }
 
 pub struct Rejection(pub Response);
@@ -332,13 +335,32 @@ impl FromRequestParts<Arc<App>> for Admin {
             let _ = session.insert(K_SEEN, t).await;
         }
         let csrf = csrf_token(&session).await;
-        Ok(Admin {
+        let Ok(scope) = scopes::of(&app.store, &user) else {
+            return Err(Rejection(StatusCode::INTERNAL_SERVER_ERROR.into_response()));
+        };
+        let admin = Admin {
             id: Identity {
                 collection: c,
                 record: rec,
             },
             csrf,
-        })
+            scope,
+        };
+        // A scoped superuser reaches only the routes of their scope; the
+        // template comes from the route table, so a new route is refused
+        // until `Scope::allows_dashboard` lists it.
+        if let Some(scope) = &admin.scope {
+            let template = parts
+                .extensions
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str)
+                .unwrap_or_default();
+            let (path, query) = (parts.uri.path(), parts.uri.query().unwrap_or_default());
+            if !scope.allows_dashboard(&app.store.schema(), template, path, query) {
+                return Err(Rejection(super::shell::out_of_scope(app, &admin)));
+            }
+        }
+        Ok(admin)
     }
 }
 

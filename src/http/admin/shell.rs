@@ -39,14 +39,20 @@ pub fn app_name(app: &App) -> String {
 /// nav path, `current` the open collection.
 pub fn base(app: &App, admin: &Admin, section: &str, current: &str) -> Value {
     let schema = app.store.schema();
-    let mut list: Vec<&Arc<crate::schema::Collection>> = schema.collections.iter().collect();
+    let mut list: Vec<&Arc<crate::schema::Collection>> = schema
+        .collections
+        .iter()
+        .filter(|c| in_scope(admin, c))
+        .collect();
     list.sort_by_key(|c| (c.system, c.name.to_lowercase()));
     let collections: Vec<Value> = list
         .iter()
         .map(|c| json!({"name": c.name, "type": c.kind.as_str(), "system": c.system}))
         .collect();
+    // A scoped superuser's menu has only what their scope reaches.
     let nav: Vec<Value> = NAV
         .iter()
+        .filter(|(p, _)| admin.scope.is_none() || *p == "/_/collections")
         .map(|(p, l)| json!({"path": p, "label": l, "active": *p == section}))
         .collect();
     json!({
@@ -56,7 +62,26 @@ pub fn base(app: &App, admin: &Admin, section: &str, current: &str) -> Value {
         "collections": collections,
         "current": current,
         "nav": nav,
+        "scoped": admin.scope.is_some(),
+        "scope_names": admin.scope.as_ref().map(|s| s.collections.clone()),
     })
+}
+
+/// Whether the signed-in superuser's scope (if any) includes a collection.
+pub fn in_scope(admin: &Admin, c: &crate::schema::Collection) -> bool {
+    admin
+        .scope
+        .as_ref()
+        .is_none_or(|s| !c.system && s.collections.contains(&c.name))
+}
+
+/// The 403 page a scoped superuser gets outside their scope.
+pub fn out_of_scope(app: &App, admin: &Admin) -> Response {
+    let ctx = with(
+        base(app, admin, "", ""),
+        json!({"title": "Outside your scope"}),
+    );
+    view::render_status(StatusCode::FORBIDDEN, "out_of_scope.html", ctx)
 }
 
 /// Adds page-specific keys to a base context.
@@ -68,9 +93,13 @@ pub fn with(mut base: Value, extra: Value) -> Value {
 }
 
 /// `/_/`: the first non-system collection's records, or the overview.
-pub async fn home(State(app): State<Arc<App>>, _admin: Admin) -> Response {
+pub async fn home(State(app): State<Arc<App>>, admin: Admin) -> Response {
     let schema = app.store.schema();
-    match schema.collections.iter().find(|c| !c.system) {
+    let first = schema
+        .collections
+        .iter()
+        .find(|c| !c.system && in_scope(&admin, c));
+    match first {
         Some(c) => {
             Redirect::to(&format!("/_/collections/{}", view::urlencode(&c.name))).into_response()
         }

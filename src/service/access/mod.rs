@@ -1,5 +1,5 @@
 //! Cairn's access-control collections: roles, role assignments, named
-//! policies and API keys.
+//! policies, API keys and superuser scopes (`scopes.rs`).
 //!
 //! They are ordinary system collections, managed through the records API
 //! (and the dashboard) like PocketBase's `_externalAuths`; this module adds
@@ -11,6 +11,7 @@
 
 pub mod api_keys;
 pub mod policies;
+pub mod scopes;
 
 use serde_json::{Map, Value};
 
@@ -69,6 +70,7 @@ pub fn before_write(
             Ok(())
         }
         POLICIES => policies::check_save(conn, schema, rec, old, fail),
+        scopes::SCOPES => scopes::check_save(schema, rec, fail),
         _ => Ok(()),
     }
 }

@@ -11,8 +11,10 @@ use serde_json::{Map, Value};
 
 use super::{Actor, Error, Identity};
 
+mod avatar;
 pub mod flows;
 pub mod hook_mails;
+mod id_token;
 pub mod login;
 pub mod mail;
 pub mod oauth2;

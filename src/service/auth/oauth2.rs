@@ -3,14 +3,20 @@
 //! (`oidc`, `oidc2`, `oidc3`), accounts linked through `_externalAuths`.
 //!
 //! The code exchange goes through the `oauth2` crate (HTTP by reqwest);
-//! the user comes from the provider's userinfo endpoint.
+//! the user comes from the provider's userinfo endpoint, or for an OIDC
+//! provider without one from the validated `id_token` (`id_token.rs`,
+//! `extra.jwksURL` and `extra.issuers` as in PocketBase).
 
 use std::sync::Arc;
 
-use oauth2::basic::BasicClient;
+use oauth2::basic::{
+    BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
+    BasicTokenType,
+};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, ExtraTokenFields, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, StandardRevocableToken, StandardTokenResponse, TokenResponse,
+    TokenUrl,
 };
 use serde_json::{Map, Value, json};
 
@@ -32,7 +38,28 @@ pub struct Provider {
     user_info_url: String,
     pkce: bool,
     scopes: &'static str,
+    /// Provider-specific options (OIDC: `jwksURL`, `issuers`).
+    extra: Value,
 }
+
+/// The token answer's `id_token` (OpenID Connect), kept for providers
+/// that read the user from it.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+struct IdToken {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdToken {}
+
+/// `BasicClient` with the token answer's `id_token` kept.
+type Client = oauth2::Client<
+    BasicErrorResponse,
+    StandardTokenResponse<IdToken, BasicTokenType>,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+>;
 
 /// Preset endpoints and scopes: (name, display, auth, token, userinfo, scopes).
 const PRESETS: [(&str, &str, &str, &str, &str, &str); 2] = [
@@ -96,6 +123,7 @@ fn providers(c: &Collection) -> Vec<Provider> {
                 client_id: s("clientId"),
                 client_secret: s("clientSecret"),
                 pkce: p.get("pkce").and_then(Value::as_bool).unwrap_or(true),
+                extra: p.get("extra").cloned().unwrap_or(Value::Null),
                 name,
             })
         })
@@ -215,7 +243,7 @@ async fn fetch_user(
         tracing::info!(provider = %p.name, error = %e, "oauth2 {what} failed");
         Error::bad("Failed to fetch OAuth2 token.")
     };
-    let client = BasicClient::new(ClientId::new(p.client_id.clone()))
+    let client = Client::new(ClientId::new(p.client_id.clone()))
         .set_client_secret(ClientSecret::new(p.client_secret.clone()))
         .set_auth_uri(
             AuthUrl::new(p.auth_url.clone()).map_err(|e| fail("auth url", e.to_string()))?,
@@ -250,20 +278,21 @@ async fn fetch_user(
         .await
         .map_err(|e| fail("token exchange", e.to_string()))?;
     let access = token.access_token().secret().clone();
-    let res = http
-        .get(&p.user_info_url)
-        .bearer_auth(&access)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| fail("userinfo", e.to_string()))?;
-    if !res.status().is_success() {
-        return Err(fail("userinfo", res.status().to_string()));
-    }
-    let raw: Map<String, Value> = res
-        .json()
-        .await
-        .map_err(|e| fail("userinfo", e.to_string()))?;
+    let raw = if p.name.starts_with("oidc") && p.user_info_url.is_empty() {
+        // PocketBase's OIDC provider without a userinfo URL: the id_token.
+        let id_token = token.extra_fields().id_token.clone().unwrap_or_default();
+        let extra = super::id_token::Extra::from(&p.extra);
+        super::id_token::claims(&http, &id_token, &p.client_id, &extra)
+            .await
+            .map_err(|e| {
+                tracing::info!(provider = %p.name, error = %e, "oauth2 id_token rejected");
+                Error::bad("Failed to fetch OAuth2 user.")
+            })?
+    } else {
+        user_info(p, &http, &access)
+            .await
+            .map_err(|e| fail("userinfo", e))?
+    };
     let s = |keys: &[&str]| {
         keys.iter()
             .find_map(|k| match raw.get(*k) {
@@ -300,6 +329,25 @@ async fn fetch_user(
             .unwrap_or_default(),
         raw,
     })
+}
+
+/// The user from the provider's userinfo endpoint.
+async fn user_info(
+    p: &Provider,
+    http: &reqwest::Client,
+    access: &str,
+) -> Result<Map<String, Value>, String> {
+    let res = http
+        .get(&p.user_info_url)
+        .bearer_auth(access)
+        .header("accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        return Err(res.status().to_string());
+    }
+    res.json().await.map_err(|e| e.to_string())
 }
 
 /// The input of `auth-with-oauth2`.
@@ -428,7 +476,7 @@ pub async fn authenticate(
         "username": user.username,
         "email": user.email,
         "isNew": is_new,
-                "avatarURL": user.avatar_url,
+        "avatarURL": user.avatar_url,
         "avatarUrl": user.avatar_url,
         "rawUser": user.raw,
         "accessToken": user.access_token,
@@ -445,7 +493,8 @@ pub async fn authenticate(
 }
 
 /// A new record from `createData` plus what the provider told: email
-/// (verified), mapped name/username/avatar fields and a random password.
+/// (verified), mapped name/username/avatar fields (the avatar downloaded
+/// when its field is a `file` field, `avatar.rs`) and a random password.
 /// The create rule applies with `createData` as the body.
 async fn create_user(
     app: &App,
@@ -463,6 +512,7 @@ async fn create_user(
         .and_then(|o| o.get("mappedFields"))
         .cloned()
         .unwrap_or_default();
+    let mut uploads = Vec::new();
     for (key, value) in [
         ("id", &user.id),
         ("name", &user.name),
@@ -470,11 +520,22 @@ async fn create_user(
         ("avatarURL", &user.avatar_url),
     ] {
         let field = mapped.get(key).and_then(Value::as_str).unwrap_or_default();
-        let textual = c
-            .field(field)
-            .is_some_and(|f| matches!(f.kind, FieldKind::Text(_) | FieldKind::Url(_)));
-        if textual && !value.is_empty() && !input.contains_key(field) {
-            input.insert(field.to_owned(), value.clone().into());
+        if value.is_empty() || input.contains_key(field) {
+            continue;
+        }
+        match c.field(field).map(|f| &f.kind) {
+            Some(FieldKind::Text(_) | FieldKind::Url(_)) => {
+                input.insert(field.to_owned(), value.clone().into());
+            }
+            // PocketBase downloads the picture into a mapped file field.
+            Some(FieldKind::File(o)) if key == "avatarURL" => {
+                let limit = u64::try_from(o.max_size)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .unwrap_or(super::avatar::DEFAULT_LIMIT);
+                uploads.extend(super::avatar::download(value, field, limit).await);
+            }
+            _ => {}
         }
     }
     let pw = names::random_secret(30);
@@ -488,11 +549,14 @@ async fn create_user(
         Map::new(),
         Map::new(),
     );
-    let op =
+    let mut op =
         records::CreateOp::prepare(&app.store, Arc::clone(c), &Actor::Guest, &req, input).await?;
+    op.stage(&app.files, uploads).await?;
+    let staged = op.staged();
     let verify = !user.email.is_empty();
     let coll = Arc::clone(c);
-    app.store
+    let written = app
+        .store
         .write(move |ctx| {
             let rec = op.run(ctx)?;
             if verify {
@@ -501,5 +565,6 @@ async fn create_user(
             }
             Ok(rec)
         })
-        .await
+        .await;
+    records::settled(&staged, written, false).await
 }

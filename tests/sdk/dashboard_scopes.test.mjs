@@ -1,0 +1,97 @@
+// Scoped superusers (DASHBOARD.md item 34): a full superuser limits another
+// one to the records of chosen collections in the dashboard (a
+// `_superuserScopes` record made with the record editor); that superuser
+// then sees only those collections, no Settings/Logs/SQL, gets the 403 page
+// on every other page the full superuser's navigation reaches (the crawl of
+// dashboard_crawl.mjs, not a hand-written list), and REST with their token
+// confirms the scope. (tests/api/access/scopes.rs walks both route tables.)
+import assert from 'node:assert/strict';
+import { useServer, cairnOnly, IS_POCKETBASE, SUPERUSERS_ID } from './harness.mjs';
+import { useBrowser, signedInPage, newPage, signIn, assertAxeClean, test } from './dashboard_fixtures.mjs';
+import { submit } from './dashboard_data.mjs';
+import { crawl } from './dashboard_crawl.mjs';
+
+const skip = IS_POCKETBASE ? cairnOnly : false;
+const CLERK = { email: 'clerk@example.com', password: 'clerk-pass-123' };
+let clerk;
+const srv = useServer(async (s) => {
+  if (IS_POCKETBASE) return;
+  for (const name of ['posts', 'tags', 'secrets']) {
+    await s.pb.collections.create({ name, type: 'base', fields: [{ name: 'title', type: 'text' }] });
+    await s.pb.collection(name).create({ title: `${name} one` });
+  }
+  clerk = await s.pb.collection('_superusers').create({ ...CLERK, passwordConfirm: CLERK.password });
+});
+const b = useBrowser();
+
+test('a superuser scoped in the dashboard sees only their records; every other page is 403; REST agrees', b, async () => {
+  if (skip) return;
+  // The full superuser's pages, found by crawling from the navigation.
+  const admin = await signedInPage(b, srv);
+  const urls = [];
+  await crawl(admin, async (href) => {
+    await admin.goto(href);
+    urls.push(href);
+  });
+  assert.ok(urls.length > 20, urls.join(' '));
+
+  // The scope, made with the record editor.
+  await admin.goto('/_/collections/_superuserScopes/records/new');
+  await admin.getByRole('button', { name: 'Choose superuser…' }).click();
+  const dlg = admin.getByRole('dialog', { name: 'Choose superuser from _superusers' });
+  await dlg.getByRole('radio', { name: new RegExp(clerk.id) }).check();
+  await dlg.getByRole('button', { name: 'Done' }).click();
+  await admin.getByLabel(/^collections/).fill('["posts", "tags"]');
+  await submit(admin, 'Create');
+  await admin.waitForURL(/\/_\/collections\/_superuserScopes(\?|$)/);
+  const [scope] = (await srv.su('GET', '/api/collections/_superuserScopes/records')).json.items;
+  assert.equal(scope.superuser, clerk.id);
+  assert.deepEqual(scope.collections, ['posts', 'tags']);
+
+  // The scoped superuser's dashboard.
+  const page = await newPage(b, srv, { bypassCSP: true });
+  await signIn(page, { ...CLERK });
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Collections']);
+  const side = page.getByRole('complementary', { name: 'Collections' });
+  assert.deepEqual(await side.getByRole('listitem').allTextContents(), ['posts', 'tags']);
+  await page.goto('/_/collections/posts');
+  await page.getByRole('cell', { name: 'posts one' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Edit collection' }).count(), 0);
+  await assertAxeClean(page, 'scoped records list');
+
+  // Creating a record in the scope works, and REST sees it.
+  await page.getByRole('link', { name: 'New record' }).click();
+  await page.getByLabel(/^title/).fill('by the clerk');
+  await submit(page, 'Create');
+  await page.getByRole('cell', { name: 'by the clerk' }).waitFor();
+  assert.equal((await srv.pb.collection('posts').getFullList({ filter: 'title = "by the clerk"' })).length, 1);
+
+  // Every page the full superuser reaches: in the scope it loads, outside it is the 403 page.
+  let refused = 0;
+  for (const url of urls) {
+    const res = await page.goto(url);
+    const { pathname } = new URL(url);
+    const [, , section, name] = pathname.split('/');
+    const inside = pathname === '/_/collections' || (section === 'collections' && ['posts', 'tags'].includes(name) && !/\/(edit|auth-config)$/.test(pathname));
+    if (inside) {
+      assert.notEqual(res.status(), 403, url);
+    } else {
+      assert.equal(res.status(), 403, url);
+      await page.getByRole('heading', { name: 'Outside your scope' }).waitFor();
+      refused += 1;
+    }
+  }
+  assert.ok(refused > 15, `${refused}`);
+  await page.goto('/_/settings');
+  await assertAxeClean(page, 'the 403 page');
+
+  // REST with the scoped superuser's token.
+  const pb = srv.client();
+  await pb.collection('_superusers').authWithPassword(CLERK.email, CLERK.password);
+  assert.equal((await pb.collection('posts').getFullList()).length, 2);
+  for (const call of [() => pb.collection('secrets').getFullList(), () => pb.settings.getAll(), () => pb.collections.getFullList(), () => pb.logs.getList(), () => pb.collection('_superuserScopes').getFullList()]) {
+    await assert.rejects(call(), (e) => e.status === 403 && e.response.message === 'Your superuser scope does not include this request.');
+  }
+  assert.equal(SUPERUSERS_ID, clerk.collectionId);
+});
