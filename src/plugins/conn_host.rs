@@ -66,15 +66,12 @@ fn dispatch(conn: &Conn, op: &str, args: Value) -> Result<Value, HostError> {
         "records.delete" => {
             let (schema, c) = collection(conn, &args)?;
             let id = args["id"].as_str().unwrap_or_default().to_owned();
-            let mut ctx = WriteCtx {
-                conn,
-                schema_changed: false,
-                last_seq: None,
-                change_hook: Some(&outbox(conn)?),
-            };
+            let hook = outbox(conn)?;
+            let mut ctx = WriteCtx::new(conn, Some(&hook));
             let mut seen = std::collections::HashSet::new();
             rec_svc::delete_in_tx(&mut ctx, &Arc::new(schema), &c, &id, 0, &mut seen)
                 .map_err(svc)?;
+            ctx.run_deferred().map_err(to_host)?;
             Ok(Value::Null)
         }
         "db.execute" => {
@@ -276,14 +273,10 @@ fn save(conn: &Conn, args: Value) -> Result<Value, HostError> {
     .ok_or_else(|| HostError::new(500, "record preparation did not complete"))?
     .map_err(svc)?;
     let hook = outbox(conn)?;
-    let mut ctx = WriteCtx {
-        conn,
-        schema_changed: false,
-        last_seq: None,
-        // Migration writes enter the webhook outbox like any other write.
-        change_hook: Some(&hook),
-    };
+    // Migration writes enter the webhook outbox like any other write.
+    let mut ctx = WriteCtx::new(conn, Some(&hook));
     let row = op.run(&mut ctx).map_err(svc)?;
+    ctx.run_deferred().map_err(to_host)?;
     Ok(public(&schema, &c, &row))
 }
 
