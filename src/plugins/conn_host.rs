@@ -32,14 +32,12 @@ pub fn host(conn: Rc<Conn<'static>>) -> Host {
         let conn = &*conn;
         let schema = Arc::new(Schema::load(conn).map_err(to_host)?);
         let hook = outbox(conn)?;
-        let mut ctx = WriteCtx {
-            conn,
-            schema_changed: false,
-            last_seq: None,
-            // Migration writes enter the webhook outbox like any other write.
-            change_hook: Some(&hook),
-        };
-        dispatch(&mut ctx, &schema, op, args)
+        // Migration writes enter the webhook outbox like any other write;
+        // no writer runs their deferred writes, so they run here.
+        let mut ctx = WriteCtx::new(conn, Some(&hook));
+        let out = dispatch(&mut ctx, &schema, op, args)?;
+        ctx.run_deferred().map_err(to_host)?;
+        Ok(out)
     })
 }
 

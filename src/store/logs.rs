@@ -10,13 +10,16 @@
 //! timestamp text and the JSON are made here, not on the request path) and
 //! inserts the batch in one transaction.
 //!
-//! The table keeps only one index, `created` (the default order, time
-//! filters, the stats' time range and the daily cleanup): every index costs
-//! each logged request a b-tree insert. Even `id` has none: a row's rowid
-//! is its id read as a base-36 number (ids are time-ordered, see
-//! [`next_id_at`]), so `/api/logs/{id}` is a rowid lookup. Tables made
-//! before (and PocketBase's) keep their `id` primary key, and a lookup
-//! there falls back to it.
+//! The table has no index: every index costs each logged request a b-tree
+//! insert (about a fifth of what logging a request cost with the `created`
+//! one). `id` needs none: a row's rowid is its id read as a base-36 number
+//! (ids are time-ordered, see [`next_id_at`]), so `/api/logs/{id}` is a
+//! rowid lookup, and insertion order is time order, so `sort=-@rowid`
+//! pages from the end of the table. What an index on `created` served now
+//! reads the table: `sort=created`, time filters, stats and the daily
+//! cleanup scan it (a page under `-@rowid` stops at its last row). Tables
+//! made before (and PocketBase's) keep their `id` primary key and their
+//! `created` index, and a lookup there falls back to the key.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -67,7 +70,6 @@ CREATE TABLE IF NOT EXISTS _logs (
     data    TEXT NOT NULL DEFAULT '{}',
     created TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS _logs_idx_created ON _logs (created);
 DROP INDEX IF EXISTS _logs_idx_level;
 DROP INDEX IF EXISTS _logs_idx_created_hour;
 ";
@@ -186,6 +188,13 @@ impl LogDb {
         let id_index = conn
             .prepare("SELECT 1 FROM pragma_index_list('_logs') WHERE origin = 'pk'")?
             .exists([])?;
+        // A table whose rowids are ids has no index at all (see the module
+        // docs); one keyed by `id` (older, or PocketBase's) keeps `created`.
+        conn.execute_batch(if id_index {
+            "CREATE INDEX IF NOT EXISTS _logs_idx_created ON _logs (created);"
+        } else {
+            "DROP INDEX IF EXISTS _logs_idx_created;"
+        })?;
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
         let counters = std::sync::Arc::new(Counters::default());
         let c = std::sync::Arc::clone(&counters);
@@ -281,6 +290,18 @@ enum Msg {
 }
 
 fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Msg>, c: &Counters) {
+    let mut inserts = match Inserts::prepare(conn) {
+        Ok(i) => i,
+        Err(e) => {
+            // The table was just created on this connection: this does not
+            // happen short of a broken file. Count what arrives as failed.
+            tracing::error!(error = %e, "request logs: cannot prepare the insert");
+            while let Ok(Msg::Row(_)) = rx.recv() {
+                c.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            return;
+        }
+    };
     let mut batch: Vec<Build> = Vec::with_capacity(MAX_BATCH);
     let mut rows: Vec<Row> = (0..CHUNK).map(|_| Row::default()).collect();
     let mut stop = false;
@@ -309,7 +330,7 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Msg>, c: &Counters) {
             continue;
         }
         let n = batch.len() as u64;
-        match insert(conn, batch.drain(..), &mut rows) {
+        match insert(conn, &mut inserts, batch.drain(..), &mut rows) {
             Ok(()) => {
                 c.written.fetch_add(n, Ordering::Relaxed);
                 c.batches.fetch_add(1, Ordering::Relaxed);
@@ -320,11 +341,13 @@ fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Msg>, c: &Counters) {
             }
         }
     }
+    drop(inserts);
     let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
 }
 
-/// Rows per multi-row `INSERT` (one statement run per chunk instead of per
-/// row: a statement's per-run setup costs about as much as a row).
+/// Most rows one `INSERT` statement carries (one statement run per chunk
+/// instead of per row: a run's setup, halt and cursor seeks cost about as
+/// much as a row).
 const CHUNK: usize = 32;
 const COLUMNS_INSERT: &str =
     "INSERT OR IGNORE INTO _logs (rowid, id, level, message, data, created) VALUES ";
@@ -349,8 +372,44 @@ fn insert_sql(rows: usize) -> String {
     sql
 }
 
+/// The writer's insert statements, prepared once for the thread's life:
+/// one per power of two up to [`CHUNK`] rows, so any number of rows goes in
+/// with at most one run per set bit (a batch of 14 rows: three runs of 8,
+/// 4 and 2, where it was 14 runs of one). Held here rather than looked up
+/// in the statement cache, which hashes the (long) SQL text on every look-up.
+struct Inserts<'c> {
+    /// `by_size[k]` inserts `1 << k` rows.
+    by_size: Vec<rusqlite::Statement<'c>>,
+}
+
+impl<'c> Inserts<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
+        let by_size = (0..=CHUNK.trailing_zeros())
+            .map(|k| conn.prepare(&insert_sql(1 << k)))
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(Self { by_size })
+    }
+
+    /// Inserts `rows` (at most [`CHUNK`]).
+    fn run(&mut self, rows: &[Row]) -> rusqlite::Result<()> {
+        let mut at = 0;
+        for k in (0..self.by_size.len()).rev() {
+            let n = 1 << k;
+            if rows.len() - at >= n {
+                let stmt = &mut self.by_size[k];
+                for (i, row) in rows[at..at + n].iter().enumerate() {
+                    bind(stmt, i, row)?;
+                }
+                stmt.raw_execute()?;
+                at += n;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Binds `row` as the `at`-th row of a (multi-row) insert statement.
-fn bind(stmt: &mut rusqlite::CachedStatement<'_>, at: usize, row: &Row) -> rusqlite::Result<()> {
+fn bind(stmt: &mut rusqlite::Statement<'_>, at: usize, row: &Row) -> rusqlite::Result<()> {
     let p = at * PER_ROW;
     let data = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&row.data));
     stmt.raw_bind_parameter(p + 1, rowid_of(&row.id))?;
@@ -363,14 +422,12 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, at: usize, row: &Row) -> rusql
 
 fn insert(
     conn: &Connection,
+    inserts: &mut Inserts<'_>,
     batch: impl Iterator<Item = Build>,
     rows: &mut [Row],
 ) -> Result<(), StoreError> {
-    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     conn.execute_batch("BEGIN")?;
     let res = (|| {
-        let mut many = conn.prepare_cached(MANY.get_or_init(|| insert_sql(CHUNK)))?;
-        let mut one = conn.prepare_cached(&insert_sql(1))?;
         let mut n = 0;
         for build in batch {
             let row = &mut rows[n];
@@ -380,18 +437,11 @@ fn insert(
             }
             n += 1;
             if n == CHUNK {
-                for (i, row) in rows.iter().enumerate() {
-                    bind(&mut many, i, row)?;
-                }
-                many.raw_execute()?;
+                inserts.run(rows)?;
                 n = 0;
             }
         }
-        for row in &rows[..n] {
-            bind(&mut one, 0, row)?;
-            one.raw_execute()?;
-        }
-        Ok::<_, rusqlite::Error>(())
+        inserts.run(&rows[..n])
     })();
     match res {
         Ok(()) => Ok(conn.execute_batch("COMMIT")?),

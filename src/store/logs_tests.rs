@@ -78,7 +78,7 @@ fn batches_larger_than_a_chunk_keep_every_row() {
 }
 
 #[test]
-fn ids_are_rowids_and_the_only_index_is_created() {
+fn ids_are_rowids_and_the_table_has_no_index() {
     let dir = tempfile::tempdir().expect("dir");
     let db = LogDb::open(dir.path()).expect("open");
     let ids: Vec<String> = (0..40).map(|_| new_id()).collect();
@@ -112,7 +112,42 @@ fn ids_are_rowids_and_the_only_index_is_created() {
             Ok(names)
         })
         .expect("indexes");
-    assert_eq!(indexes, vec!["_logs_idx_created".to_owned()]);
+    assert!(indexes.is_empty(), "{indexes:?}");
+}
+
+/// Every batch size goes through the power-of-two statements exactly once
+/// per row, and rows whose build keeps nothing are left out.
+#[test]
+fn every_batch_size_inserts_each_row_once() {
+    let conn = Connection::open_in_memory().expect("db");
+    conn.execute_batch(SCHEMA).expect("schema");
+    let mut inserts = Inserts::prepare(&conn).expect("prepare");
+    let mut rows: Vec<Row> = (0..CHUNK).map(|_| Row::default()).collect();
+    let mut total = 0;
+    for n in 0..=(2 * CHUNK + 7) {
+        let builds = (0..n).map(move |i| -> Build {
+            Box::new(move |row: &mut Row| {
+                row.id = format!("b{n}_{i}");
+                row.created = "2026-01-01 10:05:00.000Z".into();
+                row.data = b"{}".to_vec();
+                i % 5 != 4
+            })
+        });
+        insert(&conn, &mut inserts, builds, &mut rows).expect("insert");
+        total += (0..n).filter(|i| i % 5 != 4).count() as i64;
+        let (count, distinct): (i64, i64) = conn
+            .query_row("SELECT count(*), count(DISTINCT id) FROM _logs", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .expect("count");
+        assert_eq!((count, distinct), (total, total), "batch of {n}");
+    }
+    let skipped: i64 = conn
+        .query_row("SELECT count(*) FROM _logs WHERE id = 'b9_4'", [], |r| {
+            r.get(0)
+        })
+        .expect("skipped");
+    assert_eq!(skipped, 0);
 }
 
 #[test]
@@ -134,6 +169,16 @@ fn tables_with_an_id_primary_key_keep_working() {
     let fresh = new_id();
     assert!(db.push(entry(&fresh, "2026-01-01 10:05:00.000Z", 0)));
     db.shutdown();
+    let created_index: bool = db
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM pragma_index_list('_logs') WHERE name = '_logs_idx_created'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? == 1)
+        })
+        .expect("indexes");
+    assert!(created_index, "a table keyed by id keeps its created index");
     let old = entry("pbrandomid0001x", "2026-01-01 10:05:00.000Z", 0);
     assert_eq!(db.get("pbrandomid0001x").expect("read"), Some(old));
     assert_eq!(

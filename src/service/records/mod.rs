@@ -22,7 +22,7 @@ mod write;
 use crate::service::files::{Files, Staged, Upload};
 pub use delete::{DeleteOp, delete, delete_in_tx, truncate};
 pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
-pub use public::{present, to_public, to_public_row, to_public_with};
+pub use public::{PublicView, present, to_public, to_public_row, to_public_with};
 pub use uploads::{Write, create_with_files, settled, update_with_files, written};
 use write::{
     apply_input, auth_create_rules, check_passwords, field_error, new_files, store_err,

@@ -18,6 +18,7 @@ use super::seal::Sealer;
 use crate::schema::Collection;
 use crate::service::{Actor, records, rules};
 use crate::store::changes::{self, ChangeHook, NewChange};
+use crate::store::pool::Deferred;
 use crate::store::records::Action;
 use crate::store::resolver::Old;
 use crate::store::webhooks::{self as db, NewDelivery};
@@ -29,6 +30,9 @@ pub struct EventSource<'a> {
     pub collection: &'a Collection,
     pub record_id: &'a str,
     pub action: &'a str,
+    /// The record after the change (for a delete, as it was). A live
+    /// change may pass the row as written, secrets included: the body shows
+    /// only what [`records::PublicView`] shows, the same either way.
     pub snapshot: &'a Map<String, Value>,
     /// For updates, the row before the change (live: the stored row; in a
     /// replay: the record's previous change-log snapshot, if still kept).
@@ -47,6 +51,12 @@ pub fn iso(pb_time: &str) -> String {
 /// bytes are what `json!` gave): building `Value` trees and printing them
 /// through `Display` cost about half of the outbox's instructions.
 pub fn body(ep: &Endpoint, ev: &EventSource<'_>) -> String {
+    let kind = format!("{}.{}", ev.collection.name, ev.action);
+    body_of(ep, ev, kind)
+}
+
+/// [`body`] with the event type already made (`collection.action`).
+fn body_of(ep: &Endpoint, ev: &EventSource<'_>, kind: String) -> String {
     let c = ev.collection;
     let data = if ep.def.payload_mode == "thin" {
         Data::Thin {
@@ -66,7 +76,7 @@ pub fn body(ep: &Endpoint, ev: &EventSource<'_>) -> String {
     let envelope = Envelope {
         data,
         timestamp: iso(ev.created),
-        kind: format!("{}.{}", c.name, ev.action),
+        kind,
     };
     serde_json::to_string(&envelope).unwrap_or_default()
 }
@@ -85,8 +95,8 @@ enum Data<'a> {
     Full {
         action: &'a str,
         #[serde(rename = "oldRecord", skip_serializing_if = "Option::is_none")]
-        old_record: Option<Value>,
-        record: Value,
+        old_record: Option<records::PublicView<'a>>,
+        record: records::PublicView<'a>,
         seq: i64,
     },
     Thin {
@@ -100,15 +110,17 @@ enum Data<'a> {
 
 /// A row as the payload shows it: hidden fields and auth secrets never
 /// leave; the email does (the receiver is the admin's own system); then
-/// the endpoint's `fields`, if any.
-fn project(ep: &Endpoint, c: &Collection, row: &Map<String, Value>) -> Value {
-    let mut record = records::to_public_with(c, row, &Actor::Guest, true);
-    if !ep.def.fields.is_empty()
-        && let Value::Object(m) = &mut record
-    {
-        m.retain(|k, _| ep.def.fields.iter().any(|f| f == k));
-    }
-    record
+/// the endpoint's `fields`, if any. Borrowed, not copied: the body is the
+/// only thing made from it.
+fn project<'a>(
+    ep: &Endpoint,
+    c: &'a Collection,
+    row: &'a Map<String, Value>,
+) -> records::PublicView<'a> {
+    let fields = &ep.def.fields;
+    records::PublicView::new(c, row, &Actor::Guest, true, |k| {
+        fields.is_empty() || fields.iter().any(|f| f == k)
+    })
 }
 
 /// Does the change pass the endpoint's filter? `@old.*` is the record
@@ -133,9 +145,14 @@ pub fn passes(
 }
 
 impl ChangeHook for Webhooks {
-    fn on_change(&self, conn: &Conn, ch: &NewChange<'_>) -> Result<(), StoreError> {
+    fn on_change(
+        &self,
+        conn: &Conn,
+        ch: &NewChange<'_>,
+        deferred: &mut Vec<Deferred>,
+    ) -> Result<(), StoreError> {
         let endpoints = self.snapshot();
-        let enqueued = enqueue(conn, &endpoints, || Ok(self.schema()), ch)?;
+        let enqueued = enqueue(conn, &endpoints, || Ok(self.schema()), ch, deferred)?;
         if enqueued {
             self.enqueued_seq
                 .fetch_max(ch.seq, std::sync::atomic::Ordering::SeqCst);
@@ -177,9 +194,14 @@ impl Offline {
 }
 
 impl ChangeHook for Offline {
-    fn on_change(&self, conn: &Conn, ch: &NewChange<'_>) -> Result<(), StoreError> {
+    fn on_change(
+        &self,
+        conn: &Conn,
+        ch: &NewChange<'_>,
+        deferred: &mut Vec<Deferred>,
+    ) -> Result<(), StoreError> {
         let schema = || crate::store::Schema::load(conn).map(std::sync::Arc::new);
-        enqueue(conn, &self.endpoints, schema, ch).map(|_| ())
+        enqueue(conn, &self.endpoints, schema, ch, deferred).map(|_| ())
     }
 
     fn wants(&self, c: &Collection, action: Action) -> bool {
@@ -187,13 +209,17 @@ impl ChangeHook for Offline {
     }
 }
 
-/// Writes one delivery row per matching endpoint; whether any was written.
-/// `schema` is only asked for when some endpoint wants the change.
+/// Makes one delivery row per matching endpoint, left in `deferred` (the
+/// end of the group transaction: see [`Deferred`]); whether any was made.
+/// `schema` is only asked for when some endpoint wants the change. The
+/// record as `_changes` keeps it is copied only for an endpoint with a
+/// filter or for an update's `changedFields`; the body borrows the row.
 fn enqueue(
     conn: &Conn,
     endpoints: &[std::sync::Arc<Endpoint>],
     schema: impl FnOnce() -> Result<std::sync::Arc<crate::store::Schema>, StoreError>,
     ch: &NewChange<'_>,
+    deferred: &mut Vec<Deferred>,
 ) -> Result<bool, StoreError> {
     let action = ch.action.as_str();
     let mut wanting = endpoints
@@ -206,37 +232,47 @@ fn enqueue(
         return Ok(false);
     }
     let schema = schema()?;
-    let ev = EventSource {
-        seq: ch.seq,
-        collection: ch.collection,
-        record_id: ch.record_id,
-        action,
-        snapshot: ch.snapshot,
-        old: ch.old,
-        created: ch.created,
-    };
-    let mut event_id = None;
+    let logged = std::cell::OnceCell::new();
+    let logged = || logged.get_or_init(|| changes::loggable(ch.collection, ch.record));
+    let mut event_id: Option<std::sync::Arc<str>> = None;
     let now = super::now_ms();
     for ep in wanting {
-        if ch.action == Action::Update && !ep.changed_enough(ch.old, ch.snapshot) {
+        if ch.action == Action::Update && !ep.changed_enough(ch.old, logged()) {
             continue;
         }
-        if !passes(conn, &schema, ep, &ev)? {
+        let filtered = !ep.def.filter.trim().is_empty();
+        let ev = EventSource {
+            seq: ch.seq,
+            collection: ch.collection,
+            record_id: ch.record_id,
+            action,
+            snapshot: if filtered { logged() } else { ch.record },
+            old: ch.old,
+            created: ch.created,
+        };
+        if filtered && !passes(conn, &schema, ep, &ev)? {
             continue;
         }
-        let id = event_id.get_or_insert_with(super::sign::new_event_id);
-        db::insert_delivery(
-            conn,
-            &NewDelivery {
-                webhook_id: &ep.id,
-                event_id: id,
-                change_seq: Some(ch.seq),
-                kind: &format!("{}.{}", ch.collection.name, action),
-                body: &body(ep, &ev),
-                trigger: "scheduled",
-                now,
-            },
-        )?;
+        let id = event_id
+            .get_or_insert_with(|| super::sign::new_event_id().into())
+            .clone();
+        let kind = format!("{}.{}", ch.collection.name, action);
+        let body = body_of(ep, &ev, kind.clone());
+        let (webhook_id, seq) = (ep.id.clone(), ch.seq);
+        deferred.push(Box::new(move |conn: &Conn| {
+            db::enqueue_delivery(
+                conn,
+                &NewDelivery {
+                    webhook_id: &webhook_id,
+                    event_id: &id,
+                    change_seq: Some(seq),
+                    kind: &kind,
+                    body: &body,
+                    trigger: "scheduled",
+                    now,
+                },
+            )
+        }));
     }
     Ok(event_id.is_some())
 }
@@ -246,40 +282,84 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn endpoint(fields: &[&str], mode: &str) -> Endpoint {
+        Endpoint {
+            id: "e".into(),
+            def: super::super::endpoints::Definition {
+                fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+                payload_mode: mode.into(),
+                ..Default::default()
+            },
+            secret: String::new(),
+            old_secrets: Vec::new(),
+            status: super::super::endpoints::Status::Enabled,
+            disabled_reason: String::new(),
+            disabled_at_seq: None,
+            first_failure_at: None,
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
+    /// The body, serialized from borrowed rows, is byte for byte what the
+    /// `json!` tree of `to_public_with` over the logged record printed,
+    /// whether it is given the row as written (secrets included) or the
+    /// record as `_changes` keeps it.
     #[test]
     fn bodies_are_the_bytes_json_gave() {
-        let record = json!({"id": "r1", "title": "b", "collectionName": "posts"});
-        let old = json!({"id": "r1", "title": "a", "collectionName": "posts"});
-        for with_old in [true, false] {
-            let env = Envelope {
-                data: Data::Full {
-                    action: "update",
-                    old_record: with_old.then(|| old.clone()),
-                    record: record.clone(),
-                    seq: 7,
-                },
-                timestamp: iso("2026-12-05 10:00:00.000Z"),
-                kind: "posts.update".into(),
-            };
-            let mut data = json!({"seq": 7, "action": "update", "record": record});
-            if with_old {
-                data["oldRecord"] = old.clone();
+        let c = crate::schema::system::auth_scaffold().expect("auth scaffold");
+        let row = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let rec = row(
+            json!({"id": "r1", "email": "a@b.c", "emailVisibility": false,
+            "verified": true, "password": "$argon2id$hash", "tokenKey": "secret",
+            "created": "2026-12-05 10:00:00.000Z", "updated": "2026-12-05 10:00:00.000Z"}),
+        );
+        let mut old = rec.clone();
+        old.insert("verified".into(), json!(false));
+        old.remove("updated");
+        for (fields, mode) in [
+            (&[][..], "full"),
+            (&["id", "verified"][..], "full"),
+            (&[][..], "thin"),
+        ] {
+            let ep = endpoint(fields, mode);
+            for (action, with_old) in [("update", true), ("create", false)] {
+                let logged = changes::loggable(&c, &rec);
+                let logged_old = changes::loggable(&c, &old);
+                let public = |r: &Map<String, Value>| {
+                    let mut v = records::to_public_with(&c, r, &Actor::Guest, true);
+                    if let Value::Object(m) = &mut v
+                        && !fields.is_empty()
+                    {
+                        m.retain(|k, _| fields.contains(&k.as_str()));
+                    }
+                    v
+                };
+                let mut data = if mode == "thin" {
+                    json!({"id": "r1", "collectionName": c.name, "action": action, "seq": 7})
+                } else {
+                    json!({"seq": 7, "action": action, "record": public(&logged)})
+                };
+                if with_old && mode == "full" {
+                    data["oldRecord"] = public(&logged_old);
+                }
+                let want = json!({"type": format!("{}.{action}", c.name),
+                    "timestamp": "2026-12-05T10:00:00.000Z", "data": data});
+                for snapshot in [&rec, &logged] {
+                    let ev = EventSource {
+                        seq: 7,
+                        collection: &c,
+                        record_id: "r1",
+                        action,
+                        snapshot,
+                        old: with_old.then_some(&old),
+                        created: "2026-12-05 10:00:00.000Z",
+                    };
+                    let got = body(&ep, &ev);
+                    assert_eq!(got, want.to_string(), "{fields:?} {mode} {action}");
+                    assert!(!got.contains("secret") && !got.contains("argon2"), "{got}");
+                }
             }
-            let want = json!({"type": "posts.update", "timestamp": "2026-12-05T10:00:00.000Z", "data": data});
-            assert_eq!(serde_json::to_string(&env).ok(), Some(want.to_string()));
         }
-        let thin = Envelope {
-            data: Data::Thin {
-                action: "create",
-                collection_name: "posts",
-                id: "r1",
-                seq: 3,
-            },
-            timestamp: "t".into(),
-            kind: "posts.create".into(),
-        };
-        let want = json!({"type": "posts.create", "timestamp": "t",
-            "data": {"id": "r1", "collectionName": "posts", "action": "create", "seq": 3}});
-        assert_eq!(serde_json::to_string(&thin).ok(), Some(want.to_string()));
     }
 }

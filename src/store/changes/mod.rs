@@ -22,9 +22,17 @@ mod read;
 pub use read::{Change, after, collections_after, of_collection_from};
 
 /// Runs inside the write transaction of every appended change, so what it
-/// writes (the webhook outbox) commits or rolls back with the change.
+/// writes (the webhook outbox) commits or rolls back with the change. It
+/// reads on `conn` and leaves its writes in `deferred` (run at the end of
+/// the group transaction, only if the job is kept: see
+/// [`super::pool::Deferred`]).
 pub trait ChangeHook: Send + Sync {
-    fn on_change(&self, conn: &super::Conn, change: &NewChange<'_>) -> Result<(), StoreError>;
+    fn on_change(
+        &self,
+        conn: &super::Conn,
+        change: &NewChange<'_>,
+        deferred: &mut Vec<super::pool::Deferred>,
+    ) -> Result<(), StoreError>;
 
     /// Would a change of `collection` with `action` be looked at? Writers
     /// that would have to copy a row just to pass it as `old` ask first, so
@@ -40,8 +48,9 @@ pub struct NewChange<'a> {
     pub collection: &'a Collection,
     pub record_id: &'a str,
     pub action: Action,
-    /// The stored fields without password hashes (what `_changes` keeps).
-    pub snapshot: &'a Map<String, Value>,
+    /// The record as written (secrets included, like `old`: the hook
+    /// projects it; [`loggable`] gives what `_changes` would keep).
+    pub record: &'a Row_,
     /// For updates, the stored row before the change (secrets included:
     /// the hook projects it), when the writer passed it.
     pub old: Option<&'a Map<String, Value>>,
@@ -174,10 +183,11 @@ fn append(
                 collection: c,
                 record_id: id,
                 action,
-                snapshot: &loggable(c, rec),
+                record: rec,
                 old,
                 created: &created,
             },
+            &mut ctx.deferred,
         )?;
     }
     Ok(seq)

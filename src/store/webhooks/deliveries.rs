@@ -17,25 +17,44 @@ pub struct NewDelivery<'a> {
     pub now: i64,
 }
 
-/// Inserts a pending delivery due now and returns its id; `None` if one
-/// already exists for the same endpoint and change.
-pub fn insert_delivery(db: &dyn Db, d: &NewDelivery<'_>) -> Result<Option<i64>, StoreError> {
-    db.row(
+/// The outbox's insert: a pending delivery due now, nothing if one exists
+/// for the same endpoint and change.
+macro_rules! insert_sql {
+    () => {
         "INSERT INTO _webhook_deliveries
            (webhook_id, event_id, change_seq, type, body, state, trigger, next_attempt_at, created, updated)
          VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?7, ?7)
-         ON CONFLICT DO NOTHING RETURNING id",
-        &[
-            d.webhook_id.into(),
-            d.event_id.into(),
-            d.change_seq.into(),
-            d.kind.into(),
-            d.body.into(),
-            d.trigger.into(),
-            d.now.into(),
-        ],
-        |r| r.int(0),
-    )
+         ON CONFLICT DO NOTHING"
+    };
+}
+
+impl NewDelivery<'_> {
+    fn params(&self) -> [Val<'_>; 7] {
+        [
+            self.webhook_id.into(),
+            self.event_id.into(),
+            self.change_seq.into(),
+            self.kind.into(),
+            self.body.into(),
+            self.trigger.into(),
+            self.now.into(),
+        ]
+    }
+}
+
+/// Inserts a pending delivery due now and returns its id; `None` if one
+/// already exists for the same endpoint and change.
+pub fn insert_delivery(db: &dyn Db, d: &NewDelivery<'_>) -> Result<Option<i64>, StoreError> {
+    db.row(concat!(insert_sql!(), " RETURNING id"), &d.params(), |r| {
+        r.int(0)
+    })
+}
+
+/// [`insert_delivery`] without the id back: the outbox's insert, run once
+/// per delivery in the write path. `RETURNING` makes SQLite collect the
+/// result rows in a temporary table first; nothing there needs the id.
+pub fn enqueue_delivery(db: &dyn Db, d: &NewDelivery<'_>) -> Result<(), StoreError> {
+    db.exec(insert_sql!(), &d.params()).map(|_| ())
 }
 
 /// The frozen body of a delivery.
