@@ -8,6 +8,7 @@
 //! fails to load keeps its last good registrations.
 
 pub mod batch;
+mod bridge;
 mod crons;
 pub mod http;
 pub mod kv;

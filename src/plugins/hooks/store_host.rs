@@ -21,8 +21,31 @@ pub fn host(app: Weak<App>, rt: tokio::runtime::Handle) -> Host {
         let app = app
             .upgrade()
             .ok_or_else(|| HostError::new(503, "the app is shutting down"))?;
-        dispatch(&app, &rt, op, args)
+        if waits(op) {
+            crate::plugins::runtime::blocking(|| dispatch(&app, &rt, op, args))
+        } else {
+            dispatch(&app, &rt, op, args)
+        }
     })
+}
+
+/// Operations that wait on the writer, the network or the mailer (run
+/// through `runtime::blocking`: a route may call them on an async worker).
+/// Reads and in-memory operations answer at once.
+fn waits(op: &str) -> bool {
+    !matches!(
+        op,
+        "collections.find"
+            | "collections.all"
+            | "records.find"
+            | "records.filter"
+            | "records.where"
+            | "db.query"
+            | "settings.get"
+            | "require.read"
+            | "mails.compose"
+            | "template.render"
+    ) && !op.starts_with("store.")
 }
 
 fn dispatch(
