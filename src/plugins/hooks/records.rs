@@ -249,17 +249,21 @@ pub async fn before_batch(
     actor: &Actor,
     requests: &mut [SubRequest],
 ) -> Result<Vec<Option<Planned>>, Error> {
-    let Some(hooks) = app.hooks.get() else {
+    let compat = app.hooks.get().map(|h| h.current());
+    let native = crate::plugins::native::any_record_hook(app);
+    if compat.is_none() && !native {
         return Ok(Vec::new());
-    };
+    }
     batch::check(&app.store, requests)?;
-    let generation = hooks.current();
-    let any = ["create", "update", "delete"].iter().any(|a| {
-        names(a)
-            .iter()
-            .chain([&after_name(a)])
-            .any(|n| generation.hook_names.contains(*n))
-    });
+    let any = native
+        || compat.is_some_and(|generation| {
+            ["create", "update", "delete"].iter().any(|a| {
+                names(a)
+                    .iter()
+                    .chain([&after_name(a)])
+                    .any(|n| generation.hook_names.contains(*n))
+            })
+        });
     if !any {
         return Ok(Vec::new());
     }
