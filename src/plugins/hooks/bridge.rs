@@ -16,6 +16,7 @@
 
 use std::cell::RefCell;
 
+use rquickjs::function::Args;
 use rquickjs::{Ctx, Function, Object};
 
 use super::{Generation, Hooks, pool};
@@ -96,24 +97,26 @@ pub async fn run_pooled(
         .await
 }
 
-/// `__runRoute(idx, event)` with the event built from `req`.
+/// `__runRoute(idx, ...event parts)`: positional arguments (the script
+/// builds the event object with one literal, whose shape QuickJS caches).
 fn call<'js>(ctx: &Ctx<'js>, req: &RouteRequest) -> rquickjs::Result<RouteReply> {
-    let ev = Object::new(ctx.clone())?;
-    ev.set("method", req.method.as_str())?;
-    ev.set("path", req.path.as_str())?;
-    ev.set("rawQuery", req.raw_query.as_str())?;
     let params = Object::new(ctx.clone())?;
     for (k, v) in &req.params {
         params.set(k.as_str(), v.as_str())?;
     }
-    ev.set("params", params)?;
-    ev.set("headerText", req.headers.as_str())?;
-    ev.set("body", req.body.as_str())?;
-    ev.set("ip", req.ip.as_str())?;
-    ev.set("authText", req.auth.as_deref())?;
-    ev.set("schema", req.schema as f64)?;
+    let mut args = Args::new(ctx.clone(), 11);
+    args.push_arg(req.idx as u32)?;
+    args.push_arg(req.method.as_str())?;
+    args.push_arg(req.path.as_str())?;
+    args.push_arg(req.raw_query.as_str())?;
+    args.push_arg(params)?;
+    args.push_arg(req.headers.as_str())?;
+    args.push_arg(req.body.as_str())?;
+    args.push_arg(req.ip.as_str())?;
+    args.push_arg(req.auth.as_deref())?;
+    args.push_arg(req.schema as f64)?;
     let f: Function = ctx.globals().get("__runRoute")?;
-    let out = f.call::<_, rquickjs::Value>((req.idx as u32, ev));
+    let out = f.call_arg::<rquickjs::Value>(args);
     // A call cut short by its budget skips the script's own reset.
     ctx.globals().set("__schemaGen", -1)?;
     reply(out?)

@@ -378,9 +378,10 @@ function __errorResponse(err) {
 }
 
 // A route call from the host (bridge.rs): `idx` in the route table and the
-// request's event data; returns {status, type, body, headers, log}.
-function __runRoute(idx, ev) {
-  __schemaGen = ev.schema;
+// request's parts; returns {status, type, body, headers, log}.
+function __runRoute(idx, method, path, rawQuery, params, headerText, body, ip, authText, schema) {
+  const ev = { method: method, path: path, rawQuery: rawQuery, params: params, headerText: headerText, body: body, ip: ip, authText: authText, __h: null, __q: null };
+  __schemaGen = schema;
   const route = __compiled.routes[idx];
   const e = new __RequestEvent(ev);
   let r;
