@@ -53,18 +53,22 @@ pub fn changes_schema(op: &str) -> bool {
 /// The operations `dispatch` answers on a write connection.
 pub fn answers(op: &str) -> bool {
     changes_schema(op)
-        || matches!(
-            op,
-            "collections.find"
-                | "collections.all"
-                | "records.find"
-                | "records.filter"
-                | "records.where"
-                | "db.query"
-                | "records.save"
-                | "records.delete"
-                | "db.execute"
-        )
+        || reads(op)
+        || matches!(op, "records.save" | "records.delete" | "db.execute")
+}
+
+/// The read operations among them (outside a transaction they go to the
+/// reader pool and answer at once).
+pub fn reads(op: &str) -> bool {
+    matches!(
+        op,
+        "collections.find"
+            | "collections.all"
+            | "records.find"
+            | "records.filter"
+            | "records.where"
+            | "db.query"
+    )
 }
 
 /// Answers `op` inside a write transaction (`ctx`), `schema` being the

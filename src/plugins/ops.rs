@@ -17,8 +17,21 @@ pub fn common(op: &str, args: &Value) -> Option<Result<Value, HostError>> {
         "sleep" => {
             // Bounded: the engine's own time budget still applies around it.
             let ms = args.as_u64().unwrap_or(0).min(10_000);
-            std::thread::sleep(std::time::Duration::from_millis(ms));
+            super::runtime::blocking(|| std::thread::sleep(std::time::Duration::from_millis(ms)));
             Ok(Value::Null)
+        }
+        // A request's query string as `{name: [values]}` (routes parse it
+        // only when a handler reads it).
+        "url.query" => {
+            let mut query = serde_json::Map::new();
+            for (k, v) in crate::urlencoded::pairs(args.as_str().unwrap_or_default().as_bytes()) {
+                if let Some(Value::Array(a)) = query.get_mut(&k) {
+                    a.push(Value::String(v));
+                } else {
+                    query.insert(k, json!([v]));
+                }
+            }
+            Ok(Value::Object(query))
         }
         "log" => {
             let msg = args["msg"].as_str().unwrap_or_default();

@@ -3,6 +3,7 @@
 // JSON to Rust and returns its JSON answer, or throws the ApiError it sent.
 
 function __call(op, args) {
+  if (op in __schemaOps) __colCache = null;
   const r = JSON.parse(__host(op, JSON.stringify(args === undefined ? null : args)));
   if (r.err) {
     // As in PocketBase: a lookup miss reads "sql: no rows in result set"
@@ -282,18 +283,43 @@ class Record {
     return out;
   }
   toJSON() { return this.publicExport(); }
+  // `row` is a fresh object the caller hands over (a host answer).
   __loadStored(row) {
-    this.__data = Object.assign({}, row);
-    delete this.__data.collectionId;
-    delete this.__data.collectionName;
-    this.__original = JSON.parse(JSON.stringify(this.__data));
+    const data = {};
+    let nested = false;
+    for (const k in row) {
+      if (k === "collectionId" || k === "collectionName") continue;
+      const v = row[k];
+      data[k] = v;
+      if (v !== null && typeof v === "object") nested = true;
+    }
+    this.__data = data;
+    // Flat values cannot change under the copy: the copy is the snapshot.
+    this.__original = nested ? JSON.parse(JSON.stringify(data)) : Object.assign({}, data);
     this.__persisted = true;
     return this;
   }
 }
+// Collections found by name or id while a route runs, shared as
+// PocketBase's cached collections are (`record.collection()`): valid for one
+// schema generation (`__schemaGen`, set by the route bridge for the length
+// of a call; -1 elsewhere) and dropped by any schema change made here.
+var __schemaGen = -1;
+let __colCache = null;
+const __schemaOps = { "collections.save": 1, "collections.delete": 1, "collections.import": 1, "db.execute": 1 };
+function __cachedCollection(nameOrId) {
+  if (__schemaGen < 0) return __appFind(nameOrId);
+  if (!__colCache || __colCache.gen !== __schemaGen) __colCache = { gen: __schemaGen, map: new Map() };
+  let c = __colCache.map.get(nameOrId);
+  if (!c) {
+    c = __appFind(nameOrId);
+    __colCache.map.set(nameOrId, c);
+  }
+  return c;
+}
 function __collectionOf(c) {
   if (c instanceof Collection) return c;
-  if (typeof c === "string") return __appFind(c);
+  if (typeof c === "string") return __cachedCollection(c);
   return new Collection(c);
 }
 function __appFind(nameOrId) {
@@ -338,7 +364,7 @@ const __appStore = {
 function __makeApp() {
   const app = {
     findCollectionByNameOrId(nameOrId) { return __appFind(nameOrId); },
-    findCachedCollectionByNameOrId(nameOrId) { return __appFind(nameOrId); },
+    findCachedCollectionByNameOrId(nameOrId) { return __cachedCollection(String(nameOrId)); },
     findAllCollections(...types) {
       return __call("collections.all", types).map((c) => new Collection(c));
     },

@@ -93,11 +93,19 @@ impl std::fmt::Display for JsError {
     }
 }
 
+/// How long a call may keep an async runtime worker to itself before the
+/// worker's other tasks are handed to another thread (and how often that is
+/// tried again while the call goes on).
+const RELEASE_AFTER: Duration = Duration::from_millis(10);
+
 /// One runtime and context with a budget.
 pub struct Engine {
     _rt: Runtime,
     ctx: Context,
     deadline: Arc<AtomicU64>,
+    /// When the running call should release its async worker
+    /// (`release_worker`); `u64::MAX` for calls on plain threads.
+    release_at: Arc<AtomicU64>,
     epoch: Instant,
     limits: Limits,
 }
@@ -110,16 +118,24 @@ impl Engine {
         rt.set_memory_limit(limits.memory);
         rt.set_max_stack_size(512 << 10);
         let deadline = Arc::new(AtomicU64::new(u64::MAX));
+        let release_at = Arc::new(AtomicU64::new(u64::MAX));
         let epoch = Instant::now();
         let d = Arc::clone(&deadline);
+        let r = Arc::clone(&release_at);
         rt.set_interrupt_handler(Some(Box::new(move || {
-            epoch.elapsed().as_micros() as u64 > d.load(Ordering::Relaxed)
+            let now = epoch.elapsed().as_micros() as u64;
+            if now > r.load(Ordering::Relaxed) {
+                r.store(now + RELEASE_AFTER.as_micros() as u64, Ordering::Relaxed);
+                release_worker();
+            }
+            now > d.load(Ordering::Relaxed)
         })));
         let ctx = Context::full(&rt).map_err(plain)?;
         let engine = Self {
             _rt: rt,
             ctx,
             deadline,
+            release_at,
             epoch,
             limits,
         };
@@ -150,23 +166,18 @@ impl Engine {
     /// Runs a script (non-strict, like PocketBase's files) and returns its
     /// completion value as JSON.
     pub fn eval(&self, filename: &str, source: &str) -> Result<Value, JsError> {
-        self.arm();
-        let out = self.ctx.with(|ctx| {
+        self.run(|ctx| {
             let mut o = EvalOptions::default();
             o.strict = false;
             o.filename = Some(filename.to_owned());
-            match ctx.eval_with_options::<rquickjs::Value, _>(source, o) {
-                Ok(v) => Ok(to_json(&ctx, v)),
-                Err(e) => Err(self.caught(&ctx, e)),
-            }
-        });
-        self.disarm();
-        self.finish(out)
+            ctx.eval_with_options::<rquickjs::Value, _>(source, o)
+                .map(|v| to_json(ctx, v))
+        })
     }
 
     /// QuickJS throws `null` when it cannot even allocate the error: name
     /// that. (Outside `ctx.with`: the runtime lock is not re-entrant.)
-    fn finish(&self, out: Result<Value, JsError>) -> Result<Value, JsError> {
+    fn finish<R>(&self, out: Result<R, JsError>) -> Result<R, JsError> {
         out.map_err(|mut e| {
             // Whatever the failed call left unreachable goes now, not at
             // the next call's first allocation.
@@ -186,22 +197,44 @@ impl Engine {
     /// Calls the global function `name` with one string argument; a string
     /// result is parsed as JSON.
     pub fn call(&self, name: &str, arg: &str) -> Result<Value, JsError> {
+        self.run(|ctx| {
+            let f: Function = ctx.globals().get(name)?;
+            let v = f.call::<_, rquickjs::Value>((arg,))?;
+            Ok(match v.as_string().and_then(|s| s.to_string().ok()) {
+                Some(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+                None => to_json(ctx, v),
+            })
+        })
+    }
+
+    /// Runs `f` in the engine's context under the time budget; a thrown
+    /// exception becomes a `JsError`. For callers that pass and read
+    /// JavaScript values directly instead of JSON text.
+    pub fn run<R>(
+        &self,
+        f: impl for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<R>,
+    ) -> Result<R, JsError> {
         self.arm();
-        let out = self.ctx.with(|ctx| {
-            let f: Function = match ctx.globals().get(name) {
-                Ok(f) => f,
-                Err(e) => return Err(self.caught(&ctx, e)),
-            };
-            match f.call::<_, rquickjs::Value>((arg,)) {
-                Ok(v) => Ok(match v.as_string().and_then(|s| s.to_string().ok()) {
-                    Some(s) => serde_json::from_str(&s).unwrap_or(Value::String(s)),
-                    None => to_json(&ctx, v),
-                }),
-                Err(e) => Err(self.caught(&ctx, e)),
-            }
-        });
+        let out = self
+            .ctx
+            .with(|ctx| f(&ctx).map_err(|e| self.caught(&ctx, e)));
         self.disarm();
         self.finish(out)
+    }
+
+    /// `run` for a call made on an async runtime's worker thread: past
+    /// `RELEASE_AFTER` the worker's other tasks move to another thread, so
+    /// a slow call holds up only itself.
+    pub fn run_on_worker<R>(
+        &self,
+        f: impl for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<R>,
+    ) -> Result<R, JsError> {
+        let at = self.epoch.elapsed() + RELEASE_AFTER;
+        self.release_at
+            .store(at.as_micros() as u64, Ordering::Relaxed);
+        let out = self.run(f);
+        self.release_at.store(u64::MAX, Ordering::Relaxed);
+        out
     }
 
     /// Heap bytes in use (for metrics and tests).
@@ -268,6 +301,36 @@ impl Engine {
     }
 }
 
+/// True on a worker (or `block_on`) thread of a multi-threaded tokio
+/// runtime, where `tokio::task::block_in_place` is allowed.
+pub fn on_async_worker() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
+}
+
+/// Runs blocking work (a `block_on`, a sleep, a network call) from a host
+/// operation: on an async worker the worker's other tasks move to another
+/// thread first (and `block_on` is allowed inside); elsewhere it just runs.
+pub fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    if on_async_worker() {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
+/// Hands the current async worker's other tasks to another thread while a
+/// long call keeps this one. `block_in_place` moves the worker's scheduler
+/// to a fresh thread and takes it back when its closure returns if that
+/// thread has not started yet; the short sleep lets it start (the caller
+/// retries at the next interrupt check otherwise, and once the scheduler
+/// has left this thread a retry only sleeps).
+fn release_worker() {
+    if on_async_worker() {
+        tokio::task::block_in_place(|| std::thread::sleep(Duration::from_micros(200)));
+    }
+}
+
 fn plain(e: rquickjs::Error) -> JsError {
     JsError {
         message: e.to_string(),
@@ -326,6 +389,32 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(2));
         // The engine still works afterwards.
         assert_eq!(e.eval("ok.js", "1 + 1").expect("eval"), json!(2));
+    }
+
+    /// The loop ends only when a task queued behind it on the same (only)
+    /// async worker has run: it can run only if the long call handed the
+    /// worker's tasks to another thread. Without that, the call would end
+    /// at its time budget with an error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+    async fn a_long_call_on_an_async_worker_lets_its_other_tasks_run() {
+        use std::sync::atomic::AtomicBool;
+        let call = tokio::spawn(async {
+            let done = Arc::new(AtomicBool::new(false));
+            let queued = std::cell::Cell::new(false);
+            let host: Host = Rc::new(move |op, _| {
+                assert_eq!(op, "done");
+                if !queued.replace(true) {
+                    let d = Arc::clone(&done);
+                    tokio::spawn(async move { d.store(true, Ordering::SeqCst) });
+                }
+                Ok(json!(done.load(Ordering::SeqCst)))
+            });
+            let e = Engine::new(Limits::default(), host, &[]).expect("engine");
+            assert!(on_async_worker());
+            e.run_on_worker(|ctx| ctx.eval::<bool, _>("while (!__call('done')) {} true"))
+        });
+        let out = call.await.expect("task");
+        assert!(out.expect("the queued task ran"));
     }
 
     #[test]

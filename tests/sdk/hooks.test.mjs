@@ -71,6 +71,21 @@ describe('custom routes', () => {
     assert.deepEqual(miss.json, errBody(404, "The requested resource wasn't found."));
   });
 
+  test('a found record\'s collection() follows a schema change', async () => {
+    const post = (await srv.pb.collection('posts').getFullList({ filter: 'slug = "world"' }))[0];
+    const rule = async () => (await srv.api('GET', `/api/posts/${post.id}/rule`)).json.viewRule;
+    const before = await rule();
+    for (let i = 0; i < 4; i++) assert.equal(await rule(), before);
+    await srv.su('PATCH', '/api/collections/posts', { body: { viewRule: "id != ''" } });
+    try {
+      // Several calls: each request thread keeps its own engine and cache.
+      for (let i = 0; i < 8; i++) assert.equal(await rule(), "id != ''");
+    } finally {
+      await srv.su('PATCH', '/api/collections/posts', { body: { viewRule: before } });
+    }
+    assert.equal(await rule(), before);
+  });
+
   test('$app.save of new records and findRecordsByFilter with params', async () => {
     const guest = await srv.api('POST', '/api/posts/bulk', { body: { titles: ['A'] } });
     assert.equal(guest.status, 401);

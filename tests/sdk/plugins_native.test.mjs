@@ -5,8 +5,10 @@
 //    and a cron run through POST /api/crons/{id};
 //  - net.js: async fetch to a local server (allowHosts) and a refused host;
 //  - limits.js: an endless loop ends within the budget while other requests
-//    are served; a memory bomb fails its call and the plugin comes back;
-//  - data.js: record hooks, and db.tx that commits or rolls back.
+//    are served, also when it starts after an await; a memory bomb fails its
+//    call and the plugin comes back;
+//  - data.js: record hooks (REST and /api/batch), and db.tx that commits or
+//    rolls back.
 // Hot reload is in plugins_native_reload.test.mjs.
 import assert from 'node:assert/strict';
 import fsp from 'node:fs/promises';
@@ -140,6 +142,21 @@ describe('limits', { skip: cairnOnly }, () => {
     assert.deepEqual(after.json, { pong: true });
   });
 
+  test('a loop after an await ends at the budget, not at the call timeout', async () => {
+    for (const route of ['loop-after-tick', 'loop-after-timer']) {
+      const t0 = Date.now();
+      const r = await srv.api('GET', `/api/native/${route}`);
+      const took = Date.now() - t0;
+      assert.equal(r.status, 500, route);
+      assert.equal(r.json.message, 'Something went wrong while processing your request.');
+      // The call timeout is 6x the server's budget (30 s by default).
+      assert.ok(took < 3000, `${route} took ${took} ms`);
+    }
+    assert.match(srv.log, /exceeded its time budget of 300 ms per call/);
+    const after = await srv.api('GET', '/api/native/ping');
+    assert.deepEqual(after.json, { pong: true });
+  });
+
   test('a memory bomb fails its call and the plugin serves again', async () => {
     const r = await srv.api('GET', '/api/native/bomb');
     assert.equal(r.status, 500);
@@ -182,6 +199,29 @@ describe('records and db', { skip: cairnOnly }, () => {
     const other = await srv.pb.collection('notes').create({ title: 'gone' });
     const ok = await srv.su('DELETE', `/api/collections/notes/records/${other.id}`);
     assert.equal(ok.status, 204);
+  });
+
+  test('record hooks fire for /api/batch writes', async () => {
+    await srv.su('PATCH', '/api/settings', { body: { batch: { enabled: true } } });
+    const n = (await srv.api('GET', '/api/native/created')).json.created;
+    const create = (title) => ({ method: 'POST', url: '/api/collections/notes/records', body: { title } });
+    const ok = await srv.su('POST', '/api/batch', { body: { requests: [create('Batch One'), create('Batch Two')] } });
+    assert.equal(ok.status, 200, ok.text);
+    assert.deepEqual(ok.json.map((x) => x.body.slug), ['batch-one', 'batch-two']);
+    assert.equal((await srv.api('GET', '/api/native/created')).json.created, n + 2);
+    const up = await srv.su('POST', '/api/batch', {
+      body: { requests: [{ method: 'PATCH', url: `/api/collections/notes/records/${ok.json[0].body.id}`, body: { title: 'Batch Renamed' } }] },
+    });
+    assert.equal(up.status, 200, up.text);
+    assert.equal(up.json[0].body.slug, 'batch-renamed');
+    assert.deepEqual((await srv.api('GET', '/api/native/created')).json.lastUpdate, { was: 'Batch One', now: 'Batch Renamed' });
+    // A refusing hook fails the whole batch: nothing of it is written.
+    const bad = await srv.su('POST', '/api/batch', { body: { requests: [create('Batch Three'), create('forbidden')] } });
+    assert.equal(bad.status, 400, bad.text);
+    assert.equal(bad.json.data.requests['1'].response.message, 'That title is not allowed.');
+    const list = await srv.api('GET', `/api/collections/notes/records?filter=${encodeURIComponent("title='Batch Three'")}`);
+    assert.equal(list.json.totalItems, 0);
+    assert.equal((await srv.api('GET', '/api/native/created')).json.created, n + 2);
   });
 
   test('a handler that returns nothing answers 204', async () => {

@@ -2,7 +2,10 @@
 //! `e.batch`, the list of `{method, url, body}` a handler may change (a
 //! throw answers the batch with that error); then each sub-request runs
 //! its record hooks around its write, all inside the batch's one
-//! transaction (`run`, through `tx`), as in PocketBase.
+//! transaction (`run`, through `tx`), as in PocketBase. Native plugins'
+//! record hooks run for the sub-requests too (before-hooks ahead of the
+//! transaction, as for a single REST write; after-success hooks after the
+//! commit), also when there is no `pb_hooks` directory.
 
 use std::sync::{Arc, Mutex};
 
@@ -87,28 +90,42 @@ pub async fn run(
     requests: Vec<SubRequest>,
 ) -> Result<(Value, Vec<Option<Planned>>), Error> {
     let store = &app.store;
-    let Some(hooks) = app.hooks.get() else {
+    let native = crate::plugins::native::any_record_hook(app);
+    let hooks = app.hooks.get();
+    if hooks.is_none() && !native {
         return Ok((
             batch::run(store, &app.files, actor, req, requests).await?,
             Vec::new(),
         ));
-    };
+    }
     batch::check(store, &requests)?;
-    let generation = hooks.current();
-    let has = |list: &[&str]| list.iter().any(|n| generation.hook_names.contains(*n));
+    let generation = hooks.map(|h| h.current());
+    let has = |list: &[&str]| {
+        generation
+            .as_ref()
+            .is_some_and(|g| list.iter().any(|n| g.hook_names.contains(*n)))
+    };
     let actions = ["create", "update", "delete"];
-    let planned = if actions
-        .iter()
-        .any(|a| has(names(a)) || has(&[after_name(a)]))
+    let planned = if native
+        || actions
+            .iter()
+            .any(|a| has(names(a)) || has(&[after_name(a)]))
     {
         plan(app, &requests)?
     } else {
         Vec::new()
     };
-    if !actions.iter().any(|a| has(names(a))) {
+    let mut requests = requests;
+    if native {
+        native_before(app, actor, &mut requests, &planned).await?;
+    }
+    let chained = hooks
+        .zip(generation.clone())
+        .filter(|_| actions.iter().any(|a| has(names(a))));
+    let Some((hooks, generation)) = chained else {
         let out = batch::run(store, &app.files, actor, req, requests).await?;
         return Ok((out, planned));
-    }
+    };
     let req = batch::context(req);
     let (mut items, mut stored) = (Vec::new(), Vec::new());
     for (r, p) in requests.iter().zip(&planned) {
@@ -148,6 +165,33 @@ pub async fn run(
     };
     let out = batch::finish(store, actor, &req, kept, res).await?;
     Ok((out, planned))
+}
+
+/// Runs the native plugins' before-hooks of every record sub-request, in
+/// request order and before any write (their changes are the data the
+/// `pb_hooks` chains and the writes get); a refusal fails the batch as
+/// PocketBase reports a failed sub-request.
+async fn native_before(
+    app: &App,
+    actor: &Actor,
+    requests: &mut [SubRequest],
+    planned: &[Option<Planned>],
+) -> Result<(), Error> {
+    for (i, (r, p)) in requests.iter_mut().zip(planned).enumerate() {
+        let Some(p) = p else { continue };
+        let body = std::mem::take(&mut r.body);
+        r.body = crate::plugins::native::record_before(
+            app,
+            &p.c,
+            p.action,
+            actor,
+            p.id.as_deref(),
+            body,
+        )
+        .await
+        .map_err(|e| batch::failed(i, &e))?;
+    }
+    Ok(())
 }
 
 fn poisoned() -> Error {

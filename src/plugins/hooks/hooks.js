@@ -221,6 +221,8 @@ function __install(table) {
     hooks: t.hooks.map((h) => ({ name: h.name, tags: h.tags, fn: lazy(h.handler) })),
     crons: t.crons.map((c) => ({ id: c.id, fn: lazy(c.handler) })),
   };
+  // Each route's whole chain (global middlewares, its own, the handler), once.
+  for (const r of __compiled.routes) r.chain = __compiled.middlewares.concat(r.middlewares, [r.handler]);
 }
 
 function __capitalize(msg) {
@@ -235,82 +237,127 @@ function __authRecord(a) {
   return new Record(new Collection(a.collection), null).__loadStored(a.record);
 }
 
-function __requestEvent(ev) {
-  const headers = {};
-  for (const k of Object.keys(ev.headers || {})) headers[k.toLowerCase()] = ev.headers[k];
-  const query = ev.query || {};
-  const store = {};
-  const e = {
-    app: $app,
-    auth: __authRecord(ev.auth),
-    request: {
-      method: ev.method,
-      host: headers["host"] || "",
-      remoteAddr: ev.ip,
-      body: ev.body,
-      pathValue(name) { return (ev.params || {})[name] || ""; },
-      header: {
-        get(k) { return headers[String(k).toLowerCase()] || ""; },
-        values(k) { const v = headers[String(k).toLowerCase()]; return v ? [v] : []; },
-      },
-      url: {
-        path: ev.path,
-        rawQuery: ev.rawQuery || "",
-        query() {
-          return {
-            get(k) { const v = query[k]; return v && v.length ? v[0] : ""; },
-            has(k) { return k in query; },
-            values(k) { return query[k] || []; },
-          };
-        },
-        string() { return ev.path + (ev.rawQuery ? "?" + ev.rawQuery : ""); },
-      },
-      cookie(name) {
-        const m = new RegExp("(?:^|;\\s*)" + name + "=([^;]*)").exec(headers["cookie"] || "");
-        if (!m) throw new Error("http: named cookie not present");
-        return { name: name, value: decodeURIComponent(m[1]) };
-      },
-    },
-    __res: null,
-    __headers: {},
-    response: { header() { return { set(k, v) { e.__headers[k] = String(v); }, get(k) { return e.__headers[k] || ""; }, add(k, v) { e.__headers[k] = String(v); }, del(k) { delete e.__headers[k]; } }; } },
-    hasSuperuserAuth() { return !!(e.auth && e.auth.isSuperuser()); },
-    isTLS() { return false; },
-    realIP() { return ev.ip; },
-    remoteIP() { return ev.ip; },
-    get(k) { return store[k]; },
-    set(k, v) { store[k] = v; },
-    requestInfo() {
-      let body = {};
-      try { body = ev.body ? JSON.parse(ev.body) : {}; } catch (_) { body = {}; }
-      const q = {};
-      for (const k of Object.keys(query)) q[k] = query[k][0];
-      const h = {};
-      for (const k of Object.keys(headers)) h[k.replace(/-/g, "_")] = headers[k];
-      return { auth: e.auth, body: body, query: q, headers: h, method: ev.method, context: "default", hasSuperuserAuth: () => e.hasSuperuserAuth() };
-    },
-    bindBody(dst) {
-      const info = e.requestInfo();
-      Object.assign(dst, info.body);
-      return dst;
-    },
-    json(status, data) { e.__res = { status: status, type: "application/json", body: JSON.stringify(data === undefined ? null : data) }; },
-    string(status, s) { e.__res = { status: status, type: "text/plain; charset=utf-8", body: String(s) }; },
-    html(status, s) { e.__res = { status: status, type: "text/html; charset=utf-8", body: String(s) }; },
-    xml(status, data) { e.__res = { status: status, type: "application/xml; charset=utf-8", body: String(data) }; },
-    blob(status, type, bytes) { e.__res = { status: status, type: type, body: toString(bytes) }; },
-    noContent(status) { e.__res = { status: status || 204, type: "", body: "" }; },
-    redirect(status, url) { e.__headers["Location"] = url; e.__res = { status: status, type: "", body: "" }; },
-    error(status, message, data) { return new ApiError(status, message, data); },
-    badRequestError(message, data) { return new BadRequestError(message, data); },
-    notFoundError(message, data) { return new NotFoundError(message, data); },
-    forbiddenError(message, data) { return new ForbiddenError(message, data); },
-    unauthorizedError(message, data) { return new UnauthorizedError(message, data); },
-    findUploadedFiles() { __unsupported("e.findUploadedFiles"); },
-    next() {},
-  };
-  return e;
+// The request event of routes and request hooks. Methods live on the
+// prototypes (built once per engine); a request carries only its own state,
+// and headers, query, auth and the response helpers are made on first use.
+// `ev` is what the host sent: {method, path, rawQuery, params, body, ip}
+// plus either `headerText` ("name: value" lines) / `authText` (JSON) from
+// the route bridge, or `headers` / `query` / `auth` objects.
+function __headersOf(ev) {
+  if (ev.__h) return ev.__h;
+  const h = {};
+  if (ev.headers) {
+    for (const k of Object.keys(ev.headers)) h[k.toLowerCase()] = ev.headers[k];
+  } else if (ev.headerText) {
+    for (const line of ev.headerText.split("\n")) {
+      const i = line.indexOf(": ");
+      if (i > 0) h[line.slice(0, i)] = line.slice(i + 2);
+    }
+  }
+  return (ev.__h = h);
 }
+function __queryOf(ev) {
+  if (ev.__q) return ev.__q;
+  return (ev.__q = ev.query || (ev.rawQuery ? __call("url.query", ev.rawQuery) : {}));
+}
+class __UrlQuery {
+  constructor(q) { this.__q = q; }
+  get(k) { const v = this.__q[k]; return v && v.length ? v[0] : ""; }
+  has(k) { return k in this.__q; }
+  values(k) { return this.__q[k] || []; }
+}
+class __HeaderView {
+  constructor(ev) { this.__ev = ev; }
+  get(k) { return __headersOf(this.__ev)[String(k).toLowerCase()] || ""; }
+  values(k) { const v = __headersOf(this.__ev)[String(k).toLowerCase()]; return v ? [v] : []; }
+}
+class __URL {
+  constructor(ev) { this.__ev = ev; this.path = ev.path; this.rawQuery = ev.rawQuery || ""; }
+  query() { return new __UrlQuery(__queryOf(this.__ev)); }
+  string() { return this.path + (this.rawQuery ? "?" + this.rawQuery : ""); }
+}
+class __Request {
+  constructor(ev) { this.__ev = ev; this.method = ev.method; this.remoteAddr = ev.ip; this.body = ev.body; this.__url = null; }
+  get host() { return __headersOf(this.__ev)["host"] || ""; }
+  get header() { return new __HeaderView(this.__ev); }
+  get url() { return this.__url || (this.__url = new __URL(this.__ev)); }
+  pathValue(name) { const p = this.__ev.params; return (p && p[name]) || ""; }
+  cookie(name) {
+    const m = new RegExp("(?:^|;\\s*)" + name + "=([^;]*)").exec(__headersOf(this.__ev)["cookie"] || "");
+    if (!m) throw new Error("http: named cookie not present");
+    return { name: name, value: decodeURIComponent(m[1]) };
+  }
+}
+class __ResponseHeader {
+  constructor(e) { this.__e = e; }
+  __map() { return this.__e.__headers || (this.__e.__headers = {}); }
+  set(k, v) { this.__map()[k] = String(v); }
+  get(k) { return this.__map()[k] || ""; }
+  add(k, v) { this.__map()[k] = String(v); }
+  del(k) { delete this.__map()[k]; }
+}
+class __Response {
+  constructor(e) { this.__e = e; }
+  header() { return new __ResponseHeader(this.__e); }
+}
+class __RequestEvent {
+  constructor(ev) {
+    this.__ev = ev;
+    this.app = $app;
+    this.__auth = undefined;
+    this.__request = null;
+    this.__store = null;
+    this.__res = null;
+    this.__headers = null;
+  }
+  get auth() {
+    if (this.__auth === undefined) {
+      const ev = this.__ev;
+      this.__auth = __authRecord(ev.auth !== undefined ? ev.auth : (ev.authText ? JSON.parse(ev.authText) : null));
+    }
+    return this.__auth;
+  }
+  set auth(v) { this.__auth = v; }
+  get request() { return this.__request || (this.__request = new __Request(this.__ev)); }
+  get response() { return new __Response(this); }
+  hasSuperuserAuth() { return !!(this.auth && this.auth.isSuperuser()); }
+  isTLS() { return false; }
+  realIP() { return this.__ev.ip; }
+  remoteIP() { return this.__ev.ip; }
+  get(k) { return this.__store ? this.__store[k] : undefined; }
+  set(k, v) { (this.__store || (this.__store = {}))[k] = v; }
+  requestInfo() {
+    const ev = this.__ev;
+    let body = {};
+    try { body = ev.body ? JSON.parse(ev.body) : {}; } catch (_) { body = {}; }
+    const query = __queryOf(ev);
+    const q = {};
+    for (const k of Object.keys(query)) q[k] = query[k][0];
+    const headers = __headersOf(ev);
+    const h = {};
+    for (const k of Object.keys(headers)) h[k.replace(/-/g, "_")] = headers[k];
+    return { auth: this.auth, body: body, query: q, headers: h, method: ev.method, context: "default", hasSuperuserAuth: () => this.hasSuperuserAuth() };
+  }
+  bindBody(dst) {
+    Object.assign(dst, this.requestInfo().body);
+    return dst;
+  }
+  json(status, data) { this.__res = { status: status, type: "application/json", body: JSON.stringify(data === undefined ? null : data) }; }
+  string(status, s) { this.__res = { status: status, type: "text/plain; charset=utf-8", body: String(s) }; }
+  html(status, s) { this.__res = { status: status, type: "text/html; charset=utf-8", body: String(s) }; }
+  xml(status, data) { this.__res = { status: status, type: "application/xml; charset=utf-8", body: String(data) }; }
+  blob(status, type, bytes) { this.__res = { status: status, type: type, body: toString(bytes) }; }
+  noContent(status) { this.__res = { status: status || 204, type: "", body: "" }; }
+  redirect(status, url) { (this.__headers || (this.__headers = {}))["Location"] = url; this.__res = { status: status, type: "", body: "" }; }
+  error(status, message, data) { return new ApiError(status, message, data); }
+  badRequestError(message, data) { return new BadRequestError(message, data); }
+  notFoundError(message, data) { return new NotFoundError(message, data); }
+  forbiddenError(message, data) { return new ForbiddenError(message, data); }
+  unauthorizedError(message, data) { return new UnauthorizedError(message, data); }
+  findUploadedFiles() { __unsupported("e.findUploadedFiles"); }
+  next() {}
+}
+function __requestEvent(ev) { return new __RequestEvent(ev); }
 
 // Runs `list` (functions of e) as a chain: each calls e.next() to go on.
 function __chain(e, list, last) {
@@ -331,19 +378,24 @@ function __errorResponse(err) {
   return { status: 400, type: "application/json", body: JSON.stringify({ data: {}, message: "Something went wrong while processing your request.", status: 400 }), log: String(err && err.stack ? err + "\n" + err.stack : err) };
 }
 
-function __runRoute(payload) {
-  const p = JSON.parse(payload);
-  const route = __compiled.routes[p.idx];
-  const e = __requestEvent(p.event);
+// A route call from the host (bridge.rs): `idx` in the route table and the
+// request's parts; returns {status, type, body, headers, log}.
+function __runRoute(idx, method, path, rawQuery, params, headerText, body, ip, authText, schema) {
+  const ev = { method: method, path: path, rawQuery: rawQuery, params: params, headerText: headerText, body: body, ip: ip, authText: authText, __h: null, __q: null };
+  __schemaGen = schema;
+  const route = __compiled.routes[idx];
+  const e = new __RequestEvent(ev);
+  let r;
   try {
-    __chain(e, __compiled.middlewares.concat(route.middlewares, [route.handler]), null);
+    __chain(e, route.chain, null);
+    r = e.__res || { status: 200, type: "", body: "" };
   } catch (err) {
     if (err && err.message === "sql: no rows in result set") err = new NotFoundError();
-    return JSON.stringify(Object.assign(__errorResponse(err), { headers: e.__headers }));
+    r = __errorResponse(err);
   }
-  const r = e.__res || { status: 200, type: "", body: "" };
+  __schemaGen = -1;
   r.headers = e.__headers;
-  return JSON.stringify(r);
+  return r;
 }
 
 function __hooksFor(names, collection) {

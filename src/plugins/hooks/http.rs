@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::bridge::{self, RouteReply, RouteRequest};
 use crate::app::App;
 use crate::http::extract::Caller;
 use crate::plugins::runtime::HostError;
@@ -50,40 +51,64 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> 
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_default();
-    let mut query: Map<String, Value> = Map::new();
-    for (k, v) in crate::urlencoded::pairs(parts.uri.query().unwrap_or_default().as_bytes()) {
-        if let Some(Value::Array(a)) = query.get_mut(&k) {
-            a.push(Value::String(v));
-        } else {
-            query.insert(k, json!([v]));
+    let mut headers = String::new();
+    for (k, v) in &parts.headers {
+        if let Ok(v) = v.to_str() {
+            headers.extend([k.as_str(), ": ", v, "\n"]);
         }
     }
-    let headers: Map<String, Value> = parts
-        .headers
-        .iter()
-        .filter_map(|(k, v)| Some((k.as_str().to_owned(), json!(v.to_str().ok()?))))
-        .collect();
-    let event = json!({
-        "method": method,
-        "path": path,
-        "rawQuery": parts.uri.query().unwrap_or_default(),
-        "query": query,
-        "headers": headers,
-        "params": params,
-        "body": String::from_utf8_lossy(&body),
-        "ip": ip,
-        "auth": auth_json(&actor),
-    });
-    let arg = json!({"idx": idx, "event": event}).to_string();
-    match hooks.call(generation, "__runRoute", arg).await {
-        Ok(v) => response(&v),
+    let req = RouteRequest {
+        idx,
+        method,
+        path,
+        raw_query: parts.uri.query().unwrap_or_default().to_owned(),
+        params: params.into_iter().collect(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+        ip,
+        auth: actor
+            .identity()
+            .is_some()
+            .then(|| auth_json(&actor).to_string()),
+        schema: app.store.schema().generation,
+    };
+    let out = match bridge::run_here(hooks, &generation, &req) {
+        Some(out) => out,
+        None => bridge::run_pooled(hooks, Arc::clone(&generation), req).await,
+    };
+    match out {
+        Ok(r) => reply(r),
         Err(e) => {
             // Time budget, memory limit or a broken engine: logged, and
             // answered like any other script error.
-            tracing::error!(route = %path, error = %e, "route handler failed");
+            tracing::error!(route = %parts.uri.path(), error = %e, "route handler failed");
             error(400, "Something went wrong while processing your request.")
         }
     }
+}
+
+/// The response a route handler built.
+fn reply(r: RouteReply) -> Response {
+    if !r.log.is_empty() {
+        tracing::error!(error = %r.log, "route handler threw");
+    }
+    let mut res = Response::new(Body::from(r.body));
+    *res.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+    let h = res.headers_mut();
+    if !r.content_type.is_empty()
+        && let Ok(val) = HeaderValue::from_str(&r.content_type)
+    {
+        h.insert(axum::http::header::CONTENT_TYPE, val);
+    }
+    for (k, v) in r.headers {
+        if let (Ok(name), Ok(val)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            h.insert(name, val);
+        }
+    }
+    res
 }
 
 /// The request's caller, or the response refusing its credentials.

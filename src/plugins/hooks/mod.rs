@@ -8,6 +8,7 @@
 //! fails to load keeps its last good registrations.
 
 pub mod batch;
+mod bridge;
 pub mod collections;
 mod crons;
 pub mod http;

@@ -19,10 +19,13 @@ pub struct Call {
     pub terminal: Option<super::tx::Terminal>,
 }
 
+/// Work for an engine (or the error that kept one from starting); answers
+/// its caller itself and returns whether the engine must be replaced.
+type Work = Box<dyn FnOnce(Result<&Engine, JsError>) -> bool + Send>;
+
 struct Job {
     generation: Arc<Generation>,
-    call: Call,
-    reply: tokio::sync::oneshot::Sender<Result<Value, JsError>>,
+    work: Work,
 }
 
 /// Builds a worker's host (its `$app`).
@@ -51,22 +54,44 @@ impl Pool {
         }
     }
 
-    /// Runs `call` on a free worker with `generation`'s handlers.
+    /// Runs `call` on a free worker with `generation`'s handlers (its
+    /// REST write installed for `tx.write`).
     pub async fn run(&self, generation: Arc<Generation>, call: Call) -> Result<Value, JsError> {
+        let Call {
+            func,
+            arg,
+            terminal,
+        } = call;
+        self.run_with(generation, move |e| {
+            super::tx::set_terminal(terminal);
+            e.call(func, &arg)
+        })
+        .await
+    }
+
+    /// Runs `f` on a free worker's engine with `generation`'s handlers.
+    /// Whatever transaction `f` left open is rolled back before it answers.
+    pub async fn run_with<R: Send + 'static>(
+        &self,
+        generation: Arc<Generation>,
+        f: impl FnOnce(&Engine) -> Result<R, JsError> + Send + 'static,
+    ) -> Result<R, JsError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
+        let work: Work = Box::new(move |engine| {
+            let out = engine.and_then(f);
+            super::tx::reset();
+            // A full heap may not empty again: start the next job afresh.
+            let broken = out.as_ref().is_err_and(JsError::out_of_memory);
+            let _ = reply.send(out);
+            broken
+        });
         let sent = self
             .tx
             .lock()
             .ok()
             .and_then(|g| {
-                g.as_ref().map(|tx| {
-                    tx.send(Job {
-                        generation,
-                        call,
-                        reply,
-                    })
-                    .is_ok()
-                })
+                g.as_ref()
+                    .map(|tx| tx.send(Job { generation, work }).is_ok())
             })
             .unwrap_or(false);
         let closed = || JsError {
@@ -135,7 +160,7 @@ fn worker(
             match engine_for(limits, make_host(), &globals, Some(&generation.table)) {
                 Ok(e) => current = Some((generation.id, e)),
                 Err(e) => {
-                    let _ = job.reply.send(Err(e));
+                    (job.work)(Err(e));
                     continue;
                 }
             }
@@ -143,13 +168,8 @@ fn worker(
         let Some((_, engine)) = current.as_ref() else {
             continue;
         };
-        super::tx::set_terminal(job.call.terminal);
-        let out = engine.call(job.call.func, &job.call.arg);
-        super::tx::reset();
-        if out.as_ref().is_err_and(|e| e.out_of_memory()) {
-            // A full heap may not empty again: start the next job afresh.
+        if (job.work)(Ok(engine)) {
             current = None;
         }
-        let _ = job.reply.send(out);
     }
 }

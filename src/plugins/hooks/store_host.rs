@@ -21,12 +21,33 @@ pub fn host(app: Weak<App>, rt: tokio::runtime::Handle) -> Host {
         let app = app
             .upgrade()
             .ok_or_else(|| HostError::new(503, "the app is shutting down"))?;
-        // Inside a transaction: its operations, on the writer's connection.
-        if let Some(r) = super::tx::route(&app, &rt, op, &args) {
+        // Inside a transaction: its operations, on the writer's connection
+        // (they wait on the writer, so on an async worker they hand its
+        // other tasks on first).
+        if super::tx::routes(op)
+            && let Some(r) =
+                crate::plugins::runtime::blocking(|| super::tx::route(&app, &rt, op, &args))
+        {
             return r;
         }
-        dispatch(&app, &rt, op, args)
+        if waits(op) {
+            crate::plugins::runtime::blocking(|| dispatch(&app, &rt, op, args))
+        } else {
+            dispatch(&app, &rt, op, args)
+        }
     })
+}
+
+/// Operations that wait on the writer, the network or the mailer (run
+/// through `runtime::blocking`: a route may call them on an async worker).
+/// Reads and in-memory operations answer at once.
+fn waits(op: &str) -> bool {
+    !conn_host::reads(op)
+        && !matches!(
+            op,
+            "settings.get" | "require.read" | "mails.compose" | "template.render"
+        )
+        && !op.starts_with("store.")
 }
 
 fn dispatch(

@@ -24,8 +24,9 @@
 //! the price of one transaction, as in PocketBase, where a transaction holds
 //! SQLite's write lock.
 //!
-//! The state is per worker thread (a worker runs one call at a time);
-//! `reset` after each call rolls back whatever the call left open.
+//! The state is per thread (a pool worker, or the async worker a route
+//! runs on, runs one call at a time); `reset` after each call rolls back
+//! whatever the call left open.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -104,6 +105,14 @@ pub fn set_terminal(t: Option<Terminal>) {
 pub fn reset() {
     let old = STATE.with(|s| std::mem::take(&mut *s.borrow_mut()));
     drop(old); // dropping the channel ends the job: it rolls back
+}
+
+/// Whether `route` may answer `op`: a transaction operation, or any
+/// operation while a session is open on this thread. A cheap test, so the
+/// host asks it first and hands the worker on (`runtime::blocking`) only
+/// for what waits on the writer.
+pub fn routes(op: &str) -> bool {
+    op.starts_with("tx.") || STATE.with(|s| s.borrow().session.is_some())
 }
 
 /// Answers the transaction operations (`tx.begin`, `tx.end`, `tx.write`)

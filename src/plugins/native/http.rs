@@ -107,6 +107,14 @@ fn with_hook(plugins: &Plugins, name: &str, c: &Collection) -> Vec<Arc<Instance>
         .collect()
 }
 
+/// Whether any plugin has a record hook (batch requests then plan their
+/// sub-requests' hooks, as they do for pb_hooks).
+pub fn any_record_hook(app: &App) -> bool {
+    app.plugins
+        .get()
+        .is_some_and(|p| p.current().iter().any(|i| !i.def.hooks.is_empty()))
+}
+
 fn collection_json(c: &Collection) -> Value {
     json!({"id": c.id, "name": c.name.as_str()})
 }

@@ -176,6 +176,12 @@ struct State {
     next: u64,
     /// Host operations in flight.
     inflight: usize,
+    /// The call whose JavaScript runs now (its start, or the jobs after one
+    /// of its host operations settled): the call an interrupted promise job
+    /// fails, since an interrupt cannot reject the call's own promise.
+    current: Option<u64>,
+    /// The call that started each host operation in flight.
+    owner: HashMap<u64, u64>,
     done: mpsc::UnboundedSender<(u64, String)>,
     loaded: Option<Result<Value, String>>,
     ops: Arc<OpsCtx>,
@@ -213,6 +219,8 @@ impl Js {
             replies: HashMap::new(),
             next: 1,
             inflight: 0,
+            current: None,
+            owner: HashMap::new(),
             done: done_tx,
             loaded: None,
             ops,
@@ -340,6 +348,7 @@ impl Js {
             let id = st.next;
             st.next += 1;
             st.replies.insert(id, m.reply);
+            st.current = Some(id);
             id
         };
         if let Err(message) = self.enter("__dispatch", (id, m.kind, m.payload)) {
@@ -354,7 +363,11 @@ impl Js {
     }
 
     fn settle(&mut self, id: u64, text: &str) {
-        self.state.borrow_mut().inflight -= 1;
+        {
+            let mut st = self.state.borrow_mut();
+            st.inflight -= 1;
+            st.current = st.owner.remove(&id);
+        }
         let _ = self.enter("__settle", (id, text.to_owned()));
     }
 
@@ -393,9 +406,23 @@ impl Js {
                 Err(e) => {
                     let msg = e.0.with(|ctx| caught(&ctx, rquickjs::Error::Exception));
                     tracing::error!(plugin = %self.state.borrow().ops.plugin, error = %msg, "plugin job failed");
+                    self.fail_current(&msg);
                 }
             }
         }
+        self.state.borrow_mut().current = None;
+    }
+
+    /// A promise job of the current call died (its budget ran out, or the
+    /// heap): the call is answered now instead of at its timeout.
+    fn fail_current(&self, message: &str) {
+        let mut st = self.state.borrow_mut();
+        let Some(reply) = st.current.and_then(|id| st.replies.remove(&id)) else {
+            return;
+        };
+        let err = call_error(&json!({ "message": message }), st.budget, st.memory);
+        st.oom |= err.out_of_memory;
+        let _ = reply.send(Err(err));
     }
 
     fn arm(&self) {
@@ -424,6 +451,9 @@ fn host(st: &Rc<RefCell<State>>, op: &str, args: Value) -> Result<Value, String>
             let id = s.next;
             s.next += 1;
             s.inflight += 1;
+            if let Some(call) = s.current {
+                s.owner.insert(id, call);
+            }
             let (done, cx) = (s.done.clone(), Arc::clone(&s.ops));
             let name = args["op"].as_str().unwrap_or_default().to_owned();
             tokio::spawn(async move {

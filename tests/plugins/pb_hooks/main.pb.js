@@ -17,6 +17,12 @@ routerAdd("GET", "/api/posts/{id}/summary", (e) => {
   return e.json(200, { id: post.id, title: post.getString("title"), views: post.getInt("views") })
 })
 
+// record.collection() of a found record: the collection as it is now.
+routerAdd("GET", "/api/posts/{id}/rule", (e) => {
+  const post = $app.findRecordById("posts", e.request.pathValue("id"))
+  return e.json(200, { viewRule: post.collection().viewRule })
+})
+
 routerAdd("POST", "/api/posts/bulk", (e) => {
   const body = e.requestInfo().body
   const posts = $app.findCollectionByNameOrId("posts")
