@@ -311,6 +311,7 @@ fn scalar_cmp(d: Dialect, a: &Side, op: Op, b: &Side) -> String {
                 _ => like_pattern(d, b_sql),
             };
             let like = d.like(op.base() == Op::NotLike);
+            let a_sql = d.as_text(&a_sql);
             format!("({a_sql} {like} {pattern} ESCAPE '\\')")
         }
         // `base()` never returns an any-of operator.

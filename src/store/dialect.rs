@@ -80,6 +80,16 @@ impl Dialect {
         }
     }
 
+    /// `x` as text for a pattern match: SQLite matches any value by its
+    /// text; PostgreSQL has no `ILIKE` on `jsonb` (multiple values, JSON)
+    /// or numbers, so the text form is matched, as on SQLite.
+    pub fn as_text(self, x: &str) -> String {
+        match self {
+            Dialect::Sqlite => x.to_owned(),
+            Dialect::Postgres => format!("CAST({x} AS TEXT)"),
+        }
+    }
+
     /// Position of `needle` in `hay` (0 when absent).
     pub fn instr(self, hay: &str, needle: &str) -> String {
         match self {
