@@ -59,12 +59,16 @@ fn placeholders_and_null_safe_equality() {
 
 #[test]
 fn like_is_ilike_and_wraps_columns_with_strpos() {
+    // The text form is matched, so jsonb and numeric columns work too.
     let c = pg("title ~ 'a_b'");
-    assert_eq!(c.sql, "(\"posts\".\"title\" ILIKE $1 ESCAPE '\\')");
+    assert_eq!(
+        c.sql,
+        "(CAST(\"posts\".\"title\" AS TEXT) ILIKE $1 ESCAPE '\\')"
+    );
     assert_eq!(c.params, vec![Param::Text("%a\\_b%".into())]);
     let col = pg("title !~ owner").sql;
     assert!(
-        col.starts_with("(\"posts\".\"title\" NOT ILIKE (CASE WHEN strpos("),
+        col.starts_with("(CAST(\"posts\".\"title\" AS TEXT) NOT ILIKE (CASE WHEN strpos("),
         "{col}"
     );
     assert!(!col.contains("instr("), "{col}");
