@@ -76,8 +76,19 @@ def rss_parts(pid: int) -> dict[str, int]:
 
 def footprint(pid: int, data_dir: Path) -> dict[str, Any]:
     files = dir_files(data_dir)
-    return {"data_dir_bytes": sum(files.values()), "data_dir_files": files,
+    return {"data_dir_bytes": sum(files.values()), "data_dir_files": grouped(files),
             "rss_kib": rss_parts(pid)}
+
+
+def grouped(files: dict[str, int]) -> dict[str, int]:
+    """Top-level files as they are; everything under a folder (the uploaded files in
+    `storage/`, thousands after the upload scenario) summed as `folder/`, so the
+    results file stays small."""
+    out: dict[str, int] = {}
+    for name, size in files.items():
+        key = name.split("/", 1)[0] + "/" if "/" in name else name
+        out[key] = out.get(key, 0) + size
+    return out
 
 
 def set_password_cost(admin: Any, collection: str, cost: int | None) -> int | None:

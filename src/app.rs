@@ -124,7 +124,13 @@ impl App {
         if self.broker.is_empty() {
             return;
         }
-        let target = *self.store.changes().borrow();
+        let target = match self.store.is_postgres() {
+            false => *self.store.changes().borrow(),
+            true => match self.store.read(crate::store::changes::flush_mark) {
+                Ok(t) => t,
+                Err(_) => return,
+            },
+        };
         let mut rx = self.fanned_out.subscribe();
         let wait = rx.wait_for(|done| *done >= target);
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), wait).await;
@@ -193,6 +199,9 @@ pub async fn serve_on(
         // Realtime streams never finish by themselves: end them.
         closing.broker.close_all();
     };
+    if app.store.is_postgres() {
+        tokio::spawn(follow_cluster(Arc::clone(&app)));
+    }
     let ops = crate::ops::start(&app);
     crate::plugins::hooks::start(&app);
     crate::plugins::native::start(&app);
@@ -201,6 +210,27 @@ pub async fn serve_on(
     let served = crate::http::server::serve(listener, router, limits, shutdown).await;
     ops.abort();
     served
+}
+
+/// Several nodes on one PostgreSQL database: what another node changed in
+/// the schema or the settings is loaded here when the change feed wakes
+/// (its commit notified this node, or the 250 ms poll).
+async fn follow_cluster(app: Arc<App>) {
+    let mut wake = app.store.wakeups();
+    while wake.changed().await.is_ok() {
+        let settings = app.store.follow_cluster().and_then(|changed| {
+            changed
+                .then(|| app.store.read(crate::store::settings::load))
+                .transpose()
+        });
+        match settings {
+            // This node's own saves are in force already (installing them
+            // again would reset the rate-limit counters).
+            Ok(Some(v)) if *app.settings() != v => app.set_settings(v),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "reading what other nodes changed failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -232,6 +232,9 @@ fn configure_backups(app: &App) {
 /// Starts the scheduler's ticks; returns the task to abort on shutdown.
 pub fn start(app: &Arc<App>) -> tokio::task::JoinHandle<()> {
     register_builtin_jobs(app);
+    // Several nodes on one PostgreSQL database: one runs the ticks.
+    let leader = Arc::clone(app);
+    app.cron.set_leader(move || leader.store.leads());
     // The files sweep also runs at start: orphans left by a crash go at once.
     app.cron.run_now(FILES_SWEEP);
     apply_backup_schedule(app);

@@ -16,10 +16,11 @@
  * @param {import('pocketbase').default} pb  an SDK client
  * @param {string} collection  collection name or id
  * @param {string} topic  '*' or a record id
- * @param {(e: {action: string, record?: object, seq: number}) => void} callback
- * @param {{since?: number, query?: object, headers?: object}} [options]
+ * @param {(e: {action: string, record?: object, seq: number|string}) => void} callback
+ * @param {{since?: number|string, query?: object, headers?: object}} [options]
  *   since: the last seq already processed (0 = everything retained;
- *   omit to start from now).
+ *   omit to start from now). A number on SQLite; on PostgreSQL a string
+ *   token of fixed width, which compares in order as a string.
  */
 export async function subscribeResumable(pb, collection, topic, callback, options = {}) {
   let last = options.since ?? null;

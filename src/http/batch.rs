@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::error::ApiError;
@@ -18,7 +19,7 @@ pub async fn batch(
     State(app): State<Arc<App>>,
     ctx: Ctx,
     b: Result<RecordForm, ApiError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     batch::check_enabled(&app.store)?;
     let unreadable = || {
         ApiError::new(
@@ -58,9 +59,11 @@ pub async fn batch(
         });
     }
     // pb_hooks: onBatchRequest, each sub-request's before-hooks, then after the commit
-    hooks::before(&app, &ctx.actor, &mut requests).await?;
+    if let Some(res) = hooks::before(&app, &ctx.actor, &mut requests).await? {
+        return Ok(res);
+    }
     let (out, planned) = hooks::run(&app, &ctx.actor, &ctx.req, requests).await?;
     app.realtime_flush().await;
     hooks::after(&app, planned, &out).await;
-    Ok(Json(out))
+    Ok(Json(out).into_response())
 }

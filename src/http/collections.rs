@@ -13,6 +13,7 @@ use super::error::ApiError;
 use super::extract::{Query, Superuser};
 use crate::app::App;
 use crate::plugins::hooks::collections as collection_hooks;
+use crate::plugins::hooks::records::Outcome;
 use crate::plugins::{self, automigrate::Change};
 use crate::schema::{Collection, CollectionKind, system};
 use crate::service::{collections, records};
@@ -56,12 +57,15 @@ pub async fn create(
     State(app): State<Arc<App>>,
     Superuser(actor): Superuser,
     b: Result<Body, BodyError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let msg = "Failed to load the collection type data due to invalid formatting.";
     // pb_hooks around the write (plugins/hooks/collections.rs)
-    let out = collection_hooks::write(&app, &actor, None, false, body(b, msg)?).await?;
+    let out = match collection_hooks::write(&app, &actor, None, false, body(b, msg)?).await? {
+        Outcome::Done(out) => out,
+        Outcome::Answered(res) => return Ok(res),
+    };
     plugins::automigrate(&app.config, &app.store, Change::Created(&out)).await;
-    Ok(Json(out))
+    Ok(Json(out).into_response())
 }
 
 pub async fn update(
@@ -69,13 +73,16 @@ pub async fn update(
     Superuser(actor): Superuser,
     Path(name): Path<String>,
     b: Result<Body, BodyError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = find(&app, &name)?;
     let old = c.to_json();
     let msg = "Failed to load the submitted data due to invalid formatting.";
-    let out = collection_hooks::write(&app, &actor, Some(c), false, body(b, msg)?).await?;
+    let out = match collection_hooks::write(&app, &actor, Some(c), false, body(b, msg)?).await? {
+        Outcome::Done(out) => out,
+        Outcome::Answered(res) => return Ok(res),
+    };
     plugins::automigrate(&app.config, &app.store, Change::Updated(&old, &out)).await;
-    Ok(Json(out))
+    Ok(Json(out).into_response())
 }
 
 pub async fn delete(
@@ -85,7 +92,10 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let c = find(&app, &name)?;
     let old = c.to_json();
-    collection_hooks::write(&app, &actor, Some(c), true, Value::Null).await?;
+    let out = collection_hooks::write(&app, &actor, Some(c), true, Value::Null).await?;
+    if let Outcome::Answered(res) = out {
+        return Ok(res);
+    }
     plugins::automigrate(&app.config, &app.store, Change::Deleted(&old)).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

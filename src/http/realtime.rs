@@ -19,6 +19,7 @@ use crate::app::App;
 use crate::realtime::fanout;
 use crate::realtime::{Message, SetError};
 use crate::schema::validate::FieldError;
+use crate::store::realtime_clients;
 
 /// PocketBase's limits: a client idle (nothing sent) this long is closed,
 /// and no connection lives longer than `MAX_AGE`; the SDK reconnects.
@@ -36,6 +37,20 @@ struct Guard {
 impl Drop for Guard {
     fn drop(&mut self) {
         self.app.broker.disconnect(&self.id);
+        if self.app.store.is_postgres()
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let (app, id) = (Arc::clone(&self.app), self.id.clone());
+            rt.spawn(async move {
+                let gone = app
+                    .store
+                    .write(move |ctx| realtime_clients::forget(ctx.conn, &id))
+                    .await;
+                if let Err(e) = gone {
+                    tracing::warn!(error = %e, "realtime: forgetting a client failed");
+                }
+            });
+        }
     }
 }
 
@@ -55,6 +70,18 @@ struct Stream {
 pub async fn connect(State(app): State<Arc<App>>, ClientInfo(info): ClientInfo) -> Response {
     let (client, rx) = app.broker.connect(&info.ip);
     let id = client.id.clone();
+    if app.store.is_postgres() {
+        // Before `PB_CONNECT`: the subscription request that follows may
+        // reach another node, which looks the client up there.
+        let (cid, node, ip) = (id.clone(), app.broker.node().to_owned(), info.ip.clone());
+        let registered = app
+            .store
+            .write(move |ctx| realtime_clients::register(ctx.conn, &cid, &node, &ip))
+            .await;
+        if let Err(e) = registered {
+            tracing::warn!(error = %e, "realtime: registering a client for other nodes failed");
+        }
+    }
     let now = tokio::time::Instant::now();
     let state = Stream {
         rx,
@@ -192,10 +219,9 @@ pub async fn subscribe(
 ) -> Result<StatusCode, ApiError> {
     let Form(body) = body.map_err(|_| invalid(Map::new()))?;
     let (id, subs) = parse_subscribe(&body)?;
-    let client = app
-        .broker
-        .get(&id)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid client id."))?;
+    let Some(client) = app.broker.get(&id) else {
+        return remote_subscribe(&app, &actor, &info.ip, id, &subs).await;
+    };
     if client.ip != info.ip {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -215,11 +241,59 @@ pub async fn subscribe(
     }
 }
 
+/// A subscription request for a client whose stream another node holds
+/// (several nodes on one PostgreSQL database: `realtime/remote.rs`),
+/// checked against its row as a local one would be against the client.
+/// A request whose auth does not match the client's is dropped there.
+async fn remote_subscribe(
+    app: &App,
+    actor: &crate::service::Actor,
+    ip: &str,
+    id: String,
+    subs: &[String],
+) -> Result<StatusCode, ApiError> {
+    let missing = || ApiError::new(StatusCode::NOT_FOUND, "Missing or invalid client id.");
+    if !app.store.is_postgres() {
+        return Err(missing());
+    }
+    let node = app.broker.node();
+    let held = app
+        .store
+        .read(|db| realtime_clients::ip_of(db, &id, node))?;
+    match held {
+        None => return Err(missing()),
+        Some(from) if from != ip => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "Invalid realtime client.",
+            ));
+        }
+        Some(_) => {}
+    }
+    let body = crate::realtime::remote::body(actor, subs);
+    let left = app
+        .store
+        .write(move |ctx| realtime_clients::request(ctx.conn, &id, &body))
+        .await?;
+    if left {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(missing())
+    }
+}
+
 /// `GET /api/realtime/seq` (Cairn): the change log's current end, a
 /// `resume` position meaning "from now on".
-pub async fn seq(State(app): State<Arc<App>>) -> axum::Json<Value> {
-    let seq = *app.store.changes().borrow();
-    axum::Json(json!({ "seq": seq }))
+pub async fn seq(State(app): State<Arc<App>>) -> Result<axum::Json<Value>, ApiError> {
+    let seq = match app.store.is_postgres() {
+        false => *app.store.changes().borrow(),
+        true => return Ok(axum::Json(json!({ "seq": feed_head(&app)?.token() }))),
+    };
+    Ok(axum::Json(json!({ "seq": seq })))
+}
+
+fn feed_head(app: &App) -> Result<crate::store::changes::Pos, ApiError> {
+    Ok(app.store.read(crate::store::changes::head)?)
 }
 
 const SUCCESS: &str = "../_/#/auth/oauth2-redirect-success";

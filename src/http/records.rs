@@ -11,10 +11,12 @@ use super::error::ApiError;
 use super::extract::{Ctx, Query};
 use super::upload::RecordForm;
 use crate::app::App;
-use crate::plugins::hooks::records as hooks;
+use crate::plugins::hooks::records::{self as hooks, Outcome};
+use crate::plugins::hooks::request;
 use crate::plugins::hooks::write::{Rest, write};
 use crate::schema::Collection;
 use crate::service::records::{self, ListQuery, Shape};
+use serde_json::json;
 
 fn shape(q: &Query) -> Shape {
     Shape {
@@ -66,12 +68,16 @@ pub async fn view(
     Path((coll, id)): Path<(String, String)>,
     ctx: Ctx,
     q: Query,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = collection(&app, &coll)?;
     let v = records::view(&app.store, &c, &ctx.actor, &ctx.req, &id)?;
-    Ok(Json(
-        shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
-    ))
+    // pb_hooks: onRecordViewRequest may refuse, answer itself or reshape the record
+    let hook = "onRecordViewRequest";
+    let v = match request::record(&app, &c, hook, &ctx.actor, v, json!({})).await? {
+        Outcome::Done((v, _)) => v,
+        Outcome::Answered(res) => return Ok(res),
+    };
+    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?).into_response())
 }
 
 pub async fn create(
@@ -80,20 +86,20 @@ pub async fn create(
     ctx: Ctx,
     q: Query,
     form: RecordForm,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
     // pb_hooks around the write (plugins/hooks/write.rs)
     let w = rest(&app, &c, "create", &ctx, None);
-    let v = write(w, form.body, form.uploads).await?;
-    let v = v.unwrap_or_default();
+    let v = match write(w, form.body, form.uploads).await? {
+        Outcome::Done(v) => v.unwrap_or_default(),
+        Outcome::Answered(res) => return Ok(res),
+    };
     claims.consume().await;
     app.realtime_flush().await;
     // pb_hooks: after the commit
     hooks::after(&app, &c, "create", &v).await;
-    Ok(Json(
-        shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
-    ))
+    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?).into_response())
 }
 
 pub async fn update(
@@ -102,20 +108,20 @@ pub async fn update(
     ctx: Ctx,
     q: Query,
     form: RecordForm,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = collection_for_write(&app, &coll)?;
     let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
     // pb_hooks around the write (plugins/hooks/write.rs)
     let w = rest(&app, &c, "update", &ctx, Some(id));
-    let v = write(w, form.body, form.uploads).await?;
-    let v = v.unwrap_or_default();
+    let v = match write(w, form.body, form.uploads).await? {
+        Outcome::Done(v) => v.unwrap_or_default(),
+        Outcome::Answered(res) => return Ok(res),
+    };
     claims.consume().await;
     app.realtime_flush().await;
     // pb_hooks: after the commit
     hooks::after(&app, &c, "update", &v).await;
-    Ok(Json(
-        shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?,
-    ))
+    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?).into_response())
 }
 
 pub async fn delete(
@@ -127,7 +133,9 @@ pub async fn delete(
     // pb_hooks around the delete (plugins/hooks/write.rs), and after its commit
     let gone = hooks::stored(&app, &c, &id);
     let w = rest(&app, &c, "delete", &ctx, Some(id));
-    write(w, Default::default(), Vec::new()).await?;
+    if let Outcome::Answered(res) = write(w, Default::default(), Vec::new()).await? {
+        return Ok(res);
+    }
     app.realtime_flush().await;
     if let Some(r) = gone {
         hooks::after(&app, &c, "delete", &r).await;

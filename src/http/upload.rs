@@ -85,14 +85,13 @@ async fn refuse_declared(body: axum::body::Body, declared: u64, limit: u64) -> A
 /// Streams one file part into memory while it fits in what is left of
 /// the request's [`files::upload::MEMORY_PER_REQUEST`] (`mem_left`, reduced
 /// by what this part keeps), else into a temp file, sniffing its first
-/// bytes. `hint` (the body's declared length) sizes the gathering buffer
-/// once instead of doubling it chunk by chunk.
+/// bytes. Held parts keep the chunks multer hands out (slices of its
+/// buffer), so their bytes are not copied again before they are stored.
 async fn spool(
     app: &App,
     key: String,
     original: String,
     mut field: multer::Field<'static>,
-    hint: u64,
     mem_left: &mut usize,
 ) -> Result<Upload, ApiError> {
     // The Upload owns its temp file once there is one (removed on drop,
@@ -105,7 +104,7 @@ async fn spool(
         size: 0,
         mime: String::new(),
     };
-    let mut buf: Vec<u8> = Vec::with_capacity(hint.min(*mem_left as u64) as usize);
+    let mut held: Vec<bytes::Bytes> = Vec::new();
     let mut file: Option<tokio::fs::File> = None;
     loop {
         let chunk = match field.chunk().await {
@@ -121,15 +120,16 @@ async fn spool(
         up.size += chunk.len() as u64;
         match file.as_mut() {
             Some(f) => f.write_all(&chunk).await.map_err(internal)?,
-            None if buf.len() + chunk.len() <= *mem_left => buf.extend_from_slice(&chunk),
+            None if up.size <= *mem_left as u64 => held.push(chunk),
             None => {
                 // Too large to hold: sniff now, then stream to a temp file.
-                let head = [&buf[..], &chunk[..]].concat();
-                up.mime = names::sniff(&head[..head.len().min(names::SNIFF_LEN)]);
+                held.push(chunk);
+                up.mime = names::sniff(&head(&held));
                 up.path = files::upload::temp_path(&app.files.tmp);
                 let mut f = tokio::fs::File::create(&up.path).await.map_err(internal)?;
-                f.write_all(&head).await.map_err(internal)?;
-                buf = Vec::new();
+                for part in held.drain(..) {
+                    f.write_all(&part).await.map_err(internal)?;
+                }
                 file = Some(f);
             }
         }
@@ -137,12 +137,33 @@ async fn spool(
     match file {
         Some(mut f) => f.flush().await.map_err(internal)?,
         None => {
-            up.mime = names::sniff(&buf[..buf.len().min(names::SNIFF_LEN)]);
-            *mem_left -= buf.len();
-            up.data = Some(buf.into());
+            up.mime = names::sniff(&head(&held));
+            *mem_left -= up.size as usize;
+            up.data = Some(held);
         }
     }
     Ok(up)
+}
+
+/// The first [`names::SNIFF_LEN`] bytes of `parts` (borrowed when the first
+/// chunk holds them).
+fn head(parts: &[bytes::Bytes]) -> std::borrow::Cow<'_, [u8]> {
+    match parts.first() {
+        Some(p) if p.len() >= names::SNIFF_LEN || parts.len() == 1 => {
+            std::borrow::Cow::Borrowed(&p[..p.len().min(names::SNIFF_LEN)])
+        }
+        _ => {
+            let mut out: Vec<u8> = Vec::with_capacity(names::SNIFF_LEN);
+            for p in parts {
+                let want = names::SNIFF_LEN - out.len();
+                out.extend_from_slice(&p[..p.len().min(want)]);
+                if out.len() == names::SNIFF_LEN {
+                    break;
+                }
+            }
+            std::borrow::Cow::Owned(out)
+        }
+    }
 }
 
 impl RecordForm {
@@ -207,8 +228,7 @@ impl FromRequest<Arc<App>> for RecordForm {
             };
             let key = field.name().unwrap_or_default().to_owned();
             if let Some(original) = field.file_name().map(str::to_owned) {
-                let hint = declared.unwrap_or(0);
-                uploads.push(spool(app, key, original, field, hint, &mut mem_left).await?);
+                uploads.push(spool(app, key, original, field, &mut mem_left).await?);
                 continue;
             }
             let text = field.text().await.map_err(|_| too_large())?;

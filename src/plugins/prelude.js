@@ -4,7 +4,11 @@
 
 function __call(op, args) {
   if (op in __schemaOps) __colCache = null;
-  const r = JSON.parse(__host(op, JSON.stringify(args === undefined ? null : args)));
+  return __answer(__host(op, JSON.stringify(args === undefined ? null : args)));
+}
+// A host answer (`{ok}` or `{err}`, as JSON text).
+function __answer(text) {
+  const r = JSON.parse(text);
   if (r.err) {
     // As in PocketBase: a lookup miss reads "sql: no rows in result set"
     // (a 404 when uncaught in a route), a validation failure keeps its data
@@ -269,6 +273,9 @@ class Record {
   setPassword(p) { this.__data.password = p; this.__data.passwordConfirm = p; }
   setRandomPassword() { const p = $security.randomString(30); this.setPassword(p); return p; }
   isSuperuser() { return this.__collection && this.__collection.name === "_superusers"; }
+  // Auth records (plugins/hooks/auth.rs): against the stored record.
+  newAuthToken() { return __call("auth.token", { collection: this.__collection.id, id: this.id }); }
+  validatePassword(p) { return __call("auth.checkPassword", { collection: this.__collection.id, id: this.id, password: String(p) }); }
   original() { const r = new Record(this.__collection, this.__original); r.__persisted = this.__persisted; return r; }
   clone() { const r = new Record(this.__collection, JSON.parse(JSON.stringify(this.__data))); r.__persisted = this.__persisted; r.__original = this.__original; return r; }
   fresh() { return this.clone(); }
@@ -379,7 +386,12 @@ function __makeApp() {
       if (model instanceof Record) __call("records.validate", __recordPayload(model));
     },
     delete(model) {
-      if (model instanceof Collection) { __call("collections.delete", model.id || model.name); return; }
+      if (model instanceof Collection) {
+        const del = () => { __call("collections.delete", model.id || model.name); };
+        if (__modelHooks) return __modelHooks.removeCollection(model, del);
+        del();
+        return;
+      }
       if (model instanceof Record) {
         const del = () => { __call("records.delete", { collection: model.collection().id, id: model.id }); };
         if (__modelHooks) return __modelHooks.remove(model, del);
@@ -390,7 +402,8 @@ function __makeApp() {
     },
     findRecordById(c, id) {
       const col = __collectionOf(c);
-      return __recordFrom(col, __call("records.find", { collection: col.id, id: id }));
+      const row = __hostFind(col.id, String(id)); // the row, or a failure's text
+      return __recordFrom(col, typeof row === "string" ? __answer(row) : row);
     },
     findRecordsByIds(c, ids) {
       const col = __collectionOf(c);
@@ -445,8 +458,9 @@ function __recordPayload(r) {
 }
 function __save(model, validate) {
   if (model instanceof Collection) {
-    const saved = __call("collections.save", model.toJSON());
-    unmarshal(saved, model);
+    const write = () => unmarshal(__call("collections.save", model.toJSON()), model);
+    if (__modelHooks) return __modelHooks.saveCollection(model, validate, write);
+    write();
     return;
   }
   if (model instanceof Record) {

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rquickjs::context::EvalOptions;
-use rquickjs::{Context, Ctx, Function, Runtime};
+use rquickjs::{Context, Ctx, Function, Object, Runtime};
 use serde_json::{Value, json};
 
 /// The PocketBase-compatible API, written in JavaScript over `__host`.
@@ -140,18 +140,16 @@ impl Engine {
             limits,
         };
         engine.ctx.with(|ctx| -> Result<(), JsError> {
+            let find = Rc::clone(&host);
             let f = Function::new(ctx.clone(), move |op: String, args: String| -> String {
                 let args = serde_json::from_str(&args).unwrap_or(Value::Null);
-                let out = match host(&op, args) {
-                    Ok(v) => json!({ "ok": v }),
-                    Err(e) => {
-                        json!({"err": {"status": e.status, "message": e.message, "data": e.data}})
-                    }
-                };
-                out.to_string()
+                answer(host(&op, args))
             })
             .map_err(plain)?;
             ctx.globals().set("__host", f).map_err(plain)?;
+            ctx.globals()
+                .set("__hostFind", find_fn(&ctx, find).map_err(plain)?)
+                .map_err(plain)?;
             for (name, v) in globals {
                 let v = ctx.json_parse(v.to_string()).map_err(plain)?;
                 ctx.globals().set(*name, v).map_err(plain)?;
@@ -331,6 +329,62 @@ fn release_worker() {
     }
 }
 
+/// `$app.findRecordById`, the most used finder, as a host function of its
+/// own: its two strings cross as they are, and the found row comes back as
+/// a JavaScript object built here (no JSON text either way). A failure
+/// comes back as `answer`'s text, for `__answer` to throw.
+fn find_fn<'js>(ctx: &Ctx<'js>, host: Host) -> rquickjs::Result<Function<'js>> {
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, c: String, id: String| -> rquickjs::Result<rquickjs::Value<'js>> {
+            match host("records.find", json!({"collection": c, "id": id})) {
+                Ok(row) => to_js(&ctx, &row),
+                Err(e) => rquickjs::String::from_str(ctx, &answer(Err(e))).map(|s| s.into_value()),
+            }
+        },
+    )
+}
+
+/// A JSON value as a JavaScript value, as `JSON.parse` would make it (own,
+/// enumerable, writable properties; a `__proto__` key is a property).
+fn to_js<'js>(ctx: &Ctx<'js>, v: &Value) -> rquickjs::Result<rquickjs::Value<'js>> {
+    use rquickjs::object::Property;
+    let c = ctx.clone();
+    Ok(match v {
+        Value::Null => rquickjs::Value::new_null(c),
+        Value::Bool(b) => rquickjs::Value::new_bool(c, *b),
+        Value::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
+            Some(i) => rquickjs::Value::new_int(c, i),
+            None => rquickjs::Value::new_number(c, n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => rquickjs::String::from_str(c, s)?.into_value(),
+        Value::Array(list) => {
+            let a = rquickjs::Array::new(c)?;
+            for (i, x) in list.iter().enumerate() {
+                a.set(i, to_js(ctx, x)?)?;
+            }
+            a.into_value()
+        }
+        Value::Object(m) => {
+            let o = Object::new(c)?;
+            for (k, x) in m {
+                let p = Property::from(to_js(ctx, x)?);
+                o.prop(k.as_str(), p.writable().enumerable().configurable())?;
+            }
+            o.into_value()
+        }
+    })
+}
+
+/// A host operation's result as the script reads it (`__answer`).
+fn answer(out: Result<Value, HostError>) -> String {
+    match out {
+        Ok(v) => json!({ "ok": v }),
+        Err(e) => json!({"err": {"status": e.status, "message": e.message, "data": e.data}}),
+    }
+    .to_string()
+}
+
 fn plain(e: rquickjs::Error) -> JsError {
     JsError {
         message: e.to_string(),
@@ -373,6 +427,41 @@ mod tests {
             .eval("t.js", "__call('echo', {a: 1}).a + __hooks.length")
             .expect("eval");
         assert_eq!(v, json!(3));
+    }
+
+    #[test]
+    fn a_found_row_is_built_as_json_parse_would_build_it() {
+        let row = json!({"id": "r1", "n": 3, "big": 9_007_199_254_740_000_i64, "f": 1.5,
+            "ok": true, "none": null, "tags": ["a", 2], "j": {"__proto__": {"x": 1}, "k": "v"}});
+        let answer = row.clone();
+        let host: Host = Rc::new(move |op, args| match op {
+            "records.find" if args["id"] == "r1" => Ok(answer.clone()),
+            _ => Err(HostError::new(404, "sql: no rows in result set")),
+        });
+        let e = Engine::new(Limits::default(), host, &[]).expect("engine");
+        let same = e
+            .eval("t.js", "JSON.stringify(__hostFind('c', 'r1'))")
+            .expect("eval");
+        assert_eq!(
+            serde_json::from_str::<Value>(same.as_str().unwrap()).unwrap(),
+            row
+        );
+        // `__proto__` in data is an own key, not the object's prototype.
+        let own = concat!(
+            "const j = __hostFind('c', 'r1').j;",
+            "[Object.getPrototypeOf(j) === Object.prototype, Object.keys(j).join(), j.x === undefined]"
+        );
+        assert_eq!(
+            e.eval("t.js", own).expect("eval"),
+            json!([true, "__proto__,k", true])
+        );
+        // A miss is the host's error text, which `__answer` throws.
+        let miss =
+            "try { __answer(__hostFind('c', 'nope')); 'no throw' } catch (err) { err.message }";
+        assert_eq!(
+            e.eval("t.js", miss).expect("eval"),
+            json!("sql: no rows in result set")
+        );
     }
 
     #[test]

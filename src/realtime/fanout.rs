@@ -30,7 +30,8 @@ use crate::schema::{Access, Collection, RuleKind, datetime};
 use crate::service::records::field_rules::FieldReads;
 use crate::service::records::{Shape, to_public_with};
 use crate::service::{Actor, rules};
-use crate::store::changes::{self, Change};
+use crate::store::changes::{self, Change, Pos, Seen};
+use crate::store::realtime_clients;
 use crate::store::records::{self, Where};
 
 /// Work for the fan-out task besides new changes.
@@ -47,7 +48,25 @@ pub fn subscribe(
     actor: &Actor,
     subs: Vec<String>,
 ) -> Result<(), super::SetError> {
-    for sub in app.broker.set_subscriptions(&client.id, actor, subs)? {
+    // Changes committed before this request are not news to it, however
+    // far the fan-out has got with them.
+    let now = match app.store.is_postgres() {
+        false => Some(Seen::At(Pos::Seq(*app.store.changes().borrow()))),
+        true => app.store.read(changes::now).ok(),
+    };
+    subscribe_from(app, client, actor, subs, now)
+}
+
+/// `subscribe`, with new subscriptions live after `now` (the fan-out's own
+/// position, for requests it applies itself: `remote.rs`).
+pub fn subscribe_from(
+    app: &App,
+    client: &Arc<Client>,
+    actor: &Actor,
+    subs: Vec<String>,
+    now: Option<Seen>,
+) -> Result<(), super::SetError> {
+    for sub in app.broker.set_subscriptions(&client.id, actor, subs, now)? {
         let client = Arc::clone(client);
         let _ = app.fanout.send(Command::Resume { client, sub });
     }
@@ -75,23 +94,27 @@ fn run(
     rt: &tokio::runtime::Handle,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
-    let mut seq_rx = app.store.changes();
-    let mut cursor = *seq_rx.borrow_and_update();
+    let mut wake = app.store.wakeups();
+    wake.borrow_and_update();
+    let mut cursor = head(app);
+    let mut applied = HashMap::new();
     let mut last_trim = Instant::now();
     loop {
-        catch_up(app, &mut seq_rx, &mut cursor);
+        catch_up(app, &mut cursor, &mut applied);
         if last_trim.elapsed() >= TRIM_EVERY {
-            trim(app, rt);
+            if app.store.leads() {
+                trim(app, rt);
+            }
             last_trim = Instant::now();
         }
         let next = rt.block_on(async {
             tokio::select! {
                 biased;
                 cmd = commands.recv() => cmd.map(Some),
-                changed = seq_rx.changed() => changed.ok().map(|()| None),
+                changed = wake.changed() => changed.ok().map(|()| None),
                 // No timer here: a timer polled while the runtime shuts
                 // down panics this thread. Trimming waits for the next
-                // commit, which is also the only thing that grows the log.
+                // wake-up (a commit, or PostgreSQL's poll).
             }
         });
         match next {
@@ -100,7 +123,7 @@ fn run(
                 // Changes committed since the last pass go out first, so
                 // the resume point is compared with what has committed
                 // (a stale cursor would answer a valid position `reset`).
-                catch_up(app, &mut seq_rx, &mut cursor);
+                catch_up(app, &mut cursor, &mut applied);
                 resume(app, &client, sub, cursor)
             }
             Some(None) => {}
@@ -108,34 +131,60 @@ fn run(
     }
 }
 
+/// Where the feed ends now. SQLite's is the writer's last seq (no query
+/// on every commit while nobody listens).
+fn head(app: &App) -> Pos {
+    if !app.store.is_postgres() {
+        return Pos::Seq(*app.store.changes().borrow());
+    }
+    app.store.read(changes::head).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "realtime: reading the change feed's end failed");
+        Pos::Span {
+            lo: 0,
+            hi: 0,
+            seq: 0,
+        }
+    })
+}
+
 /// Delivers every change committed after `cursor` to the live
 /// subscribers, moving `cursor` (and `fanned_out`) along.
-fn catch_up(app: &App, seq_rx: &mut tokio::sync::watch::Receiver<i64>, cursor: &mut i64) {
+fn catch_up(app: &App, cursor: &mut Pos, applied: &mut HashMap<String, i64>) {
     // Nobody connected: nothing to deliver, so skip reading the log (a
     // client that connects later and resumes reads it itself).
     if app.broker.is_empty() {
-        *cursor = (*cursor).max(*seq_rx.borrow_and_update());
-        app.fanned_out.send_replace(*cursor);
+        *cursor = head(app);
+        app.fanned_out.send_replace(cursor.mark());
     }
     while !app.broker.is_empty() {
-        let batch = match app
-            .store
-            .read(|conn| changes::after(conn, &app.store.schema(), *cursor, BATCH))
-        {
+        let schema = app.store.schema();
+        // Subscription requests other nodes took for this node's clients,
+        // read after the horizon: each is in force before any change that
+        // committed after it.
+        let mut requests = Vec::new();
+        let node = app.broker.node();
+        let read = app.store.read(|conn| {
+            changes::next(conn, &schema, *cursor, BATCH, &mut |db| {
+                requests = realtime_clients::pending(db, node)?;
+                Ok(())
+            })
+        });
+        let (batch, next) = match read {
             Ok(b) => b,
             Err(e) => {
                 tracing::error!(error = %e, "realtime: reading the change log failed");
                 break;
             }
         };
-        if batch.is_empty() {
+        super::remote::apply(app, applied, requests, *cursor);
+        if batch.is_empty() && next == *cursor {
             break;
         }
         for ch in &batch {
             deliver(app, ch, None);
-            *cursor = ch.seq;
         }
-        app.fanned_out.send_replace(*cursor);
+        *cursor = next;
+        app.fanned_out.send_replace(cursor.mark());
     }
 }
 
@@ -153,32 +202,60 @@ fn trim(app: &App, rt: &tokio::runtime::Handle) {
     }
 }
 
-/// Replays `(since, cursor]` to one resumed subscription, then makes it live.
-fn resume(app: &App, client: &Arc<Client>, mut sub: Sub, cursor: i64) {
-    let since = sub.resume.unwrap_or(cursor);
-    let oldest = app.store.read(changes::oldest).ok().flatten();
-    let reachable = since >= cursor || oldest.is_some_and(|o| o <= since + 1);
-    if since > cursor || !reachable {
-        let data = json!({"action": "reset", "seq": cursor}).to_string();
+/// Replays what a resumed subscription missed up to `cursor`, then makes
+/// it live; a position the log cannot serve gets one `reset` event.
+fn resume(app: &App, client: &Arc<Client>, sub: Sub, cursor: Pos) {
+    let pg = app.store.is_postgres();
+    let token = sub.resume.as_deref().and_then(|t| Pos::parse(t, pg));
+    let ok = token.filter(|&t| {
+        app.store
+            .read(|conn| changes::reachable(conn, t, cursor))
+            .unwrap_or(false)
+    });
+    let Some(token) = ok else {
+        let data = json!({"action": "reset", "seq": cursor.token()}).to_string();
         send(app, client, Arc::from(sub.raw.as_str()), Arc::from(data));
-    } else {
-        sub.live_from = 0;
-        let mut from = since;
-        while from < cursor {
-            let batch = match app
-                .store
-                .read(|conn| changes::after(conn, &app.store.schema(), from, BATCH))
-            {
-                Ok(b) if !b.is_empty() => b,
-                _ => break,
-            };
-            for ch in batch.iter().take_while(|ch| ch.seq <= cursor) {
-                deliver(app, ch, Some((client, &sub)));
+        client.set_live(&sub.raw, None);
+        return;
+    };
+    let page = |f: &dyn Fn(&dyn crate::store::sql::Db) -> Result<Vec<Change>, _>| {
+        app.store.read(|conn| f(conn)).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "realtime: replaying the change log failed");
+            Vec::new()
+        })
+    };
+    match (token, cursor) {
+        (Pos::Seq(since), Pos::Seq(end)) => {
+            let mut from = since;
+            while from < end {
+                let schema = app.store.schema();
+                let batch = page(&|conn| changes::after(conn, &schema, from, BATCH));
+                for ch in batch.iter().take_while(|ch| ch.seq <= end) {
+                    deliver(app, ch, Some((client, &sub)));
+                }
+                match batch.last() {
+                    Some(c) if batch.len() as i64 == BATCH => from = c.seq,
+                    _ => break,
+                }
             }
-            from = batch.last().map_or(cursor, |c| c.seq);
+        }
+        _ => {
+            for (lo, hi, mut after) in changes::replay_spans(token, cursor) {
+                loop {
+                    let schema = app.store.schema();
+                    let batch = page(&|conn| changes::span(conn, &schema, lo, hi, after, BATCH));
+                    for ch in &batch {
+                        deliver(app, ch, Some((client, &sub)));
+                    }
+                    match batch.last() {
+                        Some(c) if batch.len() as i64 == BATCH => after = c.seq,
+                        _ => break,
+                    }
+                }
+            }
         }
     }
-    client.set_live_from(&sub.raw, cursor + 1);
+    client.set_live(&sub.raw, Some(token));
 }
 
 /// One subscription that may receive a change.
@@ -239,7 +316,10 @@ fn deliver(app: &App, ch: &Change, only: Option<(&Arc<Client>, &Sub)>) {
     };
     let targets: Vec<Target_> = candidates
         .into_iter()
-        .filter(|(_, _, sub)| sub.live_from <= ch.seq && matches(sub, &c, ch))
+        .filter(|(_, _, sub)| {
+            only.is_some() || (sub.live && !sub.seen.as_ref().is_some_and(|p| p.covers(ch)))
+        })
+        .filter(|(_, _, sub)| matches(sub, &c, ch))
         .map(|(client, actor, sub)| Target_ { client, actor, sub })
         .collect();
     if targets.is_empty() {
@@ -408,7 +488,7 @@ fn payload(app: &App, c: &Collection, ch: &Change, t: &Target_, manager: bool) -
         .ok()?;
     // PocketBase's byte order: `record` first, then `action` (+ Cairn's `seq`).
     let seq = match t.sub.resume {
-        Some(_) => format!(",\"seq\":{}", ch.seq),
+        Some(_) => format!(",\"seq\":{}", ch.pos.token()),
         None => String::new(),
     };
     Some(format!(

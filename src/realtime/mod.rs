@@ -9,6 +9,7 @@
 //! matching subscription whose rules allow it.
 
 pub mod fanout;
+pub mod remote;
 pub mod subscription;
 
 use std::collections::HashMap;
@@ -100,11 +101,15 @@ impl Client {
         }
     }
 
-    /// Marks a resumed subscription live from `seq` on (after its replay).
-    pub fn set_live_from(&self, raw: &str, seq: i64) {
+    /// Marks a resumed subscription live (after its replay); live events
+    /// that `seen` covers are not sent again.
+    pub fn set_live(&self, raw: &str, seen: Option<crate::store::changes::Pos>) {
+        let seen = seen.map(crate::store::changes::Seen::At);
         if let Ok(mut s) = self.state.lock() {
             for x in s.subscriptions.iter_mut().filter(|x| x.raw == raw) {
-                Arc::make_mut(x).live_from = seq;
+                let x = Arc::make_mut(x);
+                x.live = true;
+                x.seen = seen.clone();
             }
         }
     }
@@ -118,12 +123,27 @@ pub enum SetError {
 }
 
 /// All connected clients.
-#[derive(Default)]
 pub struct Broker {
     clients: RwLock<HashMap<String, Arc<Client>>>,
+    /// This process among several on one database (`store/realtime_clients.rs`).
+    node: String,
+}
+
+impl Default for Broker {
+    fn default() -> Self {
+        Self {
+            clients: RwLock::default(),
+            node: crate::schema::names::random_secret(20),
+        }
+    }
 }
 
 impl Broker {
+    /// This node's id among several sharing a PostgreSQL database.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
     /// Registers a new client; the receiver feeds its SSE stream.
     pub fn connect(&self, ip: &str) -> (Arc<Client>, mpsc::Receiver<Message>) {
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -240,12 +260,14 @@ impl Broker {
     /// Replaces a client's subscriptions; the first call binds the caller's
     /// auth, later calls must come with the same auth. Subscriptions kept
     /// from the previous set keep their state; new ones asking to resume
-    /// are returned (they stay paused until their replay has run).
+    /// are returned (they stay paused until their replay has run); other
+    /// new ones get only changes after `now` (the feed's end).
     pub fn set_subscriptions(
         &self,
         id: &str,
         actor: &Actor,
         subs: Vec<String>,
+        now: Option<crate::store::changes::Seen>,
     ) -> Result<Vec<Sub>, SetError> {
         let client = self.get(id).ok_or(SetError::UnknownClient)?;
         let mut s = client.state.lock().map_err(|_| SetError::UnknownClient)?;
@@ -266,8 +288,10 @@ impl Broker {
             }
             let mut sub = Sub::parse(&raw);
             if sub.resume.is_some() && sub.collection.is_some() {
-                sub.live_from = i64::MAX;
+                sub.live = false;
                 resumes.push(sub.clone());
+            } else {
+                sub.seen = now.clone();
             }
             next.push(Arc::new(sub));
         }
@@ -296,16 +320,18 @@ mod tests {
             record,
         });
         assert!(
-            b.set_subscriptions(&c.id, &user, vec!["x".into(), "x".into()])
+            b.set_subscriptions(&c.id, &user, vec!["x".into(), "x".into()], None)
                 .is_ok()
         );
         assert_eq!(c.subscriptions(), vec!["x".to_owned()]);
         assert_eq!(
-            b.set_subscriptions(&c.id, &Actor::Guest, vec![]).err(),
+            b.set_subscriptions(&c.id, &Actor::Guest, vec![], None)
+                .err(),
             Some(SetError::AuthMismatch)
         );
         assert_eq!(
-            b.set_subscriptions("nope", &Actor::Guest, vec![]).err(),
+            b.set_subscriptions("nope", &Actor::Guest, vec![], None)
+                .err(),
             Some(SetError::UnknownClient)
         );
         let resumed = b
@@ -316,10 +342,11 @@ mod tests {
                     "x".into(),
                     "p/*?options=%7B%22query%22%3A%7B%22resume%22%3A3%7D%7D".into(),
                 ],
+                None,
             )
             .expect("set");
         assert_eq!(resumed.len(), 1);
-        assert_eq!(resumed[0].resume, Some(3));
+        assert_eq!(resumed[0].resume.as_deref(), Some("3"));
         assert!(c.send(Message {
             name: "x".into(),
             data: "{}".into()

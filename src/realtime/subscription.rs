@@ -27,11 +27,14 @@ pub struct Sub {
     pub query: Map<String, Value>,
     /// `options.headers`, for `@request.headers.*` (lower-case, `-` → `_`).
     pub headers: Map<String, Value>,
-    /// Resume after this change sequence number (Cairn extension).
-    pub resume: Option<i64>,
-    /// Events with `seq` below this are not for this subscription (it was
-    /// added later, or its replay has not run yet).
-    pub live_from: i64,
+    /// Resume after this change-feed position (Cairn extension; the
+    /// token as sent, read by `store::changes::Pos::parse`).
+    pub resume: Option<String>,
+    /// Does it get live events? Not before its replay has run.
+    pub live: bool,
+    /// After a resume: the changes this position covers were delivered
+    /// already (before the client reconnected, maybe by another node).
+    pub seen: Option<crate::store::changes::Seen>,
 }
 
 fn text(v: &Value) -> String {
@@ -89,7 +92,9 @@ impl Sub {
             .collect();
         let resume = query
             .get("resume")
-            .and_then(|v| v.as_str()?.trim().parse::<i64>().ok());
+            .and_then(Value::as_str)
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
         // `COLL/*` and the deprecated bare `COLL` use the list rule,
         // `COLL/ID` the view rule; `@…` topics are not collections.
         let (collection, target) = match topic.split_once('/') {
@@ -113,7 +118,8 @@ impl Sub {
             query,
             headers,
             resume,
-            live_from: 0,
+            live: true,
+            seen: None,
         }
     }
 
@@ -145,7 +151,7 @@ mod tests {
         assert_eq!(s.raw, raw);
         assert_eq!(s.target, Target::One("abc".into()));
         assert_eq!(s.q("filter"), "a=1");
-        assert_eq!(s.resume, Some(42));
+        assert_eq!(s.resume.as_deref(), Some("42"));
         assert_eq!(s.headers.get("x_token").and_then(Value::as_str), Some("t"));
         assert_eq!(Sub::parse("@oauth2").collection, None);
         for h in ["X-Token", "X-TOKEN", "xToken", "x_token"] {

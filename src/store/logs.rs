@@ -5,9 +5,9 @@
 //! Requests hand a [`Build`] (a boxed closure owning what the request saw)
 //! to a bounded queue with `try_send`: when the queue is full it is dropped
 //! and counted ([`LogDb::dropped`]), never waited for. The writer thread
-//! takes whatever is queued (gathering for at most [`LINGER`] after the
-//! first one), runs each closure to fill one reusable [`Row`] (the id, the
-//! timestamp text and the JSON are made here, not on the request path) and
+//! (`write`) takes whatever is queued (gathering for at most [`LINGER`]
+//! after the first one), runs each closure to fill one reusable [`Row`]
+//! (the id and the JSON are made there, not on the request path) and
 //! inserts the batch in one transaction.
 //!
 //! The table has no index: every index costs each logged request a b-tree
@@ -17,9 +17,12 @@
 //! rowid lookup, and insertion order is time order, so `sort=-@rowid`
 //! pages from the end of the table. What an index on `created` served now
 //! reads the table: `sort=created`, time filters, stats and the daily
-//! cleanup scan it (a page under `-@rowid` stops at its last row). Tables
-//! made before (and PocketBase's) keep their `id` primary key and their
-//! `created` index, and a lookup there falls back to the key.
+//! cleanup scan it (a page under `-@rowid` stops at its last row). A table
+//! Cairn creates stores only the rowid, level and `data` of a request and
+//! computes `id`, `created` and `message` when read (`write` says how).
+//! Tables made before (and PocketBase's) keep their stored columns, their
+//! `id` primary key and their `created` index where they had them, and a
+//! lookup there falls back to the key.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +34,9 @@ use serde_json::{Value, json};
 
 use super::StoreError;
 use super::pool::{self, Readers};
+
+mod write;
+pub use write::Layout;
 
 /// Entries the queue holds before new ones are dropped.
 pub const QUEUE: usize = 16_384;
@@ -62,14 +68,9 @@ impl Entry {
     }
 }
 
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS _logs (
-    id      TEXT NOT NULL DEFAULT '',
-    level   INTEGER NOT NULL DEFAULT 0,
-    message TEXT NOT NULL DEFAULT '',
-    data    TEXT NOT NULL DEFAULT '{}',
-    created TEXT NOT NULL DEFAULT ''
-);
+/// Indexes older versions made (every index costs each logged request a
+/// b-tree insert).
+const DROP_OLD_INDEXES: &str = "
 DROP INDEX IF EXISTS _logs_idx_level;
 DROP INDEX IF EXISTS _logs_idx_created_hour;
 ";
@@ -77,21 +78,34 @@ DROP INDEX IF EXISTS _logs_idx_created_hour;
 /// The reusable buffers one log row is built into on the writer thread.
 #[derive(Debug, Default)]
 pub struct Row {
-    pub id: String,
-    pub created: String,
+    /// The rowid: the id read as a base-36 number ([`rowid_of`]); `None`
+    /// lets SQLite pick one (an id Cairn could not have made).
+    pub key: Option<i64>,
     pub level: i64,
-    pub message: String,
     /// The `data` JSON object's text.
     pub data: Vec<u8>,
+    /// The id; empty when it is `key` in base 36.
+    pub id: String,
+    /// The `created` text; empty when it is `key`'s time ([`push_created`]).
+    pub created: String,
+    pub message: String,
+    /// The message is `data.method` and `data.url` joined by a space, so a
+    /// compact table derives it (`message` may then be left empty).
+    pub derived_message: bool,
+    /// Set by the writer before a build: the table stores messages, so a
+    /// derived message must be written out too.
+    pub needs_message: bool,
 }
 
 impl Row {
     fn clear(&mut self) {
+        self.key = None;
+        self.level = 0;
+        self.data.clear();
         self.id.clear();
         self.created.clear();
-        self.level = 0;
         self.message.clear();
-        self.data.clear();
+        self.derived_message = false;
     }
 }
 
@@ -103,13 +117,18 @@ impl Row {
 /// index. The caller passes the time it already read for `created`, so an
 /// id costs no second clock read.
 pub fn next_id_at(micros: u64, out: &mut String) {
+    push_base36(next_key_at(micros), out);
+}
+
+/// [`next_id_at`]'s id as the number it is in base 36 (the row's rowid).
+pub fn next_key_at(micros: u64) -> u64 {
     static LAST: AtomicU64 = AtomicU64::new(0);
     let prev = LAST
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| {
             Some(micros.max(p + 1))
         })
         .unwrap_or(micros);
-    push_base36(micros.max(prev + 1), out);
+    micros.max(prev + 1)
 }
 
 /// A new id for a row created now (see [`next_id_at`]).
@@ -142,7 +161,7 @@ pub fn rowid_of(id: &str) -> Option<i64> {
 }
 
 /// `v` as exactly 15 base-36 digits (any u64 fits in 13).
-fn push_base36(mut v: u64, out: &mut String) {
+pub(crate) fn push_base36(mut v: u64, out: &mut String) {
     const DIGITS: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
     let mut buf = [b'0'; 15];
     for slot in buf.iter_mut().rev() {
@@ -151,6 +170,35 @@ fn push_base36(mut v: u64, out: &mut String) {
     }
     // ASCII digits and letters only.
     out.push_str(std::str::from_utf8(&buf).unwrap_or_default());
+}
+
+/// `created` text (`2026-12-05 19:50:01.234Z`) for `micros` since 1970
+/// (what a compact table's `created` column computes from the rowid).
+/// Consecutive rows mostly fall in the same second, so the text up to the
+/// milliseconds is kept from the last row and only the milliseconds are
+/// written.
+pub fn push_created(micros: u64, out: &mut String) {
+    /// `YYYY-MM-DD HH:MM:SS.`
+    const PREFIX: usize = 20;
+    thread_local! {
+        static SECOND: std::cell::Cell<(u64, [u8; PREFIX])> =
+            const { std::cell::Cell::new((u64::MAX, [0; PREFIX])) };
+    }
+    let secs = micros / 1_000_000;
+    let (last, mut prefix) = SECOND.get();
+    if last != secs {
+        let t = time::OffsetDateTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let mut full = String::with_capacity(24);
+        crate::schema::datetime::format_into(t, &mut full);
+        prefix.copy_from_slice(&full.as_bytes()[..PREFIX]);
+        SECOND.set((secs, prefix));
+    }
+    let ms = (micros / 1_000 % 1_000) as u32;
+    out.push_str(std::str::from_utf8(&prefix).unwrap_or_default());
+    for digit in [ms / 100, ms / 10 % 10, ms % 10] {
+        out.push(char::from(b'0' + digit as u8));
+    }
+    out.push('Z');
 }
 
 /// What a request queues: fills the row, or returns false to keep nothing.
@@ -168,6 +216,7 @@ pub struct Counters {
 /// The log database: a writer thread behind a bounded queue, and readers.
 pub struct LogDb {
     tx: mpsc::SyncSender<Msg>,
+    layout: Layout,
     /// The table has an index on `id` (made before ids became rowids, or
     /// restored from PocketBase): lookups by id fall back to it.
     id_index: bool,
@@ -184,26 +233,41 @@ impl LogDb {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
         let path = dir.join("auxiliary.db");
         let conn = pool::open_writer(&path)?;
-        conn.execute_batch(SCHEMA)?;
-        let id_index = conn
-            .prepare("SELECT 1 FROM pragma_index_list('_logs') WHERE origin = 'pk'")?
-            .exists([])?;
+        let layout = match write::layout_of(&conn)? {
+            Some(l) => l,
+            None => {
+                conn.execute_batch(&write::compact_schema())?;
+                Layout::Compact
+            }
+        };
+        if layout == Layout::Stored {
+            conn.execute_batch(DROP_OLD_INDEXES)?;
+        }
         // A table whose rowids are ids has no index at all (see the module
         // docs); one keyed by `id` (older, or PocketBase's) keeps `created`.
-        conn.execute_batch(if id_index {
-            "CREATE INDEX IF NOT EXISTS _logs_idx_created ON _logs (created);"
-        } else {
-            "DROP INDEX IF EXISTS _logs_idx_created;"
-        })?;
+        // Beside a compact table, a `_logs` table is PocketBase's own and
+        // left alone.
+        let id_index = layout == Layout::Stored
+            && conn
+                .prepare("SELECT 1 FROM pragma_index_list('_logs') WHERE origin = 'pk'")?
+                .exists([])?;
+        if layout == Layout::Stored {
+            conn.execute_batch(if id_index {
+                "CREATE INDEX IF NOT EXISTS _logs_idx_created ON _logs (created);"
+            } else {
+                "DROP INDEX IF EXISTS _logs_idx_created;"
+            })?;
+        }
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
         let counters = std::sync::Arc::new(Counters::default());
         let c = std::sync::Arc::clone(&counters);
         let handle = std::thread::Builder::new()
             .name("cairn-logs".into())
-            .spawn(move || writer_loop(&conn, &rx, &c))
+            .spawn(move || write::writer_loop(&conn, layout, &rx, &c))
             .map_err(StoreError::Io)?;
         Ok(Self {
             tx,
+            layout,
             id_index,
             closed: AtomicBool::new(false),
             handle: Mutex::new(Some(handle)),
@@ -217,8 +281,22 @@ impl LogDb {
     /// drop) when the queue is full or closed.
     pub fn push(&self, e: Entry) -> bool {
         self.push_build(Box::new(move |row| {
-            row.id = e.id;
-            row.created = e.created;
+            // Texts a compact table can derive are left out (see `write`).
+            row.key = rowid_of(&e.id);
+            match row.key {
+                Some(key) => {
+                    push_created(key as u64, &mut row.created);
+                    if row.created != e.created {
+                        row.created = e.created;
+                    } else {
+                        row.created.clear();
+                    }
+                }
+                None => {
+                    row.id = e.id;
+                    row.created = e.created;
+                }
+            }
             row.level = e.level;
             row.message = e.message;
             serde_json::to_writer(&mut row.data, &e.data).is_ok()
@@ -258,7 +336,12 @@ impl LogDb {
 
     /// The entry with this id.
     pub fn get(&self, id: &str) -> Result<Option<Entry>, StoreError> {
-        self.read(|c| get(c, id, self.id_index))
+        self.read(|c| get(c, self.layout.relation(), id, self.id_index))
+    }
+
+    /// The table or view reads select from ([`Layout::relation`]).
+    pub fn relation(&self) -> &'static str {
+        self.layout.relation()
     }
 
     /// Deletes entries created before `before`; returns how many.
@@ -266,7 +349,11 @@ impl LogDb {
         // Deletes are rare (daily); a short-lived connection keeps the
         // writer thread's loop simple.
         let conn = pool::open_writer(&self.path)?;
-        Ok(conn.execute("DELETE FROM _logs WHERE created < ?1", params![before])?)
+        let sql = match self.layout {
+            Layout::Compact => format!("DELETE FROM _logs_rows WHERE {} < ?1", write::CREATED_SQL),
+            Layout::Stored => "DELETE FROM _logs WHERE created < ?1".to_owned(),
+        };
+        Ok(conn.execute(&sql, params![before])?)
     }
 
     /// Stops accepting entries, writes what is queued and joins the thread.
@@ -289,168 +376,10 @@ enum Msg {
     Stop,
 }
 
-fn writer_loop(conn: &Connection, rx: &mpsc::Receiver<Msg>, c: &Counters) {
-    let mut inserts = match Inserts::prepare(conn) {
-        Ok(i) => i,
-        Err(e) => {
-            // The table was just created on this connection: this does not
-            // happen short of a broken file. Count what arrives as failed.
-            tracing::error!(error = %e, "request logs: cannot prepare the insert");
-            while let Ok(Msg::Row(_)) = rx.recv() {
-                c.failed.fetch_add(1, Ordering::Relaxed);
-            }
-            return;
-        }
-    };
-    let mut batch: Vec<Build> = Vec::with_capacity(MAX_BATCH);
-    let mut rows: Vec<Row> = (0..CHUNK).map(|_| Row::default()).collect();
-    let mut stop = false;
-    let mut full = false;
-    while !stop {
-        match rx.recv() {
-            Ok(Msg::Row(b)) => batch.push(b),
-            Ok(Msg::Stop) | Err(_) => stop = true,
-        }
-        // Gather by sleeping, not by waiting on the queue: a receiver
-        // blocked in `recv` costs every sender a futex wake (a syscall on
-        // the request path, per request). After a full batch there is more
-        // queued already, so no sleep.
-        if !stop && !full {
-            std::thread::sleep(LINGER);
-        }
-        while !stop && batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Msg::Row(b)) => batch.push(b),
-                Ok(Msg::Stop) | Err(mpsc::TryRecvError::Disconnected) => stop = true,
-                Err(mpsc::TryRecvError::Empty) => break,
-            }
-        }
-        full = batch.len() >= MAX_BATCH;
-        if batch.is_empty() {
-            continue;
-        }
-        let n = batch.len() as u64;
-        match insert(conn, &mut inserts, batch.drain(..), &mut rows) {
-            Ok(()) => {
-                c.written.fetch_add(n, Ordering::Relaxed);
-                c.batches.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(e) => {
-                c.failed.fetch_add(n, Ordering::Relaxed);
-                tracing::error!(error = %e, entries = n, "writing request logs failed");
-            }
-        }
-    }
-    drop(inserts);
-    let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
-}
-
 /// Most rows one `INSERT` statement carries (one statement run per chunk
 /// instead of per row: a run's setup, halt and cursor seeks cost about as
 /// much as a row).
 const CHUNK: usize = 32;
-const COLUMNS_INSERT: &str =
-    "INSERT OR IGNORE INTO _logs (rowid, id, level, message, data, created) VALUES ";
-/// Parameters per row.
-const PER_ROW: usize = 6;
-
-fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(COLUMNS_INSERT);
-    for i in 0..rows {
-        let p = i * PER_ROW;
-        let sep = if i == 0 { "" } else { "," };
-        sql.push_str(&format!(
-            "{sep}(?{},?{},?{},?{},?{},?{})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6
-        ));
-    }
-    sql
-}
-
-/// The writer's insert statements, prepared once for the thread's life:
-/// one per power of two up to [`CHUNK`] rows, so any number of rows goes in
-/// with at most one run per set bit (a batch of 14 rows: three runs of 8,
-/// 4 and 2, where it was 14 runs of one). Held here rather than looked up
-/// in the statement cache, which hashes the (long) SQL text on every look-up.
-struct Inserts<'c> {
-    /// `by_size[k]` inserts `1 << k` rows.
-    by_size: Vec<rusqlite::Statement<'c>>,
-}
-
-impl<'c> Inserts<'c> {
-    fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
-        let by_size = (0..=CHUNK.trailing_zeros())
-            .map(|k| conn.prepare(&insert_sql(1 << k)))
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(Self { by_size })
-    }
-
-    /// Inserts `rows` (at most [`CHUNK`]).
-    fn run(&mut self, rows: &[Row]) -> rusqlite::Result<()> {
-        let mut at = 0;
-        for k in (0..self.by_size.len()).rev() {
-            let n = 1 << k;
-            if rows.len() - at >= n {
-                let stmt = &mut self.by_size[k];
-                for (i, row) in rows[at..at + n].iter().enumerate() {
-                    bind(stmt, i, row)?;
-                }
-                stmt.raw_execute()?;
-                at += n;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Binds `row` as the `at`-th row of a (multi-row) insert statement.
-fn bind(stmt: &mut rusqlite::Statement<'_>, at: usize, row: &Row) -> rusqlite::Result<()> {
-    let p = at * PER_ROW;
-    let data = rusqlite::types::ToSqlOutput::Borrowed(rusqlite::types::ValueRef::Text(&row.data));
-    stmt.raw_bind_parameter(p + 1, rowid_of(&row.id))?;
-    stmt.raw_bind_parameter(p + 2, &row.id)?;
-    stmt.raw_bind_parameter(p + 3, row.level)?;
-    stmt.raw_bind_parameter(p + 4, &row.message)?;
-    stmt.raw_bind_parameter(p + 5, data)?;
-    stmt.raw_bind_parameter(p + 6, &row.created)
-}
-
-fn insert(
-    conn: &Connection,
-    inserts: &mut Inserts<'_>,
-    batch: impl Iterator<Item = Build>,
-    rows: &mut [Row],
-) -> Result<(), StoreError> {
-    conn.execute_batch("BEGIN")?;
-    let res = (|| {
-        let mut n = 0;
-        for build in batch {
-            let row = &mut rows[n];
-            row.clear();
-            if !build(row) {
-                continue;
-            }
-            n += 1;
-            if n == CHUNK {
-                inserts.run(rows)?;
-                n = 0;
-            }
-        }
-        inserts.run(&rows[..n])
-    })();
-    match res {
-        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e.into())
-        }
-    }
-}
 
 /// Reads a row selected as `id, created, level, message, data`.
 pub fn row(r: &dyn super::sql::Row) -> Result<Entry, StoreError> {
@@ -470,11 +399,16 @@ pub const COLUMNS: &str = "id, created, level, message, data";
 /// stored under another rowid, by the `id` column (`id_index`: the table
 /// has an index on it; without one only ids Cairn could not have made are
 /// looked for there, with a scan).
-pub fn get(db: &dyn super::sql::Db, id: &str, id_index: bool) -> Result<Option<Entry>, StoreError> {
+pub fn get(
+    db: &dyn super::sql::Db,
+    relation: &str,
+    id: &str,
+    id_index: bool,
+) -> Result<Option<Entry>, StoreError> {
     use super::sql::Val;
     if let Some(rowid) = rowid_of(id) {
         let found = db.row(
-            &format!("SELECT {COLUMNS} FROM _logs WHERE rowid = ?1 AND id = ?2"),
+            &format!("SELECT {COLUMNS} FROM {relation} WHERE rowid = ?1 AND id = ?2"),
             &[Val::Int(rowid), Val::Text(id)],
             row,
         )?;
@@ -483,7 +417,7 @@ pub fn get(db: &dyn super::sql::Db, id: &str, id_index: bool) -> Result<Option<E
         }
     }
     db.row(
-        &format!("SELECT {COLUMNS} FROM _logs WHERE id = ?1"),
+        &format!("SELECT {COLUMNS} FROM {relation} WHERE id = ?1"),
         &[Val::Text(id)],
         row,
     )
@@ -492,6 +426,7 @@ pub fn get(db: &dyn super::sql::Db, id: &str, id_index: bool) -> Result<Option<E
 /// Hourly counts (`[{date, total}]`) of the rows matching `filter`.
 pub fn stats(
     conn: &Connection,
+    relation: &str,
     filter: Option<&crate::filter::compile::Compiled>,
 ) -> Result<Vec<(String, i64)>, StoreError> {
     let (cond, params): (String, Vec<&dyn rusqlite::ToSql>) = match filter {
@@ -502,7 +437,7 @@ pub fn stats(
         None => (String::new(), Vec::new()),
     };
     let sql = format!(
-        "SELECT strftime('%Y-%m-%d %H:00:00', created) AS d, COUNT(*) FROM _logs {cond} GROUP BY d ORDER BY d"
+        "SELECT strftime('%Y-%m-%d %H:00:00', created) AS d, COUNT(*) FROM {relation} {cond} GROUP BY d ORDER BY d"
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt

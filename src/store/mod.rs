@@ -9,6 +9,8 @@
 pub mod access;
 pub mod bootstrap;
 pub mod changes;
+pub mod checkpoint;
+pub mod cluster;
 pub mod collections;
 pub mod console;
 pub mod counts;
@@ -24,6 +26,7 @@ pub mod migrations;
 pub mod pg;
 pub mod pool;
 pub mod preview;
+pub mod realtime_clients;
 pub mod records;
 pub mod relations;
 pub mod resolver;
@@ -45,7 +48,7 @@ mod boundary_tests;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::schema::Collection;
 pub use pool::WriteCtx;
@@ -87,7 +90,11 @@ impl std::fmt::Display for StoreError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StoreError::Sqlite(e) => write!(f, "sqlite: {e}"),
-            StoreError::Postgres(e) => write!(f, "postgres: {e}"),
+            StoreError::Postgres(e) => match e.as_db_error() {
+                // The driver's own text is only "db error".
+                Some(d) => write!(f, "postgres: {} ({})", d.message(), d.code().code()),
+                None => write!(f, "postgres: {e}"),
+            },
             StoreError::Io(e) => write!(f, "io: {e}"),
             StoreError::Closed => f.write_str("store is shut down"),
             StoreError::CommitFailed => f.write_str("commit failed"),
@@ -139,6 +146,9 @@ pub struct Schema {
     /// The SQL dialect of the store the snapshot was loaded from: every
     /// resolver built over it compiles for that store.
     pub dialect: dialect::Dialect,
+    /// PostgreSQL: the `_cluster` schema version it was loaded at
+    /// (`load_stamped`; 0 otherwise).
+    pub stamp: i64,
 }
 
 impl Schema {
@@ -156,6 +166,7 @@ impl Schema {
             policies: HashMap::new(),
             generation: GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             dialect: dialect::Dialect::Sqlite,
+            stamp: 0,
         }
     }
 
@@ -181,6 +192,25 @@ impl Schema {
         Ok(schema)
     }
 
+    /// `load` for the shared cache, outside any transaction: on PostgreSQL
+    /// in one snapshot with the `_cluster` schema version it reflects
+    /// (`stamp`), so a load that read older rows never replaces a newer
+    /// one (two nodes' changes and this node's reloads race).
+    pub fn load_stamped(conn: &Conn) -> Result<Self, StoreError> {
+        if conn.postgres().is_none() {
+            return Self::load(conn);
+        }
+        conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        let loaded = Self::load(conn).and_then(|mut s| {
+            s.stamp = cluster::versions(conn)?.0;
+            Ok(s)
+        });
+        let done = conn.batch("COMMIT");
+        let schema = loaded?;
+        done?;
+        Ok(schema)
+    }
+
     /// Finds a collection by id, or by name case-insensitively.
     pub fn get(&self, name_or_id: &str) -> Option<Arc<Collection>> {
         let i = self
@@ -188,6 +218,15 @@ impl Schema {
             .get(name_or_id)
             .or_else(|| self.by_key.get(&name_or_id.to_lowercase()))?;
         self.collections.get(*i).cloned()
+    }
+}
+
+/// Puts `fresh` in the cache unless the cache holds a later version already.
+fn install(cache: &RwLock<Arc<Schema>>, fresh: Schema) {
+    if let Ok(mut g) = cache.write()
+        && fresh.stamp >= g.stamp
+    {
+        *g = Arc::new(fresh);
     }
 }
 
@@ -208,10 +247,21 @@ pub struct Store {
     path: PathBuf,
     writer: pool::Writer,
     /// SQLite only: folds the WAL back off the commit path.
-    checkpointer: Option<pool::Checkpointer>,
+    checkpointer: Option<checkpoint::Checkpointer>,
     readers: pool::Readers,
     schema: Arc<RwLock<Arc<Schema>>>,
     last_seq: tokio::sync::watch::Sender<i64>,
+    /// PostgreSQL: moves when the change feed should be read (any node's
+    /// commit, or the safety poll: `pg/wake.rs`).
+    wake: Option<tokio::sync::watch::Receiver<i64>>,
+    /// Counts this node's commits (the PostgreSQL waker tells other nodes).
+    commits: tokio::sync::watch::Sender<i64>,
+    /// PostgreSQL: the `_cluster` versions this node has loaded.
+    cluster_seen: Mutex<(i64, i64)>,
+    /// PostgreSQL: does this node run the periodic jobs (`pg/leader.rs`)?
+    leads: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Ends the PostgreSQL background tasks when the store goes.
+    alive: Arc<()>,
     roles: roles::RoleCache,
     change_hook: pool::HookSlot,
 }
@@ -223,7 +273,7 @@ impl Store {
         let path = dir.join("data.db");
         let conn = pool::open_writer(&path)?;
         bootstrap::bootstrap(&conn)?;
-        let checkpointer = pool::Checkpointer::start(&path)?;
+        let checkpointer = checkpoint::Checkpointer::start(&path)?;
         let readers = pool::Readers::sqlite(&path, reader_count());
         Self::start(Box::new(conn), None, readers, Some(checkpointer), dir)
     }
@@ -240,31 +290,36 @@ impl Store {
             Box::new(move || Ok(Box::new(pg::PgConn::connect(&url)?)))
         };
         let readers = pool::Readers::new(opener(url), reader_count());
-        Self::start(Box::new(conn), Some(opener(url)), readers, None, dir)
+        let seen = cluster::versions(&conn)?;
+        let mut store = Self::start(Box::new(conn), Some(opener(url)), readers, None, dir)?;
+        store.wake = Some(pg::wake::start(url, store.commits.subscribe()));
+        store.cluster_seen = Mutex::new(seen);
+        store.leads = Some(pg::leader::start(url, Arc::downgrade(&store.alive)));
+        Ok(store)
     }
 
     fn start(
         conn: pool::Owned,
         reopen: Option<pool::Opener>,
         readers: pool::Readers,
-        checkpointer: Option<pool::Checkpointer>,
+        checkpointer: Option<checkpoint::Checkpointer>,
         dir: &Path,
     ) -> Result<Self, StoreError> {
         let schema = Arc::new(RwLock::new(Arc::new(Schema::load(&*conn)?)));
         let seq = changes::last_seq(&*conn)?;
         let (last_seq, _) = tokio::sync::watch::channel(seq);
-        let poke = checkpointer.as_ref().and_then(pool::Checkpointer::poker);
+        let poke = checkpointer
+            .as_ref()
+            .and_then(checkpoint::Checkpointer::poker);
         let cache = Arc::clone(&schema);
         let seq_tx = last_seq.clone();
+        let (commits, _) = tokio::sync::watch::channel(0i64);
+        let commit_tx = commits.clone();
         let after_commit: pool::AfterCommit = Box::new(move |conn: &Conn, changed, seq| {
             counts::bump();
             if changed {
-                match Schema::load(conn) {
-                    Ok(s) => {
-                        if let Ok(mut g) = cache.write() {
-                            *g = Arc::new(s);
-                        }
-                    }
+                match Schema::load_stamped(conn) {
+                    Ok(s) => install(&cache, s),
                     Err(e) => tracing::error!(error = %e, "schema reload failed"),
                 }
             }
@@ -272,6 +327,7 @@ impl Store {
                 // Full channel = a checkpoint is already pending.
                 let _ = p.try_send(());
             }
+            commit_tx.send_modify(|n| *n = n.wrapping_add(1));
             if let Some(seq) = seq {
                 seq_tx.send_if_modified(|cur| {
                     let changed = *cur < seq;
@@ -289,6 +345,11 @@ impl Store {
             path: dir.join("data.db"),
             schema,
             last_seq,
+            wake: None,
+            commits,
+            cluster_seen: Mutex::new((0, 0)),
+            leads: None,
+            alive: Arc::new(()),
             roles: roles::RoleCache::default(),
         })
     }
@@ -343,6 +404,44 @@ impl Store {
         self.last_seq.subscribe()
     }
 
+    /// Moves when the change feed may hold something new: this node's
+    /// commits on SQLite; any node's, or a periodic poll, on PostgreSQL.
+    pub fn wakeups(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.wake.clone().unwrap_or_else(|| self.changes())
+    }
+
+    /// PostgreSQL: reloads the schema when another node changed it
+    /// (`cluster.rs`); true when the settings changed (the app reloads
+    /// those). Nothing to do on SQLite.
+    pub fn follow_cluster(&self) -> Result<bool, StoreError> {
+        if !self.is_postgres() {
+            return Ok(false);
+        }
+        let now = self.read(cluster::versions)?;
+        let before = match self.cluster_seen.lock() {
+            Ok(mut seen) => std::mem::replace(&mut *seen, now),
+            Err(_) => return Ok(false),
+        };
+        if now.0 != before.0 {
+            let fresh = self.read(|db| Schema::load_stamped(db))?;
+            install(&self.schema, fresh);
+        }
+        Ok(now.1 != before.1)
+    }
+
+    /// Does this node run the periodic jobs? Always on SQLite; on
+    /// PostgreSQL only the node holding the cluster's lock does.
+    pub fn leads(&self) -> bool {
+        self.leads
+            .as_ref()
+            .is_none_or(|l| l.load(std::sync::atomic::Ordering::Acquire))
+    }
+
+    /// Is the data in PostgreSQL (several nodes may share it)?
+    pub fn is_postgres(&self) -> bool {
+        self.wake.is_some()
+    }
+
     /// Runs a write job in the next group commit.
     pub async fn write<R, E, F>(&self, f: F) -> Result<R, E>
     where
@@ -351,6 +450,26 @@ impl Store {
         F: for<'a> FnOnce(&mut WriteCtx<'a>) -> Result<R, E> + Send + 'static,
     {
         self.writer.run(f).await
+    }
+
+    /// Runs `f(op)` as a write job. On PostgreSQL a job that lost a
+    /// deadlock or serialization conflict to another node's writes is run
+    /// again with a fresh copy of `op` (`pool::Writer::run_again`); SQLite
+    /// has one writer and runs it once, without copying.
+    pub async fn write_op<T, R, E>(
+        &self,
+        op: T,
+        f: for<'a, 'b> fn(T, &'a mut WriteCtx<'b>) -> Result<R, E>,
+    ) -> Result<R, E>
+    where
+        T: Clone + Send + Sync + 'static,
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        if !self.is_postgres() {
+            return self.writer.run(move |ctx| f(op, ctx)).await;
+        }
+        self.writer.run_again(move |ctx| f(op.clone(), ctx)).await
     }
 
     /// Runs a read on a pooled read-only connection.

@@ -170,6 +170,9 @@ impl Default for WriterStats {
     }
 }
 
+/// How many times `run_again` runs a job that keeps losing conflicts.
+const RETRIES: u64 = 5;
+
 /// Handle to the writer thread.
 pub struct Writer {
     tx: Mutex<Option<mpsc::Sender<Job>>>,
@@ -208,9 +211,50 @@ impl Writer {
         E: From<StoreError> + Send + 'static,
         F: for<'a> FnOnce(&mut WriteCtx<'a>) -> Result<R, E> + Send + 'static,
     {
-        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel::<Result<R, E>>();
+        self.submit(f).await.0
+    }
+
+    /// `run` for a job that may run again: one that failed because it lost
+    /// a deadlock or a serialization conflict (PostgreSQL, another node
+    /// writing the same rows) rolled back to its savepoint, so it is run
+    /// again in a later group, a few times, before its error is answered.
+    pub async fn run_again<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'a> Fn(&mut WriteCtx<'a>) -> Result<R, E> + Send + Sync + 'static,
+    {
+        let f = std::sync::Arc::new(f);
+        let mut tries = 0u64;
+        loop {
+            let g = std::sync::Arc::clone(&f);
+            let (out, conflict) = self.submit(move |ctx| g(ctx)).await;
+            tries += 1;
+            if !conflict || tries >= RETRIES {
+                return out;
+            }
+            tracing::debug!(tries, "a write job lost a conflict; running it again");
+            // Apart from the other side's retry, which may be waiting too.
+            let jitter = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::from(d.subsec_nanos()) % 5_000);
+            tokio::time::sleep(std::time::Duration::from_micros(1_000 * tries + jitter)).await;
+        }
+    }
+
+    /// Queues `f` for the next group; its result, and whether it failed by
+    /// losing a conflict.
+    async fn submit<R, E, F>(&self, f: F) -> (Result<R, E>, bool)
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'a> FnOnce(&mut WriteCtx<'a>) -> Result<R, E> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = tokio::sync::oneshot::channel::<(Result<R, E>, bool)>();
         let job: Job = Box::new(move |ctx| {
+            let _ = ctx.conn.take_conflict();
             let res = f(ctx);
+            let conflict = res.is_err() && ctx.conn.take_conflict();
             Done {
                 ok: res.is_ok(),
                 deliver: Box::new(move |commit| {
@@ -218,7 +262,7 @@ impl Writer {
                         Ok(()) => res,
                         Err(e) => Err(E::from(e)),
                     };
-                    let _ = reply_tx.send(out);
+                    let _ = reply_tx.send((out, conflict));
                 }),
             }
         });
@@ -230,13 +274,11 @@ impl Writer {
         };
         if !sent {
             self.stats.queued.fetch_sub(1, Relaxed);
-        }
-        if !sent {
-            return Err(E::from(StoreError::Closed));
+            return (Err(E::from(StoreError::Closed)), false);
         }
         reply_rx
             .await
-            .unwrap_or_else(|_| Err(E::from(StoreError::Closed)))
+            .unwrap_or_else(|_| (Err(E::from(StoreError::Closed)), false))
     }
 
     /// Stops accepting jobs, lets the queue drain and joins the thread.
@@ -344,6 +386,11 @@ fn run_group(
     let commit = deferred
         .into_iter()
         .try_for_each(|d| d(conn))
+        .and_then(|()| match schema_changed {
+            // Other nodes on the same PostgreSQL database reload it.
+            true => super::cluster::bump(conn, super::cluster::Cached::Schema),
+            false => Ok(()),
+        })
         .and_then(|()| conn.batch("COMMIT"));
     tracing::trace!(jobs, ?ran, total = ?started.elapsed(), "group commit");
     let result = match commit {
@@ -363,88 +410,6 @@ fn run_group(
             Err(_) => Err(StoreError::CommitFailed),
         };
         (d.deliver)(r);
-    }
-}
-
-/// Least time between two background checkpoints.
-pub const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
-/// Quiet time after which the checkpointer folds the whole WAL back and
-/// truncates the file: a burst of writes otherwise leaves it at up to
-/// `journal_size_limit` on disk until the next restart.
-pub const IDLE_TRUNCATE: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// `wal_checkpoint(TRUNCATE)` with a short wait for readers and writers
-/// (it must not hold up a writer that arrives meanwhile); true if done.
-fn truncate_wal(conn: &Connection) -> bool {
-    let _ = conn.busy_timeout(std::time::Duration::from_millis(50));
-    let done = conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
-            r.get::<_, i64>(0)
-        })
-        .is_ok_and(|busy| busy == 0);
-    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
-    done
-}
-
-/// Folds the WAL back into the database file on its own thread and
-/// connection, so the page copies and the fsync of a checkpoint never sit on
-/// the writer's commit path. The writer pokes it after commits; pokes
-/// coalesce, and checkpoints run at most every `CHECKPOINT_INTERVAL`.
-pub struct Checkpointer {
-    tx: Mutex<Option<mpsc::SyncSender<()>>>,
-    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
-impl Checkpointer {
-    pub fn start(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(StoreError::Sqlite)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(StoreError::Sqlite)?;
-        let (tx, rx) = mpsc::sync_channel::<()>(1);
-        let handle = std::thread::Builder::new()
-            .name("cairn-checkpoint".into())
-            .spawn(move || {
-                // Whether the WAL has grown since it was last truncated.
-                let mut grown = false;
-                loop {
-                    match rx.recv_timeout(IDLE_TRUNCATE) {
-                        Ok(()) => {
-                            if let Err(e) =
-                                conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
-                            {
-                                tracing::warn!(error = %e, "background checkpoint failed");
-                            }
-                            grown = true;
-                            std::thread::sleep(CHECKPOINT_INTERVAL);
-                        }
-                        Err(mpsc::RecvTimeoutError::Timeout) if grown => {
-                            grown = !truncate_wal(&conn);
-                        }
-                        Err(mpsc::RecvTimeoutError::Timeout) => {}
-                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                    }
-                }
-            })
-            .ok();
-        Ok(Self {
-            tx: Mutex::new(Some(tx)),
-            handle: Mutex::new(handle),
-        })
-    }
-
-    /// A handle the writer uses to ask for a checkpoint.
-    pub fn poker(&self) -> Option<mpsc::SyncSender<()>> {
-        self.tx.lock().ok().and_then(|g| g.clone())
-    }
-
-    pub fn shutdown(&self) {
-        if let Ok(mut g) = self.tx.lock() {
-            g.take();
-        }
-        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
     }
 }
 

@@ -45,7 +45,8 @@ pub fn save(db: &dyn Db, v: &Value, now: &str) -> Result<(), StoreError> {
          ON CONFLICT(id) DO UPDATE SET value = excluded.value, updated = excluded.updated",
         &[Val::Text(&v.to_string()), Val::Text(now)],
     )?;
-    Ok(())
+    // Other nodes on the same PostgreSQL database reload them.
+    super::cluster::bump(db, super::cluster::Cached::Settings)
 }
 
 /// Deep-merges `patch` into `base`: objects merge key by key, anything else replaces.

@@ -210,10 +210,13 @@ onBootstrap((e) => {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(booted["count"], 1, "{booted}");
+    // A request hook that returns without `e.next()` stops the request:
+    // PocketBase answers 200 with an empty body and writes nothing.
     let (s, body) = t
         .post("/api/collections/closed/records", json!({"text": "x"}))
         .await;
-    assert_eq!(s, 400, "{body}");
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body, Value::Null);
     let (_, list) = t.get("/api/collections/closed/records").await;
     assert_eq!(list["totalItems"], 0);
     let h = t.app.hooks.get().expect("hooks loaded");

@@ -6,9 +6,9 @@
 // except the signature check with a good JWKS.
 import assert from 'node:assert/strict';
 import { test, IS_POCKETBASE, cairnOnly } from './harness.mjs';
-import { useOAuthServer } from './oauth2_setup.mjs';
+import { useOAuthServer, REDIRECT } from './oauth2_setup.mjs';
 
-const { srv, idp, providerConfig, newIdpUser, oauthLogin } = useOAuthServer();
+const { srv, idp, providerConfig, newIdpUser, oauthLogin, startLogin } = useOAuthServer();
 
 async function idTokenCollection(name, extra) {
   await srv.pb.collections.create({
@@ -66,4 +66,43 @@ test('a JWKS without the signing key -> 400 (signature checked against extra.jwk
   await idTokenCollection('idt_jwks', { jwksURL: `${idp.url}/.well-known/openid-configuration` });
   const user = await newIdpUser('idtjwks');
   await assert.rejects(oauthLogin(user.sub, { collection: 'idt_jwks' }), (err) => err.status === 400);
+});
+
+// Apple reads the user from the id_token too, checked against Apple's keys
+// and issuer unless extra.jwksURL / extra.issuers say otherwise (Cairn lets
+// them be set so the check can run against a local provider; PocketBase's
+// Apple provider has them fixed). The code comes from the mock through the
+// collection's oidc provider; Apple's own auth URL asks for form_post.
+async function appleLogin(name, extra) {
+  await srv.pb.collections.create({
+    name,
+    type: 'auth',
+    createRule: '',
+    fields: [{ name: 'name', type: 'text' }],
+    oauth2: {
+      enabled: true,
+      providers: [providerConfig('oidc'), providerConfig('apple', { userInfoURL: '', extra })],
+      mappedFields: { name: 'name' },
+    },
+  });
+  const user = await newIdpUser(name.replace('_', ''));
+  const { info, code } = await startLogin(user.sub, { collection: name, provider: 'oidc' });
+  const res = await srv.client().collection(name).authWithOAuth2Code('apple', code, info.codeVerifier, REDIRECT);
+  return { user, res };
+}
+
+test('apple: the checked id_token is the user (keys and issuer from extra)', { skip: IS_POCKETBASE ? cairnOnly : false }, async () => {
+  const { user, res } = await appleLogin('apple_ok', { jwksURL: `${idp.url}/jwks`, issuers: [idp.url] });
+  assert.equal(res.meta.id, user.sub);
+  assert.equal(res.meta.email, user.email);
+  assert.equal(res.meta.name, user.name);
+  assert.equal(res.record.email, user.email);
+});
+
+test('apple: a token not issued by Apple (the default issuer) -> 400', { skip: IS_POCKETBASE ? cairnOnly : false }, async () => {
+  await assert.rejects(appleLogin('apple_iss', { jwksURL: `${idp.url}/jwks` }), (err) => {
+    assert.equal(err.status, 400);
+    assert.equal(err.response.message, 'Failed to fetch OAuth2 user.');
+    return true;
+  });
 });

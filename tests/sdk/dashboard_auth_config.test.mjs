@@ -21,6 +21,11 @@ test('OAuth2 provider: added, secret never shown back, kept when left blank, rem
   await Promise.all([page.waitForEvent('load'), page.getByRole('link', { name: 'OAuth2 providers and mail templates' }).click()]);
   assert.equal(new URL(page.url()).pathname, PATH);
   await page.getByLabel('OAuth2 sign-in enabled').check();
+  // The picker offers PocketBase's 32 providers, by display name and name.
+  const options = await page.getByLabel('Provider', { exact: true }).locator('option').allTextContents();
+  assert.equal(options.length, 33, options.join(', '));
+  assert.equal(options[0], '(none)');
+  for (const o of ['Discord (discord)', 'X/Twitter (twitter)', 'Microsoft (microsoft)', 'OIDC (oidc3)']) assert.ok(options.includes(o), o);
   await page.getByLabel('Provider', { exact: true }).selectOption('github');
   await page.getByLabel('Client ID', { exact: true }).fill('gh-client');
   await page.getByLabel('Client secret', { exact: true }).fill('gh-very-secret');

@@ -2,12 +2,14 @@
 // (after a confirmation), each cross-checked through /api/backups and
 // /api/settings, and refused without a session or without the CSRF token.
 import assert from 'node:assert/strict';
-import { useServer, cairnOnly, IS_POCKETBASE } from './harness.mjs';
+import { useServer, cairnOnly, IS_POCKETBASE, ON_POSTGRES } from './harness.mjs';
 import { useBrowser, newPage, signedInPage, assertAxeClean, test } from './dashboard_fixtures.mjs';
 
 const srv = useServer();
 const b = useBrowser();
 const skip = IS_POCKETBASE ? cairnOnly : false;
+// Backups are SQLite files; on PostgreSQL the API refuses them (pg_dump).
+const NO_PG = 'backups are not supported on PostgreSQL (use pg_dump)';
 
 /** The backup's bytes through the REST download (superuser file token). */
 async function restBytes(key) {
@@ -17,8 +19,9 @@ async function restBytes(key) {
   return Buffer.from(await r.arrayBuffer());
 }
 
-test('backups page: download and upload match /api/backups', b, async () => {
+test('backups page: download and upload match /api/backups', b, async (t) => {
   if (skip) return;
+  if (ON_POSTGRES) return t.skip(NO_PG);
   await srv.pb.backups.create('dl_me.zip');
   const page = await signedInPage(b, srv, { bypassCSP: true });
   await page.goto('/_/backups');
@@ -47,8 +50,9 @@ test('backups page: download and upload match /api/backups', b, async () => {
   await assertAxeClean(page, '/_/backups with download, upload and restore');
 });
 
-test('backups page: restore asks first, then brings the data back', b, async () => {
+test('backups page: restore asks first, then brings the data back', b, async (t) => {
   if (skip) return;
+  if (ON_POSTGRES) return t.skip(NO_PG);
   const page = await signedInPage(b, srv, {});
   await srv.pb.settings.update({ meta: { appName: 'BeforeRestore' } });
   await srv.pb.backups.create('restore_me.zip');
@@ -66,8 +70,9 @@ test('backups page: restore asks first, then brings the data back', b, async () 
   assert.equal((await srv.pb.settings.getAll()).meta.appName, 'BeforeRestore');
 });
 
-test('backups download, upload and restore are refused without a session or CSRF token', b, async () => {
+test('backups download, upload and restore are refused without a session or CSRF token', b, async (t) => {
   if (skip) return;
+  if (ON_POSTGRES) return t.skip(NO_PG);
   await srv.pb.backups.create('guarded.zip');
   const anon = await newPage(b, srv, {});
   const r = await anon.request.get('/_/backups/guarded.zip/download', { maxRedirects: 0 });
@@ -88,4 +93,17 @@ test('backups download, upload and restore are refused without a session or CSRF
   });
   assert.equal(ur.status(), 403, await ur.text());
   assert.equal((await srv.pb.backups.getFullList()).length, before);
+});
+
+test('on PostgreSQL "Create backup" shows the API\'s refusal (pg_dump) and creates nothing', b, async (t) => {
+  if (!ON_POSTGRES) return t.skip('PostgreSQL only (SDK_STORE=postgres)');
+  const rest = await srv.pb.backups.create('x.zip').then(() => null, (e) => e);
+  assert.equal(rest.status, 400);
+  assert.match(rest.response.message, /pg_dump/);
+  const page = await signedInPage(b, srv, { bypassCSP: true });
+  await page.goto('/_/backups');
+  await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Create backup' }).click()]);
+  await page.getByText(rest.response.message).first().waitFor();
+  assert.deepEqual(await srv.pb.backups.getFullList(), []);
+  await assertAxeClean(page, '/_/backups on PostgreSQL');
 });

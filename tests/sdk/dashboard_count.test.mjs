@@ -21,7 +21,7 @@ const srv = useServer(async (s) => {
     ],
   });
   const query = `WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${COUNT})
-    INSERT INTO many (id, title, n) SELECT printf('many%011d', x), 'row ' || x, x FROM c`;
+    INSERT INTO many (id, title, n) SELECT 'many' || (10000000000 + x), 'row ' || x, x FROM c`; // portable: SQLite and PostgreSQL
   const r = await s.su('POST', '/api/sql', { body: { query, write: true } });
   if (r.status !== 200) throw new Error(`seed: ${r.status} ${r.text}`);
 });

@@ -106,7 +106,7 @@ test('OAuth2 provider extra: JWKS URL and allowed issuers saved (REST) and used 
   });
   const page = await signedInPage(b, srv);
   await page.goto('/_/collections/xmembers/auth-config');
-  await page.getByLabel('User info URL (OIDC) (oidc)').fill('');
+  await page.getByLabel("User info URL (blank: the provider's) (oidc)").fill('');
   await page.getByLabel('JWKS URL (OIDC, checks the id_token signature) (oidc)').fill(`${idp.url}/jwks`);
   await page.getByLabel('Allowed issuers (OIDC, comma-separated) (oidc)').fill(`https://other.example.test, ${idp.url}`);
   await submit(page, 'Save auth config');

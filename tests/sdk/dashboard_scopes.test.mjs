@@ -95,3 +95,65 @@ test('a superuser scoped in the dashboard sees only their records; every other p
   }
   assert.equal(SUPERUSERS_ID, clerk.collectionId);
 });
+
+test('scoped: related records outside the scope show as ids, preview only as users in the scope; REST agrees', b, async () => {
+  if (skip) return;
+  // notes (in the scope) relate to vault (outside) and labels (inside).
+  const mk = (name, fields, type = 'base') => srv.pb.collections.create({ name, type, fields });
+  await mk('vault', [{ name: 'title', type: 'text', presentable: true }]);
+  await mk('labels', [{ name: 'title', type: 'text', presentable: true }]);
+  const rel = (name, to) => ({ name, type: 'relation', collectionId: to, maxSelect: 1 });
+  const vaultId = (await srv.pb.collections.getOne('vault')).id;
+  const labelsId = (await srv.pb.collections.getOne('labels')).id;
+  await mk('notes', [{ name: 'title', type: 'text' }, rel('vault', vaultId), rel('label', labelsId)]);
+  await mk('staff', [], 'auth');
+  const secret = await srv.pb.collection('vault').create({ title: 'top secret title' });
+  const label = await srv.pb.collection('labels').create({ title: 'visible label' });
+  const note = await srv.pb.collection('notes').create({ title: 'a note', vault: secret.id, label: label.id });
+  await srv.pb.collection('staff').create({ email: 'staff1@example.com', password: 'staff-pass-123', passwordConfirm: 'staff-pass-123' });
+  await srv.pb.collection('users').create({ email: 'outsider@example.com', password: 'outsider-123', passwordConfirm: 'outsider-123' });
+  const creds = { email: 'clerk2@example.com', password: 'clerk2-pass-123' };
+  const clerk2 = await srv.pb.collection('_superusers').create({ ...creds, passwordConfirm: creds.password });
+  await srv.pb.collection('_superuserScopes').create({ superuser: clerk2.id, collections: ['notes', 'labels', 'staff'] });
+
+  // The full superuser sees both labels (so the scoped view below could show them).
+  const admin = await signedInPage(b, srv);
+  await admin.goto('/_/collections/notes');
+  await admin.getByRole('cell', { name: /top secret title/ }).waitFor();
+
+  const page = await newPage(b, srv, {});
+  await signIn(page, creds);
+  for (const url of ['/_/collections/notes', `/_/collections/notes/records/${note.id}`]) {
+    await page.goto(url);
+    await page.getByText(/visible label/).first().waitFor();
+    const text = await page.locator('main').innerText();
+    assert.doesNotMatch(text, /top secret/, url);
+    assert.match(text, new RegExp(secret.id), `${url}: the related id is shown`);
+  }
+
+  // Preview as user: only auth collections in the scope are offered or accepted.
+  await page.goto('/_/collections/notes');
+  const offered = await page.getByLabel('Preview as', { exact: true }).locator('option').allTextContents();
+  assert.ok(offered.includes('A record of staff'), offered.join(', '));
+  assert.ok(!offered.includes('A record of users'), offered.join(', '));
+  for (const who of ['outsider%40example.com', 'nobody%40example.com']) {
+    await page.goto(`/_/collections/notes?as_coll=users&as_user=${who}`);
+    await page.getByRole('alert').filter({ hasText: 'users is not an auth collection that can be previewed.' }).waitFor();
+  }
+  const count = await page.evaluate(async () => (await fetch('/_/collections/notes/count?as_coll=users&as_user=outsider%40example.com', { headers: { 'x-requested-with': 'fetch' } })).status);
+  assert.equal(count, 400);
+  await page.goto('/_/collections/notes?as_coll=staff&as_user=staff1%40example.com');
+  // A user of a scoped auth collection can be previewed (notes' rules are superusers-only: the API's refusal shows).
+  await page.getByText(/Preview: these are the records the API lists for staff1@example\.com/).waitFor();
+  await page.getByRole('alert').filter({ hasText: 'Only superusers can perform this action.' }).waitFor();
+
+  // REST with the same superuser's token: the relation is an id, expanding it is refused.
+  const pb = srv.client();
+  await pb.collection('_superusers').authWithPassword(creds.email, creds.password);
+  const got = await pb.collection('notes').getOne(note.id, { expand: 'label' });
+  assert.equal(got.vault, secret.id);
+  assert.equal(got.expand.label.title, 'visible label');
+  const denied = (e) => e.status === 403 && e.response.message === 'Your superuser scope does not include this request.';
+  await assert.rejects(pb.collection('notes').getOne(note.id, { expand: 'vault' }), denied);
+  await assert.rejects(pb.collection('users').getFirstListItem('email = "outsider@example.com"'), denied);
+});

@@ -311,6 +311,25 @@ class Server {
     return this.exited;
   }
 
+  /**
+   * Start another node on this server's PostgreSQL database (its own data
+   * dir, port and process), as a second Cairn behind a load balancer
+   * would be. Stop it with `peer.stop()`.
+   */
+  async peer() {
+    if (!this.dbUrl) throw new Error('peer() needs SDK_STORE=postgres');
+    const p = new Server();
+    p.root = await fsp.mkdtemp(path.join(os.tmpdir(), `cairn-sdk-${TARGET}-`));
+    roots.add(p.root);
+    await fsp.writeFile(path.join(p.root, 'owner.pid'), String(process.pid));
+    p.dir = path.join(p.root, 'data');
+    p.dbUrl = this.dbUrl;
+    await p.spawnServe();
+    p.pb = newClient(p.url);
+    await p.pb.collection('_superusers').authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);
+    return p;
+  }
+
   /** Log `pb` in again (after something revoked its token). */
   async relogin() {
     await this.pb.collection('_superusers').authWithPassword(SUPERUSER_EMAIL, SUPERUSER_PASSWORD);

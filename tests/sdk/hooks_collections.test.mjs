@@ -75,3 +75,22 @@ test('a model hook\'s throw refuses the change and runs onCollectionAfterCreateE
   assert.deepEqual(await stored('tagged:hc_tagged'), { has: true, value: true });
   assert.equal((await stored('tagged:hc_plain')).has, false);
 });
+
+test('$app.save(collection) and $app.delete(collection) in a script run the collection model hooks', async () => {
+  const r = await srv.su('POST', '/api/hc/script', { body: { name: 'hc_script' } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.created, '[create][validate][execute]');
+  assert.equal(r.json.updated, '[create][validate][execute][update][validate]');
+  assert.equal(r.json.listRule, '');
+  assert.deepEqual(await stored('model:hc_script'), { has: true, value: '[create][validate][execute][update][validate][delete]' });
+  // After-success hooks ran for each step; the request hooks did not.
+  assert.deepEqual(await stored('after:hc_script'), { has: true, value: true });
+  assert.deepEqual(await stored('afterUpdate:hc_script'), { has: true, value: true });
+  assert.deepEqual(await stored('deleted:hc_script'), { has: true, value: true });
+  assert.equal((await stored('req.before:hc_script')).has, false);
+  assert.equal(await exists('hc_script'), false);
+  // A model hook's throw refuses the save, reaches the script, and runs the after-error hook.
+  assert.match(r.json.refusedModel, /refused by the model hook/i);
+  assert.equal(await exists('hc_model_refused_script'), false);
+  assert.deepEqual(await stored('error:hc_model_refused_script'), { has: true, value: true });
+});

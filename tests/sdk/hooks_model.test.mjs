@@ -24,6 +24,11 @@ test('a migration\'s app.save fires the record hooks; after-success waits for it
   // The migration wrote its own log entry after the save, yet the after-success
   // hook's entry comes second: it ran once the migration's transaction committed.
   assert.deepEqual((await log()).slice(0, 2), [[1, 'migration end'], [2, 'created seed']]);
+  // The collection hooks fired for the migration's app.save(collection):
+  // onCollectionCreate (tagged mh_items) added a field.
+  const fields = async (name) => (await srv.pb.collections.getOne(name)).fields.map((f) => f.name);
+  assert.ok((await fields('mh_items')).includes('tag'));
+  assert.equal((await fields('mh_log')).includes('tag'), false);
 });
 
 test('$app.save in a route runs onRecordCreate → onRecordValidate → onRecordCreateExecute → write → after-success', async () => {

@@ -25,17 +25,16 @@ use super::view::{self, Form};
 use crate::app::App;
 use crate::mail::template::{self, Vars};
 use crate::schema::Collection;
+use crate::service::auth::providers;
 use crate::service::collections as svc;
 
-/// Provider names the server knows (service/auth/oauth2.rs).
-const PROVIDERS: &[&str] = &["github", "google", "oidc", "oidc2", "oidc3"];
 /// Provider text inputs: (key, label).
 const PROVIDER_INPUTS: &[(&str, &str)] = &[
     ("displayName", "Display name"),
     ("clientId", "Client ID"),
-    ("authURL", "Auth URL (OIDC)"),
-    ("tokenURL", "Token URL (OIDC)"),
-    ("userInfoURL", "User info URL (OIDC)"),
+    ("authURL", "Auth URL (blank: the provider's)"),
+    ("tokenURL", "Token URL (blank: the provider's)"),
+    ("userInfoURL", "User info URL (blank: the provider's)"),
 ];
 /// Inputs for a provider's `extra` options (PocketBase's OIDC id_token
 /// checks, service/auth/id_token.rs): (form key, label).
@@ -58,6 +57,14 @@ const TEMPLATES: &[(&str, &[&str], &str)] = &[
     ("otp", &["otp", "emailTemplate"], "One-time password (OTP)"),
     ("alert", &["authAlert", "emailTemplate"], "Login alert"),
 ];
+
+/// The provider picker: every name PocketBase knows, with its display name.
+fn known_providers() -> Vec<Value> {
+    providers::PRESETS
+        .iter()
+        .map(|p| json!({"name": p.name, "label": format!("{} ({})", p.display, p.name)}))
+        .collect()
+}
 
 fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
     path.iter().fold(v, |v, k| &v[*k])
@@ -257,7 +264,7 @@ fn render(
             "title": format!("Auth config: {}", c.name),
             "collection": c.name,
             "oauth2_enabled": j["oauth2"]["enabled"].as_bool().unwrap_or(false),
-            "providers": providers, "known": PROVIDERS,
+            "providers": providers, "known": known_providers(),
             "mapped": oauth2_map::rows(c, j, errors),
             "templates": templates,
             "message": msg.0, "flash": msg.1,

@@ -7,15 +7,18 @@
 //! the page is read-only while previewing.
 //!
 //! The choice lives in the URL (`as_coll`: an auth collection or `@guest`;
-//! `as_user`: a record id or email), like the filter and sort.
+//! `as_user`: a record id or email), like the filter and sort. A scoped
+//! superuser can only preview as users of auth collections in the scope:
+//! the lookup by id or email would otherwise tell which accounts exist
+//! elsewhere.
 
 use serde_json::{Map, Value};
 
 use super::session::Admin;
 use crate::app::App;
 use crate::filter::ast::RequestInfo;
-use crate::schema::CollectionKind;
 use crate::schema::system::SUPERUSERS;
+use crate::schema::{Collection, CollectionKind};
 use crate::service::{Actor, Identity, rules};
 use crate::store::records;
 
@@ -57,7 +60,7 @@ pub fn viewer(app: &App, admin: &Admin, (coll, user): &(String, String)) -> Resu
         .store
         .schema()
         .get(coll)
-        .filter(|c| c.kind == CollectionKind::Auth && c.name != SUPERUSERS)
+        .filter(|c| previewable(admin, c))
         .ok_or_else(|| format!("{coll} is not an auth collection that can be previewed."))?;
     if user.is_empty() {
         return Err(format!(
@@ -90,14 +93,20 @@ pub fn viewer(app: &App, admin: &Admin, (coll, user): &(String, String)) -> Resu
     Ok(viewer_of(app, Actor::User(identity), Some(who)))
 }
 
-/// The auth collections a preview can use (not `_superusers`).
-pub fn choices(app: &App) -> Vec<String> {
+/// Whether `c` can be previewed as: an auth collection other than
+/// `_superusers`, inside the superuser's scope.
+fn previewable(admin: &Admin, c: &Collection) -> bool {
+    c.kind == CollectionKind::Auth && c.name != SUPERUSERS && super::shell::in_scope(admin, c)
+}
+
+/// The auth collections a preview can use.
+pub fn choices(app: &App, admin: &Admin) -> Vec<String> {
     let mut v: Vec<String> = app
         .store
         .schema()
         .collections
         .iter()
-        .filter(|c| c.kind == CollectionKind::Auth && c.name != SUPERUSERS)
+        .filter(|c| previewable(admin, c))
         .map(|c| c.name.clone())
         .collect();
     v.sort();

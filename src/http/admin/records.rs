@@ -235,11 +235,19 @@ pub async fn list(
         Err(e) => (None, e),
     };
     let previewing = !as_params.0.is_empty();
-    // Relation cells show the related records' presentable fields.
+    // Relation cells show the related records' presentable fields, for a
+    // scoped superuser only those of collections in the scope (the others
+    // stay ids).
+    let schema = app.store.schema();
     let relations: Vec<&str> = c
         .fields
         .iter()
-        .filter(|f| matches!(f.kind, FieldKind::Relation(_)))
+        .filter(|f| match &f.kind {
+            FieldKind::Relation(o) => schema
+                .get(&o.collection_id)
+                .is_some_and(|t| super::shell::in_scope(&admin, &t)),
+            _ => false,
+        })
         .map(|f| f.name.as_str())
         .collect();
     let mut query = ListQuery {
@@ -343,7 +351,7 @@ pub async fn list(
             "count_url": link(&format!("{}/count", c.name), &[("filter", applied.clone()), ("as_coll", as_params.0.clone()), ("as_user", as_params.1.clone())]),
             "prev_link": if page > 1 { keep(page - 1) } else { String::new() },
             "next_link": if more { keep(page + 1) } else { String::new() },
-            "as_coll": as_params.0, "as_user": as_params.1, "as_choices": super::preview::choices(&app),
+            "as_coll": as_params.0, "as_user": as_params.1, "as_choices": super::preview::choices(&app, &admin),
             "preview": viewer.as_ref().and_then(|v| v.preview.clone()), "preview_error": preview_error,
             "readonly": previewing || c.kind == CollectionKind::View,
             "stop_preview": link(&c.name, &[("filter", applied.clone()), ("sort", sort.clone())]),

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::record_form::{label_of, strings};
 use super::records::{actor_req, find, literal, to_filter};
 use super::session::Admin;
+use super::shell::in_scope;
 use super::view::query_pairs;
 use crate::app::App;
 use crate::schema::field::RelationOptions;
@@ -53,8 +54,11 @@ fn search_filter(c: &Collection, term: &str) -> String {
 }
 
 /// The template data of a relation field: the chosen records with labels.
+/// A scoped superuser gets labels only from collections in the scope (a
+/// related record elsewhere shows as its id, which the field holds anyway).
 pub fn input(app: &App, admin: &Admin, o: &RelationOptions, v: &Value) -> Value {
     let target = app.store.schema().get(&o.collection_id);
+    let readable = target.as_ref().is_some_and(|t| in_scope(admin, t));
     let (actor, req) = actor_req(app, admin);
     let chosen: Vec<Value> = strings(v)
         .iter()
@@ -62,7 +66,7 @@ pub fn input(app: &App, admin: &Admin, o: &RelationOptions, v: &Value) -> Value 
         .map(|(i, id)| {
             let label = target
                 .as_ref()
-                .filter(|_| i < LABELLED)
+                .filter(|_| readable && i < LABELLED)
                 .and_then(|t| {
                     svc::view(&app.store, t, &actor, &req, id)
                         .ok()

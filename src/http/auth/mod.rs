@@ -12,12 +12,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::body::{Body, BodyError};
 use super::error::ApiError;
 use super::extract::{Caller, Client, Query, Superuser};
 use crate::app::App;
+use crate::plugins::hooks::auth as hook_auth;
+use crate::plugins::hooks::records::Outcome;
 use crate::schema::Collection;
 use crate::schema::validate::FieldError;
 use crate::service::auth::{self, otp};
@@ -90,14 +93,17 @@ pub(crate) fn require(body: &Map<String, Value>, keys: &[&str]) -> Result<(), Ap
 
 /// `{token, record}` (+ `meta`); `expand` applies to the record, `fields`
 /// to the whole response (so record keys take a `record.` prefix).
-pub(crate) fn auth_response(
+/// `method` is PocketBase's `authMethod` for `onRecordAuthRequest`
+/// (`password`, `otp`, `oauth2`; empty for a refresh or impersonation).
+pub(crate) async fn auth_response(
     app: &App,
     id: Identity,
     refreshable: bool,
     duration: Option<i64>,
     meta: Option<Value>,
     q: &Query,
-) -> Result<Json<Value>, ApiError> {
+    method: &str,
+) -> Result<Response, ApiError> {
     let mut extra = Map::new();
     extra.insert("refreshable".into(), refreshable.into());
     let token = auth::issue(
@@ -107,25 +113,33 @@ pub(crate) fn auth_response(
         extra,
         duration,
     )?;
-    auth_response_with(app, id, token, meta, q)
+    auth_response_with(app, id, token, meta, q, method).await
 }
 
 /// `auth_response` with an already issued token.
-pub(crate) fn auth_response_with(
+pub(crate) async fn auth_response_with(
     app: &App,
     id: Identity,
     token: String,
     meta: Option<Value>,
     q: &Query,
-) -> Result<Json<Value>, ApiError> {
-    let actor = if id.collection.name == crate::schema::system::SUPERUSERS {
-        Actor::Superuser(id.clone())
-    } else {
-        Actor::User(id.clone())
+    method: &str,
+) -> Result<Response, ApiError> {
+    let (record, actor, req) = auth::own_view(&app.store, &id)?;
+    // pb_hooks: onRecordAuthRequest may refuse, answer itself or reshape the answer
+    let answer = hook_auth::Answer {
+        record,
+        token,
+        meta,
     };
-    let req =
-        crate::service::rules::request_info(&app.store, &actor, "POST", Map::new(), Map::new());
-    let record = records::present(&app.store, &id.collection, &id.record, &actor, &req, false)?;
+    let hook_auth::Answer {
+        record,
+        token,
+        meta,
+    } = match hook_auth::request(app, &id.collection, method, answer).await? {
+        Outcome::Done(a) => a,
+        Outcome::Answered(res) => return Ok(res),
+    };
     let expand = records::Shape {
         expand: q.get("expand").unwrap_or_default().to_owned(),
         fields: String::new(),
@@ -142,7 +156,7 @@ pub(crate) fn auth_response_with(
     {
         fields.apply(m);
     }
-    Ok(Json(out))
+    Ok(Json(out).into_response())
 }
 
 /// A pending MFA session: `?mfaId=` (what the SDK sends) or the body.
@@ -160,7 +174,7 @@ pub async fn with_password(
     Client(client): Client,
     q: Query,
     b: Result<Body, BodyError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let body = body(b)?;
     require(&body, &["identity", "password"])?;
@@ -178,7 +192,7 @@ pub async fn with_password(
         &client,
     )
     .await?;
-    auth_response(&app, id, true, None, None, &q)
+    auth_response(&app, id, true, None, None, &q, "password").await
 }
 
 pub async fn request_otp(
@@ -204,7 +218,7 @@ pub async fn with_otp(
     Client(client): Client,
     q: Query,
     b: Result<Body, BodyError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let body = body(b)?;
     if !otp::otp_enabled(&c) {
@@ -219,7 +233,7 @@ pub async fn with_otp(
         .check_identity(&caller, &client.ip, &c.name, "authWithOTP", &otp_id)?;
     let id = otp::authenticate(&app, c, &otp_id, &text(&body, "password")).await?;
     let id = auth::login::complete(&app, id, "otp", mfa_id(&q, &body).as_deref(), &client).await?;
-    auth_response(&app, id, true, None, None, &q)
+    auth_response(&app, id, true, None, None, &q, "otp").await
 }
 
 pub async fn refresh(
@@ -228,7 +242,7 @@ pub async fn refresh(
     headers: HeaderMap,
     q: Query,
     b: Result<Body, BodyError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let header = headers
         .get(AUTHORIZATION)
@@ -252,9 +266,9 @@ pub async fn refresh(
     if claims.get("refreshable").and_then(Value::as_bool) != Some(true) {
         // Impersonation tokens: PocketBase answers the same token again.
         let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
-        return auth_response_with(&app, id, token.to_owned(), None, &q);
+        return auth_response_with(&app, id, token.to_owned(), None, &q, "").await;
     }
-    auth_response(&app, id, true, None, None, &q)
+    auth_response(&app, id, true, None, None, &q, "").await
 }
 
 pub async fn methods(
@@ -312,7 +326,7 @@ pub async fn impersonate(
     _: Superuser,
     q: Query,
     b: Result<Body, BodyError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     // Unknown and non-auth collections get the same 404 here.
     let c = auth_collection(&app, &coll).map_err(|mut e| {
         e.message = "Missing or invalid auth collection context.".into();
@@ -361,5 +375,7 @@ pub async fn impersonate(
         (duration > 0).then_some(duration),
         None,
         &q,
+        "",
     )
+    .await
 }

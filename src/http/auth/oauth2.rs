@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Map, Value};
 
@@ -23,7 +22,7 @@ pub async fn with_oauth2(
     Client(client): Client,
     q: Query,
     b: Result<Body, BodyError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let c = auth_collection(&app, &coll)?;
     oauth2::require_enabled(&c)?;
     let body = body(b)?;
@@ -48,5 +47,5 @@ pub async fn with_oauth2(
     let (id, meta) = oauth2::authenticate(&app, c, &actor, req).await?;
     let mfa = super::mfa_id(&q, &body);
     let id = login::complete(&app, id, "oauth2", mfa.as_deref(), &client).await?;
-    auth_response(&app, id, true, None, Some(meta), &q)
+    auth_response(&app, id, true, None, Some(meta), &q, "oauth2").await
 }

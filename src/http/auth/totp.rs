@@ -77,7 +77,7 @@ pub async fn with_totp(
     Client(client): Client,
     q: Query,
     b: Result<Body, BodyError>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     let c = auth_collection(&app, &coll)?;
     let body = body(b)?;
     require(&body, &["mfaId", "code"])?;
@@ -101,5 +101,5 @@ pub async fn with_totp(
     };
     totp::verify_code(&app, &id, &text(&body, "code")).await?;
     let id = login::complete(&app, id, "totp", Some(&mfa_id), &client).await?;
-    auth_response(&app, id, true, None, None, &q)
+    auth_response(&app, id, true, None, None, &q, "totp").await
 }

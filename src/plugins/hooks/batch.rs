@@ -9,6 +9,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::records::{after_name, chain_arg, hook_outcome, names, stored, submitted};
@@ -22,14 +23,19 @@ use crate::schema::{Collection, CollectionKind};
 use crate::service::batch::{self, SubRequest};
 use crate::service::{Actor, Error};
 
-/// Runs the `onBatchRequest` handlers over `requests` (changing them).
-pub async fn before(app: &App, actor: &Actor, requests: &mut [SubRequest]) -> Result<(), Error> {
+/// Runs the `onBatchRequest` handlers over `requests` (changing them); a
+/// handler's own answer when one did not call `e.next()` (nothing runs).
+pub async fn before(
+    app: &App,
+    actor: &Actor,
+    requests: &mut [SubRequest],
+) -> Result<Option<Response>, Error> {
     let Some(hooks) = app.hooks.get() else {
-        return Ok(());
+        return Ok(None);
     };
     let generation = hooks.current();
     if !generation.hook_names.contains("onBatchRequest") {
-        return Ok(());
+        return Ok(None);
     }
     let batch: Vec<Value> = requests
         .iter()
@@ -48,6 +54,9 @@ pub async fn before(app: &App, actor: &Actor, requests: &mut [SubRequest]) -> Re
             tracing::error!(error = %e, "onBatchRequest failed");
             Error::bad("Something went wrong while processing your request.")
         })?;
+    if let Some(res) = super::records::answered(&out) {
+        return Ok(Some(res));
+    }
     let out = super::records::hook_outcome(out)?;
     let changed = out["batch"]
         .as_array()
@@ -64,7 +73,7 @@ pub async fn before(app: &App, actor: &Actor, requests: &mut [SubRequest]) -> Re
             r.body = b.clone();
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// What one record sub-request does: its hooks' names and the record as it
@@ -145,6 +154,10 @@ pub async fn run(
     let State { kept, done, error } = std::mem::take(&mut *state.lock().map_err(|_| poisoned())?);
     let kept: Vec<batch::Kept> = kept.into_iter().flatten().collect();
     let at = |out: &Value| out["index"].as_u64().unwrap_or(0) as usize;
+    let answered = match &out {
+        Ok(out) => out["answered"].as_array().cloned().unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     let res = match out {
         Ok(out) if out["ok"] == true => Ok(done.into_iter().flatten().collect()),
         Ok(out) if out["writeError"] == true && error.is_some() => {
@@ -164,7 +177,35 @@ pub async fn run(
         }
     };
     let out = batch::finish(store, actor, &req, kept, res).await?;
-    Ok((out, planned))
+    Ok(with_answers(out, answered, planned))
+}
+
+/// Puts the answers of the sub-requests whose chain stopped before their
+/// write (`{index, status, body, model}`, in index order) among the
+/// results of the others; after-success hooks run only for those a model
+/// hook stopped.
+fn with_answers(
+    out: Value,
+    answered: Vec<Value>,
+    mut planned: Vec<Option<Planned>>,
+) -> (Value, Vec<Option<Planned>>) {
+    let Value::Array(mut results) = out else {
+        return (out, planned);
+    };
+    for a in answered {
+        let i = a["index"].as_u64().unwrap_or(u64::MAX) as usize;
+        if i > results.len() {
+            continue;
+        }
+        results.insert(i, json!({"status": a["status"], "body": a["body"]}));
+        // After a model hook's stop the after-success hooks run, as in PocketBase.
+        if a["model"] != true
+            && let Some(p) = planned.get_mut(i)
+        {
+            *p = None;
+        }
+    }
+    (Value::Array(results), planned)
 }
 
 /// Runs the native plugins' before-hooks of every record sub-request, in

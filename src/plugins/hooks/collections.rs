@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 
+use super::records::{Outcome, answered};
 use super::tx::{Step, Terminal};
 use super::write::host_error;
 use crate::app::App;
@@ -44,14 +45,14 @@ pub const NAMES: [&str; 16] = [
 
 /// Creates (`old` `None`), updates or (`delete`) deletes a collection
 /// through the API with the collection hooks around it; the saved
-/// collection (`Null` for a delete).
+/// collection (`Null` for a delete), or a handler's own answer.
 pub async fn write(
     app: &Arc<App>,
     actor: &Actor,
     old: Option<Arc<Collection>>,
     delete: bool,
     body: Value,
-) -> Result<Value, Error> {
+) -> Result<Outcome<Value>, Error> {
     let action = match (&old, delete) {
         (None, _) => "create",
         (Some(_), false) => "update",
@@ -62,7 +63,7 @@ pub async fn write(
         NAMES.iter().any(|n| g.hook_names.contains(*n))
     });
     let Some(hooks) = hooks else {
-        return plain(app, old, delete, body).await;
+        return plain(app, old, delete, body).await.map(Outcome::Done);
     };
     let collection = match &old {
         None => body.clone(),
@@ -96,9 +97,12 @@ pub async fn write(
     {
         return Err(e);
     }
+    if let Some(res) = answered(&out) {
+        return Ok(Outcome::Answered(res));
+    }
     super::records::hook_outcome(out)?;
     match written {
-        Some(Ok(v)) => Ok(v),
+        Some(Ok(v)) => Ok(Outcome::Done(v)),
         _ => Err(Error::bad(
             "Something went wrong while processing your request.",
         )),

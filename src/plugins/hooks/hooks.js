@@ -46,7 +46,7 @@ const __supportedHooks = [
   "onRecordAfterCreateSuccess", "onRecordAfterUpdateSuccess", "onRecordAfterDeleteSuccess",
   "onRecordValidate", "onRecordCreateExecute", "onRecordUpdateExecute", "onRecordDeleteExecute",
   "onRecordAfterCreateError", "onRecordAfterUpdateError", "onRecordAfterDeleteError",
-  "onBootstrap", "onBatchRequest",
+  "onBootstrap", "onBatchRequest", "onRecordAuthRequest", "onRecordViewRequest",
   "onCollectionCreateRequest", "onCollectionUpdateRequest", "onCollectionDeleteRequest",
   "onCollectionCreate", "onCollectionUpdate", "onCollectionDelete", "onCollectionValidate",
   "onCollectionCreateExecute", "onCollectionUpdateExecute", "onCollectionDeleteExecute",
@@ -65,8 +65,8 @@ for (const name of [
   "onModelValidate", "onModelCreate", "onModelCreateExecute", "onModelAfterCreateSuccess", "onModelAfterCreateError",
   "onModelUpdate", "onModelUpdateExecute", "onModelAfterUpdateSuccess", "onModelAfterUpdateError",
   "onModelDelete", "onModelDeleteExecute", "onModelAfterDeleteSuccess", "onModelAfterDeleteError",
-  "onRecordsListRequest", "onRecordViewRequest", "onRecordEnrich",
-  "onRecordAuthRequest", "onRecordAuthRefreshRequest", "onRecordAuthWithPasswordRequest",
+  "onRecordsListRequest", "onRecordEnrich",
+  "onRecordAuthRefreshRequest", "onRecordAuthWithPasswordRequest",
   "onRecordAuthWithOAuth2Request", "onRecordAuthWithOTPRequest", "onRecordRequestOTPRequest",
   "onRecordRequestPasswordResetRequest", "onRecordConfirmPasswordResetRequest",
   "onRecordRequestVerificationRequest", "onRecordConfirmVerificationRequest",
@@ -88,7 +88,25 @@ const $apis = {
   gzip() { return { __builtin: "noop", args: [] }; },
   bodyLimit() { return { __builtin: "noop", args: [] }; },
   static() { __unsupported("$apis.static"); },
-  recordAuthResponse() { __unsupported("$apis.recordAuthResponse"); },
+  // A custom sign-in's answer, as the built-in ones: the collection's
+  // authRule, onRecordAuthRequest, then {token, record, meta}.
+  recordAuthResponse(e, record, method, meta) {
+    const collection = record.collection();
+    const a = __call("auth.answer", { collection: collection.id, id: record.id });
+    const ev = __requestEvent(e.__ev || {});
+    ev.collection = collection;
+    ev.record = new Record(collection, null).__loadStored(a.record);
+    ev.token = a.token;
+    ev.meta = meta === undefined ? null : meta;
+    ev.authMethod = method || "";
+    if (!__chain(ev, __hookFns("onRecordAuthRequest", collection), () => {})) {
+      e.__res = ev.__res || { status: 200, type: "", body: "" };
+      return;
+    }
+    const out = { token: String(ev.token || ""), record: ev.record.publicExport() };
+    if (ev.meta !== null && ev.meta !== undefined) out.meta = ev.meta;
+    e.json(200, out);
+  },
   enrichRecord() { __unsupported("$apis.enrichRecord"); },
   enrichRecords() { __unsupported("$apis.enrichRecords"); },
 };
@@ -424,30 +442,50 @@ function __recordNames(action) {
   return { before: "onRecord" + a, execute: "onRecord" + a + "Execute", ok: "onRecordAfter" + a + "Success", err: "onRecordAfter" + a + "Error" };
 }
 function __hookFns(name, collection) { return __hooksFor([name], collection).map((h) => h.fn); }
-function __afterWrite(names, collection, record) {
-  const ok = () => __chain({ app: $app, record: record, collection: collection, type: names.ok }, __hookFns(names.ok, collection), () => {});
-  const err = (error) => __chain({ app: $app, record: record, collection: collection, error: error }, __hookFns(names.err, collection), () => {});
-  if (__txDepth > 0) __txAfter.push({ ok: ok, err: err });
+// A model's write with its hooks (`names` from __recordNames or
+// __collectionNames; `ev` the event's own fields; handlers are tagged by
+// `tagOf`'s name or id). After-success hooks run after the write, or when
+// the outermost transaction completes; they run too when a handler did not
+// call e.next() (the write is skipped), as in PocketBase 0.40.6.
+function __modelWrite(names, tagOf, ev, validate, write) {
+  const all = [names.before, names.execute, names.ok, names.err].concat(validate ? [validate] : []);
+  if (!__hooksFor(all, tagOf).length) return write();
+  const event = (extra) => Object.assign({ app: $app }, ev, extra);
+  const failed = (error) => __chain(event({ error: error }), __hookFns(names.err, tagOf), () => {});
+  try {
+    __chain(event(), __hookFns(names.before, tagOf), (e) => {
+      // Cairn validates during the write itself; the validate hooks run
+      // at PocketBase's point, and a handler may throw to refuse.
+      if (validate) __chain(e, __hookFns(validate, tagOf), () => {});
+      __chain(e, __hookFns(names.execute, tagOf), () => write());
+    });
+  } catch (err) {
+    failed(err);
+    throw err;
+  }
+  const ok = () => __chain(event({ type: names.ok }), __hookFns(names.ok, tagOf), () => {});
+  if (__txDepth > 0) __txAfter.push({ ok: ok, err: failed });
   else ok();
 }
 function __recordWrite(action, record, validate, write) {
   const collection = record.collection();
-  const names = __recordNames(action);
-  const all = [names.before, names.execute, names.ok, names.err].concat(validate ? ["onRecordValidate"] : []);
-  if (!__hooksFor(all, collection).length) return write();
-  const e = { app: $app, record: record, collection: collection };
-  try {
-    __chain(e, __hookFns(names.before, collection), (e) => {
-      // Cairn validates during the write itself; onRecordValidate runs
-      // at PocketBase's point, and a handler may throw to refuse.
-      if (validate) __chain(e, __hookFns("onRecordValidate", collection), () => {});
-      __chain(e, __hookFns(names.execute, collection), () => write());
-    });
-  } catch (err) {
-    __chain({ app: $app, record: record, collection: collection, error: err }, __hookFns(names.err, collection), () => {});
-    throw err;
-  }
-  __afterWrite(names, collection, record);
+  return __modelWrite(__recordNames(action), collection, { record: record, collection: collection }, validate && "onRecordValidate", write);
+}
+// $app.save(collection) / $app.delete(collection), in hooks and
+// migrations: onCollectionCreate (Update, Delete) → onCollectionValidate
+// (not for a delete) → onCollection…Execute → the write → after-success.
+function __collectionNames(action) {
+  const a = action[0].toUpperCase() + action.slice(1);
+  return { before: "onCollection" + a, execute: "onCollection" + a + "Execute", ok: "onCollectionAfter" + a + "Success", err: "onCollectionAfter" + a + "Error" };
+}
+function __collectionWrite(action, collection, validate, write) {
+  return __modelWrite(__collectionNames(action), collection, { collection: collection }, validate && action !== "delete" && "onCollectionValidate", write);
+}
+// As the host decides (store_host collections.save): an update when a
+// collection with this id exists.
+function __collectionIsNew(c) {
+  if (!c.id) return true;
+  try { return __call("collections.find", c.id).id !== c.id; } catch (_) { return true; }
 }
 // runInTransaction: one write transaction on the writer (hooks/tx.rs),
 // nested calls joining the outer one, as in PocketBase. Its $app calls go
@@ -483,6 +521,8 @@ function __txEnd(error) {
 __modelHooks = {
   save(record, validate, write) { return __recordWrite(record.isNew() ? "create" : "update", record, validate, write); },
   remove(record, del) { return __recordWrite("delete", record, false, del); },
+  saveCollection(c, validate, write) { return __collectionWrite(__collectionIsNew(c) ? "create" : "update", c, validate, write); },
+  removeCollection(c, del) { return __collectionWrite("delete", c, false, del); },
   tx(fn) { return __inTx(fn); },
 };
 // Migrations: the whole run is one transaction (the host calls these).
@@ -508,11 +548,34 @@ function __runBatchRequest(payload) {
   e.batch = p.batch;
   try {
     const done = __chain(e, __compiled.hooks.filter((h) => h.name === "onBatchRequest").map((h) => h.fn), () => {});
-    if (!done) return JSON.stringify({ stopped: true });
+    if (!done) return JSON.stringify({ stopped: true, response: __stopResponse(e, false) });
   } catch (err) {
     return JSON.stringify({ error: __errorResponse(err) });
   }
   return JSON.stringify({ batch: e.batch });
+}
+
+// A record request hook over one record's answer (plugins/hooks/request.rs:
+// onRecordAuthRequest, onRecordViewRequest): e.record, e.collection and
+// the event fields `p.fields` (token, meta, authMethod). Returns what the
+// handlers left, their own answer ({stopped}) or their error.
+function __runRecordRequest(payload) {
+  const p = JSON.parse(payload);
+  const e = __requestEvent(p.event);
+  const collection = new Collection(p.collection);
+  e.collection = collection;
+  e.record = new Record(collection, null).__loadStored(p.record);
+  Object.assign(e, p.fields);
+  try {
+    const done = __chain(e, __hookFns(p.hook, collection), () => {});
+    if (!done) return JSON.stringify({ stopped: true, response: __stopResponse(e, false) });
+  } catch (err) {
+    if (err && err.message === "sql: no rows in result set") err = new NotFoundError();
+    return JSON.stringify({ error: __errorResponse(err) });
+  }
+  const fields = {};
+  for (const k of Object.keys(p.fields)) fields[k] = e[k] === undefined ? null : e[k];
+  return JSON.stringify({ record: e.record.publicExport(), fields: fields });
 }
 
 function __runCron(id) {

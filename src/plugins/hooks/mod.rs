@@ -7,6 +7,7 @@
 //! reloading builds a new one and swaps it in atomically, and a file that
 //! fails to load keeps its last good registrations.
 
+pub mod auth;
 pub mod batch;
 mod bridge;
 pub mod collections;
@@ -16,6 +17,7 @@ pub mod kv;
 pub mod mailer;
 pub mod pool;
 pub mod records;
+pub mod request;
 pub mod routes;
 pub mod store_host;
 pub mod tx;

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::app::App;
@@ -113,8 +114,30 @@ pub(crate) fn submitted(
     data
 }
 
-/// A before-chain's answer: its error response (a handler threw) or the
-/// stop of a handler that did not call `e.next()`, else `out` itself.
+/// What a write with hooks around it ended with.
+pub enum Outcome<T> {
+    /// The chain reached the write: its result.
+    Done(T),
+    /// A handler did not call `e.next()`: nothing was written and this is
+    /// the answer (`answered`).
+    Answered(Response),
+}
+
+/// The answer of a chain that stopped before the write, as PocketBase
+/// 0.40.6 gives it (the chain's `response`, `tx.js` `__stopResponse`): the
+/// response the handler wrote, else 200 with an empty body; after a model
+/// hook's stop, the record or collection as the hooks left it (204 for a
+/// delete). `None` when the chain did not stop.
+pub fn answered(out: &Value) -> Option<Response> {
+    out.get("stopped")?;
+    Some(match out.get("response").filter(|r| r.is_object()) {
+        Some(r) => super::http::response(r),
+        None => super::http::response(&json!({"status": 200})),
+    })
+}
+
+/// A before-chain's answer: its error response (a handler threw), else
+/// `out` itself (see `answered` for a chain that stopped).
 pub fn hook_outcome(out: Value) -> Result<Value, Error> {
     if let Some(err) = out.get("error") {
         if let Some(log) = err["log"].as_str().filter(|s| !s.is_empty()) {
@@ -126,11 +149,6 @@ pub fn hook_outcome(out: Value) -> Result<Value, Error> {
         return Err(Error::Raw(
             status,
             body.as_object().cloned().unwrap_or_default(),
-        ));
-    }
-    if out.get("stopped").is_some() {
-        return Err(Error::bad(
-            "The request was stopped by a hook (it did not call e.next()).",
         ));
     }
     Ok(out)

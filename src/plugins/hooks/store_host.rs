@@ -132,6 +132,7 @@ fn dispatch(
         "settings.save" => save_settings(app, rt, args),
         op if op.starts_with("store.") => super::kv::op(app, op, args),
         "http.send" => super::http::send(app, rt, &args),
+        op if op.starts_with("auth.") => super::auth::host_op(app, rt, op, &args),
         "require.read" => require_read(app, &args),
         "mails.compose" => compose_mail(app, &args),
         "mailer.send" => super::mailer::send(app, rt, &args),

@@ -84,20 +84,50 @@ function __runRecordTx(payload) {
     if (r.wrote) failure = ended;
   }
   if (failure) return JSON.stringify(__chainFailed([r], failure));
-  if (!r.wrote) return JSON.stringify({ stopped: true, response: r.event.__res });
+  // A model hook's stop: the API goes on as if written (`unsaved`).
+  if (!r.wrote && r.model) return JSON.stringify({ ok: true, unsaved: r.action === "delete" ? null : __unsaved(r.record) });
+  if (!r.wrote) return JSON.stringify({ stopped: true, response: __stopResponse(r.event, false) });
   return JSON.stringify({ ok: true });
+}
+
+// What a chain that stopped before the write answers, as PocketBase
+// 0.40.6 does: when a model hook did not call e.next(), the API goes on
+// as if it had written (the record or collection as the hooks left it,
+// 200; 204 for a delete; the after-success hooks run); when a request
+// hook did not, the response that handler wrote (`e.json(...)`), else 200
+// with an empty body.
+function __stopResponse(e, model, action, value) {
+  let res;
+  if (model && action === "delete") res = { status: 204, type: "", body: "" };
+  else if (model) res = { status: 200, type: "application/json", body: JSON.stringify(value()) };
+  else res = e.__res || { status: 200, type: "", body: "" };
+  res.headers = e.__headers;
+  return res;
+}
+
+// A record a model hook kept from being written, as the API would have
+// shown it: with an id (PocketBase assigns one before the hooks run),
+// without the password and hidden fields.
+function __unsaved(record) {
+  if (!record.id) record.id = $security.randomStringWithAlphabet(15, "abcdefghijklmnopqrstuvwxyz0123456789");
+  const out = record.publicExport();
+  for (const f of record.collection().fields) if (f.hidden) delete out[f.name];
+  return out;
 }
 
 // A batch with its sub-requests' hooks (plugins/hooks/batch.rs): one
 // transaction around every chain, in request order. `p.items[i]` is null
 // for a sub-request that is no record write (written as is, or refused).
-// Returns {ok}, or {index} with {stopped}, {writeError} or {error}.
+// A sub-request whose chain stopped before its write writes nothing and
+// answers as a REST write would (`answered`: its index, status and body),
+// and the batch goes on, as in PocketBase 0.40.6.
+// Returns {ok, answered}, or {index} with {writeError} or {error}.
 function __runBatchTx(payload) {
   const p = JSON.parse(payload);
   __call("tx.begin");
   __txDepth++;
-  const chains = [];
-  let failure = null, index = 0, stopped = false;
+  const chains = [], answered = [];
+  let failure = null, index = 0;
   for (; index < p.items.length; index++) {
     const it = p.items[index];
     if (!it) {
@@ -107,12 +137,18 @@ function __runBatchTx(payload) {
     const r = __recordChain(it, { index: index });
     chains.push(r);
     if (r.failure) { failure = r.failure; break; }
-    if (!r.wrote) { stopped = true; break; }
+    if (!r.wrote) answered.push(Object.assign(__batchAnswer(index, __stopResponse(r.event, r.model, r.action, () => __unsaved(r.record))), { model: r.model }));
   }
-  failure = __endTx(failure || (stopped ? new Error("stopped") : null));
-  if (stopped) return JSON.stringify({ stopped: true, index: index });
+  failure = __endTx(failure);
   if (failure) return JSON.stringify(Object.assign(__chainFailed(chains, failure), { index: index }));
-  return JSON.stringify({ ok: true });
+  return JSON.stringify({ ok: true, answered: answered });
+}
+
+// A response as a batch result: JSON bodies parsed, an empty body null.
+function __batchAnswer(index, res) {
+  let body = res.body || null;
+  if (body && /json/.test(res.type)) { try { body = JSON.parse(body); } catch (_) { /* kept as text */ } }
+  return { index: index, status: res.status, body: body };
 }
 
 // The collections API with its hooks (plugins/hooks/collections.rs), as in
@@ -139,8 +175,9 @@ function __runCollectionHooks(payload) {
       throw err;
     }
   };
-  let modelFailed = false;
+  let modelFailed = false, modelRan = false;
   const model = (ev) => {
+    modelRan = true;
     try {
       __chain(ev, fns("onCollection" + a), (m) => {
         if (p.action !== "delete") __chain(m, fns("onCollectionValidate"), () => {});
@@ -151,7 +188,8 @@ function __runCollectionHooks(payload) {
       __chain({ app: $app, collection: ev.collection, error: err }, fns("onCollectionAfter" + a + "Error"), () => {});
       throw err;
     }
-    if (wrote) __chain({ app: $app, collection: ev.collection }, fns("onCollectionAfter" + a + "Success"), () => {});
+    // As PocketBase, also when a model hook did not call e.next().
+    __chain({ app: $app, collection: ev.collection }, fns("onCollectionAfter" + a + "Success"), () => {});
   };
   try {
     __chain(e, fns("onCollection" + a + "Request"), model);
@@ -170,6 +208,6 @@ function __runCollectionHooks(payload) {
     }
     return JSON.stringify({ error: __errorResponse(err) });
   }
-  if (!wrote) return JSON.stringify({ stopped: true });
+  if (!wrote) return JSON.stringify({ stopped: true, response: __stopResponse(e, modelRan, p.action, () => e.collection) });
   return JSON.stringify({ ok: true });
 }

@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
-use super::records::{chain_arg, chained, hook_outcome, keep_for_error, or_after_error, submitted};
+use super::records::{
+    Outcome, answered, chain_arg, chained, hook_outcome, keep_for_error, or_after_error, submitted,
+};
 use super::tx::{Step, Terminal};
 use crate::app::App;
 use crate::filter::ast::RequestInfo;
@@ -45,19 +47,21 @@ pub struct Rest {
 }
 
 /// Runs the REST write `w` with the hooks around it; the record as the
-/// caller may see it (`None` for a delete).
+/// caller may see it (`None` for a delete), or a handler's own answer.
 pub async fn write(
     w: Rest,
     input: Map<String, Value>,
     uploads: Vec<Upload>,
-) -> Result<Option<Value>, Error> {
+) -> Result<Outcome<Option<Value>>, Error> {
     let (app, c, action) = (&w.app, &w.c, w.action);
     let id = w.id.as_deref();
     let input = crate::plugins::native::record_before(app, c, action, &w.actor, id, input).await?;
     let Some((hooks, generation)) = chained(app, action) else {
         let kept = keep_for_error(app, c, action, id, &input);
         let res = plain(&w, input, uploads).await;
-        return or_after_error(app, c, action, kept, res).await;
+        return or_after_error(app, c, action, kept, res)
+            .await
+            .map(Outcome::Done);
     };
     let (stored, arg) = chain_arg(app, c, action, &w.actor, id, &input)?;
     let slot: Slot = Arc::default();
@@ -80,21 +84,31 @@ pub async fn write(
         {
             return Err(e);
         }
+        if let Some(res) = answered(&out) {
+            return Ok(Outcome::Answered(res));
+        }
         hook_outcome(out)?;
         return Err(Error::bad(
             "Something went wrong while processing your request.",
+        ));
+    }
+    if let Some(unsaved) = out.get("unsaved") {
+        // A model hook did not call `e.next()`: the API answers as if
+        // written (the after-success hooks run), as PocketBase does.
+        return Ok(Outcome::Done(
+            Some(unsaved.clone()).filter(|_| action != "delete"),
         ));
     }
     match written {
         Some(Ok((staged, row))) => {
             records::written(&app.store, c, &w.actor, &w.req, id, &staged, Ok(row))
                 .await
-                .map(Some)
+                .map(|v| Outcome::Done(Some(v)))
         }
         // A delete (nothing to present).
         _ => {
             crate::service::files::cleanup::poke();
-            Ok(None)
+            Ok(Outcome::Done(None))
         }
     }
 }

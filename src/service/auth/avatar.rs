@@ -28,7 +28,7 @@ pub async fn download(url: &str, field: &str, limit: u64) -> Option<Upload> {
             path: std::path::PathBuf::new(),
             size: bytes.len() as u64,
             mime: sniff(&bytes[..bytes.len().min(8192)]),
-            data: Some(bytes::Bytes::from(bytes)),
+            data: Some(vec![bytes::Bytes::from(bytes)]),
         }),
         Err(e) => {
             tracing::warn!(url, error = %e, "Failed to retrieve OAuth2 avatar");

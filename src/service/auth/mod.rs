@@ -18,10 +18,12 @@ mod id_token;
 pub mod login;
 pub mod mail;
 pub mod oauth2;
+mod oauth2_user;
 mod password;
+pub mod providers;
 pub use password::{
     ARGON2_PARAMS, Verified, hash_password, hash_password_cost, hash_password_now,
-    is_password_hash, password_cost, verify_password,
+    is_password_hash, password_cost, verify_password, verify_password_cost,
 };
 pub mod otp;
 pub mod superusers;
@@ -253,4 +255,21 @@ pub async fn sign_in_with_password(
 ) -> Result<Identity, Error> {
     let id = authenticate(&app.store, c, identity, identity_field, password).await?;
     login::complete(app, id, "password", mfa_id, client).await
+}
+
+/// The record of a sign-in's answer, presented to its own owner (a
+/// superuser to itself), with that caller and its request context (for
+/// `expand`).
+pub fn own_view(
+    store: &Store,
+    id: &Identity,
+) -> Result<(Value, Actor, crate::filter::ast::RequestInfo), Error> {
+    let actor = if id.collection.name == SUPERUSERS {
+        Actor::Superuser(id.clone())
+    } else {
+        Actor::User(id.clone())
+    };
+    let req = super::rules::request_info(store, &actor, "POST", Map::new(), Map::new());
+    let record = super::records::present(store, &id.collection, &id.record, &actor, &req, false)?;
+    Ok((record, actor, req))
 }

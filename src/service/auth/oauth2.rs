@@ -1,11 +1,12 @@
 //! OAuth2 sign-in: PocketBase's `auth-with-oauth2` (authorization code with
-//! PKCE), provider presets (GitHub, Google) and a generic OIDC provider
-//! (`oidc`, `oidc2`, `oidc3`), accounts linked through `_externalAuths`.
+//! PKCE), its named provider presets (`providers.rs`: GitHub, Google,
+//! Apple, Discord, ... and the generic `oidc`, `oidc2`, `oidc3`), accounts
+//! linked through `_externalAuths`.
 //!
 //! The code exchange goes through the `oauth2` crate (HTTP by reqwest);
-//! the user comes from the provider's userinfo endpoint, or for an OIDC
-//! provider without one from the validated `id_token` (`id_token.rs`,
-//! `extra.jwksURL` and `extra.issuers` as in PocketBase).
+//! the user is then read through the preset (`oauth2_user.rs`): its user
+//! endpoint, or the validated `id_token` (`id_token.rs`) for Apple and an
+//! OIDC provider without a user info URL.
 
 use std::sync::Arc;
 
@@ -20,6 +21,8 @@ use oauth2::{
 };
 use serde_json::{Map, Value, json};
 
+use super::oauth2_user::{self, AuthUser};
+use super::providers;
 use super::sys::{self, EXTERNAL_AUTHS};
 use crate::app::App;
 use crate::schema::{Collection, FieldKind, names};
@@ -31,23 +34,27 @@ use crate::store::records as rows;
 pub struct Provider {
     pub name: String,
     pub display_name: String,
-    client_id: String,
+    pub(super) client_id: String,
     client_secret: String,
     auth_url: String,
     token_url: String,
-    user_info_url: String,
+    pub(super) user_info_url: String,
     pkce: bool,
     scopes: &'static str,
-    /// Provider-specific options (OIDC: `jwksURL`, `issuers`).
-    extra: Value,
+    /// Provider-specific options (OIDC, Apple: `jwksURL`, `issuers`).
+    pub(super) extra: Value,
+    /// Where the user's fields are in the provider's answer.
+    pub(super) map: providers::Map,
 }
 
 /// The token answer's `id_token` (OpenID Connect), kept for providers
-/// that read the user from it.
+/// that read the user from it, and its other non-standard fields.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 struct IdToken {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    #[serde(flatten)]
+    other: Map<String, Value>,
 }
 
 impl ExtraTokenFields for IdToken {}
@@ -61,29 +68,9 @@ type Client = oauth2::Client<
     BasicRevocationErrorResponse,
 >;
 
-/// Preset endpoints and scopes: (name, display, auth, token, userinfo, scopes).
-const PRESETS: [(&str, &str, &str, &str, &str, &str); 2] = [
-    (
-        "github",
-        "GitHub",
-        "https://github.com/login/oauth/authorize",
-        "https://github.com/login/oauth/access_token",
-        "https://api.github.com/user",
-        "read:user user:email",
-    ),
-    (
-        "google",
-        "Google",
-        "https://accounts.google.com/o/oauth2/v2/auth",
-        "https://oauth2.googleapis.com/token",
-        "https://www.googleapis.com/oauth2/v3/userinfo",
-        "https://www.googleapis.com/auth/userinfo.profile https://www.googleapis.com/auth/userinfo.email",
-    ),
-];
-
-/// Provider names Cairn knows.
+/// Provider names Cairn knows (PocketBase's list).
 pub fn known_provider(name: &str) -> bool {
-    PRESETS.iter().any(|p| p.0 == name) || matches!(name, "oidc" | "oidc2" | "oidc3")
+    providers::preset(name).is_some()
 }
 
 fn providers(c: &Collection) -> Vec<Provider> {
@@ -103,27 +90,22 @@ fn providers(c: &Collection) -> Vec<Provider> {
                     .to_owned()
             };
             let name = s("name");
-            let preset = PRESETS.iter().find(|x| x.0 == name);
-            if preset.is_none() && !known_provider(&name) {
-                return None;
-            }
-            let or = |v: String, d: Option<&str>| {
-                if v.is_empty() {
-                    d.unwrap_or_default().to_owned()
-                } else {
-                    v
-                }
-            };
+            let preset = providers::preset(&name)?;
+            let or = |v: String, d: &str| if v.is_empty() { d.to_owned() } else { v };
             Some(Provider {
-                display_name: or(s("displayName"), preset.map(|x| x.1).or(Some("OIDC"))),
-                auth_url: or(s("authURL"), preset.map(|x| x.2)),
-                token_url: or(s("tokenURL"), preset.map(|x| x.3)),
-                user_info_url: or(s("userInfoURL"), preset.map(|x| x.4)),
-                scopes: preset.map_or("openid email profile", |x| x.5),
+                display_name: or(s("displayName"), preset.display),
+                auth_url: or(s("authURL"), preset.auth),
+                token_url: or(s("tokenURL"), preset.token),
+                user_info_url: or(s("userInfoURL"), preset.user_info),
+                scopes: preset.scopes,
                 client_id: s("clientId"),
                 client_secret: s("clientSecret"),
-                pkce: p.get("pkce").and_then(Value::as_bool).unwrap_or(true),
+                pkce: p
+                    .get("pkce")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(preset.pkce),
                 extra: p.get("extra").cloned().unwrap_or(Value::Null),
+                map: preset.map,
                 name,
             })
         })
@@ -140,9 +122,9 @@ fn oauth2_enabled(c: &Collection) -> bool {
 
 /// A small inline SVG logo per provider (the dashboard and SDK UIs show it).
 fn logo(name: &str) -> String {
-    let letter = match name {
-        "github" | "google" => "G",
-        _ => "ID",
+    let letter = match providers::preset(name) {
+        Some(p) if !p.name.starts_with("oidc") => p.display.chars().take(1).collect(),
+        _ => "ID".to_owned(),
     };
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 32 32\"><circle cx=\"16\" cy=\"16\" r=\"15\" fill=\"#333\"/><text x=\"16\" y=\"21\" font-size=\"13\" text-anchor=\"middle\" fill=\"#fff\" font-family=\"sans-serif\">{letter}</text></svg>"
@@ -180,8 +162,14 @@ pub fn method_providers(c: &Collection) -> Vec<Value> {
                     q.append_pair("code_challenge", challenge.as_str());
                     q.append_pair("code_challenge_method", "S256");
                 }
+                if p.name == "apple" {
+                    // Apple posts the answer when names or email are asked.
+                    q.append_pair("response_mode", "form_post");
+                }
                 q.append_pair("response_type", "code");
-                q.append_pair("scope", p.scopes);
+                if !p.scopes.is_empty() {
+                    q.append_pair("scope", p.scopes);
+                }
                 q.append_pair("state", &state);
             }
             let auth_url = format!("{url}&redirect_uri=");
@@ -207,20 +195,6 @@ pub fn method_providers(c: &Collection) -> Vec<Value> {
             })
         })
         .collect()
-}
-
-/// What the provider says about the user.
-#[derive(Debug, Default, Clone)]
-pub struct AuthUser {
-    pub id: String,
-    pub name: String,
-    pub username: String,
-    pub email: String,
-    pub avatar_url: String,
-    pub access_token: String,
-    pub refresh_token: String,
-    pub expiry: String,
-    pub raw: Map<String, Value>,
 }
 
 fn http() -> Result<reqwest::Client, Error> {
@@ -277,77 +251,25 @@ async fn fetch_user(
         .request_async(&send)
         .await
         .map_err(|e| fail("token exchange", e.to_string()))?;
-    let access = token.access_token().secret().clone();
-    let raw = if p.name.starts_with("oidc") && p.user_info_url.is_empty() {
-        // PocketBase's OIDC provider without a userinfo URL: the id_token.
-        let id_token = token.extra_fields().id_token.clone().unwrap_or_default();
-        let extra = super::id_token::Extra::from(&p.extra);
-        super::id_token::claims(&http, &id_token, &p.client_id, &extra)
-            .await
-            .map_err(|e| {
-                tracing::info!(provider = %p.name, error = %e, "oauth2 id_token rejected");
-                Error::bad("Failed to fetch OAuth2 user.")
-            })?
-    } else {
-        user_info(p, &http, &access)
-            .await
-            .map_err(|e| fail("userinfo", e))?
-    };
-    let s = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| match raw.get(*k) {
-                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                Some(Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            })
-            .unwrap_or_default()
-    };
-    // Only emails the provider marks verified are trusted (GitHub's /user
-    // email is its public, verified one; OIDC must say `email_verified`).
-    let verified = match raw.get("email_verified") {
-        Some(v) => v.as_bool() == Some(true) || v.as_str() == Some("true"),
-        None => !p.name.starts_with("oidc"),
-    };
-    Ok(AuthUser {
-        id: s(&["sub", "id"]),
-        name: s(&["name"]),
-        username: s(&["preferred_username", "login", "username"]),
-        email: if verified {
-            s(&["email"])
-        } else {
-            String::new()
+    let mut user = oauth2_user::read(
+        p,
+        &http,
+        &oauth2_user::Token {
+            access: token.access_token().secret().clone(),
+            id_token: token.extra_fields().id_token.clone().unwrap_or_default(),
+            extra: token.extra_fields().other.clone(),
         },
-        avatar_url: s(&["picture", "avatar_url"]),
-        access_token: access,
-        refresh_token: token
-            .refresh_token()
-            .map(|t| t.secret().clone())
-            .unwrap_or_default(),
-        expiry: token
-            .expires_in()
-            .map(|d| crate::schema::datetime::format(time::OffsetDateTime::now_utc() + d))
-            .unwrap_or_default(),
-        raw,
-    })
-}
-
-/// The user from the provider's userinfo endpoint.
-async fn user_info(
-    p: &Provider,
-    http: &reqwest::Client,
-    access: &str,
-) -> Result<Map<String, Value>, String> {
-    let res = http
-        .get(&p.user_info_url)
-        .bearer_auth(access)
-        .header("accept", "application/json")
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if !res.status().is_success() {
-        return Err(res.status().to_string());
-    }
-    res.json().await.map_err(|e| e.to_string())
+    )
+    .await?;
+    user.refresh_token = token
+        .refresh_token()
+        .map(|t| t.secret().clone())
+        .unwrap_or_default();
+    user.expiry = token
+        .expires_in()
+        .map(|d| crate::schema::datetime::format(time::OffsetDateTime::now_utc() + d))
+        .unwrap_or_default();
+    Ok(user)
 }
 
 /// The input of `auth-with-oauth2`.
@@ -503,7 +425,13 @@ async fn create_user(
     create_data: Map<String, Value>,
 ) -> Result<Map<String, Value>, Error> {
     let mut input = create_data;
-    if !user.email.is_empty() {
+    // As PocketBase: a submitted email wins; the provider's fills a blank.
+    let submitted = input
+        .get("email")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if submitted.is_empty() && !user.email.is_empty() {
         input.insert("email".into(), user.email.clone().into());
     }
     let mapped = c
@@ -553,7 +481,8 @@ async fn create_user(
         records::CreateOp::prepare(&app.store, Arc::clone(c), &Actor::Guest, &req, input).await?;
     op.stage(&app.files, uploads).await?;
     let staged = op.staged();
-    let verify = !user.email.is_empty();
+    // Verified only when the record's email is the one the provider proved.
+    let verify = !user.email.is_empty() && (submitted.is_empty() || submitted == user.email);
     let coll = Arc::clone(c);
     let written = app
         .store

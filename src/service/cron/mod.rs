@@ -90,7 +90,12 @@ pub struct Scheduler {
     /// Plugin jobs by id: `Some` shadows a job of `jobs`, `None` hides it.
     overlay: RwLock<BTreeMap<String, Option<Arc<Job>>>>,
     pub stats: Stats,
+    /// Several nodes on one database: scheduled ticks run only on the node
+    /// this says leads (manual runs run where they are asked for).
+    leads: RwLock<Option<LeadFn>>,
 }
+
+type LeadFn = Arc<dyn Fn() -> bool + Send + Sync>;
 
 fn new_job<F, Fut>(id: &str, expression: &str, f: F) -> Result<Arc<Job>, CronError>
 where
@@ -245,8 +250,20 @@ impl Scheduler {
         Some(res)
     }
 
+    /// Makes scheduled ticks run only while `leads()` says so.
+    pub fn set_leader(&self, leads: impl Fn() -> bool + Send + Sync + 'static) {
+        if let Ok(mut g) = self.leads.write() {
+            *g = Some(Arc::new(leads));
+        }
+    }
+
     /// Spawns every job whose expression matches `minute`.
     pub fn tick(self: &Arc<Self>, minute: chrono::DateTime<chrono::Utc>) {
+        let lead = self.leads.read().ok().and_then(|g| g.clone());
+        if lead.is_some_and(|l| !l()) {
+            tracing::debug!("cron tick left to the leading node");
+            return;
+        }
         for job in self.effective() {
             if job.schedule.is_time_matching(&minute).unwrap_or(false) {
                 self.spawn(job);
@@ -281,6 +298,40 @@ impl Scheduler {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
+
+    #[tokio::test]
+    async fn ticks_run_only_on_the_leading_node() {
+        let s = Arc::new(Scheduler::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = Arc::clone(&runs);
+        s.add("j", "* * * * *", move || {
+            let r = Arc::clone(&r);
+            async move {
+                r.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        })
+        .expect("add");
+        let leads = Arc::new(AtomicBool::new(false));
+        let l = Arc::clone(&leads);
+        s.set_leader(move || l.load(Ordering::SeqCst));
+        use chrono::TimeZone;
+        let minute = chrono::Utc
+            .with_ymd_and_hms(2026, 1, 1, 3, 0, 0)
+            .single()
+            .expect("t");
+        s.tick(minute);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            0,
+            "a follower does not run ticks"
+        );
+        leads.store(true, Ordering::SeqCst);
+        s.tick(minute);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "the leader does");
+    }
 
     #[test]
     fn parses_like_pocketbase() {

@@ -12,6 +12,7 @@
 
 pub mod cache;
 pub mod cleanup;
+mod dirs;
 pub mod names;
 pub mod s3;
 pub mod serve;

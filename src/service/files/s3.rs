@@ -159,6 +159,17 @@ impl Backend for S3 {
         })
     }
 
+    fn put_new<'a>(&'a self, key: &'a str, parts: Vec<Bytes>) -> BoxFuture<'a, io::Result<()>> {
+        // One PUT of the chunks as they are (no joined copy).
+        Box::pin(async move {
+            self.store
+                .put(&Path::from(key), parts.into_iter().collect())
+                .await
+                .map(|_| ())
+                .map_err(io_err)
+        })
+    }
+
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Meta>>> {
         Box::pin(async move {
             match self.store.head(&Path::from(key)).await {

@@ -103,7 +103,7 @@ impl Staged {
             }
             let key = format!("{}/{}/{stored}", c.id, out.record_id);
             let put = match up.data.take() {
-                Some(bytes) => backend.put_bytes(&key, bytes).await,
+                Some(parts) => backend.put_new(&key, parts).await,
                 None => backend.put_file(&key, &up.path).await,
             };
             if let Err(e) = put {

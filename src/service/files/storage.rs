@@ -31,9 +31,15 @@ pub struct Meta {
 pub trait Backend: Send + Sync {
     /// Moves (or uploads) the local file `src` to `key`.
     fn put_file<'a>(&'a self, key: &'a str, src: &'a Path) -> BoxFuture<'a, io::Result<()>>;
-    /// Stores `bytes` at `key` (thumbs, and uploads small enough to be
-    /// held in memory).
+    /// Stores `bytes` at `key`, replacing what is there; readers never see
+    /// half of it (thumbs).
     fn put_bytes<'a>(&'a self, key: &'a str, bytes: Bytes) -> BoxFuture<'a, io::Result<()>>;
+    /// Stores an upload held in memory, in the chunks it arrived in, at a
+    /// key nothing names yet (a fresh stored name: no reader can ask for it
+    /// before its record commits). The default joins the chunks.
+    fn put_new<'a>(&'a self, key: &'a str, parts: Vec<Bytes>) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move { self.put_bytes(key, join(parts)).await })
+    }
     /// The object's metadata, `None` when absent.
     fn head<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Meta>>>;
     /// Bytes `start..end` of `key` as a stream of chunks.
@@ -63,6 +69,14 @@ pub trait Backend: Send + Sync {
     fn list<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, io::Result<Vec<(String, Meta)>>>;
 }
 
+/// The chunks of an upload as one buffer (no copy for a single chunk).
+pub fn join(mut parts: Vec<Bytes>) -> Bytes {
+    if parts.len() == 1 {
+        return parts.pop().unwrap_or_default();
+    }
+    parts.concat().into()
+}
+
 /// Rejects keys that could leave the storage root.
 fn check_key(key: &str) -> io::Result<()> {
     let bad = key.is_empty()
@@ -86,7 +100,10 @@ pub struct Local {
 }
 
 impl Local {
+    /// Storage under `root`; existing collection directories get the
+    /// placement hint of [`super::dirs`].
     pub fn new(root: PathBuf) -> Self {
+        super::dirs::spread_existing(&root);
         Self { root }
     }
 
@@ -105,14 +122,44 @@ fn meta_of(m: &std::fs::Metadata) -> Meta {
 
 /// Writes `bytes` beside `dst`, then renames it there: readers never see
 /// half a file (a thumb may be asked for while it is written).
-fn write_beside(dst: &Path, bytes: &[u8]) -> io::Result<()> {
-    if let Some(dir) = dst.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
+fn write_beside(root: &Path, dst: &Path, bytes: &[u8]) -> io::Result<()> {
+    super::dirs::make_parent(root, dst)?;
     let tmp = dst.with_extension(format!("tmp{}", crate::schema::names::random_id(8)));
     let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, dst));
     if written.is_err() {
         let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// Writes a new file at `dst` from `parts` with vectored writes: no temp
+/// name and no rename (the name is new, see [`Backend::put_new`]), no copy
+/// into one buffer. A failed write removes what was written (a crash
+/// before that leaves an orphan, which the sweep removes).
+fn write_new(root: &Path, dst: &Path, parts: &[Bytes]) -> io::Result<()> {
+    use std::io::{IoSlice, Write};
+    super::dirs::make_parent(root, dst)?;
+    let mut file = std::fs::File::options()
+        .write(true)
+        .create_new(true)
+        .open(dst)?;
+    let mut slices: Vec<IoSlice<'_>> = parts.iter().map(|p| IoSlice::new(p)).collect();
+    let mut left = &mut slices[..];
+    let written = loop {
+        IoSlice::advance_slices(&mut left, 0);
+        if left.is_empty() {
+            break Ok(());
+        }
+        match file.write_vectored(left) {
+            Ok(0) => break Err(io::Error::from(io::ErrorKind::WriteZero)),
+            Ok(n) => IoSlice::advance_slices(&mut left, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Err(e),
+        }
+    };
+    if written.is_err() {
+        drop(file);
+        let _ = std::fs::remove_file(dst);
     }
     written
 }
@@ -129,12 +176,11 @@ impl Backend for Local {
         Box::pin(async move {
             let dst = self.path(key)?;
             let src = src.to_owned();
+            let root = self.root.clone();
             // One trip to the blocking pool for the directory and the move
             // (each `tokio::fs` call is a trip of its own).
             tokio::task::spawn_blocking(move || {
-                if let Some(dir) = dst.parent() {
-                    std::fs::create_dir_all(dir)?;
-                }
+                super::dirs::make_parent(&root, &dst)?;
                 // Same filesystem: a rename. Otherwise copy, then remove.
                 if std::fs::rename(&src, &dst).is_err() {
                     std::fs::copy(&src, &dst)?;
@@ -150,9 +196,20 @@ impl Backend for Local {
     fn put_bytes<'a>(&'a self, key: &'a str, bytes: Bytes) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             let dst = self.path(key)?;
+            let root = self.root.clone();
             // One trip to the blocking pool for the directory, the write and
             // the rename (each `tokio::fs` call is a trip of its own).
-            tokio::task::spawn_blocking(move || write_beside(&dst, &bytes))
+            tokio::task::spawn_blocking(move || write_beside(&root, &dst, &bytes))
+                .await
+                .map_err(io::Error::other)?
+        })
+    }
+
+    fn put_new<'a>(&'a self, key: &'a str, parts: Vec<Bytes>) -> BoxFuture<'a, io::Result<()>> {
+        Box::pin(async move {
+            let dst = self.path(key)?;
+            let root = self.root.clone();
+            tokio::task::spawn_blocking(move || write_new(&root, &dst, &parts))
                 .await
                 .map_err(io::Error::other)?
         })
@@ -272,6 +329,40 @@ impl Backend for Local {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn new_uploads_are_written_from_their_chunks_and_never_replace() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let local = Local::new(tmp.path().to_owned());
+        let parts = vec![
+            Bytes::from_static(b"ab"),
+            Bytes::new(),
+            Bytes::from(vec![b'c'; 70_000]),
+        ];
+        local.put_new("c1/r1/a.txt", parts).await.expect("put");
+        let got = std::fs::read(tmp.path().join("c1/r1/a.txt")).expect("read");
+        assert_eq!(got.len(), 70_002);
+        assert_eq!(&got[..3], b"abc");
+        // The name is taken: an error, and the stored file is left as is.
+        let again = local
+            .put_new("c1/r1/a.txt", vec![Bytes::from_static(b"x")])
+            .await;
+        assert!(again.is_err());
+        let kept = std::fs::read(tmp.path().join("c1/r1/a.txt")).expect("read");
+        assert_eq!(kept, got);
+        // No chunks: an empty file.
+        local
+            .put_new("c1/r2/e.txt", Vec::new())
+            .await
+            .expect("empty");
+        let meta = std::fs::metadata(tmp.path().join("c1/r2/e.txt")).expect("stat");
+        assert_eq!(meta.len(), 0);
+        assert!(local.put_new("../x", Vec::new()).await.is_err(), "bad key");
+        assert_eq!(
+            &join(vec![Bytes::from_static(b"a"), Bytes::from_static(b"b")])[..],
+            b"ab"
+        );
+    }
 
     #[test]
     fn keys_cannot_escape() {

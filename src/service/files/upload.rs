@@ -14,7 +14,9 @@ use std::time::{Duration, SystemTime};
 /// past it are spooled to temp files. A 100 KB upload written from memory
 /// saves a temp file's create, write and close, a rename across
 /// directories and a trip to the blocking pool (and, on S3, reading the
-/// temp file back).
+/// temp file back). Held parts are the chunks multer handed out, slices of
+/// its read buffer, so what they keep alive can exceed their length by the
+/// unused rest of that buffer (bounded by the request's size).
 pub const MEMORY_PER_REQUEST: usize = 1 << 20;
 
 /// One uploaded file, in memory or spooled to disk.
@@ -27,8 +29,10 @@ pub struct Upload {
     /// The spooled bytes (moved into storage when staged); empty when the
     /// upload is held in `data`.
     pub path: PathBuf,
-    /// A small upload's bytes, held in memory instead of a temp file.
-    pub data: Option<bytes::Bytes>,
+    /// A small upload's bytes, held in memory instead of a temp file, in
+    /// the chunks it arrived in (stored with one vectored write, never
+    /// copied into one buffer).
+    pub data: Option<Vec<bytes::Bytes>>,
     pub size: u64,
     /// Sniffed from the first bytes, never the client's claim.
     pub mime: String,

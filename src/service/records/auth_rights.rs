@@ -41,6 +41,7 @@ pub(super) fn manages(
     }
 }
 
+#[derive(Clone)]
 pub(super) struct AuthRights {
     /// `None`: nobody manages (null rule).
     manage: Option<Gate>,

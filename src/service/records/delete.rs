@@ -17,6 +17,7 @@ use crate::store::{Schema, Store, WriteCtx};
 pub const MAX_CASCADE_DEPTH: usize = 32;
 
 /// A record deletion, prepared outside the writer and run inside a job.
+#[derive(Clone)]
 pub struct DeleteOp {
     c: Arc<Collection>,
     schema: Arc<Schema>,
@@ -70,7 +71,7 @@ pub async fn delete(
     id: String,
 ) -> Result<(), Error> {
     let op = DeleteOp::prepare(store, c, actor, req, id)?;
-    store.write(move |ctx| op.run(ctx)).await?;
+    store.write_op(op, DeleteOp::run).await?;
     crate::service::files::cleanup::poke();
     Ok(())
 }

@@ -219,7 +219,7 @@ fn touched<'a>(c: &'a Collection, input: &Input) -> Vec<&'a crate::schema::Field
 }
 
 /// Compiled write rules of the fields a body sets (empty for superusers).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct FieldWrites(Vec<(String, Where)>);
 
 impl FieldWrites {

@@ -37,6 +37,7 @@ use crate::schema::{Access, Collection, CollectionKind, FieldKind, RuleKind, dat
 use crate::store::records::{self, Action, Row_, Where};
 use crate::store::{Schema, Store, WriteCtx};
 /// The outcome of checking an API rule before running the action.
+#[derive(Clone)]
 enum Gate {
     Allow,
     /// An expression the affected record must satisfy (compiled, `?1`-based).
@@ -132,7 +133,7 @@ pub type Input = Map<String, Value>;
 
 /// Plain passwords from the body, hashed before the write job:
 /// `(field, plain, hash)`. An empty `plain` marks a hash imported as is.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Hashed(Vec<(String, String, String)>);
 
 /// Hashes every password field present in the body (argon2 is slow, so this
@@ -183,10 +184,12 @@ pub async fn hash_passwords(
 
 /// A record creation, prepared outside the writer (rule compiled,
 /// passwords hashed) and run inside a write job.
+#[derive(Clone)]
 pub struct CreateOp(Prepared);
 
 /// What create and update both prepare before the writer: the rule
 /// compiled with the request (body included) and passwords hashed.
+#[derive(Clone)]
 struct Prepared {
     c: Arc<Collection>,
     schema: Arc<Schema>,
@@ -390,6 +393,7 @@ pub fn view(
 }
 
 /// A record update, prepared outside the writer and run inside a job.
+#[derive(Clone)]
 pub struct UpdateOp {
     prepared: Prepared,
     rights: Option<auth_rights::AuthRights>,
@@ -476,7 +480,8 @@ impl UpdateOp {
             staged,
         } = prepared;
 
-        let mut rec = records::get(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
+        let mut rec =
+            records::get_for_update(ctx.conn, &c, &id)?.ok_or_else(Error::missing_record)?;
         if !passes(ctx.conn, &c, &id, &gate)? {
             return Err(Error::missing_record());
         }
@@ -526,7 +531,7 @@ impl UpdateOp {
             return Err(Error::invalid(FAIL, errors));
         }
         super::access::before_write(ctx.conn, &schema, &c, &mut rec, Some(&old))?;
-        records::update(ctx.conn, &c, &id, &rec).map_err(|e| store_err(e, FAIL))?;
+        records::update_changed(ctx.conn, &c, &id, &old, &rec).map_err(|e| store_err(e, FAIL))?;
         crate::service::files::cleanup::forget_replaced(ctx.conn, &c, &id, &old, &rec)?;
         records::append_update(ctx, &c, &id, &old, &rec)?;
         if new_password {

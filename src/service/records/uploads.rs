@@ -25,7 +25,7 @@ pub async fn create_with_files(
 ) -> Result<Value, Error> {
     let op = Write::prepare(store, uploads, Arc::clone(&c), actor, req, None, input).await?;
     let staged = op.staged();
-    let res = store.write(move |ctx| op.run(ctx)).await;
+    let res = store.write_op(op, Write::run).await;
     written(store, &c, actor, req, None, &staged, res).await
 }
 
@@ -51,13 +51,14 @@ pub async fn update_with_files(
     )
     .await?;
     let staged = op.staged();
-    let res = store.write(move |ctx| op.run(ctx)).await;
+    let res = store.write_op(op, Write::run).await;
     written(store, &c, actor, req, Some(&id), &staged, res).await
 }
 
 /// A record create (`id` `None`) or update, prepared off the writer (rule
 /// compiled, passwords hashed, uploads staged), to run in a write job: the
 /// API's own job, or one a hook chain holds open (`plugins::hooks::tx`).
+#[derive(Clone)]
 pub enum Write {
     Create(CreateOp),
     Update(UpdateOp),

@@ -35,6 +35,10 @@ pub struct WebhooksConfig {
     pub response_capture_bytes: usize,
     /// Finished deliveries and their attempts are pruned after this many days.
     pub retention_days: u64,
+    /// How much lower than requests the dispatcher thread's CPU priority
+    /// is (a nice increment, 0-19; 0 = the same): deliveries wait for idle
+    /// CPU rather than slow requests down.
+    pub nice: i32,
 }
 
 impl Default for WebhooksConfig {
@@ -49,6 +53,7 @@ impl Default for WebhooksConfig {
             max_in_flight_per_endpoint: 4,
             response_capture_bytes: 20_000,
             retention_days: 30,
+            nice: 10,
         }
     }
 }
@@ -108,6 +113,10 @@ impl WebhooksConfig {
         if let Some(x) = get(k).and_then(|v| num(k, &v)) {
             self.retention_days = x;
         }
+        let k = "CAIRN_WEBHOOKS_NICE";
+        if let Some(x) = get(k).and_then(|v| num::<i32>(k, &v)) {
+            self.nice = x.clamp(0, 19);
+        }
     }
 }
 
@@ -123,11 +132,14 @@ mod tests {
             "CAIRN_WEBHOOKS_JITTER" => Some("0".into()),
             "CAIRN_WEBHOOKS_ALLOW_CIDRS" => Some("127.0.0.0/8,::1/128".into()),
             "CAIRN_WEBHOOKS_MAX_IN_FLIGHT" => Some("nope".into()),
+            "CAIRN_WEBHOOKS_NICE" => Some("40".into()),
             _ => None,
         });
         assert_eq!(c.retry_schedule, vec![0, 1000, 2000]);
         assert_eq!(c.jitter, 0.0);
         assert_eq!(c.allow_cidrs, vec!["127.0.0.0/8", "::1/128"]);
         assert_eq!(c.max_in_flight, 32);
+        assert_eq!(c.nice, 19, "clamped to the highest nice value");
+        assert_eq!(WebhooksConfig::default().nice, 10);
     }
 }

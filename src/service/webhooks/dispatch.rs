@@ -14,6 +14,18 @@
 //! At start every `inflight` row goes back to `pending`: a crash can only
 //! duplicate what was in flight (at most `max_in_flight` per kill), never
 //! lose a delivery.
+//!
+//! The dispatcher and its sends run on their own thread (`cairn-webhooks`,
+//! a single-threaded runtime) at a lower CPU priority than requests (nice
+//! `webhooks.nice`, 10 by default). A delivery is background work: its
+//! outgoing request costs about as much CPU as the create that queued it,
+//! and on a saturated machine it would take that CPU from requests. At
+//! the lower priority it waits for idle CPU instead; the outbox is durable,
+//! so waiting loses nothing, and the backlog drains as soon as the load
+//! drops. When the CPU is not saturated the priority makes no difference
+//! to delivery latency. The thread's CPU time is its own in
+//! `/proc/PID/task`, so the cost of delivering can be read apart from
+//! the requests' (`bench/webhooks.py` does).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -50,13 +62,46 @@ struct Turn {
     dead_letters: u64,
 }
 
+/// The dispatcher thread's name (as `/proc/PID/task/TID/comm` shows it).
+pub const THREAD: &str = "cairn-webhooks";
+
 pub fn start<S: AsRef<Store> + Send + Sync + 'static>(owner: Arc<S>, hub: Arc<Webhooks>) {
-    tokio::spawn(async move {
-        match run(owner, hub).await {
-            Ok(()) | Err(StoreError::Closed) | Err(StoreError::CommitFailed) => {}
-            Err(e) => tracing::error!(error = %e, "webhook dispatcher stopped"),
-        }
-    });
+    let nice = hub.config.nice;
+    let spawned = std::thread::Builder::new()
+        .name(THREAD.into())
+        .spawn(move || {
+            lower_priority(nice);
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, "webhook dispatcher: no runtime");
+                    return;
+                }
+            };
+            match rt.block_on(run(owner, hub)) {
+                Ok(()) | Err(StoreError::Closed) | Err(StoreError::CommitFailed) => {}
+                Err(e) => tracing::error!(error = %e, "webhook dispatcher stopped"),
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "webhook dispatcher: cannot start its thread");
+    }
+}
+
+/// Raises the calling thread's nice value by `nice` (Linux keeps one per
+/// thread); 0 leaves it. Lowering one's own priority needs no privilege.
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    let tid = rustix::thread::gettid();
+    let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), (now + nice).min(19)) {
+        tracing::warn!(error = %e, "webhook dispatcher: cannot lower its priority");
+    }
 }
 
 async fn run<S: AsRef<Store> + Send + Sync + 'static>(
@@ -109,7 +154,11 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
             let used = inflight.get(&e.id).copied().unwrap_or(0);
             caps.push((e.id.clone(), e.def.max_in_flight.saturating_sub(used)));
         }
-        if !done.is_empty() || (needed && !caps.is_empty()) {
+        // Without room nothing can be claimed: the next finished send
+        // brings a turn. (A turn with no room was a write job per commit
+        // while the senders were busy.)
+        let room_left = room > 0 && caps.iter().any(|(_, cap)| *cap > 0);
+        if !done.is_empty() || (needed && room_left) {
             needed = false;
             handled_seq = committed;
             last_turn = Instant::now();
@@ -140,7 +189,10 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
                 });
             }
         }
+        // A due retry matters only with room to send it (else the next
+        // finished send wakes the loop, and waiting on it would spin).
         let wait = next_due
+            .filter(|_| room_left)
             .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64).min(SWEEP))
             .unwrap_or(SWEEP);
         tokio::select! {
@@ -270,6 +322,33 @@ fn disable(conn: &Conn, id: &str, reason: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The calling thread's nice value as the kernel reports it.
+    fn nice_here() -> i32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..]
+            .split(' ')
+            .collect();
+        // Field 19 of stat(5); the split starts at field 3.
+        fields[16].parse().expect("nice")
+    }
+
+    #[test]
+    fn the_dispatcher_thread_lowers_only_its_own_priority() {
+        let main = nice_here();
+        let (before, after, unchanged) = std::thread::spawn(|| {
+            let before = nice_here();
+            lower_priority(5);
+            let after = nice_here();
+            lower_priority(0);
+            (before, after, nice_here())
+        })
+        .join()
+        .expect("thread");
+        assert_eq!(after, (before + 5).min(19));
+        assert_eq!(unchanged, after, "0 leaves the priority as it is");
+        assert_eq!(nice_here(), main, "other threads keep theirs");
+    }
 
     #[test]
     fn delays_follow_schedule_jitter_and_retry_after() {

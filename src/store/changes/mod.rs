@@ -18,7 +18,9 @@ use crate::schema::Collection;
 use crate::schema::datetime;
 use crate::schema::names::quote_ident;
 
+mod feed;
 mod read;
+pub use feed::{OnHorizon, Pos, Seen, flush_mark, head, next, now, reachable, replay_spans, span};
 pub use read::{Change, after, collections_after, of_collection_from};
 
 /// Runs inside the write transaction of every appended change, so what it
@@ -157,21 +159,19 @@ fn append(
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let conn = ctx.conn;
     let created = datetime::now();
-    let seq = conn
-        .row(
-            "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, prior)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) RETURNING seq",
-            &[
-                c.id.as_str().into(),
-                c.name.as_str().into(),
-                id.into(),
-                action.as_str().into(),
-                created.as_str().into(),
-                prior.map_or(Val::Null, Val::Owned),
-            ],
-            |r| r.int(0),
-        )?
-        .ok_or(StoreError::CommitFailed)?;
+    let seq = conn.insert_key(
+        "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, prior)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "seq",
+        &[
+            c.id.as_str().into(),
+            c.name.as_str().into(),
+            id.into(),
+            action.as_str().into(),
+            created.as_str().into(),
+            prior.map_or(Val::Null, Val::Owned),
+        ],
+    )?;
     ctx.last_seq = Some(seq);
     if let Some(hook) = ctx.change_hook
         && hook.wants(c, action)
@@ -266,6 +266,9 @@ pub fn oldest(db: &dyn Db) -> Result<Option<i64>, StoreError> {
 /// Drops changes older than `before` (a PocketBase datetime string) and
 /// beyond the newest `keep` rows; returns how many went.
 pub fn trim(db: &dyn Db, before: &str, keep: i64) -> Result<usize, StoreError> {
+    if db.postgres().is_some() {
+        return feed::trim_span(db, before, keep);
+    }
     let by_age = db.exec(
         "DELETE FROM _changes WHERE created < ?1",
         &[Val::Text(before)],

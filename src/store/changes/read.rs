@@ -22,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
+use super::feed::Pos;
 use super::loggable;
 use crate::store::sql::{Db, Row, Val};
 use crate::store::{Schema, StoreError, records};
@@ -42,12 +43,21 @@ pub struct Change {
     /// For updates (and deletes), the record before the change, when the
     /// row was written with it (every row since the compact format).
     pub prior: Option<Map<String, Value>>,
+    /// PostgreSQL: the writing transaction's id (0 on SQLite).
+    pub xid: u64,
+    /// Where a reader stands once it has delivered this change (the
+    /// client's resume token).
+    pub pos: Pos,
 }
 
 const COLUMNS: &str = "seq, collection_id, record_id, action, created, snapshot, prior";
 
+/// `COLUMNS` and the transaction id (PostgreSQL).
+pub(super) const SPAN_COLUMNS: &str =
+    "seq, collection_id, record_id, action, created, snapshot, prior, xid::text";
+
 /// A row as read, and whether its record after the change is known yet.
-struct Raw {
+pub(super) struct Raw {
     change: Change,
     resolved: bool,
 }
@@ -65,18 +75,28 @@ fn raw_row(r: &dyn Row) -> Result<Raw, StoreError> {
         (None, "delete") => (prior.clone().unwrap_or_default(), true),
         (None, _) => (Map::new(), false),
     };
+    let seq = r.int(0)?;
     Ok(Raw {
         change: Change {
-            seq: r.int(0)?,
+            seq,
             collection_id: r.text(1)?,
             record_id: r.text(2)?,
             action,
             created: r.text(4)?,
             snapshot,
             prior,
+            xid: 0,
+            pos: Pos::Seq(seq),
         },
         resolved,
     })
+}
+
+/// `raw_row` of `SPAN_COLUMNS`.
+pub(super) fn raw_span_row(r: &dyn Row) -> Result<Raw, StoreError> {
+    let mut raw = raw_row(r)?;
+    raw.change.xid = r.opt_text(7)?.and_then(|t| t.parse().ok()).unwrap_or(0);
+    Ok(raw)
 }
 
 /// Changes after `seq`, oldest first, at most `limit`.
@@ -130,7 +150,11 @@ type Key = (String, String);
 /// Fills in the after-state of creates and updates: from the next change
 /// of the same record in the list, else from the log after it, else from
 /// the live row.
-fn resolve(db: &dyn Db, schema: &Schema, mut raws: Vec<Raw>) -> Result<Vec<Change>, StoreError> {
+pub(super) fn resolve(
+    db: &dyn Db,
+    schema: &Schema,
+    mut raws: Vec<Raw>,
+) -> Result<Vec<Change>, StoreError> {
     // Backwards: the next change of each record is seen before it.
     let mut next: HashMap<Key, usize> = HashMap::new();
     let mut open: Vec<usize> = Vec::new();

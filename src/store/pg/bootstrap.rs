@@ -4,8 +4,8 @@
 //! POSTGRES.md §4: text columns are `COLLATE "C"` so that equality and
 //! ordering are byte-wise as on SQLite, JSON columns are `jsonb`, integer
 //! columns that hold unix microseconds are `bigint`. `_changes` carries the
-//! writing transaction's id (`xid8`): nodes will read the log in horizon
-//! batches by it, because `seq` order is not commit order when several
+//! writing transaction's id (`xid8`): nodes read the log in horizon
+//! spans by it (`store/changes/feed.rs`), because `seq` order is not commit order when several
 //! transactions write at once (POSTGRES.md §2.2–2.3). Tables join this list
 //! as the store functions that use them move onto `store::sql::Db`.
 //!
@@ -55,6 +55,18 @@ CREATE TABLE IF NOT EXISTS _changes (
 );
 ALTER TABLE _changes ADD COLUMN IF NOT EXISTS prior JSONB;
 CREATE INDEX IF NOT EXISTS _changes_xid ON _changes (xid, seq);
+CREATE TABLE IF NOT EXISTS _changes_trim (id INT PRIMARY KEY, xid xid8 NOT NULL);
+CREATE TABLE IF NOT EXISTS _cluster (name TEXT COLLATE "C" PRIMARY KEY, version BIGINT NOT NULL);
+INSERT INTO _cluster (name, version) VALUES ('schema', 0), ('settings', 0) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS _realtime_clients (
+    id TEXT COLLATE "C" PRIMARY KEY,
+    node TEXT COLLATE "C" NOT NULL,
+    ip TEXT NOT NULL,
+    request JSONB,
+    version BIGINT NOT NULL DEFAULT 0,
+    created BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _realtime_clients_node ON _realtime_clients (node);
 CREATE TABLE IF NOT EXISTS _fileDeletes (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     key TEXT NOT NULL,

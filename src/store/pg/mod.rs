@@ -24,9 +24,11 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, Statement};
 
 pub mod bootstrap;
+pub mod leader;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod tls;
+pub mod wake;
 
 use super::StoreError;
 use super::dialect::Dialect;
@@ -50,6 +52,9 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 pub struct PgConn {
     client: Client,
     stmts: RefCell<HashMap<String, Statement>>,
+    /// A statement lost a deadlock or a serialization conflict since this
+    /// was last taken (`Db::take_conflict`).
+    conflict: std::cell::Cell<bool>,
 }
 
 impl PgConn {
@@ -72,6 +77,21 @@ impl PgConn {
         Ok(Self {
             client,
             stmts: RefCell::new(HashMap::new()),
+            conflict: std::cell::Cell::new(false),
+        })
+    }
+
+    /// Passes a driver result on, remembering a lost deadlock or
+    /// serialization conflict: the job that met it may run again.
+    fn note<T>(&self, r: Result<T, tokio_postgres::Error>) -> Result<T, StoreError> {
+        use tokio_postgres::error::SqlState;
+        r.map_err(|e| {
+            if matches!(e.code(), Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED
+                || *c == SqlState::T_R_SERIALIZATION_FAILURE)
+            {
+                self.conflict.set(true);
+            }
+            e.into()
         })
     }
 
@@ -129,7 +149,9 @@ impl Db for PgConn {
 
     fn exec(&self, sql: &str, params: &[Val<'_>]) -> Result<usize, StoreError> {
         let stmt = self.statement(sql)?;
-        let n = futures_executor::block_on(self.client.execute(&stmt, &refs(params)))?;
+        let n = self.note(futures_executor::block_on(
+            self.client.execute(&stmt, &refs(params)),
+        ))?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
@@ -140,7 +162,9 @@ impl Db for PgConn {
         f: &mut dyn FnMut(&dyn Row) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let stmt = self.statement(sql)?;
-        let rows = futures_executor::block_on(self.client.query(&stmt, &refs(params)))?;
+        let rows = self.note(futures_executor::block_on(
+            self.client.query(&stmt, &refs(params)),
+        ))?;
         for r in &rows {
             f(&PgRow(r))?;
         }
@@ -155,7 +179,9 @@ impl Db for PgConn {
     ) -> Result<bool, StoreError> {
         let stmt = self.statement(sql)?;
         // `query_opt` would fail on a second row; the first is wanted.
-        let rows = futures_executor::block_on(self.client.query(&stmt, &refs(params)))?;
+        let rows = self.note(futures_executor::block_on(
+            self.client.query(&stmt, &refs(params)),
+        ))?;
         match rows.first() {
             Some(r) => f(&PgRow(r)).map(|()| true),
             None => Ok(false),
@@ -163,7 +189,7 @@ impl Db for PgConn {
     }
 
     fn batch(&self, sql: &str) -> Result<(), StoreError> {
-        Ok(futures_executor::block_on(self.client.batch_execute(sql))?)
+        self.note(futures_executor::block_on(self.client.batch_execute(sql)))
     }
 
     fn column_names(&self, sql: &str) -> Result<Vec<String>, StoreError> {
@@ -194,6 +220,10 @@ impl Db for PgConn {
             });
         }
         Ok(out)
+    }
+
+    fn take_conflict(&self) -> bool {
+        self.conflict.replace(false)
     }
 
     fn postgres(&self) -> Option<&PgConn> {

@@ -15,7 +15,7 @@ onCollectionCreateRequest((e) => {
 
 onCollectionCreate((e) => {
   const s = $app.store();
-  if (e.collection.name === "hc_model_refused") throw new BadRequestError("refused by the model hook");
+  if (e.collection.name.startsWith("hc_model_refused")) throw new BadRequestError("refused by the model hook");
   s.set("model:" + e.collection.name, (s.get("model:" + e.collection.name) || "") + "[create]");
   e.next();
 });
@@ -74,4 +74,32 @@ routerAdd("GET", "/api/hc/store/{key}", (e) => {
   const s = $app.store();
   const k = e.request.pathValue("key");
   return e.json(200, { has: s.has(k), value: s.get(k) });
+});
+
+onCollectionUpdate((e) => {
+  const s = $app.store();
+  s.set("model:" + e.collection.name, (s.get("model:" + e.collection.name) || "") + "[update]");
+  e.next();
+});
+
+onCollectionDelete((e) => {
+  const s = $app.store();
+  s.set("model:" + e.collection.name, (s.get("model:" + e.collection.name) || "") + "[delete]");
+  e.next();
+});
+
+// $app.save(collection) / $app.delete(collection) in a script run the
+// model-level collection hooks (not the request hooks).
+routerAdd("POST", "/api/hc/script", (e) => {
+  const name = e.requestInfo().body.name;
+  const c = new Collection({ name: name, type: "base", fields: [{ name: "title", type: "text" }] });
+  $app.save(c);
+  const created = $app.store().get("model:" + name);
+  c.listRule = "";
+  $app.save(c);
+  const updated = $app.store().get("model:" + name);
+  let refusedModel = null;
+  try { $app.save(new Collection({ name: "hc_model_refused_script", type: "base" })); } catch (err) { refusedModel = String(err.message || err); }
+  $app.delete(c);
+  return e.json(200, { created: created, updated: updated, id: c.id, listRule: c.listRule, refusedModel: refusedModel });
 });

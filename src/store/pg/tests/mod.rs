@@ -15,6 +15,7 @@ use crate::store::sql::Db;
 use crate::store::{bootstrap, sessions};
 
 mod basics;
+mod feed;
 mod outbox;
 mod records;
 mod scripts;

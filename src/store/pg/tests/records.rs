@@ -221,6 +221,26 @@ fn records_read_and_write_alike() {
             (json!("Changed"), serde_json::Value::Null),
             "{d:?}"
         );
+        // Only the fields that differ from the row they were made from are
+        // written: `title` equals the stale `old` here, so it is left as
+        // stored; `n` and `meta` differ and are written.
+        let mut old = back.clone();
+        old.insert("title".into(), json!("Stale"));
+        let mut next = old.clone();
+        next.insert("n".into(), json!(7));
+        next.insert("meta".into(), json!({"k": 1}));
+        records::update_changed(db, &posts, "p1", &old, &next).expect("update changed");
+        let got = records::get(db, &posts, "p1").expect("get").expect("p1");
+        assert_eq!(got["title"], json!("Changed"), "{d:?}");
+        assert_eq!(got["n"].as_f64(), Some(7.0), "{d:?}");
+        assert_eq!(got["meta"], json!({"k": 1}), "{d:?}");
+        // Nothing differs: nothing is written (and no error).
+        records::update_changed(db, &posts, "p1", &got, &got).expect("no change");
+        assert_eq!(
+            records::get(db, &posts, "p1").expect("get").expect("p1"),
+            got,
+            "{d:?}"
+        );
         records::delete(db, &posts, "p3").expect("delete");
         let mut left = records::all_ids(db, &posts).expect("ids");
         left.sort();

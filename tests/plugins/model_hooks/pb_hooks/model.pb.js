@@ -162,3 +162,10 @@ onBatchRequest((e) => {
   }
   e.next();
 });
+
+// Collection hooks fire for the migration's app.save(collection) too: the
+// field added here is part of the saved collection.
+onCollectionCreate((e) => {
+  e.collection.fields.add(new Field({ name: "tag", type: "text" }));
+  e.next();
+}, "mh_items");

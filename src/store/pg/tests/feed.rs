@@ -1,0 +1,160 @@
+//! The PostgreSQL change feed (`store/changes/feed.rs`) with transactions
+//! interleaved by hand on separate sessions, as several nodes' write groups
+//! interleave: a change whose `seq` was taken early but committed late is
+//! not skipped, and two changes of one record arrive in commit order even
+//! when the later one has the lower transaction id.
+
+use super::fresh_pg_url;
+use crate::store::changes::{self, Change, Pos};
+use crate::store::pg::PgConn;
+use crate::store::sql::{Db, Val};
+use crate::store::{Schema, bootstrap};
+
+fn change(db: &PgConn, record: &str) {
+    db.exec(
+        "INSERT INTO _changes (collection_id, collection_name, record_id, action, created)
+         VALUES ('c1', 'gone', ?1, 'create', '')",
+        &[Val::Text(record)],
+    )
+    .expect("insert a change");
+}
+
+/// Reads everything final after `cursor`, moving it.
+fn drain(db: &PgConn, cursor: &mut Pos) -> Vec<Change> {
+    let schema = Schema::default();
+    let mut out = Vec::new();
+    loop {
+        let (batch, next) =
+            changes::next(db, &schema, *cursor, 2, &mut |_| Ok(())).expect("read the feed");
+        let moved = next != *cursor;
+        out.extend(batch);
+        *cursor = next;
+        if !moved {
+            return out;
+        }
+    }
+}
+
+/// `drain` until `n` changes came: the horizon is the whole cluster's, so
+/// other tests' transactions (in other databases of the test server) may
+/// hold it back for a moment.
+fn drain_until(db: &PgConn, cursor: &mut Pos, n: usize) -> Vec<Change> {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut out = Vec::new();
+    while out.len() < n && std::time::Instant::now() < end {
+        out.extend(drain(db, cursor));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    out
+}
+
+fn ids(list: &[Change]) -> Vec<&str> {
+    list.iter().map(|c| c.record_id.as_str()).collect()
+}
+
+#[test]
+fn late_commits_are_not_skipped_and_records_stay_in_commit_order() {
+    let Some(url) = fresh_pg_url() else { return };
+    let open = || PgConn::connect(&url).expect("connect");
+    let reader = open();
+    bootstrap::bootstrap(&reader).expect("bootstrap");
+    let mut cursor = changes::head(&reader).expect("head");
+
+    // t2 takes its transaction id first and writes `x`; t3 takes the next
+    // and stays open (it holds the horizon); t1 writes `r` and commits;
+    // then t2 writes `r` too (after t1, as a row lock would order them)
+    // and commits.
+    let (t1, t2, t3) = (open(), open(), open());
+    t2.batch("BEGIN").expect("begin");
+    change(&t2, "x");
+    t3.batch("BEGIN").expect("begin");
+    change(&t3, "held");
+    t1.batch("BEGIN").expect("begin");
+    change(&t1, "r");
+    t1.batch("COMMIT").expect("commit");
+    change(&t2, "r");
+    t2.batch("COMMIT").expect("commit");
+
+    // t2's changes are final, but t1's `r` is above the horizon: handing
+    // out t2's `r` now would put it before t1's. Nothing of t2 goes out.
+    let first = drain(&reader, &mut cursor);
+    assert!(
+        !ids(&first).contains(&"r"),
+        "no change of r before t1's: {:?}",
+        ids(&first)
+    );
+
+    t3.batch("COMMIT").expect("commit");
+    let mut all = first;
+    let more = 4usize.saturating_sub(all.len());
+    all.extend(drain_until(&reader, &mut cursor, more));
+    let mut got = ids(&all);
+    assert_eq!(got.len(), 4, "each change once: {got:?}");
+    let rs: Vec<i64> = all
+        .iter()
+        .filter(|c| c.record_id == "r")
+        .map(|c| c.seq)
+        .collect();
+    assert!(rs.len() == 2 && rs[0] < rs[1], "r in commit order: {rs:?}");
+    got.sort_unstable();
+    assert_eq!(got, ["held", "r", "r", "x"]);
+
+    // Every change carries the position after it, and a reader standing
+    // there covers it (what a resume token means).
+    for c in &all {
+        assert!(c.pos.covers(c), "{:?}", c.pos);
+        let token = c.pos.token();
+        let text = token.as_str().expect("a string token on PostgreSQL");
+        assert_eq!(Pos::parse(text, true), Some(c.pos));
+    }
+    assert!(drain(&reader, &mut cursor).is_empty(), "nothing twice");
+}
+
+#[test]
+fn a_change_that_took_its_seq_early_but_committed_late_is_delivered() {
+    let Some(url) = fresh_pg_url() else { return };
+    let open = || PgConn::connect(&url).expect("connect");
+    let reader = open();
+    bootstrap::bootstrap(&reader).expect("bootstrap");
+    let mut cursor = changes::head(&reader).expect("head");
+    let (slow, fast) = (open(), open());
+    slow.batch("BEGIN").expect("begin");
+    change(&slow, "slow");
+    change(&fast, "fast");
+    // Polling by seq would move past `slow`'s seq here.
+    let early = drain(&reader, &mut cursor);
+    assert!(ids(&early).is_empty(), "{:?}", ids(&early));
+    slow.batch("COMMIT").expect("commit");
+    let late = drain_until(&reader, &mut cursor, 2);
+    let mut got = ids(&late);
+    got.sort_unstable();
+    assert_eq!(got, ["fast", "slow"]);
+}
+
+#[test]
+fn one_node_leads_and_another_takes_over_when_it_goes() {
+    use std::sync::atomic::Ordering;
+    let Some(url) = fresh_pg_url() else { return };
+    let (a_alive, b_alive) = (std::sync::Arc::new(()), std::sync::Arc::new(()));
+    let a = crate::store::pg::leader::start(&url, std::sync::Arc::downgrade(&a_alive));
+    let b = crate::store::pg::leader::start(&url, std::sync::Arc::downgrade(&b_alive));
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !f() {
+            assert!(std::time::Instant::now() < end, "timed out: {what}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    wait("a leader", &|| {
+        a.load(Ordering::Acquire) || b.load(Ordering::Acquire)
+    });
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let (la, lb) = (a.load(Ordering::Acquire), b.load(Ordering::Acquire));
+    assert!(la != lb, "exactly one leads: a={la} b={lb}");
+    // The leader's node goes away: its session (and lock) with it.
+    let (gone, other) = if la { (a_alive, &b) } else { (b_alive, &a) };
+    drop(gone);
+    wait("the other node to take over", &|| {
+        other.load(Ordering::Acquire)
+    });
+}
