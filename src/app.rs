@@ -213,16 +213,28 @@ pub async fn serve_on(
 }
 
 /// Several nodes on one PostgreSQL database: what another node changed in
-/// the schema or the settings is loaded here when the change feed wakes
-/// (its commit notified this node, or the 250 ms poll).
+/// the schema, the settings or the webhook endpoints is loaded here when
+/// the change feed wakes (its commit notified this node, or the 250 ms
+/// poll).
 async fn follow_cluster(app: Arc<App>) {
     let mut wake = app.store.wakeups();
     while wake.changed().await.is_ok() {
-        let settings = app.store.follow_cluster().and_then(|changed| {
-            changed
-                .then(|| app.store.read(crate::store::settings::load))
-                .transpose()
-        });
+        let followed = match app.store.follow_cluster() {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading what other nodes changed failed");
+                continue;
+            }
+        };
+        if followed.webhooks
+            && let Err(e) = app.webhooks.reload(&app.store)
+        {
+            tracing::warn!(error = %e, "reloading webhook endpoints another node changed failed");
+        }
+        let settings = followed
+            .settings
+            .then(|| app.store.read(crate::store::settings::load))
+            .transpose();
         match settings {
             // This node's own saves are in force already (installing them
             // again would reset the rate-limit counters).

@@ -291,6 +291,10 @@ pub fn metrics_snapshot(app: &App) -> crate::service::metrics::Snapshot {
         cron_failures: app.cron.stats.failures.load(Relaxed),
         rss_bytes: metrics::rss_bytes(),
         open_files: metrics::open_files(),
+        feed_horizon_age: app
+            .store
+            .read(crate::store::changes::horizon_age)
+            .unwrap_or(0.0),
     }
 }
 

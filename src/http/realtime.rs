@@ -228,8 +228,17 @@ pub async fn subscribe(
             "Invalid realtime client.",
         ));
     }
+    let (had, has) = (
+        client.has_subscription(OAUTH2),
+        subs.iter().any(|s| s == OAUTH2),
+    );
     match fanout::subscribe(&app, &client, &actor, subs) {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            if had != has {
+                mark_oauth2(&app, &id, has).await;
+            }
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(SetError::UnknownClient) => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "Missing or invalid client id.",
@@ -238,6 +247,41 @@ pub async fn subscribe(
             StatusCode::FORBIDDEN,
             "The current and the previous request authorization don't match.",
         )),
+    }
+}
+
+/// The `@oauth2` message for a client whose stream another node holds
+/// (several nodes on one PostgreSQL database): left in
+/// `_realtime_messages` for that node, which sends it if the client
+/// subscribed to `@oauth2`. True when a node holds the client.
+async fn remote_send(app: &App, id: String, data: String) -> bool {
+    if !app.store.is_postgres() || id.is_empty() {
+        return false;
+    }
+    let node = app.broker.node().to_owned();
+    let left = app
+        .store
+        .write(move |ctx| realtime_clients::send_oauth2(ctx.conn, &id, &node, &data))
+        .await;
+    left.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "realtime: leaving an @oauth2 message for another node failed");
+        false
+    })
+}
+
+/// Records in the client's row (PostgreSQL) whether it waits for an
+/// `@oauth2` message, so a redirect landing on another node knows.
+async fn mark_oauth2(app: &App, id: &str, on: bool) {
+    if !app.store.is_postgres() {
+        return;
+    }
+    let id = id.to_owned();
+    let marked = app
+        .store
+        .write(move |ctx| realtime_clients::set_oauth2(ctx.conn, &id, on))
+        .await;
+    if let Err(e) = marked {
+        tracing::warn!(error = %e, "realtime: recording an @oauth2 subscription failed");
     }
 }
 
@@ -271,9 +315,10 @@ async fn remote_subscribe(
         Some(_) => {}
     }
     let body = crate::realtime::remote::body(actor, subs);
+    let oauth2 = subs.iter().any(|s| s == OAUTH2);
     let left = app
         .store
-        .write(move |ctx| realtime_clients::request(ctx.conn, &id, &body))
+        .write(move |ctx| realtime_clients::request(ctx.conn, &id, &body, oauth2))
         .await?;
     if left {
         Ok(StatusCode::NO_CONTENT)
@@ -296,6 +341,7 @@ fn feed_head(app: &App) -> Result<crate::store::changes::Pos, ApiError> {
     Ok(app.store.read(crate::store::changes::head)?)
 }
 
+const OAUTH2: &str = "@oauth2";
 const SUCCESS: &str = "../_/#/auth/oauth2-redirect-success";
 const FAILURE: &str = "../_/#/auth/oauth2-redirect-failure";
 
@@ -324,22 +370,23 @@ pub async fn oauth2_redirect(
             .to_owned()
     };
     let (state, code, error) = (get("state"), get("code"), get("error"));
-    let mut delivered = false;
-    if let Some(client) = app
-        .broker
-        .get(&state)
-        .filter(|c| c.has_subscription("@oauth2"))
-    {
-        let mut data = json!({ "state": state, "code": code });
-        if !error.is_empty() {
-            data["error"] = Value::String(error.clone());
-        }
-        delivered = client.send(Message {
-            name: "@oauth2".into(),
-            data: data.to_string().into(),
-        });
-        client.unsubscribe("@oauth2");
+    let mut data = json!({ "state": state, "code": code });
+    if !error.is_empty() {
+        data["error"] = Value::String(error.clone());
     }
+    let delivered = match app.broker.get(&state) {
+        Some(client) => {
+            let sent = client.send_once(OAUTH2, data.to_string());
+            if sent && app.store.is_postgres() {
+                // Off the reply's path: the client may act on the message
+                // before the redirect's answer is out.
+                let (app, id) = (Arc::clone(&app), state.clone());
+                tokio::spawn(async move { mark_oauth2(&app, &id, false).await });
+            }
+            sent
+        }
+        None => remote_send(&app, state.clone(), data.to_string()).await,
+    };
     let ok = delivered && error.is_empty() && !code.is_empty();
     let to = if ok { SUCCESS } else { FAILURE };
     if method == Method::POST {

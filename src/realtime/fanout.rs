@@ -100,7 +100,7 @@ fn run(
     let mut applied = HashMap::new();
     let mut last_trim = Instant::now();
     loop {
-        catch_up(app, &mut cursor, &mut applied);
+        catch_up(app, rt, &mut cursor, &mut applied);
         if last_trim.elapsed() >= TRIM_EVERY {
             if app.store.leads() {
                 trim(app, rt);
@@ -123,7 +123,7 @@ fn run(
                 // Changes committed since the last pass go out first, so
                 // the resume point is compared with what has committed
                 // (a stale cursor would answer a valid position `reset`).
-                catch_up(app, &mut cursor, &mut applied);
+                catch_up(app, rt, &mut cursor, &mut applied);
                 resume(app, &client, sub, cursor)
             }
             Some(None) => {}
@@ -149,7 +149,12 @@ fn head(app: &App) -> Pos {
 
 /// Delivers every change committed after `cursor` to the live
 /// subscribers, moving `cursor` (and `fanned_out`) along.
-fn catch_up(app: &App, cursor: &mut Pos, applied: &mut HashMap<String, i64>) {
+fn catch_up(
+    app: &App,
+    rt: &tokio::runtime::Handle,
+    cursor: &mut Pos,
+    applied: &mut HashMap<String, i64>,
+) {
     // Nobody connected: nothing to deliver, so skip reading the log (a
     // client that connects later and resumes reads it itself).
     if app.broker.is_empty() {
@@ -161,11 +166,12 @@ fn catch_up(app: &App, cursor: &mut Pos, applied: &mut HashMap<String, i64>) {
         // Subscription requests other nodes took for this node's clients,
         // read after the horizon: each is in force before any change that
         // committed after it.
-        let mut requests = Vec::new();
+        let (mut requests, mut left) = (Vec::new(), Vec::new());
         let node = app.broker.node();
         let read = app.store.read(|conn| {
             changes::next(conn, &schema, *cursor, BATCH, &mut |db| {
                 requests = realtime_clients::pending(db, node)?;
+                left = realtime_clients::messages(db, node)?;
                 Ok(())
             })
         });
@@ -177,6 +183,7 @@ fn catch_up(app: &App, cursor: &mut Pos, applied: &mut HashMap<String, i64>) {
             }
         };
         super::remote::apply(app, applied, requests, *cursor);
+        super::remote::hand_out(app, rt, left);
         if batch.is_empty() && next == *cursor {
             break;
         }

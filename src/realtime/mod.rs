@@ -101,6 +101,21 @@ impl Client {
         }
     }
 
+    /// Sends a one-off message on topic `name` (the `@oauth2` redirect's)
+    /// when the client subscribed to it, and ends that subscription; false
+    /// when it did not subscribe or its queue is gone.
+    pub fn send_once(&self, name: &str, data: String) -> bool {
+        if !self.has_subscription(name) {
+            return false;
+        }
+        let sent = self.send(Message {
+            name: name.into(),
+            data: data.into(),
+        });
+        self.unsubscribe(name);
+        sent
+    }
+
     /// Marks a resumed subscription live (after its replay); live events
     /// that `seen` covers are not sent again.
     pub fn set_live(&self, raw: &str, seen: Option<crate::store::changes::Pos>) {

@@ -3,7 +3,8 @@
 //! node behind a load balancer, while the client's stream is held by one.
 //! The receiving node checks the client's row and leaves the request in it
 //! (`store/realtime_clients.rs`); the holding node's fan-out applies it
-//! here before it delivers the next changes.
+//! here before it delivers the next changes. Messages for one client (the
+//! OAuth2 redirect's `@oauth2`) are handed out here too.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::app::App;
 use crate::service::{Actor, Identity};
-use crate::store::records;
+use crate::store::{realtime_clients, records};
 
 /// The request body another node leaves: the subscriptions and who asked.
 pub fn body(actor: &Actor, subscriptions: &[String]) -> String {
@@ -90,5 +91,28 @@ pub fn apply(
             // 404 there); the other node has answered already.
             tracing::info!(client = %id, error = ?e, "realtime: a subscription request from another node was refused");
         }
+    }
+}
+
+/// Sends the messages other nodes left for this node's clients, then
+/// removes them (sent or not: a client that did not subscribe to the
+/// topic, or has gone, would not get it on its own node either).
+pub fn hand_out(app: &App, rt: &tokio::runtime::Handle, left: Vec<realtime_clients::Left>) {
+    if left.is_empty() {
+        return;
+    }
+    let mut ids = Vec::with_capacity(left.len());
+    for m in left {
+        if let Some(client) = app.broker.get(&m.client) {
+            client.send_once(&m.topic, m.data);
+        }
+        ids.push(m.id);
+    }
+    let taken = rt.block_on(
+        app.store
+            .write(move |ctx| realtime_clients::taken(ctx.conn, &ids)),
+    );
+    if let Err(e) = taken {
+        tracing::warn!(error = %e, "realtime: removing handed-out messages failed");
     }
 }

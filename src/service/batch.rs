@@ -45,6 +45,7 @@ pub fn split_uploads(uploads: Vec<Upload>) -> std::collections::HashMap<usize, V
 }
 
 /// One prepared sub-request's write.
+#[derive(Clone)]
 pub enum Op {
     Create(CreateOp),
     Update(UpdateOp),
@@ -274,19 +275,23 @@ pub async fn run(
             }
         }
     }
-    let done = store
-        .write(move |ctx| {
-            let mut out = Vec::with_capacity(ops.len());
-            for (i, op) in ops.into_iter().enumerate() {
-                match op.run(ctx) {
-                    Ok(d) => out.push(d),
-                    Err(e) => return Err(failed(i, &e)),
-                }
-            }
-            Ok(out)
-        })
-        .await;
+    // On PostgreSQL a batch that lost a deadlock to another node's writes
+    // runs again (`Store::write_op`), as single record writes do.
+    let done = store.write_op(ops, run_all).await;
     finish(store, actor, req, kept, done).await
+}
+
+/// The batch's write job: every op in order, the first failure rolls
+/// all back.
+fn run_all(ops: Vec<Op>, ctx: &mut WriteCtx<'_>) -> Result<Vec<Done>, Error> {
+    let mut out = Vec::with_capacity(ops.len());
+    for (i, op) in ops.into_iter().enumerate() {
+        match op.run(ctx) {
+            Ok(d) => out.push(d),
+            Err(e) => return Err(failed(i, &e)),
+        }
+    }
+    Ok(out)
 }
 
 /// The request info sub-requests see (`@request.context` is `batch`).

@@ -47,6 +47,9 @@ pub struct Snapshot {
     pub cron_failures: u64,
     pub rss_bytes: i64,
     pub open_files: i64,
+    /// PostgreSQL: age of the oldest transaction holding the change
+    /// feed's horizon (`store::changes::horizon_age`).
+    pub feed_horizon_age: f64,
 }
 
 struct Gauges {
@@ -56,6 +59,7 @@ struct Gauges {
     realtime_queued: Gauge,
     rss_bytes: Gauge,
     open_files: Gauge,
+    feed_horizon_age: Gauge<f64, std::sync::atomic::AtomicU64>,
 }
 
 struct Counters {
@@ -121,6 +125,7 @@ impl Metrics {
             realtime_queued: Gauge::default(),
             rss_bytes: Gauge::default(),
             open_files: Gauge::default(),
+            feed_horizon_age: Gauge::default(),
         };
         r.register(
             "writer_queue_depth",
@@ -147,6 +152,11 @@ impl Metrics {
             "process_open_files",
             "Open file descriptors",
             g.open_files.clone(),
+        );
+        r.register(
+            "changefeed_horizon_age_seconds",
+            "PostgreSQL: age of the oldest open transaction with an id, which holds realtime events back (0 on SQLite)",
+            g.feed_horizon_age.clone(),
         );
         let c = Counters {
             log_dropped: Counter::default(),
@@ -216,6 +226,7 @@ impl Metrics {
         g.realtime_queued.set(s.realtime_queued);
         g.rss_bytes.set(s.rss_bytes);
         g.open_files.set(s.open_files);
+        g.feed_horizon_age.set(s.feed_horizon_age);
         let c = &self.counters;
         raise(&c.log_dropped, s.log_dropped);
         raise(&c.log_written, s.log_written);

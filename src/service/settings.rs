@@ -186,7 +186,7 @@ pub async fn patch(store: &Store, patch: Value) -> Result<Value, Error> {
         ));
     }
     let saved = store
-        .write(move |ctx| {
+        .write_again(move |ctx| {
             let mut cur = settings::load(ctx.conn)?;
             settings::merge(&mut cur, &patch);
             // Rules saved without an audience apply to everyone ("").

@@ -1,7 +1,7 @@
 //! What nodes sharing one PostgreSQL database tell each other through it.
 //!
-//! Each node caches the schema (collections, roles, policies) and the
-//! settings in memory. A change through one node bumps a version row in
+//! Each node caches the schema (collections, roles, policies), the
+//! settings and the webhook endpoints in memory. A change through one node bumps a version row in
 //! `_cluster` in the same transaction; every node reads the versions when
 //! its change feed wakes (another node's commit notifies it, and a poll
 //! runs every 250 ms: `pg/wake.rs`) and reloads what moved. SQLite has one
@@ -15,6 +15,7 @@ use super::sql::{Db, Val};
 pub enum Cached {
     Schema,
     Settings,
+    Webhooks,
 }
 
 impl Cached {
@@ -22,6 +23,7 @@ impl Cached {
         match self {
             Cached::Schema => "schema",
             Cached::Settings => "settings",
+            Cached::Webhooks => "webhooks",
         }
     }
 }
@@ -37,13 +39,22 @@ pub fn bump(db: &dyn Db, what: Cached) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The current versions: (schema, settings).
-pub fn versions(db: &dyn Db) -> Result<(i64, i64), StoreError> {
-    let mut out = (0, 0);
+/// The version of each cached thing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Versions {
+    pub schema: i64,
+    pub settings: i64,
+    pub webhooks: i64,
+}
+
+/// The current versions.
+pub fn versions(db: &dyn Db) -> Result<Versions, StoreError> {
+    let mut out = Versions::default();
     db.each("SELECT name, version FROM _cluster", &[], &mut |r| {
         match r.text(0)?.as_str() {
-            "schema" => out.0 = r.int(1)?,
-            "settings" => out.1 = r.int(1)?,
+            "schema" => out.schema = r.int(1)?,
+            "settings" => out.settings = r.int(1)?,
+            "webhooks" => out.webhooks = r.int(1)?,
             _ => {}
         }
         Ok(())

@@ -202,7 +202,7 @@ impl Schema {
         }
         conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
         let loaded = Self::load(conn).and_then(|mut s| {
-            s.stamp = cluster::versions(conn)?.0;
+            s.stamp = cluster::versions(conn)?.schema;
             Ok(s)
         });
         let done = conn.batch("COMMIT");
@@ -242,6 +242,13 @@ pub fn open_session(dir: &Path, url: Option<&str>) -> Result<Box<Conn<'static>>,
     Ok(conn)
 }
 
+/// What `Store::follow_cluster` found changed by another node.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Followed {
+    pub settings: bool,
+    pub webhooks: bool,
+}
+
 /// The database: writer, readers and the schema cache.
 pub struct Store {
     path: PathBuf,
@@ -257,7 +264,7 @@ pub struct Store {
     /// Counts this node's commits (the PostgreSQL waker tells other nodes).
     commits: tokio::sync::watch::Sender<i64>,
     /// PostgreSQL: the `_cluster` versions this node has loaded.
-    cluster_seen: Mutex<(i64, i64)>,
+    cluster_seen: Mutex<cluster::Versions>,
     /// PostgreSQL: does this node run the periodic jobs (`pg/leader.rs`)?
     leads: Option<Arc<std::sync::atomic::AtomicBool>>,
     /// Ends the PostgreSQL background tasks when the store goes.
@@ -347,7 +354,7 @@ impl Store {
             last_seq,
             wake: None,
             commits,
-            cluster_seen: Mutex::new((0, 0)),
+            cluster_seen: Mutex::new(cluster::Versions::default()),
             leads: None,
             alive: Arc::new(()),
             roles: roles::RoleCache::default(),
@@ -411,22 +418,26 @@ impl Store {
     }
 
     /// PostgreSQL: reloads the schema when another node changed it
-    /// (`cluster.rs`); true when the settings changed (the app reloads
-    /// those). Nothing to do on SQLite.
-    pub fn follow_cluster(&self) -> Result<bool, StoreError> {
+    /// (`cluster.rs`); says whether the settings and the webhook
+    /// endpoints changed (their owners reload those). Nothing to do on
+    /// SQLite.
+    pub fn follow_cluster(&self) -> Result<Followed, StoreError> {
         if !self.is_postgres() {
-            return Ok(false);
+            return Ok(Followed::default());
         }
         let now = self.read(cluster::versions)?;
         let before = match self.cluster_seen.lock() {
             Ok(mut seen) => std::mem::replace(&mut *seen, now),
-            Err(_) => return Ok(false),
+            Err(_) => return Ok(Followed::default()),
         };
-        if now.0 != before.0 {
+        if now.schema != before.schema {
             let fresh = self.read(|db| Schema::load_stamped(db))?;
             install(&self.schema, fresh);
         }
-        Ok(now.1 != before.1)
+        Ok(Followed {
+            settings: now.settings != before.settings,
+            webhooks: now.webhooks != before.webhooks,
+        })
     }
 
     /// Does this node run the periodic jobs? Always on SQLite; on
@@ -470,6 +481,21 @@ impl Store {
             return self.writer.run(move |ctx| f(op, ctx)).await;
         }
         self.writer.run_again(move |ctx| f(op.clone(), ctx)).await
+    }
+
+    /// `write` for a job that can run more than once (an `Fn`): on
+    /// PostgreSQL, one that lost a deadlock or serialization conflict to
+    /// another node's writes runs again (`pool::Writer::run_again`).
+    pub async fn write_again<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'a> Fn(&mut WriteCtx<'a>) -> Result<R, E> + Send + Sync + 'static,
+    {
+        if !self.is_postgres() {
+            return self.writer.run(f).await;
+        }
+        self.writer.run_again(f).await
     }
 
     /// Runs a read on a pooled read-only connection.

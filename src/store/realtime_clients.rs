@@ -5,6 +5,11 @@
 //! another node that gets its subscription request checks it against the
 //! row and leaves the request in it, and the holding node applies it
 //! before it hands out the next change (`realtime/fanout.rs`).
+//!
+//! Messages for one client work the same way: the OAuth2 provider's
+//! redirect (`/api/oauth2-redirect`) may land on any node, and the `@oauth2`
+//! message it makes goes to the node holding the client through
+//! `_realtime_messages`.
 
 use super::StoreError;
 use super::sql::{Db, Val};
@@ -31,12 +36,17 @@ pub fn register(db: &dyn Db, id: &str, node: &str, ip: &str) -> Result<(), Store
     Ok(())
 }
 
-/// Forgets client `id` (its stream ended), and rows of streams that
-/// cannot still be open.
+/// Forgets client `id` (its stream ended), rows of streams that cannot
+/// still be open, and messages nobody took.
 pub fn forget(db: &dyn Db, id: &str) -> Result<(), StoreError> {
+    let stale = now_secs() - STALE_SECS;
     db.exec(
         "DELETE FROM _realtime_clients WHERE id = ?1 OR created < ?2",
-        &[Val::Text(id), Val::Int(now_secs() - STALE_SECS)],
+        &[Val::Text(id), Val::Int(stale)],
+    )?;
+    db.exec(
+        "DELETE FROM _realtime_messages WHERE client = ?1 OR created < ?2",
+        &[Val::Text(id), Val::Int(stale)],
     )?;
     Ok(())
 }
@@ -50,12 +60,23 @@ pub fn ip_of(db: &dyn Db, id: &str, node: &str) -> Result<Option<String>, StoreE
     )
 }
 
-/// Leaves a subscription request (JSON) for the node holding client `id`.
-pub fn request(db: &dyn Db, id: &str, body: &str) -> Result<bool, StoreError> {
+/// Leaves a subscription request (JSON) for the node holding client `id`;
+/// `oauth2` says whether it subscribes to `@oauth2`.
+pub fn request(db: &dyn Db, id: &str, body: &str, oauth2: bool) -> Result<bool, StoreError> {
     Ok(db.exec(
-        "UPDATE _realtime_clients SET request = ?2, version = version + 1 WHERE id = ?1",
-        &[Val::Text(id), Val::Text(body)],
+        "UPDATE _realtime_clients SET request = ?2, version = version + 1, oauth2 = ?3 WHERE id = ?1",
+        &[Val::Text(id), Val::Text(body), Val::Int(oauth2.into())],
     )? == 1)
+}
+
+/// Records whether client `id` (held by this node) is subscribed to
+/// `@oauth2`, for a redirect that lands on another node.
+pub fn set_oauth2(db: &dyn Db, id: &str, on: bool) -> Result<(), StoreError> {
+    db.exec(
+        "UPDATE _realtime_clients SET oauth2 = ?2 WHERE id = ?1",
+        &[Val::Text(id), Val::Int(on.into())],
+    )?;
+    Ok(())
 }
 
 /// Requests left for `node`'s clients: (client id, version, request JSON).
@@ -66,4 +87,58 @@ pub fn pending(db: &dyn Db, node: &str) -> Result<Vec<(String, i64, String)>, St
         &[Val::Text(node)],
         |r| Ok((r.text(0)?, r.int(1)?, r.text(2)?)),
     )
+}
+
+/// Leaves the `@oauth2` message `data` for client `id` when another node
+/// than `node` holds it and it is subscribed to `@oauth2` (which the
+/// message ends, as on one node); false otherwise.
+pub fn send_oauth2(db: &dyn Db, id: &str, node: &str, data: &str) -> Result<bool, StoreError> {
+    Ok(db.exec(
+        "WITH c AS (UPDATE _realtime_clients SET oauth2 = 0
+                    WHERE id = ?1 AND node <> ?2 AND oauth2 = 1 RETURNING id, node)
+         INSERT INTO _realtime_messages (client, node, topic, data, created)
+         SELECT id, node, '@oauth2', ?3, ?4 FROM c",
+        &[
+            Val::Text(id),
+            Val::Text(node),
+            Val::Text(data),
+            Val::Int(now_secs()),
+        ],
+    )? == 1)
+}
+
+/// A message another node left for one of this node's clients.
+#[derive(Debug)]
+pub struct Left {
+    pub id: i64,
+    pub client: String,
+    pub topic: String,
+    pub data: String,
+}
+
+/// Messages left for `node`'s clients, oldest first.
+pub fn messages(db: &dyn Db, node: &str) -> Result<Vec<Left>, StoreError> {
+    db.rows(
+        "SELECT id, client, topic, data FROM _realtime_messages WHERE node = ?1 ORDER BY id",
+        &[Val::Text(node)],
+        |r| {
+            Ok(Left {
+                id: r.int(0)?,
+                client: r.text(1)?,
+                topic: r.text(2)?,
+                data: r.text(3)?,
+            })
+        },
+    )
+}
+
+/// Removes the messages `ids` (delivered, or their client is gone).
+pub fn taken(db: &dyn Db, ids: &[i64]) -> Result<(), StoreError> {
+    for id in ids {
+        db.exec(
+            "DELETE FROM _realtime_messages WHERE id = ?1",
+            &[Val::Int(*id)],
+        )?;
+    }
+    Ok(())
 }

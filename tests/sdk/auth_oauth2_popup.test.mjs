@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { EventSource } from 'eventsource';
-import { useServer, test, describe, rejects, errBody, fieldErr, jwtPayload, ID_RE, DATE_RE, uniqueName } from './harness.mjs';
+import { useServer, test, describe, rejects, errBody, fieldErr, jwtPayload, ID_RE, DATE_RE, uniqueName, ON_POSTGRES } from './harness.mjs';
 import { authorize } from './oidc.mjs';
 
 // the SDK's realtime service (used by authWithOAuth2's popup flow) needs a global EventSource
@@ -158,5 +158,71 @@ describe('authWithOAuth2 popup flow (/api/realtime + /api/oauth2-redirect)', () 
     } finally {
       rt.es.close();
     }
+  });
+});
+
+// Several nodes on one PostgreSQL database (docs/scaling.md): the provider's
+// redirect may land on another node than the one holding the SDK's realtime
+// stream; the message still reaches the client, with the same answers.
+describe('the popup flow across two nodes', { skip: ON_POSTGRES ? false : 'needs SDK_STORE=postgres' }, () => {
+  let b;
+  const hitB = async (query, init = {}) => {
+    const r = await fetch(`${b.url}/api/oauth2-redirect${query}`, { redirect: 'manual', ...init });
+    return { status: r.status, location: r.headers.get('location'), text: await r.text() };
+  };
+
+  test('node B starts', async () => {
+    b = await srv.peer();
+  });
+
+  test('the SDK signs in on A while the provider redirects to B', async () => {
+    const pb = srv.client();
+    let redirect;
+    const res = await M(pb).authWithOAuth2({
+      provider: 'oidc',
+      urlCallback: async (url) => {
+        const { location } = await authorize(url, null, 'alice');
+        redirect = await hitB(new URL(location).search);
+      },
+    });
+    assert.deepEqual(redirect, { status: 307, location: REDIRECT_SUCCESS, text: '' });
+    assert.equal(res.record.email, ALICE.email);
+    assert.equal(pb.authStore.isValid, true);
+  });
+
+  test('raw: B answers as A would (failure before the subscription, one message per subscription)', async () => {
+    const rt = await realtimeClient();
+    try {
+      assert.deepEqual(await hitB(`?state=${rt.clientId}&code=early`), { status: 307, location: REDIRECT_FAILURE, text: '' });
+      await rt.subscribe(); // through A, which holds the stream
+      assert.deepEqual(await hitB(`?state=${rt.clientId}&code=abc`), { status: 307, location: REDIRECT_SUCCESS, text: '' });
+      await waitFor(() => rt.messages.length === 1, 'the @oauth2 message through B');
+      assert.deepEqual(rt.messages[0], { data: { state: rt.clientId, code: 'abc' }, id: rt.clientId });
+      assert.deepEqual(await hitB(`?state=${rt.clientId}&code=again`), { status: 307, location: REDIRECT_FAILURE, text: '' });
+
+      // subscribed through B this time, the redirect on A, then on B
+      const viaB = await fetch(`${b.url}/api/realtime`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ clientId: rt.clientId, subscriptions: ['@oauth2'] }),
+      });
+      assert.equal(viaB.status, 204);
+      const post = await hitB('', { method: 'POST', body: new URLSearchParams({ state: rt.clientId, code: 'viaform' }) });
+      assert.deepEqual(post, { status: 303, location: REDIRECT_SUCCESS, text: '' });
+      await waitFor(() => rt.messages.length === 2, 'the second message');
+      assert.deepEqual(rt.messages[1].data, { state: rt.clientId, code: 'viaform' });
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(rt.messages.length, 2, 'nothing twice');
+    } finally {
+      rt.es.close();
+    }
+  });
+
+  test('a redirect for a client no node holds fails on B', async () => {
+    assert.deepEqual(await hitB('?state=nope&code=abc'), { status: 307, location: REDIRECT_FAILURE, text: '' });
+  });
+
+  test('node B stops', async () => {
+    await b.stop();
   });
 });

@@ -168,7 +168,7 @@ export function newClient(url, token = '', record = null) {
   return pb;
 }
 
-class Server {
+export class Server {
   constructor() {
     this.root = '';
     this.dir = '';
@@ -209,7 +209,7 @@ class Server {
       roots.add(this.root);
       await fsp.writeFile(path.join(this.root, 'owner.pid'), String(process.pid));
       this.dir = path.join(this.root, 'data');
-      if (ON_POSTGRES) this.dbUrl = await freshPgDatabase();
+      if (ON_POSTGRES && !this.dbUrl) this.dbUrl = await freshPgDatabase();
       await this.cli(['superuser', 'upsert', SUPERUSER_EMAIL, SUPERUSER_PASSWORD]);
     }
     await this.spawnServe();

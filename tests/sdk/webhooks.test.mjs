@@ -265,8 +265,10 @@ test('9: Retry-After delays the next attempt, within the cap', opts, async () =>
   await waitFor(() => rx.on('/a').length >= 2 && rx.on('/b').length >= 2, 10_000);
   const ga = rx.on('/a')[1].at - rx.on('/a')[0].at;
   const gb = rx.on('/b')[1].at - rx.on('/b')[0].at;
-  assert.ok(ga >= 3000 && ga < 4000, `Retry-After 3: ${ga}`);
-  assert.ok(gb >= 4900 && gb <= 5600, `cap 5 s: ${gb}`);
+  // Lower bounds exact; upper bounds only tell the cases apart (the
+  // dispatcher runs at a lower CPU priority and a loaded machine delays it).
+  assert.ok(ga >= 3000 && ga < 4900, `Retry-After 3: ${ga}`);
+  assert.ok(gb >= 4900 && gb < 15_000, `cap 5 s, not Retry-After's 60 s: ${gb}`);
   for (const r of rx.on('/a')) verify(a.secret, r);
   for (const r of rx.on('/b')) verify(b.secret, r);
 });

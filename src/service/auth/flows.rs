@@ -180,7 +180,7 @@ pub async fn confirm_verification(
     }
     let (coll, rid) = (Arc::clone(&id.collection), id.id().to_owned());
     app.store
-        .write(move |ctx| sys::update(ctx, &coll, &rid, &[("verified", true.into())]))
+        .write_again(move |ctx| sys::update(ctx, &coll, &rid, &[("verified", true.into())]))
         .await?;
     Ok(())
 }
@@ -333,7 +333,7 @@ pub async fn set_password(
 pub async fn reset_tokens(app: &App, c: &Arc<Collection>, id: &str) -> Result<(), Error> {
     let (coll, rid) = (Arc::clone(c), id.to_owned());
     app.store
-        .write(move |ctx| {
+        .write_again(move |ctx| {
             let key = names::random_secret(50);
             sys::update(ctx, &coll, &rid, &[("tokenKey", key.into())]).map(|_| ())
         })

@@ -82,7 +82,7 @@ pub async fn delete_superuser(store: &Store, email: &str) -> Result<(), Error> {
         .ok_or_else(|| Error::Internal("missing _superusers".into()))?;
     let email = email.to_owned();
     store
-        .write(move |ctx| {
+        .write_again(move |ctx| {
             let rec = records::find_by(ctx.conn, &c, "email", &email)?
                 .ok_or(Error::NotFound("No superuser with this email."))?;
             let id = rec

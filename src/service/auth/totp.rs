@@ -91,7 +91,7 @@ pub async fn setup(app: &App, id: &Identity) -> Result<Value, Error> {
         ..Enrolment::default()
     };
     app.store
-        .write(move |ctx| Ok::<_, Error>(store::put(ctx.conn, &e, &datetime::now())?))
+        .write_again(move |ctx| Ok::<_, Error>(store::put(ctx.conn, &e, &datetime::now())?))
         .await?;
     Ok(json!({"secret": secret, "url": url}))
 }
@@ -172,7 +172,7 @@ pub async fn confirm(app: &App, id: &Identity, code: &str) -> Result<Value, Erro
     next.confirmed = true;
     next.recovery = codes.iter().map(|c| digest(c)).collect();
     app.store
-        .write(move |ctx| Ok::<_, Error>(store::put(ctx.conn, &next, &datetime::now())?))
+        .write_again(move |ctx| Ok::<_, Error>(store::put(ctx.conn, &next, &datetime::now())?))
         .await?;
     Ok(json!({"recoveryCodes": codes}))
 }
@@ -185,7 +185,7 @@ pub async fn verify_code(app: &App, id: &Identity, code: &str) -> Result<(), Err
         .ok_or_else(|| Error::bad("Failed to authenticate."))?;
     let next = check(app, &e, code, true).ok_or_else(|| Error::bad("Failed to authenticate."))?;
     app.store
-        .write(move |ctx| {
+        .write_again(move |ctx| {
             // Re-check inside the writer so two racing uses of one code
             // cannot both succeed.
             let cur = store::get(ctx.conn, &next.collection, &next.record)?;
@@ -209,7 +209,7 @@ pub async fn disable(app: &App, id: &Identity, code: Option<&str>) -> Result<(),
     }
     let (c, r) = (id.collection.id.clone(), id.id().to_owned());
     app.store
-        .write(move |ctx| Ok::<_, Error>(store::delete(ctx.conn, &c, &r)?))
+        .write_again(move |ctx| Ok::<_, Error>(store::delete(ctx.conn, &c, &r)?))
         .await
 }
 

@@ -154,6 +154,24 @@ fn horizon(db: &dyn Db) -> Result<u64, StoreError> {
     .unwrap_or(0))
 }
 
+/// Seconds since the oldest transaction with a transaction id began, in
+/// any database of the cluster (PostgreSQL; 0 on SQLite): how long the
+/// horizon, and with it every node's realtime events, may be held back.
+/// Other roles' sessions count only when the database user may see them
+/// (`pg_read_all_stats`).
+pub fn horizon_age(db: &dyn Db) -> Result<f64, StoreError> {
+    if db.postgres().is_none() {
+        return Ok(0.0);
+    }
+    let age = db.row(
+        "SELECT COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(xact_start)), 0)::float8
+         FROM pg_stat_activity WHERE backend_xid IS NOT NULL",
+        &[],
+        |r| r.real(0),
+    )?;
+    Ok(age.unwrap_or(0.0).max(0.0))
+}
+
 /// The feed's current end: where a reader starting now stands.
 pub fn head(db: &dyn Db) -> Result<Pos, StoreError> {
     if db.postgres().is_some() {

@@ -20,7 +20,9 @@ use crate::schema::names::quote_ident;
 
 mod feed;
 mod read;
-pub use feed::{OnHorizon, Pos, Seen, flush_mark, head, next, now, reachable, replay_spans, span};
+pub use feed::{
+    OnHorizon, Pos, Seen, flush_mark, head, horizon_age, next, now, reachable, replay_spans, span,
+};
 pub use read::{Change, after, collections_after, of_collection_from};
 
 /// Runs inside the write transaction of every appended change, so what it

@@ -57,7 +57,7 @@ ALTER TABLE _changes ADD COLUMN IF NOT EXISTS prior JSONB;
 CREATE INDEX IF NOT EXISTS _changes_xid ON _changes (xid, seq);
 CREATE TABLE IF NOT EXISTS _changes_trim (id INT PRIMARY KEY, xid xid8 NOT NULL);
 CREATE TABLE IF NOT EXISTS _cluster (name TEXT COLLATE "C" PRIMARY KEY, version BIGINT NOT NULL);
-INSERT INTO _cluster (name, version) VALUES ('schema', 0), ('settings', 0) ON CONFLICT DO NOTHING;
+INSERT INTO _cluster (name, version) VALUES ('schema', 0), ('settings', 0), ('webhooks', 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS _realtime_clients (
     id TEXT COLLATE "C" PRIMARY KEY,
     node TEXT COLLATE "C" NOT NULL,
@@ -67,6 +67,16 @@ CREATE TABLE IF NOT EXISTS _realtime_clients (
     created BIGINT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS _realtime_clients_node ON _realtime_clients (node);
+ALTER TABLE _realtime_clients ADD COLUMN IF NOT EXISTS oauth2 BIGINT NOT NULL DEFAULT 0;
+CREATE TABLE IF NOT EXISTS _realtime_messages (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    client TEXT COLLATE "C" NOT NULL,
+    node TEXT COLLATE "C" NOT NULL,
+    topic TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _realtime_messages_node ON _realtime_messages (node);
 CREATE TABLE IF NOT EXISTS _fileDeletes (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     key TEXT NOT NULL,

@@ -1,5 +1,7 @@
 //! Endpoint rows (`_webhooks`): definitions, secrets, status, the failure
-//! streak that leads to an automatic disable.
+//! streak that leads to an automatic disable. Every change of an endpoint
+//! bumps the `webhooks` version (`store/cluster.rs`), so the other nodes
+//! on one PostgreSQL database reload theirs.
 
 use crate::store::StoreError;
 use crate::store::sql::{Db, Row, Val};
@@ -71,6 +73,7 @@ pub fn insert_endpoint(db: &dyn Db, e: &EndpointRow) -> Result<(), StoreError> {
             Val::Text(&e.updated),
         ],
     )?;
+    crate::store::cluster::bump(db, crate::store::cluster::Cached::Webhooks)?;
     Ok(())
 }
 
@@ -92,6 +95,7 @@ pub fn update_endpoint(db: &dyn Db, e: &EndpointRow) -> Result<bool, StoreError>
             Val::Text(&e.updated),
         ],
     )?;
+    crate::store::cluster::bump(db, crate::store::cluster::Cached::Webhooks)?;
     Ok(n > 0)
 }
 
@@ -114,7 +118,9 @@ pub fn delete_endpoint(db: &dyn Db, id: &str) -> Result<bool, StoreError> {
         "UPDATE _webhook_deliveries SET body = '', state = 'cancelled' WHERE webhook_id = ?1",
         &id,
     )?;
-    Ok(db.exec("DELETE FROM _webhooks WHERE id = ?1", &id)? > 0)
+    let gone = db.exec("DELETE FROM _webhooks WHERE id = ?1", &id)? > 0;
+    crate::store::cluster::bump(db, crate::store::cluster::Cached::Webhooks)?;
+    Ok(gone)
 }
 
 /// Marks the start of a failure streak (kept if one is running), or ends it.
@@ -155,6 +161,7 @@ pub fn disable(
          WHERE webhook_id = ?1 AND state IN ('pending', 'inflight')",
         &[Val::Text(id)],
     )?;
+    crate::store::cluster::bump(db, crate::store::cluster::Cached::Webhooks)?;
     Ok(())
 }
 
