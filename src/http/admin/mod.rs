@@ -163,7 +163,10 @@ fn pages() -> crate::http::Routes {
         .route("/_/backups", get(backups::page).post(backups::create))
         .route("/_/backups/{key}/delete", post(backups::delete))
         .route("/_/backups/{key}/download", get(backups::download))
-        .route("/_/backups/{key}/restore", post(backups::restore))
+        .route(
+            "/_/backups/{key}/restore",
+            get(backups::restore_page).post(backups::restore),
+        )
         .route(
             "/_/backups/upload",
             post(backups::upload).layer(axum::extract::DefaultBodyLimit::max(
