@@ -197,3 +197,21 @@ test('authenticator app: turned on in the account page, then sign-in asks for it
   await page.getByText('The authenticator app is turned off.').first().waitFor();
   await srv.client().collection('_superusers').authWithPassword(who.email, who.password);
 });
+
+test('current-password guesses are limited to 20 a minute per superuser (then 429, nothing changed)', b, async () => {
+  if (skip) return;
+  const who = { email: 'guessed@example.com', password: 'guessed-pass-1' };
+  await srv.pb.collection('_superusers').create({ ...who, passwordConfirm: who.password });
+  const page = await newPage(b, srv);
+  await signIn(page, { ...who, next: '/_/account' });
+  const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
+  const guess = (currentPassword) => page.request.post('/_/account', {
+    form: { _csrf: csrf, action: 'password', currentPassword, password: 'new-pass-12345', passwordConfirm: 'new-pass-12345' },
+    maxRedirects: 0,
+  });
+  for (let i = 0; i < 20; i++) assert.equal((await guess(`wrong-${i}`)).status(), 400, `guess ${i}`);
+  const limited = await guess(who.password);
+  assert.equal(limited.status(), 429);
+  assert.match(await limited.text(), /Too many attempts/);
+  await srv.client().collection('_superusers').authWithPassword(who.email, who.password);
+});
