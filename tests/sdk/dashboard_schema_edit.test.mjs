@@ -47,6 +47,11 @@ const fieldset = (page, name) => page.getByRole('group', { name: new RegExp(`^${
 test('field order, field read/write rules and indexes saved in the editor are what REST returns', b, async () => {
   if (skip) return;
   const page = await signedInPage(b, srv);
+  // The overview lists the application's collections first, by name, as the sidebar does.
+  await page.goto('/_/collections');
+  const listed = await page.locator('main tbody tr').evaluateAll((trs) => trs.map((tr) => tr.cells[0].querySelector('a')?.textContent));
+  assert.deepEqual(listed.slice(0, 2), ['items', 'users'], listed.join(' '));
+  assert.ok(listed.slice(2).every((n) => n.startsWith('_')), listed.join(' '));
   await page.goto('/_/collections/items/edit');
   await submit(page, 'Move n up');
   const secret = fieldset(page, 'secret');
