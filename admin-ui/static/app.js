@@ -160,6 +160,15 @@ function setupGuard() {
 
 // ---- records table ----
 
+// Back on the list after a save (?saved=ID): focus the saved record's link,
+// so a keyboard user goes on from the record they just saved.
+function focusSaved() {
+  const id = new URLSearchParams(location.search).get('saved');
+  const row = id && [...document.querySelectorAll('tr[data-id]')].find((tr) => tr.dataset.id === id);
+  const link = row && row.querySelector('a[href]');
+  if (link) link.focus();
+}
+
 function setupSelection(root = document) {
   const boxes = [...root.querySelectorAll('[data-row-check]')];
   const all = root.querySelector('[data-select-all]');
@@ -383,6 +392,7 @@ if (!routeFragment()) {
   setupFocusTrap();
   setupGuard();
   setupSelection();
+  focusSaved();
   setupLive();
   loadCount();
   setupRuleSuggest();

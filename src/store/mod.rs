@@ -133,6 +133,15 @@ impl From<tokio_postgres::Error> for StoreError {
 }
 
 /// An immutable snapshot of every collection, looked up by name or id.
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Changes whenever a schema snapshot is made (after every schema change,
+/// here or, on PostgreSQL, on another node): prepared statements planned
+/// before it may describe tables that have changed since.
+pub fn schema_generation() -> u64 {
+    GENERATION.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 #[derive(Debug, Default)]
 pub struct Schema {
     pub collections: Vec<Arc<Collection>>,
@@ -159,7 +168,6 @@ impl Schema {
             by_key.insert(c.id.clone(), i);
             by_key.insert(c.name.to_lowercase(), i);
         }
-        static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Self {
             collections,
             by_key,

@@ -40,6 +40,7 @@ const PAGES = () => [
   '/_/collections/thing_view/edit',
   '/_/collections/users',
   '/_/settings',
+  '/_/account',
 ];
 
 for (const colorScheme of ['light', 'dark']) {
@@ -93,6 +94,14 @@ test('confirmation dialog: modal, named, focus inside, Esc closes, focus returns
 
 test('theme persists across reloads; 375 px: no sideways scroll, sidebar drawer', b, async () => {
   if (skip) return;
+  // Auto (the default) follows the system's prefers-color-scheme.
+  const background = async (colorScheme) => {
+    const p = await newPage(b, srv, { colorScheme });
+    await signIn(p, { next: '/_/collections/things' });
+    assert.equal(await p.getByLabel('Theme').inputValue(), 'auto');
+    return p.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  };
+  assert.notEqual(await background('light'), await background('dark'), 'auto follows prefers-color-scheme');
   const page = await newPage(b, srv, { viewport: { width: 375, height: 812 } });
   await signIn(page, { next: '/_/collections/things' });
   await page.getByLabel('Theme').selectOption('dark');

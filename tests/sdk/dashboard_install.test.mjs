@@ -59,12 +59,16 @@ test('first run: install link creates the first superuser', b, async () => {
   await page.getByLabel('Password', { exact: true }).fill('first-pass-123');
   await page.getByLabel('Password again').fill('first-pass-123');
   await page.getByRole('button', { name: /Create superuser/ }).click();
-  await page.waitForURL('**/_/login');
+  // Signed in as the new superuser, as the button says.
+  await page.waitForURL(/\/_\/collections(\/|$)/);
+  await page.getByRole('navigation', { name: 'Main' }).waitFor();
+  assert.match(await page.getByRole('button', { name: /Sign out/ }).innerText(), /first@example\.com/);
   r = await fetch(`${srv.url}/api/collections/_superusers/auth-with-password`, {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ identity: 'first@example.com', password: 'first-pass-123' }),
   });
   assert.equal(r.status, 200);
   // The installer is gone.
-  await page.goto(link);
-  await page.waitForURL('**/_/login');
+  const guest = await newPage(b, srv);
+  await guest.goto(link);
+  await guest.waitForURL('**/_/login');
 });

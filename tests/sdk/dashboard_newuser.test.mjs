@@ -54,8 +54,18 @@ test('a new user: collection with every field type, rules, records with a file, 
   const rules = await srv.pb.collections.getOne('things');
   assert.deepEqual([rules.listRule, rules.viewRule, rules.createRule], ['', '', '@request.auth.id != ""']);
 
-  // 3. Records, one with a file, from the collection's page in the sidebar.
-  await clickAndLoad(page, page.getByRole('complementary', { name: 'Collections' }).getByRole('link', { name: 'things', exact: true }));
+  // 3. A user to relate to (users in the sidebar), then records, one with
+  // a file and the relation, from the collection's page in the sidebar.
+  const sidebar = page.getByRole('complementary', { name: 'Collections' });
+  await clickAndLoad(page, sidebar.getByRole('link', { name: 'users', exact: true }));
+  await clickAndLoad(page, page.getByRole('link', { name: 'New record' }));
+  await page.getByLabel(/^email/).fill('ada@example.com');
+  await page.getByLabel(/^name/).fill('Ada');
+  await page.getByLabel(/^password \(|^password$/).fill('ada-pass-123');
+  await page.getByLabel('password again').fill('ada-pass-123');
+  await clickAndLoad(page, page.getByRole('button', { name: 'Create' }));
+  const ada = await srv.client().collection('users').authWithPassword('ada@example.com', 'ada-pass-123');
+  await clickAndLoad(page, sidebar.getByRole('link', { name: 'things', exact: true }));
   for (const title of ['first thing', 'second thing']) {
     await clickAndLoad(page, page.getByRole('link', { name: 'New record' }));
     await page.getByLabel(/^f_text/).fill(title);
@@ -70,6 +80,11 @@ test('a new user: collection with every field type, rules, records with a file, 
     await page.getByLabel('Latitude').fill('52.5');
     if (title === 'first thing') {
       await page.getByLabel('Upload a file to f_file').setInputFiles({ name: 'pic.png', mimeType: 'image/png', buffer: png() });
+      await page.getByRole('checkbox', { name: 'f_bool' }).check();
+      await page.getByRole('button', { name: 'Choose f_relation…' }).click();
+      const dlg = page.getByRole('dialog', { name: 'Choose f_relation from users' });
+      await dlg.getByRole('radio', { name: new RegExp(ada.record.id) }).check();
+      await dlg.getByRole('button', { name: 'Done' }).click();
     }
     await clickAndLoad(page, page.getByRole('button', { name: 'Create' }));
     assert.equal(await page.getByRole('alert').count(), 0, await page.locator('main').innerText());
@@ -82,8 +97,16 @@ test('a new user: collection with every field type, rules, records with a file, 
   assert.equal(all[0].f_date, '2026-12-24 10:00:00.000Z');
   assert.equal(all[0].f_editor, '<p>Hello <b>there</b></p>');
   assert.equal(all[0].f_select, 'green');
-  assert.equal(all[0].f_bool, false);
+  assert.equal(all[0].f_bool, true);
+  assert.equal(all[0].f_relation, ada.record.id);
+  assert.equal(all[1].f_bool, false);
   assert.match(all[0].f_autodate, /^2\d{3}-/);
+
+  // The record shows its picture and its related user.
+  await clickAndLoad(page, page.getByRole('link', { name: all[0].id }));
+  await page.getByRole('link', { name: all[0].f_file }).waitFor();
+  assert.equal(await page.locator(`input[name="f_relation"][value="${ada.record.id}"]`).isChecked(), true);
+  await clickAndLoad(page, page.getByRole('link', { name: 'Back to things' }));
 
   // 4. Filter, then edit the record found.
   await page.getByLabel('Filter or search').fill('f_text ~ "second"');

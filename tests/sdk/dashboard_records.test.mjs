@@ -288,4 +288,6 @@ test('keyboard path and unsaved-changes guard: sidebar search, Ctrl+S, Esc/sideb
   await p2.getByRole('status').filter({ hasText: 'saved' }).waitFor();
   const id = new URL(p2.url()).searchParams.get('saved');
   assert.equal((await srv.pb.collection('posts').getOne(id)).title, 'saved with ctrl+s');
+  // Focus is on the saved record's row, so the keyboard goes on from there.
+  assert.equal(await p2.evaluate(() => document.activeElement.closest('tr')?.dataset.id), id);
 });

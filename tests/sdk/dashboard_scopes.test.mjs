@@ -52,7 +52,7 @@ test('a superuser scoped in the dashboard sees only their records; every other p
   const page = await newPage(b, srv, { bypassCSP: true });
   await signIn(page, { ...CLERK });
   const nav = page.getByRole('navigation', { name: 'Main' });
-  assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Collections']);
+  assert.deepEqual(await nav.getByRole('link').allTextContents(), ['Collections', 'Account']);
   const side = page.getByRole('complementary', { name: 'Collections' });
   assert.deepEqual(await side.getByRole('listitem').allTextContents(), ['posts', 'tags']);
   await page.goto('/_/collections/posts');
@@ -73,7 +73,7 @@ test('a superuser scoped in the dashboard sees only their records; every other p
     const res = await page.goto(url);
     const { pathname } = new URL(url);
     const [, , section, name] = pathname.split('/');
-    const inside = pathname === '/_/collections' || (section === 'collections' && ['posts', 'tags'].includes(name) && !/\/(edit|auth-config)$/.test(pathname));
+    const inside = ['/_/collections', '/_/account'].includes(pathname) || (section === 'collections' && ['posts', 'tags'].includes(name) && !/\/(edit|auth-config)$/.test(pathname));
     if (inside) {
       assert.notEqual(res.status(), 403, url);
     } else {

@@ -62,8 +62,14 @@ test('SQL console: rows match /api/sql, errors shown, writes need the box', b, a
   assert.equal(await count(), 0);
   // With the box ticked, the page asks first; Cancel runs nothing.
   await page.getByLabel('Allow writes').setChecked(true);
+  const sent = [];
+  const onRequest = (r) => r.method() === 'POST' && sent.push(r.url());
+  page.on('request', onRequest);
   await page.getByRole('button', { name: 'Run' }).click();
   await page.getByRole('dialog').getByRole('button', { name: /Cancel/ }).click();
+  await page.getByRole('dialog').waitFor({ state: 'hidden' });
+  page.off('request', onRequest);
+  assert.deepEqual(sent, [], 'Cancel sent no request');
   assert.equal(await count(), 0);
   // Confirmed, it runs.
   await run(page, 'CREATE TABLE sql_ui_probe (x integer)', true);

@@ -100,8 +100,40 @@ fn upload_error(e: &crate::http::error::ApiError) -> String {
     }
 }
 
-/// Replaces the data with the backup (asked to confirm in the page first).
-pub async fn restore(State(app): State<Arc<App>>, _: Admin, Path(key): Path<String>) -> Response {
+/// The confirmation page of a restore: the backup's name must be typed, as
+/// for deleting a collection (a restore replaces every record and setting).
+fn restore_form(app: &App, admin: &Admin, key: &str, error: &str) -> Response {
+    let ctx = with(
+        base(app, admin, "/_/backups", ""),
+        json!({"title": format!("Restore {key}"), "key": key, "error": error}),
+    );
+    let status = if error.is_empty() {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::BAD_REQUEST
+    };
+    view::render_status(status, "backup_restore.html", ctx)
+}
+
+pub async fn restore_page(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    Path(key): Path<String>,
+) -> Response {
+    restore_form(&app, &admin, &key, "")
+}
+
+/// Replaces the data with the backup once its name was typed.
+pub async fn restore(
+    State(app): State<Arc<App>>,
+    admin: Admin,
+    Path(key): Path<String>,
+    form: Form,
+) -> Response {
+    if form.text("confirm_name").trim() != key {
+        let msg = "Type the backup's name to confirm; nothing was restored.";
+        return restore_form(&app, &admin, &key, msg);
+    }
     let done = format!("Backup {key} restored.");
     back(crate::ops::restore_backup(&app, &key).await.map(|()| done))
 }

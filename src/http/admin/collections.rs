@@ -43,10 +43,15 @@ fn rule_keys(kind: &str) -> Vec<(&'static str, &'static str)> {
 
 pub async fn overview(State(app): State<Arc<App>>, admin: Admin) -> Response {
     let schema = app.store.schema();
-    let list: Vec<Value> = schema
+    // As in the sidebar: the application's collections first, by name.
+    let mut shown: Vec<_> = schema
         .collections
         .iter()
         .filter(|c| super::shell::in_scope(&admin, c))
+        .collect();
+    shown.sort_by_key(|c| (c.system, c.name.to_lowercase()));
+    let list: Vec<Value> = shown
+        .into_iter()
         .map(|c| {
             json!({
                 "name": c.name, "type": c.kind.as_str(), "system": c.system,

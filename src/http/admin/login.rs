@@ -16,8 +16,9 @@ use super::view::{self, Form};
 use crate::app::App;
 use crate::http::extract::Client;
 use crate::schema::system::SUPERUSERS;
-use crate::service::auth::{self, otp, superusers};
-use crate::service::{Actor, Error};
+use crate::service::auth::{self, otp, superusers, sys, totp};
+use crate::service::{Actor, Error, Identity};
+use crate::store::records;
 
 /// Sign-in attempts per client IP per minute.
 const LOGIN_ATTEMPTS: usize = 20;
@@ -113,6 +114,17 @@ pub async fn submit(
         },
         Err(Error::Raw(401, body)) if body.contains_key("mfaId") => {
             let mfa = body.get("mfaId").cloned().unwrap_or_default();
+            // A superuser with an authenticator app finishes with its code.
+            let mfa_id = mfa.as_str().unwrap_or_default();
+            if mfa_identity(&app, mfa_id)
+                .is_some_and(|id| totp::enrolled(&app, &id).unwrap_or(false))
+            {
+                let pending = json!({"mfaId": mfa, "method": "totp", "email": email, "next": next});
+                if session.insert(K_MFA, pending).await.is_err() {
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
+                return Redirect::to("/_/login/mfa").into_response();
+            }
             let otp_id = match otp::request(&app, &c, &email).await {
                 Ok(id) => id,
                 Err(_) => {
@@ -132,14 +144,42 @@ pub async fn submit(
     }
 }
 
+/// The superuser a pending multi-factor sign-in (`_mfas` record) is for.
+fn mfa_identity(app: &App, mfa_id: &str) -> Option<Identity> {
+    let c = superusers(app)?;
+    let mfas = sys::collection(&app.store, sys::MFAS).ok()?;
+    let rec = app
+        .store
+        .read(|conn| {
+            let Some(m) = records::get(conn, &mfas, mfa_id)?
+                .filter(|m| sys::text(m, "collectionRef") == c.id)
+            else {
+                return Ok(None);
+            };
+            records::get(conn, &c, sys::text(&m, "recordRef"))
+        })
+        .ok()
+        .flatten()?;
+    Some(Identity {
+        collection: c,
+        record: rec,
+    })
+}
+
 async fn pending(session: &Session) -> Option<Value> {
     session.get::<Value>(K_MFA).await.ok().flatten()
 }
 
 fn mfa_ctx(app: &App, csrf: &str, p: &Value, error: &str) -> Value {
+    let totp = p.get("method").and_then(Value::as_str) == Some("totp");
+    let title = if totp {
+        "Enter your authenticator code"
+    } else {
+        "Enter your one-time password"
+    };
     json!({
         "app_name": super::shell::app_name(app),
-        "title": "Enter your one-time password",
+        "title": title, "totp": totp,
         "csrf": csrf, "email": p.get("email"), "error": error,
     })
 }
@@ -171,9 +211,25 @@ pub async fn mfa_submit(
             .to_owned()
     };
     let code = form.text("code");
-    let result = match otp::authenticate(&app, Arc::clone(&c), &s("otpId"), code.trim()).await {
-        Ok(id) => auth::login::complete(&app, id, "otp", Some(&s("mfaId")), &client).await,
-        Err(e) => Err(e),
+    let result = if s("method") == "totp" {
+        // Code guessing counts against the sign-in limit of this client.
+        let key = format!("admin-login\0{}", client.ip);
+        let window = std::time::Duration::from_secs(60);
+        if !app.throttle.allow(&key, LOGIN_ATTEMPTS, window) {
+            Err(Error::bad("Too many attempts, please try again later."))
+        } else if let Some(id) = mfa_identity(&app, &s("mfaId")) {
+            match totp::verify_code(&app, &id, code.trim()).await {
+                Ok(()) => auth::login::complete(&app, id, "totp", Some(&s("mfaId")), &client).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            Err(Error::bad("Failed to authenticate."))
+        }
+    } else {
+        match otp::authenticate(&app, Arc::clone(&c), &s("otpId"), code.trim()).await {
+            Ok(id) => auth::login::complete(&app, id, "otp", Some(&s("mfaId")), &client).await,
+            Err(e) => Err(e),
+        }
     };
     match result {
         Ok(id) => match session::sign_in(&session, &id).await {
@@ -264,7 +320,22 @@ pub async fn install_submit(State(app): State<Arc<App>>, session: Session, form:
             if let Ok(mut m) = tokens().lock() {
                 m.remove(app.store.path());
             }
-            Redirect::to("/_/login").into_response()
+            // As the button says (and PocketBase's installer does): signed in.
+            let created = superusers(&app).and_then(|c| {
+                let rec = app
+                    .store
+                    .read(|conn| records::find_by(conn, &c, "email", &email));
+                Some(Identity {
+                    collection: c,
+                    record: rec.ok().flatten()?,
+                })
+            });
+            match created {
+                Some(id) if session::sign_in(&session, &id).await.is_ok() => {
+                    Redirect::to("/_/").into_response()
+                }
+                _ => Redirect::to("/_/login").into_response(),
+            }
         }
         Err(e) => fail(&e.parts().1),
     }

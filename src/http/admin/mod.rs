@@ -6,12 +6,13 @@
 //!
 //! Layout: `session.rs` (store, `Admin` extractor, CSRF layer), `view.rs`
 //! (templates, headers), `login.rs` (sign-in, MFA, first superuser),
-//! `links.rs` (the public email-link pages), `collections.rs` and
-//! `fields.rs` (schema editor), `records.rs`, `record_count.rs`,
+//! `links.rs` (the public email-link pages), `account.rs` (a superuser's
+//! own password), `collections.rs` and `fields.rs` (schema editor), `records.rs`, `record_count.rs`,
 //! `preview.rs` and `record_form.rs` (records), `settings.rs`, `storage.rs` (file storage and backup
 //! settings with the S3 test). Operations pages: `logs.rs`, `backups.rs`,
 //! `crons.rs`, `health.rs`, `sql.rs`, `webhooks.rs` and `webhook_log.rs`.
 
+mod account;
 mod auth_actions;
 mod auth_config;
 mod auth_options;
@@ -68,6 +69,7 @@ fn pages() -> crate::http::Routes {
         .route("/_/login", get(login::page).post(login::submit))
         .route("/_/login/mfa", get(login::mfa_page).post(login::mfa_submit))
         .route("/_/logout", post(login::logout))
+        .route("/_/account", get(account::page).post(account::submit))
         .route(
             "/_/install",
             get(login::install_page).post(login::install_submit),
@@ -161,7 +163,10 @@ fn pages() -> crate::http::Routes {
         .route("/_/backups", get(backups::page).post(backups::create))
         .route("/_/backups/{key}/delete", post(backups::delete))
         .route("/_/backups/{key}/download", get(backups::download))
-        .route("/_/backups/{key}/restore", post(backups::restore))
+        .route(
+            "/_/backups/{key}/restore",
+            get(backups::restore_page).post(backups::restore),
+        )
         .route(
             "/_/backups/upload",
             post(backups::upload).layer(axum::extract::DefaultBodyLimit::max(

@@ -38,14 +38,25 @@ fn from_local(s: &str) -> String {
     }
 }
 
+/// A related record as a person reads it: its presentable fields, or when
+/// the collection has none (`_roles`, `users`), its first visible text or
+/// email field with a value; then the id.
 pub(super) fn label_of(c: &Collection, r: &Value) -> String {
-    let parts: Vec<String> = c
+    let mut parts: Vec<String> = c
         .fields
         .iter()
         .filter(|f| f.presentable)
         .map(|f| cell_text(f, &r[&f.name]))
         .filter(|s| !s.is_empty())
         .collect();
+    if !c.fields.iter().any(|f| f.presentable) {
+        let named = c.fields.iter().find_map(|f| {
+            let text = matches!(f.kind, FieldKind::Text(_) | FieldKind::Email(_));
+            let v = r[&f.name].as_str().filter(|v| !v.is_empty());
+            v.filter(|_| text && !f.hidden && f.name != "id")
+        });
+        parts.extend(named.map(str::to_owned));
+    }
     let id = r["id"].as_str().unwrap_or_default();
     if parts.is_empty() {
         id.to_owned()

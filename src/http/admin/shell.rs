@@ -23,7 +23,11 @@ pub const NAV: &[(&str, &str)] = &[
     ("/_/webhooks", "Webhooks"),
     ("/_/health", "Health"),
     ("/_/sql", "SQL"),
+    ("/_/account", "Account"),
 ];
+
+/// What a scoped superuser's menu keeps.
+const SCOPED_NAV: [&str; 2] = ["/_/collections", "/_/account"];
 
 /// The application's name (settings `meta.appName`).
 pub fn app_name(app: &App) -> String {
@@ -52,7 +56,7 @@ pub fn base(app: &App, admin: &Admin, section: &str, current: &str) -> Value {
     // A scoped superuser's menu has only what their scope reaches.
     let nav: Vec<Value> = NAV
         .iter()
-        .filter(|(p, _)| admin.scope.is_none() || *p == "/_/collections")
+        .filter(|(p, _)| admin.scope.is_none() || SCOPED_NAV.contains(p))
         .map(|(p, l)| json!({"path": p, "label": l, "active": *p == section}))
         .collect();
     json!({

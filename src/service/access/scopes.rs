@@ -155,9 +155,10 @@ impl Scope {
 
     /// Whether a dashboard route (its template from the route table, and
     /// the request's path and query) is inside the scope: the home page,
-    /// the collections overview, signing out, and the records pages of
-    /// scoped collections (list, live updates, count, relation picker,
-    /// export, CSV import, bulk delete, the record editor).
+    /// the collections overview, signing out, their own account (password
+    /// change), and the records pages of scoped collections (list, live
+    /// updates, count, relation picker, export, CSV import, bulk delete, the
+    /// record editor).
     pub fn allows_dashboard(
         &self,
         schema: &Schema,
@@ -176,7 +177,7 @@ impl Scope {
             "/_/collections/{name}/records/{id}",
         ];
         match template {
-            "/_/" | "/_/collections" | "/_/logout" => true,
+            "/_/" | "/_/collections" | "/_/logout" | "/_/account" => true,
             t if RECORDS.contains(&t) => path
                 .strip_prefix("/_/collections/")
                 .and_then(|rest| rest.split('/').next())

@@ -52,6 +52,11 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 pub struct PgConn {
     client: Client,
     stmts: RefCell<HashMap<String, Statement>>,
+    /// The schema generation `stmts` were prepared under: a schema change
+    /// empties the cache, or PostgreSQL would refuse a statement whose
+    /// table changed its columns ("cached plan must not change result
+    /// type").
+    generation: std::cell::Cell<u64>,
     /// A statement lost a deadlock or a serialization conflict since this
     /// was last taken (`Db::take_conflict`).
     conflict: std::cell::Cell<bool>,
@@ -77,6 +82,7 @@ impl PgConn {
         Ok(Self {
             client,
             stmts: RefCell::new(HashMap::new()),
+            generation: std::cell::Cell::new(super::schema_generation()),
             conflict: std::cell::Cell::new(false),
         })
     }
@@ -96,6 +102,10 @@ impl PgConn {
     }
 
     fn statement(&self, sql: &str) -> Result<Statement, StoreError> {
+        let generation = super::schema_generation();
+        if self.generation.replace(generation) != generation {
+            self.stmts.borrow_mut().clear();
+        }
         if let Some(s) = self.stmts.borrow().get(sql) {
             return Ok(s.clone());
         }

@@ -384,8 +384,8 @@ async fn every_dashboard_route_outside_the_scope_answers_403() {
                     ]
                     .iter()
                     .any(|s| r.path.ends_with(s)));
-            let inside =
-                ["/_/", "/_/collections"].contains(&r.path) || (coll == "posts" && records_page);
+            let inside = ["/_/", "/_/collections", "/_/account"].contains(&r.path)
+                || (coll == "posts" && records_page);
             for m in &r.methods {
                 let method = Method::from_bytes(m.as_bytes()).unwrap();
                 let res = client

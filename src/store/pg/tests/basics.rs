@@ -91,6 +91,32 @@ async fn a_pg_connection_works_from_inside_tokio() {
 }
 
 #[test]
+fn a_statement_prepared_before_a_schema_change_is_prepared_again() {
+    // A reader keeps prepared statements; another connection changes the
+    // table's columns (a multiple select becoming single, say). After the
+    // schema snapshot that follows every change, the reader's next query
+    // is planned anew instead of failing with PostgreSQL's "cached plan
+    // must not change result type".
+    let Some(url) = super::fresh_pg_url() else {
+        return;
+    };
+    let reader = crate::store::pg::PgConn::connect(&url).expect("reader");
+    let writer = crate::store::pg::PgConn::connect(&url).expect("writer");
+    writer
+        .batch("CREATE TABLE t (id TEXT, tags JSONB); INSERT INTO t VALUES ('a', '[\"x\",\"y\"]')")
+        .expect("table");
+    let db: &dyn Db = &reader;
+    let ids = db.rows("SELECT * FROM t", &[], |r| r.text(0));
+    assert_eq!(ids.expect("first read"), vec!["a"]);
+    writer
+        .batch("ALTER TABLE t ALTER COLUMN tags TYPE TEXT USING tags ->> -1")
+        .expect("alter");
+    let _snapshot = crate::store::Schema::new(Vec::new());
+    let tags = db.rows("SELECT * FROM t", &[], |r| r.text(1));
+    assert_eq!(tags.expect("read after the change"), vec!["y"]);
+}
+
+#[test]
 fn column_origins_and_aggregates_read_alike() {
     for db in engines() {
         let d = db.dialect();
