@@ -173,6 +173,12 @@ def feed_lag(first: run.Server, last: run.Server, token: str, rate: int, seconds
     done = threading.Event()
 
     def read() -> None:
+        try:
+            lines()
+        except (OSError, AttributeError, ValueError):
+            pass  # the stream was closed under the reader
+
+    def lines() -> None:
         while not done.is_set():
             line = stream.readline()
             if not line:
@@ -265,6 +271,9 @@ def report(meta: dict, results: dict[str, dict], scenarios: list[run.Scenario]) 
             r = results[c]["scenarios"].get(sc.name) or {"error": results[c].get("failure", "?")}
             if "error" in r:
                 cells.append("failed")
+                continue
+            if not r["requests"]:
+                cells.append("0 (none completed)")
                 continue
             cpu = f"{r['cairn_cpu_us']:.0f}" + (f" + {r['pg_cpu_us']:.0f}" if r["pg_cpu_us"] is not None else "")
             errs = f", {r['errors']} errors" if r["errors"] else ""
