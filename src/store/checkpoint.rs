@@ -81,12 +81,6 @@ impl Checkpointer {
     }
 
     pub fn shutdown(&self) {
-        if let Ok(mut g) = self.tx.lock() {
-            g.take();
-        }
-        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
+        super::pool::stop_thread(&self.tx, &self.handle);
     }
 }

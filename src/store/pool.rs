@@ -283,13 +283,23 @@ impl Writer {
 
     /// Stops accepting jobs, lets the queue drain and joins the thread.
     pub fn shutdown(&self) {
-        if let Ok(mut g) = self.tx.lock() {
-            g.take();
-        }
-        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
-        if let Some(h) = handle {
-            let _ = h.join();
-        }
+        stop_thread(&self.tx, &self.handle);
+    }
+}
+
+/// Drops a worker thread's sender (its loop ends once the queue is
+/// drained) and joins the thread: the writer's and the checkpointer's
+/// shutdown.
+pub(super) fn stop_thread<T>(
+    tx: &Mutex<Option<T>>,
+    handle: &Mutex<Option<std::thread::JoinHandle<()>>>,
+) {
+    if let Ok(mut g) = tx.lock() {
+        g.take();
+    }
+    let handle = handle.lock().ok().and_then(|mut h| h.take());
+    if let Some(h) = handle {
+        let _ = h.join();
     }
 }
 

@@ -19,9 +19,9 @@ const { srv, idp, providerConfig, M, newIdpUser, startLogin, oauthLogin, externa
 const REDIRECT_SUCCESS = '../_/#/auth/oauth2-redirect-success';
 const REDIRECT_FAILURE = '../_/#/auth/oauth2-redirect-failure';
 
-/** GET (or POST) /api/oauth2-redirect without following; returns {status, location, text}. */
-async function hitRedirect(query = '', init = {}) {
-  const r = await fetch(`${srv.url}/api/oauth2-redirect${query}`, { redirect: 'manual', ...init });
+/** GET (or POST) /api/oauth2-redirect of `base` (default: this file's server) without following; returns {status, location, text}. */
+async function hitRedirect(query = '', init = {}, base = srv.url) {
+  const r = await fetch(`${base}/api/oauth2-redirect${query}`, { redirect: 'manual', ...init });
   return { status: r.status, location: r.headers.get('location'), text: await r.text() };
 }
 
@@ -166,10 +166,7 @@ describe('authWithOAuth2 popup flow (/api/realtime + /api/oauth2-redirect)', () 
 // stream; the message still reaches the client, with the same answers.
 describe('the popup flow across two nodes', { skip: ON_POSTGRES ? false : 'needs SDK_STORE=postgres' }, () => {
   let b;
-  const hitB = async (query, init = {}) => {
-    const r = await fetch(`${b.url}/api/oauth2-redirect${query}`, { redirect: 'manual', ...init });
-    return { status: r.status, location: r.headers.get('location'), text: await r.text() };
-  };
+  const hitB = (query, init = {}) => hitRedirect(query, init, b.url);
 
   test('node B starts', async () => {
     b = await srv.peer();
