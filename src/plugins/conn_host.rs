@@ -239,15 +239,15 @@ pub fn public(schema: &Schema, c: &Collection, row: &records::Row_) -> Value {
 /// `{:name}` placeholders become filter literals (quoted and escaped, so a
 /// value can never change the expression's shape).
 pub fn bind_filter(text: &str, params: &Value) -> String {
-    let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
-    re.replace_all(text, |c: &regex::Captures<'_>| match params.get(&c[1]) {
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::String(s)) => quote(s),
-        Some(Value::Null) | None => "null".to_owned(),
-        Some(v) => quote(&v.to_string()),
-    })
-    .into_owned()
+    hooks_db::PLACEHOLDER
+        .replace_all(text, |c: &regex::Captures<'_>| match params.get(&c[1]) {
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Bool(b)) => b.to_string(),
+            Some(Value::String(s)) => quote(s),
+            Some(Value::Null) | None => "null".to_owned(),
+            Some(v) => quote(&v.to_string()),
+        })
+        .into_owned()
 }
 
 fn quote(s: &str) -> String {

@@ -4,6 +4,9 @@
 //! `{:name}` placeholder becomes a bound parameter, and rows come back as
 //! JSON objects keyed by column name, so `plugins/` never sees the driver.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde_json::{Map, Value, json};
 
 use super::records::{self, Row_, Where};
@@ -72,14 +75,17 @@ pub fn where_of(sql: &str, params: &Value) -> Where {
     }
 }
 
+/// A `{:name}` placeholder (compiled once; filters bind the same shape).
+pub static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{:(\w+)\}").expect("static regex"));
+
 /// `sql` with its `{:name}` placeholders numbered `?1`, `?2`… in order
 /// (a name used twice is bound twice) and PocketBase's quoting shorthands
 /// applied; the names in placeholder order.
 fn numbered(sql: &str) -> (String, Vec<String>) {
-    let re = regex::Regex::new(r"\{:(\w+)\}").expect("static regex");
     let mut names = Vec::new();
     let quoted = quote_names(sql);
-    let sql = re.replace_all(&quoted, |c: &regex::Captures<'_>| {
+    let sql = PLACEHOLDER.replace_all(&quoted, |c: &regex::Captures<'_>| {
         names.push(c[1].to_owned());
         format!("?{}", names.len())
     });
@@ -138,9 +144,10 @@ pub fn select_records(
 /// PocketBase's quoting shorthands: `{{table}}` and `[[column]]` (also
 /// `[[t.col]]`) become quoted identifiers.
 fn quote_names(sql: &str) -> std::borrow::Cow<'_, str> {
-    let re = regex::Regex::new(r"\{\{(\w+(?:\.\w+)?)\}\}|\[\[(\w+(?:\.\w+)?)\]\]")
-        .expect("static regex");
-    re.replace_all(sql, |c: &regex::Captures<'_>| {
+    static SHORTHAND: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"\{\{(\w+(?:\.\w+)?)\}\}|\[\[(\w+(?:\.\w+)?)\]\]").expect("static regex")
+    });
+    SHORTHAND.replace_all(sql, |c: &regex::Captures<'_>| {
         let name = c.get(1).or_else(|| c.get(2)).map_or("", |m| m.as_str());
         name.split('.')
             .map(quote_ident)
