@@ -48,19 +48,31 @@ pub async fn list(
     Path(coll): Path<String>,
     ctx: Ctx,
     q: Query,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = collection(&app, &coll)?;
+    // pb_hooks: onRecordsListRequest sees the page before the shape applies
+    let hooked = request::has_list_hook(&app);
     let query = ListQuery {
         page: q.int("page")?.unwrap_or(1),
         per_page: q.int("perPage")?.unwrap_or(0),
         sort: q.get("sort").unwrap_or_default().to_owned(),
         filter: q.get("filter").unwrap_or_default().to_owned(),
         skip_total: q.flag("skipTotal")?,
-        shape: shape(&q),
+        shape: if hooked { Shape::default() } else { shape(&q) },
     };
-    Ok(Json(records::list(
-        &app.store, &c, &ctx.actor, &ctx.req, &query,
-    )?))
+    let page = records::list(&app.store, &c, &ctx.actor, &ctx.req, &query)?;
+    if !hooked {
+        return Ok(Json(page).into_response());
+    }
+    let mut page = match request::list(&app, &c, &ctx.actor, &ctx.req, page).await? {
+        Outcome::Done(v) => v,
+        Outcome::Answered(res) => return Ok(res),
+    };
+    if let Some(serde_json::Value::Array(items)) = page.get_mut("items") {
+        let list = std::mem::take(items);
+        *items = shape(&q).apply(&app.store, &c, list, &ctx.actor, &ctx.req)?;
+    }
+    Ok(Json(page).into_response())
 }
 
 pub async fn view(

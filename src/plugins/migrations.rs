@@ -186,12 +186,13 @@ impl Migrations {
             ..Limits::default()
         };
         let dir = serde_json::Value::String(self.hooks_dir.to_string_lossy().into_owned());
-        let engine = Engine::new(
-            limits,
-            conn_host::host(Rc::clone(conn)),
-            &[("__hooks", dir)],
-        )
-        .map_err(|e| e.to_string())?;
+        // `$os` reads confined as in hooks (plugins/os.rs).
+        let roots = super::os::Roots::new(&self.data_dir, &self.hooks_dir);
+        let inner = conn_host::host(Rc::clone(conn));
+        let host: crate::plugins::runtime::Host = Rc::new(move |op, args| {
+            super::os::op(&roots, op, &args).unwrap_or_else(|| inner(op, args))
+        });
+        let engine = Engine::new(limits, host, &[("__hooks", dir)]).map_err(|e| e.to_string())?;
         if let Some(table) = hooks {
             // The after-success hooks wait for the commit (`after_commit`).
             engine

@@ -10,6 +10,7 @@
 //! - `migrations`: applying and reverting `pb_migrations/*.js`.
 //! - `automigrate`: API collection changes written as migration files.
 //! - `template`: `$template` (Go `html/template` syntax) for hooks.
+//! - `os`: `$os.readFile/readDir/stat`, confined to the app's directory.
 
 pub mod automigrate;
 pub mod conn_host;
@@ -17,6 +18,7 @@ pub mod hooks;
 pub mod migrations;
 pub mod native;
 pub mod ops;
+pub mod os;
 pub mod runtime;
 pub mod template;
 

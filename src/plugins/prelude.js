@@ -226,24 +226,31 @@ class Collection {
 }
 
 // ---------- records ----------
+// `__original` is the record as loaded, or `null` while nothing changed
+// since a load of flat values: the data is then its own snapshot, copied
+// on the first change (`__snap`), so a record that is only read (most
+// found records) never copies. `__hidden` is made on first `hide`.
 class Record {
   constructor(collection, data) {
     this.__collection = collection;
     this.__data = {};
     this.__original = {};
     this.__persisted = false;
-    this.__hidden = {};
+    this.__hidden = null;
     if (data) this.load(data);
   }
+  __snap() { if (this.__original === null) this.__original = Object.assign({}, this.__data); }
   get id() { return this.__data.id || ""; }
-  set id(v) { this.__data.id = v; }
+  set id(v) { this.__snap(); this.__data.id = v; }
   collection() { return this.__collection; }
   tableName() { return this.__collection.name; }
+  baseFilesPath() { return this.__collection.id + "/" + this.id; }
   isNew() { return !this.__persisted; }
   markAsNotNew() { this.__persisted = true; }
   load(data) { for (const k of Object.keys(data || {})) this.set(k, data[k]); }
   get(key) { const v = this.__data[key]; return v === undefined ? null : v; }
   set(key, value) {
+    this.__snap();
     const m = /^([+]?)(.+?)([+-]?)$/.exec(key);
     const name = m[2];
     if (m[1] || m[3]) {
@@ -270,21 +277,27 @@ class Record {
   setEmail(v) { this.set("email", v); }
   verified() { return this.getBool("verified"); }
   setVerified(v) { this.set("verified", !!v); }
-  setPassword(p) { this.__data.password = p; this.__data.passwordConfirm = p; }
+  setPassword(p) { this.__snap(); this.__data.password = p; this.__data.passwordConfirm = p; }
   setRandomPassword() { const p = $security.randomString(30); this.setPassword(p); return p; }
   isSuperuser() { return this.__collection && this.__collection.name === "_superusers"; }
   // Auth records (plugins/hooks/auth.rs): against the stored record.
   newAuthToken() { return __call("auth.token", { collection: this.__collection.id, id: this.id }); }
   validatePassword(p) { return __call("auth.checkPassword", { collection: this.__collection.id, id: this.id, password: String(p) }); }
-  original() { const r = new Record(this.__collection, this.__original); r.__persisted = this.__persisted; return r; }
-  clone() { const r = new Record(this.__collection, JSON.parse(JSON.stringify(this.__data))); r.__persisted = this.__persisted; r.__original = this.__original; return r; }
+  original() { const r = new Record(this.__collection, this.__original || this.__data); r.__persisted = this.__persisted; return r; }
+  clone() {
+    const r = new Record(this.__collection, JSON.parse(JSON.stringify(this.__data)));
+    r.__persisted = this.__persisted;
+    r.__original = this.__original || Object.assign({}, this.__data);
+    return r;
+  }
   fresh() { return this.clone(); }
-  hide(...names) { for (const n of names) this.__hidden[n] = true; return this; }
-  unhide(...names) { for (const n of names) delete this.__hidden[n]; return this; }
+  hide(...names) { const h = this.__hidden || (this.__hidden = {}); for (const n of names) h[n] = true; return this; }
+  unhide(...names) { if (this.__hidden) for (const n of names) delete this.__hidden[n]; return this; }
   publicExport() {
     const out = { collectionId: this.__collection.id, collectionName: this.__collection.name };
-    for (const k of Object.keys(this.__data)) {
-      if (k === "password" || k === "passwordConfirm" || k === "tokenKey" || this.__hidden[k]) continue;
+    const hidden = this.__hidden;
+    for (const k in this.__data) {
+      if (k === "password" || k === "passwordConfirm" || k === "tokenKey" || (hidden && hidden[k])) continue;
       out[k] = this.__data[k];
     }
     return out;
@@ -300,9 +313,23 @@ class Record {
       data[k] = v;
       if (v !== null && typeof v === "object") nested = true;
     }
+    return this.__loaded(data, nested);
+  }
+  // `row` as the host's finders build it (`__hostFind`): a fresh object
+  // without `collectionId` / `collectionName`, taken as the data itself.
+  __loadRow(row) {
+    let nested = false;
+    for (const k in row) {
+      const v = row[k];
+      if (v !== null && typeof v === "object") { nested = true; break; }
+    }
+    return this.__loaded(row, nested);
+  }
+  // Flat values cannot change in place: until a `set`, the data is its own
+  // snapshot. Nested ones (JSON fields) can, so they are copied now.
+  __loaded(data, nested) {
     this.__data = data;
-    // Flat values cannot change under the copy: the copy is the snapshot.
-    this.__original = nested ? JSON.parse(JSON.stringify(data)) : Object.assign({}, data);
+    this.__original = nested ? JSON.parse(JSON.stringify(data)) : null;
     this.__persisted = true;
     return this;
   }
@@ -403,7 +430,7 @@ function __makeApp() {
     findRecordById(c, id) {
       const col = __collectionOf(c);
       const row = __hostFind(col.id, String(id)); // the row, or a failure's text
-      return __recordFrom(col, typeof row === "string" ? __answer(row) : row);
+      return typeof row === "string" ? __recordFrom(col, __answer(row)) : new Record(col, null).__loadRow(row);
     },
     findRecordsByIds(c, ids) {
       const col = __collectionOf(c);
@@ -442,15 +469,18 @@ function __makeApp() {
     db() { return __db(); },
     nonconcurrentDB() { return __db(); },
     isDev() { return false; },
+    dataDir() { return __call("app.dataDir"); },
     logger() { return __logger; },
     dao() { __legacy("$app.dao()", "call the finders on $app directly, e.g. $app.findRecordById(...)"); },
   };
-  return new Proxy(app, {
-    get(t, k) {
-      if (k in t || typeof k === "symbol") return t[k];
+  // Known names are the object's own: only a missing one reaches the
+  // Proxy (its prototype), which fails naming it.
+  return Object.setPrototypeOf(app, new Proxy({}, {
+    get(t, k, receiver) {
+      if (k in t || typeof k === "symbol") return Reflect.get(t, k, receiver);
       return () => __unsupported("$app." + String(k));
     },
-  });
+  }));
 }
 function __recordPayload(r) {
   const data = Object.assign({}, r.__data);
@@ -525,24 +555,6 @@ const console = {
   debug(...a) { __logger.debug(a.map(toString).join(" ")); },
   warn(...a) { __logger.warn(a.map(toString).join(" ")); },
   error(...a) { __logger.error(a.map(toString).join(" ")); },
-};
-
-// ---------- $os, $security, process ----------
-const $os = {
-  getenv(k) { return __call("getenv", String(k)) || ""; },
-};
-const process = { env: new Proxy({}, { get(_, k) { return typeof k === "string" ? (__call("getenv", k) || undefined) : undefined; } }) };
-const $security = {
-  randomString(n) { return __call("security.random", { n: n }); },
-  randomStringWithAlphabet(n, alphabet) { return __call("security.random", { n: n, alphabet: alphabet }); },
-  pseudorandomString(n) { return __call("security.random", { n: n }); },
-  pseudorandomStringWithAlphabet(n, alphabet) { return __call("security.random", { n: n, alphabet: alphabet }); },
-  md5(s) { return __call("security.hash", { alg: "md5", s: String(s) }); },
-  sha256(s) { return __call("security.hash", { alg: "sha256", s: String(s) }); },
-  sha512(s) { return __call("security.hash", { alg: "sha512", s: String(s) }); },
-  hs256(s, key) { return __call("security.hmac", { alg: "sha256", s: String(s), key: String(key) }); },
-  hs512(s, key) { return __call("security.hmac", { alg: "sha512", s: String(s), key: String(key) }); },
-  equal(a, b) { return __call("security.equal", { a: String(a), b: String(b) }); },
 };
 
 // ---------- what is not there ----------

@@ -23,6 +23,8 @@ use serde_json::{Value, json};
 /// The PocketBase-compatible API, written in JavaScript over `__host`.
 const PRELUDE: &str = include_str!("prelude.js");
 const DBX: &str = include_str!("dbx.js");
+/// `$os`, `process` and `$security`.
+const OS: &str = include_str!("os.js");
 
 /// Limits for one engine.
 #[derive(Debug, Clone, Copy)]
@@ -158,6 +160,7 @@ impl Engine {
         })?;
         engine.eval("prelude.js", PRELUDE)?;
         engine.eval("dbx.js", DBX)?;
+        engine.eval("os.js", OS)?;
         Ok(engine)
     }
 
@@ -331,14 +334,20 @@ fn release_worker() {
 
 /// `$app.findRecordById`, the most used finder, as a host function of its
 /// own: its two strings cross as they are, and the found row comes back as
-/// a JavaScript object built here (no JSON text either way). A failure
-/// comes back as `answer`'s text, for `__answer` to throw.
+/// a JavaScript object built here (no JSON text either way), without its
+/// `collectionId` / `collectionName` (the record's data, `Record.__loadRow`).
+/// A failure comes back as `answer`'s text, for `__answer` to throw.
 fn find_fn<'js>(ctx: &Ctx<'js>, host: Host) -> rquickjs::Result<Function<'js>> {
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>, c: String, id: String| -> rquickjs::Result<rquickjs::Value<'js>> {
             match host("records.find", json!({"collection": c, "id": id})) {
-                Ok(row) => to_js(&ctx, &row),
+                Ok(Value::Object(mut row)) => {
+                    row.remove("collectionId");
+                    row.remove("collectionName");
+                    to_js(&ctx, &Value::Object(row))
+                }
+                Ok(other) => to_js(&ctx, &other),
                 Err(e) => rquickjs::String::from_str(ctx, &answer(Err(e))).map(|s| s.into_value()),
             }
         },

@@ -46,7 +46,7 @@ const __supportedHooks = [
   "onRecordAfterCreateSuccess", "onRecordAfterUpdateSuccess", "onRecordAfterDeleteSuccess",
   "onRecordValidate", "onRecordCreateExecute", "onRecordUpdateExecute", "onRecordDeleteExecute",
   "onRecordAfterCreateError", "onRecordAfterUpdateError", "onRecordAfterDeleteError",
-  "onBootstrap", "onBatchRequest", "onRecordAuthRequest", "onRecordViewRequest",
+  "onBootstrap", "onBatchRequest", "onRecordAuthRequest", "onRecordViewRequest", "onRecordsListRequest",
   "onCollectionCreateRequest", "onCollectionUpdateRequest", "onCollectionDeleteRequest",
   "onCollectionCreate", "onCollectionUpdate", "onCollectionDelete", "onCollectionValidate",
   "onCollectionCreateExecute", "onCollectionUpdateExecute", "onCollectionDeleteExecute",
@@ -65,7 +65,7 @@ for (const name of [
   "onModelValidate", "onModelCreate", "onModelCreateExecute", "onModelAfterCreateSuccess", "onModelAfterCreateError",
   "onModelUpdate", "onModelUpdateExecute", "onModelAfterUpdateSuccess", "onModelAfterUpdateError",
   "onModelDelete", "onModelDeleteExecute", "onModelAfterDeleteSuccess", "onModelAfterDeleteError",
-  "onRecordsListRequest", "onRecordEnrich",
+  "onRecordEnrich",
   "onRecordAuthRefreshRequest", "onRecordAuthWithPasswordRequest",
   "onRecordAuthWithOAuth2Request", "onRecordAuthWithOTPRequest", "onRecordRequestOTPRequest",
   "onRecordRequestPasswordResetRequest", "onRecordConfirmPasswordResetRequest",
@@ -295,7 +295,10 @@ class __URL {
   string() { return this.path + (this.rawQuery ? "?" + this.rawQuery : ""); }
 }
 class __Request {
-  constructor(ev) { this.__ev = ev; this.method = ev.method; this.remoteAddr = ev.ip; this.body = ev.body; this.__url = null; }
+  constructor(ev) { this.__ev = ev; }
+  get method() { return this.__ev.method; }
+  get remoteAddr() { return this.__ev.ip; }
+  get body() { return this.__ev.body; }
   get host() { return __headersOf(this.__ev)["host"] || ""; }
   get header() { return new __HeaderView(this.__ev); }
   get url() { return this.__url || (this.__url = new __URL(this.__ev)); }
@@ -318,16 +321,11 @@ class __Response {
   constructor(e) { this.__e = e; }
   header() { return new __ResponseHeader(this.__e); }
 }
+// Only `__ev` is set per request: `app` and the empty state (`__auth`,
+// `__request`, `__store`, `__res`, `__headers`) are read through the
+// prototype until a request sets its own.
 class __RequestEvent {
-  constructor(ev) {
-    this.__ev = ev;
-    this.app = $app;
-    this.__auth = undefined;
-    this.__request = null;
-    this.__store = null;
-    this.__res = null;
-    this.__headers = null;
-  }
+  constructor(ev) { this.__ev = ev; }
   get auth() {
     if (this.__auth === undefined) {
       const ev = this.__ev;
@@ -378,14 +376,23 @@ class __RequestEvent {
 function __requestEvent(ev) { return new __RequestEvent(ev); }
 
 // Runs `list` (functions of e) as a chain: each calls e.next() to go on.
+// `e.next` is put back as it was once the chain has run: the closure and
+// `e` refer to each other, a cycle only QuickJS's collector would free,
+// and a request's whole event graph with it (issue 15: the collector ran
+// every few requests, ~7k instructions a request).
 function __chain(e, list, last) {
   let i = 0;
   let finished = false;
+  const prev = e.next;
   e.next = () => {
     if (i < list.length) { const f = list[i++]; return f(e); }
     if (!finished) { finished = true; if (last) return last(e); }
   };
-  e.next();
+  try {
+    e.next();
+  } finally {
+    e.next = prev;
+  }
   return finished || (!last && i >= list.length);
 }
 
@@ -555,29 +562,6 @@ function __runBatchRequest(payload) {
   return JSON.stringify({ batch: e.batch });
 }
 
-// A record request hook over one record's answer (plugins/hooks/request.rs:
-// onRecordAuthRequest, onRecordViewRequest): e.record, e.collection and
-// the event fields `p.fields` (token, meta, authMethod). Returns what the
-// handlers left, their own answer ({stopped}) or their error.
-function __runRecordRequest(payload) {
-  const p = JSON.parse(payload);
-  const e = __requestEvent(p.event);
-  const collection = new Collection(p.collection);
-  e.collection = collection;
-  e.record = new Record(collection, null).__loadStored(p.record);
-  Object.assign(e, p.fields);
-  try {
-    const done = __chain(e, __hookFns(p.hook, collection), () => {});
-    if (!done) return JSON.stringify({ stopped: true, response: __stopResponse(e, false) });
-  } catch (err) {
-    if (err && err.message === "sql: no rows in result set") err = new NotFoundError();
-    return JSON.stringify({ error: __errorResponse(err) });
-  }
-  const fields = {};
-  for (const k of Object.keys(p.fields)) fields[k] = e[k] === undefined ? null : e[k];
-  return JSON.stringify({ record: e.record.publicExport(), fields: fields });
-}
-
 function __runCron(id) {
   const c = __compiled.crons.find((x) => x.id === id);
   if (c) c.fn();
@@ -592,6 +576,7 @@ function __runBootstrap() {
 
 const $app = __makeApp();
 $app.newMailClient = () => __mailClient();
+__RequestEvent.prototype.app = $app;
 
 // ---------- require (CommonJS, one cache per engine) ----------
 const __modules = {};

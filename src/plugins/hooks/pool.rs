@@ -118,6 +118,8 @@ impl Pool {
 pub const HOOKS_JS: &str = include_str!("hooks.js");
 /// Record hook chains inside the write transaction (after `HOOKS_JS`).
 const TX_JS: &str = include_str!("tx.js");
+/// Record request hooks over an answer (after `TX_JS`).
+const REQUEST_JS: &str = include_str!("request.js");
 
 /// A fresh engine for `generation`: prelude, hooks API, handler table.
 pub fn engine_for(
@@ -133,6 +135,7 @@ pub fn engine_for(
     let engine = Engine::new(limits, host, &g)?;
     engine.eval("hooks.js", HOOKS_JS)?;
     engine.eval("tx.js", TX_JS)?;
+    engine.eval("request.js", REQUEST_JS)?;
     if let Some(t) = table {
         engine.call("__install", t)?;
     }

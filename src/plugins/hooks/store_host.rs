@@ -136,6 +136,14 @@ fn dispatch(
         "require.read" => require_read(app, &args),
         "mails.compose" => compose_mail(app, &args),
         "mailer.send" => super::mailer::send(app, rt, &args),
+        op if op.starts_with("os.") || op == "app.dataDir" => {
+            let roots = crate::plugins::os::Roots::new(
+                &app.config.dir,
+                &crate::plugins::hooks_dir(&app.config),
+            );
+            crate::plugins::os::op(&roots, op, &args)
+                .unwrap_or_else(|| Err(HostError::new(400, format!("{op} is not supported"))))
+        }
         "template.render" => {
             let dir = crate::plugins::hooks_dir(&app.config);
             crate::plugins::template::render(&dir, &args)
