@@ -95,6 +95,11 @@ impl std::fmt::Display for JsError {
     }
 }
 
+/// The budget of an engine's own start (the prelude scripts): Cairn's
+/// code, not a script's, so a small per-call budget on a busy machine
+/// cannot keep engines from starting.
+const PRELUDE_BUDGET: Duration = Duration::from_secs(30);
+
 /// How long a call may keep an async runtime worker to itself before the
 /// worker's other tasks are handed to another thread (and how often that is
 /// tried again while the call goes on).
@@ -133,13 +138,16 @@ impl Engine {
             now > d.load(Ordering::Relaxed)
         })));
         let ctx = Context::full(&rt).map_err(plain)?;
-        let engine = Self {
+        let mut engine = Self {
             _rt: rt,
             ctx,
             deadline,
             release_at,
             epoch,
-            limits,
+            limits: Limits {
+                time: limits.time.max(PRELUDE_BUDGET),
+                ..limits
+            },
         };
         engine.ctx.with(|ctx| -> Result<(), JsError> {
             let find = Rc::clone(&host);
@@ -161,6 +169,7 @@ impl Engine {
         engine.eval("prelude.js", PRELUDE)?;
         engine.eval("dbx.js", DBX)?;
         engine.eval("os.js", OS)?;
+        engine.limits = limits;
         Ok(engine)
     }
 
@@ -487,6 +496,20 @@ mod tests {
         assert!(t.elapsed() < Duration::from_secs(2));
         // The engine still works afterwards.
         assert_eq!(e.eval("ok.js", "1 + 1").expect("eval"), json!(2));
+    }
+
+    #[test]
+    fn the_prelude_does_not_count_against_a_small_budget() {
+        // Loading the prelude takes longer than 1 ms; a script does not get it.
+        let e = engine(Limits {
+            time: Duration::from_millis(1),
+            ..Limits::default()
+        });
+        let err = e
+            .eval("loop.js", "while (true) {}")
+            .expect_err("interrupted");
+        assert!(err.timed_out, "{err}");
+        assert!(err.message.contains("time budget of 1 ms"), "{err}");
     }
 
     /// The loop ends only when a task queued behind it on the same (only)

@@ -62,7 +62,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> 
         method,
         path,
         raw_query: parts.uri.query().unwrap_or_default().to_owned(),
-        params: params.into_iter().collect(),
+        params,
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
         ip,

@@ -39,6 +39,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> 
     let Some((plugin, idx, params)) = found else {
         return next.run(req).await;
     };
+    let params: Map<String, Value> = params.into_iter().map(|(k, v)| (k, v.into())).collect();
     let (mut parts, body) = req.into_parts();
     let actor = match caller(&mut parts, &app).await {
         Ok(a) => a,
