@@ -32,6 +32,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use tower_http::set_header::SetResponseHeaderLayer;
 
@@ -226,49 +227,43 @@ pub fn table() -> Vec<Route> {
 }
 
 /// Builds the whole route table.
+///
+/// The middleware goes on as one layer made of the whole stack: every
+/// `Router::layer` call boxes each route anew, and a request clones its
+/// route, so with one call per middleware a request cloned (and allocated)
+/// each level again inside every outer one. It stays on the routes (not
+/// around the router) because the request log reads the matched route.
 pub fn router(app: Arc<App>) -> Router {
     // The dashboard (`/_/`) has its own session and CSRF layers.
     let api = routes().router.merge(admin::router(Arc::clone(&app)));
-    let headers = [
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "SAMEORIGIN"),
-        ("x-xss-protection", "1; mode=block"),
-        ("cross-origin-opener-policy", "same-origin"),
-    ];
-    let mut router = api
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&app),
-            crate::plugins::hooks::http::dispatch,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&app),
-            crate::plugins::native::dispatch,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&app),
-            ratelimit::layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&app),
-            identity::layer,
-        ))
-        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&app),
-            request_log::layer,
-        ))
-        .layer(cors::layer())
-        .layer(axum::middleware::from_fn_with_state(
-            Arc::clone(&app),
-            cors::preflight_no_content,
-        ));
-    for (k, v) in headers {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
+    let header = |k: &'static str, v: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(k),
             HeaderValue::from_static(v),
+        )
+    };
+    let state = || Arc::clone(&app);
+    // Outermost first.
+    let stack = tower::ServiceBuilder::new()
+        .layer(header("cross-origin-opener-policy", "same-origin"))
+        .layer(header("x-xss-protection", "1; mode=block"))
+        .layer(header("x-frame-options", "SAMEORIGIN"))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(from_fn_with_state(state(), cors::preflight_no_content))
+        .layer(cors::layer())
+        .layer(from_fn_with_state(state(), request_log::layer))
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY))
+        .layer(from_fn_with_state(state(), identity::layer))
+        .layer(from_fn_with_state(state(), ratelimit::layer))
+        .layer(from_fn_with_state(
+            state(),
+            crate::plugins::native::dispatch,
+        ))
+        .layer(from_fn_with_state(
+            state(),
+            crate::plugins::hooks::http::dispatch,
         ));
-    }
-    router.with_state(app)
+    api.layer(stack).with_state(app)
 }
 
 /// One row of the route table.
