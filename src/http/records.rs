@@ -102,8 +102,8 @@ pub async fn create(
     let c = collection_for_write(&app, &coll)?;
     let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
     // pb_hooks around the write (plugins/hooks/write.rs)
-    let w = rest(&app, &c, "create", &ctx, None);
-    let v = match write(w, form.body, form.uploads).await? {
+    let w = rest(&app, &c, "create", ctx, None);
+    let v = match write(&w, form.body, form.uploads).await? {
         Outcome::Done(v) => v.unwrap_or_default(),
         Outcome::Answered(res) => return Ok(res),
     };
@@ -111,7 +111,7 @@ pub async fn create(
     app.realtime_flush().await;
     // pb_hooks: after the commit
     hooks::after(&app, &c, "create", &v).await;
-    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?).into_response())
+    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &w.actor, &w.req)?).into_response())
 }
 
 pub async fn update(
@@ -124,8 +124,8 @@ pub async fn update(
     let c = collection_for_write(&app, &coll)?;
     let (form, claims) = form.with_tus(&app, &ctx.actor, &c).await?;
     // pb_hooks around the write (plugins/hooks/write.rs)
-    let w = rest(&app, &c, "update", &ctx, Some(id));
-    let v = match write(w, form.body, form.uploads).await? {
+    let w = rest(&app, &c, "update", ctx, Some(id));
+    let v = match write(&w, form.body, form.uploads).await? {
         Outcome::Done(v) => v.unwrap_or_default(),
         Outcome::Answered(res) => return Ok(res),
     };
@@ -133,7 +133,7 @@ pub async fn update(
     app.realtime_flush().await;
     // pb_hooks: after the commit
     hooks::after(&app, &c, "update", &v).await;
-    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?).into_response())
+    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &w.actor, &w.req)?).into_response())
 }
 
 pub async fn delete(
@@ -144,8 +144,8 @@ pub async fn delete(
     let c = collection(&app, &coll)?;
     // pb_hooks around the delete (plugins/hooks/write.rs), and after its commit
     let gone = hooks::stored(&app, &c, &id);
-    let w = rest(&app, &c, "delete", &ctx, Some(id));
-    if let Outcome::Answered(res) = write(w, Default::default(), Vec::new()).await? {
+    let w = rest(&app, &c, "delete", ctx, Some(id));
+    if let Outcome::Answered(res) = write(&w, Default::default(), Vec::new()).await? {
         return Ok(res);
     }
     app.realtime_flush().await;
@@ -160,15 +160,15 @@ fn rest(
     app: &Arc<App>,
     c: &Arc<Collection>,
     action: &'static str,
-    ctx: &Ctx,
+    ctx: Ctx,
     id: Option<String>,
 ) -> Rest {
     Rest {
         app: Arc::clone(app),
         c: Arc::clone(c),
         action,
-        actor: ctx.actor.clone(),
-        req: ctx.req.clone(),
+        actor: ctx.actor,
+        req: ctx.req,
         id,
     }
 }

@@ -370,10 +370,17 @@ fn run_group(
     let mut schema_changed = false;
     let mut last_seq = None;
     let mut deferred = Vec::new();
+    // A job alone in its group needs no savepoint: if it fails, rolling
+    // the whole transaction back undoes exactly its writes. On SQLite a
+    // savepoint copies every page the job touches into its sub-journal
+    // (docs/performance.md, "Session 13"). PostgreSQL keeps savepoints:
+    // its conflict re-runs are told apart there.
+    let lone = batch.len() == 1 && conn.sqlite().is_some();
+    let mut lone_failed = false;
     // Cached statements: these run for every job.
     let exec = |sql: &str| conn.exec(sql, &[]);
     for job in batch {
-        if exec("SAVEPOINT job").is_err() {
+        if !lone && exec("SAVEPOINT job").is_err() {
             continue;
         }
         let mut ctx = WriteCtx::new(conn, change_hook);
@@ -383,14 +390,26 @@ fn run_group(
             schema_changed |= ctx.schema_changed;
             last_seq = ctx.last_seq.or(last_seq);
             deferred.append(&mut ctx.deferred);
+        } else if lone {
+            lone_failed = true;
         } else {
             let _ = exec("ROLLBACK TO job");
         }
-        let _ = exec("RELEASE job");
+        if !lone {
+            let _ = exec("RELEASE job");
+        }
         match done {
             Ok(done) => dones.push(done),
             Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
         }
+    }
+    if lone_failed {
+        // Nothing to commit; the job's own error is its answer.
+        let _ = conn.batch("ROLLBACK");
+        for d in dones {
+            (d.deliver)(Ok(()));
+        }
+        return;
     }
     let ran = started.elapsed();
     let commit = deferred
@@ -571,5 +590,31 @@ mod tests {
         // The writer still works afterwards.
         run_group(&conn, vec![job(6, 60, true, &tx)], &after, None);
         assert_eq!(rows(&conn), vec![1, 3, 6, 10, 30, 60]);
+    }
+
+    /// A job alone in its group runs without a savepoint: when it fails
+    /// after writing, the transaction is rolled back (its row is gone, the
+    /// after-commit callback does not run), it is told "committed" (its
+    /// own error is its answer), and the next group starts clean.
+    #[test]
+    fn a_lone_failing_job_leaves_nothing() {
+        let conn = Connection::open_in_memory().expect("db");
+        conn.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")
+            .expect("table");
+        let commits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen_commits = std::sync::Arc::clone(&commits);
+        let after: AfterCommit = Box::new(move |_, _, _| {
+            seen_commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+        let (tx, rx) = std::sync::mpsc::channel();
+        run_group(&conn, vec![job(1, 10, false, &tx)], &after, None);
+        assert_eq!(rows(&conn), Vec::<i64>::new());
+        assert!(conn.is_autocommit(), "the transaction is closed");
+        assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![(1, true)]);
+        run_group(&conn, vec![job(2, 20, true, &tx)], &after, None);
+        assert_eq!(rows(&conn), vec![2, 20]);
+        assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![(2, true)]);
     }
 }

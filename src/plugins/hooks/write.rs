@@ -49,7 +49,7 @@ pub struct Rest {
 /// Runs the REST write `w` with the hooks around it; the record as the
 /// caller may see it (`None` for a delete), or a handler's own answer.
 pub async fn write(
-    w: Rest,
+    w: &Rest,
     input: Map<String, Value>,
     uploads: Vec<Upload>,
 ) -> Result<Outcome<Option<Value>>, Error> {
@@ -58,7 +58,7 @@ pub async fn write(
     let input = crate::plugins::native::record_before(app, c, action, &w.actor, id, input).await?;
     let Some((hooks, generation)) = chained(app, action) else {
         let kept = keep_for_error(app, c, action, id, &input);
-        let res = plain(&w, input, uploads).await;
+        let res = plain(w, input, uploads).await;
         return or_after_error(app, c, action, kept, res)
             .await
             .map(Outcome::Done);

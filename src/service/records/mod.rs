@@ -22,7 +22,7 @@ mod write;
 use crate::service::files::{Files, Staged, Upload};
 pub use delete::{DeleteOp, delete, delete_in_tx, truncate};
 pub use list::{DEFAULT_PER_PAGE, ListQuery, MAX_PER_PAGE, list, parse_sort};
-pub use public::{PublicView, present, to_public, to_public_row, to_public_with};
+pub use public::{PublicView, present, present_owned, to_public, to_public_row, to_public_with};
 pub use uploads::{Write, create_with_files, settled, update_with_files, written};
 use write::{
     apply_input, auth_create_rules, check_passwords, field_error, new_files, store_err,
@@ -214,10 +214,23 @@ impl Prepared {
         if c.kind == CollectionKind::View {
             return Err(Error::bad("Unsupported collection type."));
         }
-        let mut req = req.clone();
-        req.body = input.clone();
-        let gate = gate(&schema, &c, rule, actor, &req)?;
-        let writes = field_rules::FieldWrites::prepare(&schema, &c, actor, &req, &input);
+        // Rules see the body as `@request.body`: the request is copied with
+        // it only when a rule will read it (not for `""`, superusers, or a
+        // collection without write rules on its fields).
+        let reads_request = !actor.is_superuser()
+            && (matches!(c.rule(rule), Access::Rule(_))
+                || c.fields.iter().any(|f| f.write_rule.is_some()));
+        let with_body;
+        let req = if reads_request {
+            let mut r = req.clone();
+            r.body = input.clone();
+            with_body = r;
+            &with_body
+        } else {
+            req
+        };
+        let gate = gate(&schema, &c, rule, actor, req)?;
+        let writes = field_rules::FieldWrites::prepare(&schema, &c, actor, req, &input);
         let hashed = hash_passwords(&c, &input, actor.is_superuser()).await?;
         Ok(Self {
             c,
