@@ -444,8 +444,9 @@ pub async fn finish(
         results.push(match d {
             Done::Deleted => json!({"status": 204, "body": null}),
             Done::Record(rec) => {
-                let mut v = records::present(store, &c, &rec, actor, req, false)?;
-                crate::service::access::after_create(&c, &rec, &mut v);
+                let key = crate::service::access::created_key(&c, &rec);
+                let mut v = records::present_owned(store, &c, rec, actor, req, false)?;
+                crate::service::access::after_create(key, &mut v);
                 let v = shape.apply_one(store, &c, v, actor, req)?;
                 json!({"status": 200, "body": v})
             }

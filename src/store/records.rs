@@ -84,13 +84,34 @@ fn from_sql(f: &Field, v: Cell<'_>) -> Value {
 /// Statement texts per (collection version, kind). Building them quotes every
 /// column, which showed up in profiles of the hot paths; a schema change
 /// bumps the collection's `updated` and so starts a fresh entry.
+///
+/// Keyed by collection id, then version and kind, so a look-up borrows the
+/// collection's strings (a key of owned copies cost two allocations per
+/// statement on every write).
 fn cached_sql(c: &Collection, kind: &'static str, build: impl FnOnce() -> String) -> Rc<str> {
-    type Key = (String, String, &'static str);
+    cached_sql_for(c, (kind, 0), build)
+}
+
+/// `cached_sql` for statements that also vary by a set of columns (`key.1`,
+/// one bit per field index), such as updates of the changed columns.
+fn cached_sql_for(
+    c: &Collection,
+    key: (&'static str, u64),
+    build: impl FnOnce() -> String,
+) -> Rc<str> {
+    /// A collection's statements: its version (`updated`) and key -> text.
+    type Entry = (String, HashMap<(&'static str, u64), Rc<str>>);
     thread_local! {
-        static CACHE: RefCell<HashMap<Key, Rc<str>>> = RefCell::new(HashMap::new());
+        static CACHE: RefCell<HashMap<String, Entry>> = RefCell::new(HashMap::new());
     }
-    let key = (c.id.clone(), c.updated.clone(), kind);
-    if let Some(sql) = CACHE.with(|cache| cache.borrow().get(&key).cloned()) {
+    let hit = CACHE.with(|cache| {
+        let cache = cache.borrow();
+        let (version, texts) = cache.get(c.id.as_str())?;
+        (*version == c.updated)
+            .then(|| texts.get(&key).cloned())
+            .flatten()
+    });
+    if let Some(sql) = hit {
         return sql;
     }
     // Built outside the borrow: builders may look up other entries.
@@ -100,7 +121,14 @@ fn cached_sql(c: &Collection, kind: &'static str, build: impl FnOnce() -> String
         if cache.len() > 4096 {
             cache.clear();
         }
-        cache.insert(key, Rc::clone(&sql));
+        let entry = cache
+            .entry(c.id.clone())
+            .or_insert_with(|| (c.updated.clone(), HashMap::new()));
+        if entry.0 != c.updated {
+            // A new version of the collection: its old texts are stale.
+            *entry = (c.updated.clone(), HashMap::new());
+        }
+        entry.1.insert(key, Rc::clone(&sql));
     });
     sql
 }
@@ -440,15 +468,24 @@ pub fn update_changed(
     old: &Row_,
     rec: &Row_,
 ) -> Result<(), StoreError> {
-    let cols: Vec<&Field> = c
-        .fields
-        .iter()
-        .filter(|f| f.name != "id" && old.get(&f.name) != rec.get(&f.name))
-        .collect();
+    let mut cols: Vec<&Field> = Vec::new();
+    // Which fields changed, by index: the statement text is cached per set
+    // (collections of more than 64 fields build it each time).
+    let mut mask = Some(0u64);
+    for (i, f) in c.fields.iter().enumerate() {
+        if f.name != "id" && old.get(&f.name) != rec.get(&f.name) {
+            cols.push(f);
+            mask = mask.and_then(|m| Some(m | 1u64.checked_shl(u32::try_from(i).ok()?)?));
+        }
+    }
     if cols.is_empty() {
         return Ok(());
     }
-    update_cols(db, &update_sql(c, &cols), id, &cols, rec)
+    let sql = match mask {
+        Some(m) => cached_sql_for(c, ("update_changed", m), || update_sql(c, &cols)),
+        None => Rc::from(update_sql(c, &cols)),
+    };
+    update_cols(db, &sql, id, &cols, rec)
 }
 
 /// `UPDATE … SET col = ?2, … WHERE id = ?1` for `cols`.

@@ -100,13 +100,18 @@ pub fn before_delete(
 }
 
 /// Adds what only the creation answer shows (a new API key's plain text).
-pub fn after_create(c: &Collection, rec: &Row_, out: &mut Value) {
-    if c.system
-        && c.name == API_KEYS
-        && let (Some(key), Value::Object(m)) = (rec.get("key"), out)
-    {
-        m.insert("key".into(), key.clone());
+pub fn after_create(key: Option<Value>, out: &mut Value) {
+    if let (Some(key), Value::Object(m)) = (key, out) {
+        m.insert("key".into(), key);
     }
+}
+
+/// What [`after_create`] adds to a new record of `c` (`rec` as written):
+/// an API key's plain key, shown once.
+pub fn created_key(c: &Collection, rec: &Row_) -> Option<Value> {
+    (c.system && c.name == API_KEYS)
+        .then(|| rec.get("key").cloned())
+        .flatten()
 }
 
 /// `collectionRef` (id or name of an auth collection, stored as the id) and

@@ -103,8 +103,13 @@ impl serde::Serialize for Shown_<'_> {
 /// `to_public` for a row the store just read (exactly the collection's
 /// fields): strips it in place instead of copying every value, which a
 /// page of 50 records showed in profiles.
-pub fn to_public_row(c: &Collection, mut rec: Row_, actor: &Actor) -> Value {
-    let view = Viewer::new(c, &rec, actor, false);
+pub fn to_public_row(c: &Collection, rec: Row_, actor: &Actor) -> Value {
+    to_public_row_with(c, rec, actor, false)
+}
+
+/// `to_public_row` with `manager` as in [`to_public_with`].
+fn to_public_row_with(c: &Collection, mut rec: Row_, actor: &Actor, manager: bool) -> Value {
+    let view = Viewer::new(c, &rec, actor, manager);
     for f in &c.fields {
         match view.shows(c, f, &rec) {
             Shown::No => {
@@ -203,7 +208,36 @@ pub fn present(
     req: &RequestInfo,
     manager: bool,
 ) -> Result<Value, Error> {
-    let mut v = [to_public_with(c, rec, actor, manager)];
+    hide_unreadable(store, c, actor, req, to_public_with(c, rec, actor, manager))
+}
+
+/// `present` for a row the caller owns and no longer needs (a write's
+/// result): stripped in place instead of copied value by value. Keys that
+/// are not fields of `c` are dropped, as `to_public_with` drops them.
+pub fn present_owned(
+    store: &Store,
+    c: &Collection,
+    mut rec: Row_,
+    actor: &Actor,
+    req: &RequestInfo,
+    manager: bool,
+) -> Result<Value, Error> {
+    if rec.len() != c.fields.len() || rec.keys().any(|k| c.field(k).is_none()) {
+        rec.retain(|k, _| c.field(k).is_some());
+    }
+    let v = to_public_row_with(c, rec, actor, manager);
+    hide_unreadable(store, c, actor, req, v)
+}
+
+/// Cairn's field read rules applied to one public record.
+fn hide_unreadable(
+    store: &Store,
+    c: &Collection,
+    actor: &Actor,
+    req: &RequestInfo,
+    v: Value,
+) -> Result<Value, Error> {
+    let mut v = [v];
     if c.fields.iter().any(|f| f.read_rule.is_some()) {
         let reads = field_rules::FieldReads::prepare(store, &store.schema(), c, actor, req)?;
         reads.hide(store, c, &mut v)?;

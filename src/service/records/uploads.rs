@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{CreateOp, Input, UpdateOp, auth_rights, present};
+use super::{CreateOp, Input, UpdateOp, auth_rights, present_owned};
 use crate::filter::ast::RequestInfo;
 use crate::schema::{Collection, FieldKind};
 use crate::service::files::{Files, Staged, Upload};
@@ -127,13 +127,14 @@ pub async fn written(
     let rec = settled(staged, res, drops).await?;
     match id {
         None => {
-            let mut out = present(store, c, &rec, actor, req, false)?;
-            crate::service::access::after_create(c, &rec, &mut out);
+            let key = crate::service::access::created_key(c, &rec);
+            let mut out = present_owned(store, c, rec, actor, req, false)?;
+            crate::service::access::after_create(key, &mut out);
             Ok(out)
         }
         Some(id) => {
             let manager = auth_rights::manages(store, c, actor, req, id)?;
-            present(store, c, &rec, actor, req, manager)
+            present_owned(store, c, rec, actor, req, manager)
         }
     }
 }

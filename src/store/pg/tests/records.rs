@@ -234,6 +234,21 @@ fn records_read_and_write_alike() {
         assert_eq!(got["title"], json!("Changed"), "{d:?}");
         assert_eq!(got["n"].as_f64(), Some(7.0), "{d:?}");
         assert_eq!(got["meta"], json!({"k": 1}), "{d:?}");
+        // Another set of changed fields gets its own statement (the texts
+        // are cached per set), and the first set's statement again its own.
+        let mut title_only = got.clone();
+        title_only.insert("title".into(), json!("Renamed"));
+        records::update_changed(db, &posts, "p1", &got, &title_only).expect("title only");
+        let mut n_and_meta = title_only.clone();
+        n_and_meta.insert("n".into(), json!(8));
+        n_and_meta.insert("meta".into(), json!({"k": 2}));
+        records::update_changed(db, &posts, "p1", &title_only, &n_and_meta).expect("n, meta");
+        let got = records::get(db, &posts, "p1").expect("get").expect("p1");
+        assert_eq!(
+            (got["title"].clone(), got["n"].as_f64(), got["meta"].clone()),
+            (json!("Renamed"), Some(8.0), json!({"k": 2})),
+            "{d:?}"
+        );
         // Nothing differs: nothing is written (and no error).
         records::update_changed(db, &posts, "p1", &got, &got).expect("no change");
         assert_eq!(
