@@ -5,10 +5,11 @@
 //! Requests hand a [`Build`] (a boxed closure owning what the request saw)
 //! to a bounded queue with `try_send`: when the queue is full it is dropped
 //! and counted ([`LogDb::dropped`]), never waited for. The writer thread
-//! (`write`) takes whatever is queued (gathering for at most [`LINGER`]
-//! after the first one), runs each closure to fill one reusable [`Row`]
-//! (the id and the JSON are made there, not on the request path) and
-//! inserts the batch in one transaction.
+//! (`write`) takes whatever is queued (gathering after the first one in
+//! steps of [`LINGER`] until [`SOON`] entries or [`LINGER_MAX`]), runs each
+//! closure to fill one reusable [`Row`] (the id and the JSON are made
+//! there, not on the request path) and inserts the batch in one
+//! transaction.
 //!
 //! The table has no index: every index costs each logged request a b-tree
 //! insert (about a fifth of what logging a request cost with the `created`
@@ -40,8 +41,13 @@ pub use write::Layout;
 
 /// Entries the queue holds before new ones are dropped.
 pub const QUEUE: usize = 16_384;
-/// How long the writer gathers entries after the first one of a batch.
+/// The writer gathers entries in steps of this long after the first one
+/// of a batch…
 pub const LINGER: Duration = Duration::from_millis(100);
+/// …until the batch holds this many…
+pub const SOON: usize = 256;
+/// …or this long has passed (an entry is readable at most this late).
+pub const LINGER_MAX: Duration = Duration::from_secs(1);
 /// Most entries written in one transaction.
 pub const MAX_BATCH: usize = 2_000;
 

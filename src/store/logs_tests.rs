@@ -125,7 +125,8 @@ fn ids_are_rowids_and_the_table_has_no_index() {
 }
 
 /// Every batch size goes through the power-of-two statements exactly once
-/// per row, and rows whose build keeps nothing are left out.
+/// per row, rows with texts of their own go in alone between them, and
+/// rows whose build keeps nothing are left out.
 #[test]
 fn every_batch_size_inserts_each_row_once() {
     let conn = Connection::open_in_memory().expect("db");
@@ -133,26 +134,46 @@ fn every_batch_size_inserts_each_row_once() {
         .expect("schema");
     let mut inserts = write::Inserts::prepare(&conn, Layout::Compact).expect("prepare");
     let mut rows: Vec<Row> = (0..CHUNK).map(|_| Row::default()).collect();
-    let mut total = 0;
+    let (mut total, mut plain) = (0, 0);
+    let kept = |i: usize| i % 5 != 4;
+    let owns = |i: usize| i.is_multiple_of(3);
     for n in 0..=(2 * CHUNK + 7) {
         let builds = (0..n).map(move |i| -> Build {
             Box::new(move |row: &mut Row| {
-                row.id = format!("b{n}_{i}");
-                row.created = "2026-01-01 10:05:00.000Z".into();
-                row.data = b"{}".to_vec();
-                i % 5 != 4
+                if owns(i) {
+                    row.id = format!("b{n}_{i}");
+                    row.created = "2026-01-01 10:05:00.000Z".into();
+                    row.data = b"{}".to_vec();
+                } else {
+                    // A request row: everything derived from its key.
+                    row.key = Some((EDGES[0] + (n * 1000 + i) as u64) as i64);
+                    row.data = br#"{"method":"GET","url":"/b"}"#.to_vec();
+                    row.derived_message = true;
+                }
+                kept(i)
             })
         });
         write::insert(&conn, &mut inserts, builds, &mut rows).expect("insert");
-        total += (0..n).filter(|i| i % 5 != 4).count() as i64;
-        let (count, distinct): (i64, i64) = conn
+        total += (0..n).filter(|&i| kept(i)).count() as i64;
+        plain += (0..n).filter(|&i| kept(i) && !owns(i)).count() as i64;
+        let (count, distinct, derived): (i64, i64, i64) = conn
             .query_row(
-                "SELECT count(*), count(DISTINCT id) FROM _logs_view",
+                "SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE message = 'GET /b')
+                 FROM _logs_view",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .expect("count");
         assert_eq!((count, distinct), (total, total), "batch of {n}");
+        let bare: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM _logs_rows
+                 WHERE own_id IS NULL AND own_created IS NULL AND own_message IS NULL",
+                [],
+                |r| r.get(0),
+            )
+            .expect("bare");
+        assert_eq!((derived, bare), (plain, plain), "batch of {n}");
     }
     let skipped: i64 = conn
         .query_row(
@@ -162,6 +183,24 @@ fn every_batch_size_inserts_each_row_once() {
         )
         .expect("skipped");
     assert_eq!(skipped, 0);
+}
+
+/// A lone entry is not held for more: it is readable once the writer's
+/// gathering ends, within `LINGER_MAX` (polled, with room for a busy machine).
+#[test]
+fn a_lone_entry_is_written_without_a_shutdown() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = LogDb::open(dir.path()).expect("open");
+    let key = EDGES[0] + 17;
+    assert!(db.push_build(request_build(key, "/alone")));
+    let want = request_entry(key, "/alone");
+    let deadline = std::time::Instant::now() + LINGER_MAX * 10;
+    while db.get(&want.id).expect("read").is_none() {
+        assert!(std::time::Instant::now() < deadline, "never written");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(db.get(&want.id).expect("read"), Some(want));
+    db.shutdown();
 }
 
 #[test]

@@ -27,7 +27,10 @@ use std::sync::mpsc;
 use rusqlite::Connection;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 
-use super::{Build, CHUNK, Counters, LINGER, MAX_BATCH, Msg, Row, push_base36, push_created};
+use super::{
+    Build, CHUNK, Counters, LINGER, LINGER_MAX, MAX_BATCH, Msg, Row, SOON, push_base36,
+    push_created,
+};
 use crate::store::StoreError;
 
 /// How the `_logs` table keeps a row's `id`, `created` and `message`.
@@ -106,30 +109,46 @@ pub fn layout_of(conn: &Connection) -> rusqlite::Result<Option<Layout>> {
     })
 }
 
-/// Parameters per row (both layouts).
-const PER_ROW: usize = 6;
+/// Parameters per row of the batched statements: a compact table's
+/// request rows bind their rowid, level and `data` only (three NULL binds
+/// less per row); a stored table's rows bind every column.
+fn per_row(layout: Layout) -> usize {
+    match layout {
+        Layout::Compact => 3,
+        Layout::Stored => 6,
+    }
+}
 
-fn insert_sql(layout: Layout, rows: usize) -> String {
-    let mut sql = String::from(match layout {
-        Layout::Compact => {
-            "INSERT OR IGNORE INTO _logs_rows (rid, level, data, own_id, own_created, own_message) VALUES "
-        }
-        Layout::Stored => {
-            "INSERT OR IGNORE INTO _logs (rowid, level, data, id, created, message) VALUES "
-        }
-    });
+/// `INSERT` of `rows` rows; `own` names a compact table's stored texts too
+/// (rows that cannot derive them).
+fn insert_sql(layout: Layout, rows: usize, own: bool) -> String {
+    let (mut sql, per_row) = match (layout, own) {
+        (Layout::Compact, false) => (
+            String::from("INSERT OR IGNORE INTO _logs_rows (rid, level, data) VALUES "),
+            3,
+        ),
+        (Layout::Compact, true) => (
+            String::from(
+                "INSERT OR IGNORE INTO _logs_rows (rid, level, data, own_id, own_created, own_message) VALUES ",
+            ),
+            6,
+        ),
+        (Layout::Stored, _) => (
+            String::from(
+                "INSERT OR IGNORE INTO _logs (rowid, level, data, id, created, message) VALUES ",
+            ),
+            6,
+        ),
+    };
     for i in 0..rows {
-        let p = i * PER_ROW;
-        let sep = if i == 0 { "" } else { "," };
-        sql.push_str(&format!(
-            "{sep}(?{},?{},?{},?{},?{},?{})",
-            p + 1,
-            p + 2,
-            p + 3,
-            p + 4,
-            p + 5,
-            p + 6
-        ));
+        sql.push_str(if i == 0 { "(" } else { ",(" });
+        for j in 1..=per_row {
+            if j > 1 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("?{}", i * per_row + j));
+        }
+        sql.push(')');
     }
     sql
 }
@@ -139,10 +158,14 @@ fn insert_sql(layout: Layout, rows: usize) -> String {
 /// with at most one run per set bit (a batch of 14 rows: three runs of 8,
 /// 4 and 2, where it was 14 runs of one). Held here rather than looked up
 /// in the statement cache, which hashes the (long) SQL text on every look-up.
+/// In a compact table a row with texts of its own (an SQL console entry, a
+/// foreign id) goes in alone through `own`.
 pub struct Inserts<'c> {
     layout: Layout,
     /// `by_size[k]` inserts `1 << k` rows.
     by_size: Vec<rusqlite::Statement<'c>>,
+    /// One compact row with its own texts.
+    own: Option<rusqlite::Statement<'c>>,
     /// Texts a stored row derives (its id and time), reused.
     id: String,
     created: String,
@@ -151,11 +174,16 @@ pub struct Inserts<'c> {
 impl<'c> Inserts<'c> {
     pub fn prepare(conn: &'c Connection, layout: Layout) -> rusqlite::Result<Self> {
         let by_size = (0..=CHUNK.trailing_zeros())
-            .map(|k| conn.prepare(&insert_sql(layout, 1 << k)))
+            .map(|k| conn.prepare(&insert_sql(layout, 1 << k, false)))
             .collect::<rusqlite::Result<_>>()?;
+        let own = match layout {
+            Layout::Compact => Some(conn.prepare(&insert_sql(layout, 1, true))?),
+            Layout::Stored => None,
+        };
         Ok(Self {
             layout,
             by_size,
+            own,
             id: String::new(),
             created: String::new(),
         })
@@ -166,7 +194,30 @@ impl<'c> Inserts<'c> {
         self.layout == Layout::Stored
     }
 
-    /// Inserts `rows` (at most [`CHUNK`]).
+    /// Whether `row` goes in alone ([`Inserts::run_own`]): a compact
+    /// table's row with texts it cannot derive.
+    pub fn owns(&self, row: &Row) -> bool {
+        self.own.is_some() && !(row.id.is_empty() && row.created.is_empty() && row.derived_message)
+    }
+
+    /// Inserts one row that [`Inserts::owns`], texts and all.
+    pub fn run_own(&mut self, row: &Row) -> rusqlite::Result<()> {
+        let Some(stmt) = self.own.as_mut() else {
+            return Ok(());
+        };
+        stmt.raw_bind_parameter(1, row.key)?;
+        stmt.raw_bind_parameter(2, row.level)?;
+        stmt.raw_bind_parameter(3, text(&row.data))?;
+        stmt.raw_bind_parameter(4, own(&row.id))?;
+        stmt.raw_bind_parameter(5, own(&row.created))?;
+        let message = (!row.derived_message).then(|| text(row.message.as_bytes()));
+        stmt.raw_bind_parameter(6, message)?;
+        stmt.raw_execute()?;
+        Ok(())
+    }
+
+    /// Inserts `rows` (at most [`CHUNK`]; in a compact table, none that it
+    /// [`Inserts::owns`]).
     pub fn run(&mut self, rows: &[Row]) -> rusqlite::Result<()> {
         let mut at = 0;
         for k in (0..self.by_size.len()).rev() {
@@ -184,37 +235,30 @@ impl<'c> Inserts<'c> {
 
     /// Binds `row` as the `at`-th row of the statement for `1 << k` rows.
     fn bind(&mut self, k: usize, at: usize, row: &Row) -> rusqlite::Result<()> {
-        let p = at * PER_ROW;
+        let p = at * per_row(self.layout);
         let stmt = &mut self.by_size[k];
         stmt.raw_bind_parameter(p + 1, row.key)?;
         stmt.raw_bind_parameter(p + 2, row.level)?;
         stmt.raw_bind_parameter(p + 3, text(&row.data))?;
-        match self.layout {
-            Layout::Compact => {
-                stmt.raw_bind_parameter(p + 4, own(&row.id))?;
-                stmt.raw_bind_parameter(p + 5, own(&row.created))?;
-                let message = (!row.derived_message).then(|| text(row.message.as_bytes()));
-                stmt.raw_bind_parameter(p + 6, message)
-            }
-            Layout::Stored => {
-                let (id, created) = (&mut self.id, &mut self.created);
-                id.clear();
-                created.clear();
-                match (row.id.is_empty(), row.key) {
-                    (false, _) => id.push_str(&row.id),
-                    (true, Some(key)) => push_base36(key as u64, id),
-                    (true, None) => {}
-                }
-                match (row.created.is_empty(), row.key) {
-                    (false, _) => created.push_str(&row.created),
-                    (true, Some(key)) => push_created(key as u64, created),
-                    (true, None) => {}
-                }
-                stmt.raw_bind_parameter(p + 4, &*id)?;
-                stmt.raw_bind_parameter(p + 5, &*created)?;
-                stmt.raw_bind_parameter(p + 6, &row.message)
-            }
+        if self.layout == Layout::Compact {
+            return Ok(());
         }
+        let (id, created) = (&mut self.id, &mut self.created);
+        id.clear();
+        created.clear();
+        match (row.id.is_empty(), row.key) {
+            (false, _) => id.push_str(&row.id),
+            (true, Some(key)) => push_base36(key as u64, id),
+            (true, None) => {}
+        }
+        match (row.created.is_empty(), row.key) {
+            (false, _) => created.push_str(&row.created),
+            (true, Some(key)) => push_created(key as u64, created),
+            (true, None) => {}
+        }
+        stmt.raw_bind_parameter(p + 4, &*id)?;
+        stmt.raw_bind_parameter(p + 5, &*created)?;
+        stmt.raw_bind_parameter(p + 6, &row.message)
     }
 }
 
@@ -257,17 +301,28 @@ pub(super) fn writer_loop(
         }
         // Gather by sleeping, not by waiting on the queue: a receiver
         // blocked in `recv` costs every sender a futex wake (a syscall on
-        // the request path, per request). After a full batch there is more
-        // queued already, so no sleep.
-        if !stop && !full {
-            std::thread::sleep(LINGER);
-        }
-        while !stop && batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(Msg::Row(b)) => batch.push(b),
-                Ok(Msg::Stop) | Err(mpsc::TryRecvError::Disconnected) => stop = true,
-                Err(mpsc::TryRecvError::Empty) => break,
+        // the request path, per request). Steps of `LINGER` until the batch
+        // holds `SOON` rows or `LINGER_MAX` has passed: a quiet server
+        // writes a transaction a second instead of one per request or
+        // two, a busy one every `LINGER` as before. After a full batch
+        // there is more queued already, so no sleep.
+        let gathering = std::time::Instant::now();
+        let mut wait = !full;
+        while !stop {
+            if wait {
+                std::thread::sleep(LINGER);
             }
+            while !stop && batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(Msg::Row(b)) => batch.push(b),
+                    Ok(Msg::Stop) | Err(mpsc::TryRecvError::Disconnected) => stop = true,
+                    Err(mpsc::TryRecvError::Empty) => break,
+                }
+            }
+            if batch.len() >= SOON || gathering.elapsed() + LINGER > LINGER_MAX {
+                break;
+            }
+            wait = true;
         }
         full = batch.len() >= MAX_BATCH;
         if batch.is_empty() {
@@ -300,10 +355,19 @@ pub fn insert(
     let res = (|| {
         let mut n = 0;
         for build in batch {
-            let row = &mut rows[n];
+            let (held, rest) = rows.split_at_mut(n);
+            let row = &mut rest[0];
             row.clear();
             row.needs_message = needs_message;
             if !build(row) {
+                continue;
+            }
+            if inserts.owns(row) {
+                // The rows held go first: a row without a key takes
+                // max(rowid) + 1, which must not be a held row's key.
+                inserts.run(held)?;
+                inserts.run_own(row)?;
+                n = 0;
                 continue;
             }
             n += 1;
