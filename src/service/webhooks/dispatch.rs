@@ -2,18 +2,24 @@
 //! senders with bounded concurrency (per endpoint and overall) and records
 //! each attempt and the delivery's next state.
 //!
-//! Each turn is one write job: the outcomes that arrived since the last
-//! turn are recorded and new due rows are claimed (`pending → inflight`)
-//! together, so a busy endpoint costs the single writer one job per turn,
-//! not several per delivery. Turns start after a commit that queued a
-//! delivery (the store's `seq` watch plus `enqueued_seq`), when a send
-//! finishes, when the service pokes `wake`, when the next retry falls due,
-//! and every few seconds regardless. Commits that queued nothing cost no
-//! turn.
+//! Each turn is one write job: the outcomes waiting are recorded and, when
+//! an endpoint has less than a round of sends in hand, due rows are
+//! claimed (`pending → inflight`), up to four rounds of its `maxInFlight`
+//! at once. Claimed rows wait in the dispatcher until a send slot is free,
+//! so a backlog costs the single writer a claim per four rounds, not one
+//! per finished send. Outcomes are written together: a turn runs when no
+//! send is left running, when an endpoint (or the dispatcher) has no free
+//! slot, or when the oldest outcome has waited 50 ms. Claims start after a
+//! commit that queued a delivery (the store's `seq` watch plus
+//! `enqueued_seq`), when the service pokes `wake`, when the next retry
+//! falls due, and every few seconds regardless. Commits that queued
+//! nothing cost no turn.
 //!
-//! At start every `inflight` row goes back to `pending`: a crash can only
-//! duplicate what was in flight (at most `max_in_flight` per kill), never
-//! lose a delivery.
+//! A send slot is held until the attempt's outcome is committed, not just
+//! until the response came back. At start every `inflight` row goes back
+//! to `pending`: a crash can only send again what was sent and not yet
+//! recorded, at most `max_in_flight` per endpoint per kill (rows claimed
+//! and not yet sent were never sent), and never loses a delivery.
 //!
 //! The dispatcher and its sends run on their own thread (`cairn-webhooks`,
 //! a single-threaded runtime) at a lower CPU priority than requests (nice
@@ -27,14 +33,14 @@
 //! `/proc/PID/task`, so the cost of delivering can be read apart from
 //! the requests' (`bench/webhooks.py` does).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::RngExt;
 use tokio::sync::mpsc;
 
-use super::endpoints::Status;
+use super::endpoints::{Endpoint, Status};
 use super::send::{self, Result_};
 use super::{Webhooks, now_ms};
 use crate::schema::datetime;
@@ -60,6 +66,24 @@ struct Turn {
     endpoints_changed: bool,
     /// Deliveries this turn dead-lettered (counted once committed).
     dead_letters: u64,
+    /// Endpoints whose claim was cut at its limit.
+    full: Vec<String>,
+    /// Endpoints whose failure streak this turn already set (true) or
+    /// ended (false): writing the same again would change nothing.
+    streaks: HashMap<String, bool>,
+}
+
+impl Turn {
+    /// Starts (`Some`) or ends (`None`) an endpoint's failure streak,
+    /// once per endpoint and direction in a turn.
+    fn streak(&mut self, conn: &Conn, id: &str, at: Option<i64>) -> Result<(), StoreError> {
+        if self.streaks.get(id) == Some(&at.is_some()) {
+            return Ok(());
+        }
+        db::set_first_failure(conn, id, at)?;
+        self.streaks.insert(id.to_owned(), at.is_some());
+        Ok(())
+    }
 }
 
 /// The dispatcher thread's name (as `/proc/PID/task/TID/comm` shows it).
@@ -104,6 +128,65 @@ fn lower_priority(nice: i32) {
     }
 }
 
+/// How many deliveries per endpoint a claim takes at most, in rounds of
+/// its `maxInFlight`: the rest wait claimed (`inflight`, not yet sent) in
+/// the dispatcher, so a backlog costs a claim per four rounds of sends
+/// instead of one per finished send. Bounded so that a claimed delivery is
+/// sent well within PostgreSQL's claim lease (four rounds of the longest
+/// timeout, 30 s, against five minutes).
+const PREFETCH_ROUNDS: usize = 4;
+/// Outcomes wait at most this long to share a write job with others.
+const FLUSH_AFTER: Duration = Duration::from_millis(50);
+
+/// The dispatcher's view of what it holds (see [`run`]).
+#[derive(Default)]
+struct Held {
+    /// Claimed and not yet sent, per endpoint, oldest due first.
+    queued: HashMap<String, VecDeque<Claimed>>,
+    /// Send slots taken per endpoint: sending, or sent with the outcome
+    /// not yet committed (a slot is freed only once its outcome is, so
+    /// what a crash can send twice stays within `maxInFlight`).
+    slots: HashMap<String, usize>,
+    total: usize,
+    /// Endpoints that may have due rows not claimed yet (marked on every
+    /// new delivery, due retry or wake-up; cleared by a claim that took
+    /// less than its limit).
+    stale: std::collections::HashSet<String>,
+    /// Outcomes not yet recorded, and since when the oldest waits.
+    done: Vec<Done>,
+    since: Option<Instant>,
+}
+
+impl Held {
+    fn used(&self, id: &str) -> usize {
+        self.slots.get(id).copied().unwrap_or(0)
+    }
+
+    fn queued(&self, id: &str) -> usize {
+        self.queued.get(id).map_or(0, VecDeque::len)
+    }
+
+    fn push_done(&mut self, x: Done) {
+        self.since.get_or_insert_with(Instant::now);
+        self.done.push(x);
+    }
+
+    /// Whether the outcomes should be written now: an endpoint has nothing
+    /// left running (its slots are all held by outcomes), the dispatcher is
+    /// out of slots, or the oldest has waited [`FLUSH_AFTER`]. Otherwise
+    /// they wait for the sends still running, to share their write job.
+    fn flush_due(&self, max_total: usize) -> bool {
+        let waiting = |id: &str| self.done.iter().filter(|x| x.d.webhook_id == id).count();
+        !self.done.is_empty()
+            && (self.total >= max_total
+                || self.since.is_some_and(|t| t.elapsed() >= FLUSH_AFTER)
+                || self
+                    .done
+                    .iter()
+                    .any(|x| self.used(&x.d.webhook_id) <= waiting(&x.d.webhook_id)))
+    }
+}
+
 async fn run<S: AsRef<Store> + Send + Sync + 'static>(
     owner: Arc<S>,
     hub: Arc<Webhooks>,
@@ -120,11 +203,9 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<Done>();
     let mut seq_rx = store.changes();
-    let mut inflight: HashMap<String, usize> = HashMap::new();
-    let mut total = 0usize;
-    let mut done: Vec<Done> = Vec::new();
+    let mut held = Held::default();
     let mut next_due: Option<i64> = None;
-    // Run a turn now (start, a wake-up, a due retry), and the seq handled so far.
+    // Claim now (start, a wake-up, a due retry), and the seq handled so far.
     let mut needed = true;
     let mut handled_seq = i64::MIN;
     let mut last_turn = Instant::now();
@@ -138,65 +219,98 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
             || next_due.is_some_and(|t| t <= now_ms())
             || last_turn.elapsed() >= SAFETY_TURN;
         while let Ok(x) = rx.try_recv() {
-            done.push(x);
-        }
-        for x in &done {
-            if let Some(n) = inflight.get_mut(&x.d.webhook_id) {
-                *n = n.saturating_sub(1);
-            }
-            total = total.saturating_sub(1);
+            held.push_done(x);
         }
         let endpoints = hub.snapshot();
-        // Room overall; each endpoint takes what it has due, up to its own limit.
-        let room = hub.config.max_in_flight.saturating_sub(total);
-        let mut caps = Vec::new();
-        for e in endpoints.iter().filter(|e| e.status == Status::Enabled) {
-            let used = inflight.get(&e.id).copied().unwrap_or(0);
-            caps.push((e.id.clone(), e.def.max_in_flight.saturating_sub(used)));
-        }
-        // Without room nothing can be claimed: the next finished send
-        // brings a turn. (A turn with no room was a write job per commit
-        // while the senders were busy.)
-        let room_left = room > 0 && caps.iter().any(|(_, cap)| *cap > 0);
-        if !done.is_empty() || (needed && room_left) {
+        let enabled: Vec<&Arc<Endpoint>> = endpoints
+            .iter()
+            .filter(|e| e.status == Status::Enabled)
+            .collect();
+        // Claimed rows of endpoints paused, disabled or deleted meanwhile
+        // go back to pending.
+        let mut release = Vec::new();
+        held.queued.retain(|id, q| {
+            let keep = enabled.iter().any(|e| &e.id == id);
+            if !keep {
+                release.extend(q.drain(..).map(|d| d.id));
+            }
+            keep
+        });
+        // A new delivery, a due retry or a wake-up may concern any endpoint.
+        if needed {
             needed = false;
             handled_seq = committed;
+            held.stale.extend(enabled.iter().map(|e| e.id.clone()));
+        }
+        held.stale.retain(|id| enabled.iter().any(|e| &e.id == id));
+        // An endpoint that may have rows to claim and has less than a round
+        // of sends queued claims up to its prefetch; the others have work
+        // in hand, and claim once they run low.
+        let below = |e: &Arc<Endpoint>| held.queued(&e.id) < e.def.max_in_flight.max(1);
+        let claimable = enabled.iter().any(|e| below(e));
+        let caps: Vec<(String, usize)> = enabled
+            .iter()
+            .filter(|e| below(e) && held.stale.contains(&e.id))
+            .map(|e| {
+                let want = e.def.max_in_flight.max(1) * PREFETCH_ROUNDS;
+                (e.id.clone(), want.saturating_sub(held.queued(&e.id)))
+            })
+            .collect();
+        let claim = !caps.is_empty();
+        let flush = held.flush_due(hub.config.max_in_flight);
+        if claim || flush || !release.is_empty() {
             last_turn = Instant::now();
-            let outcomes = std::mem::take(&mut done);
+            let outcomes = std::mem::take(&mut held.done);
+            held.since = None;
+            let recorded: Vec<String> = outcomes.iter().map(|x| x.d.webhook_id.clone()).collect();
             let cfg = hub.config.clone();
+            let claims = caps.clone();
             let turn = store
-                .write(move |ctx| turn(ctx.conn, &cfg, outcomes, &caps, room))
+                .write(move |ctx| turn(ctx.conn, &cfg, outcomes, &release, &claims))
                 .await?;
+            // A claim cut at its limit leaves more behind: the endpoint
+            // claims again once its queue runs low.
+            for (id, _) in &caps {
+                if !turn.full.contains(id) {
+                    held.stale.remove(id);
+                }
+            }
+            for id in recorded {
+                if let Some(n) = held.slots.get_mut(&id) {
+                    *n = n.saturating_sub(1);
+                }
+                held.total = held.total.saturating_sub(1);
+            }
             hub.metrics.dead_letters(turn.dead_letters);
             if turn.endpoints_changed {
                 hub.reload(store)?;
             }
-            next_due = turn.next_due;
+            // A time already past was what set `needed`: every endpoint
+            // has been marked since.
+            let now = now_ms();
+            next_due = [turn.next_due, next_due.filter(|t| *t > now)]
+                .into_iter()
+                .flatten()
+                .min();
             for d in turn.claimed {
-                let Some(ep) = hub.endpoint(&d.webhook_id) else {
-                    continue;
-                };
-                *inflight.entry(d.webhook_id.clone()).or_default() += 1;
-                total += 1;
-                let (hub, tx) = (Arc::clone(&hub), tx.clone());
-                tokio::spawn(async move {
-                    let r = send::attempt(&hub, &ep, &d).await;
-                    hub.metrics.attempt(r.error_kind, r.duration_ms);
-                    if let Some(kind) = r.error_kind {
-                        tracing::warn!(webhook = %d.webhook_id, delivery = d.id, kind, status = ?r.status, "webhook attempt failed");
-                    }
-                    let _ = tx.send(Done { d, r });
-                });
+                held.queued
+                    .entry(d.webhook_id.clone())
+                    .or_default()
+                    .push_back(d);
             }
         }
-        // A due retry matters only with room to send it (else the next
-        // finished send wakes the loop, and waiting on it would spin).
-        let wait = next_due
-            .filter(|_| room_left)
+        start_sends(&hub, &mut held, &tx);
+        // A due retry matters only to an endpoint that would claim it (the
+        // others wake the loop as their sends finish).
+        let mut wait = next_due
+            .filter(|_| claimable)
             .map(|t| Duration::from_millis((t - now_ms()).max(0) as u64).min(SWEEP))
             .unwrap_or(SWEEP);
+        if let Some(t) = held.since {
+            wait = wait.min(FLUSH_AFTER.saturating_sub(t.elapsed()));
+        }
         tokio::select! {
-            Some(x) = rx.recv() => done.push(x),
+            Some(x) = rx.recv() => held.push_done(x),
             changed = seq_rx.changed() => if changed.is_err() { return Ok(()) },
             () = hub.wake.notified() => needed = true,
             () = tokio::time::sleep(wait) => {}
@@ -204,30 +318,64 @@ async fn run<S: AsRef<Store> + Send + Sync + 'static>(
     }
 }
 
-/// One turn inside a write job: record outcomes, then claim.
+/// Starts sends for claimed deliveries while their endpoint and the
+/// dispatcher have free slots.
+fn start_sends(hub: &Arc<Webhooks>, held: &mut Held, tx: &mpsc::UnboundedSender<Done>) {
+    let max_total = hub.config.max_in_flight;
+    let ids: Vec<String> = held.queued.keys().cloned().collect();
+    for id in ids {
+        // Paused, disabled or deleted since the claim: the next turn gives
+        // its rows back.
+        let Some(ep) = hub.endpoint(&id).filter(|e| e.status == Status::Enabled) else {
+            continue;
+        };
+        while held.total < max_total && held.used(&id) < ep.def.max_in_flight.max(1) {
+            let Some(d) = held.queued.get_mut(&id).and_then(VecDeque::pop_front) else {
+                break;
+            };
+            *held.slots.entry(id.clone()).or_default() += 1;
+            held.total += 1;
+            let (hub, tx, ep) = (Arc::clone(hub), tx.clone(), Arc::clone(&ep));
+            tokio::spawn(async move {
+                let r = send::attempt(&hub, &ep, &d).await;
+                hub.metrics.attempt(r.error_kind, r.duration_ms);
+                if let Some(kind) = r.error_kind {
+                    tracing::warn!(webhook = %d.webhook_id, delivery = d.id, kind, status = ?r.status, "webhook attempt failed");
+                }
+                let _ = tx.send(Done { d, r });
+            });
+        }
+    }
+}
+
+/// One turn inside a write job: record outcomes, give back released
+/// claims, then claim up to each endpoint's limit.
 fn turn(
     conn: &Conn,
     cfg: &super::config::WebhooksConfig,
     outcomes: Vec<Done>,
+    release: &[i64],
     caps: &[(String, usize)],
-    mut room: usize,
 ) -> Result<Turn, StoreError> {
     let mut out = Turn::default();
     let now = now_ms();
     for Done { d, r } in outcomes {
         record(conn, cfg, &d, &r, now, &mut out)?;
     }
+    db::release(conn, release)?;
     for (id, cap) in caps {
-        let cap = (*cap).min(room);
         let mut got = 0;
-        if cap > 0 {
-            let claimed = db::claim(conn, id, now, cap)?;
+        if *cap > 0 {
+            let claimed = db::claim(conn, id, now, *cap)?;
             got = claimed.len();
-            room -= got;
+            if got == *cap {
+                out.full.push(id.clone());
+            }
             out.claimed.extend(claimed);
         }
-        // Endpoints with room left wake the loop when their next retry is due.
-        if (got < cap || cap == 0)
+        // Endpoints that took all there was wake the loop when their next
+        // retry is due.
+        if (got < *cap || *cap == 0)
             && let Some(t) = db::next_due_for(conn, id)?
         {
             out.next_due = Some(out.next_due.map_or(t, |n: i64| n.min(t)));
@@ -262,7 +410,7 @@ fn record(
     };
     if r.ok() {
         db::record_attempt(conn, &attempt, "succeeded", now, now)?;
-        db::set_first_failure(conn, &d.webhook_id, None)?;
+        out.streak(conn, &d.webhook_id, None)?;
         return Ok(());
     }
     let single = matches!(d.trigger.as_str(), "manual" | "recover");
@@ -273,14 +421,17 @@ fn record(
         out.dead_letters += u64::from(!single);
         return Ok(());
     }
-    db::set_first_failure(conn, &d.webhook_id, Some(r.started))?;
+    out.streak(conn, &d.webhook_id, Some(r.started))?;
     let done_in_schedule = (n - d.schedule_base).max(0) as usize;
     if single || done_in_schedule >= cfg.retry_schedule.len() {
         db::record_attempt(conn, &attempt, "failed", now, now)?;
         out.dead_letters += u64::from(!single);
     } else {
         let delay = next_delay(cfg, done_in_schedule, r.retry_after);
-        db::record_attempt(conn, &attempt, "pending", now + delay as i64, now)?;
+        let at = now + delay as i64;
+        db::record_attempt(conn, &attempt, "pending", at, now)?;
+        // The loop wakes for it (a turn without a claim computes no other).
+        out.next_due = Some(out.next_due.map_or(at, |n: i64| n.min(at)));
     }
     let failing_since = db::get_endpoint(conn, &d.webhook_id)?.and_then(|e| e.first_failure_at);
     if failing_since.is_some_and(|t| now - t >= cfg.disable_after as i64 * 1000) {
@@ -348,6 +499,56 @@ mod tests {
         assert_eq!(after, (before + 5).min(19));
         assert_eq!(unchanged, after, "0 leaves the priority as it is");
         assert_eq!(nice_here(), main, "other threads keep theirs");
+    }
+
+    fn done(webhook: &str) -> Done {
+        Done {
+            d: Claimed {
+                id: 1,
+                webhook_id: webhook.into(),
+                event_id: "msg_x".into(),
+                change_seq: None,
+                body: "{}".into(),
+                attempts: 0,
+                schedule_base: 0,
+                trigger: "scheduled".into(),
+            },
+            r: Result_ {
+                started: 0,
+                duration_ms: 1,
+                status: Some(200),
+                error_kind: None,
+                response: Vec::new(),
+                truncated: false,
+                retry_after: None,
+            },
+        }
+    }
+
+    /// Outcomes wait for the endpoint's other sends, not longer than it
+    /// has slots, the dispatcher has slots, or `FLUSH_AFTER`.
+    #[test]
+    fn outcomes_are_written_together_without_holding_up_sends() {
+        let mut held = Held::default();
+        held.slots.insert("a".into(), 4);
+        held.slots.insert("b".into(), 1);
+        held.total = 5;
+        assert!(!held.flush_due(32), "nothing to write");
+        held.push_done(done("a"));
+        assert!(!held.flush_due(32), "three of a's sends still run");
+        assert!(held.flush_due(5), "the dispatcher is out of slots");
+        held.push_done(done("a"));
+        held.push_done(done("a"));
+        assert!(!held.flush_due(32));
+        held.push_done(done("a"));
+        assert!(held.flush_due(32), "a has nothing left running");
+        let mut held = Held::default();
+        held.slots.insert("a".into(), 2);
+        held.total = 2;
+        held.push_done(done("a"));
+        assert!(!held.flush_due(32));
+        held.since = Some(Instant::now() - FLUSH_AFTER);
+        assert!(held.flush_due(32), "waited long enough");
     }
 
     #[test]
