@@ -20,13 +20,58 @@ profile strips debuginfo only), so function names resolve.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import http.server
+import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import run  # bench/run.py: schema, seed data, scenarios
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    """Answers every webhook delivery 200 at once (keep-alive) and counts it."""
+    protocol_version = "HTTP/1.1"
+    count = 0
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        type(self).count += 1
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+def start_receiver() -> int:
+    """A webhook receiver in this (uninstrumented) process; returns its port."""
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv.server_address[1]
+
+
+def live_webhook_scenario(port: int) -> "run.Scenario":
+    """`create` with one *live* endpoint (this process's receiver) matching
+    every create: the outbox row plus the whole delivery (the dispatcher's
+    claim, the signed request and the outcome's write), counted on every
+    thread. Its endpoint is deleted when the scenario ends."""
+
+    def setup(ctx: "run.Ctx") -> dict:
+        rec = ctx.client().ok("POST", "/api/webhooks", {
+            "name": "profile live", "url": f"http://127.0.0.1:{port}/hook",
+            "collection": "posts", "actions": ["create"]})
+        return {"teardown": lambda: ctx.client().ok("DELETE", f"/api/webhooks/{rec['id']}")}
+
+    create = next(s for s in run.SCENARIOS if s.name == "create")
+    return dataclasses.replace(
+        create, name="create_webhook_live", setup=setup, target=None, cairn_only=True,
+        baseline="create", description="`create` with a live endpoint (delivered)")
 
 
 def callgrind_control(pid: int, *args: str) -> None:
@@ -65,7 +110,10 @@ def main() -> int:
         f"exec valgrind --tool=callgrind --instr-atstart=no "
         f"--callgrind-out-file={out}/callgrind.out.%p {args.bin} \"$@\"\n")
     wrapper.chmod(0o755)
+    # The live-endpoint scenario's receiver is on loopback: let Cairn send there.
+    os.environ["CAIRN_WEBHOOKS_ALLOW_CIDRS"] = "127.0.0.0/8"
     by_name = {s.name: s for s in run.SCENARIOS}
+    by_name["create_webhook_live"] = live_webhook_scenario(start_receiver())
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     ns = argparse.Namespace(records=args.records, seed_mode="auto", index_created=False)
     server = run.Server("profile", str(wrapper), args.pocketbase, out)
@@ -104,10 +152,13 @@ def main() -> int:
                     raw=fill(body, i + 5).encode() if body is not None else None)
                 bad += status != sc.expect_status
             # Background work the requests caused (the request log's writer
-            # batches for up to 100 ms) is part of their cost: let it run.
-            time.sleep(0.5)
+            # batches for up to 1 s, deliveries are sent after their commit)
+            # is part of their cost: let it run.
+            time.sleep(1.5)
             callgrind_control(pid, "-i", "off")
             callgrind_control(pid, "-d", name)
+            if "teardown" in extra:
+                extra["teardown"]()
             time.sleep(0.5)
             dumps = sorted(out.glob(f"callgrind.out.{pid}.*"), key=lambda p: p.stat().st_mtime)
             dump = dumps[-1]
