@@ -15,6 +15,7 @@ use std::path::Path;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags};
 
 use super::StoreError;
@@ -43,6 +44,12 @@ pub fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
         // checkpoints itself as a safety net if the WAL grows very large.
         conn.pragma_update(None, "wal_autocheckpoint", "20000")?;
     }
+    // Plans never depend on bound values. Without this, once `ANALYZE`
+    // (the daily `PRAGMA optimize`) has left STAT4 samples, binding a new
+    // value to a parameter compared with an indexed column marks the
+    // cached statement for a re-prepare (~85,000 instructions for the
+    // webhook claim, and so for nearly every cached query and write).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     register_functions(conn)
 }

@@ -201,18 +201,7 @@ fn claim_sqlite(
     now: i64,
     limit: usize,
 ) -> Result<Vec<Claimed>, StoreError> {
-    // A literal LIMIT (a handful of values): a bound one makes SQLite
-    // re-prepare the statement on every run.
-    let mut rows = db.rows(
-        &format!(
-            "SELECT id, webhook_id, event_id, change_seq, body, attempts, schedule_base, trigger
-             FROM _webhook_deliveries
-             WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
-             ORDER BY next_attempt_at, id LIMIT {limit}"
-        ),
-        &[webhook_id.into(), now.into()],
-        claimed,
-    )?;
+    let mut rows = db.rows(&claim_sql(limit), &[webhook_id.into(), now.into()], claimed)?;
     for c in &rows {
         db.exec(
             "UPDATE _webhook_deliveries SET state = 'inflight', updated = ?2 WHERE id = ?1",
@@ -221,6 +210,19 @@ fn claim_sqlite(
     }
     rows.sort_by_key(|c| c.id);
     Ok(rows)
+}
+
+/// The SQLite claim's read. A literal LIMIT (a handful of values): a bound
+/// one makes SQLite re-prepare the statement on every run. The bound
+/// endpoint and time do not, because connections run with the query
+/// planner stability guarantee (`store::pool::configure`).
+pub(super) fn claim_sql(limit: usize) -> String {
+    format!(
+        "SELECT id, webhook_id, event_id, change_seq, body, attempts, schedule_base, trigger
+         FROM _webhook_deliveries
+         WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
+         ORDER BY next_attempt_at, id LIMIT {limit}"
+    )
 }
 
 /// The earliest time a pending delivery is due, if any.

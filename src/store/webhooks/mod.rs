@@ -132,4 +132,6 @@ CREATE TABLE IF NOT EXISTS _webhook_attempts (
 ";
 
 #[cfg(test)]
+mod claim_tests;
+#[cfg(test)]
 mod upgrade_tests;

@@ -21,7 +21,7 @@ CREATE TABLE _webhook_deliveries (
 CREATE INDEX _webhook_deliveries_due ON _webhook_deliveries (webhook_id, state, next_attempt_at);
 ";
 
-fn add(conn: &Connection, webhook: &str, seq: i64) -> i64 {
+pub(super) fn add(conn: &Connection, webhook: &str, seq: i64) -> i64 {
     insert_delivery(
         conn,
         &NewDelivery {
