@@ -31,6 +31,32 @@ const srv = useServer(async (s) => {
   });
 });
 
+/**
+ * SQL for a session of the test's own: waits (up to 30 s) until `n` other
+ * sessions of its database wait for a lock. Its text names
+ * `pg_stat_clear_snapshot`, which `holding` looks for.
+ */
+function untilWaiting(n) {
+  return `DO $$ BEGIN
+    FOR i IN 1..3000 LOOP
+      PERFORM pg_stat_clear_snapshot();
+      EXIT WHEN (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+                 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()) >= ${n};
+      PERFORM pg_sleep(0.01);
+    END LOOP;
+  END $$;`;
+}
+
+/** Waits until a session running `untilWaiting` is active (it holds its locks by then). */
+async function holding(node) {
+  const q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_stat_clear_snapshot%' AND state = 'active' AND pid <> pg_backend_pid()";
+  await waitFor(async () => {
+    const r = await node.su('POST', '/api/sql', { body: { query: q } });
+    assert.equal(r.status, 200, r.text);
+    return Number(r.json.rows[0][0]) >= 1;
+  }, 20_000, 'the holding session');
+}
+
 /** The nodes' count of write jobs run again after a lost conflict, summed. */
 async function rerunsOf(nodes) {
   let sum = 0;
@@ -173,7 +199,7 @@ describe('two nodes on one database', { skip: ON_POSTGRES ? false : 'needs SDK_S
     await srv.su('PATCH', '/api/settings', { body: { batch: { enabled: true } } });
     const [r1, r2, r3] = await Promise.all([1, 2, 3].map((i) => srv.pb.collection('shared').create({ title: `lock${i}`, n: 0 })));
     const reruns0 = await rerunsOf([srv, b]);
-    // Sessions of this database waiting for a lock, and whether the holder runs.
+    // Sessions of this database waiting for a lock.
     const waiting = async () => {
       const q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
       const r = await srv.su('POST', '/api/sql', { body: { query: q } });
@@ -182,25 +208,24 @@ describe('two nodes on one database', { skip: ON_POSTGRES ? false : 'needs SDK_S
     };
     // A session of the test's own holds r3 while A's batch (r1, r3, r2)
     // locks r1 and queues for r3, and B's (r2, r3, r1) locks r2 and queues
-    // behind it. When the holder ends, A gets r3 and waits for r2 (B's),
-    // while B waits for r3 (A's): a deadlock, every time.
-    const holder = spawn('psql', [srv.dbUrl, '-q', '-c', `BEGIN; SELECT 1 FROM shared WHERE id = '${r3.id}' FOR UPDATE; SELECT pg_sleep(2); COMMIT;`], { stdio: 'ignore' });
+    // behind it; once both wait, it lets r3 go. A gets r3 and waits for r2
+    // (B's), while B waits for r3 (A's): a deadlock, every time.
+    const holder = spawn('psql', [srv.dbUrl, '-q', '-c', `BEGIN;
+      SELECT 1 FROM shared WHERE id = '${r3.id}' FOR UPDATE;
+      ${untilWaiting(2)}
+      COMMIT;`], { stdio: 'ignore' });
     const held = new Promise((resolve) => holder.on('exit', resolve));
     const send = (node, order) => {
       const batch = node.pb.createBatch();
       for (const r of order) batch.collection('shared').update(r.id, { 'n+': 1 });
       return batch.send();
     };
-    await waitFor(async () => {
-      const r = await srv.su('POST', '/api/sql', { body: { query: "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid()" } });
-      return Number(r.json.rows[0][0]) >= 1;
-    }, 5000, 'the holder holding r3');
+    await holding(srv);
     const viaA = send(srv, [r1, r3, r2]);
-    await waitFor(async () => (await waiting()) >= 1, 5000, "A's batch waiting for r3");
+    await waitFor(async () => (await waiting()) >= 1, 20_000, "A's batch waiting for r3");
     const viaB = send(b, [r2, r3, r1]);
-    await waitFor(async () => (await waiting()) >= 2, 5000, "B's batch waiting for r3");
     const [resA, resB] = await Promise.all([viaA, viaB]);
-    await held;
+    assert.equal(await held, 0, 'the holder committed');
     assert.deepEqual(resA.map((x) => x.status), [200, 200, 200]);
     assert.deepEqual(resB.map((x) => x.status), [200, 200, 200]);
     for (const r of [r1, r2, r3]) assert.equal((await srv.pb.collection('shared').getOne(r.id)).n, 2, `${r.title}: both batches applied once`);
@@ -217,21 +242,12 @@ describe('two nodes on one database', { skip: ON_POSTGRES ? false : 'needs SDK_S
     // PostgreSQL breaks by failing A's statement (A waited first).
     const sql = `BEGIN;
       SELECT 1 FROM _params WHERE id = 'settings' FOR UPDATE;
-      DO $$ BEGIN
-        WHILE NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
-                          AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()) LOOP
-          PERFORM pg_stat_clear_snapshot();
-          PERFORM pg_sleep(0.01);
-        END LOOP;
-      END $$;
+      ${untilWaiting(1)}
       SELECT 1 FROM _cluster WHERE name = 'settings' FOR UPDATE;
       COMMIT;`;
-    const holder = spawn('psql', [srv.dbUrl, '-q', '-v', 'ON_ERROR_STOP=1', '-c', sql], { stdio: 'ignore' });
+    const holder = spawn('psql', [srv.dbUrl, '-q', '-c', sql], { stdio: 'ignore' });
     const held = new Promise((resolve) => holder.on('exit', resolve));
-    await waitFor(async () => {
-      const r = await srv.su('POST', '/api/sql', { body: { query: "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_stat_clear_snapshot%' AND state = 'active' AND pid <> pg_backend_pid()" } });
-      return Number(r.json.rows[0][0]) >= 1;
-    }, 5000, 'the holder holding the settings row');
+    await holding(srv);
     const saved = await srv.pb.settings.update({ meta: { appName: 'After deadlock' } });
     assert.equal(await held, 0, 'the holder committed');
     assert.equal(saved.meta.appName, 'After deadlock');

@@ -56,7 +56,7 @@ describe('a resume position the trimmed log no longer reaches', { skip: cairnOnl
       assert.equal(r.status, 200, r.text);
       return Number(r.json.rows[0][0]);
     };
-    await waitFor(async () => (await count()) <= 3, 10_000, 'the log trimmed to three changes');
+    await waitFor(async () => (await count()) <= 3, 30_000, 'the log trimmed to three changes');
 
     const pb2 = srv.client();
     const got = [];
@@ -67,7 +67,13 @@ describe('a resume position the trimmed log no longer reaches', { skip: cairnOnl
       assert.deepEqual(got.map((e) => e.action), ['reset'], 'one reset, no partial replay');
       const end = (await srv.api('GET', '/api/realtime/seq')).json.seq;
       assert.equal(typeof got[0].seq, typeof first, 'a position of the store in use');
-      assert.deepEqual(got[0].seq, end, 'the reset names the current end');
+      if (typeof end === 'number') {
+        assert.equal(got[0].seq, end, 'the reset names the current end');
+      } else {
+        // PostgreSQL's end is the cluster-wide horizon, which other
+        // databases' transactions move on in the meantime.
+        assert.ok(got[0].seq > first && got[0].seq <= end, `the reset names the end as it was then: ${got[0].seq}`);
+      }
       const rec = await srv.pb.collection('feed').create({ n: 8 });
       await waitFor(() => got.length === 2, 5000, 'the live event after the reset');
       assert.equal(got[1].record.id, rec.id);
