@@ -47,14 +47,22 @@ function untilWaiting(n) {
   END $$;`;
 }
 
-/** Waits until a session running `untilWaiting` is active (it holds its locks by then). */
+/** Waits until a session runs `untilWaiting`'s loop (it holds its locks by then). */
 async function holding(node) {
-  const q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_stat_clear_snapshot%' AND state = 'active' AND pid <> pg_backend_pid()";
+  const q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_stat_clear_snapshot%' AND wait_event = 'PgSleep' AND pid <> pg_backend_pid()";
   await waitFor(async () => {
     const r = await node.su('POST', '/api/sql', { body: { query: q } });
     assert.equal(r.status, 200, r.text);
     return Number(r.json.rows[0][0]) >= 1;
   }, 20_000, 'the holding session');
+}
+
+/** How many sessions of the node's database, other than a holding one, wait for a lock. */
+async function lockWaiters(node) {
+  const q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query NOT LIKE '%pg_stat_clear_snapshot%'";
+  const r = await node.su('POST', '/api/sql', { body: { query: q } });
+  assert.equal(r.status, 200, r.text);
+  return Number(r.json.rows[0][0]);
 }
 
 /** The nodes' count of write jobs run again after a lost conflict, summed. */
@@ -199,13 +207,6 @@ describe('two nodes on one database', { skip: ON_POSTGRES ? false : 'needs SDK_S
     await srv.su('PATCH', '/api/settings', { body: { batch: { enabled: true } } });
     const [r1, r2, r3] = await Promise.all([1, 2, 3].map((i) => srv.pb.collection('shared').create({ title: `lock${i}`, n: 0 })));
     const reruns0 = await rerunsOf([srv, b]);
-    // Sessions of this database waiting for a lock.
-    const waiting = async () => {
-      const q = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
-      const r = await srv.su('POST', '/api/sql', { body: { query: q } });
-      assert.equal(r.status, 200, r.text);
-      return Number(r.json.rows[0][0]);
-    };
     // A session of the test's own holds r3 while A's batch (r1, r3, r2)
     // locks r1 and queues for r3, and B's (r2, r3, r1) locks r2 and queues
     // behind it; once both wait, it lets r3 go. A gets r3 and waits for r2
@@ -222,7 +223,7 @@ describe('two nodes on one database', { skip: ON_POSTGRES ? false : 'needs SDK_S
     };
     await holding(srv);
     const viaA = send(srv, [r1, r3, r2]);
-    await waitFor(async () => (await waiting()) >= 1, 20_000, "A's batch waiting for r3");
+    await waitFor(async () => (await lockWaiters(srv)) >= 1, 20_000, "A's batch waiting for r3");
     const viaB = send(b, [r2, r3, r1]);
     const [resA, resB] = await Promise.all([viaA, viaB]);
     assert.equal(await held, 0, 'the holder committed');
@@ -344,6 +345,34 @@ describe('two nodes on one database', { skip: ON_POSTGRES ? false : 'needs SDK_S
       assert.equal(stream.events('owned/*')[1].json.record.id, mine2.id);
     } finally {
       stream.close();
+    }
+  });
+
+  test('two nodes change one collection at once: the second change starts from what the first committed', async () => {
+    await srv.pb.collections.create({ name: 'morph', type: 'base', listRule: '', viewRule: '', createRule: '', fields: [{ name: 'x', type: 'text' }] });
+    await waitFor(async () => (await b.su('GET', '/api/collections/morph')).status === 200, 5000, 'the collection on B');
+    const base = await srv.pb.collections.getOne('morph');
+    // A session of the test's own locks the table until both changes
+    // wait, so both are under way at once: A renames x to y; B, from the
+    // collection as it was, adds z (keeping x).
+    const holder = spawn('psql', [srv.dbUrl, '-q', '-c', `BEGIN; LOCK TABLE morph IN ACCESS EXCLUSIVE MODE; ${untilWaiting(2)} COMMIT;`], { stdio: 'ignore' });
+    const held = new Promise((resolve) => holder.on('exit', resolve));
+    await holding(srv);
+    const viaA = srv.pb.collections.update('morph', { fields: base.fields.map((f) => (f.name === 'x' ? { ...f, name: 'y' } : f)) });
+    await waitFor(async () => (await lockWaiters(srv)) >= 1, 20_000, "A's change waiting");
+    const viaB = b.pb.collections.update('morph', { fields: [...base.fields, { name: 'z', type: 'text' }] });
+    await Promise.all([viaA, viaB]);
+    assert.equal(await held, 0, 'the holder committed');
+    // B's change came second and was applied to the table as A left it:
+    // the collection is B's, and its table has B's columns (on A once it
+    // has followed B's change).
+    const names = async (node) => (await node.pb.collections.getOne('morph')).fields.filter((f) => !f.system).map((f) => f.name).join();
+    assert.equal(await names(b), 'x,z');
+    await waitFor(async () => (await names(srv)) === 'x,z', 5000, "B's change on A");
+    for (const node of [srv, b]) {
+      const rec = await node.pb.collection('morph').create({ x: 'kept', z: 'too' });
+      assert.deepEqual([rec.x, rec.z], ['kept', 'too']);
+      assert.equal((await node.pb.collection('morph').getList(1, 5)).totalItems >= 1, true);
     }
   });
 
