@@ -61,8 +61,9 @@ impl App {
         };
         let logs = crate::store::logs::LogDb::open(&config.dir)?;
         let backups = crate::service::backups::Backups::new(&config.dir);
+        let stats = store.writer_stats();
         let metrics =
-            crate::service::metrics::Metrics::new(store.writer_stats().group_sizes.clone());
+            crate::service::metrics::Metrics::new(stats.group_sizes.clone(), stats.reruns.clone());
         let files = crate::service::files::Files::open_local(&config.dir, config.file_limits())
             .map_err(StoreError::Io)?;
         let current = store.read(settings::load)?;

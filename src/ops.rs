@@ -112,10 +112,17 @@ pub fn register_builtin_jobs(app: &Arc<App>) {
         let rows = app.config.changes_retention_rows as i64;
         let before =
             datetime::format(time::OffsetDateTime::now_utc() - time::Duration::hours(hours));
+        // On PostgreSQL the realtime clients a dead node left go too.
+        let pg = app.store.is_postgres();
         app.store
-            .write(move |ctx| crate::store::changes::trim(ctx.conn, &before, rows))
+            .write(move |ctx| {
+                crate::store::changes::trim(ctx.conn, &before, rows)?;
+                match pg {
+                    true => crate::store::realtime_clients::sweep(ctx.conn).map(|_| ()),
+                    false => Ok(()),
+                }
+            })
             .await
-            .map(|_| ())
             .map_err(|e: crate::store::StoreError| e.to_string())
     });
     let every = crate::service::files::cleanup::sweep_schedule(app.files.limits.sweep_every);

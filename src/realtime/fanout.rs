@@ -124,25 +124,48 @@ fn run(
                 // the resume point is compared with what has committed
                 // (a stale cursor would answer a valid position `reset`).
                 catch_up(app, rt, &mut cursor, &mut applied);
-                resume(app, &client, sub, cursor)
+                resume(app, &client, sub, cursor.pos)
             }
             Some(None) => {}
         }
     }
 }
 
+/// Where the fan-out stands: its position in the feed, and the highest
+/// `seq` it has passed (`changes::next`).
+struct Cursor {
+    pos: Pos,
+    top: i64,
+}
+
 /// Where the feed ends now. SQLite's is the writer's last seq (no query
 /// on every commit while nobody listens).
-fn head(app: &App) -> Pos {
+fn head(app: &App) -> Cursor {
     if !app.store.is_postgres() {
-        return Pos::Seq(*app.store.changes().borrow());
+        let seq = *app.store.changes().borrow();
+        return Cursor {
+            pos: Pos::Seq(seq),
+            top: seq,
+        };
     }
-    app.store.read(changes::head).unwrap_or_else(|e| {
+    // The highest seq is read after the horizon: it covers every change
+    // below it.
+    let read = app.store.read(|db| {
+        let pos = changes::head(db)?;
+        Ok(Cursor {
+            pos,
+            top: changes::last_seq(db)?,
+        })
+    });
+    read.unwrap_or_else(|e| {
         tracing::error!(error = %e, "realtime: reading the change feed's end failed");
-        Pos::Span {
-            lo: 0,
-            hi: 0,
-            seq: 0,
+        Cursor {
+            pos: Pos::Span {
+                lo: 0,
+                hi: 0,
+                seq: 0,
+            },
+            top: 0,
         }
     })
 }
@@ -152,14 +175,14 @@ fn head(app: &App) -> Pos {
 fn catch_up(
     app: &App,
     rt: &tokio::runtime::Handle,
-    cursor: &mut Pos,
+    cursor: &mut Cursor,
     applied: &mut HashMap<String, i64>,
 ) {
     // Nobody connected: nothing to deliver, so skip reading the log (a
     // client that connects later and resumes reads it itself).
     if app.broker.is_empty() {
         *cursor = head(app);
-        app.fanned_out.send_replace(cursor.mark());
+        app.fanned_out.send_replace(cursor.pos.mark());
     }
     while !app.broker.is_empty() {
         let schema = app.store.schema();
@@ -169,11 +192,18 @@ fn catch_up(
         let (mut requests, mut left) = (Vec::new(), Vec::new());
         let node = app.broker.node();
         let read = app.store.read(|conn| {
-            changes::next(conn, &schema, *cursor, BATCH, &mut |db| {
-                requests = realtime_clients::pending(db, node)?;
-                left = realtime_clients::messages(db, node)?;
-                Ok(())
-            })
+            changes::next(
+                conn,
+                &schema,
+                cursor.pos,
+                &mut cursor.top,
+                BATCH,
+                &mut |db| {
+                    requests = realtime_clients::pending(db, node)?;
+                    left = realtime_clients::messages(db, node)?;
+                    Ok(())
+                },
+            )
         });
         let (batch, next) = match read {
             Ok(b) => b,
@@ -182,16 +212,16 @@ fn catch_up(
                 break;
             }
         };
-        super::remote::apply(app, applied, requests, *cursor);
+        super::remote::apply(app, applied, requests, cursor.pos);
         super::remote::hand_out(app, rt, left);
-        if batch.is_empty() && next == *cursor {
+        if batch.is_empty() && next == cursor.pos {
             break;
         }
         for ch in &batch {
             deliver(app, ch, None);
         }
-        *cursor = next;
-        app.fanned_out.send_replace(cursor.mark());
+        cursor.pos = next;
+        app.fanned_out.send_replace(cursor.pos.mark());
     }
 }
 

@@ -96,8 +96,9 @@ fn raise(c: &Counter, to: u64) {
 }
 
 impl Metrics {
-    /// `group_sizes` is the writer's histogram of jobs per group commit.
-    pub fn new(group_sizes: Histogram) -> Self {
+    /// `group_sizes` is the writer's histogram of jobs per group commit,
+    /// `reruns` its count of jobs run again after a lost conflict.
+    pub fn new(group_sizes: Histogram, reruns: Counter) -> Self {
         let mut r = Registry::with_prefix("cairn");
         let requests = Family::<RequestLabels, Counter>::default();
         r.register(
@@ -117,6 +118,11 @@ impl Metrics {
             "writer_group_commit_jobs",
             "Write jobs committed per group commit",
             group_sizes,
+        );
+        r.register(
+            "writer_conflict_reruns",
+            "PostgreSQL: write jobs run again after losing a deadlock or serialization conflict",
+            reruns,
         );
         let g = Gauges {
             writer_queue: Gauge::default(),
@@ -268,7 +274,7 @@ mod tests {
 
     #[test]
     fn renders_requests_and_snapshot() {
-        let m = Metrics::new(Histogram::new([1.0, 2.0]));
+        let m = Metrics::new(Histogram::new([1.0, 2.0]), Default::default());
         m.observe("GET", "/api/health", 200, 0.002);
         let snap = Snapshot {
             log_dropped: 3,

@@ -187,7 +187,7 @@ pub async fn patch(store: &Store, patch: Value) -> Result<Value, Error> {
     }
     let saved = store
         .write_again(move |ctx| {
-            let mut cur = settings::load(ctx.conn)?;
+            let mut cur = settings::load_for_update(ctx.conn)?;
             settings::merge(&mut cur, &patch);
             // Rules saved without an audience apply to everyone ("").
             if let Some(rules) = cur

@@ -60,6 +60,22 @@ pub fn find(db: &dyn Db, name_or_id: &str) -> Result<Option<Collection>, StoreEr
         .and_then(|v| Collection::from_stored(&v)))
 }
 
+/// `find` by id for a change computed from the stored collection. On
+/// PostgreSQL the row is locked first, so two changes of one collection
+/// (through two nodes, or two writer sessions of one) run one after the
+/// other and the second sees what the first committed: its DDL is computed
+/// from the table as it is. SQLite's one writer runs one job at a time.
+pub fn find_for_update(db: &dyn Db, id: &str) -> Result<Option<Collection>, StoreError> {
+    if db.postgres().is_some() {
+        db.first(
+            "SELECT 1 FROM _collections WHERE id = ?1 FOR UPDATE",
+            &[Val::Text(id)],
+            &mut |_| Ok(()),
+        )?;
+    }
+    find(db, id)
+}
+
 pub fn insert(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
     let def = c.to_stored_json().to_string();
     db.exec(

@@ -290,7 +290,14 @@ impl Store {
         bootstrap::bootstrap(&conn)?;
         let checkpointer = checkpoint::Checkpointer::start(&path)?;
         let readers = pool::Readers::sqlite(&path, reader_count());
-        Self::start(Box::new(conn), None, readers, Some(checkpointer), dir)
+        Self::start(
+            Box::new(conn),
+            None,
+            readers,
+            Some(checkpointer),
+            dir,
+            pool::Lanes::GROUPED,
+        )
     }
 
     /// Opens the PostgreSQL database at `url` (bootstrapping its system
@@ -306,7 +313,10 @@ impl Store {
         };
         let readers = pool::Readers::new(opener(url), reader_count());
         let seen = cluster::versions(&conn)?;
-        let mut store = Self::start(Box::new(conn), Some(opener(url)), readers, None, dir)?;
+        // As many writer sessions as readers: each runs one job at a time
+        // (`pool.rs`), and PostgreSQL groups their commits' WAL flushes.
+        let lanes = pool::Lanes::concurrent(reader_count());
+        let mut store = Self::start(Box::new(conn), Some(opener(url)), readers, None, dir, lanes)?;
         store.wake = Some(pg::wake::start(url, store.commits.subscribe()));
         store.cluster_seen = Mutex::new(seen);
         store.leads = Some(pg::leader::start(url, Arc::downgrade(&store.alive)));
@@ -319,6 +329,7 @@ impl Store {
         readers: pool::Readers,
         checkpointer: Option<checkpoint::Checkpointer>,
         dir: &Path,
+        lanes: pool::Lanes,
     ) -> Result<Self, StoreError> {
         let schema = Arc::new(RwLock::new(Arc::new(Schema::load(&*conn)?)));
         let seq = changes::last_seq(&*conn)?;
@@ -330,7 +341,7 @@ impl Store {
         let seq_tx = last_seq.clone();
         let (commits, _) = tokio::sync::watch::channel(0i64);
         let commit_tx = commits.clone();
-        let after_commit: pool::AfterCommit = Box::new(move |conn: &Conn, changed, seq| {
+        let after_commit: pool::AfterCommit = Arc::new(move |conn: &Conn, changed, seq| {
             counts::bump();
             if changed {
                 match Schema::load_stamped(conn) {
@@ -353,7 +364,13 @@ impl Store {
         });
         let change_hook = pool::HookSlot::default();
         Ok(Self {
-            writer: pool::Writer::start(conn, reopen, after_commit, Arc::clone(&change_hook)),
+            writer: pool::Writer::start(
+                conn,
+                reopen,
+                after_commit,
+                Arc::clone(&change_hook),
+                lanes,
+            ),
             change_hook,
             checkpointer,
             readers,

@@ -1,4 +1,4 @@
-//! One writer thread, many readers.
+//! One writer thread (several on PostgreSQL), many readers.
 //!
 //! SQLite allows one writer at a time, so one thread owns the write
 //! connection and drains a queue of jobs. Every job that is waiting when the
@@ -6,6 +6,15 @@
 //! append and one sync decision for many requests), each inside its own
 //! SAVEPOINT so a failing job rolls back only itself. Replies are sent only
 //! after COMMIT returns, so nothing is acknowledged before it is durable.
+//!
+//! PostgreSQL takes concurrent writers and groups their WAL flushes itself,
+//! and a write group there would hold every row lock of its jobs until the
+//! group commits: two nodes' groups touching the same rows in different
+//! orders then wait for each other up to `deadlock_timeout` (updates of
+//! random rows through two nodes completed none in 4 s). So on PostgreSQL
+//! a few writer threads, each on a session of its own, take one job at a
+//! time from the same queue and run it in a transaction of its own: a
+//! job's row locks last as long as the job.
 //!
 //! Readers are plain read-only connections in a small pool; WAL lets them
 //! run alongside the writer.
@@ -154,8 +163,9 @@ impl<'a> WriteCtx<'a> {
 type Job = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Done + Send>;
 
 /// Called on the writer thread after each commit, before replies go out,
-/// with whether the schema changed and the last change-log seq committed.
-pub type AfterCommit = Box<dyn Fn(&super::Conn, bool, Option<i64>) + Send>;
+/// with whether the schema changed and the last change-log seq committed
+/// (shared by the writer threads on PostgreSQL).
+pub type AfterCommit = std::sync::Arc<dyn Fn(&super::Conn, bool, Option<i64>) + Send + Sync>;
 
 /// A connection of either engine that can move to the thread using it.
 pub type Owned = Box<dyn super::sql::Db + Send>;
@@ -165,6 +175,8 @@ pub type Owned = Box<dyn super::sql::Db + Send>;
 pub struct WriterStats {
     pub queued: std::sync::atomic::AtomicI64,
     pub group_sizes: prometheus_client::metrics::histogram::Histogram,
+    /// Jobs run again after losing a deadlock or serialization conflict.
+    pub reruns: prometheus_client::metrics::counter::Counter,
 }
 
 impl Default for WriterStats {
@@ -173,6 +185,7 @@ impl Default for WriterStats {
         Self {
             queued: Default::default(),
             group_sizes: prometheus_client::metrics::histogram::Histogram::new(buckets),
+            reruns: Default::default(),
         }
     }
 }
@@ -180,33 +193,87 @@ impl Default for WriterStats {
 /// How many times `run_again` runs a job that keeps losing conflicts.
 const RETRIES: u64 = 5;
 
-/// Handle to the writer thread.
+/// Handle to the writer threads.
 pub struct Writer {
     tx: Mutex<Option<mpsc::Sender<Job>>>,
-    handle: Mutex<Option<std::thread::JoinHandle<()>>>,
+    handles: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub stats: std::sync::Arc<WriterStats>,
 }
 
+/// How the writer threads work: one thread grouping jobs (SQLite), or
+/// several sessions with a job each (PostgreSQL).
+pub struct Lanes {
+    /// Writer threads, each with a session of its own.
+    pub threads: usize,
+    /// Most jobs one transaction carries.
+    pub group: usize,
+}
+
+impl Lanes {
+    /// SQLite: one writer, group commits of up to [`MAX_GROUP`] jobs.
+    pub const GROUPED: Lanes = Lanes {
+        threads: 1,
+        group: MAX_GROUP,
+    };
+
+    /// PostgreSQL: `threads` sessions, a transaction per job.
+    pub fn concurrent(threads: usize) -> Self {
+        Lanes {
+            threads: threads.max(1),
+            group: 1,
+        }
+    }
+}
+
+/// What a writer thread starts with.
+struct Lane {
+    conn: Option<Owned>,
+    reopen: Option<std::sync::Arc<Opener>>,
+    rx: std::sync::Arc<Mutex<mpsc::Receiver<Job>>>,
+    after_commit: AfterCommit,
+    stats: std::sync::Arc<WriterStats>,
+    hook: HookSlot,
+    group: usize,
+}
+
 impl Writer {
-    /// Starts the writer thread on `conn`. `reopen` (PostgreSQL) opens a
-    /// new session when the old one broke (the server restarted or failed
-    /// over), so writes resume without restarting Cairn.
+    /// Starts the writer threads, the first on `conn`; the others open
+    /// their sessions with `reopen` when they first get a job. `reopen`
+    /// (PostgreSQL) also opens a new session when one broke (the server
+    /// restarted or failed over), so writes resume without restarting
+    /// Cairn.
     pub fn start(
         conn: Owned,
         reopen: Option<Opener>,
         after_commit: AfterCommit,
         hook: HookSlot,
+        lanes: Lanes,
     ) -> Self {
         let (tx, rx) = mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(Mutex::new(rx));
+        let reopen = reopen.map(std::sync::Arc::new);
         let stats = std::sync::Arc::new(WriterStats::default());
-        let st = std::sync::Arc::clone(&stats);
-        let handle = std::thread::Builder::new()
-            .name("cairn-writer".into())
-            .spawn(move || writer_loop(conn, reopen, rx, after_commit, &st, hook))
-            .ok();
+        let mut first = Some(conn);
+        let handles = (0..lanes.threads)
+            .filter_map(|_| {
+                let lane = Lane {
+                    conn: first.take(),
+                    reopen: reopen.clone(),
+                    rx: std::sync::Arc::clone(&rx),
+                    after_commit: std::sync::Arc::clone(&after_commit),
+                    stats: std::sync::Arc::clone(&stats),
+                    hook: std::sync::Arc::clone(&hook),
+                    group: lanes.group,
+                };
+                std::thread::Builder::new()
+                    .name("cairn-writer".into())
+                    .spawn(move || writer_loop(lane))
+                    .ok()
+            })
+            .collect();
         Self {
             tx: Mutex::new(Some(tx)),
-            handle: Mutex::new(handle),
+            handles: Mutex::new(handles),
             stats,
         }
     }
@@ -241,6 +308,7 @@ impl Writer {
                 return out;
             }
             tracing::debug!(tries, "a write job lost a conflict; running it again");
+            self.stats.reruns.inc();
             // Apart from the other side's retry, which may be waiting too.
             let jitter = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -288,9 +356,19 @@ impl Writer {
             .unwrap_or_else(|_| (Err(E::from(StoreError::Closed)), false))
     }
 
-    /// Stops accepting jobs, lets the queue drain and joins the thread.
+    /// Stops accepting jobs, lets the queue drain and joins the threads.
     pub fn shutdown(&self) {
-        stop_thread(&self.tx, &self.handle);
+        if let Ok(mut g) = self.tx.lock() {
+            g.take();
+        }
+        let handles = self
+            .handles
+            .lock()
+            .map(|mut h| std::mem::take(&mut *h))
+            .unwrap_or_default();
+        for h in handles {
+            let _ = h.join();
+        }
     }
 }
 
@@ -314,44 +392,60 @@ pub(super) fn stop_thread<T>(
 pub type HookSlot =
     std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<dyn super::changes::ChangeHook>>>>;
 
-fn writer_loop(
-    mut conn: Owned,
-    reopen: Option<Opener>,
-    rx: mpsc::Receiver<Job>,
-    after_commit: AfterCommit,
-    stats: &WriterStats,
-    hook: HookSlot,
-) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
-            }
+/// The next jobs for one transaction: the first waiting (blocking until
+/// there is one), then up to `group` in all that are already queued.
+/// `None` once the queue is closed and empty.
+fn next_jobs(rx: &Mutex<mpsc::Receiver<Job>>, group: usize) -> Option<Vec<Job>> {
+    let rx = rx.lock().ok()?;
+    let mut batch = vec![rx.recv().ok()?];
+    while batch.len() < group {
+        match rx.try_recv() {
+            Ok(j) => batch.push(j),
+            Err(_) => break,
         }
+    }
+    Some(batch)
+}
+
+fn writer_loop(lane: Lane) {
+    let Lane {
+        mut conn,
+        reopen,
+        rx,
+        after_commit,
+        stats,
+        hook,
+        group,
+    } = lane;
+    while let Some(batch) = next_jobs(&rx, group) {
         stats
             .queued
             .fetch_sub(batch.len() as i64, std::sync::atomic::Ordering::Relaxed);
         stats.group_sizes.observe(batch.len() as f64);
-        if conn.is_broken()
+        if conn.as_ref().is_none_or(|c| c.is_broken())
             && let Some(open) = &reopen
         {
             match open() {
                 Ok(fresh) => {
-                    tracing::warn!("the writer's database session broke; reconnected");
-                    conn = fresh;
+                    if conn.is_some() {
+                        tracing::warn!("a writer's database session broke; reconnected");
+                    }
+                    conn = Some(fresh);
                 }
                 // The jobs are dropped: their callers get an error answer,
                 // and the next group tries again.
-                Err(e) => tracing::error!(error = %e, "the writer could not reconnect"),
+                Err(e) => tracing::error!(error = %e, "a writer could not connect"),
             }
         }
+        let Some(c) = conn.as_deref() else {
+            // No session yet (the database is down): the jobs are dropped.
+            continue;
+        };
         let hook = hook.read().ok().and_then(|g| g.clone());
-        run_group(&*conn, batch, &after_commit, hook.as_deref());
+        run_group(c, batch, &after_commit, hook.as_deref());
     }
     // Queue closed: fold the WAL back into the main file.
-    if let Some(c) = conn.sqlite() {
+    if let Some(c) = conn.as_ref().and_then(|c| c.sqlite()) {
         let _ = c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
     }
 }
@@ -380,9 +474,10 @@ fn run_group(
     // A job alone in its group needs no savepoint: if it fails, rolling
     // the whole transaction back undoes exactly its writes. On SQLite a
     // savepoint copies every page the job touches into its sub-journal
-    // (docs/performance.md, "Session 13"). PostgreSQL keeps savepoints:
-    // its conflict re-runs are told apart there.
-    let lone = batch.len() == 1 && conn.sqlite().is_some();
+    // (docs/performance.md, "Session 13"); on PostgreSQL, where every job
+    // is alone, it saves two round trips. A lost conflict is told by the
+    // session (`take_conflict`), not by the savepoint.
+    let lone = batch.len() == 1;
     let mut lone_failed = false;
     // Cached statements: these run for every job.
     let exec = |sql: &str| conn.exec(sql, &[]);
@@ -523,105 +618,5 @@ impl Readers {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn geo_distance_and_registration() {
-        let d = geo_distance_km(13.405, 52.52, 2.3522, 48.8566);
-        assert!((d - 878.0).abs() < 5.0, "{d}");
-        let conn = Connection::open_in_memory().expect("db");
-        configure(&conn, false).expect("configure");
-        let d: f64 = conn
-            .query_row("SELECT cairn_geo_distance(0, 0, 0, 1)", [], |r| r.get(0))
-            .expect("function");
-        assert!((d - 111.19).abs() < 0.1, "{d}");
-    }
-
-    /// A job that inserts `x` now and `later` as a deferred write, and
-    /// reports `ok`; its commit result goes to `seen`.
-    fn job(x: i64, later: i64, ok: bool, seen: &std::sync::mpsc::Sender<(i64, bool)>) -> Job {
-        let seen = seen.clone();
-        Box::new(move |ctx: &mut WriteCtx<'_>| {
-            ctx.conn
-                .exec("INSERT INTO t (x) VALUES (?1)", &[x.into()])
-                .expect("insert");
-            ctx.deferred
-                .push(Box::new(move |conn: &super::super::Conn| {
-                    conn.exec("INSERT INTO t (x) VALUES (?1)", &[later.into()])
-                        .map(|_| ())
-                }));
-            Done {
-                ok,
-                deliver: Box::new(move |r| {
-                    let _ = seen.send((x, r.is_ok()));
-                }),
-            }
-        })
-    }
-
-    fn rows(conn: &Connection) -> Vec<i64> {
-        let mut st = conn.prepare("SELECT x FROM t ORDER BY x").expect("select");
-        st.query_map([], |r| r.get(0))
-            .expect("rows")
-            .collect::<rusqlite::Result<_>>()
-            .expect("rows")
-    }
-
-    /// Deferred writes commit with their job, after every job of the group;
-    /// a rolled-back job's are dropped; a failing one rolls the whole group
-    /// back and every job hears that its commit failed.
-    #[test]
-    fn deferred_writes_commit_with_their_job_or_fail_the_group() {
-        let conn = Connection::open_in_memory().expect("db");
-        conn.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")
-            .expect("table");
-        let after: AfterCommit = Box::new(|_, _, _| {});
-        let (tx, rx) = std::sync::mpsc::channel();
-        let group = vec![
-            job(1, 10, true, &tx),
-            job(2, 20, false, &tx),
-            job(3, 30, true, &tx),
-        ];
-        run_group(&conn, group, &after, None);
-        assert_eq!(rows(&conn), vec![1, 3, 10, 30]);
-        let told: Vec<_> = rx.try_iter().collect();
-        assert_eq!(told, vec![(1, true), (2, true), (3, true)]);
-        // The second job's deferred insert hits the unique key: nothing of
-        // the group stays, and both jobs are told the commit failed.
-        let group = vec![job(4, 40, true, &tx), job(5, 10, true, &tx)];
-        run_group(&conn, group, &after, None);
-        assert_eq!(rows(&conn), vec![1, 3, 10, 30]);
-        let told: Vec<_> = rx.try_iter().collect();
-        assert_eq!(told, vec![(4, false), (5, false)]);
-        // The writer still works afterwards.
-        run_group(&conn, vec![job(6, 60, true, &tx)], &after, None);
-        assert_eq!(rows(&conn), vec![1, 3, 6, 10, 30, 60]);
-    }
-
-    /// A job alone in its group runs without a savepoint: when it fails
-    /// after writing, the transaction is rolled back (its row is gone, the
-    /// after-commit callback does not run), it is told "committed" (its
-    /// own error is its answer), and the next group starts clean.
-    #[test]
-    fn a_lone_failing_job_leaves_nothing() {
-        let conn = Connection::open_in_memory().expect("db");
-        conn.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")
-            .expect("table");
-        let commits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let seen_commits = std::sync::Arc::clone(&commits);
-        let after: AfterCommit = Box::new(move |_, _, _| {
-            seen_commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        });
-        let (tx, rx) = std::sync::mpsc::channel();
-        run_group(&conn, vec![job(1, 10, false, &tx)], &after, None);
-        assert_eq!(rows(&conn), Vec::<i64>::new());
-        assert!(conn.is_autocommit(), "the transaction is closed");
-        assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 0);
-        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![(1, true)]);
-        run_group(&conn, vec![job(2, 20, true, &tx)], &after, None);
-        assert_eq!(rows(&conn), vec![2, 20]);
-        assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 1);
-        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![(2, true)]);
-    }
-}
+#[path = "pool_tests.rs"]
+mod tests;

@@ -39,16 +39,32 @@ pub fn register(db: &dyn Db, id: &str, node: &str, ip: &str) -> Result<(), Store
 /// Forgets client `id` (its stream ended), rows of streams that cannot
 /// still be open, and messages nobody took.
 pub fn forget(db: &dyn Db, id: &str) -> Result<(), StoreError> {
+    db.exec(
+        "DELETE FROM _realtime_clients WHERE id = ?1",
+        &[Val::Text(id)],
+    )?;
+    db.exec(
+        "DELETE FROM _realtime_messages WHERE client = ?1",
+        &[Val::Text(id)],
+    )?;
+    sweep(db).map(|_| ())
+}
+
+/// Removes the rows of streams that cannot still be open (a node that
+/// died left them) and messages nobody took; run whenever a stream ends
+/// and by the periodic change-log trim (cron), so they go even when no
+/// stream ends. Returns how many clients went.
+pub fn sweep(db: &dyn Db) -> Result<usize, StoreError> {
     let stale = now_secs() - STALE_SECS;
-    db.exec(
-        "DELETE FROM _realtime_clients WHERE id = ?1 OR created < ?2",
-        &[Val::Text(id), Val::Int(stale)],
+    let gone = db.exec(
+        "DELETE FROM _realtime_clients WHERE created < ?1",
+        &[Val::Int(stale)],
     )?;
     db.exec(
-        "DELETE FROM _realtime_messages WHERE client = ?1 OR created < ?2",
-        &[Val::Text(id), Val::Int(stale)],
+        "DELETE FROM _realtime_messages WHERE created < ?1",
+        &[Val::Int(stale)],
     )?;
-    Ok(())
+    Ok(gone)
 }
 
 /// The IP client `id` connected from, when another node holds it.

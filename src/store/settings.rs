@@ -39,6 +39,22 @@ pub fn load(db: &dyn Db) -> Result<Value, StoreError> {
     Ok(out)
 }
 
+/// `load` for a change computed from the stored settings. On PostgreSQL it
+/// first locks the settings' version row (`_cluster`, which always
+/// exists), so two saves through two nodes, or two writer sessions of
+/// one, run one after the other and neither drops the other's keys.
+/// SQLite's one writer runs one job at a time already.
+pub fn load_for_update(db: &dyn Db) -> Result<Value, StoreError> {
+    if db.postgres().is_some() {
+        db.first(
+            "SELECT 1 FROM _cluster WHERE name = 'settings' FOR UPDATE",
+            &[],
+            &mut |_| Ok(()),
+        )?;
+    }
+    load(db)
+}
+
 pub fn save(db: &dyn Db, v: &Value, now: &str) -> Result<(), StoreError> {
     db.exec(
         "INSERT INTO _params (id, value, created, updated) VALUES ('settings', ?1, ?2, ?2)

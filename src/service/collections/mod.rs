@@ -318,7 +318,7 @@ fn run_update(
     mut c: Collection,
 ) -> Result<Collection, Error> {
     const FAIL: &str = "Failed to update collection.";
-    let old = store_coll::find(conn, old_id)?.ok_or_else(Error::missing_record)?;
+    let old = store_coll::find_for_update(conn, old_id)?.ok_or_else(Error::missing_record)?;
     check_unique(conn, &c, Some(&old.id))?;
     if c.kind == CollectionKind::View {
         build_view(conn, schema, &mut c, FAIL)?;
@@ -560,7 +560,8 @@ fn run_import(conn: &crate::store::Conn, plan: ImportPlan) -> Result<(), Error> 
     for (old, c) in &plan.save {
         match old {
             Some(old) => {
-                let old = store_coll::find(conn, &old.id)?.ok_or_else(Error::missing_record)?;
+                let old = store_coll::find_for_update(conn, &old.id)?
+                    .ok_or_else(Error::missing_record)?;
                 if old.fields != c.fields || old.name != c.name {
                     crate::service::files::cleanup::forget_dropped_fields(conn, &old, c)?;
                     ddl::rebuild_table(conn, &old, c).map_err(|e| index_failure(e, FAIL))?;

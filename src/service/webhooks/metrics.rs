@@ -125,7 +125,7 @@ mod tests {
             ),
             (1, 1, 1)
         );
-        let reg = crate::service::metrics::Metrics::new(Histogram::new([1.0]));
+        let reg = crate::service::metrics::Metrics::new(Histogram::new([1.0]), Default::default());
         m.register(&reg);
         let out = reg.render(&Default::default());
         assert!(

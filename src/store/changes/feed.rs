@@ -197,6 +197,34 @@ pub fn flush_mark(db: &dyn Db) -> Result<i64, StoreError> {
     Ok(next.map_or(0, |n| i64::try_from(n).unwrap_or(i64::MAX)))
 }
 
+/// Where a reader standing at `lo` reads on when the horizon `h` is below
+/// it: PostgreSQL's transaction ids went back. That happens after a crash
+/// of the server: ids whose transactions wrote nothing it had to flush (a
+/// `NOTIFY`, a rollback) are given out again, so new commits can get ids
+/// below a horizon read before the crash, and reading on from `lo` would
+/// skip them. Every change the reader passed committed before the crash
+/// (with `synchronous_commit`, a commit is seen only once flushed), so
+/// it has an id below the ids given out after it, and its `seq` is at
+/// most `top`, which the sequence never hands out again. The changes with
+/// a higher `seq` and an id below `lo` are new: the reader goes back to
+/// the lowest of their ids (or to `h`, every id below which has ended).
+fn rewind(db: &dyn Db, lo: u64, h: u64, top: i64) -> Result<u64, StoreError> {
+    let l = lo.to_string();
+    let first = xid(
+        db,
+        "SELECT xid::text FROM _changes WHERE seq > ?1 AND xid < ?2::text::xid8
+         ORDER BY xid LIMIT 1",
+        &[Val::Int(top), Val::Text(&l)],
+    )?;
+    let back = first.map_or(h, |x| x.min(h));
+    tracing::warn!(
+        from = lo,
+        to = back,
+        "PostgreSQL's transaction ids went back (a crash of the server); the change feed reads on from the lower id"
+    );
+    Ok(back)
+}
+
 /// Lowers `hi` until no change in `[lo, hi)` has an earlier change of its
 /// record at or above `hi` (one that committed before it but would be read
 /// in a later span). Usually one query that finds nothing.
@@ -256,11 +284,14 @@ pub fn span(
 pub type OnHorizon<'a> = &'a mut dyn FnMut(&dyn Db) -> Result<(), StoreError>;
 
 /// The next changes after `cursor`, at most `limit`, and where the reader
-/// stands after them. Empty when nothing new is final yet.
+/// stands after them. Empty when nothing new is final yet. `top` is the
+/// highest `seq` the reader has passed (PostgreSQL: see [`rewind`]); it
+/// moves with the changes read.
 pub fn next(
     db: &dyn Db,
     schema: &Schema,
     cursor: Pos,
+    top: &mut i64,
     limit: i64,
     on_horizon: OnHorizon<'_>,
 ) -> Result<(Vec<Change>, Pos), StoreError> {
@@ -273,15 +304,20 @@ pub fn next(
         Pos::Span { lo, hi, seq } if lo < hi => (lo, hi, seq),
         Pos::Span { lo, .. } => {
             let h = horizon(db)?;
+            let lo = match h < lo {
+                true => rewind(db, lo, h, *top)?,
+                false => lo,
+            };
             on_horizon(db)?;
             let h = cut(db, lo, h)?;
             if h <= lo {
-                return Ok((Vec::new(), cursor));
+                return Ok((Vec::new(), Pos::Span { lo, hi: lo, seq: 0 }));
             }
             (lo, h, 0)
         }
     };
     let batch = span(db, schema, lo, hi, seq, limit)?;
+    *top = batch.iter().map(|c| c.seq).fold(*top, i64::max);
     let next = match batch.last() {
         Some(c) if batch.len() as i64 >= limit => Pos::Span { lo, hi, seq: c.seq },
         // The span is read whole.

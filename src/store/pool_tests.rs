@@ -1,0 +1,103 @@
+//! Tests of `pool.rs`: the SQL functions every connection gets, and the
+//! writer's group transactions on SQLite.
+
+use super::*;
+
+#[test]
+fn geo_distance_and_registration() {
+    let d = geo_distance_km(13.405, 52.52, 2.3522, 48.8566);
+    assert!((d - 878.0).abs() < 5.0, "{d}");
+    let conn = Connection::open_in_memory().expect("db");
+    configure(&conn, false).expect("configure");
+    let d: f64 = conn
+        .query_row("SELECT cairn_geo_distance(0, 0, 0, 1)", [], |r| r.get(0))
+        .expect("function");
+    assert!((d - 111.19).abs() < 0.1, "{d}");
+}
+
+/// A job that inserts `x` now and `later` as a deferred write, and
+/// reports `ok`; its commit result goes to `seen`.
+fn job(x: i64, later: i64, ok: bool, seen: &std::sync::mpsc::Sender<(i64, bool)>) -> Job {
+    let seen = seen.clone();
+    Box::new(move |ctx: &mut WriteCtx<'_>| {
+        ctx.conn
+            .exec("INSERT INTO t (x) VALUES (?1)", &[x.into()])
+            .expect("insert");
+        ctx.deferred
+            .push(Box::new(move |conn: &super::super::Conn| {
+                conn.exec("INSERT INTO t (x) VALUES (?1)", &[later.into()])
+                    .map(|_| ())
+            }));
+        Done {
+            ok,
+            deliver: Box::new(move |r| {
+                let _ = seen.send((x, r.is_ok()));
+            }),
+        }
+    })
+}
+
+fn rows(conn: &Connection) -> Vec<i64> {
+    let mut st = conn.prepare("SELECT x FROM t ORDER BY x").expect("select");
+    st.query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+/// Deferred writes commit with their job, after every job of the group;
+/// a rolled-back job's are dropped; a failing one rolls the whole group
+/// back and every job hears that its commit failed.
+#[test]
+fn deferred_writes_commit_with_their_job_or_fail_the_group() {
+    let conn = Connection::open_in_memory().expect("db");
+    conn.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")
+        .expect("table");
+    let after: AfterCommit = std::sync::Arc::new(|_, _, _| {});
+    let (tx, rx) = std::sync::mpsc::channel();
+    let group = vec![
+        job(1, 10, true, &tx),
+        job(2, 20, false, &tx),
+        job(3, 30, true, &tx),
+    ];
+    run_group(&conn, group, &after, None);
+    assert_eq!(rows(&conn), vec![1, 3, 10, 30]);
+    let told: Vec<_> = rx.try_iter().collect();
+    assert_eq!(told, vec![(1, true), (2, true), (3, true)]);
+    // The second job's deferred insert hits the unique key: nothing of
+    // the group stays, and both jobs are told the commit failed.
+    let group = vec![job(4, 40, true, &tx), job(5, 10, true, &tx)];
+    run_group(&conn, group, &after, None);
+    assert_eq!(rows(&conn), vec![1, 3, 10, 30]);
+    let told: Vec<_> = rx.try_iter().collect();
+    assert_eq!(told, vec![(4, false), (5, false)]);
+    // The writer still works afterwards.
+    run_group(&conn, vec![job(6, 60, true, &tx)], &after, None);
+    assert_eq!(rows(&conn), vec![1, 3, 6, 10, 30, 60]);
+}
+
+/// A job alone in its group runs without a savepoint: when it fails
+/// after writing, the transaction is rolled back (its row is gone, the
+/// after-commit callback does not run), it is told "committed" (its
+/// own error is its answer), and the next group starts clean.
+#[test]
+fn a_lone_failing_job_leaves_nothing() {
+    let conn = Connection::open_in_memory().expect("db");
+    conn.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")
+        .expect("table");
+    let commits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen_commits = std::sync::Arc::clone(&commits);
+    let after: AfterCommit = std::sync::Arc::new(move |_, _, _| {
+        seen_commits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    run_group(&conn, vec![job(1, 10, false, &tx)], &after, None);
+    assert_eq!(rows(&conn), Vec::<i64>::new());
+    assert!(conn.is_autocommit(), "the transaction is closed");
+    assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![(1, true)]);
+    run_group(&conn, vec![job(2, 20, true, &tx)], &after, None);
+    assert_eq!(rows(&conn), vec![2, 20]);
+    assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![(2, true)]);
+}
