@@ -8,7 +8,8 @@ round: a fresh server, seeded like bench/run.py (`--records`), then for each
 scenario a 1 s warm-up and a measured `wrk -t2 -c32` run, with the server's
 utime and stime (/proc/PID/stat, all threads) read around it. At the end of
 each server's run it prints VmHWM and the resident size of every mapping of
-a `.db` file (`--smaps`): a memory-mapped database page counts in RSS once
+a `.db` file (`--smaps`; also right after seeding, 100 users and 5 s at rest,
+as `bench/run` takes its "RSS after seeding"): a memory-mapped database page counts in RSS once
 per connection that mapped it (docs/performance.md, "Session 13").
 
     bench/cpu_ab.py --bin /tmp/before --bin target/release/cairn \
@@ -23,8 +24,10 @@ import argparse
 import json
 import os
 import re
+import time
 from pathlib import Path
 
+import costs  # bench/costs.py
 import run  # bench/run.py
 
 TCK = os.sysconf("SC_CLK_TCK")
@@ -72,6 +75,14 @@ def main() -> int:
                 server.start()
                 ctx = run.Ctx(server=server, token=run.superuser_token(server), args=ns)
                 run.seed(ctx)
+                if args.smaps:
+                    # As bench/run measures it: 100 users at cost 4, then at rest.
+                    costs.time_users(ctx.client(), run.USER_PASSWORD)
+                    time.sleep(costs.SETTLE_SECONDS)
+                    print(json.dumps({"bin": binary, "after_seeding_VmRSS_kib":
+                                      server.memory().get("VmRSS"),
+                                      "db_mappings_kib": db_mappings(server.proc.pid)}),
+                          flush=True)
                 for name in names:
                     sc = by_name[name]
                     extra = (sc.setup(ctx) if sc.setup else {}) or {}

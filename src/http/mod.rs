@@ -15,6 +15,7 @@ pub mod files;
 pub mod identity;
 pub mod logs;
 pub mod metrics;
+pub mod multipart;
 pub mod paths;
 pub mod ratelimit;
 pub mod realtime;

@@ -1,4 +1,5 @@
-//! Record bodies that may carry files: multipart parsed with multer, file
+//! Record bodies that may carry files: multipart read with
+//! [`super::multipart`] (file data as slices of the connection's chunks), file
 //! parts held in memory up to 1 MiB per request and streamed to temp files
 //! past it (bounded memory whatever their size), text parts and
 //! `@jsonPayload` merged into the body map. Other content types
@@ -18,6 +19,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::error::ApiError;
 use super::extract::{MAX_BODY, RecordBody};
+use super::multipart::{self, Multipart};
 use crate::app::App;
 use crate::schema::FieldKind;
 use crate::service::files::tus::Claims;
@@ -57,6 +59,13 @@ fn too_large() -> ApiError {
     ApiError::too_large()
 }
 
+fn refused(e: multipart::Error) -> ApiError {
+    match e {
+        multipart::Error::TooLarge => too_large(),
+        multipart::Error::Malformed => ApiError::bad_request(),
+    }
+}
+
 /// How much of an oversized body is read and dropped before the 413.
 const DRAIN_MAX: u64 = 128 << 20;
 
@@ -85,15 +94,19 @@ async fn refuse_declared(body: axum::body::Body, declared: u64, limit: u64) -> A
 /// Streams one file part into memory while it fits in what is left of
 /// the request's [`files::upload::MEMORY_PER_REQUEST`] (`mem_left`, reduced
 /// by what this part keeps), else into a temp file, sniffing its first
-/// bytes. Held parts keep the chunks multer hands out (slices of its
-/// buffer), so their bytes are not copied again before they are stored.
-async fn spool(
+/// bytes. Held parts keep the chunks the reader hands out (slices of what
+/// the connection read), so their bytes are not copied before they are
+/// stored.
+async fn spool<S>(
     app: &App,
     key: String,
     original: String,
-    mut field: multer::Field<'static>,
+    mp: &mut Multipart<S>,
     mem_left: &mut usize,
-) -> Result<Upload, ApiError> {
+) -> Result<Upload, ApiError>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, axum::Error>> + Unpin,
+{
     // The Upload owns its temp file once there is one (removed on drop,
     // even half written).
     let mut up = Upload {
@@ -107,15 +120,8 @@ async fn spool(
     let mut held: Vec<bytes::Bytes> = Vec::new();
     let mut file: Option<tokio::fs::File> = None;
     loop {
-        let chunk = match field.chunk().await {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(
-                multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. },
-            ) => {
-                return Err(too_large());
-            }
-            Err(_) => return Err(ApiError::bad_request()),
+        let Some(chunk) = mp.chunk().await.map_err(refused)? else {
+            break;
         };
         up.size += chunk.len() as u64;
         match file.as_mut() {
@@ -211,31 +217,26 @@ impl FromRequest<Arc<App>> for RecordForm {
         if let Some(n) = declared.filter(|&n| n > limit) {
             return Err(refuse_declared(req.into_body(), n, limit).await);
         }
-        let constraints =
-            multer::Constraints::new().size_limit(multer::SizeLimit::new().whole_stream(limit));
         let stream = req.into_body().into_data_stream();
-        let mut mp = multer::Multipart::with_constraints(stream, boundary, constraints);
+        let mut mp = Multipart::new(stream, &boundary, limit).ok_or_else(ApiError::bad_request)?;
         let mut body = Map::new();
         let mut uploads = Vec::new();
         let mut text_total = 0usize;
         let mut mem_left = files::upload::MEMORY_PER_REQUEST;
         loop {
-            let field = match mp.next_field().await {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(multer::Error::StreamSizeExceeded { .. }) => return Err(too_large()),
-                Err(_) => return Err(ApiError::bad_request()),
+            let Some(part) = mp.next_part().await.map_err(refused)? else {
+                break;
             };
-            let key = field.name().unwrap_or_default().to_owned();
-            if let Some(original) = field.file_name().map(str::to_owned) {
-                uploads.push(spool(app, key, original, field, &mut mem_left).await?);
+            let key = part.name.unwrap_or_default();
+            if let Some(original) = part.file_name {
+                uploads.push(spool(app, key, original, &mut mp, &mut mem_left).await?);
                 continue;
             }
-            let text = field.text().await.map_err(|_| too_large())?;
+            let text = mp
+                .text(MAX_BODY.saturating_sub(text_total))
+                .await
+                .map_err(|_| too_large())?;
             text_total += text.len();
-            if text_total > MAX_BODY {
-                return Err(too_large());
-            }
             super::body::push_value(&mut body, key, Value::String(text));
         }
         // Several `@jsonPayload` parts merge in order, as in every other body.

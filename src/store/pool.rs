@@ -39,12 +39,17 @@ pub fn configure(conn: &Connection, writer: bool) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    // Reads come from the memory map; the writer's cache keeps the pages it
-    // wrote, which after a bulk import was a whole table (16 MB of heap
+    // Readers read through a memory map; the writer's cache keeps the pages
+    // it wrote, which after a bulk import was a whole table (16 MB of heap
     // that never went away). 4 MB holds a write burst's hot pages.
     let cache = if writer { "-4000" } else { "-16000" };
     conn.pragma_update(None, "cache_size", cache)?;
-    conn.pragma_update(None, "mmap_size", "268435456")?;
+    // The writer reads only the pages it is about to change, through its
+    // cache: with a map, every page a bulk write walked stayed resident
+    // (counted in RSS once per connection that mapped it) for as long as
+    // the server ran (docs/performance.md, "Session 14").
+    let mmap = if writer { "0" } else { "268435456" };
+    conn.pragma_update(None, "mmap_size", mmap)?;
     if writer {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -459,7 +464,7 @@ fn run_group(
     let started = std::time::Instant::now();
     let jobs = batch.len();
     let mut dones = Vec::with_capacity(batch.len());
-    if let Err(e) = conn.batch(conn.dialect().begin_write()) {
+    if let Err(e) = control(conn, conn.dialect().begin_write()) {
         let msg = e.to_string();
         for job in batch {
             // Run nothing; tell everyone the transaction could not start.
@@ -522,7 +527,7 @@ fn run_group(
             true => super::cluster::bump(conn, super::cluster::Cached::Schema),
             false => Ok(()),
         })
-        .and_then(|()| conn.batch("COMMIT"));
+        .and_then(|()| control(conn, "COMMIT"));
     tracing::trace!(jobs, ?ran, total = ?started.elapsed(), "group commit");
     let result = match commit {
         Ok(()) => {
@@ -541,6 +546,16 @@ fn run_group(
             Err(_) => Err(StoreError::CommitFailed),
         };
         (d.deliver)(r);
+    }
+}
+
+/// Runs a transaction's `BEGIN` or `COMMIT`: on SQLite as a cached
+/// statement (`batch` prepared it anew for every group, ~2 % of a lone
+/// create's instructions).
+fn control(conn: &super::Conn, sql: &str) -> Result<(), StoreError> {
+    match conn.sqlite() {
+        Some(_) => conn.exec(sql, &[]).map(|_| ()),
+        None => conn.batch(sql),
     }
 }
 

@@ -113,14 +113,19 @@ pub fn sniff(head: &[u8]) -> String {
         return "application/octet-stream".into();
     }
     let t = text.trim_start_matches('\u{feff}').trim_start();
-    let lower: String = t.chars().take(256).collect::<String>().to_ascii_lowercase();
-    if lower.starts_with("<svg") || (lower.starts_with("<?xml") && t.contains("<svg")) {
+    // Prefixes compared ignoring ASCII case, without a lowered copy.
+    let starts = |p: &str| {
+        t.as_bytes()
+            .get(..p.len())
+            .is_some_and(|h| h.eq_ignore_ascii_case(p.as_bytes()))
+    };
+    if starts("<svg") || (starts("<?xml") && t.contains("<svg")) {
         return "image/svg+xml".into();
     }
-    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+    if starts("<!doctype html") || starts("<html") {
         return "text/html; charset=utf-8".into();
     }
-    if lower.starts_with("<?xml") {
+    if starts("<?xml") {
         return "text/xml; charset=utf-8".into();
     }
     if (t.starts_with('{') || t.starts_with('['))
