@@ -370,10 +370,31 @@ class __RequestEvent {
   notFoundError(message, data) { return new NotFoundError(message, data); }
   forbiddenError(message, data) { return new ForbiddenError(message, data); }
   unauthorizedError(message, data) { return new UnauthorizedError(message, data); }
-  findUploadedFiles() { __unsupported("e.findUploadedFiles"); }
+  // The request's new uploads under form key `key` (hooks/uploads.rs), as
+  // PocketBase's filesystem.File values; Go's errors when there are none.
+  // Only a REST create or update sets `files` (null when not multipart).
+  findUploadedFiles(key) {
+    const files = this.__ev.files;
+    if (files === undefined) __unsupported("e.findUploadedFiles outside onRecordCreateRequest and onRecordUpdateRequest");
+    if (!files) throw new Error("request Content-Type isn't multipart/form-data");
+    const out = [];
+    for (let i = 0; i < files.length; i++) if (files[i].key === String(key)) out.push(new __File(files[i], i));
+    if (!out.length) throw new Error("http: no such file");
+    return out;
+  }
   next() {}
 }
 function __requestEvent(ev) { return new __RequestEvent(ev); }
+// filesystem.File: `reader.open()` gives what toString(reader, max) and
+// toBytes(reader) read (the host's `upload.read`); close() is a no-op.
+class __File {
+  constructor(f, i) {
+    this.name = f.name;
+    this.originalName = f.originalName;
+    this.size = f.size;
+    this.reader = { open: () => ({ __upload: i, close() {}, read() { __unsupported("reader.read"); } }) };
+  }
+}
 
 // Runs `list` (functions of e) as a chain: each calls e.next() to go on.
 // `e.next` is put back as it was once the chain has run: the closure and
