@@ -424,6 +424,30 @@ function __errorResponse(err) {
   return { status: 400, type: "application/json", body: JSON.stringify({ data: {}, message: "Something went wrong while processing your request.", status: 400 }), log: String(err && err.stack ? err + "\n" + err.stack : err) };
 }
 
+// Shape ladders. QuickJS finds an object's next shape (its properties
+// after one more is added) only among shapes alive now, and frees a shape
+// with its last object; so when a request's objects were freed, the next
+// request built every shape again, property by property (issue 15's
+// benchmark: ~29 new shapes a request, ~10k instructions), even the
+// intermediate ones of an object literal. One object for each prefix of
+// the objects every route call makes, in the order it adds their
+// properties, kept for the engine's life, keeps those shapes alive.
+const __shapeLadders = [];
+function __ladder(proto, keys) {
+  let o = Object.create(proto);
+  for (const k of keys) {
+    o = Object.assign(Object.create(proto), o);
+    o[k] = null;
+    __shapeLadders.push(o);
+  }
+}
+__ladder(Object.prototype, ["method", "path", "rawQuery", "params", "headerText", "body", "ip", "authText", "__h", "__q"]);
+__ladder(__RequestEvent.prototype, ["__ev", "next", "__request", "__res", "headers"]);
+__ladder(__RequestEvent.prototype, ["__ev", "next", "__res"]);
+__ladder(__Request.prototype, ["__ev", "__url"]);
+__ladder(Object.prototype, ["status", "type", "body", "headers"]);
+__ladder(Object.prototype, ["status", "type", "body", "log", "headers"]);
+__ladder(Record.prototype, ["__collection", "__data", "__original", "__persisted", "__hidden"]);
 // A route call from the host (bridge.rs): `idx` in the route table and the
 // request's parts; returns {status, type, body, headers, log}.
 function __runRoute(idx, method, path, rawQuery, params, headerText, body, ip, authText, schema) {
