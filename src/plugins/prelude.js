@@ -94,14 +94,16 @@ function unmarshal(data, dst) {
   __merge(dst, data);
   return dst;
 }
-function toString(v) {
+function toString(v, max) {
   if (v === null || v === undefined) return "";
   if (typeof v === "string") return v;
+  if (v.__upload !== undefined) return __call("upload.read", { i: v.__upload, max: max || 0 });
   if (Array.isArray(v) && v.every((x) => typeof x === "number")) return String.fromCharCode.apply(null, v);
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
-function toBytes(v) {
+function toBytes(v, max) {
+  if (v && v.__upload !== undefined) return __call("upload.read", { i: v.__upload, max: max || 0, bytes: true });
   const s = toString(v);
   const out = [];
   for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i) & 255);

@@ -149,7 +149,13 @@ pub async fn run(
     let state = Arc::new(Mutex::new(State::default()));
     let terminal = terminal(app, actor, &req, requests, &planned, stored, &state);
     let out = hooks
-        .call_with(generation, "__runBatchTx", arg, Some(terminal))
+        .call_with(
+            generation,
+            "__runBatchTx",
+            arg,
+            Some(terminal),
+            Default::default(),
+        )
         .await;
     let State { kept, done, error } = std::mem::take(&mut *state.lock().map_err(|_| poisoned())?);
     let kept: Vec<batch::Kept> = kept.into_iter().flatten().collect();

@@ -85,7 +85,13 @@ pub async fn write(
     let slot: Arc<Mutex<Option<Result<Value, Error>>>> = Arc::default();
     let terminal = terminal(app, old, delete, &slot);
     let out = hooks
-        .call_with(hooks.current(), "__runCollectionHooks", arg, Some(terminal))
+        .call_with(
+            hooks.current(),
+            "__runCollectionHooks",
+            arg,
+            Some(terminal),
+            Default::default(),
+        )
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "collection hook failed");

@@ -370,10 +370,31 @@ class __RequestEvent {
   notFoundError(message, data) { return new NotFoundError(message, data); }
   forbiddenError(message, data) { return new ForbiddenError(message, data); }
   unauthorizedError(message, data) { return new UnauthorizedError(message, data); }
-  findUploadedFiles() { __unsupported("e.findUploadedFiles"); }
+  // The request's new uploads under form key `key` (hooks/uploads.rs), as
+  // PocketBase's filesystem.File values; Go's errors when there are none.
+  // Only a REST create or update sets `files` (null when not multipart).
+  findUploadedFiles(key) {
+    const files = this.__ev.files;
+    if (files === undefined) __unsupported("e.findUploadedFiles outside onRecordCreateRequest and onRecordUpdateRequest");
+    if (!files) throw new Error("request Content-Type isn't multipart/form-data");
+    const out = [];
+    for (let i = 0; i < files.length; i++) if (files[i].key === String(key)) out.push(new __File(files[i], i));
+    if (!out.length) throw new Error("http: no such file");
+    return out;
+  }
   next() {}
 }
 function __requestEvent(ev) { return new __RequestEvent(ev); }
+// filesystem.File: `reader.open()` gives what toString(reader, max) and
+// toBytes(reader) read (the host's `upload.read`); close() is a no-op.
+class __File {
+  constructor(f, i) {
+    this.name = f.name;
+    this.originalName = f.originalName;
+    this.size = f.size;
+    this.reader = { open: () => ({ __upload: i, close() {}, read() { __unsupported("reader.read"); } }) };
+  }
+}
 
 // Runs `list` (functions of e) as a chain: each calls e.next() to go on.
 // `e.next` is put back as it was once the chain has run: the closure and
@@ -403,6 +424,30 @@ function __errorResponse(err) {
   return { status: 400, type: "application/json", body: JSON.stringify({ data: {}, message: "Something went wrong while processing your request.", status: 400 }), log: String(err && err.stack ? err + "\n" + err.stack : err) };
 }
 
+// Shape ladders. QuickJS finds an object's next shape (its properties
+// after one more is added) only among shapes alive now, and frees a shape
+// with its last object; so when a request's objects were freed, the next
+// request built every shape again, property by property (issue 15's
+// benchmark: ~29 new shapes a request, ~10k instructions), even the
+// intermediate ones of an object literal. One object for each prefix of
+// the objects every route call makes, in the order it adds their
+// properties, kept for the engine's life, keeps those shapes alive.
+const __shapeLadders = [];
+function __ladder(proto, keys) {
+  let o = Object.create(proto);
+  for (const k of keys) {
+    o = Object.assign(Object.create(proto), o);
+    o[k] = null;
+    __shapeLadders.push(o);
+  }
+}
+__ladder(Object.prototype, ["method", "path", "rawQuery", "params", "headerText", "body", "ip", "authText", "__h", "__q"]);
+__ladder(__RequestEvent.prototype, ["__ev", "next", "__request", "__res", "headers"]);
+__ladder(__RequestEvent.prototype, ["__ev", "next", "__res"]);
+__ladder(__Request.prototype, ["__ev", "__url"]);
+__ladder(Object.prototype, ["status", "type", "body", "headers"]);
+__ladder(Object.prototype, ["status", "type", "body", "log", "headers"]);
+__ladder(Record.prototype, ["__collection", "__data", "__original", "__persisted", "__hidden"]);
 // A route call from the host (bridge.rs): `idx` in the route table and the
 // request's parts; returns {status, type, body, headers, log}.
 function __runRoute(idx, method, path, rawQuery, params, headerText, body, ip, authText, schema) {

@@ -21,6 +21,7 @@ pub mod request;
 pub mod routes;
 pub mod store_host;
 pub mod tx;
+pub mod uploads;
 mod watch;
 pub mod write;
 
@@ -130,22 +131,26 @@ impl Hooks {
         func: &'static str,
         arg: String,
     ) -> Result<Value, crate::plugins::runtime::JsError> {
-        self.call_with(generation, func, arg, None).await
+        self.call_with(generation, func, arg, None, uploads::Held::default())
+            .await
     }
 
     /// Like `call`, for a hook chain that ends with the REST write
-    /// `terminal` (run inside the write transaction, see `tx`).
+    /// `terminal` (run inside the write transaction, see `tx`), with the
+    /// request's uploads readable (`uploads`).
     pub async fn call_with(
         &self,
         generation: Arc<Generation>,
         func: &'static str,
         arg: String,
         terminal: Option<tx::Terminal>,
+        files: uploads::Held,
     ) -> Result<Value, crate::plugins::runtime::JsError> {
         let call = Call {
             func,
             arg,
             terminal,
+            files,
         };
         self.pool.run(generation, call).await
     }

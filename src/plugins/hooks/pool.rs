@@ -17,6 +17,8 @@ pub struct Call {
     pub arg: String,
     /// The REST write the call's hook chain ends with (`tx`).
     pub terminal: Option<super::tx::Terminal>,
+    /// The request's uploads `e.findUploadedFiles` may read.
+    pub files: super::uploads::Held,
 }
 
 /// Work for an engine (or the error that kept one from starting); answers
@@ -61,10 +63,14 @@ impl Pool {
             func,
             arg,
             terminal,
+            files,
         } = call;
         self.run_with(generation, move |e| {
             super::tx::set_terminal(terminal);
-            e.call(func, &arg)
+            super::uploads::install(files);
+            let out = e.call(func, &arg);
+            super::uploads::clear();
+            out
         })
         .await
     }

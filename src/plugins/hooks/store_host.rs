@@ -18,6 +18,9 @@ pub fn host(app: Weak<App>, rt: tokio::runtime::Handle) -> Host {
         if let Some(r) = crate::plugins::ops::common(op, &args) {
             return r;
         }
+        if op == "upload.read" {
+            return super::uploads::read(&args);
+        }
         let app = app
             .upgrade()
             .ok_or_else(|| HostError::new(503, "the app is shutting down"))?;

@@ -63,11 +63,19 @@ pub async fn write(
             .await
             .map(Outcome::Done);
     };
-    let (stored, arg) = chain_arg(app, c, action, &w.actor, id, &input)?;
+    let (stored, mut arg) = chain_arg(app, c, action, &w.actor, id, &input)?;
+    let (described, files) = super::uploads::describe(&w.req, &uploads);
+    arg["event"]["files"] = described;
     let slot: Slot = Arc::default();
     let terminal = terminal(w.clone(), input, stored, uploads, &slot);
     let out = hooks
-        .call_with(generation, "__runRecordTx", arg.to_string(), Some(terminal))
+        .call_with(
+            generation,
+            "__runRecordTx",
+            arg.to_string(),
+            Some(terminal),
+            files,
+        )
         .await;
     let written = slot.lock().ok().and_then(|mut s| s.take());
     let committed = matches!(&out, Ok(v) if v["ok"] == true);
