@@ -3,48 +3,19 @@
 //  - weight: "a whole page weighs under 200 KB compressed", as a browser
 //    loads it: the HTML and every stylesheet, script and image it fetches,
 //    each gzipped (level 6);
-//  - accessibility and layout: no serious or critical axe-core violation in
-//    the light and the dark theme, and no sideways scroll at 375 px.
-// A page added to the navigation is checked without touching this file.
+//  - layout: no sideways scroll at 375 px;
+//  - accessibility: no serious or critical axe-core violation in the light
+//    (dashboard_pages_axe_light) and the dark theme (dashboard_pages_axe_dark).
+// A page added to the navigation is checked without touching these files.
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
-import { cairnOnly, IS_POCKETBASE, useServer } from './harness.mjs';
-import { useBrowser, newPage, signIn, signedInPage, axeViolations, test } from './dashboard_fixtures.mjs';
-import { png } from './dashboard_data.mjs';
+import { useBrowser, newPage, signIn, signedInPage, test } from './dashboard_fixtures.mjs';
 import { crawl } from './dashboard_crawl.mjs';
-import { webhookEnv, startReceiver, waitFor, newCollection, createEndpoint, createRecord, deliveries } from './webhook_fixtures.mjs';
+import { pagesServer, reached, skip } from './dashboard_pages_fixtures.mjs';
 
 const BUDGET = 200 * 1024;
-/** Shapes every crawl must reach (the webhooks pages among them). */
-const MUST = ['/_/webhooks?', '/_/webhooks/new?', '/_/webhooks/:id?', '/_/webhooks/:id/edit?', '/_/collections/wt_files/records/:id?', '/_/sql?', '/_/backups?'];
-
-webhookEnv();
-// Something on every kind of page: a full records page, a file, a webhook
-// endpoint with deliveries, a backup, log lines.
-const srv = useServer(async (s) => {
-  const rx = await startReceiver(() => ({ body: 'ok '.repeat(100) }));
-  try {
-    const col = await newCollection(s, 'wt');
-    const ep = await createEndpoint(s, { name: 'weighed', url: rx.url(), collection: col });
-    for (let i = 0; i < 45; i++) await createRecord(s, col, { title: `record ${i} `.repeat(8), status: 'open' });
-    await waitFor(async () => (await deliveries(s, { webhook: ep.id, state: 'succeeded' })).length >= 45, 20_000, 'deliveries');
-  } finally {
-    await rx.close();
-  }
-  await s.pb.collections.create({ name: 'wt_files', type: 'base', fields: [{ name: 'pic', type: 'file', maxSelect: 3 }] });
-  const form = new FormData();
-  form.append('pic', new Blob([png(64)], { type: 'image/png' }), 'a.png');
-  await s.pb.collection('wt_files').create(form);
-  await s.su('POST', '/api/backups', { body: { name: 'weighed.zip' } });
-});
+const srv = pagesServer();
 const b = useBrowser();
-const skip = IS_POCKETBASE ? cairnOnly : false;
-
-function reached(seen) {
-  const shapes = [...seen.keys()];
-  for (const must of MUST) assert.ok(shapes.includes(must), `${must} was reached (reached: ${shapes.join(' ')})`);
-  assert.ok(seen.size >= 20, `only ${seen.size} pages found`);
-}
 
 /** Loads `url` and sums the gzipped size of everything the page fetched. */
 async function weigh(page, url) {
@@ -79,25 +50,6 @@ test('every dashboard page from the navigation weighs under 200 KB compressed', 
   t.diagnostic(`${seen.size} pages weighed; heaviest: ${heaviest.map((w) => `${new URL(w.url).pathname} ${w.total} B`).join(', ')}`);
   reached(seen);
 });
-
-for (const colorScheme of ['light', 'dark']) {
-  test(`every dashboard page from the navigation is axe-clean (${colorScheme})`, b, async (t) => {
-    if (skip) return;
-    // axe is injected as an inline script: this context bypasses the CSP.
-    const page = await newPage(b, srv, { colorScheme, bypassCSP: true });
-    await signIn(page);
-    const bad = [];
-    const seen = await crawl(page, async (url) => {
-      await page.goto(url);
-      const v = await axeViolations(page);
-      if (v.length) bad.push({ url, v });
-      return url;
-    });
-    assert.deepEqual(bad, [], `axe serious/critical violations (${colorScheme}): ${JSON.stringify(bad, null, 2)}`);
-    t.diagnostic(`${seen.size} pages scanned`);
-    reached(seen);
-  });
-}
 
 test('no dashboard page from the navigation scrolls sideways at 375 px', b, async () => {
   if (skip) return;

@@ -160,7 +160,7 @@ test('Cairn: a hook spinning inside the transaction is stopped at its budget, ro
 test('Cairn: a hook busy before e.next() holds no transaction: other writes finish first', { skip: cairnOnly }, async () => {
   let spinnerDone = false;
   const spin = create('spin-before').then((r) => { spinnerDone = true; return r; });
-  await sleep(150);
+  await sleep(100);
   await srv.pb.collection('tx_log').create({ msg: 'during-spin-before' });
   assert.equal(spinnerDone, false, 'the other write waited for the hook');
   assert.equal((await spin).status, 200);

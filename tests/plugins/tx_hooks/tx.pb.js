@@ -24,7 +24,7 @@ onRecordCreate((e) => {
     l.set("msg", msg);
     $app.save(l);
   };
-  if (t === "spin-before") { const end = Date.now() + 800; while (Date.now() < end) { /* busy */ } }
+  if (t === "spin-before") { const end = Date.now() + 1100; while (Date.now() < end) { /* busy */ } }
   if (t === "log-before-undo") log("before:" + t);
   e.next();
   s.set("model.afterRan:" + t, s.has("after:" + t));
