@@ -31,6 +31,7 @@ import copy
 import dataclasses
 import http.client
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -155,12 +156,14 @@ def scenario(sc: run.Scenario, ctx: run.Ctx, nodes: list[run.Server], cluster: C
     }
 
 
-def feed_lag(first: run.Server, last: run.Server, token: str, rate: int, seconds: float) -> dict:
-    """Creates through `last` at `rate`/s; a subscriber of `first` times each event's
-    arrival after the create's reply."""
-    acked: dict[str, float] = {}
+def subscriber(host: str, port: int, token: str, pipe: Any) -> None:
+    """A subscriber to `posts` on one node, in a process of its own (so that the
+    writers' threads cannot hold its arrival times back behind Python's global
+    lock): says "ready" once subscribed, stamps each event's arrival with the
+    machine-wide monotonic clock, and after "done" waits up to 10 s for the
+    `n` events it is told of before sending the stamps back."""
     arrived: dict[str, float] = {}
-    conn = http.client.HTTPConnection(first.host, first.port, timeout=30)
+    conn = http.client.HTTPConnection(host, port, timeout=60)
     conn.request("GET", "/api/realtime", headers={"Accept": "text/event-stream"})
     stream = conn.getresponse()
     client_id = ""
@@ -168,15 +171,8 @@ def feed_lag(first: run.Server, last: run.Server, token: str, rate: int, seconds
         line = stream.readline().decode()
         if line.startswith("id:"):
             client_id = line[3:].strip()
-    sub = run.Client(first.host, first.port, token)
-    sub.ok("POST", "/api/realtime", {"clientId": client_id, "subscriptions": ["posts"]})
+    run.Client(host, port, token).ok("POST", "/api/realtime", {"clientId": client_id, "subscriptions": ["posts"]})
     done = threading.Event()
-
-    def read() -> None:
-        try:
-            lines()
-        except (OSError, AttributeError, ValueError):
-            pass  # the stream was closed under the reader
 
     def lines() -> None:
         while not done.is_set():
@@ -188,9 +184,35 @@ def feed_lag(first: run.Server, last: run.Server, token: str, rate: int, seconds
                     title = json.loads(line[5:])["record"]["title"]
                 except (ValueError, KeyError, TypeError):
                     continue
-                arrived.setdefault(title, time.perf_counter())
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+                arrived.setdefault(title, time.monotonic())
+
+    def read() -> None:
+        try:
+            lines()
+        except (OSError, AttributeError, ValueError):
+            pass  # the stream was closed under the reader
+    threading.Thread(target=read, daemon=True).start()
+    pipe.send("ready")
+    n = pipe.recv()
+    deadline = time.monotonic() + 10
+    while len(arrived) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done.set()
+    pipe.send(dict(arrived))
+    conn.close()
+
+
+def feed_lag(first: run.Server, last: run.Server, token: str, rate: int, seconds: float) -> dict:
+    """Creates through `last` at `rate`/s; a subscriber of `first` (another
+    process) times each event's arrival after the create's reply."""
+    acked: dict[str, float] = {}
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe()
+    child = ctx.Process(target=subscriber, args=(first.host, first.port, token, there), daemon=True)
+    child.start()
+    if not here.poll(30) or here.recv() != "ready":
+        child.kill()
+        raise RuntimeError("the feed-lag subscriber did not subscribe within 30 s")
     n = int(rate * seconds)
     lock = threading.Lock()
 
@@ -204,7 +226,7 @@ def feed_lag(first: run.Server, last: run.Server, token: str, rate: int, seconds
             title = f"lag-{i}"
             client.ok("POST", "/api/collections/posts/records", {"title": title, "body": "x"})
             with lock:
-                acked[title] = time.perf_counter()
+                acked[title] = time.monotonic()
     workers = max(1, min(16, rate // 100))
     t0 = time.perf_counter()
     threads = [threading.Thread(target=write, args=(w, workers)) for w in range(workers)]
@@ -213,11 +235,11 @@ def feed_lag(first: run.Server, last: run.Server, token: str, rate: int, seconds
     for t in threads:
         t.join()
     achieved = n / (time.perf_counter() - t0)
-    deadline = time.perf_counter() + 10
-    while len(arrived) < n and time.perf_counter() < deadline:
-        time.sleep(0.05)
-    done.set()
-    conn.close()
+    here.send(n)
+    arrived = here.recv() if here.poll(60) else {}
+    child.join(5)
+    if child.is_alive():
+        child.kill()
     # An event can arrive before its reply does: that lag counts as 0.
     lags = sorted(max(0.0, arrived[t] - acked[t]) * 1000 for t in acked if t in arrived)
 
