@@ -49,7 +49,8 @@ describe('metrics', { skip: cairnOnly }, () => {
     assert.ok(sample(after, 'cairn_http_requests', 'cairn_http_requests_total', { route: '/api/collections/{collection}/records', status: '404' }) >= 1);
     assert.ok(sample(after, 'cairn_writer_group_commit_jobs', 'cairn_writer_group_commit_jobs_count') > commits0);
     assert.equal(sample(after, 'cairn_backups_succeeded', 'cairn_backups_succeeded_total'), backups0 + 1);
-    assert.ok(sample(after, 'cairn_request_logs_written', 'cairn_request_logs_written_total') > 0);
+    // The log writer gathers rows for up to a second before it writes them.
+    await waitFor(async () => sample(await scrape(), 'cairn_request_logs_written', 'cairn_request_logs_written_total') > 0, 10_000, 'request logs written');
   });
 
   test('realtime queued events: a subscriber that stops reading shows a backlog, which drains', async () => {
