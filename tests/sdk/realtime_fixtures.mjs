@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { EventSource } from 'eventsource';
+import { ON_POSTGRES } from './harness.mjs';
 
 // the SDK's realtime service needs a global EventSource (Node 20 has none)
 globalThis.EventSource ??= EventSource;
@@ -14,7 +15,15 @@ globalThis.EventSource ??= EventSource;
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Poll `predicate` every 10 ms; throws after `ms`. Returns the predicate's (truthy) value. */
-export async function waitFor(predicate, ms = 5000, what = 'condition') {
+/**
+ * How long to wait for an event by default. On PostgreSQL the test files share
+ * one cluster, and a transaction left open in another file's database holds
+ * every feed back until it ends (the horizon is cluster-wide: docs/scaling.md),
+ * so events can take seconds to come while other files run.
+ */
+export const EVENT_WAIT_MS = ON_POSTGRES ? 20_000 : 5000;
+
+export async function waitFor(predicate, ms = EVENT_WAIT_MS, what = 'condition') {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await predicate();
@@ -130,7 +139,7 @@ export const sorted = (events, field = 'title') => summary(events, field).sort()
 
 /** Assert that `list` holds exactly `n` entries after a short grace period (no late extras). */
 export async function settleCount(list, n, what, ms = 300) {
-  await waitFor(() => list.length >= n, 5000, `${n} ${what}`);
+  await waitFor(() => list.length >= n, EVENT_WAIT_MS, `${n} ${what}`);
   await sleep(ms);
   assert.equal(list.length, n, `${what}: ${JSON.stringify(list).slice(0, 2000)}`);
 }

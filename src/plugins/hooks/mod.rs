@@ -25,7 +25,7 @@ pub mod uploads;
 mod watch;
 pub mod write;
 
-pub use watch::snapshot;
+pub use watch::{any_empty, settle, snapshot};
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;

@@ -398,7 +398,11 @@ fn watch(plugins: Weak<Plugins>) {
                 let Some(p) = plugins.upgrade() else { return };
                 let now = stamp(&dir);
                 if now != last {
-                    last = now;
+                    last = crate::plugins::hooks::settle(
+                        now,
+                        || stamp(&dir),
+                        |(files, _)| crate::plugins::hooks::any_empty(files),
+                    );
                     tracing::info!("plugins changed; reloading");
                     p.reload();
                 }
