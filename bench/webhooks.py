@@ -49,6 +49,7 @@ import run as base  # noqa: E402
 from realtime import HttpConn  # noqa: E402
 
 DISPATCHER = "cairn-webhooks"  # the dispatcher thread's name (src/service/webhooks/dispatch.rs)
+WRITER = "cairn-writer"  # the store's writer thread (src/store/pool.rs): creates and the dispatcher's write jobs
 TITLE_RE = re.compile(rb'"title":"lat-(\d+)"')
 POSTS = {
     "name": "posts", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
@@ -291,9 +292,10 @@ def main() -> int:
         pid = server.proc.pid
 
         def measured(run_wrk) -> dict:
-            cpu0 = costs.cpu_seconds(pid)
+            cpu0, w0 = costs.cpu_seconds(pid), thread_cpu(pid, WRITER)
             res = run_wrk()
             res["cpu_us"] = costs.per_request(cpu0, costs.cpu_seconds(pid), res["requests"])
+            res["writer_cpu_us"] = (thread_cpu(pid, WRITER) - w0) / res["requests"] * 1e6
             return res
 
         def drained(ep_id: str) -> float:
@@ -320,6 +322,7 @@ def main() -> int:
             ep = admin.ok("POST", "/api/webhooks", hook_body)
             rx.reset()
             cpu0, disp0, rx0 = costs.cpu_seconds(pid), thread_cpu(pid, DISPATCHER), costs.cpu_seconds(rx.pid)
+            w0 = thread_cpu(pid, WRITER)
             live = wrk_rps(server, script, args)
             disp_during = thread_cpu(pid, DISPATCHER) - disp0
             live["drain_s"] = drained(ep["id"])
@@ -327,6 +330,7 @@ def main() -> int:
             live["cpu_us"] = costs.per_request(cpu0, costs.cpu_seconds(pid), n)
             live["dispatcher_cpu_us"] = (thread_cpu(pid, DISPATCHER) - disp0) / n * 1e6
             live["dispatcher_cpu_us_during_load"] = disp_during / n * 1e6
+            live["writer_cpu_us"] = (thread_cpu(pid, WRITER) - w0) / n * 1e6
             live["receiver_cpu_us"] = costs.per_request(rx0, costs.cpu_seconds(rx.pid), n)
             live["received"], _ = rx.arrivals()
             admin.request("DELETE", f"/api/webhooks/{ep['id']}")
@@ -341,7 +345,8 @@ def main() -> int:
             print(f"round {r + 1}: none {none['rps']:.0f}/s {none['cpu_us']:.1f} us, outbox "
                   f"{outbox['rps']:.0f}/s {outbox['cpu_us']:.1f} us ({row['cost']:.1%}), live "
                   f"{live['rps']:.0f}/s ({row['live_cost']:.1%}) {live['cpu_us']:.1f} us, dispatcher "
-                  f"{live['dispatcher_cpu_us']:.1f} us, receiver {live['receiver_cpu_us']:.1f} us, "
+                  f"{live['dispatcher_cpu_us']:.1f} us, writer thread {none['writer_cpu_us']:.1f} -> "
+                  f"{live['writer_cpu_us']:.1f} us, receiver {live['receiver_cpu_us']:.1f} us, "
                   f"drained in {live['drain_s']:.1f} s, {live['received']} received",
                   file=sys.stderr)
         result["loadavg_end"] = os.getloadavg()
@@ -392,15 +397,16 @@ def main() -> int:
         "",
         "| round | creates/s, no endpoint | live endpoint | **cost** | paused endpoint (outbox rows only) "
         "| its cost | CPU µs/create none → paused → live (until drained) | dispatcher thread µs/delivery "
-        "(during load) | receiver µs/delivery | drained after |",
-        "|---|---:|---:|---:|---:|---:|---|---|---:|---:|",
+        "(during load) | writer thread µs/create none → live | receiver µs/delivery | drained after |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|",
     ]
     for i, r in enumerate(result["rounds"], 1):
         lv = r["live"]
         md.append(f"| {i} | {r['none']['rps']:.0f} | {lv['rps']:.0f} | {r['live_cost']:.1%} "
                   f"| {r['outbox']['rps']:.0f} | {r['cost']:.1%} | {r['none']['cpu_us']:.1f} → "
                   f"{r['outbox']['cpu_us']:.1f} → {lv['cpu_us']:.1f} | {lv['dispatcher_cpu_us']:.1f} "
-                  f"({lv['dispatcher_cpu_us_during_load']:.1f}) | {lv['receiver_cpu_us']:.1f} "
+                  f"({lv['dispatcher_cpu_us_during_load']:.1f}) | {r['none']['writer_cpu_us']:.1f} → "
+                  f"{lv['writer_cpu_us']:.1f} | {lv['receiver_cpu_us']:.1f} "
                   f"| {lv['drain_s']:.1f} s |")
     md += [
         "",
