@@ -473,3 +473,32 @@ fn list_totals_follow_every_commit() {
     assert_eq!(total(&a, 0, None), 2);
     assert_eq!(total(&b, 0, None), 3);
 }
+
+/// A table made before `_rowid` had an index gets it at the next start
+/// (the bootstrap, under its lock), once.
+#[test]
+fn older_tables_get_their_rowid_index_at_bootstrap() {
+    let Some(pg) = super::fresh_pg() else {
+        return;
+    };
+    let db: &dyn crate::store::sql::Db = &pg;
+    crate::store::bootstrap::bootstrap(db).expect("bootstrap");
+    let posts = posts();
+    crate::store::ddl::create_table(db, &posts).expect("table");
+    collections::insert(db, &posts).expect("collection row");
+    let indexes = || {
+        db.rows(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'posts' AND indexdef LIKE '%(_rowid)'",
+            &[],
+            |r| r.text(0),
+        )
+        .expect("indexes")
+    };
+    assert_eq!(indexes(), ["_cairn_pbc_posts__rowid"]);
+    db.batch("DROP INDEX \"_cairn_pbc_posts__rowid\"")
+        .expect("as before the upgrade");
+    assert!(indexes().is_empty());
+    crate::store::bootstrap::bootstrap(db).expect("bootstrap again");
+    crate::store::bootstrap::bootstrap(db).expect("and again");
+    assert_eq!(indexes(), ["_cairn_pbc_posts__rowid"]);
+}
