@@ -333,6 +333,15 @@ fn field_rule_and_expand_conditions_alike() {
     }
 }
 
+/// A fresh PostgreSQL database with the `posts` table, if one is configured.
+fn pg_with_posts() -> Option<(super::super::PgConn, crate::schema::Collection)> {
+    let pg = super::fresh_pg()?;
+    crate::store::bootstrap::bootstrap(&pg).expect("bootstrap");
+    let posts = posts();
+    crate::store::ddl::create_table(&pg, &posts).expect("table");
+    Some((pg, posts))
+}
+
 /// List pages read PostgreSQL's indexes in order instead of sorting the
 /// table: sort keys on `NOT NULL` columns, insertion order (`_rowid`), and
 /// `=` against a bound value (the form `owner = @request.auth.id` takes),
@@ -342,13 +351,10 @@ fn list_pages_read_indexes_in_order() {
     use crate::store::dialect::Dialect;
     use crate::store::record_list::order_by;
     use crate::store::records::SortKey;
-    let Some(pg) = super::fresh_pg() else {
+    let Some((pg, posts)) = pg_with_posts() else {
         return;
     };
     let db: &dyn crate::store::sql::Db = &pg;
-    crate::store::bootstrap::bootstrap(db).expect("bootstrap");
-    let posts = posts();
-    crate::store::ddl::create_table(db, &posts).expect("table");
     // Plans are judged with the table's size out of the picture: a seq
     // scan or a sort is only taken when no index can give the order.
     db.batch("SET enable_seqscan = off").expect("set");
@@ -478,13 +484,10 @@ fn list_totals_follow_every_commit() {
 /// (the bootstrap, under its lock), once.
 #[test]
 fn older_tables_get_their_rowid_index_at_bootstrap() {
-    let Some(pg) = super::fresh_pg() else {
+    let Some((pg, posts)) = pg_with_posts() else {
         return;
     };
     let db: &dyn crate::store::sql::Db = &pg;
-    crate::store::bootstrap::bootstrap(db).expect("bootstrap");
-    let posts = posts();
-    crate::store::ddl::create_table(db, &posts).expect("table");
     collections::insert(db, &posts).expect("collection row");
     let indexes = || {
         db.rows(
