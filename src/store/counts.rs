@@ -100,9 +100,12 @@ pub fn count(
     Ok(n)
 }
 
-/// The SQL of a PostgreSQL statement's stamp (see the module docs).
+/// The SQL of a PostgreSQL statement's stamp (see the module docs); NULL
+/// inside a transaction that has written: its own rows are not in the
+/// snapshot, and a savepoint rolled back changes them but not it.
 pub const STAMP: &str = "pg_current_snapshot()::text || ' ' || current_database() || ' ' \
-     || pg_postmaster_start_time()::text";
+     || pg_postmaster_start_time()::text \
+     || CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN '' END";
 
 /// PostgreSQL totals: key -> (stamp, total).
 static STAMPED: LazyLock<Mutex<HashMap<String, (String, i64)>>> =
@@ -130,10 +133,10 @@ pub fn count_stamped(
     }
     let vals: Vec<Val<'_>> = params.iter().map(Val::from).collect();
     let sql = format!("SELECT COUNT(*), {STAMP} FROM {from}");
-    let Some((n, at)) = db.row(&sql, &vals, |r| Ok((r.int(0)?, r.text(1)?)))? else {
+    let Some((n, at)) = db.row(&sql, &vals, |r| Ok((r.int(0)?, r.opt_text(1)?)))? else {
         return Ok(0);
     };
-    if let Ok(mut map) = STAMPED.lock() {
+    if let (Some(at), Ok(mut map)) = (at, STAMPED.lock()) {
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }

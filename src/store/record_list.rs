@@ -72,13 +72,18 @@ pub fn list(
             .map(|i| r.int(fields + i).map(|v| v == 1))
             .collect::<Result<Vec<bool>, StoreError>>()?;
         if stamped && stamp.is_none() {
-            stamp = Some(r.text(fields + flags.len())?);
+            stamp = Some(r.opt_text(fields + flags.len())?);
         }
         Ok((row, marks))
     })?;
     if stamped {
-        let total =
-            super::counts::count_stamped(db, cacheable, &from, &count_params, stamp.as_deref())?;
+        let total = super::counts::count_stamped(
+            db,
+            cacheable,
+            &from,
+            &count_params,
+            stamp.flatten().as_deref(),
+        )?;
         return Ok((rows, total));
     }
     Ok((rows, total))

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::{engines, posts};
 use crate::store::collections;
-use crate::store::sql::Val;
+use crate::store::sql::{Db, Val};
 
 #[test]
 fn collection_tables_and_indexes_behave_alike() {
@@ -478,6 +478,19 @@ fn list_totals_follow_every_commit() {
     assert_eq!(total(&a, 50, None), 2);
     assert_eq!(total(&a, 0, None), 2);
     assert_eq!(total(&b, 0, None), 3);
+    // Inside a transaction that wrote, totals are counted every time: a
+    // savepoint rolled back changes the rows, not the snapshot.
+    a.batch("BEGIN").expect("begin");
+    records::insert(&a, &posts, &rec("t1", 9.0)).expect("in the transaction");
+    assert_eq!(total(&a, 0, None), 3);
+    a.batch("SAVEPOINT s").expect("savepoint");
+    records::insert(&a, &posts, &rec("t2", 9.0)).expect("in the savepoint");
+    assert_eq!(total(&a, 0, None), 4);
+    a.batch("ROLLBACK TO SAVEPOINT s")
+        .expect("roll back the savepoint");
+    assert_eq!(total(&a, 0, None), 3);
+    a.batch("ROLLBACK").expect("roll back");
+    assert_eq!(total(&a, 0, None), 2);
 }
 
 /// A table made before `_rowid` had an index gets it at the next start
