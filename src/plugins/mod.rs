@@ -11,10 +11,12 @@
 //! - `automigrate`: API collection changes written as migration files.
 //! - `template`: `$template` (Go `html/template` syntax) for hooks.
 //! - `os`: `$os.readFile/readDir/stat`, confined to the app's directory.
+//! - `json_text`: `e.json`'s body written from the JavaScript value in Rust.
 
 pub mod automigrate;
 pub mod conn_host;
 pub mod hooks;
+pub mod json_text;
 pub mod migrations;
 pub mod native;
 pub mod ops;
