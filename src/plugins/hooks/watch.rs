@@ -95,6 +95,10 @@ mod tests {
             reads.get().min(3)
         };
         assert_eq!(super::settle(0, read, |_| false), 3);
-        assert_eq!(reads.get(), 4, "reads 1, 2, 3 differ from the one before; 4 agrees");
+        assert_eq!(
+            reads.get(),
+            4,
+            "reads 1, 2, 3 differ from the one before; 4 agrees"
+        );
     }
 }
