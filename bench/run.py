@@ -1364,7 +1364,7 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
         f"- Machine: {meta['nproc']} cores (`nproc`), {meta['cpu']}, {meta['mem']} RAM, "
         f"{meta['kernel']}",
         f"- Load: `{meta['wrk_cmd']}` per scenario and server, after a {meta['warmup']:g} s "
-        f"warm-up{rounds_note}; wrk and the server share the same cores, loopback only; servers run one "
+        f"warm-up{rounds_note}; {'wrk and the server on cores of their own' if 'taskset' in meta['wrk_cmd'] else 'wrk and the server share the same cores'}, loopback only; servers run one "
         f"after the other",
         f"- Data: {meta['records']} records in each of `posts` (public rules) and `owned_posts` "
         f"(listRule `owner = @request.auth.id`), each with a random `owner` among {USERS} "
@@ -1620,8 +1620,7 @@ def main() -> int:
                f"--timeout {args.timeout:g}s --latency")
     if args.pin:
         server_cpus, wrk_cpus = args.pin.split(":")
-        wrk_cmd = (f"taskset -c {wrk_cpus} {wrk_cmd}; servers under taskset -c {server_cpus} "
-                   "(wrk and the server on cores of their own)")
+        wrk_cmd = f"taskset -c {wrk_cpus} {wrk_cmd}`, servers under `taskset -c {server_cpus}"
     wrk_version = subprocess.run([args.wrk, "-v"], capture_output=True, text=True).stdout
     meta = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
