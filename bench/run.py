@@ -758,6 +758,8 @@ class Server:
         self.data_dir = self.tmp / "data"
         self.log_path = log_dir / f"{label}.log"
         self.version = ""
+        # `taskset -c` CPU list for the server (bench/run --pin), or None.
+        self.cpus: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -780,8 +782,9 @@ class Server:
         # Cairn gets port 0 and reports the port it bound.
         addr = f"127.0.0.1:{free_port()}" if self.is_pocketbase else "127.0.0.1:0"
         self.log = open(self.log_path, "w")
+        pin = ["taskset", "-c", self.cpus] if self.cpus else []
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--http", addr, "--dir", str(self.data_dir)],
+            pin + [self.binary, "serve", "--http", addr, "--dir", str(self.data_dir)],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -1125,7 +1128,8 @@ def run_wrk(ctx: Ctx, script: Path, duration: float) -> tuple[dict, str]:
     a = ctx.args
     result_path = Path(str(script) + ".json")
     result_path.unlink(missing_ok=True)
-    cmd = [a.wrk, f"-t{a.threads}", f"-c{a.connections}", f"-d{duration:g}s",
+    pin = ["taskset", "-c", a.pin.split(":")[1]] if getattr(a, "pin", None) else []
+    cmd = pin + [a.wrk, f"-t{a.threads}", f"-c{a.connections}", f"-d{duration:g}s",
            f"--timeout", f"{a.timeout:g}s", "--latency", "-s", str(script), ctx.server.base_url]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     if p.returncode != 0 or not result_path.exists():
@@ -1181,6 +1185,8 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
                  scenarios: list[Scenario], work: Path) -> dict:
     print(f"== {label}: {binary}", file=sys.stderr, flush=True)
     server = Server(label, binary, is_pb, work)
+    if args.pin:
+        server.cpus = args.pin.split(":")[0]
     out: dict[str, Any] = {"label": label, "binary": binary,
                            "stand_in_pocketbase": is_pb and label != "pocketbase",
                            "cpu_busy_before": cpu_busy()}
@@ -1358,7 +1364,7 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
         f"- Machine: {meta['nproc']} cores (`nproc`), {meta['cpu']}, {meta['mem']} RAM, "
         f"{meta['kernel']}",
         f"- Load: `{meta['wrk_cmd']}` per scenario and server, after a {meta['warmup']:g} s "
-        f"warm-up{rounds_note}; wrk and the server share the same cores, loopback only; servers run one "
+        f"warm-up{rounds_note}; {'wrk and the server on cores of their own' if 'taskset' in meta['wrk_cmd'] else 'wrk and the server share the same cores'}, loopback only; servers run one "
         f"after the other",
         f"- Data: {meta['records']} records in each of `posts` (public rules) and `owned_posts` "
         f"(listRule `owner = @request.auth.id`), each with a random `owner` among {USERS} "
@@ -1556,6 +1562,9 @@ def main() -> int:
     ap.add_argument("--index-created", action="store_true",
                     help="add an index on posts.created (default: no index, as in the issue)")
     ap.add_argument("--wrk", default="wrk", help="wrk executable")
+    ap.add_argument("--pin", default=None, metavar="SERVER:WRK",
+                    help="taskset CPU lists for the server and for wrk, e.g. 1:0: each has "
+                         "cores of its own, so wrk's CPU no longer caps the ratio (off by default)")
     ap.add_argument("--out-dir", default=str(BENCH_DIR / "results"))
     ap.add_argument("--strict", action="store_true",
                     help="exit 1 unless every target, zero errors and the RSS goal are met")
@@ -1609,6 +1618,9 @@ def main() -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     wrk_cmd = (f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s "
                f"--timeout {args.timeout:g}s --latency")
+    if args.pin:
+        server_cpus, wrk_cpus = args.pin.split(":")
+        wrk_cmd = f"taskset -c {wrk_cpus} {wrk_cmd}`, servers under `taskset -c {server_cpus}"
     wrk_version = subprocess.run([args.wrk, "-v"], capture_output=True, text=True).stdout
     meta = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

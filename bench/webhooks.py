@@ -2,7 +2,10 @@
 """Webhook benchmark (Cairn only; PocketBase has no webhooks).
 
 In one run, on one fresh Cairn server (release build) and a fast local
-receiver (a raw asyncio HTTP server in its own process, answering 200):
+receiver answering 200 (a Rust example binary, `examples/webhook_receiver.rs`,
+built by this script; `--receiver python` uses a raw asyncio HTTP server in
+its own process instead, which costs several times the CPU per delivery on
+the same cores, see bench/README.md):
 
 1. Outbox cost: wrk creates records in `posts` for D seconds with no webhook
    endpoint, then with one *paused* endpoint matching every create (each
@@ -46,6 +49,7 @@ import run as base  # noqa: E402
 from realtime import HttpConn  # noqa: E402
 
 DISPATCHER = "cairn-webhooks"  # the dispatcher thread's name (src/service/webhooks/dispatch.rs)
+WRITER = "cairn-writer"  # the store's writer thread (src/store/pool.rs): creates and the dispatcher's write jobs
 TITLE_RE = re.compile(rb'"title":"lat-(\d+)"')
 POSTS = {
     "name": "posts", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
@@ -96,6 +100,76 @@ def receiver_main(port_q, cmd_pipe) -> None:
                 cmd_pipe.send(True)
 
     asyncio.run(main())
+
+
+class PyReceiver:
+    """`receiver_main` in a process of its own."""
+
+    name = "local asyncio HTTP server (Python)"
+
+    def __init__(self) -> None:
+        port_q: multiprocessing.Queue = multiprocessing.Queue()
+        self.pipe, child = multiprocessing.Pipe()
+        self.proc = multiprocessing.Process(target=receiver_main, args=(port_q, child), daemon=True)
+        self.proc.start()
+        self.port = port_q.get(timeout=10)
+        self.pid = self.proc.pid
+
+    def reset(self) -> None:
+        self.pipe.send("reset")
+        self.pipe.recv()
+
+    def arrivals(self) -> tuple[int, dict[int, int]]:
+        self.pipe.send("arrivals")
+        return self.pipe.recv()
+
+    def stop(self) -> None:
+        self.pipe.send("stop")
+        self.proc.join(timeout=5)
+        if self.proc.is_alive():
+            self.proc.terminate()
+
+
+class RustReceiver:
+    """`examples/webhook_receiver.rs`, driven over its stdin and stdout (the
+    same commands as `receiver_main`). It uses the standard library only, so
+    it is compiled here with `rustc -O` in a few seconds when its source is
+    newer than the binary: `cargo build --example` would also build Cairn's
+    library with the dev-dependencies' features (minutes)."""
+
+    name = "local Rust HTTP server (examples/webhook_receiver.rs)"
+
+    def __init__(self) -> None:
+        source = base.REPO_ROOT / "examples/webhook_receiver.rs"
+        binary = base.REPO_ROOT / "target/release/examples/webhook_receiver"
+        if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
+            binary.parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["rustc", "--edition", "2024", "-O", "-o", str(binary), str(source)],
+                           check=True)
+        self.proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        self.port = int(self.proc.stdout.readline())
+        self.pid = self.proc.pid
+
+    def _ask(self, cmd: str) -> str:
+        self.proc.stdin.write(cmd + "\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline()
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def arrivals(self) -> tuple[int, dict[int, int]]:
+        got = json.loads(self._ask("arrivals"))
+        return got["count"], {int(i): t for i, t in got["arrivals"].items()}
+
+    def stop(self) -> None:
+        try:
+            self.proc.stdin.write("stop\n")
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
 
 
 WRK_LUA = """
@@ -190,6 +264,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=6.0, help="length of the latency phase")
     ap.add_argument("--latency-runs", type=int, default=1,
                     help="latency phases (median p95 reported); with --rounds 0 only these run")
+    ap.add_argument("--receiver", choices=("rust", "python"), default="rust",
+                    help="the local receiver: the Rust example (default) or the Python one")
     args = ap.parse_args()
 
     binary = str((base.REPO_ROOT / args.cairn_bin).resolve())
@@ -197,11 +273,8 @@ def main() -> int:
     os.environ.setdefault("CAIRN_LOG", "warn")
     logs = BENCH_DIR / "results" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    port_q: multiprocessing.Queue = multiprocessing.Queue()
-    parent, child = multiprocessing.Pipe()
-    rx = multiprocessing.Process(target=receiver_main, args=(port_q, child), daemon=True)
-    rx.start()
-    rx_port = port_q.get(timeout=10)
+    rx = RustReceiver() if args.receiver == "rust" else PyReceiver()
+    rx_port = rx.port
     server = base.Server("cairn-webhooks", binary, False, logs)
     result: dict = {"rounds": []}
     try:
@@ -219,9 +292,10 @@ def main() -> int:
         pid = server.proc.pid
 
         def measured(run_wrk) -> dict:
-            cpu0 = costs.cpu_seconds(pid)
+            cpu0, w0 = costs.cpu_seconds(pid), thread_cpu(pid, WRITER)
             res = run_wrk()
             res["cpu_us"] = costs.per_request(cpu0, costs.cpu_seconds(pid), res["requests"])
+            res["writer_cpu_us"] = (thread_cpu(pid, WRITER) - w0) / res["requests"] * 1e6
             return res
 
         def drained(ep_id: str) -> float:
@@ -246,9 +320,9 @@ def main() -> int:
             admin.request("DELETE", f"/api/webhooks/{paused['id']}")
             # Outbox and delivery: Cairn's CPU until the backlog is drained counts.
             ep = admin.ok("POST", "/api/webhooks", hook_body)
-            parent.send("reset")
-            parent.recv()
+            rx.reset()
             cpu0, disp0, rx0 = costs.cpu_seconds(pid), thread_cpu(pid, DISPATCHER), costs.cpu_seconds(rx.pid)
+            w0 = thread_cpu(pid, WRITER)
             live = wrk_rps(server, script, args)
             disp_during = thread_cpu(pid, DISPATCHER) - disp0
             live["drain_s"] = drained(ep["id"])
@@ -256,9 +330,9 @@ def main() -> int:
             live["cpu_us"] = costs.per_request(cpu0, costs.cpu_seconds(pid), n)
             live["dispatcher_cpu_us"] = (thread_cpu(pid, DISPATCHER) - disp0) / n * 1e6
             live["dispatcher_cpu_us_during_load"] = disp_during / n * 1e6
+            live["writer_cpu_us"] = (thread_cpu(pid, WRITER) - w0) / n * 1e6
             live["receiver_cpu_us"] = costs.per_request(rx0, costs.cpu_seconds(rx.pid), n)
-            parent.send("arrivals")
-            live["received"], _ = parent.recv()
+            live["received"], _ = rx.arrivals()
             admin.request("DELETE", f"/api/webhooks/{ep['id']}")
             row = {
                 "none": none, "outbox": outbox, "live": live,
@@ -271,7 +345,8 @@ def main() -> int:
             print(f"round {r + 1}: none {none['rps']:.0f}/s {none['cpu_us']:.1f} us, outbox "
                   f"{outbox['rps']:.0f}/s {outbox['cpu_us']:.1f} us ({row['cost']:.1%}), live "
                   f"{live['rps']:.0f}/s ({row['live_cost']:.1%}) {live['cpu_us']:.1f} us, dispatcher "
-                  f"{live['dispatcher_cpu_us']:.1f} us, receiver {live['receiver_cpu_us']:.1f} us, "
+                  f"{live['dispatcher_cpu_us']:.1f} us, writer thread {none['writer_cpu_us']:.1f} -> "
+                  f"{live['writer_cpu_us']:.1f} us, receiver {live['receiver_cpu_us']:.1f} us, "
                   f"drained in {live['drain_s']:.1f} s, {live['received']} received",
                   file=sys.stderr)
         result["loadavg_end"] = os.getloadavg()
@@ -283,14 +358,12 @@ def main() -> int:
         result["latency_runs"] = []
         for _ in range(max(1, args.latency_runs)):
             ep = admin.ok("POST", "/api/webhooks", hook_body)
-            parent.send("reset")
-            parent.recv()
+            rx.reset()
             sent = asyncio.run(steady_creates(server, args.rate, args.seconds, 16))
             deadline = time.time() + 30
             arrivals: dict[int, int] = {}
             while time.time() < deadline:
-                parent.send("arrivals")
-                _, arrivals = parent.recv()
+                _, arrivals = rx.arrivals()
                 if len(arrivals) >= len(sent):
                     break
                 time.sleep(0.25)
@@ -312,30 +385,28 @@ def main() -> int:
         result["latency"] = runs[len(runs) // 2]
     finally:
         server.stop()
-        parent.send("stop")
-        rx.join(timeout=5)
-        if rx.is_alive():
-            rx.terminate()
+        rx.stop()
 
     lat = result["latency"]
     md = [
         "# Webhook benchmark (Cairn)",
         "",
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; wrk -t{args.threads} -c{args.connections} "
-        f"-d{args.duration}s, {args.rounds} rounds; receiver: local asyncio HTTP server; load average "
+        f"-d{args.duration}s, {args.rounds} rounds; receiver: {rx.name}; load average "
         f"{result['loadavg_start'][0]:.1f} at the start, {result['loadavg_end'][0]:.1f} at the end.",
         "",
         "| round | creates/s, no endpoint | live endpoint | **cost** | paused endpoint (outbox rows only) "
         "| its cost | CPU µs/create none → paused → live (until drained) | dispatcher thread µs/delivery "
-        "(during load) | receiver µs/delivery | drained after |",
-        "|---|---:|---:|---:|---:|---:|---|---|---:|---:|",
+        "(during load) | writer thread µs/create none → live | receiver µs/delivery | drained after |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|---:|---:|",
     ]
     for i, r in enumerate(result["rounds"], 1):
         lv = r["live"]
         md.append(f"| {i} | {r['none']['rps']:.0f} | {lv['rps']:.0f} | {r['live_cost']:.1%} "
                   f"| {r['outbox']['rps']:.0f} | {r['cost']:.1%} | {r['none']['cpu_us']:.1f} → "
                   f"{r['outbox']['cpu_us']:.1f} → {lv['cpu_us']:.1f} | {lv['dispatcher_cpu_us']:.1f} "
-                  f"({lv['dispatcher_cpu_us_during_load']:.1f}) | {lv['receiver_cpu_us']:.1f} "
+                  f"({lv['dispatcher_cpu_us_during_load']:.1f}) | {r['none']['writer_cpu_us']:.1f} → "
+                  f"{lv['writer_cpu_us']:.1f} | {lv['receiver_cpu_us']:.1f} "
                   f"| {lv['drain_s']:.1f} s |")
     md += [
         "",
@@ -344,7 +415,7 @@ def main() -> int:
         f"{result['cost_median']:.1%} ({result['cpu_cost_median']:.1%} in Cairn's CPU per create). "
         f"Delivering costs about {result['delivery_cpu_us_median']:.0f} µs of Cairn CPU per delivery "
         "(counted until the backlog is drained; the dispatcher thread's share is its own column), "
-        "and the Python receiver's CPU is on the same two cores.",
+        f"and the receiver's CPU ({rx.name}) is on the same two cores.",
         "",
         f"Delivery latency at {lat['rate']} creates/s ({lat['creates']} creates, send -> arrival): "
         f"p50 {lat['p50_ms']:.1f} ms, **p95 {lat['p95_ms']:.1f} ms** (goal < 250 ms), p99 {lat['p99_ms']:.1f} ms, "

@@ -299,7 +299,9 @@ fn scalar_cmp(d: Dialect, a: &Side, op: Op, b: &Side) -> String {
         (Op::Neq, Side::Null, Side::Null) => d.bool_lit(false).into(),
         (Op::Eq, x, Side::Null) | (Op::Eq, Side::Null, x) => d.is_empty(&side_sql(x)),
         (Op::Neq, x, Side::Null) | (Op::Neq, Side::Null, x) => d.is_not_empty(&side_sql(x)),
-        (Op::Eq, ..) => format!("({a_sql} {} {b_sql})", d.is(false)),
+        (Op::Eq, ..) => (d.eq_value(&a_sql, &b_sql))
+            .or_else(|| d.eq_value(&b_sql, &a_sql))
+            .unwrap_or_else(|| format!("({a_sql} {} {b_sql})", d.is(false))),
         (Op::Neq, ..) => format!("({a_sql} {} {b_sql})", d.is(true)),
         (Op::Gt, ..) => format!("({a_sql} > {b_sql})"),
         (Op::Gte, ..) => format!("({a_sql} >= {b_sql})"),

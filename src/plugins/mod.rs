@@ -11,10 +11,14 @@
 //! - `automigrate`: API collection changes written as migration files.
 //! - `template`: `$template` (Go `html/template` syntax) for hooks.
 //! - `os`: `$os.readFile/readDir/stat`, confined to the app's directory.
+//! - `json_text`: `e.json`'s body written from the JavaScript value in Rust.
+//! - `host_find`: `$app.findRecordById`'s row loaded into its record from Rust.
 
 pub mod automigrate;
 pub mod conn_host;
 pub mod hooks;
+pub mod host_find;
+pub mod json_text;
 pub mod migrations;
 pub mod native;
 pub mod ops;

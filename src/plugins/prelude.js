@@ -304,7 +304,19 @@ class Record {
     }
     return out;
   }
-  toJSON() { return this.publicExport(); }
+  // The record as PocketBase writes it in JSON (`JSON.stringify`,
+  // `toString`): without its collection's hidden fields, nor an auth
+  // record's email unless `emailVisibility`, its keys sorted (PocketBase's
+  // export is a Go map). `e.json` writes it so from Rust (json_text.rs).
+  toJSON() {
+    const c = this.__collection;
+    const out = this.publicExport();
+    for (const f of (c.fields && c.fields.__list) || []) if (f.hidden) delete out[f.name];
+    if (c.type === "auth" && this.__data.emailVisibility !== true) delete out.email;
+    const sorted = {};
+    for (const k of Object.keys(out).sort()) sorted[k] = out[k];
+    return sorted;
+  }
   // `row` is a fresh object the caller hands over (a host answer).
   __loadStored(row) {
     const data = {};
@@ -317,18 +329,9 @@ class Record {
     }
     return this.__loaded(data, nested);
   }
-  // `row` as the host's finders build it (`__hostFind`): a fresh object
-  // without `collectionId` / `collectionName`, taken as the data itself.
-  __loadRow(row) {
-    let nested = false;
-    for (const k in row) {
-      const v = row[k];
-      if (v !== null && typeof v === "object") { nested = true; break; }
-    }
-    return this.__loaded(row, nested);
-  }
   // Flat values cannot change in place: until a `set`, the data is its own
   // snapshot. Nested ones (JSON fields) can, so they are copied now.
+  // (`$app.findRecordById`'s `__hostFind` loads its row so from Rust.)
   __loaded(data, nested) {
     this.__data = data;
     this.__original = nested ? JSON.parse(JSON.stringify(data)) : null;
@@ -431,8 +434,9 @@ function __makeApp() {
     },
     findRecordById(c, id) {
       const col = __collectionOf(c);
-      const row = __hostFind(col.id, String(id)); // the row, or a failure's text
-      return typeof row === "string" ? __recordFrom(col, __answer(row)) : new Record(col, null).__loadRow(row);
+      const r = new Record(col, null);
+      const failed = __hostFind(col.id, String(id), r); // loads the row into r (runtime.rs)
+      return failed === undefined ? r : __recordFrom(col, __answer(failed));
     },
     findRecordsByIds(c, ids) {
       const col = __collectionOf(c);

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rquickjs::context::EvalOptions;
-use rquickjs::{Context, Ctx, Function, Object, Runtime};
+use rquickjs::{Context, Ctx, Function, Runtime};
 use serde_json::{Value, json};
 
 /// The PocketBase-compatible API, written in JavaScript over `__host`.
@@ -158,8 +158,13 @@ impl Engine {
             .map_err(plain)?;
             ctx.globals().set("__host", f).map_err(plain)?;
             ctx.globals()
-                .set("__hostFind", find_fn(&ctx, find).map_err(plain)?)
+                .set(
+                    "__hostFind",
+                    super::host_find::function(&ctx, find).map_err(plain)?,
+                )
                 .map_err(plain)?;
+            let json = super::json_text::function(&ctx).map_err(plain)?;
+            ctx.globals().set("__jsonText", json).map_err(plain)?;
             for (name, v) in globals {
                 let v = ctx.json_parse(v.to_string()).map_err(plain)?;
                 ctx.globals().set(*name, v).map_err(plain)?;
@@ -341,61 +346,8 @@ fn release_worker() {
     }
 }
 
-/// `$app.findRecordById`, the most used finder, as a host function of its
-/// own: its two strings cross as they are, and the found row comes back as
-/// a JavaScript object built here (no JSON text either way), without its
-/// `collectionId` / `collectionName` (the record's data, `Record.__loadRow`).
-/// A failure comes back as `answer`'s text, for `__answer` to throw.
-fn find_fn<'js>(ctx: &Ctx<'js>, host: Host) -> rquickjs::Result<Function<'js>> {
-    Function::new(
-        ctx.clone(),
-        move |ctx: Ctx<'js>, c: String, id: String| -> rquickjs::Result<rquickjs::Value<'js>> {
-            match host("records.find", json!({"collection": c, "id": id})) {
-                Ok(Value::Object(mut row)) => {
-                    row.remove("collectionId");
-                    row.remove("collectionName");
-                    to_js(&ctx, &Value::Object(row))
-                }
-                Ok(other) => to_js(&ctx, &other),
-                Err(e) => rquickjs::String::from_str(ctx, &answer(Err(e))).map(|s| s.into_value()),
-            }
-        },
-    )
-}
-
-/// A JSON value as a JavaScript value, as `JSON.parse` would make it (own,
-/// enumerable, writable properties; a `__proto__` key is a property).
-fn to_js<'js>(ctx: &Ctx<'js>, v: &Value) -> rquickjs::Result<rquickjs::Value<'js>> {
-    use rquickjs::object::Property;
-    let c = ctx.clone();
-    Ok(match v {
-        Value::Null => rquickjs::Value::new_null(c),
-        Value::Bool(b) => rquickjs::Value::new_bool(c, *b),
-        Value::Number(n) => match n.as_i64().and_then(|i| i32::try_from(i).ok()) {
-            Some(i) => rquickjs::Value::new_int(c, i),
-            None => rquickjs::Value::new_number(c, n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => rquickjs::String::from_str(c, s)?.into_value(),
-        Value::Array(list) => {
-            let a = rquickjs::Array::new(c)?;
-            for (i, x) in list.iter().enumerate() {
-                a.set(i, to_js(ctx, x)?)?;
-            }
-            a.into_value()
-        }
-        Value::Object(m) => {
-            let o = Object::new(c)?;
-            for (k, x) in m {
-                let p = Property::from(to_js(ctx, x)?);
-                o.prop(k.as_str(), p.writable().enumerable().configurable())?;
-            }
-            o.into_value()
-        }
-    })
-}
-
 /// A host operation's result as the script reads it (`__answer`).
-fn answer(out: Result<Value, HostError>) -> String {
+pub(super) fn answer(out: Result<Value, HostError>) -> String {
     match out {
         Ok(v) => json!({ "ok": v }),
         Err(e) => json!({"err": {"status": e.status, "message": e.message, "data": e.data}}),
@@ -458,15 +410,27 @@ mod tests {
         });
         let e = Engine::new(Limits::default(), host, &[]).expect("engine");
         let same = e
-            .eval("t.js", "JSON.stringify(__hostFind('c', 'r1'))")
+            .eval(
+                "t.js",
+                "const r = {}; __hostFind('c', 'r1', r); \
+                 [JSON.stringify(r.__data), JSON.stringify(r.__original), r.__original !== r.__data.j, r.__persisted]",
+            )
             .expect("eval");
         assert_eq!(
-            serde_json::from_str::<Value>(same.as_str().unwrap()).unwrap(),
+            same[0]
+                .as_str()
+                .map(serde_json::from_str::<Value>)
+                .unwrap()
+                .unwrap(),
             row
         );
+        // Nested values: `__original` is a copy of its own.
+        assert_eq!(same[1], same[0]);
+        assert_eq!(same[2], json!(true));
+        assert_eq!(same[3], json!(true));
         // `__proto__` in data is an own key, not the object's prototype.
         let own = concat!(
-            "const j = __hostFind('c', 'r1').j;",
+            "const q = {}; __hostFind('c', 'r1', q); const j = q.__data.j;",
             "[Object.getPrototypeOf(j) === Object.prototype, Object.keys(j).join(), j.x === undefined]"
         );
         assert_eq!(
@@ -475,7 +439,7 @@ mod tests {
         );
         // A miss is the host's error text, which `__answer` throws.
         let miss =
-            "try { __answer(__hostFind('c', 'nope')); 'no throw' } catch (err) { err.message }";
+            "try { __answer(__hostFind('c', 'nope', {})); 'no throw' } catch (err) { err.message }";
         assert_eq!(
             e.eval("t.js", miss).expect("eval"),
             json!("sql: no rows in result set")

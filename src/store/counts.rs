@@ -14,6 +14,17 @@
 //! `random`) are not cached, and neither are system collections: the
 //! `superuser` CLI may write `_superusers` from another process, which
 //! does not bump this process's generation.
+//!
+//! On PostgreSQL other nodes commit too, so a commit counter of this
+//! process says nothing. There a total is kept with the snapshot it was
+//! counted in ([`STAMP`]: `pg_current_snapshot()`, which changes whenever
+//! any transaction of the cluster gets an id, i.e. before it can write),
+//! and served to a list whose page was read in the very same snapshot:
+//! two statements that see the same snapshot see the same rows. The page
+//! query reads its stamp as one more column, so a hit costs no round trip.
+//! The stamp also names the database (snapshots are cluster-wide) and the
+//! server's start (transaction ids that wrote nothing durable are handed
+//! out again after a crash).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -85,6 +96,51 @@ pub fn count(
             }
             t.map.insert(key, n);
         }
+    }
+    Ok(n)
+}
+
+/// The SQL of a PostgreSQL statement's stamp (see the module docs); NULL
+/// inside a transaction that has written: its own rows are not in the
+/// snapshot, and a savepoint rolled back changes them but not it.
+pub const STAMP: &str = "pg_current_snapshot()::text || ' ' || current_database() || ' ' \
+     || pg_postmaster_start_time()::text \
+     || CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN '' END";
+
+/// PostgreSQL totals: key -> (stamp, total).
+static STAMPED: LazyLock<Mutex<HashMap<String, (String, i64)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// `count` on PostgreSQL, for a list page read under `stamp` (`None` when
+/// the page had no row to carry it).
+pub fn count_stamped(
+    db: &dyn Db,
+    cacheable: bool,
+    from: &str,
+    params: &[Param],
+    stamp: Option<&str>,
+) -> Result<i64, StoreError> {
+    let lower = from.to_ascii_lowercase();
+    if !cacheable || lower.contains("strftime") || lower.contains("random") {
+        return query(db, &format!("SELECT COUNT(*) FROM {from}"), params);
+    }
+    let key = format!("{from}\u{1}{params:?}");
+    if let (Some(stamp), Ok(map)) = (stamp, STAMPED.lock())
+        && let Some((at, n)) = map.get(&key)
+        && at == stamp
+    {
+        return Ok(*n);
+    }
+    let vals: Vec<Val<'_>> = params.iter().map(Val::from).collect();
+    let sql = format!("SELECT COUNT(*), {STAMP} FROM {from}");
+    let Some((n, at)) = db.row(&sql, &vals, |r| Ok((r.int(0)?, r.opt_text(1)?)))? else {
+        return Ok(0);
+    };
+    if let (Some(at), Ok(mut map)) = (at, STAMPED.lock()) {
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (at, n));
     }
     Ok(n)
 }

@@ -86,6 +86,16 @@ pub fn create_indexes(db: &dyn Db, c: &Collection) -> Result<(), StoreError> {
             });
         }
     }
+    if dialect == Dialect::Postgres {
+        // SQLite's rowid is the table's own b-tree key; PostgreSQL's
+        // `_rowid` needs an index, or every list in insertion order (the
+        // default sort) reads and sorts the whole table.
+        db.batch(&format!(
+            "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} (\"_rowid\")",
+            quote_ident(&auto_index_name(c, "_rowid")),
+            quote_ident(&c.name)
+        ))?;
+    }
     for f in &c.fields {
         let auto = match &f.kind {
             FieldKind::Autodate(o) => o.on_create && !o.on_update,

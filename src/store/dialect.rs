@@ -234,6 +234,40 @@ impl Dialect {
         }
     }
 
+    /// An `ORDER BY` term for a column that is `NOT NULL`: where NULLs go
+    /// changes nothing, and stating it would keep PostgreSQL from reading a
+    /// plain index in order (`DESC NULLS LAST` is not the backward scan of
+    /// an ascending index, which yields `DESC NULLS FIRST`): `-created` on
+    /// 2,000 rows sorted them all (2.4 ms) instead of reading 50 entries.
+    pub fn order_term_not_null(self, expr: &str, desc: bool) -> String {
+        format!("{expr} {}", if desc { "DESC" } else { "ASC" })
+    }
+
+    /// `a = b` with SQLite's `IS` (null-safe, two-valued) meaning when `b`
+    /// is a bound value, which is never NULL (`= null` compiles apart): on
+    /// PostgreSQL `col IS NOT DISTINCT FROM $1` cannot use an index on
+    /// `col`, while `col = $1 AND col IS NOT NULL` can and has the same
+    /// value in every row (false, never NULL, where `col` is NULL). `a` is
+    /// written twice, so only a plain column takes this form.
+    pub fn eq_value(self, a: &str, b: &str) -> Option<String> {
+        let column = |s: &str| {
+            let parts: Vec<&str> = s.split('.').collect();
+            parts.len() == 2
+                && parts.iter().all(|p| {
+                    p.len() >= 2
+                        && p.starts_with('"')
+                        && p.ends_with('"')
+                        && !p[1..p.len() - 1].contains('"')
+                })
+        };
+        let placeholder = |s: &str| {
+            s.strip_prefix('$')
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()))
+        };
+        (self == Dialect::Postgres && column(a) && placeholder(b))
+            .then(|| format!("({a} = {b} AND {a} IS NOT NULL)"))
+    }
+
     /// Case-insensitive equality of `col` and `value` (SQLite's NOCASE;
     /// an expression index on `lower(col)` serves it on PostgreSQL).
     pub fn eq_nocase(self, col: &str, value: &str) -> String {

@@ -48,7 +48,7 @@ fn placeholders_and_null_safe_equality() {
     let c = pg("title = 'a' && n > 2");
     assert_eq!(
         c.sql,
-        "((\"posts\".\"title\" IS NOT DISTINCT FROM $1) AND (\"posts\".\"n\" > $2))"
+        "((\"posts\".\"title\" = $1 AND \"posts\".\"title\" IS NOT NULL) AND (\"posts\".\"n\" > $2))"
     );
     assert_eq!(c.params, vec![Param::Text("a".into()), Param::Int(2)]);
     assert_eq!(
@@ -347,7 +347,7 @@ fn renumbering_shifts_both_placeholder_kinds() {
     let c = pg("meta.a = 'x' && title = 'y'");
     let shifted = renumber(&c.sql, 2);
     assert!(
-        shifted.contains("$3::jsonpath") && shifted.contains("$5)"),
+        shifted.contains("$3::jsonpath") && shifted.contains("= $5 AND"),
         "{shifted}"
     );
 }
@@ -360,5 +360,8 @@ fn resolvers_take_the_dialect_of_their_schema() {
     let req = RequestInfo::default();
     let mut r = RecordResolver::new(&schema, &main, &req, true);
     let c = compile(&parse("title = 'a'").expect("parses"), &mut r, 1).expect("compiles");
-    assert_eq!(c.sql, "(\"posts\".\"title\" IS NOT DISTINCT FROM $1)");
+    assert_eq!(
+        c.sql,
+        "(\"posts\".\"title\" = $1 AND \"posts\".\"title\" IS NOT NULL)"
+    );
 }

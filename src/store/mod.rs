@@ -27,6 +27,7 @@ pub mod pg;
 pub mod pool;
 pub mod preview;
 pub mod realtime_clients;
+mod record_list;
 pub mod records;
 pub mod relations;
 pub mod resolver;

@@ -21,6 +21,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
 
@@ -568,6 +569,10 @@ pub struct Readers {
     opener: Opener,
     idle: Mutex<Vec<Owned>>,
     freed: Condvar,
+    /// Threads waiting on `freed`, changed and read under the `idle` lock:
+    /// a freed connection signals only when one waits (`notify_one` is a
+    /// `futex` system call even when nobody waits, one per read).
+    waiting: AtomicUsize,
     open: Mutex<usize>,
     max: usize,
 }
@@ -584,6 +589,7 @@ impl Readers {
             opener,
             idle: Mutex::new(Vec::new()),
             freed: Condvar::new(),
+            waiting: AtomicUsize::new(0),
             open: Mutex::new(0),
             max: max.max(1),
         }
@@ -608,7 +614,9 @@ impl Readers {
                     });
                 }
             }
+            self.waiting.fetch_add(1, Ordering::Relaxed);
             idle = self.freed.wait(idle).map_err(|_| StoreError::Closed)?;
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
@@ -620,14 +628,23 @@ impl Readers {
     ) -> Result<R, StoreError> {
         let conn = self.take()?;
         let out = f(&*conn);
-        if conn.is_broken() {
-            if let Ok(mut o) = self.open.lock() {
-                *o -= 1;
-            }
-        } else if let Ok(mut idle) = self.idle.lock() {
-            idle.push(conn);
+        let broken = conn.is_broken();
+        if broken && let Ok(mut o) = self.open.lock() {
+            *o -= 1;
         }
-        self.freed.notify_one();
+        // A waiter counted itself under the `idle` lock before it waited.
+        let waiting = match self.idle.lock() {
+            Ok(mut idle) => {
+                if !broken {
+                    idle.push(conn);
+                }
+                self.waiting.load(Ordering::Relaxed)
+            }
+            Err(_) => 1,
+        };
+        if waiting > 0 {
+            self.freed.notify_one();
+        }
         out
     }
 }

@@ -101,3 +101,41 @@ fn a_lone_failing_job_leaves_nothing() {
     assert_eq!(commits.load(std::sync::atomic::Ordering::SeqCst), 1);
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![(2, true)]);
 }
+
+/// With every read connection in use, a read waits for one to be freed
+/// and then runs (the free signals only when a reader waits).
+#[test]
+fn a_read_waits_for_a_freed_connection() {
+    let readers = std::sync::Arc::new(Readers::new(
+        Box::new(|| Ok(Box::new(Connection::open_in_memory().expect("db")) as Owned)),
+        1,
+    ));
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let r = std::sync::Arc::clone(&readers);
+    let holder = std::thread::spawn(move || {
+        r.run(|_| {
+            held_tx.send(()).expect("send");
+            go_rx.recv().expect("go");
+            Ok(1)
+        })
+    });
+    held_rx.recv().expect("held");
+    let r = std::sync::Arc::clone(&readers);
+    let waiter = std::thread::spawn(move || r.run(|_| Ok(2)));
+    // The waiter counts itself before it waits; then the holder lets go.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while readers.waiting.load(Ordering::Relaxed) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second read did not wait"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    go_tx.send(()).expect("go");
+    assert_eq!(holder.join().expect("holder").expect("read"), 1);
+    assert_eq!(waiter.join().expect("waiter").expect("read"), 2);
+    assert_eq!(readers.waiting.load(Ordering::Relaxed), 0);
+    // Both later reads reuse the one connection without waiting.
+    assert_eq!(readers.run(|_| Ok(3)).expect("read"), 3);
+}

@@ -154,7 +154,7 @@ pub(super) fn read_row(c: &Collection, r: &dyn Row) -> Result<Row_, StoreError> 
 }
 
 /// Compiled filter parameters as bound values.
-fn vals(params: &[crate::filter::compile::Param]) -> Vec<Val<'_>> {
+pub(super) fn vals(params: &[crate::filter::compile::Param]) -> Vec<Val<'_>> {
     params.iter().map(Val::from).collect()
 }
 
@@ -282,76 +282,7 @@ impl Where {
     }
 }
 
-/// A listed record with its answers to the list's extra conditions.
-pub type MarkedRow = (Row_, Vec<bool>);
-
-/// One page of records plus the total (or -1 when skipped). `flags` are
-/// extra conditions (each `?1`-based) answered per returned row, in order.
-#[allow(clippy::too_many_arguments)]
-pub fn list(
-    db: &dyn Db,
-    c: &Collection,
-    sort: &[SortKey],
-    limit: i64,
-    offset: i64,
-    count: bool,
-    filter: Option<&Where>,
-    flags: &[Where],
-) -> Result<(Vec<MarkedRow>, i64), StoreError> {
-    let d = db.dialect();
-    let mut order: Vec<String> = sort
-        .iter()
-        .map(|k| {
-            let col = match (k.expr.as_deref(), k.field.as_str()) {
-                (Some(expr), _) => expr.to_owned(),
-                (None, "@random") => d.random().to_owned(),
-                (None, "@rowid") => d.rowid().to_owned(),
-                (None, name) => quote_ident(name),
-            };
-            d.order_term(&col, k.desc)
-        })
-        .collect();
-    if order.is_empty() && c.kind != crate::schema::CollectionKind::View {
-        order.push(format!("{} ASC", d.rowid()));
-    }
-    let table = quote_ident(&c.name);
-    let (cond, mut params) = match filter {
-        Some(w) => (format!(" WHERE {}", w.sql), w.params.clone()),
-        None => (String::new(), Vec::new()),
-    };
-    let mut cols = select_list(c).to_string();
-    let mut flag_params = Vec::new();
-    for w in flags {
-        let sql = renumber(&w.sql, params.len() + flag_params.len());
-        flag_params.extend(w.params.iter().cloned());
-        cols.push_str(&format!(", (CASE WHEN ({sql}) THEN 1 ELSE 0 END)"));
-    }
-    let count_params = params.clone();
-    params.extend(flag_params);
-    let order_by = if order.is_empty() {
-        String::new()
-    } else {
-        format!(" ORDER BY {}", order.join(", "))
-    };
-    // LIMIT and OFFSET as literals (integers): bound ones make SQLite
-    // re-prepare the statement on every run (docs/performance.md).
-    let sql = format!("SELECT {cols} FROM {table}{cond}{order_by} LIMIT {limit} OFFSET {offset}");
-    let total = if count {
-        let system = c.name.starts_with('_');
-        super::counts::count(db, !system, &format!("{table}{cond}"), &count_params)?
-    } else {
-        -1
-    };
-    let fields = c.fields.len();
-    let rows = db.rows(&sql, &vals(&params), |r| {
-        let row = read_row(c, r)?;
-        let marks = (0..flags.len())
-            .map(|i| r.int(fields + i).map(|v| v == 1))
-            .collect::<Result<Vec<bool>, StoreError>>()?;
-        Ok((row, marks))
-    })?;
-    Ok((rows, total))
-}
+pub use super::record_list::{MarkedRow, list};
 
 /// Shifts the placeholders (`?N` on SQLite, `$N` on PostgreSQL) of a
 /// `1`-based condition by `by`; text inside string literals is left alone.

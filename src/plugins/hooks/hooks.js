@@ -358,7 +358,8 @@ class __RequestEvent {
     Object.assign(dst, this.requestInfo().body);
     return dst;
   }
-  json(status, data) { this.__res = { status: status, type: "application/json", body: JSON.stringify(data === undefined ? null : data) }; }
+  // Written at the call, in Rust, as PocketBase writes it (json_text.rs).
+  json(status, data) { this.__res = { status: status, type: "application/json", body: __jsonText(data, Object.prototype, Record.prototype) }; }
   string(status, s) { this.__res = { status: status, type: "text/plain; charset=utf-8", body: String(s) }; }
   html(status, s) { this.__res = { status: status, type: "text/html; charset=utf-8", body: String(s) }; }
   xml(status, data) { this.__res = { status: status, type: "application/xml; charset=utf-8", body: String(data) }; }

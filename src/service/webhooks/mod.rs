@@ -190,6 +190,7 @@ pub async fn create(hub: &Webhooks, store: &Store, body: &Value) -> Result<Value
         first_failure_at: None,
         created: now.clone(),
         updated: now,
+        url: None,
     };
     let row = ep.to_row(&hub.seal);
     store

@@ -298,6 +298,7 @@ mod tests {
             first_failure_at: None,
             created: String::new(),
             updated: String::new(),
+            url: None,
         }
     }
 

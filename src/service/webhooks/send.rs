@@ -55,7 +55,10 @@ async fn request(
     d: &Claimed,
     out: &mut Result_,
 ) -> Result<(), &'static str> {
-    let url = reqwest::Url::parse(&ep.def.url).map_err(|_| "connect")?;
+    let url = match &ep.url {
+        Some(url) => url.clone(),
+        None => reqwest::Url::parse(&ep.def.url).map_err(|_| "connect")?,
+    };
     if let Some(ip) = ssrf::literal_ip(&url)
         && hub.guard.check(ip).is_err()
     {

@@ -193,13 +193,7 @@ pub(super) fn resolve(
             .into_iter()
             .filter(|(k, _)| !found.contains_key(k))
             .collect();
-        for key in live.keys() {
-            let row = match schema.get(&key.0) {
-                Some(c) => records::get(db, &c, &key.1)?.map(|r| loggable(&c, &r)),
-                None => None,
-            };
-            found.insert(key.clone(), row.unwrap_or_default());
-        }
+        found.extend(live_rows(db, schema, live.keys())?);
         // A change committed after the live read shows up here.
         found.extend(next_priors(db, from, &live)?);
         for i in open {
@@ -210,6 +204,47 @@ pub(super) fn resolve(
         }
     }
     Ok(raws.into_iter().map(|r| r.change).collect())
+}
+
+/// The live rows of `keys` (empty for a record or collection that is
+/// gone). On PostgreSQL one query per collection: a round trip per record
+/// made the fan-out fall behind a node that creates hundreds a second
+/// (docs/scaling.md); SQLite's calls cost no round trip and keep the
+/// cached single-row statement.
+fn live_rows<'k>(
+    db: &dyn Db,
+    schema: &Schema,
+    keys: impl Iterator<Item = &'k Key>,
+) -> Result<HashMap<Key, Map<String, Value>>, StoreError> {
+    let mut by_collection: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut out = HashMap::new();
+    for key in keys {
+        out.insert(key.clone(), Map::new());
+        by_collection.entry(&key.0).or_default().push(&key.1);
+    }
+    for (cid, ids) in by_collection {
+        let Some(c) = schema.get(cid) else { continue };
+        let rows = if db.postgres().is_none() || ids.len() == 1 {
+            let mut rows = Vec::new();
+            for id in &ids {
+                rows.extend(records::get(db, &c, id)?);
+            }
+            rows
+        } else {
+            let list = serde_json::to_string(&ids).unwrap_or_default();
+            let filter = records::Where {
+                sql: crate::store::relations::id_in(&c, 1, db.dialect()),
+                params: vec![crate::filter::compile::Param::Text(list)],
+            };
+            records::select_where(db, &c, &filter, ids.len() as i64)?
+        };
+        for r in rows {
+            if let Some(id) = r.get("id").and_then(Value::as_str) {
+                out.insert((cid.to_owned(), id.to_owned()), loggable(&c, &r));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// For each record (with the seq of its change to resolve), the `prior` of

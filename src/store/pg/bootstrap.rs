@@ -9,6 +9,10 @@
 //! transactions write at once (POSTGRES.md §2.2–2.3). Tables join this list
 //! as the store functions that use them move onto `store::sql::Db`.
 //!
+//! Collection tables made before their `_rowid` had an index
+//! (`ddl::create_indexes`) get it here, at the first start after the
+//! upgrade, under the bootstrap's lock.
+//!
 //! Column names of these tables are left unquoted, so PostgreSQL folds them
 //! to lower case and the store's unquoted SQL (`WHERE collectionRef = ?1`)
 //! finds them on both engines. Collection tables are different: their
@@ -131,4 +135,17 @@ CREATE TABLE IF NOT EXISTS _migrations (
     file TEXT COLLATE "C" PRIMARY KEY NOT NULL,
     applied BIGINT NOT NULL
 );
+DO $$
+DECLARE c record;
+BEGIN
+    FOR c IN SELECT col.id, col.name FROM _collections col
+        JOIN pg_class t ON t.relname = col.name AND t.relkind = 'r'
+            AND t.relnamespace = current_schema()::regnamespace
+        WHERE NOT EXISTS (SELECT 1 FROM pg_class i WHERE i.relname = '_cairn_' || col.id || '__rowid'
+            AND i.relnamespace = t.relnamespace)
+    LOOP
+        EXECUTE format('CREATE UNIQUE INDEX IF NOT EXISTS %I ON %I ("_rowid")',
+            '_cairn_' || c.id || '__rowid', c.name);
+    END LOOP;
+END $$;
 "#;

@@ -208,3 +208,49 @@ fn one_node_leads_and_another_takes_over_when_it_goes() {
         other.load(Ordering::Acquire)
     });
 }
+
+/// Creates resolve to their live rows (on PostgreSQL several of one
+/// collection in one query: `read.rs`); a record deleted since, and one of
+/// a collection that is gone, to an empty record.
+#[test]
+fn creates_resolve_to_their_live_rows() {
+    use serde_json::json;
+    for db in super::engines() {
+        let d = db.dialect();
+        let db = db.as_ref();
+        let posts = super::posts();
+        crate::store::ddl::create_table(db, &posts).expect("table");
+        let schema = Schema::new(vec![posts.clone()]);
+        let log = |cid: &str, id: &str| {
+            db.exec(
+                "INSERT INTO _changes (collection_id, collection_name, record_id, action, created)
+                 VALUES (?1, 'posts', ?2, 'create', '')",
+                &[Val::Text(cid), Val::Text(id)],
+            )
+            .expect("log");
+        };
+        for id in ["a", "b", "c"] {
+            let rec = json!({"id": id, "title": id.to_uppercase()});
+            crate::store::records::insert(db, &posts, rec.as_object().expect("object"))
+                .expect("insert");
+            log(&posts.id, id);
+        }
+        crate::store::records::delete(db, &posts, "c").expect("delete");
+        log("gone", "x");
+        let got: Vec<(String, Option<serde_json::Value>)> = changes::after(db, &schema, 0, 100)
+            .expect("read")
+            .into_iter()
+            .map(|c| (c.record_id, c.snapshot.get("title").cloned()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a".to_owned(), Some(json!("A"))),
+                ("b".to_owned(), Some(json!("B"))),
+                ("c".to_owned(), None),
+                ("x".to_owned(), None),
+            ],
+            "{d:?}"
+        );
+    }
+}
