@@ -34,9 +34,15 @@ pub fn list(
         per_page.min(1000)
     };
     let bad = |_| Error::bad("Something went wrong while processing your request.");
-    let filter = simple_list::compile_filter(LIST_FIELDS, filter).map_err(bad)?;
+    // `_collections` lives in the store's own database: its dialect.
+    let dialect = match store.is_postgres() {
+        true => crate::store::dialect::Dialect::Postgres,
+        false => crate::store::dialect::Dialect::Sqlite,
+    };
+    let filter = simple_list::compile_filter_in(dialect, LIST_FIELDS, filter).map_err(bad)?;
     let first = 1 + filter.as_ref().map_or(0, |f| f.params.len());
-    let (order, order_params) = simple_list::order_by(LIST_FIELDS, sort, first).map_err(bad)?;
+    let (order, order_params) =
+        simple_list::order_by_in(dialect, LIST_FIELDS, sort, first).map_err(bad)?;
     // Cairn's own system collections show once they hold records: the empty
     // ones are left out of the listed rows (static names, never user text).
     let hidden: Vec<&'static str> = system::CAIRN_COLLECTIONS
