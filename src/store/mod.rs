@@ -26,6 +26,7 @@ pub mod migrations;
 pub mod pg;
 pub mod pool;
 pub mod preview;
+mod readers;
 pub mod realtime_clients;
 mod record_list;
 pub mod records;

@@ -2,6 +2,7 @@
 //! writer's group transactions on SQLite.
 
 use super::*;
+use std::sync::atomic::Ordering;
 
 #[test]
 fn geo_distance_and_registration() {
