@@ -62,11 +62,14 @@ describe('authWithOAuth2 popup flow (/api/realtime + /api/oauth2-redirect)', () 
       urlCallback: async (url) => {
         const u = new URL(url);
         const { code, location } = await authorize(url, null, 'alice');
-        const redirect = await hitRedirect(new URL(location).search);
-        seen = { u, code, location, redirect };
+        // The SDK may settle on the realtime message before this request
+        // returns: keep the promise and await it after the flow.
+        seen = { u, code, location, redirect: hitRedirect(new URL(location).search) };
+        await seen.redirect;
       },
     });
-    const { u, location, redirect } = seen;
+    const { u, location } = seen;
+    const redirect = await seen.redirect;
     assert.equal(`${u.origin}${u.pathname}`, idp.authURL);
     assert.equal(u.searchParams.get('redirect_uri'), `${srv.url}/api/oauth2-redirect`);
     assert.equal(u.searchParams.get('client_id'), CLIENT_ID);
@@ -90,11 +93,13 @@ describe('authWithOAuth2 popup flow (/api/realtime + /api/oauth2-redirect)', () 
         provider: 'oidc',
         urlCallback: async (url) => {
           const state = new URL(url).searchParams.get('state');
-          redirect = await hitRedirect(`?state=${state}&error=access_denied`);
+          redirect = hitRedirect(`?state=${state}&error=access_denied`); // awaited below: the SDK rejects on the message
+          await redirect;
         },
       }),
       0,
     );
+    redirect = await redirect;
     assert.equal(err.originalError?.message, 'OAuth2 redirect error or missing code: access_denied');
     assert.deepEqual(redirect, { status: 307, location: REDIRECT_FAILURE, text: '' });
   });
@@ -179,10 +184,11 @@ describe('the popup flow across two nodes', { skip: ON_POSTGRES ? false : 'needs
       provider: 'oidc',
       urlCallback: async (url) => {
         const { location } = await authorize(url, null, 'alice');
-        redirect = await hitB(new URL(location).search);
+        redirect = hitB(new URL(location).search);
+        await redirect;
       },
     });
-    assert.deepEqual(redirect, { status: 307, location: REDIRECT_SUCCESS, text: '' });
+    assert.deepEqual(await redirect, { status: 307, location: REDIRECT_SUCCESS, text: '' });
     assert.equal(res.record.email, ALICE.email);
     assert.equal(pb.authStore.isValid, true);
   });
