@@ -44,6 +44,16 @@ impl Dialect {
         }
     }
 
+    /// The longest table, column or index name the engine keeps whole:
+    /// PostgreSQL silently cuts identifiers to 63 bytes (NAMEDATALEN - 1),
+    /// so two longer names could become one; SQLite keeps any length.
+    pub fn max_identifier(self) -> Option<usize> {
+        match self {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(63),
+        }
+    }
+
     /// A quoted identifier. Both engines take `"…"` with `""` doubling;
     /// PostgreSQL folds unquoted names to lower case, so Cairn always quotes.
     pub fn ident(self, name: &str) -> String {

@@ -1,7 +1,7 @@
 // Collections API, schema changes: add/rename/remove fields with existing records,
 // indexes, rename, delete, truncate, import, concurrent creation.
 import assert from 'node:assert/strict';
-import { useServer, test, describe, rejects, errBody, fieldErr, newClient, cairnOnly } from './harness.mjs';
+import { useServer, test, describe, rejects, errBody, fieldErr, newClient, cairnOnly, ON_POSTGRES } from './harness.mjs';
 
 const srv = useServer();
 const NOT_FOUND = errBody(404, "The requested resource wasn't found.");
@@ -233,6 +233,42 @@ describe('indexes', () => {
     assert.deepEqual(c.indexes, []);
     await I.create({ a: 'same' });
     assert.equal((await I.getList()).totalItems, 2);
+  });
+});
+
+describe('long names', () => {
+  // Two names that differ only after their 63rd byte.
+  const long = (c, tail) => `${c}${'n'.repeat(62)}${tail}`;
+  const TOO_LONG = fieldErr('validation_length_out_of_range', 'The length must be between 1 and 63.', { max: 63, min: 1 });
+
+  test('up to 255 bytes, names differing after byte 63 stay apart (SQLite, PocketBase)', { skip: ON_POSTGRES && 'PostgreSQL refuses them' }, async () => {
+    for (const tail of ['a', 'b']) {
+      await srv.pb.collections.create({
+        name: long('c', tail),
+        fields: [{ name: long('f', 'x'), type: 'text' }, { name: long('f', 'y'), type: 'text' }],
+        indexes: [`CREATE INDEX ${long('i', tail)} ON ${long('c', tail)} (${long('f', 'x')})`],
+      });
+    }
+    const a = await srv.pb.collection(long('c', 'a')).create({ [long('f', 'x')]: 'x', [long('f', 'y')]: 'y' });
+    assert.equal(a[long('f', 'y')], 'y');
+    assert.equal((await srv.pb.collection(long('c', 'b')).getList()).totalItems, 0);
+  });
+
+  test('PostgreSQL cuts names to 63 bytes, so longer ones are refused: collection, field, index', { skip: !ON_POSTGRES && 'PostgreSQL only' }, async () => {
+    const name63 = `c${'n'.repeat(62)}`;
+    const create = (body) => rejects(srv.pb.collections.create({ name: 'longnames', ...body }), 400);
+    let err = await create({ name: long('c', 'a') });
+    assert.deepEqual(err.response, errBody(400, 'Failed to create collection.', { name: TOO_LONG }));
+    err = await create({ fields: [{ name: 'ok', type: 'text' }, { name: long('f', 'x'), type: 'text' }] });
+    assert.deepEqual(err.response, errBody(400, 'Failed to create collection.', { fields: { 2: { name: TOO_LONG } } })); // 0 is the id field
+    err = await create({ fields: [{ name: 'ok', type: 'text' }], indexes: [`CREATE INDEX ${long('i', 'a')} ON longnames (ok)`] });
+    assert.deepEqual(err.response, errBody(400, 'Failed to create collection.', { indexes: { 0: TOO_LONG } }));
+    // 63 bytes are kept whole, and a rename is checked too.
+    const c = await srv.pb.collections.create({ name: name63, fields: [{ name: `f${'n'.repeat(62)}`, type: 'text' }] });
+    assert.equal((await srv.pb.collection(name63).create({ [`f${'n'.repeat(62)}`]: 'v' }))[`f${'n'.repeat(62)}`], 'v');
+    err = await rejects(srv.pb.collections.update(c.id, { name: long('c', 'b') }), 400);
+    assert.deepEqual(err.response, errBody(400, UPDATE_FAILED, { name: TOO_LONG }));
+    assert.equal((await srv.pb.collections.getOne(c.id)).name, name63);
   });
 });
 

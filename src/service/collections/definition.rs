@@ -11,6 +11,7 @@ use crate::schema::validate::FieldError;
 use crate::schema::{Access, Collection, CollectionKind, Field, field_check, index, system};
 use crate::service::Error;
 use crate::store::ddl;
+use crate::store::dialect::Dialect;
 
 /// Field names a collection may not use (they clash with API keywords).
 const RESERVED_FIELD_NAMES: &[&str] = &["expand", "collectionId", "collectionName"];
@@ -29,6 +30,15 @@ fn name_error(e: NameError) -> Value {
         .with_params(json!({"max": max, "min": 1}))
         .to_json(),
         NameError::InvalidFormat => err("validation_match_invalid", "Must be in a valid format."),
+    }
+}
+
+/// A name the store keeps whole (docs/scaling.md: PostgreSQL refuses names
+/// over 63 bytes rather than cut them, as two cut names could become one).
+fn fits(d: Dialect, name: &str) -> Result<(), NameError> {
+    match d.max_identifier() {
+        Some(max) if name.len() > max => Err(NameError::TooLong(max)),
+        _ => Ok(()),
     }
 }
 
@@ -74,6 +84,7 @@ pub(super) fn merge_and_validate(
     input: &Map<String, Value>,
     creating: bool,
     exists: &dyn Fn(&str) -> bool,
+    d: Dialect,
 ) -> Result<Collection, Error> {
     let fail = if creating {
         "Failed to create collection."
@@ -85,7 +96,7 @@ pub(super) fn merge_and_validate(
     if let Some(v) = input.get("name") {
         c.name = v.as_str().unwrap_or_default().to_owned();
     }
-    if let Err(e) = CollectionName::parse(&c.name) {
+    if let Err(e) = CollectionName::parse(&c.name).and_then(|_| fits(d, &c.name)) {
         errors.insert("name".into(), name_error(e));
     }
     if !creating && base.system && c.name != base.name {
@@ -166,7 +177,7 @@ pub(super) fn merge_and_validate(
             continue;
         }
         let mut fe = field_check::check(f, &exists_or_self);
-        if let Err(e) = FieldName::parse(&f.name) {
+        if let Err(e) = FieldName::parse(&f.name).and_then(|_| fits(d, &f.name)) {
             fe.insert("name".into(), name_error(e));
         } else if RESERVED_FIELD_NAMES.contains(&f.name.as_str()) {
             fe.insert(
@@ -229,11 +240,11 @@ pub(super) fn merge_and_validate(
     for (i, s) in c.indexes.iter().enumerate() {
         let has = |n: &str| c.field(n).is_some();
         let e = match index::parse(s, &has) {
-            Ok(d) if !index_names.insert(d.name.to_lowercase()) => Some(err(
+            Ok(def) if !index_names.insert(def.name.to_lowercase()) => Some(err(
                 "validation_duplicated_index_name",
                 "The index name already exists.",
             )),
-            Ok(_) => None,
+            Ok(def) => fits(d, &def.name).err().map(name_error),
             Err(index::IndexError::Syntax) => Some(err(
                 "validation_invalid_index_expression",
                 "Invalid CREATE INDEX expression.",
@@ -368,6 +379,7 @@ pub(super) fn new_collection(
     kind: CollectionKind,
     input: &Map<String, Value>,
     exists: &dyn Fn(&str) -> bool,
+    d: Dialect,
 ) -> Result<Collection, Error> {
     let mut base = scaffold_for(kind)?;
     base.kind = kind;
@@ -379,7 +391,7 @@ pub(super) fn new_collection(
         Some(id) if !id.is_empty() => id.to_owned(),
         _ => new_collection_id(kind.as_str(), name),
     };
-    let mut c = merge_and_validate(&base, input, true, exists)?;
+    let mut c = merge_and_validate(&base, input, true, exists, d)?;
     c.system = false;
     if c.is_auth() {
         ensure_auth_indexes(&mut c);

@@ -132,7 +132,7 @@ fn plan_create(schema: &crate::store::Schema, input: Value) -> Result<Collection
         return Err(Error::invalid(FAIL, d));
     };
     let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
-    let mut c = new_collection(kind, &input, &exists)?;
+    let mut c = new_collection(kind, &input, &exists, schema.dialect)?;
     if kind != CollectionKind::View {
         check_rules(schema, &c, FAIL)?;
     }
@@ -302,7 +302,7 @@ fn plan_update(
         return Err(Error::invalid(FAIL, d));
     }
     let exists = |id: &str| schema.get(id).is_some_and(|c| c.id == id);
-    let mut c = merge_and_validate(existing, &input, false, &exists)?;
+    let mut c = merge_and_validate(existing, &input, false, &exists, schema.dialect)?;
     if c.kind != CollectionKind::View {
         check_rules(schema, &c, FAIL)?;
     }
@@ -483,7 +483,7 @@ fn plan_import(schema: &crate::store::Schema, input: Value) -> Result<ImportPlan
                     .and_then(|n| schema.get(n))
             });
         let result = match &existing {
-            Some(e) => merge_and_validate(e, obj, false, &exists),
+            Some(e) => merge_and_validate(e, obj, false, &exists, schema.dialect),
             None => {
                 let kind = obj
                     .get("type")
@@ -493,7 +493,7 @@ fn plan_import(schema: &crate::store::Schema, input: Value) -> Result<ImportPlan
                 // Its own id is not "existing" for the id check.
                 let mut plain = obj.clone();
                 plain.remove("id");
-                new_collection(kind, &plain, &exists).map(|mut c| {
+                new_collection(kind, &plain, &exists, schema.dialect).map(|mut c| {
                     if let Some(id) = obj
                         .get("id")
                         .and_then(Value::as_str)
