@@ -79,7 +79,7 @@ describe('hot reload', { skip: cairnOnly }, () => {
     const kinds = new Map(); // what failed, for the message
     const failed = (kind) => { failures++; kinds.set(kind, (kinds.get(kind) ?? 0) + 1); };
     const client = (async () => {
-      const end = Date.now() + 15_000;
+      const end = Date.now() + 30_000;
       while (!stop && Date.now() < end && total < 20_000) {
         total++;
         try {
@@ -94,7 +94,7 @@ describe('hot reload', { skip: cairnOnly }, () => {
     })();
     await new Promise((r) => setTimeout(r, 300));
     await fsp.writeFile(hooksPath(), hooksFile(2));
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 10_000;
     while (!seen.has(2) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.ok(seen.has(2), 'the edit was not picked up');
     // A writer that empties the file first and fills it a moment later (as
@@ -102,12 +102,13 @@ describe('hot reload', { skip: cairnOnly }, () => {
     await fsp.truncate(hooksPath(), 0);
     await new Promise((r) => setTimeout(r, 450));
     await fsp.writeFile(hooksPath(), hooksFile(4));
-    const deadline4 = Date.now() + 5000;
+    const deadline4 = Date.now() + 10_000;
     while (!seen.has(4) && Date.now() < deadline4) await new Promise((r) => setTimeout(r, 20));
     assert.ok(seen.has(4), 'the second edit was not picked up');
     // A syntax error: logged, old handlers stay.
     await fsp.writeFile(hooksPath(), hooksFile(3) + '\nrouterAdd("GET", "/x", (e) => {\n');
-    await new Promise((r) => setTimeout(r, 800));
+    const deadline3 = Date.now() + 10_000;
+    while (!/failed to execute main\.pb\.js/.test(srv.log) && Date.now() < deadline3) await new Promise((r) => setTimeout(r, 20));
     stop = true;
     await client;
     assert.equal(failures, 0, `${failures} of ${total} requests failed: ${JSON.stringify([...kinds])}`);
