@@ -41,7 +41,7 @@ def total_ir(path: Path) -> int:
     return best
 
 
-def profile(binary: str, n: int, out: Path, label: str) -> float:
+def profile(binary: str, n: int, out: Path, label: str, path: str) -> float:
     root = Path(tempfile.mkdtemp(prefix="cairn-hooks-profile-"))
     (root / "pb_hooks").mkdir()
     (root / "pb_migrations").mkdir()
@@ -56,7 +56,6 @@ def profile(binary: str, n: int, out: Path, label: str) -> float:
          f"--callgrind-out-file={out}/callgrind.out.%p", binary,
          "serve", "--http", f"127.0.0.1:{port}", "--dir", str(root / "data")],
         cwd=root, stdout=log, stderr=subprocess.STDOUT)
-    path = f"/api/bench/{hooks.RECORD}"
     try:
         deadline = time.time() + 120
         while True:
@@ -110,12 +109,14 @@ def main() -> int:
     ap.add_argument("--bin", action="append", help="Cairn binary (repeat to compare)")
     ap.add_argument("-n", type=int, default=300, help="measured requests per binary")
     ap.add_argument("--out", default="/tmp/cairn-hooks-callgrind")
+    ap.add_argument("--path", default=hooks.ROUTE,
+                    help="the path to request (e.g. /api/health: the floor of a built-in Rust route)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for i, b in enumerate(a.bin or ["target/release/cairn"]):
-        rows.append((b, profile(str(Path(b).resolve()), a.n, out, f"bin{i}")))
+        rows.append((b, profile(str(Path(b).resolve()), a.n, out, f"bin{i}", a.path)))
     print("\n| binary | instructions / request |\n|---|---:|")
     for b, ir in rows:
         print(f"| {b} | {ir:,.0f} |")

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import costs
+from pinning import add_pin_argument, server_cpus, taskset, wrk_cpus
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -782,9 +783,8 @@ class Server:
         # Cairn gets port 0 and reports the port it bound.
         addr = f"127.0.0.1:{free_port()}" if self.is_pocketbase else "127.0.0.1:0"
         self.log = open(self.log_path, "w")
-        pin = ["taskset", "-c", self.cpus] if self.cpus else []
         self.proc = subprocess.Popen(
-            pin + [self.binary, "serve", "--http", addr, "--dir", str(self.data_dir)],
+            taskset(self.cpus) + [self.binary, "serve", "--http", addr, "--dir", str(self.data_dir)],
             stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -1128,8 +1128,8 @@ def run_wrk(ctx: Ctx, script: Path, duration: float) -> tuple[dict, str]:
     a = ctx.args
     result_path = Path(str(script) + ".json")
     result_path.unlink(missing_ok=True)
-    pin = ["taskset", "-c", a.pin.split(":")[1]] if getattr(a, "pin", None) else []
-    cmd = pin + [a.wrk, f"-t{a.threads}", f"-c{a.connections}", f"-d{duration:g}s",
+    cmd = taskset(wrk_cpus(getattr(a, "pin", None))) + [
+           a.wrk, f"-t{a.threads}", f"-c{a.connections}", f"-d{duration:g}s",
            f"--timeout", f"{a.timeout:g}s", "--latency", "-s", str(script), ctx.server.base_url]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     if p.returncode != 0 or not result_path.exists():
@@ -1185,8 +1185,7 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
                  scenarios: list[Scenario], work: Path) -> dict:
     print(f"== {label}: {binary}", file=sys.stderr, flush=True)
     server = Server(label, binary, is_pb, work)
-    if args.pin:
-        server.cpus = args.pin.split(":")[0]
+    server.cpus = server_cpus(args.pin)
     out: dict[str, Any] = {"label": label, "binary": binary,
                            "stand_in_pocketbase": is_pb and label != "pocketbase",
                            "cpu_busy_before": cpu_busy()}
@@ -1562,9 +1561,7 @@ def main() -> int:
     ap.add_argument("--index-created", action="store_true",
                     help="add an index on posts.created (default: no index, as in the issue)")
     ap.add_argument("--wrk", default="wrk", help="wrk executable")
-    ap.add_argument("--pin", default=None, metavar="SERVER:WRK",
-                    help="taskset CPU lists for the server and for wrk, e.g. 1:0: each has "
-                         "cores of its own, so wrk's CPU no longer caps the ratio (off by default)")
+    add_pin_argument(ap)
     ap.add_argument("--out-dir", default=str(BENCH_DIR / "results"))
     ap.add_argument("--strict", action="store_true",
                     help="exit 1 unless every target, zero errors and the RSS goal are met")
@@ -1619,8 +1616,8 @@ def main() -> int:
     wrk_cmd = (f"wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s "
                f"--timeout {args.timeout:g}s --latency")
     if args.pin:
-        server_cpus, wrk_cpus = args.pin.split(":")
-        wrk_cmd = f"taskset -c {wrk_cpus} {wrk_cmd}`, servers under `taskset -c {server_cpus}"
+        wrk_cmd = (f"taskset -c {wrk_cpus(args.pin)} {wrk_cmd}`, "
+                   f"servers under `taskset -c {server_cpus(args.pin)}")
     wrk_version = subprocess.run([args.wrk, "-v"], capture_output=True, text=True).stdout
     meta = {
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -10,12 +10,15 @@ use super::runtime::{Host, answer};
 /// `$app.findRecordById`, the most used finder, as a host function of its
 /// own: `__hostFind(collection, id, record)`. Its two strings cross as they
 /// are, and the found row (without `collectionId` / `collectionName`) is
-/// built here as a JavaScript object (no JSON text either way) and loaded
-/// into `record` as `Record.__loaded` would (`__data`; `__original` a copy
-/// when the row has nested values, else `null`; `__persisted`): the
-/// script's own pass over the row to find nested values was a `for...in`,
-/// ~3k instructions a request on issue 15's benchmark. Answers `undefined`,
-/// or a failure as `answer`'s text, for `__answer` to throw.
+/// built here as a JavaScript object (no JSON text either way) and
+/// returned, for the script to make it `record.__data`; `record` (made with
+/// `__original` null and `__persisted` true) gets a copy of the row as its
+/// `__original` only when the row has nested values, which a `set` could
+/// change in place. The script's own pass over the row to find them was a
+/// `for...in`, ~3k instructions a request on issue 15's benchmark; each
+/// property set from here ~500 (its name made into an atom each time), so
+/// the common case sets none. Answers a failure as `answer`'s text (a
+/// string), for `__answer` to throw.
 pub fn function<'js>(ctx: &Ctx<'js>, host: Host) -> rquickjs::Result<Function<'js>> {
     Function::new(
         ctx.clone(),
@@ -30,15 +33,10 @@ pub fn function<'js>(ctx: &Ctx<'js>, host: Host) -> rquickjs::Result<Function<'j
                     row.remove("collectionName");
                     let nested = row.values().any(|v| v.is_object() || v.is_array());
                     let row = Value::Object(row);
-                    record.set("__data", to_js(&ctx, &row)?)?;
-                    let original = if nested {
-                        to_js(&ctx, &row)?
-                    } else {
-                        rquickjs::Value::new_null(ctx.clone())
-                    };
-                    record.set("__original", original)?;
-                    record.set("__persisted", true)?;
-                    Ok(rquickjs::Value::new_undefined(ctx))
+                    if nested {
+                        record.set("__original", to_js(&ctx, &row)?)?;
+                    }
+                    to_js(&ctx, &row)
                 }
                 out => rquickjs::String::from_str(ctx, &answer(out)).map(|s| s.into_value()),
             }

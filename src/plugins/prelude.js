@@ -232,14 +232,18 @@ class Collection {
 // since a load of flat values: the data is then its own snapshot, copied
 // on the first change (`__snap`), so a record that is only read (most
 // found records) never copies. `__hidden` is made on first `hide`.
+// `new Record(c, __found)`: a stored record whose row `__hostFind` gives
+// (host_find.rs), so no empty data objects made only to be replaced.
+const __found = Symbol("found");
 class Record {
   constructor(collection, data) {
     this.__collection = collection;
-    this.__data = {};
-    this.__original = {};
-    this.__persisted = false;
+    const found = data === __found;
+    this.__data = found ? null : {};
+    this.__original = found ? null : {};
+    this.__persisted = found;
     this.__hidden = null;
-    if (data) this.load(data);
+    if (data && !found) this.load(data);
   }
   __snap() { if (this.__original === null) this.__original = Object.assign({}, this.__data); }
   get id() { return this.__data.id || ""; }
@@ -331,7 +335,7 @@ class Record {
   }
   // Flat values cannot change in place: until a `set`, the data is its own
   // snapshot. Nested ones (JSON fields) can, so they are copied now.
-  // (`$app.findRecordById`'s `__hostFind` loads its row so from Rust.)
+  // (`$app.findRecordById`'s `__hostFind` does this in Rust: host_find.rs.)
   __loaded(data, nested) {
     this.__data = data;
     this.__original = nested ? JSON.parse(JSON.stringify(data)) : null;
@@ -434,9 +438,11 @@ function __makeApp() {
     },
     findRecordById(c, id) {
       const col = __collectionOf(c);
-      const r = new Record(col, null);
-      const failed = __hostFind(col.id, String(id), r); // loads the row into r (runtime.rs)
-      return failed === undefined ? r : __recordFrom(col, __answer(failed));
+      const r = new Record(col, __found);
+      const row = __hostFind(col.id, String(id), r); // the row, or a failure's text
+      if (typeof row === "string") return __recordFrom(col, __answer(row));
+      r.__data = row;
+      return r;
     },
     findRecordsByIds(c, ids) {
       const col = __collectionOf(c);

@@ -406,14 +406,18 @@ mod tests {
         let answer = row.clone();
         let host: Host = Rc::new(move |op, args| match op {
             "records.find" if args["id"] == "r1" => Ok(answer.clone()),
+            "records.find" if args["id"] == "flat" => {
+                Ok(json!({"id": "flat", "n": 1, "collectionId": "c", "collectionName": "c"}))
+            }
             _ => Err(HostError::new(404, "sql: no rows in result set")),
         });
         let e = Engine::new(Limits::default(), host, &[]).expect("engine");
         let same = e
             .eval(
                 "t.js",
-                "const r = {}; __hostFind('c', 'r1', r); \
-                 [JSON.stringify(r.__data), JSON.stringify(r.__original), r.__original !== r.__data.j, r.__persisted]",
+                "const r = {}; const d = __hostFind('c', 'r1', r); \
+                 [JSON.stringify(d), JSON.stringify(r.__original), r.__original !== d.j, \
+                  Object.getPrototypeOf(d) === Object.prototype]",
             )
             .expect("eval");
         assert_eq!(
@@ -428,9 +432,15 @@ mod tests {
         assert_eq!(same[1], same[0]);
         assert_eq!(same[2], json!(true));
         assert_eq!(same[3], json!(true));
+        // A flat row: no `__original` copy (the record's stays null).
+        let flat = "const f = {}; const fd = __hostFind('c', 'flat', f); [fd.id, 'collectionId' in fd, '__original' in f]";
+        assert_eq!(
+            e.eval("t.js", flat).expect("eval"),
+            json!(["flat", false, false])
+        );
         // `__proto__` in data is an own key, not the object's prototype.
         let own = concat!(
-            "const q = {}; __hostFind('c', 'r1', q); const j = q.__data.j;",
+            "const q = {}; const j = __hostFind('c', 'r1', q).j;",
             "[Object.getPrototypeOf(j) === Object.prototype, Object.keys(j).join(), j.x === undefined]"
         );
         assert_eq!(

@@ -52,6 +52,14 @@ describe('custom routes', () => {
     assert.deepEqual(r.json, { message: 'Hi bob' });
   });
 
+  test('a handler\'s e.next() does nothing; a handler that writes nothing answers 200 empty', async () => {
+    const r = await srv.api('GET', '/api/next/w%20x');
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { word: 'w x', ip: '127.0.0.1', next: 'function' });
+    const s = await srv.api('GET', '/api/silent');
+    assert.deepEqual([s.status, s.text], [200, '']);
+  });
+
   test('$apis.requireAuth: 401 for guests, e.auth for signed-in callers', async () => {
     const guest = await srv.api('GET', '/api/me');
     assert.equal(guest.status, 401);

@@ -118,30 +118,36 @@ fn call<'js>(ctx: &Ctx<'js>, req: &RouteRequest) -> rquickjs::Result<RouteReply>
     args.push_arg(req.auth.as_deref())?;
     args.push_arg(req.schema as f64)?;
     let f: Function = ctx.globals().get("__runRoute")?;
-    let out = f.call_arg::<rquickjs::Value>(args);
-    // A call cut short by its budget skips the script's own reset.
-    ctx.globals().set("__schemaGen", -1)?;
-    reply(out?)
+    match f.call_arg::<rquickjs::Value>(args) {
+        Ok(out) => reply(out),
+        Err(e) => {
+            // A call cut short by its budget skips the script's own reset.
+            ctx.globals().set("__schemaGen", -1)?;
+            Err(e)
+        }
+    }
 }
 
-/// The `{status, type, body, headers, log}` object `__runRoute` returns.
+/// The `[status, type, body, headers, log]` array `__runRoute` returns
+/// (read by index: a property name would be made into an atom and looked
+/// up, each time; issue 15: ~2k instructions a request).
 fn reply(v: rquickjs::Value<'_>) -> rquickjs::Result<RouteReply> {
-    let Some(o) = v.as_object() else {
+    let Some(a) = v.as_array() else {
         return Ok(RouteReply {
             status: 200,
             ..RouteReply::default()
         });
     };
-    let text = |k: &str| -> rquickjs::Result<String> {
-        Ok(o.get::<_, Option<String>>(k)?.unwrap_or_default())
+    let text = |i: usize| -> rquickjs::Result<String> {
+        Ok(a.get::<Option<String>>(i)?.unwrap_or_default())
     };
-    let status = o
-        .get::<_, rquickjs::Value>("status")?
+    let status = a
+        .get::<rquickjs::Value>(0)?
         .as_number()
         .filter(|n| (100.0..1000.0).contains(n))
         .map_or(200, |n| n as u16);
     let mut headers = Vec::new();
-    if let Some(h) = o.get::<_, Option<Object>>("headers")? {
+    if let Some(h) = a.get::<Option<Object>>(3)? {
         for kv in h.props::<String, rquickjs::Coerced<String>>() {
             let (k, v) = kv?;
             headers.push((k, v.0));
@@ -149,9 +155,9 @@ fn reply(v: rquickjs::Value<'_>) -> rquickjs::Result<RouteReply> {
     }
     Ok(RouteReply {
         status,
-        content_type: text("type")?,
-        body: text("body")?,
+        content_type: text(1)?,
+        body: text(2)?,
         headers,
-        log: text("log")?,
+        log: text(4)?,
     })
 }

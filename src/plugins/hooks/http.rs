@@ -2,6 +2,7 @@
 //! `$http.send`.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -46,11 +47,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> 
         Ok(b) => b,
         Err(_) => return error(413, "Request entity too large."),
     };
-    let ip = parts
-        .extensions
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
+    let ip = peer_ip(&parts);
     let mut headers = String::new();
     for (k, v) in &parts.headers {
         if let Ok(v) = v.to_str() {
@@ -109,6 +106,36 @@ fn reply(r: RouteReply) -> Response {
         }
     }
     res
+}
+
+/// The peer's address as text (empty when unknown). An IPv4 address is
+/// written digit by digit: `Display` goes through the formatting machinery,
+/// ~1.3k instructions a request on issue 15's benchmark.
+pub fn peer_ip(parts: &axum::http::request::Parts) -> String {
+    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(addr)) => ip_text(addr.ip()),
+        None => String::new(),
+    }
+}
+
+fn ip_text(ip: IpAddr) -> String {
+    let IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut s = String::with_capacity(15);
+    for (i, o) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            s.push('.');
+        }
+        if o >= 100 {
+            s.push(char::from(b'0' + o / 100));
+        }
+        if o >= 10 {
+            s.push(char::from(b'0' + o / 10 % 10));
+        }
+        s.push(char::from(b'0' + o % 10));
+    }
+    s
 }
 
 /// The request's caller, or the response refusing its credentials.
@@ -270,6 +297,29 @@ fn is_private(ip: std::net::IpAddr) -> bool {
                 || (v.segments()[0] & 0xfe00) == 0xfc00
                 || (v.segments()[0] & 0xffc0) == 0xfe80
                 || v.to_ipv4_mapped().is_some_and(|m| is_private(m.into()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ip_text;
+    use std::net::IpAddr;
+
+    #[test]
+    fn ip_text_writes_what_display_writes() {
+        for s in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "10.9.100.255",
+            "192.168.1.20",
+            "1.22.103.4",
+            "::1",
+            "::ffff:10.0.0.1",
+            "2001:db8::8a2e:370:7334",
+        ] {
+            let ip: IpAddr = s.parse().expect("an address");
+            assert_eq!(ip_text(ip), ip.to_string(), "{s}");
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::Plugins;
 use super::instance::{CallError, Instance};
 use crate::app::App;
-use crate::plugins::hooks::http::{auth_json, caller, error, response};
+use crate::plugins::hooks::http::{auth_json, caller, error, peer_ip, response};
 use crate::plugins::hooks::records::{after_name, names as before_names};
 use crate::schema::Collection;
 use crate::service::{Actor, Error};
@@ -48,11 +48,7 @@ pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> 
     let Ok(body) = axum::body::to_bytes(body, MAX_BODY).await else {
         return error(413, "Request entity too large.");
     };
-    let ip = parts
-        .extensions
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
+    let ip = peer_ip(&parts);
     let headers: Map<String, Value> = parts
         .headers
         .iter()

@@ -57,6 +57,15 @@ routerAdd("GET", "/api/fail/missing", (e) => {
 
 routerAdd("GET", "/api/text", (e) => e.string(201, "plain"))
 
+// A handler is the end of its chain: its e.next() does nothing, before or
+// after it writes; one that writes nothing answers 200 with no body.
+routerAdd("GET", "/api/next/{word}", (e) => {
+  e.next()
+  e.json(200, { word: e.request.pathValue("word"), ip: e.realIP(), next: typeof e.next })
+  return e.next()
+})
+routerAdd("GET", "/api/silent", (e) => { e.next() })
+
 // Record hooks: set a field on create, refuse a value, notify a webhook.
 onRecordCreate((e) => {
   if (!e.record.getString("slug")) {
