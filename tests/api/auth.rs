@@ -8,13 +8,17 @@ use serde_json::{Value, json};
 use crate::helpers::TestApp;
 
 pub fn stored_hash(t: &TestApp, email: &str) -> String {
-    let conn = rusqlite::Connection::open(t.dir.path().join("data.db")).unwrap();
-    conn.query_row(
-        "SELECT password FROM users WHERE email = ?1",
-        [email],
-        |r| r.get(0),
-    )
-    .unwrap()
+    t.app
+        .store
+        .read(|db| {
+            db.row(
+                "SELECT password FROM users WHERE email = ?1",
+                &[cairn::store::sql::Val::Text(email)],
+                |r| r.text(0),
+            )
+        })
+        .unwrap()
+        .expect("the user's row")
 }
 
 async fn login(t: &TestApp, email: &str, pw: &str) -> (u16, Value) {

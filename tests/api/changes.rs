@@ -111,14 +111,12 @@ async fn concurrent_writes_with_failures_commit_only_the_good_ones() {
 fn log(t: &TestApp) -> Vec<(String, String, String)> {
     t.app
         .store
-        .read(|conn| {
-            let conn = conn.sqlite().expect("SQLite store");
-            let mut st = conn
-                .prepare("SELECT collection_name, action, COALESCE(snapshot, '') || COALESCE(prior, '') FROM _changes ORDER BY seq")?;
-            let rows = st
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
+        .read(|db| {
+            db.rows(
+                "SELECT collection_name, action, COALESCE(CAST(snapshot AS TEXT), '') || COALESCE(CAST(prior AS TEXT), '') FROM _changes ORDER BY seq",
+                &[],
+                |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
+            )
         })
         .expect("read the log")
 }
@@ -127,15 +125,17 @@ fn log(t: &TestApp) -> Vec<(String, String, String)> {
 fn secrets_in(t: &TestApp, table: &str) -> Vec<String> {
     t.app
         .store
-        .read(|conn| {
-            let conn = conn.sqlite().expect("SQLite store");
-            let mut st = conn.prepare(&format!("SELECT password, tokenKey FROM `{table}`"))?;
-            let rows = st
-                .query_map([], |r| Ok([r.get::<_, String>(0)?, r.get::<_, String>(1)?]))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows.into_iter().flatten().collect())
+        .read(|db| {
+            db.rows(
+                &format!("SELECT password, \"tokenKey\" FROM \"{table}\""),
+                &[],
+                |r| Ok([r.text(0)?, r.text(1)?]),
+            )
         })
         .expect("read secrets")
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 #[tokio::test]
@@ -172,14 +172,9 @@ async fn no_password_hash_or_token_key_ever_enters_the_log() {
     let digest: String = t
         .app
         .store
-        .read(|conn| {
-            Ok(conn.sqlite().expect("SQLite store").query_row(
-                "SELECT keyHash FROM _apiKeys",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .expect("digest");
+        .read(|db| db.row("SELECT \"keyHash\" FROM \"_apiKeys\"", &[], |r| r.text(0)))
+        .expect("digest")
+        .expect("one API key");
     seen.push(digest);
     let (s, _) = t.delete(&url).await;
     assert_eq!(s, 204);

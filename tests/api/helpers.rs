@@ -1,10 +1,18 @@
 //! `TestApp::spawn()`: a real Cairn server on 127.0.0.1:0 with a superuser.
+//!
+//! `CAIRN_TEST_STORE=postgres` runs every server on a fresh PostgreSQL
+//! database of its own on the server `CAIRN_TEST_PG_URL` names (as the SDK
+//! suite's `SDK_STORE=postgres` does; `scripts/test` starts one). Tests of
+//! what is SQLite-only by design skip there with [`sqlite_only`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cairn::app::{self, App};
-use cairn::config::Config;
+use cairn::config::{Config, DbConfig};
 use cairn::service::auth::{self, UpsertMode};
+use cairn::store::Store;
+use cairn::store::sql::{Db, Val};
 use serde_json::{Value, json};
 
 pub const ADMIN: &str = "admin@example.com";
@@ -33,6 +41,7 @@ impl TestApp {
             log: "warn".into(),
             ..Config::default()
         };
+        config.db = fresh_db();
         adjust(&mut config);
         let app = App::open(config).expect("open");
         auth::upsert_superuser(&app.store, ADMIN, PASSWORD, UpsertMode::Upsert)
@@ -149,14 +158,12 @@ impl TestApp {
     pub fn changes_for(&self, record_id: &str) -> Vec<String> {
         self.app
             .store
-            .read(|conn| {
-                let conn = conn.sqlite().expect("SQLite store");
-                let mut st =
-                    conn.prepare("SELECT action FROM _changes WHERE record_id = ?1 ORDER BY seq")?;
-                let rows = st
-                    .query_map([record_id], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                Ok(rows)
+            .read(|db| {
+                db.rows(
+                    "SELECT action FROM _changes WHERE record_id = ?1 ORDER BY seq",
+                    &[Val::Text(record_id)],
+                    |r| r.text(0),
+                )
             })
             .expect("read changes")
     }
@@ -164,15 +171,107 @@ impl TestApp {
     pub fn change_count(&self) -> i64 {
         self.app
             .store
-            .read(|conn| {
-                Ok(conn.sqlite().expect("SQLite store").query_row(
-                    "SELECT COUNT(*) FROM _changes",
-                    [],
-                    |r| r.get(0),
-                )?)
-            })
+            .read(|db| db.row("SELECT COUNT(*) FROM _changes", &[], |r| r.int(0)))
             .expect("count")
+            .unwrap_or(0)
     }
+}
+
+impl Drop for TestApp {
+    /// On PostgreSQL: stops the writer and drops the test's database, which
+    /// ends every session the app still holds (the app itself may outlive
+    /// the test; a hundred of them would exhaust the server's connections).
+    fn drop(&mut self) {
+        let Some(url) = self.app.config.db.postgres_url() else {
+            return;
+        };
+        self.app.store.shutdown();
+        let (base, _) = url.split_once('?').unwrap_or((url, ""));
+        let Some((_, name)) = base.rsplit_once('/') else {
+            return;
+        };
+        if !name.starts_with("cairn_api_") {
+            return;
+        }
+        let admin = std::env::var("CAIRN_TEST_PG_URL").ok();
+        if let Some(conn) = admin.and_then(|u| cairn::store::pg::PgConn::connect(&u).ok()) {
+            let _ = conn.batch(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// Runs on PostgreSQL (`CAIRN_TEST_STORE=postgres`)?
+pub fn on_postgres() -> bool {
+    std::env::var("CAIRN_TEST_STORE").as_deref() == Ok("postgres")
+}
+
+/// How long a realtime stream must stay silent to count as drained.
+/// Longer on PostgreSQL: there events wait for the transaction horizon,
+/// which is the whole server's, so the transactions of the tests running
+/// beside this one on other databases hold it too (docs/scaling.md).
+pub fn quiet(ms: u64) -> std::time::Duration {
+    std::time::Duration::from_millis(if on_postgres() { ms * 5 } else { ms })
+}
+
+/// Why tests that do arithmetic on resume tokens skip on PostgreSQL.
+pub const NUMERIC_SEQ: &str = "resume tokens are numbers on SQLite, opaque strings on PostgreSQL \
+     (docs/scaling.md); resume there: realtime_resume.test.mjs, store::pg::tests::feed";
+
+/// For a test of what is SQLite-only by design: on PostgreSQL it prints
+/// why it does not run there and returns true (the test returns at once).
+pub fn sqlite_only(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("skipped on PostgreSQL: {why}");
+    }
+    on_postgres()
+}
+
+/// Where a new server's data goes: a new, empty PostgreSQL database on
+/// PostgreSQL, else SQLite in the data directory.
+pub fn fresh_db() -> DbConfig {
+    DbConfig {
+        url: fresh_pg_database().unwrap_or_default(),
+    }
+}
+
+/// Another `Store` on `dir` and `db`, as a second process would open it.
+pub fn open_store(dir: &std::path::Path, db: &DbConfig) -> Store {
+    match db.postgres_url() {
+        Some(url) => Store::open_postgres(url, dir),
+        None => Store::open(dir),
+    }
+    .expect("open a store")
+}
+
+/// On PostgreSQL, the URL of a new, empty database; else `None`.
+fn fresh_pg_database() -> Option<String> {
+    if !on_postgres() {
+        return None;
+    }
+    let url = std::env::var("CAIRN_TEST_PG_URL")
+        .expect("CAIRN_TEST_STORE=postgres needs CAIRN_TEST_PG_URL (scripts/pg-test-server)");
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "cairn_api_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let admin = cairn::store::pg::PgConn::connect(&url).expect("connect to CAIRN_TEST_PG_URL");
+    // CREATE DATABASE refuses to run inside a transaction: a statement of its own.
+    admin
+        .batch(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'"
+        ))
+        .expect("create a test database");
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url.as_str(), ""), |(b, q)| (b, q));
+    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
+    Some(if query.is_empty() {
+        format!("{base}/{name}")
+    } else {
+        format!("{base}/{name}?{query}")
+    })
 }
 
 impl TestApp {

@@ -4,9 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, fresh_db, open_store};
 use cairn::plugins::migrations::Migrations;
-use cairn::store::Store;
 
 fn comparable(v: &Value) -> Value {
     let mut v = v.clone();
@@ -85,7 +84,7 @@ async fn automigrate_files_replay_to_the_same_schema() {
     assert_eq!(s, 204);
 
     let m = Migrations {
-        db: Default::default(),
+        db: t.app.config.db.clone(),
         data_dir: t.dir.path().to_path_buf(),
         dir: mig.path().to_path_buf(),
         hooks_dir: mig.path().to_path_buf(),
@@ -100,12 +99,12 @@ async fn automigrate_files_replay_to_the_same_schema() {
     // Replay on an empty data directory.
     let fresh = tempfile::tempdir().expect("tempdir");
     let replay = Migrations {
-        db: Default::default(),
+        db: fresh_db(),
         data_dir: fresh.path().to_path_buf(),
         ..m.clone()
     };
     assert_eq!(replay.up().expect("replay").len(), 7);
-    let store = Store::open(fresh.path()).expect("open");
+    let store = open_store(fresh.path(), &replay.db);
     let want = t.app.store.schema();
     let got = store.schema();
     for name in ["authors", "books"] {
@@ -120,7 +119,7 @@ async fn automigrate_files_replay_to_the_same_schema() {
     // removes it again.
     let back = replay.down(1).expect("down");
     assert!(back[0].ends_with("_deleted_scratch.js"), "{back:?}");
-    let store = Store::open(fresh.path()).expect("open");
+    let store = open_store(fresh.path(), &replay.db);
     assert!(store.schema().get("scratch").is_some());
     store.shutdown();
 }
@@ -178,8 +177,9 @@ onBootstrap((e) => {
 })"#,
     )
     .expect("write");
+    let db = fresh_db();
     Migrations {
-        db: Default::default(),
+        db: db.clone(),
         data_dir: data.path().to_path_buf(),
         dir: mig.path().to_path_buf(),
         hooks_dir: hooks.path().to_path_buf(),
@@ -191,6 +191,7 @@ onBootstrap((e) => {
     let t = TestApp::spawn_with(|c| {
         c.hooks_dir = Some(dir);
         c.dir = data_dir;
+        c.db = db;
     })
     .await;
     // onBootstrap ran (in the background, right after loading).
@@ -261,7 +262,7 @@ async fn create_snapshot_and_history_sync() {
     assert_eq!(s, 200);
     let mig = tempfile::tempdir().expect("tempdir");
     let m = Migrations {
-        db: Default::default(),
+        db: t.app.config.db.clone(),
         data_dir: t.dir.path().to_path_buf(),
         dir: mig.path().to_path_buf(),
         hooks_dir: mig.path().to_path_buf(),
@@ -283,12 +284,12 @@ async fn create_snapshot_and_history_sync() {
     // The snapshot alone rebuilds the collections on an empty directory.
     let fresh = tempfile::tempdir().expect("tempdir");
     let replay = Migrations {
-        db: Default::default(),
+        db: fresh_db(),
         data_dir: fresh.path().to_path_buf(),
         ..m.clone()
     };
     replay.up().expect("replay");
-    let store = Store::open(fresh.path()).expect("open");
+    let store = open_store(fresh.path(), &replay.db);
     let a = comparable(&t.app.store.schema().get("notes").expect("notes").to_json());
     let b = comparable(&store.schema().get("notes").expect("replayed").to_json());
     assert_eq!(a, b);

@@ -2,8 +2,6 @@
 //! password change (new token key) makes it a guest, a revoked role stops
 //! what the role granted, before the subscriber reconnects.
 
-use std::time::Duration;
-
 use serde_json::json;
 
 use crate::helpers::TestApp;
@@ -20,7 +18,7 @@ async fn create(t: &TestApp, coll: &str, body: serde_json::Value) -> serde_json:
 /// Titles received within a short wait.
 async fn drain(sse: &mut Sse) -> Vec<String> {
     let mut out = Vec::new();
-    while let Some((_, data)) = sse.next_within(Duration::from_millis(500)).await {
+    while let Some((_, data)) = sse.next_within(crate::helpers::quiet(500)).await {
         out.push(
             data["record"]["title"]
                 .as_str()

@@ -34,6 +34,11 @@ async fn spawn() -> Server {
         .env("CAIRN_HTTP_HEADER_TIMEOUT_SECS", TIMEOUT.to_string())
         .env("CAIRN_HTTP_IDLE_TIMEOUT_SECS", TIMEOUT.to_string())
         .env("CAIRN_LOG", "error")
+        .envs(
+            crate::helpers::fresh_db()
+                .postgres_url()
+                .map(|u| ("CAIRN_DB_URL", u.to_owned())),
+        )
         .current_dir(dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -1,16 +1,15 @@
 //! Superuser credentials changed by another process take effect at once.
 
 use cairn::service::auth::{self, UpsertMode};
-use cairn::store::Store;
 use serde_json::json;
 
-use crate::helpers::{ADMIN, PASSWORD, TestApp};
+use crate::helpers::{ADMIN, PASSWORD, TestApp, open_store};
 
 #[tokio::test]
 async fn upsert_from_a_second_store_is_seen_immediately_and_revokes_tokens() {
     let t = TestApp::spawn().await;
     // A second Store on the same directory stands in for `cairn superuser upsert`.
-    let other = Store::open(t.dir.path()).expect("second store");
+    let other = open_store(t.dir.path(), &t.app.config.db);
     auth::upsert_superuser(&other, ADMIN, "newpassword1", UpsertMode::Upsert)
         .await
         .expect("upsert");

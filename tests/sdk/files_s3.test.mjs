@@ -1,13 +1,14 @@
 // S3 storage settings and the S3 test endpoint, against a real S3 server
 // (moto, started here on a free loopback port). Checked against the
-// reference PocketBase 0.40.6 first.
+// reference PocketBase 0.40.6 first. On PostgreSQL (SDK_STORE=postgres) a
+// second node on the same database shares the bucket (docs/scaling.md).
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
-import { useServer, test, rejects, errBody, newClient } from './harness.mjs';
+import { useServer, test, rejects, errBody, newClient, ON_POSTGRES } from './harness.mjs';
 import { PUBLIC_RULES as RULES } from './fixtures.mjs';
 import fs from 'node:fs';
 import path from 'node:path';
-import { file, startMoto, stopMoto, s3Settings } from './files_fixtures.mjs';
+import { file, startMoto, stopMoto, s3Settings, bucketKeys, eventually } from './files_fixtures.mjs';
 
 after(stopMoto);
 const srv = useServer();
@@ -67,4 +68,33 @@ test('with S3 enabled, uploads go to the bucket and are served from it', async (
   // Not on the local disk.
   assert.ok(!fs.existsSync(path.join(srv.dir, 'storage', c.id, r.id)));
   await pb.settings.update({ s3: { enabled: false } });
+});
+
+test('two nodes on one database: S3 switched on through one node, files uploaded through either are served by both', { skip: ON_POSTGRES ? false : 'two nodes need SDK_STORE=postgres' }, async () => {
+  const { url } = await startMoto();
+  const peer = await srv.peer();
+  try {
+    // Settings saved through A reach B (its storage moves to the bucket too).
+    await srv.pb.settings.update({ s3: s3Settings(url) });
+    const c = await srv.pb.collections.create({ name: 'twonodes', ...RULES, fields: [{ name: 'f', type: 'file', maxSelect: 2 }] });
+    const got = async (node, name) => {
+      const res = await fetch(`${node.url}/api/files/twonodes/${r.id}/${name}`);
+      return res.status === 200 ? res.text() : res.status;
+    };
+    const r = await srv.pb.collection('twonodes').create({ f: file('a.txt', 'through A') });
+    await eventually(async () => (await got(peer, r.f[0])) === 'through A', 'B serving the file uploaded through A');
+    const both = await peer.pb.collection('twonodes').update(r.id, { 'f+': file('b.txt', 'through B') });
+    assert.equal(both.f.length, 2);
+    assert.equal(await got(srv, both.f[1]), 'through B');
+    const keys = await bucketKeys(`${c.id}/${r.id}/`);
+    for (const name of both.f) assert.ok(keys.includes(`${c.id}/${r.id}/${name}`), keys.join());
+    assert.ok(!fs.existsSync(path.join(srv.dir, 'storage', c.id)) && !fs.existsSync(path.join(peer.dir, 'storage', c.id)), 'no local copies');
+    // A delete through B removes the files: A no longer serves them.
+    await peer.pb.collection('twonodes').delete(r.id);
+    await eventually(async () => (await bucketKeys(`${c.id}/${r.id}/`)).length === 0, 'the objects deleted');
+    assert.equal(await got(srv, both.f[0]), 404);
+  } finally {
+    await peer.stop();
+    await srv.pb.settings.update({ s3: { enabled: false } });
+  }
 });

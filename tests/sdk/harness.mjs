@@ -37,7 +37,8 @@ const execFileP = promisify(execFile);
 // starts one), created with Debian's psql.
 export const ON_POSTGRES = (process.env.SDK_TARGET || 'cairn').toLowerCase() !== 'pocketbase' && process.env.SDK_STORE === 'postgres';
 let pgDatabases = 0;
-async function freshPgDatabase() {
+/** A new, empty database on CAIRN_TEST_PG_URL's server; its URL. */
+export async function freshPgDatabase() {
   const base = process.env.CAIRN_TEST_PG_URL;
   if (!base) throw new Error('SDK_STORE=postgres needs CAIRN_TEST_PG_URL');
   const name = `cairn_sdk_${process.pid}_${++pgDatabases}`;

@@ -3,11 +3,15 @@
 // settings. Validated against PocketBase 0.40.6 (which restarts its process
 // on restore; Cairn swaps the data in without a restart).
 // FILES_STORAGE=s3 runs it again with `backups.s3` on a real S3 server (moto).
+// On PostgreSQL (SDK_STORE=postgres) a backup cannot be taken: the tests that
+// need an archive skip there, and the last describe asserts the API's answer.
 import assert from 'node:assert/strict';
 import { after } from 'node:test';
 import { ON_S3, startMoto, stopMoto, s3Settings, bucketKeys, file } from './files_fixtures.mjs';
 import { waitFor } from './realtime_fixtures.mjs';
-import { useServer, test, describe, rejects, errBody, fieldErr, uniqueName, DATE_RE, cairnOnly, newClient, SUPERUSER_EMAIL, SUPERUSER_PASSWORD } from './harness.mjs';
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { useServer, test, describe, rejects, errBody, fieldErr, uniqueName, DATE_RE, cairnOnly, newClient, SUPERUSER_EMAIL, SUPERUSER_PASSWORD, ON_POSTGRES, REPO_ROOT } from './harness.mjs';
 
 let s3 = null; // backups.s3 in S3 mode
 // In the server's own setup step, so it runs once the superuser is signed in
@@ -21,6 +25,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 after(stopMoto);
 /** The backups at the bucket's root (S3 mode). */
 const inBucket = async () => (await bucketKeys('')).filter((k) => !k.includes('/')).sort();
+// Backups are SQLite files: PostgreSQL answers 400 (docs/scaling.md).
+const NO_PG = ON_POSTGRES ? 'backups are SQLite files; on PostgreSQL the API answers 400 (use pg_dump): see "on PostgreSQL" below' : false;
 const invalid = (data) => errBody(400, 'An error occurred while validating the submitted data.', data);
 
 async function download(key, token) {
@@ -30,7 +36,7 @@ async function download(key, token) {
 }
 
 describe('backups', () => {
-  test('create, list, name validation', async () => {
+  test('create, list, name validation', { skip: NO_PG }, async () => {
     assert.equal(await srv.pb.backups.create('ops_one.zip'), true);
     const list = await srv.pb.backups.getFullList();
     const one = list.find((b) => b.key === 'ops_one.zip');
@@ -54,7 +60,7 @@ describe('backups', () => {
     assert.deepEqual(keys, [...keys].sort());
   });
 
-  test('backups.s3: the archives are objects in the bucket, not local files', { skip: !ON_S3 }, async () => {
+  test('backups.s3: the archives are objects in the bucket, not local files', { skip: !ON_S3 || NO_PG }, async () => {
     await srv.pb.backups.create('ops_s3.zip');
     const objects = await inBucket();
     assert.ok(objects.includes('ops_s3.zip'), objects.join());
@@ -71,7 +77,7 @@ describe('backups', () => {
     assert.ok(!(await inBucket()).includes('ops_s3.zip'));
   });
 
-  test('backups.s3: an archive over 8 MiB goes up in parts and restores intact', { skip: !ON_S3 }, async () => {
+  test('backups.s3: an archive over 8 MiB goes up in parts and restores intact', { skip: !ON_S3 || NO_PG }, async () => {
     const crypto = await import('node:crypto');
     const name = uniqueName('big');
     await srv.pb.collections.create({
@@ -104,7 +110,7 @@ describe('backups', () => {
     await srv.pb.backups.delete('ops_big.zip');
   });
 
-  test('backups.s3 with an endpoint that is not an http(s) URL: backups stay local, nothing crashes', { skip: cairnOnly }, async () => {
+  test('backups.s3 with an endpoint that is not an http(s) URL: backups stay local, nothing crashes', { skip: cairnOnly || NO_PG }, async () => {
     const fs = await import('node:fs');
     const bad = { enabled: true, bucket: 'b', region: 'r', endpoint: 'not a url', accessKey: 'k', secret: 's' };
     await srv.pb.settings.update({ backups: { s3: bad } });
@@ -118,7 +124,7 @@ describe('backups', () => {
     }
   });
 
-  test('download needs a superuser file token', async () => {
+  test('download needs a superuser file token', { skip: NO_PG }, async () => {
     await srv.pb.backups.create('ops_dl.zip');
     const token = await srv.pb.files.getToken();
     const ok = await download('ops_dl.zip', token);
@@ -142,7 +148,7 @@ describe('backups', () => {
     assert.equal(missing.status, ON_S3 ? 400 : 404);
   });
 
-  test('upload: a zip only, no duplicates', async () => {
+  test('upload: a zip only, no duplicates', { skip: NO_PG }, async () => {
     await srv.pb.backups.create('ops_src.zip');
     const { body: zip } = await download('ops_src.zip', await srv.pb.files.getToken());
     const up = new File([zip], 'ops_uploaded.zip', { type: 'application/zip' });
@@ -157,7 +163,7 @@ describe('backups', () => {
     assert.deepEqual(none.response, invalid({ file: fieldErr('validation_required', 'Cannot be blank.') }));
   });
 
-  test('delete', async () => {
+  test('delete', { skip: NO_PG }, async () => {
     await srv.pb.backups.create('ops_del.zip');
     assert.equal(await srv.pb.backups.delete('ops_del.zip'), true);
     assert.ok(!(await srv.pb.backups.getFullList()).some((b) => b.key === 'ops_del.zip'));
@@ -170,7 +176,7 @@ describe('backups', () => {
     }
   });
 
-  test('restore brings the data of the backup back', async () => {
+  test('restore brings the data of the backup back', { skip: NO_PG }, async () => {
     const name = uniqueName('bk');
     await srv.pb.collections.create({ name, type: 'base', listRule: '', viewRule: '', fields: [{ name: 'title', type: 'text' }] });
     const kept = await srv.pb.collection(name).create({ title: 'before' });
@@ -219,7 +225,7 @@ describe('backups', () => {
     assert.equal(jobs.some((j) => j.id === '__pbAutoBackup__'), false);
   });
 
-  test('scheduled backups: the job writes @auto_pb_backup_ files and keeps the newest cronMaxKeep', async () => {
+  test('scheduled backups: the job writes @auto_pb_backup_ files and keeps the newest cronMaxKeep', { skip: NO_PG }, async () => {
     const manual = `${uniqueName('keep')}.zip`.toLowerCase();
     await srv.pb.backups.create(manual);
     await srv.pb.settings.update({ backups: { cron: '0 3 * * *', cronMaxKeep: 2 } });
@@ -255,7 +261,7 @@ describe('backups', () => {
     if (ON_S3) await srv.pb.settings.update({ backups: { s3 } });
   });
 
-  test('CLI: cairn backup create NAME / cairn backup restore NAME', { skip: cairnOnly }, async () => {
+  test('CLI: cairn backup create NAME / cairn backup restore NAME', { skip: cairnOnly || NO_PG }, async () => {
     const name = uniqueName('cli');
     await srv.pb.collections.create({ name, type: 'base', listRule: '', fields: [{ name: 'title', type: 'text' }] });
     const kept = await srv.pb.collection(name).create({ title: 'kept' });
@@ -286,5 +292,40 @@ describe('backups', () => {
     await rejects(user.backups.getFullList(), 403);
     await rejects(user.backups.create('x.zip'), 403);
     await rejects(user.backups.restore('ops_one.zip'), 403);
+  });
+});
+
+describe('on PostgreSQL', { skip: ON_POSTGRES ? false : 'PostgreSQL only (SDK_STORE=postgres)' }, () => {
+  const refused = errBody(400, 'Not supported: backups on PostgreSQL (use pg_dump).');
+
+  test('create (named or not) answers 400 naming pg_dump and leaves nothing behind', async () => {
+    await rejects(srv.pb.backups.create('pg.zip'), 400, refused);
+    const r = await srv.su('POST', '/api/backups');
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.json, refused);
+    assert.deepEqual(await srv.pb.backups.getFullList(), []);
+    const m = await srv.su('GET', '/api/metrics');
+    assert.match(m.text, /^cairn_backups_failed_total [1-9]/m, 'counted as failed backups');
+  });
+
+  test('restore of an uploaded archive answers 400 and the data stays', async () => {
+    const name = uniqueName('pgkeep');
+    await srv.pb.collections.create({ name, type: 'base', listRule: '', fields: [{ name: 'title', type: 'text' }] });
+    const kept = await srv.pb.collection(name).create({ title: 'kept' });
+    // A zip as a SQLite server's backup holds (made with Python's zipfile).
+    const zip = execFileSync(path.join(REPO_ROOT, '.venv', 'bin', 'python'), ['-c',
+      'import io, sys, zipfile\nb = io.BytesIO()\nwith zipfile.ZipFile(b, "w") as z: z.writestr("data.db", b"SQLite format 3\\0")\nsys.stdout.buffer.write(b.getvalue())']);
+    assert.equal(await srv.pb.backups.upload({ file: new File([zip], 'from_sqlite.zip', { type: 'application/zip' }) }), true);
+    await rejects(srv.pb.backups.restore('from_sqlite.zip'), 400, refused);
+    await rejects(srv.pb.backups.restore('nope.zip'), 400, errBody(400, 'Missing or invalid backup file.'));
+    assert.deepEqual((await srv.pb.collection(name).getFullList()).map((r) => r.id), [kept.id]);
+    assert.equal(await srv.pb.backups.delete('from_sqlite.zip'), true);
+  });
+
+  test('CLI: cairn backup create answers an error naming pg_dump, exit code not 0', async () => {
+    const res = await srv.cli(['backup', 'create', 'pg_cli.zip'], { allowFail: true });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /Not supported: backups on PostgreSQL \(use pg_dump\)/);
+    assert.deepEqual(await srv.pb.backups.getFullList(), []);
   });
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { useServer, test, describe, rejects, errBody, cairnOnly, REPO_ROOT, uniqueName } from './harness.mjs';
+import { useServer, test, describe, rejects, errBody, cairnOnly, REPO_ROOT, uniqueName, ON_POSTGRES } from './harness.mjs';
 import { postSubs, waitFor } from './realtime_fixtures.mjs';
 
 const srv = useServer();
@@ -38,17 +38,20 @@ describe('metrics', { skip: cairnOnly }, () => {
 
     const n0 = sample(before, 'cairn_http_requests', 'cairn_http_requests_total', route) ?? 0;
     const commits0 = sample(before, 'cairn_writer_group_commit_jobs', 'cairn_writer_group_commit_jobs_count') ?? 0;
-    const backups0 = sample(before, 'cairn_backups_succeeded', 'cairn_backups_succeeded_total');
+    // On PostgreSQL a backup cannot be taken (400, use pg_dump): it counts as failed.
+    const backupFamily = ON_POSTGRES ? 'cairn_backups_failed' : 'cairn_backups_succeeded';
+    const backups0 = sample(before, backupFamily, `${backupFamily}_total`);
     for (let i = 0; i < 5; i += 1) await srv.api('GET', '/api/health');
     await srv.pb.collection('users').create({ email: `m${Date.now()}@example.com`, password: 'pass-12345678', passwordConfirm: 'pass-12345678' });
-    await srv.pb.backups.create('metrics.zip');
+    if (ON_POSTGRES) await rejects(srv.pb.backups.create('metrics.zip'), 400);
+    else await srv.pb.backups.create('metrics.zip');
     await srv.api('GET', '/api/collections/nope/records');
     const after = await scrape();
     assert.equal(sample(after, 'cairn_http_requests', 'cairn_http_requests_total', route), n0 + 5);
     assert.equal(sample(after, 'cairn_http_request_duration_seconds', 'cairn_http_request_duration_seconds_count', route), n0 + 5);
     assert.ok(sample(after, 'cairn_http_requests', 'cairn_http_requests_total', { route: '/api/collections/{collection}/records', status: '404' }) >= 1);
     assert.ok(sample(after, 'cairn_writer_group_commit_jobs', 'cairn_writer_group_commit_jobs_count') > commits0);
-    assert.equal(sample(after, 'cairn_backups_succeeded', 'cairn_backups_succeeded_total'), backups0 + 1);
+    assert.equal(sample(after, backupFamily, `${backupFamily}_total`), backups0 + 1);
     // The log writer gathers rows for up to a second before it writes them.
     await waitFor(async () => sample(await scrape(), 'cairn_request_logs_written', 'cairn_request_logs_written_total') > 0, 10_000, 'request logs written');
   });

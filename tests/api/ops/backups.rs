@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, on_postgres, sqlite_only};
+
+/// Why the backup tests do not run on PostgreSQL (docs/scaling.md).
+const SQLITE_FILES: &str = "backups are SQLite files; PostgreSQL answers 400 (use pg_dump)";
 
 /// Writers, and the most records each writes (bounded load).
 const WRITERS: usize = 4;
@@ -15,6 +18,9 @@ const MAX_PER_WRITER: usize = 2_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_under_write_load_is_consistent_and_restores() {
+    if sqlite_only(SQLITE_FILES) {
+        return;
+    }
     let t = TestApp::spawn().await;
     t.public_collection("items", json!([{"name": "title", "type": "text"}]))
         .await;
@@ -120,6 +126,9 @@ async fn backup_under_write_load_is_consistent_and_restores() {
 
 #[tokio::test]
 async fn concurrent_backups_never_overlap_and_a_bad_archive_keeps_data() {
+    if sqlite_only(SQLITE_FILES) {
+        return;
+    }
     let t = TestApp::spawn().await;
     t.public_collection("things", json!([{"name": "title", "type": "text"}]))
         .await;
@@ -144,4 +153,42 @@ async fn concurrent_backups_never_overlap_and_a_bad_archive_keeps_data() {
         statuses.iter().all(|s| *s == 204 || *s == 400),
         "{statuses:?}"
     );
+}
+
+/// On PostgreSQL a backup cannot be taken or restored (the data is not a
+/// file of the node's): PocketBase-shaped 400s that name pg_dump, and the
+/// data stays as it was.
+#[tokio::test]
+async fn on_postgres_backups_answer_400_and_name_pg_dump() {
+    if !on_postgres() {
+        return;
+    }
+    let t = TestApp::spawn().await;
+    t.public_collection("kept", json!([{"name": "title", "type": "text"}]))
+        .await;
+    let (s, rec) = t
+        .post("/api/collections/kept/records", json!({"title": "a"}))
+        .await;
+    assert_eq!(s, 200, "{rec}");
+    let refused = json!({
+        "status": 400,
+        "message": "Not supported: backups on PostgreSQL (use pg_dump).",
+        "data": {},
+    });
+    let (s, body) = t.post("/api/backups", json!({"name": "pg.zip"})).await;
+    assert_eq!((s, &body), (400, &refused));
+    let (s, list) = t.get("/api/backups").await;
+    assert_eq!((s, list), (200, json!([])), "no archive was left behind");
+    // An archive put in place (as an upload would) is refused too.
+    let scratch = tempfile::tempdir().expect("dir");
+    let data = scratch.path().join("data.db");
+    std::fs::write(&data, b"not PostgreSQL").expect("write");
+    let backups = t.dir.path().join("backups");
+    std::fs::create_dir_all(&backups).expect("mkdir");
+    cairn::service::backups::archive::write(&backups.join("old.zip"), &[("data.db", data)], None)
+        .expect("zip");
+    let (s, body) = t.post("/api/backups/old.zip/restore", json!({})).await;
+    assert_eq!((s, &body), (400, &refused));
+    let (s, list) = t.get("/api/collections/kept/records").await;
+    assert_eq!((s, &list["totalItems"]), (200, &json!(1)), "{list}");
 }

@@ -13,6 +13,7 @@ async fn spawn(token: &str) -> (String, tempfile::TempDir, tokio::sync::oneshot:
         dir: dir.path().to_path_buf(),
         log: "warn".into(),
         metrics_token: token.into(),
+        db: crate::helpers::fresh_db(),
         ..Config::default()
     };
     let app = App::open(config).expect("open");
