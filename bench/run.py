@@ -15,6 +15,7 @@ Adding a scenario = adding one Scenario(...) entry to SCENARIOS below.
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import datetime as dt
 import http.client
@@ -172,6 +173,10 @@ class Scenario:
     # `max_cost` is its goal (e.g. 0.15 = at most 15% fewer requests/s).
     baseline: str | None = None
     max_cost: float | None = None
+    # Requests sent (and not measured) before the timed warm-up, the same
+    # count on both servers: for scenarios whose server state grows with every
+    # request (file_upload's storage), so both are measured at the same state.
+    prefill: int = 0
 
 
 def check_list_page(status: int, body: Any, extra: dict) -> str | None:
@@ -749,13 +754,31 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+_RUN_ROOT: Path | None = None
+
+
+def run_root() -> Path:
+    """The parent of every server's temp directory in this run, with ext4's
+    "top directory" hint (`chattr +T`, best effort): each server's directory
+    is then placed in a block group of its own with free inodes (Orlov),
+    instead of in the group of `/tmp`, where other work on the machine and
+    the previous round's deleted files make every inode allocation slower
+    (see bench/README.md, "Uploads"). Removed at exit."""
+    global _RUN_ROOT
+    if _RUN_ROOT is None:
+        _RUN_ROOT = Path(tempfile.mkdtemp(prefix="bench-run-"))
+        subprocess.run(["chattr", "+T", str(_RUN_ROOT)], capture_output=True)
+        atexit.register(shutil.rmtree, _RUN_ROOT, True)
+    return _RUN_ROOT
+
+
 class Server:
     def __init__(self, label: str, binary: str, is_pocketbase: bool, log_dir: Path):
         self.label, self.binary, self.is_pocketbase = label, binary, is_pocketbase
         self.host = "127.0.0.1"
         self.port = 0
         self.proc: subprocess.Popen | None = None
-        self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{label}-"))
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"bench-{label}-", dir=run_root()))
         self.data_dir = self.tmp / "data"
         self.log_path = log_dir / f"{label}.log"
         self.version = ""
@@ -1137,6 +1160,61 @@ def run_wrk(ctx: Ctx, script: Path, duration: float) -> tuple[dict, str]:
     return json.loads(result_path.read_text()), p.stdout
 
 
+PREFILL_LUA = """
+local __left = nil
+function response(status, headers, body)
+  if __left == nil then __left = math.ceil(PREFILL / PREFILL_THREADS) end
+  __left = __left - 1
+  if __left == 0 then
+    local f = io.open(PREFILL_MARK .. (tid or 0), "w")
+    if f then f:close() end
+    wrk.thread:stop()
+  end
+end
+"""
+
+
+def prefill(ctx: Ctx, sc: Scenario, script: Path) -> dict:
+    """Sends about `sc.prefill` requests of the scenario (each wrk thread
+    stops after its share), however long that takes (at most 10 minutes).
+    wrk's main thread sleeps for the whole `-d` even when every thread has
+    stopped, so each thread leaves a mark and wrk gets SIGINT (which ends
+    its run early) once all are there."""
+    a = ctx.args
+    lua = script.with_suffix(".prefill.lua")
+    mark = script.with_suffix(".prefill.done-")
+    result = Path(str(lua) + ".json")
+    lua.write_text(script.read_text() + f"\nRESULT_PATH = {lua_str(str(result))}\n"
+                   f"PREFILL = {sc.prefill}\nPREFILL_THREADS = {a.threads}\n"
+                   f"PREFILL_MARK = {lua_str(str(mark))}\n" + PREFILL_LUA)
+    pin = ["taskset", "-c", a.pin.split(":")[1]] if getattr(a, "pin", None) else []
+    cmd = pin + [a.wrk, f"-t{a.threads}", f"-c{a.connections}", "-d600s",
+                 "--timeout", f"{a.timeout:g}s", "-s", str(lua), ctx.server.base_url]
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        marks = [Path(f"{mark}{i}") for i in range(a.threads)]
+        while proc.poll() is None and not all(m.exists() for m in marks):
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)  # our own wrk, by PID
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    for m in marks:
+        m.unlink(missing_ok=True)
+    if proc.returncode != 0 or not result.exists():
+        raise RuntimeError(f"prefill: wrk failed (rc={proc.returncode}): {out}")
+    res = json.loads(result.read_text())
+    done = {"requests": int(res["requests"]), "errors": int(sum(res["errors"].values())),
+            "seconds": round(time.time() - t0, 1)}
+    print(f"   {sc.name}: prefill {done['requests']} requests ({done['errors']} errors) "
+          f"in {done['seconds']} s", file=sys.stderr, flush=True)
+    return done
+
+
 def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
     try:
         extra = sc.setup(ctx) if sc.setup else {}
@@ -1148,6 +1226,7 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
         return {"scenario": sc.name, "error": problem}
     script = work / f"{ctx.server.label}-{sc.name}.lua"
     script.write_text(build_lua(sc, ctx, extra, Path(str(script) + ".json")))
+    filled = prefill(ctx, sc, script) if sc.prefill > 0 else None
     if ctx.args.warmup > 0:
         run_wrk(ctx, script, ctx.args.warmup)
     cpu0 = costs.cpu_seconds(ctx.server.proc.pid)
@@ -1170,6 +1249,7 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
                           "http_status_non_2xx_below_400": int(other_status),
                           **{k: int(e[k]) for k in ("connect", "read", "write", "timeout")}},
         "wrk_stdout": stdout,
+        **({"prefill": filled} if filled else {}),
     }
 
 

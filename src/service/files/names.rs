@@ -106,10 +106,7 @@ pub fn sniff(head: &[u8]) -> String {
     let Some(text) = text else {
         return "application/octet-stream".into();
     };
-    if text
-        .bytes()
-        .any(|b| b < 0x20 && !b"\t\n\r\x0c".contains(&b))
-    {
+    if has_control(text.as_bytes()) {
         return "application/octet-stream".into();
     }
     let t = text.trim_start_matches('\u{feff}').trim_start();
@@ -134,6 +131,16 @@ pub fn sniff(head: &[u8]) -> String {
         return "application/json".into();
     }
     "text/plain; charset=utf-8".into()
+}
+
+/// Does `b` hold a control byte other than tab, LF, FF and CR (binary)?
+/// Checked 64 bytes at a time without an early exit inside a block, which
+/// the compiler turns into vector compares: byte by byte with an early
+/// exit, this loop was a tenth of a 100 KB upload's instructions.
+fn has_control(b: &[u8]) -> bool {
+    let bad = |x: u8| x < 0x20 && x != b'\t' && x != b'\n' && x != b'\r' && x != 0x0c;
+    b.chunks(64)
+        .any(|c| c.iter().fold(false, |acc, &x| acc | bad(x)))
 }
 
 /// The media type without parameters (`text/plain; charset=utf-8` → `text/plain`).
@@ -237,6 +244,22 @@ mod tests {
         assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "image/png");
         assert_eq!(sniff(b"<svg xmlns='x'></svg>"), "image/svg+xml");
         assert_eq!(sniff(&[0, 1, 2, 3]), "application/octet-stream");
+        // Every byte value at every position of a block and past it: only
+        // control bytes other than tab, LF, FF and CR make text binary.
+        for pos in [0, 1, 31, 63, 64, 65, 200, 3071] {
+            for b in 0u8..0x80 {
+                let mut head = vec![b'a'; 3072];
+                head[pos] = b;
+                let binary = b < 0x20 && !b"\t\n\r\x0c".contains(&b);
+                assert_eq!(has_control(&head), binary, "byte {b} at {pos}");
+                let want = if binary {
+                    "application/octet-stream"
+                } else {
+                    "text/plain; charset=utf-8"
+                };
+                assert_eq!(sniff(&head), want, "byte {b} at {pos}");
+            }
+        }
         assert!(inline("image/png") && !inline("image/svg+xml") && !inline("text/plain"));
     }
 }
