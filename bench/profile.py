@@ -13,6 +13,13 @@ It prints instructions per request per scenario and keeps the dumps
     bench/profile.py --bin target/release/cairn -n 200 --records 10000 \
         --scenarios get_by_id,list_sorted --out /tmp/cg
 
+`--drain N` profiles a webhook backlog draining instead (after the
+scenarios, if any): N creates queue deliveries for a *paused* endpoint
+(uninstrumented), then the endpoint is enabled and everything from that
+moment until the receiver has N deliveries is counted, per delivery. This
+is the dispatcher's batched path (claims of four rounds, outcomes written
+while claimed rows wait), which one request at a time never reaches.
+
 Standard library + valgrind. The server binary keeps its symbols (the release
 profile strips debuginfo only), so function names resolve.
 """
@@ -74,6 +81,43 @@ def live_webhook_scenario(port: int) -> "run.Scenario":
         baseline="create", description="`create` with a live endpoint (delivered)")
 
 
+def profile_drain(ctx: "run.Ctx", pid: int, out: Path, n: int, port: int) -> float:
+    """Instructions per delivery while `n` queued deliveries drain (see the
+    module docs); the dump is kept as `webhook_drain.callgrind`."""
+    admin = ctx.client()
+    rec = admin.ok("POST", "/api/webhooks", {
+        "name": "profile drain", "url": f"http://127.0.0.1:{port}/hook",
+        "collection": "posts", "actions": ["create"], "status": "paused"})
+    client = ctx.client(auth=False)
+    for i in range(n):
+        status, _ = client.request(
+            "POST", "/api/collections/posts/records", headers={"Content-Type": "application/json"},
+            raw=run.CREATE_BODY.replace("${seq}", f"d{i}").encode())
+        if status != 200:
+            raise RuntimeError(f"create -> {status}")
+    time.sleep(1.5)  # the creates' request-log batch is written before counting
+    start = _Receiver.count
+    callgrind_control(pid, "-z")
+    callgrind_control(pid, "-i", "on")
+    t0 = time.time()
+    admin.ok("PATCH", f"/api/webhooks/{rec['id']}", {"status": "enabled"})
+    while _Receiver.count - start < n and time.time() - t0 < 600:
+        time.sleep(0.2)
+    time.sleep(1.0)  # the last outcomes' write
+    callgrind_control(pid, "-i", "off")
+    callgrind_control(pid, "-d", "webhook_drain")
+    got = _Receiver.count - start
+    admin.ok("DELETE", f"/api/webhooks/{rec['id']}")
+    time.sleep(0.5)
+    dumps = sorted(out.glob(f"callgrind.out.{pid}.*"), key=lambda p: p.stat().st_mtime)
+    target = out / "webhook_drain.callgrind"
+    dumps[-1].rename(target)
+    per = total_ir(target) / max(got, 1)
+    print(f"webhook_drain: {per:,.0f} instructions/delivery ({got} of {n} delivered, "
+          f"{time.time() - t0:.1f} s)", flush=True)
+    return per
+
+
 def callgrind_control(pid: int, *args: str) -> None:
     subprocess.run(["callgrind_control", *args, str(pid)], check=True,
                    capture_output=True, timeout=120)
@@ -98,6 +142,8 @@ def main() -> int:
     ap.add_argument("--scenarios", default="get_by_id,list_sorted,list_filtered,list_rule,"
                     "list_expand,create,update")
     ap.add_argument("--out", default="/tmp/cairn-callgrind")
+    ap.add_argument("--drain", type=int, default=0,
+                    help="also profile N queued webhook deliveries draining (per delivery)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,7 +159,8 @@ def main() -> int:
     # The live-endpoint scenario's receiver is on loopback: let Cairn send there.
     os.environ["CAIRN_WEBHOOKS_ALLOW_CIDRS"] = "127.0.0.0/8"
     by_name = {s.name: s for s in run.SCENARIOS}
-    by_name["create_webhook_live"] = live_webhook_scenario(start_receiver())
+    port = start_receiver()
+    by_name["create_webhook_live"] = live_webhook_scenario(port)
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     ns = argparse.Namespace(records=args.records, seed_mode="auto", index_created=False)
     server = run.Server("profile", str(wrapper), args.pocketbase, out)
@@ -169,6 +216,8 @@ def main() -> int:
             print(f"{name}: {ir / args.n:,.0f} instructions/request "
                   f"({args.n} requests, {bad} unexpected status, {time.time() - t0:.1f} s)",
                   flush=True)
+        if args.drain:
+            results["webhook_drain (per delivery)"] = profile_drain(ctx, pid, out, args.drain, port)
     finally:
         server.stop()
     print("\n| scenario | instructions / request |\n|---|---:|")

@@ -490,6 +490,18 @@ impl Store {
         self.writer.run(f).await
     }
 
+    /// [`Store::write`] at the head of the next group, without a
+    /// savepoint (`pool::Writer::run_leading`): the webhook dispatcher's
+    /// turns.
+    pub async fn write_leading<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'a> FnOnce(&mut WriteCtx<'a>) -> Result<R, E> + Send + 'static,
+    {
+        self.writer.run_leading(f).await
+    }
+
     /// Runs `f(op)` as a write job. On PostgreSQL a job that lost a
     /// deadlock or serialization conflict to another node's writes is run
     /// again with a fresh copy of `op` (`pool::Writer::run_again`); SQLite

@@ -6,6 +6,10 @@
 //! append and one sync decision for many requests), each inside its own
 //! SAVEPOINT so a failing job rolls back only itself. Replies are sent only
 //! after COMMIT returns, so nothing is acknowledged before it is durable.
+//! The first job of a transaction needs no savepoint (if it fails, the
+//! transaction is rolled back and begun again for the jobs after it), and
+//! [`Writer::run_leading`] puts the webhook dispatcher's jobs there, so
+//! their writes are never copied into a savepoint's journal.
 //!
 //! PostgreSQL takes concurrent writers and groups their WAL flushes itself,
 //! and a write group there would hold every row lock of its jobs until the
@@ -159,6 +163,10 @@ impl<'a> WriteCtx<'a> {
 
 type Job = Box<dyn for<'a> FnOnce(&mut WriteCtx<'a>) -> Done + Send>;
 
+/// A job in the queue, and whether it leads its group (see
+/// [`Writer::run_leading`]).
+type Queued = (Job, bool);
+
 /// Called on the writer thread after each commit, before replies go out,
 /// with whether the schema changed and the last change-log seq committed
 /// (shared by the writer threads on PostgreSQL).
@@ -192,7 +200,7 @@ const RETRIES: u64 = 5;
 
 /// Handle to the writer threads.
 pub struct Writer {
-    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    tx: Mutex<Option<mpsc::Sender<Queued>>>,
     handles: Mutex<Vec<std::thread::JoinHandle<()>>>,
     pub stats: std::sync::Arc<WriterStats>,
 }
@@ -226,7 +234,7 @@ impl Lanes {
 struct Lane {
     conn: Option<Owned>,
     reopen: Option<std::sync::Arc<Opener>>,
-    rx: std::sync::Arc<Mutex<mpsc::Receiver<Job>>>,
+    rx: std::sync::Arc<Mutex<mpsc::Receiver<Queued>>>,
     after_commit: AfterCommit,
     stats: std::sync::Arc<WriterStats>,
     hook: HookSlot,
@@ -246,7 +254,7 @@ impl Writer {
         hook: HookSlot,
         lanes: Lanes,
     ) -> Self {
-        let (tx, rx) = mpsc::channel::<Job>();
+        let (tx, rx) = mpsc::channel::<Queued>();
         let rx = std::sync::Arc::new(Mutex::new(rx));
         let reopen = reopen.map(std::sync::Arc::new);
         let stats = std::sync::Arc::new(WriterStats::default());
@@ -282,7 +290,20 @@ impl Writer {
         E: From<StoreError> + Send + 'static,
         F: for<'a> FnOnce(&mut WriteCtx<'a>) -> Result<R, E> + Send + 'static,
     {
-        self.submit(f).await.0
+        self.submit(f, false).await.0
+    }
+
+    /// `run` for a job that goes first in its group, so without a
+    /// savepoint: the webhook dispatcher's turns, whose writes touch
+    /// several pages (outbox rows, their indexes, the attempt log). It
+    /// commits with the group it would have joined anyway.
+    pub async fn run_leading<R, E, F>(&self, f: F) -> Result<R, E>
+    where
+        R: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'a> FnOnce(&mut WriteCtx<'a>) -> Result<R, E> + Send + 'static,
+    {
+        self.submit(f, true).await.0
     }
 
     /// `run` for a job that may run again: one that failed because it lost
@@ -299,7 +320,7 @@ impl Writer {
         let mut tries = 0u64;
         loop {
             let g = std::sync::Arc::clone(&f);
-            let (out, conflict) = self.submit(move |ctx| g(ctx)).await;
+            let (out, conflict) = self.submit(move |ctx| g(ctx), false).await;
             tries += 1;
             if !conflict || tries >= RETRIES {
                 return out;
@@ -316,7 +337,7 @@ impl Writer {
 
     /// Queues `f` for the next group; its result, and whether it failed by
     /// losing a conflict.
-    async fn submit<R, E, F>(&self, f: F) -> (Result<R, E>, bool)
+    async fn submit<R, E, F>(&self, f: F, lead: bool) -> (Result<R, E>, bool)
     where
         R: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -341,7 +362,10 @@ impl Writer {
         use std::sync::atomic::Ordering::Relaxed;
         self.stats.queued.fetch_add(1, Relaxed);
         let sent = match self.tx.lock() {
-            Ok(g) => g.as_ref().map(|tx| tx.send(job).is_ok()).unwrap_or(false),
+            Ok(g) => g
+                .as_ref()
+                .map(|tx| tx.send((job, lead)).is_ok())
+                .unwrap_or(false),
             Err(_) => false,
         };
         if !sent {
@@ -390,9 +414,10 @@ pub type HookSlot =
     std::sync::Arc<std::sync::RwLock<Option<std::sync::Arc<dyn super::changes::ChangeHook>>>>;
 
 /// The next jobs for one transaction: the first waiting (blocking until
-/// there is one), then up to `group` in all that are already queued.
-/// `None` once the queue is closed and empty.
-fn next_jobs(rx: &Mutex<mpsc::Receiver<Job>>, group: usize) -> Option<Vec<Job>> {
+/// there is one), then up to `group` in all that are already queued,
+/// leading jobs first (otherwise in queue order). `None` once the queue
+/// is closed and empty.
+fn next_jobs(rx: &Mutex<mpsc::Receiver<Queued>>, group: usize) -> Option<Vec<Job>> {
     let rx = rx.lock().ok()?;
     let mut batch = vec![rx.recv().ok()?];
     while batch.len() < group {
@@ -401,7 +426,13 @@ fn next_jobs(rx: &Mutex<mpsc::Receiver<Job>>, group: usize) -> Option<Vec<Job>> 
             Err(_) => break,
         }
     }
-    Some(batch)
+    Some(leading_first(batch))
+}
+
+/// Leading jobs first, each side in queue order.
+fn leading_first(mut batch: Vec<Queued>) -> Vec<Job> {
+    batch.sort_by_key(|(_, lead)| !*lead);
+    batch.into_iter().map(|(job, _)| job).collect()
 }
 
 fn writer_loop(lane: Lane) {
@@ -468,18 +499,20 @@ fn run_group(
     let mut schema_changed = false;
     let mut last_seq = None;
     let mut deferred = Vec::new();
-    // A job alone in its group needs no savepoint: if it fails, rolling
-    // the whole transaction back undoes exactly its writes. On SQLite a
-    // savepoint copies every page the job touches into its sub-journal
-    // (docs/performance.md, "Session 13"); on PostgreSQL, where every job
-    // is alone, it saves two round trips. A lost conflict is told by the
-    // session (`take_conflict`), not by the savepoint.
-    let lone = batch.len() == 1;
-    let mut lone_failed = false;
+    // The first job of a transaction needs no savepoint: if it fails,
+    // rolling the transaction back undoes exactly its writes, and the
+    // jobs after it run in a new one. On SQLite a savepoint copies every
+    // page the job touches into its sub-journal (docs/performance.md,
+    // "Session 13"); on PostgreSQL, where every job is alone, it saves two
+    // round trips. A lost conflict is told by the session
+    // (`take_conflict`), not by the savepoint.
+    let mut head = true;
     // Cached statements: these run for every job.
     let exec = |sql: &str| conn.exec(sql, &[]);
-    for job in batch {
-        if !lone && exec("SAVEPOINT job").is_err() {
+    let mut queue = batch.into_iter().peekable();
+    while let Some(job) = queue.next() {
+        let lead = std::mem::take(&mut head);
+        if !lead && exec("SAVEPOINT job").is_err() {
             continue;
         }
         let mut ctx = WriteCtx::new(conn, change_hook);
@@ -489,26 +522,36 @@ fn run_group(
             schema_changed |= ctx.schema_changed;
             last_seq = ctx.last_seq.or(last_seq);
             deferred.append(&mut ctx.deferred);
-        } else if lone {
-            lone_failed = true;
-        } else {
+        } else if !lead {
             let _ = exec("ROLLBACK TO job");
         }
-        if !lone {
+        if !lead {
             let _ = exec("RELEASE job");
         }
         match done {
             Ok(done) => dones.push(done),
             Err(_) => tracing::error!("a write job panicked; its changes were rolled back"),
         }
-    }
-    if lone_failed {
-        // Nothing to commit; the job's own error is its answer.
-        let _ = conn.batch("ROLLBACK");
-        for d in dones {
-            (d.deliver)(Ok(()));
+        if lead && !keep {
+            // Nothing of the transaction to keep; the job's own error is
+            // its answer. The jobs after it start a new transaction.
+            let _ = conn.batch("ROLLBACK");
+            if queue.peek().is_none() {
+                for d in dones {
+                    (d.deliver)(Ok(()));
+                }
+                return;
+            }
+            if let Err(e) = control(conn, conn.dialect().begin_write()) {
+                tracing::error!(error = %e, "writer could not begin a transaction");
+                for d in dones {
+                    (d.deliver)(Ok(()));
+                }
+                // The jobs not run are dropped: their callers get an error.
+                return;
+            }
+            head = true;
         }
-        return;
     }
     let ran = started.elapsed();
     let commit = deferred

@@ -103,6 +103,96 @@ fn a_lone_failing_job_leaves_nothing() {
     assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![(2, true)]);
 }
 
+/// The first job of a transaction runs without a savepoint: when it
+/// fails after writing, only its writes are undone and the jobs after it
+/// (the next of which leads a new transaction) commit; a job later in the
+/// group still rolls back to its savepoint alone.
+#[test]
+fn a_failing_first_job_leaves_the_rest_of_its_group() {
+    let conn = Connection::open_in_memory().expect("db");
+    conn.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")
+        .expect("table");
+    let after: AfterCommit = std::sync::Arc::new(|_, _, _| {});
+    let (tx, rx) = std::sync::mpsc::channel();
+    let group = vec![
+        job(1, 10, false, &tx),
+        job(2, 20, false, &tx),
+        job(3, 30, true, &tx),
+        job(4, 40, false, &tx),
+        job(5, 50, true, &tx),
+    ];
+    run_group(&conn, group, &after, None);
+    assert_eq!(rows(&conn), vec![3, 5, 30, 50]);
+    assert!(conn.is_autocommit(), "the transaction is closed");
+    let told: Vec<_> = rx.try_iter().collect();
+    assert_eq!(
+        told,
+        vec![(1, true), (2, true), (3, true), (4, true), (5, true)]
+    );
+}
+
+/// A job that notes whether it runs inside the writer's savepoint
+/// (`ROLLBACK TO job` fails when there is none; run before any write, it
+/// undoes nothing) and then reports `ok`.
+fn probe(x: i64, ok: bool, seen: &std::sync::mpsc::Sender<(i64, bool)>) -> Job {
+    let seen = seen.clone();
+    Box::new(move |ctx: &mut WriteCtx<'_>| {
+        let inside = ctx.conn.exec("ROLLBACK TO job", &[]).is_ok();
+        let _ = seen.send((x, inside));
+        Done {
+            ok,
+            deliver: Box::new(|_| {}),
+        }
+    })
+}
+
+/// Only the first job of a transaction runs without a savepoint; after it
+/// failed, the next job starts a new transaction and runs without one too.
+#[test]
+fn only_the_first_job_of_a_transaction_runs_without_a_savepoint() {
+    let conn = Connection::open_in_memory().expect("db");
+    let after: AfterCommit = std::sync::Arc::new(|_, _, _| {});
+    let (tx, rx) = std::sync::mpsc::channel();
+    let group = vec![probe(1, true, &tx), probe(2, true, &tx)];
+    run_group(&conn, group, &after, None);
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        vec![(1, false), (2, true)]
+    );
+    let group = vec![
+        probe(1, false, &tx),
+        probe(2, true, &tx),
+        probe(3, true, &tx),
+    ];
+    run_group(&conn, group, &after, None);
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        vec![(1, false), (2, false), (3, true)]
+    );
+    assert!(conn.is_autocommit());
+}
+
+/// Leading jobs (the webhook dispatcher's) run first in their group,
+/// each side in queue order.
+#[test]
+fn leading_jobs_run_first() {
+    let conn = Connection::open_in_memory().expect("db");
+    conn.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")
+        .expect("table");
+    let after: AfterCommit = std::sync::Arc::new(|_, _, _| {});
+    let (tx, rx) = std::sync::mpsc::channel();
+    let queued = vec![
+        (job(1, 10, true, &tx), false),
+        (job(2, 20, true, &tx), true),
+        (job(3, 30, true, &tx), false),
+        (job(4, 40, true, &tx), true),
+    ];
+    run_group(&conn, leading_first(queued), &after, None);
+    let order: Vec<i64> = rx.try_iter().map(|(x, _)| x).collect();
+    assert_eq!(order, vec![2, 4, 1, 3]);
+    assert_eq!(rows(&conn), vec![1, 2, 3, 4, 10, 20, 30, 40]);
+}
+
 /// With every read connection in use, a read waits for one to be freed
 /// and then runs (the free signals only when a reader waits).
 #[test]
