@@ -108,6 +108,10 @@ pub struct Params {
     pub guards: Vec<String>,
     /// Policies being expanded, outermost first (cycle guard).
     policies: Vec<String>,
+    /// Spell JSON paths built from validated names as SQL literals instead
+    /// of parameters: a sort expression (`sort=meta.a`) is placed in the
+    /// `ORDER BY` after the filter's parameters, so it must bind none.
+    pub inline_paths: bool,
 }
 
 impl Params {
@@ -125,6 +129,20 @@ impl Params {
             joins: 0,
             guards: Vec::new(),
             policies: Vec::new(),
+            inline_paths: false,
+        }
+    }
+
+    /// A JSONPath (`$."a"[0]`) as SQL: a parameter, or with
+    /// [`Params::inline_paths`] a literal when it holds only name characters.
+    pub fn json_path(&mut self, path: String) -> String {
+        let plain = path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"$._\"[]".contains(&b));
+        if self.inline_paths && plain {
+            format!("'{path}'")
+        } else {
+            self.bind(Param::Text(path))
         }
     }
 

@@ -68,7 +68,10 @@ pub fn bootstrap(db: &dyn Db) -> Result<(), StoreError> {
                 conn.execute_batch(super::files::TABLE)?;
                 super::webhooks::create_or_upgrade(conn)?;
             }
-            None => db.batch(super::pg::bootstrap::SYSTEM_TABLES)?,
+            None => {
+                db.batch(super::pg::bootstrap::SYSTEM_TABLES)?;
+                db.batch(super::pg::functions::FUNCTIONS)?;
+            }
         }
         let count = db
             .row("SELECT COUNT(*) FROM _collections", &[], |r| r.int(0))?

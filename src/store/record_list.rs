@@ -90,7 +90,7 @@ pub fn list(
 }
 
 /// The ` ORDER BY …` of a list page (empty for an unsorted view):
-/// `sort`, else insertion order.
+/// `sort`, else insertion order; ties in insertion order too.
 pub(crate) fn order_by(d: Dialect, c: &Collection, sort: &[SortKey]) -> String {
     let mut order: Vec<String> = sort
         .iter()
@@ -99,6 +99,11 @@ pub(crate) fn order_by(d: Dialect, c: &Collection, sort: &[SortKey]) -> String {
                 (Some(expr), _) => expr.to_owned(),
                 (None, "@random") => d.random().to_owned(),
                 (None, "@rowid") => d.rowid().to_owned(),
+                // Multi-valued fields sort by their JSON text, as on
+                // SQLite (PostgreSQL's jsonb order puts `[]` first).
+                (None, name) if d == Dialect::Postgres && multiple(c, name) => {
+                    format!("({}::text COLLATE \"C\")", quote_ident(name))
+                }
                 (None, name) => quote_ident(name),
             };
             if k.expr.is_none() && not_null(c, &k.field) {
@@ -108,7 +113,14 @@ pub(crate) fn order_by(d: Dialect, c: &Collection, sort: &[SortKey]) -> String {
             }
         })
         .collect();
-    if order.is_empty() && c.kind != crate::schema::CollectionKind::View {
+    let table = c.kind != crate::schema::CollectionKind::View;
+    // `id` and the row id are unique: no ties after them.
+    let ends_unique = sort
+        .last()
+        .is_some_and(|k| k.expr.is_none() && (k.field == "@rowid" || k.field == "id"));
+    if table && (order.is_empty() || (d == Dialect::Postgres && !ends_unique)) {
+        // SQLite returns rows with equal sort keys in insertion order (the
+        // scan order); PostgreSQL's sort is not stable, so it is told.
         order.push(format!("{} ASC", d.rowid()));
     }
     if order.is_empty() {
@@ -116,6 +128,10 @@ pub(crate) fn order_by(d: Dialect, c: &Collection, sort: &[SortKey]) -> String {
     } else {
         format!(" ORDER BY {}", order.join(", "))
     }
+}
+
+fn multiple(c: &Collection, field: &str) -> bool {
+    c.field(field).is_some_and(|f| f.kind.is_multiple())
 }
 
 /// Whether `field` (a sort key) is a `NOT NULL` column of `c`'s table:

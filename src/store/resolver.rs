@@ -12,7 +12,7 @@ use crate::filter::ast::{Ident, Modifier, RequestInfo};
 use crate::filter::compile::{CompileError, Param, Params, Resolver, Source};
 use crate::schema::names::quote_ident;
 use crate::schema::value;
-use crate::schema::{Collection, Field, FieldKind};
+use crate::schema::{Collection, CollectionKind, Field, FieldKind};
 
 /// Resolves names for expressions evaluated against one collection's rows.
 pub struct RecordResolver<'a> {
@@ -192,7 +192,9 @@ impl<'a> RecordResolver<'a> {
                 }
             }
             if last {
-                return self.leaf(f, col, modifier, walk, p);
+                // A view's JSON columns may hold any value (expressions).
+                let json = matches!(f.kind, FieldKind::Json(_)) && c.kind != CollectionKind::View;
+                return self.leaf(f, json, col, modifier, walk, p);
             }
             match &f.kind {
                 FieldKind::GeoPoint(_) if last_is(parts, i + 1, &["lon", "lat"]) => {
@@ -209,7 +211,7 @@ impl<'a> RecordResolver<'a> {
                             path.push_str(&format!("\"{}\"", part.replace('"', "")));
                         }
                     }
-                    let ph = p.bind(Param::Text(path));
+                    let ph = p.json_path(path);
                     let d = p.dialect;
                     let expr = match modifier {
                         Some(Modifier::Lower) => format!("LOWER({})", d.json_extract(&col, &ph)),
@@ -262,6 +264,7 @@ impl<'a> RecordResolver<'a> {
     fn leaf(
         &self,
         f: &Field,
+        json: bool,
         col: String,
         modifier: Option<Modifier>,
         mut walk: Walk,
@@ -269,6 +272,12 @@ impl<'a> RecordResolver<'a> {
     ) -> Result<Source, CompileError> {
         let multi = f.kind.is_multiple();
         let expr = match modifier {
+            // Like PocketBase, a JSON field is compared by its value: the
+            // string "a" equals 'a', `[]` is not empty.
+            None if json => {
+                let root = p.json_path("$".into());
+                p.dialect.json_extract(&col, &root)
+            }
             None => col,
             Some(Modifier::Lower) => format!("LOWER({col})"),
             Some(Modifier::Length) if multi => p.dialect.json_array_length(&col, None),

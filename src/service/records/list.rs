@@ -6,7 +6,7 @@ use super::{Gate, gate, to_public_row};
 use crate::filter::ast::Operand;
 use crate::filter::ast::RequestInfo;
 use crate::filter::compile::{Params, Resolver, Source};
-use crate::schema::{Collection, FieldKind, RuleKind};
+use crate::schema::{Collection, CollectionKind, FieldKind, RuleKind};
 use crate::service::rules;
 use crate::service::{Actor, Error};
 use crate::store::Schema;
@@ -56,7 +56,10 @@ pub fn parse_sort(
             });
             continue;
         }
-        if name.contains('.') {
+        let json = c.kind != CollectionKind::View
+            && c.field(name)
+                .is_some_and(|f| matches!(f.kind, FieldKind::Json(_)));
+        if json || name.contains(['.', ':']) {
             keys.push(SortKey {
                 field: name.to_owned(),
                 desc,
@@ -84,8 +87,9 @@ pub fn parse_sort(
 }
 
 /// Sort by a field reached through single relations (`author.name`): one
-/// scalar subquery per row. Paths that need parameters or give several
-/// values are rejected.
+/// scalar subquery per row; or by a JSON path (`meta.a`) or a modifier
+/// (`tags:length`). Paths that need parameters or give several values are
+/// rejected.
 fn relation_sort(
     schema: &Schema,
     c: &Collection,
@@ -108,7 +112,8 @@ fn relation_sort(
     }
     let mut r = RecordResolver::new(schema, c, req, actor.is_superuser());
     r.open_fields = open_fields;
-    let mut params = Params::new(1);
+    let mut params = Params::for_dialect(1, schema.dialect);
+    params.inline_paths = true;
     match r.resolve(&ident, &mut params) {
         Ok(Source::Scalar(sql)) if params.values.is_empty() => Ok(sql),
         _ => Err(bad()),

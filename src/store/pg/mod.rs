@@ -24,6 +24,7 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, Statement};
 
 pub mod bootstrap;
+pub mod functions;
 pub mod leader;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -368,6 +369,14 @@ impl ToSql for Val<'_> {
             (Val::Int(n), &Type::FLOAT4) => (n as f32).to_sql(ty, out)?,
             (Val::Real(f), &Type::FLOAT8) => f.to_sql(ty, out)?,
             (Val::Real(f), &Type::FLOAT4) => (f as f32).to_sql(ty, out)?,
+            // A filter comparing a number column with text (`n > "9"`):
+            // SQLite's numeric affinity reads numeric text as the number;
+            // other text sorts after every number, as NaN does here.
+            (Val::Text(s), &Type::FLOAT8) => s
+                .trim()
+                .parse::<f64>()
+                .unwrap_or(f64::NAN)
+                .to_sql(ty, out)?,
             (Val::Text(s), &Type::JSONB) => {
                 out.put_u8(1);
                 // A filter comparing a JSON column with plain text (`tags =
