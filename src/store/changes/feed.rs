@@ -205,7 +205,7 @@ fn horizon_and_new_below(db: &dyn Db, lo: u64, top: i64) -> Result<(u64, Option<
     let row = db.row(
         "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
                 (SELECT xid::text FROM _changes WHERE seq > ?1 AND xid < ?2::text::xid8
-                 ORDER BY xid LIMIT 1)",
+                 ORDER BY _changes.xid LIMIT 1)",
         &[Val::Int(top), Val::Text(&l)],
         |r| Ok((r.opt_text(0)?, r.opt_text(1)?)),
     )?;
