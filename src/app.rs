@@ -18,6 +18,10 @@ pub struct App {
     pub files: Arc<crate::service::files::Files>,
     /// The settings document, replaced whole after every saved change.
     settings: RwLock<Arc<Value>>,
+    /// Held while settings are installed, and by the cluster follower from
+    /// its read of the stored settings to their install: an older read can
+    /// then never be installed over a newer local save.
+    installing: std::sync::Mutex<()>,
     /// The request-log layer's view of the settings, replaced with them.
     log_config: RwLock<crate::http::request_log::LogConfig>,
     pub limiter: Limiter,
@@ -85,6 +89,7 @@ impl App {
             files: Arc::new(files),
             log_config: RwLock::new(crate::http::request_log::LogConfig::from_settings(&current)),
             settings: RwLock::new(Arc::new(current)),
+            installing: Default::default(),
             limiter,
             throttle: Default::default(),
             broker: Default::default(),
@@ -139,7 +144,25 @@ impl App {
 
     /// Installs freshly saved settings.
     pub fn set_settings(&self, v: Value) {
+        let _one = self.installing.lock();
         self.limiter.configure(&v);
+        self.install_settings(v);
+    }
+
+    /// Loads the stored settings and installs them if another node changed
+    /// them: as `set_settings`, but the rate-limit counters restart only if
+    /// the limits changed (this node's own saves are in force already).
+    fn follow_settings(&self) -> Result<(), crate::store::StoreError> {
+        let _one = self.installing.lock();
+        let v = self.store.read(crate::store::settings::load)?;
+        if *self.settings() != v {
+            self.limiter.follow(&v);
+            self.install_settings(v);
+        }
+        Ok(())
+    }
+
+    fn install_settings(&self, v: Value) {
         self.files.configure(&v);
         if let Ok(mut g) = self.log_config.write() {
             *g = crate::http::request_log::LogConfig::from_settings(&v);
@@ -232,16 +255,10 @@ async fn follow_cluster(app: Arc<App>) {
         {
             tracing::warn!(error = %e, "reloading webhook endpoints another node changed failed");
         }
-        let settings = followed
-            .settings
-            .then(|| app.store.read(crate::store::settings::load))
-            .transpose();
-        match settings {
-            // This node's own saves are in force already (installing them
-            // again would reset the rate-limit counters).
-            Ok(Some(v)) if *app.settings() != v => app.set_settings(v),
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "reading what other nodes changed failed"),
+        if followed.settings
+            && let Err(e) = app.follow_settings()
+        {
+            tracing::warn!(error = %e, "reading what other nodes changed failed");
         }
     }
 }

@@ -43,6 +43,8 @@ struct Rules {
     enabled: bool,
     excluded_ips: Vec<String>,
     rules: Vec<Rule>,
+    /// The settings' `rateLimits` these were built from.
+    source: Value,
 }
 
 struct Rule {
@@ -156,6 +158,7 @@ impl Rules {
             });
         }
         Rules {
+            source: rl.cloned().unwrap_or_default(),
             enabled: get("enabled").and_then(Value::as_bool).unwrap_or(false),
             excluded_ips,
             rules,
@@ -279,6 +282,24 @@ impl Limiter {
         if let Ok(mut g) = self.current.write() {
             *g = Arc::new(Rules::from_settings(settings));
         }
+        if let Ok(mut w) = self.windows.lock() {
+            w.clear();
+        }
+    }
+
+    /// Applies settings another node saved (PostgreSQL, docs/scaling.md):
+    /// counters restart only if the limits changed. This node's own save
+    /// restarted them already, and its change may come back through the
+    /// cluster's wake-up after requests were counted under it. Compared and
+    /// installed under one lock, so a save racing it restarts them once.
+    pub fn follow(&self, settings: &Value) {
+        let Ok(mut g) = self.current.write() else {
+            return;
+        };
+        if settings.get("rateLimits").unwrap_or(&Value::Null) == &g.source {
+            return;
+        }
+        *g = Arc::new(Rules::from_settings(settings));
         if let Ok(mut w) = self.windows.lock() {
             w.clear();
         }
@@ -521,5 +542,28 @@ mod tests {
             l.hit(&rules.rules[0], "a").is_ok(),
             "saving settings resets counters"
         );
+    }
+
+    #[test]
+    fn settings_followed_from_another_node_restart_counters_only_if_the_limits_changed() {
+        let settings = json!({"meta": {"appName": "a"}, "rateLimits": {"enabled": true, "rules": [
+            {"label": "*:auth", "maxRequests": 1, "duration": 60}
+        ]}});
+        let l = Limiter::new(&settings);
+        let limited = |l: &Limiter| l.hit(&l.rules().rules[0], "a").is_err();
+        assert!(!limited(&l));
+        assert!(limited(&l));
+        // The same limits (this node's own save coming back, or another
+        // setting changed): the counters stay.
+        let mut other = settings.clone();
+        other["meta"]["appName"] = json!("b");
+        l.follow(&other);
+        assert!(limited(&l), "counters kept");
+        // Changed limits: installed, counters restart.
+        let mut changed = settings.clone();
+        changed["rateLimits"]["rules"][0]["maxRequests"] = json!(2);
+        l.follow(&changed);
+        assert_eq!(l.rules().rules[0].max, 2);
+        assert!(!limited(&l));
     }
 }

@@ -35,10 +35,7 @@ pub fn list(
     };
     let bad = |_| Error::bad("Something went wrong while processing your request.");
     // `_collections` lives in the store's own database: its dialect.
-    let dialect = match store.is_postgres() {
-        true => crate::store::dialect::Dialect::Postgres,
-        false => crate::store::dialect::Dialect::Sqlite,
-    };
+    let dialect = store.schema().dialect;
     let filter = simple_list::compile_filter_in(dialect, LIST_FIELDS, filter).map_err(bad)?;
     let first = 1 + filter.as_ref().map_or(0, |f| f.params.len());
     let (order, order_params) =

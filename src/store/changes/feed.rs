@@ -197,9 +197,27 @@ pub fn flush_mark(db: &dyn Db) -> Result<i64, StoreError> {
     Ok(next.map_or(0, |n| i64::try_from(n).unwrap_or(i64::MAX)))
 }
 
-/// Where a reader standing at `lo` reads on when the horizon `h` is below
-/// it: PostgreSQL's transaction ids went back. That happens after a crash
-/// of the server: ids whose transactions wrote nothing it had to flush (a
+/// The horizon, and the lowest transaction id below `lo` of a change whose
+/// `seq` is above `top` (one a reader standing at `lo` has not passed:
+/// see [`rewind`]), in one round trip.
+fn horizon_and_new_below(db: &dyn Db, lo: u64, top: i64) -> Result<(u64, Option<u64>), StoreError> {
+    let l = lo.to_string();
+    let row = db.row(
+        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text,
+                (SELECT xid::text FROM _changes WHERE seq > ?1 AND xid < ?2::text::xid8
+                 ORDER BY _changes.xid LIMIT 1)",
+        &[Val::Int(top), Val::Text(&l)],
+        |r| Ok((r.opt_text(0)?, r.opt_text(1)?)),
+    )?;
+    let (h, first) = row.unwrap_or_default();
+    let num = |t: Option<String>| t.and_then(|t| t.parse::<u64>().ok());
+    Ok((num(h).unwrap_or(0), num(first)))
+}
+
+/// Where a reader standing at `lo` reads on, given the horizon `h` and the
+/// lowest id `first` below `lo` of a change it has not passed.
+/// PostgreSQL's transaction ids go back after a crash of the server (or a
+/// failover): ids whose transactions wrote nothing it had to flush (a
 /// `NOTIFY`, a rollback) are given out again, so new commits can get ids
 /// below a horizon read before the crash, and reading on from `lo` would
 /// skip them. Every change the reader passed committed before the crash
@@ -207,22 +225,24 @@ pub fn flush_mark(db: &dyn Db) -> Result<i64, StoreError> {
 /// it has an id below the ids given out after it, and its `seq` is at
 /// most `top`, which the sequence never hands out again. The changes with
 /// a higher `seq` and an id below `lo` are new: the reader goes back to
-/// the lowest of their ids (or to `h`, every id below which has ended).
-fn rewind(db: &dyn Db, lo: u64, h: u64, top: i64) -> Result<u64, StoreError> {
-    let l = lo.to_string();
-    let first = xid(
-        db,
-        "SELECT xid::text FROM _changes WHERE seq > ?1 AND xid < ?2::text::xid8
-         ORDER BY xid LIMIT 1",
-        &[Val::Int(top), Val::Text(&l)],
-    )?;
-    let back = first.map_or(h, |x| x.min(h));
+/// the lowest of their ids (or to `h`, every id below which has ended,
+/// when the horizon is below it). The new ids can have passed `lo` again
+/// by the time the reader looks (a few writers commit faster than it
+/// polls), so the horizon being above `lo` does not mean nothing is
+/// below it: the search runs on every new horizon, and in normal running
+/// finds nothing (every change below `lo` was read, at most `top`).
+fn rewind(lo: u64, h: u64, first: Option<u64>) -> u64 {
+    let back = match first {
+        Some(x) => x.min(h),
+        None if h < lo => h,
+        None => return lo,
+    };
     tracing::warn!(
         from = lo,
         to = back,
         "PostgreSQL's transaction ids went back (a crash of the server); the change feed reads on from the lower id"
     );
-    Ok(back)
+    back
 }
 
 /// Lowers `hi` until no change in `[lo, hi)` has an earlier change of its
@@ -303,11 +323,8 @@ pub fn next(
         }
         Pos::Span { lo, hi, seq } if lo < hi => (lo, hi, seq),
         Pos::Span { lo, .. } => {
-            let h = horizon(db)?;
-            let lo = match h < lo {
-                true => rewind(db, lo, h, *top)?,
-                false => lo,
-            };
+            let (h, first) = horizon_and_new_below(db, lo, *top)?;
+            let lo = rewind(lo, h, first);
             on_horizon(db)?;
             let h = cut(db, lo, h)?;
             if h <= lo {
