@@ -112,6 +112,9 @@ pub struct Params {
     /// of parameters: a sort expression (`sort=meta.a`) is placed in the
     /// `ORDER BY` after the filter's parameters, so it must bind none.
     pub inline_paths: bool,
+    /// PostgreSQL only: the types of values the resolver emitted
+    /// ([`Params::note`], `typed.rs`).
+    pub types: Vec<(String, super::typed::Typed)>,
 }
 
 impl Params {
@@ -130,6 +133,7 @@ impl Params {
             guards: Vec::new(),
             policies: Vec::new(),
             inline_paths: false,
+            types: Vec::new(),
         }
     }
 
@@ -153,7 +157,7 @@ impl Params {
     }
 
     /// The value bound at `side`, when the side is just its placeholder.
-    fn value_at(&self, side: &Side) -> Option<&Param> {
+    pub(super) fn value_at(&self, side: &Side) -> Option<&Param> {
         let Side::Sql(s) = side else { return None };
         let n: usize = s
             .strip_prefix('$')
@@ -248,7 +252,8 @@ fn operand(
     Ok(match o {
         Operand::Null => Side::Null,
         Operand::Str(s) => Side::Sql(p.bind(Param::Text(s.clone()))),
-        Operand::Num(n) => Side::Sql(p.bind(num_param(*n))),
+        // A float, as PocketBase binds it (`name = 10` compares with '10.0').
+        Operand::Num(n) => Side::Sql(p.bind(Param::Real(*n))),
         Operand::Bool(b) => Side::Sql(p.bind(Param::Int(i64::from(*b)))),
         Operand::Macro(m) => Side::Sql(p.bind(macro_param(*m, r.now()))),
         Operand::Ident(id) => match if any {
@@ -264,14 +269,6 @@ fn operand(
         },
         Operand::Func(f) => Side::Sql(func_sql(f, r, p)?),
     })
-}
-
-pub(super) fn num_param(n: f64) -> Param {
-    if n.fract() == 0.0 && n.abs() < 9.0e15 {
-        Param::Int(n as i64)
-    } else {
-        Param::Real(n)
-    }
 }
 
 fn scalar(side: Side, what: &str) -> Result<String, CompileError> {
@@ -378,7 +375,7 @@ fn cmp_sql(
             None => {
                 let b = operand(right, op.is_any(), r, p)?;
                 let a = a.into_side(p);
-                cmp_sides(p.dialect, a, op, b)
+                cmp_values(p, a, op, b)
             }
         }
     } else {
@@ -401,13 +398,17 @@ fn cmp_sql(
     })
 }
 
-/// `cmp_sides`, but two bound values compared with each other carry their
-/// types on PostgreSQL: with no column beside them it would take both as
-/// text, and `7 <= 20` would compare as strings.
+/// `cmp_sides`, with SQLite's type rules on PostgreSQL: two bound values
+/// compared with each other carry their types (with no column beside them
+/// PostgreSQL would take both as text, and `7 <= 20` would compare as
+/// strings), and typed values are rewritten by [`super::typed::retype`].
 fn cmp_values(p: &Params, a: Side, op: Op, b: Side) -> String {
+    if let Some(sql) = super::typed::json_null(p, op, &a, &b) {
+        return sql;
+    }
     let (a, b) = match (p.dialect, p.value_at(&a), p.value_at(&b)) {
         (Dialect::Postgres, Some(x), Some(y)) => (typed(a, x), typed(b, y)),
-        _ => (a, b),
+        _ => super::typed::retype(p, op, a, b),
     };
     cmp_sides(p.dialect, a, op, b)
 }

@@ -30,7 +30,7 @@ fn literals_become_parameters() {
     assert_eq!(c.sql, "((t.\"title\" IS ?1) AND (t.\"n\" > ?2))");
     assert_eq!(
         c.params,
-        vec![Param::Text("x' OR 1=1 --".into()), Param::Int(5)]
+        vec![Param::Text("x' OR 1=1 --".into()), Param::Real(5.0)]
     );
 }
 

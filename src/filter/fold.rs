@@ -10,7 +10,7 @@
 use serde_json::Value;
 
 use super::ast::{Op, Operand};
-use super::compile::{CompileError, Param, Params, Resolver, Side, Source, num_param};
+use super::compile::{CompileError, Param, Params, Resolver, Side, Source};
 
 /// A request-time operand, or one that is not known yet but already
 /// resolved (resolving twice would bind its parameters twice).
@@ -45,10 +45,8 @@ pub(super) fn known(
     Ok(Some(match o {
         Operand::Null => Known::One(Value::Null),
         Operand::Str(s) => Known::One(Value::String(s.clone())),
-        Operand::Num(n) => match num_param(*n) {
-            Param::Int(i) => Known::One(Value::from(i)),
-            _ => Known::One(Value::from(*n)),
-        },
+        // A float, as PocketBase binds it (see `compile::operand`).
+        Operand::Num(n) => Known::One(Value::from(*n)),
         Operand::Bool(b) => Known::One(Value::from(i64::from(*b))),
         Operand::Ident(id) => match if any {
             r.resolve_any(id, p)?

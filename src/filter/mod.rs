@@ -24,6 +24,7 @@ mod fold;
 pub mod lexer;
 pub mod parser;
 pub mod print;
+pub mod typed;
 
 pub use ast::Expr;
 pub use cache::parse_cached;

@@ -154,6 +154,12 @@ impl Dialect {
         }
     }
 
+    /// PostgreSQL: the `jsonb` value of `x` at `path` (as
+    /// [`Dialect::json_extract`], not read as text).
+    pub fn json_value(self, x: &str, path: &str) -> String {
+        format!("jsonb_path_query_first({x}::jsonb, {path}::jsonpath)")
+    }
+
     /// The JSON value of `x` at a constant key (`lon`, `lat`).
     pub fn json_key(self, x: &str, key: &str) -> String {
         match self {

@@ -50,7 +50,7 @@ fn placeholders_and_null_safe_equality() {
         c.sql,
         "((\"posts\".\"title\" = $1 AND \"posts\".\"title\" IS NOT NULL) AND (\"posts\".\"n\" > $2))"
     );
-    assert_eq!(c.params, vec![Param::Text("a".into()), Param::Int(2)]);
+    assert_eq!(c.params, vec![Param::Text("a".into()), Param::Real(2.0)]);
     assert_eq!(
         pg("title != 'a'").sql,
         "(\"posts\".\"title\" IS DISTINCT FROM $1)"
@@ -125,8 +125,8 @@ fn json_paths_use_jsonpath() {
     let c = pg("meta.a.0 = 'x'");
     assert_eq!(
         c.sql,
-        "((jsonb_path_query_first(\"posts\".\"meta\"::jsonb, $1::jsonpath) #>> '{}') \
-         IS NOT DISTINCT FROM $2)"
+        "(cairn_jkey(jsonb_path_query_first(\"posts\".\"meta\"::jsonb, $1::jsonpath)) \
+         IS NOT DISTINCT FROM cairn_tkey($2))"
     );
     assert_eq!(c.params[0], Param::Text("$.\"a\"[0]".into()));
     let each = pg("meta.list:each ?= 'x'").sql;

@@ -10,8 +10,8 @@ use super::Schema;
 use super::dialect::Dialect;
 use crate::filter::ast::{Ident, Modifier, RequestInfo};
 use crate::filter::compile::{CompileError, Param, Params, Resolver, Source};
+use crate::filter::typed::{Ty, Typed};
 use crate::schema::names::quote_ident;
-use crate::schema::value;
 use crate::schema::{Collection, CollectionKind, Field, FieldKind};
 
 /// Resolves names for expressions evaluated against one collection's rows.
@@ -95,6 +95,24 @@ struct Walk {
     from: Vec<String>,
     conds: Vec<String>,
     many: bool,
+}
+
+impl Walk {
+    /// The joined tables and the conditions joining them.
+    fn from_where(&self) -> (String, String) {
+        let where_ = if self.conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", self.conds.join(" AND "))
+        };
+        (self.from.join(", "), where_)
+    }
+
+    /// `expr` read through the joins, for one value per main row.
+    fn scalar(&self, expr: &str) -> String {
+        let (from, where_) = self.from_where();
+        format!("(SELECT {expr} FROM {from}{where_} LIMIT 1)")
+    }
 }
 
 impl<'a> RecordResolver<'a> {
@@ -192,9 +210,9 @@ impl<'a> RecordResolver<'a> {
                 }
             }
             if last {
-                // A view's JSON columns may hold any value (expressions).
-                let json = matches!(f.kind, FieldKind::Json(_)) && c.kind != CollectionKind::View;
-                return self.leaf(f, json, col, modifier, walk, p);
+                // A view's columns may hold any value (expressions).
+                let table = c.kind != CollectionKind::View;
+                return self.leaf(f, table, col, modifier, walk, p);
             }
             match &f.kind {
                 FieldKind::GeoPoint(_) if last_is(parts, i + 1, &["lon", "lat"]) => {
@@ -213,21 +231,29 @@ impl<'a> RecordResolver<'a> {
                     }
                     let ph = p.json_path(path);
                     let d = p.dialect;
-                    let expr = match modifier {
-                        Some(Modifier::Lower) => format!("LOWER({})", d.json_extract(&col, &ph)),
-                        Some(Modifier::Length) => d.json_array_length(&col, Some(&ph)),
+                    let (expr, t) = match modifier {
+                        Some(Modifier::Lower) => (
+                            format!("LOWER({})", d.json_extract(&col, &ph)),
+                            Typed::Col(Ty::Text),
+                        ),
+                        Some(Modifier::Length) => {
+                            (d.json_array_length(&col, Some(&ph)), Typed::Col(Ty::Num))
+                        }
                         Some(Modifier::Each) => {
                             let e = p.alias()?;
                             walk.from.push(d.json_each(&col, Some(&ph), Some(&e)));
                             walk.many = true;
                             return Ok(self.finish(walk, format!("{e}.value")));
                         }
-                        None => d.json_extract(&col, &ph),
+                        None => (
+                            d.json_extract(&col, &ph),
+                            Typed::Json(d.json_value(&col, &ph)),
+                        ),
                         Some(m) => {
                             return Err(bad(format!(":{} is not supported here", m.as_str())));
                         }
                     };
-                    return Ok(self.finish(walk, expr));
+                    return Ok(self.finish_typed(walk, expr, t, p));
                 }
                 FieldKind::Relation(o) => {
                     let target = self.schema_collection(&o.collection_id)?;
@@ -260,32 +286,45 @@ impl<'a> RecordResolver<'a> {
             .ok_or_else(|| bad("unknown related collection"))
     }
 
-    /// The last field of a path, with its modifier.
+    /// The last field of a path, with its modifier. `table`: the field is
+    /// a table's column, of the type its kind gives.
     fn leaf(
         &self,
         f: &Field,
-        json: bool,
+        table: bool,
         col: String,
         modifier: Option<Modifier>,
         mut walk: Walk,
         p: &mut Params,
     ) -> Result<Source, CompileError> {
         let multi = f.kind.is_multiple();
-        let expr = match modifier {
+        let kind_ty = match f.kind {
+            FieldKind::Number(_) => Some(Ty::Num),
+            FieldKind::Bool(_) => Some(Ty::Bool),
+            FieldKind::Json(_) | FieldKind::GeoPoint(_) => None,
+            _ if multi => None,
+            _ => Some(Ty::Text),
+        };
+        let (expr, t) = match modifier {
             // Like PocketBase, a JSON field is compared by its value: the
             // string "a" equals 'a', `[]` is not empty.
-            None if json => {
+            None if table && matches!(f.kind, FieldKind::Json(_)) => {
                 let root = p.json_path("$".into());
-                p.dialect.json_extract(&col, &root)
+                // The path is bound: the `jsonb` form must use it too.
+                let t = Typed::Json(p.dialect.json_value(&col, &root));
+                (p.dialect.json_extract(&col, &root), Some(t))
             }
-            None => col,
-            Some(Modifier::Lower) => format!("LOWER({col})"),
-            Some(Modifier::Length) if multi => p.dialect.json_array_length(&col, None),
+            None => (col, kind_ty.filter(|_| table).map(Typed::Col)),
+            Some(Modifier::Lower) => (format!("LOWER({col})"), Some(Typed::Col(Ty::Text))),
+            Some(Modifier::Length) if multi => (
+                p.dialect.json_array_length(&col, None),
+                Some(Typed::Col(Ty::Num)),
+            ),
             Some(Modifier::Each) if multi || matches!(f.kind, FieldKind::Json(_)) => {
                 let e = p.alias()?;
                 walk.from.push(p.dialect.json_each(&col, None, Some(&e)));
                 walk.many = true;
-                format!("{e}.value")
+                (format!("{e}.value"), None)
             }
             Some(m) => {
                 return Err(bad(format!(
@@ -295,204 +334,42 @@ impl<'a> RecordResolver<'a> {
                 )));
             }
         };
-        Ok(self.finish(walk, expr))
+        Ok(match t {
+            Some(t) => self.finish_typed(walk, expr, t, p),
+            None => self.finish(walk, expr),
+        })
     }
 
     fn finish(&self, walk: Walk, expr: String) -> Source {
         if walk.from.is_empty() {
             return Source::Scalar(expr);
         }
-        let where_ = if walk.conds.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", walk.conds.join(" AND "))
-        };
-        let from = walk.from.join(", ");
         if walk.many {
+            let (from, where_) = walk.from_where();
             Source::Many(format!("SELECT {expr} AS v FROM {from}{where_}"))
         } else {
-            Source::Scalar(format!("(SELECT {expr} FROM {from}{where_} LIMIT 1)"))
+            Source::Scalar(walk.scalar(&expr))
         }
     }
 
-    fn request(&self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
-        let parts = &ident.parts;
-        let section = parts.get(1).map(String::as_str).unwrap_or_default();
-        let key = parts.get(2).cloned().unwrap_or_default();
-        let simple = |v: Option<&Value>| -> Result<Source, CompileError> {
-            let v = v.cloned().unwrap_or(Value::Null);
-            Ok(Source::Value(apply_value_modifier(v, ident.modifier)?))
+    /// [`Self::finish`], noting what the value is (a column of a type, a
+    /// JSON value) for SQLite's comparison rules on PostgreSQL and for JSON
+    /// nulls on both (`filter/typed.rs`).
+    fn finish_typed(&self, walk: Walk, expr: String, t: Typed, p: &mut Params) -> Source {
+        let json = matches!(t, Typed::Json(_));
+        if walk.many || (p.dialect != Dialect::Postgres && !json) {
+            return self.finish(walk, expr);
+        }
+        let t = match t {
+            Typed::Json(j) if !walk.from.is_empty() => Typed::Json(walk.scalar(&j)),
+            t => t,
         };
-        match section {
-            "method" if parts.len() == 2 => {
-                Ok(Source::Value(Value::String(self.req.method.clone())))
-            }
-            "context" if parts.len() == 2 => {
-                Ok(Source::Value(Value::String(self.req.context.clone())))
-            }
-            "query" if parts.len() == 3 => simple(self.req.query.get(&key)),
-            "headers" if parts.len() == 3 => simple(self.req.headers.get(&key.to_lowercase())),
-            "body" if parts.len() == 3 => self.body(&key, ident.modifier, p),
-            "auth" if parts.len() >= 3 => {
-                let Some(auth) = &self.req.auth else {
-                    // A guest has no roles (an empty list, not null, so
-                    // `:length = 0` holds for guests too).
-                    if key == "roles" && parts.len() == 3 {
-                        return roles_source(&[], ident.modifier);
-                    }
-                    return Ok(Source::Value(Value::Null));
-                };
-                match key.as_str() {
-                    "collectionId" => return Ok(Source::Value(auth.collection_id.clone().into())),
-                    "collectionName" => {
-                        return Ok(Source::Value(auth.collection_name.clone().into()));
-                    }
-                    _ => {}
-                }
-                let c = self.schema_collection(&auth.collection_id)?;
-                if key == "roles" && parts.len() == 3 && c.field("roles").is_none() {
-                    return roles_source(&auth.roles, ident.modifier);
-                }
-                self.record_value(c, Some(&auth.record), &parts[2..], ident.modifier, p)
-            }
-            _ => Err(bad(format!("unknown request field {:?}", parts.join(".")))),
+        let src = self.finish(walk, expr);
+        if let Source::Scalar(sql) = &src {
+            p.note(sql, t);
         }
+        src
     }
-
-    /// Cairn's `@old.FIELD…` in webhook filters: the main collection's
-    /// record before the change, known before the query runs.
-    fn old(&self, ident: &Ident, p: &mut Params) -> Result<Source, CompileError> {
-        let record = match self.old {
-            Old::Unavailable => return Err(bad("@old is only available in webhook filters")),
-            Old::Missing => None,
-            Old::Record(r) => Some(r),
-        };
-        if matches!(ident.modifier, Some(Modifier::Isset | Modifier::Changed)) {
-            return Err(bad(":isset and :changed are for @request.body"));
-        }
-        self.record_value(self.main, record, &ident.parts[1..], ident.modifier, p)
-    }
-
-    /// `FIELD[.sub…]` of a record whose values are known before the query
-    /// runs (the caller's auth record, the record before a change): the
-    /// value itself, or a walk on from a relation's ids. A missing record
-    /// reads as nulls.
-    fn record_value(
-        &self,
-        c: &'a Collection,
-        record: Option<&serde_json::Map<String, Value>>,
-        parts: &[String],
-        modifier: Option<Modifier>,
-        p: &mut Params,
-    ) -> Result<Source, CompileError> {
-        let key = parts.first().map(String::as_str).unwrap_or_default();
-        let f = c
-            .field(key)
-            .ok_or_else(|| bad(format!("unknown field {key:?} of {}", c.name)))?;
-        if matches!(f.kind, FieldKind::Password(_)) || f.name == "tokenKey" {
-            return Err(bad(format!("unknown field {key:?} of {}", c.name)));
-        }
-        let v = record
-            .and_then(|r| r.get(key))
-            .cloned()
-            .unwrap_or(Value::Null);
-        if parts.len() == 1 && matches!(modifier, None | Some(Modifier::Each)) {
-            // A multi-valued field: any-of / all-of like the record's own
-            // multi-valued fields (no record: an empty list).
-            match v {
-                Value::Array(items) => return Ok(Source::Values(items)),
-                Value::Null if f.kind.is_multiple() => return Ok(Source::Values(Vec::new())),
-                _ => {}
-            }
-        }
-        if parts.len() == 1 {
-            return Ok(Source::Value(apply_value_modifier(v, modifier)?));
-        }
-        // Walk on from the record's relation value.
-        let ph = p.bind(Param::from_json(&v));
-        let FieldKind::Relation(o) = &f.kind else {
-            return Err(bad(format!("field {key:?} has no sub-fields")));
-        };
-        let target = self.schema_collection(&o.collection_id)?;
-        let j = p.alias()?;
-        let mut walk = Walk {
-            from: vec![format!("{} AS {j}", quote_ident(&target.name))],
-            conds: vec![],
-            many: f.kind.is_multiple(),
-        };
-        walk.conds.push(if f.kind.is_multiple() {
-            let each = p.dialect.json_each(&ph, None, None);
-            format!("{j}.\"id\" IN (SELECT value FROM {each})")
-        } else {
-            format!("{j}.\"id\" = {ph}")
-        });
-        self.walk(target, j, &parts[1..], modifier, walk, p)
-    }
-
-    fn body(
-        &self,
-        key: &str,
-        modifier: Option<Modifier>,
-        p: &mut Params,
-    ) -> Result<Source, CompileError> {
-        let raw = self.req.body.get(key);
-        let field = self.main.field(key);
-        let v = match (raw, field) {
-            (Some(v), Some(f)) => value::coerce(f, v),
-            (Some(v), None) => v.clone(),
-            (None, _) => Value::Null,
-        };
-        match modifier {
-            Some(Modifier::Isset) => Ok(Source::Value(Value::Bool(raw.is_some()))),
-            Some(Modifier::Changed) => {
-                let Some(f) = field else {
-                    return Ok(Source::Value(Value::Bool(false)));
-                };
-                if raw.is_none() {
-                    return Ok(Source::Value(Value::Bool(false)));
-                }
-                let ph = p.bind(Param::from_json(&v));
-                let col = format!("{}.{}", quote_ident(&self.main.name), quote_ident(&f.name));
-                Ok(Source::Scalar(format!(
-                    "({ph} {} {col})",
-                    p.dialect.is(true)
-                )))
-            }
-            m => Ok(Source::Value(apply_value_modifier(v, m)?)),
-        }
-    }
-}
-
-/// Cairn's `@request.auth.roles`: the caller's role names as a
-/// multi-valued operand (one bound JSON array).
-fn roles_source(roles: &[String], modifier: Option<Modifier>) -> Result<Source, CompileError> {
-    let list =
-        |f: fn(&str) -> String| Source::Values(roles.iter().map(|r| Value::from(f(r))).collect());
-    match modifier {
-        Some(Modifier::Length) => Ok(Source::Value(Value::from(roles.len()))),
-        Some(Modifier::Isset) => Ok(Source::Value(Value::Bool(true))),
-        None | Some(Modifier::Each) => Ok(list(str::to_owned)),
-        Some(Modifier::Lower) => Ok(list(str::to_lowercase)),
-        Some(m) => Err(bad(format!(":{} is not supported here", m.as_str()))),
-    }
-}
-
-fn apply_value_modifier(v: Value, m: Option<Modifier>) -> Result<Value, CompileError> {
-    Ok(match m {
-        None => v,
-        Some(Modifier::Lower) => match v {
-            Value::String(s) => Value::String(s.to_lowercase()),
-            other => other,
-        },
-        Some(Modifier::Length) => Value::from(match &v {
-            Value::Array(a) => a.len(),
-            Value::Null => 0,
-            Value::String(s) if s.is_empty() => 0,
-            _ => 1,
-        }),
-        Some(Modifier::Isset) => Value::Bool(!v.is_null()),
-        Some(m) => return Err(bad(format!(":{} is not supported here", m.as_str()))),
-    })
 }
 
 impl Resolver for RecordResolver<'_> {
@@ -583,6 +460,9 @@ impl rusqlite::ToSql for Param {
         })
     }
 }
+
+#[path = "resolver_request.rs"]
+mod request;
 
 #[cfg(test)]
 #[path = "resolver_tests.rs"]

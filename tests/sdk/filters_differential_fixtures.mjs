@@ -46,6 +46,7 @@ const ROWS = [
   ['apple pie', 0, true, { arr: [] }, '', ['blue'], [t1], ''],
   ['Zeta', -1, false, { a: 'X' }, '2024-03-05 00:00:00.000Z', ['green', 'red'], [t3], u1, LONDON],
   ['a%b', 2, true, '10', '2024-12-31 23:59:59.999Z', ['red'], [], u2],
+  ['empties', 3, true, { a: '', b: [], c: {} }, '', [], [], ''],
 ];
 
 export const ITEMS = ROWS.map(([name, n, flag, meta, day, labels, tags, owner, loc], i) => {

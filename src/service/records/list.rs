@@ -115,7 +115,9 @@ fn relation_sort(
     let mut params = Params::for_dialect(1, schema.dialect);
     params.inline_paths = true;
     match r.resolve(&ident, &mut params) {
-        Ok(Source::Scalar(sql)) if params.values.is_empty() => Ok(sql),
+        Ok(Source::Scalar(sql)) if params.values.is_empty() => {
+            Ok(crate::filter::typed::sort_expr(&params, sql))
+        }
         _ => Err(bad()),
     }
 }

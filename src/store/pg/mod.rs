@@ -368,6 +368,14 @@ impl ToSql for Val<'_> {
             (Val::Int(n), &Type::FLOAT8) => (n as f64).to_sql(ty, out)?,
             (Val::Int(n), &Type::FLOAT4) => (n as f32).to_sql(ty, out)?,
             (Val::Real(f), &Type::FLOAT8) => f.to_sql(ty, out)?,
+            // A filter's number literal (a float, as PocketBase binds it)
+            // against a bool or integer column: whole numbers bind as such.
+            (Val::Real(f), &Type::BOOL) if f == 0.0 || f == 1.0 => (f != 0.0).to_sql(ty, out)?,
+            (Val::Real(f), &Type::INT8 | &Type::INT4 | &Type::INT2)
+                if f.fract() == 0.0 && f.abs() < 9.0e15 =>
+            {
+                Val::Int(f as i64).to_sql(ty, out)?
+            }
             (Val::Real(f), &Type::FLOAT4) => (f as f32).to_sql(ty, out)?,
             // A filter comparing a number column with text (`n > "9"`):
             // SQLite's numeric affinity reads numeric text as the number;
@@ -401,7 +409,10 @@ impl ToSql for Val<'_> {
                 IsNull::No
             }
             (Val::Int(n), &Type::TEXT | &Type::VARCHAR) => n.to_string().to_sql(ty, out)?,
-            (Val::Real(f), &Type::TEXT | &Type::VARCHAR) => f.to_string().to_sql(ty, out)?,
+            // As SQLite writes a REAL as text (`10.0`, 15 digits).
+            (Val::Real(f), &Type::TEXT | &Type::VARCHAR) => {
+                functions::real_text(f).to_sql(ty, out)?
+            }
             (Val::Blob(b), &Type::BYTEA) => b.to_sql(ty, out)?,
             (v, ty) => return Err(format!("cannot bind {v:?} as {ty}").into()),
         };
