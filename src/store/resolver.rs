@@ -99,7 +99,7 @@ struct Walk {
 
 impl Walk {
     /// The joined tables and the conditions joining them.
-    fn from_where(&self) -> (String, String) {
+    fn joins(&self) -> (String, String) {
         let where_ = if self.conds.is_empty() {
             String::new()
         } else {
@@ -110,7 +110,7 @@ impl Walk {
 
     /// `expr` read through the joins, for one value per main row.
     fn scalar(&self, expr: &str) -> String {
-        let (from, where_) = self.from_where();
+        let (from, where_) = self.joins();
         format!("(SELECT {expr} FROM {from}{where_} LIMIT 1)")
     }
 }
@@ -345,7 +345,7 @@ impl<'a> RecordResolver<'a> {
             return Source::Scalar(expr);
         }
         if walk.many {
-            let (from, where_) = walk.from_where();
+            let (from, where_) = walk.joins();
             Source::Many(format!("SELECT {expr} AS v FROM {from}{where_}"))
         } else {
             Source::Scalar(walk.scalar(&expr))
