@@ -70,6 +70,7 @@ fn required() -> ApiError {
 /// Stores the `file` part of a multipart body as a backup (the REST upload
 /// and the dashboard's upload form share it).
 pub async fn receive(app: &Arc<App>, mut mp: Multipart) -> Result<StatusCode, ApiError> {
+    crate::service::backups::supported(&app.store)?;
     while let Ok(Some(mut field)) = mp.next_field().await {
         if field.name() != Some("file") {
             continue;

@@ -23,7 +23,7 @@ pub fn get(store: &Store) -> Result<Value, Error> {
     Ok(public(&store.read(settings::load)?))
 }
 
-fn validate(v: &Value) -> Map<String, Value> {
+fn validate(v: &Value, postgres: bool) -> Map<String, Value> {
     let mut meta = Map::new();
     let s = |p: &str| {
         v.pointer(p)
@@ -69,7 +69,7 @@ fn validate(v: &Value) -> Map<String, Value> {
     if !batch.is_empty() {
         errors.insert("batch".into(), Value::Object(batch));
     }
-    if let Some(b) = super::backups::settings_errors(v) {
+    if let Some(b) = super::backups::settings_errors(v, postgres) {
         errors.insert("backups".into(), b);
     }
     if let Some(e) = crate::service::files::s3::S3Settings::from_json(v.get("s3")).errors() {
@@ -185,6 +185,7 @@ pub async fn patch(store: &Store, patch: Value) -> Result<Value, Error> {
             "An error occurred while loading the submitted data.",
         ));
     }
+    let postgres = store.is_postgres();
     let saved = store
         .write_again(move |ctx| {
             let mut cur = settings::load_for_update(ctx.conn)?;
@@ -199,7 +200,7 @@ pub async fn patch(store: &Store, patch: Value) -> Result<Value, Error> {
                         .or_insert_with(|| Value::String(String::new()));
                 }
             }
-            let errors = validate(&cur);
+            let errors = validate(&cur, postgres);
             if !errors.is_empty() {
                 return Err(Error::invalid(
                     "An error occurred while saving the new settings.",

@@ -14,10 +14,14 @@ use rusqlite::{Connection, OpenFlags};
 
 use super::StoreError;
 
+/// What backups answer on PostgreSQL, where the backups API cannot exist
+/// (docs/scaling.md): the store's own tools instead.
+pub const UNSUPPORTED: &str = "backups on PostgreSQL (use pg_dump)";
+
 /// Writes a consistent, compacted copy of `conn`'s database to `dest`
 /// (which must not exist).
 pub fn vacuum_into(db: &dyn super::sql::Db, dest: &Path) -> Result<(), StoreError> {
-    let conn = super::sql::sqlite_only(db, "backups on PostgreSQL (use pg_dump)")?;
+    let conn = super::sql::sqlite_only(db, UNSUPPORTED)?;
     let dest = dest
         .to_str()
         .ok_or_else(|| StoreError::Corrupt("backup path is not UTF-8".into()))?;

@@ -203,7 +203,7 @@ describe('backups', () => {
     assert.equal((await srv.pb.collection(name).getOne(again.id)).title, 'later');
   });
 
-  test('scheduled backups: backups.cron validation and the job in /api/crons', async () => {
+  test('scheduled backups: backups.cron validation and the job in /api/crons', { skip: NO_PG }, async () => {
     const saving = 'An error occurred while saving the new settings.';
     await rejects(srv.pb.settings.update({ backups: { cron: 'nope' } }), 400, errBody(400, saving, {
       backups: { cron: fieldErr('validation_invalid_cron', 'Invalid cron expression - must be a valid macro or to have exactly 5 space separated segments.') },
@@ -308,18 +308,26 @@ describe('on PostgreSQL', { skip: ON_POSTGRES ? false : 'PostgreSQL only (SDK_ST
     assert.match(m.text, /^cairn_backups_failed_total [1-9]/m, 'counted as failed backups');
   });
 
-  test('restore of an uploaded archive answers 400 and the data stays', async () => {
+  test('upload and restore answer 400 and the data stays', async () => {
     const name = uniqueName('pgkeep');
     await srv.pb.collections.create({ name, type: 'base', listRule: '', fields: [{ name: 'title', type: 'text' }] });
     const kept = await srv.pb.collection(name).create({ title: 'kept' });
     // A zip as a SQLite server's backup holds (made with Python's zipfile).
     const zip = execFileSync(path.join(REPO_ROOT, '.venv', 'bin', 'python'), ['-c',
       'import io, sys, zipfile\nb = io.BytesIO()\nwith zipfile.ZipFile(b, "w") as z: z.writestr("data.db", b"SQLite format 3\\0")\nsys.stdout.buffer.write(b.getvalue())']);
-    assert.equal(await srv.pb.backups.upload({ file: new File([zip], 'from_sqlite.zip', { type: 'application/zip' }) }), true);
+    await rejects(srv.pb.backups.upload({ file: new File([zip], 'from_sqlite.zip', { type: 'application/zip' }) }), 400, refused);
+    assert.deepEqual(await srv.pb.backups.getFullList(), [], 'nothing kept from the refused upload');
     await rejects(srv.pb.backups.restore('from_sqlite.zip'), 400, refused);
-    await rejects(srv.pb.backups.restore('nope.zip'), 400, errBody(400, 'Missing or invalid backup file.'));
     assert.deepEqual((await srv.pb.collection(name).getFullList()).map((r) => r.id), [kept.id]);
-    assert.equal(await srv.pb.backups.delete('from_sqlite.zip'), true);
+  });
+
+  test('a backup schedule is refused with a field error; an empty one saves', async () => {
+    const err = await srv.pb.settings.update({ backups: { cron: '0 3 * * *', cronMaxKeep: 3 } }).catch((e) => e);
+    assert.equal(err.status, 400);
+    assert.equal(err.response.data.backups.cron.code, 'validation_not_supported');
+    assert.match(err.response.data.backups.cron.message, /pg_dump/);
+    const saved = await srv.pb.settings.update({ backups: { cron: '', cronMaxKeep: 3 } });
+    assert.equal(saved.backups.cron, '');
   });
 
   test('CLI: cairn backup create answers an error naming pg_dump, exit code not 0', async () => {

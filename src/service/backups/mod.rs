@@ -135,16 +135,35 @@ pub fn generated_name(prefix: &str, app_name: &str) -> String {
     format!("{prefix}{app}_{ts}.zip")
 }
 
+/// Refuses a backup operation on PostgreSQL with the same 400 as creating
+/// one (an uploaded archive could never be restored there).
+pub fn supported(store: &Store) -> Result<(), Error> {
+    if store.is_postgres() {
+        return Err(crate::store::StoreError::Unsupported(snapshot::UNSUPPORTED).into());
+    }
+    Ok(())
+}
+
 /// PocketBase's checks on the `backups` settings: a valid cron expression,
-/// and `cronMaxKeep` of at least 1 when one is set.
-pub fn settings_errors(v: &Value) -> Option<Value> {
+/// and `cronMaxKeep` of at least 1 when one is set; on PostgreSQL no
+/// schedule at all (it could only fail).
+pub fn settings_errors(v: &Value, postgres: bool) -> Option<Value> {
     let cron = v
         .pointer("/backups/cron")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .trim();
     let mut m = Map::new();
-    if !cron.is_empty() {
+    if !cron.is_empty() && postgres {
+        m.insert(
+            "cron".into(),
+            FieldError::new(
+                "validation_not_supported",
+                "Scheduled backups are not available on PostgreSQL: use pg_dump or your provider's snapshots.",
+            )
+            .to_json(),
+        );
+    } else if !cron.is_empty() {
         if super::cron::parse(cron).is_err() {
             m.insert(
                 "cron".into(),
@@ -419,6 +438,7 @@ impl Backups {
     /// Replaces the live data with backup `key`. Blocks. The caller then
     /// reloads what it caches (schema, settings): see `ops::after_restore`.
     pub fn restore(&self, store: &Store, logs: &LogDb, key: &str) -> Result<(), Error> {
+        supported(store)?;
         if !self.exists(key)? {
             return Err(Error::bad("Missing or invalid backup file."));
         }
