@@ -742,12 +742,13 @@ def free_port() -> int:
 
 
 def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS / VmHWM in KiB from /proc/PID/status."""
+    """VmRSS / VmHWM and RSS's parts (anonymous, file-backed: SQLite's
+    memory map) in KiB from /proc/PID/status."""
     out: dict[str, int] = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key, _, val = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
                 out[key] = int(val.split()[0])
     except OSError:
         pass
@@ -1296,8 +1297,11 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
             if "error" in r:
                 print(f"   {sc.name}: FAILED {r['error']}", file=sys.stderr, flush=True)
             else:
+                m = server.memory()
                 print(f"   {sc.name}: {r['rps']} req/s p50 {r['latency_ms']['p50']} ms "
-                      f"p99 {r['latency_ms']['p99']} ms errors {r['errors']}",
+                      f"p99 {r['latency_ms']['p99']} ms errors {r['errors']}; RSS "
+                      f"{m.get('VmRSS', 0) // 1024} MiB (anon {m.get('RssAnon', 0) // 1024}, "
+                      f"file {m.get('RssFile', 0) // 1024}), peak {m.get('VmHWM', 0) // 1024}",
                       file=sys.stderr, flush=True)
             if not server.alive():
                 raise RuntimeError(f"{label} died during {sc.name}; log: {server.log_path}")
@@ -1306,6 +1310,11 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
         out["disk_end"] = costs.footprint(server.proc.pid, server.data_dir)
         out["rss_end_kib"] = mem.get("VmRSS")
         out["peak_rss_kib"] = mem.get("VmHWM")
+        out["rss_end_anon_kib"] = mem.get("RssAnon")
+        out["rss_end_file_kib"] = mem.get("RssFile")
+        print(f"   RSS at the end {mem.get('VmRSS', 0) // 1024} MiB: anonymous "
+              f"{mem.get('RssAnon', 0) // 1024}, file-backed {mem.get('RssFile', 0) // 1024}; "
+              f"peak {mem.get('VmHWM', 0) // 1024} MiB", file=sys.stderr, flush=True)
     except Exception as exc:  # keep going to the other server; report the failure
         out["failure"] = f"{type(exc).__name__}: {exc}"
         print(f"   FAILED: {out['failure']}", file=sys.stderr, flush=True)
