@@ -1188,8 +1188,7 @@ def prefill(ctx: Ctx, sc: Scenario, script: Path) -> dict:
     lua.write_text(script.read_text() + f"\nRESULT_PATH = {lua_str(str(result))}\n"
                    f"PREFILL = {sc.prefill}\nPREFILL_THREADS = {a.threads}\n"
                    f"PREFILL_MARK = {lua_str(str(mark))}\n" + PREFILL_LUA)
-    pin = ["taskset", "-c", a.pin.split(":")[1]] if getattr(a, "pin", None) else []
-    cmd = pin + [a.wrk, f"-t{a.threads}", f"-c{a.connections}", "-d600s",
+    cmd = taskset(wrk_cpus(getattr(a, "pin", None))) + [a.wrk, f"-t{a.threads}", f"-c{a.connections}", "-d600s",
                  "--timeout", f"{a.timeout:g}s", "-s", str(lua), ctx.server.base_url]
     t0 = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
