@@ -37,6 +37,15 @@ TIMED_USERS = 100
 TIMED_USERS_COST = 4
 
 
+def sys_seconds(pid: int) -> float | None:
+    """stime alone (the kernel's share) of a process, in seconds."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2:].split()[12]) / CLK_TCK
+
+
 def cpu_seconds(pid: int) -> float | None:
     """utime + stime of a process (all its threads), in seconds."""
     try:

@@ -1229,9 +1229,9 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
     filled = prefill(ctx, sc, script) if sc.prefill > 0 else None
     if ctx.args.warmup > 0:
         run_wrk(ctx, script, ctx.args.warmup)
-    cpu0 = costs.cpu_seconds(ctx.server.proc.pid)
+    cpu0, sys0 = costs.cpu_seconds(ctx.server.proc.pid), costs.sys_seconds(ctx.server.proc.pid)
     res, stdout = run_wrk(ctx, script, ctx.args.duration)
-    cpu1 = costs.cpu_seconds(ctx.server.proc.pid)
+    cpu1, sys1 = costs.cpu_seconds(ctx.server.proc.pid), costs.sys_seconds(ctx.server.proc.pid)
     e = res["errors"]
     socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
     other_status = e.get("non_2xx_below_400", 0)  # only with count_non_2xx
@@ -1243,6 +1243,7 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
         "seconds": round(secs, 3),
         "rps": round(res["requests"] / secs, 1) if secs else 0.0,
         "cpu_us": costs.per_request(cpu0, cpu1, int(res["requests"])),
+        "cpu_sys_us": costs.per_request(sys0, sys1, int(res["requests"])),
         "latency_ms": {k: round(v / 1000, 3) for k, v in lat.items()},
         "errors": int(e["status"] + other_status + socket_errors),
         "errors_detail": {"http_status_ge_400": int(e["status"]),
@@ -1298,7 +1299,8 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
             else:
                 m = server.memory()
                 print(f"   {sc.name}: {r['rps']} req/s p50 {r['latency_ms']['p50']} ms "
-                      f"p99 {r['latency_ms']['p99']} ms errors {r['errors']}; RSS "
+                      f"p99 {r['latency_ms']['p99']} ms errors {r['errors']}; CPU "
+                      f"{r.get('cpu_us')} µs/req (kernel {r.get('cpu_sys_us')}); RSS "
                       f"{m.get('VmRSS', 0) // 1024} MiB (anon {m.get('RssAnon', 0) // 1024}, "
                       f"file {m.get('RssFile', 0) // 1024}), peak {m.get('VmHWM', 0) // 1024}",
                       file=sys.stderr, flush=True)
@@ -1373,6 +1375,8 @@ def aggregate(rounds: list[dict]) -> dict:
             "errors": sum(x["errors"] for x in rs),
             "cpu_us": (round(median([x["cpu_us"] for x in rs]), 1)
                        if all(x.get("cpu_us") is not None for x in rs) else None),
+            "cpu_sys_us": (round(median([x["cpu_sys_us"] for x in rs]), 1)
+                           if all(x.get("cpu_sys_us") is not None for x in rs) else None),
         }
     return out
 
