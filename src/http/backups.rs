@@ -51,6 +51,8 @@ pub async fn upload(
     _: Superuser,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<StatusCode, ApiError> {
+    // Before the body: every encoding gets the same answer on PostgreSQL.
+    crate::service::backups::supported(&app.store)?;
     receive(&app, mp.map_err(|_| required())?).await
 }
 
