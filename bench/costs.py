@@ -37,24 +37,23 @@ TIMED_USERS = 100
 TIMED_USERS_COST = 4
 
 
-def sys_seconds(pid: int) -> float | None:
-    """stime alone (the kernel's share) of a process, in seconds."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(")") + 2:].split()[12]) / CLK_TCK
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), in seconds."""
+def cpu_times(pid: int) -> tuple[float, float] | None:
+    """(utime + stime, stime) of a process (all its threads), in seconds:
+    its whole CPU time and the kernel's share of it, from one read."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name (field 2) may contain spaces: split after its closing ')'.
     fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    user, system = int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+    return user + system, system
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (all its threads), in seconds."""
+    t = cpu_times(pid)
+    return t[0] if t else None
 
 
 def dir_files(path: Path) -> dict[str, int]:

@@ -742,13 +742,12 @@ def free_port() -> int:
 
 
 def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS / VmHWM and RSS's parts (anonymous, file-backed: SQLite's
-    memory map) in KiB from /proc/PID/status."""
+    """VmRSS / VmHWM in KiB from /proc/PID/status."""
     out: dict[str, int] = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             key, _, val = line.partition(":")
-            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            if key in ("VmRSS", "VmHWM"):
                 out[key] = int(val.split()[0])
     except OSError:
         pass
@@ -1229,9 +1228,9 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
     filled = prefill(ctx, sc, script) if sc.prefill > 0 else None
     if ctx.args.warmup > 0:
         run_wrk(ctx, script, ctx.args.warmup)
-    cpu0, sys0 = costs.cpu_seconds(ctx.server.proc.pid), costs.sys_seconds(ctx.server.proc.pid)
+    cpu0, sys0 = costs.cpu_times(ctx.server.proc.pid) or (None, None)
     res, stdout = run_wrk(ctx, script, ctx.args.duration)
-    cpu1, sys1 = costs.cpu_seconds(ctx.server.proc.pid), costs.sys_seconds(ctx.server.proc.pid)
+    cpu1, sys1 = costs.cpu_times(ctx.server.proc.pid) or (None, None)
     e = res["errors"]
     socket_errors = e["connect"] + e["read"] + e["write"] + e["timeout"]
     other_status = e.get("non_2xx_below_400", 0)  # only with count_non_2xx
@@ -1297,7 +1296,7 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
             if "error" in r:
                 print(f"   {sc.name}: FAILED {r['error']}", file=sys.stderr, flush=True)
             else:
-                m = server.memory()
+                m = {**server.memory(), **costs.rss_parts(server.proc.pid)}
                 print(f"   {sc.name}: {r['rps']} req/s p50 {r['latency_ms']['p50']} ms "
                       f"p99 {r['latency_ms']['p99']} ms errors {r['errors']}; CPU "
                       f"{r.get('cpu_us')} µs/req (kernel {r.get('cpu_sys_us')}); RSS "
@@ -1311,10 +1310,9 @@ def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
         out["disk_end"] = costs.footprint(server.proc.pid, server.data_dir)
         out["rss_end_kib"] = mem.get("VmRSS")
         out["peak_rss_kib"] = mem.get("VmHWM")
-        out["rss_end_anon_kib"] = mem.get("RssAnon")
-        out["rss_end_file_kib"] = mem.get("RssFile")
+        parts = out["disk_end"]["rss_kib"]
         print(f"   RSS at the end {mem.get('VmRSS', 0) // 1024} MiB: anonymous "
-              f"{mem.get('RssAnon', 0) // 1024}, file-backed {mem.get('RssFile', 0) // 1024}; "
+              f"{parts.get('RssAnon', 0) // 1024}, file-backed {parts.get('RssFile', 0) // 1024}; "
               f"peak {mem.get('VmHWM', 0) // 1024} MiB", file=sys.stderr, flush=True)
     except Exception as exc:  # keep going to the other server; report the failure
         out["failure"] = f"{type(exc).__name__}: {exc}"

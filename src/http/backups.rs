@@ -51,9 +51,7 @@ pub async fn upload(
     _: Superuser,
     mp: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Result<StatusCode, ApiError> {
-    // Before the body: every encoding gets the same answer on PostgreSQL.
-    crate::service::backups::supported(&app.store)?;
-    receive(&app, mp.map_err(|_| required())?).await
+    receive(&app, mp.ok()).await
 }
 
 /// The upload's "file is required" validation error.
@@ -70,9 +68,22 @@ fn required() -> ApiError {
 }
 
 /// Stores the `file` part of a multipart body as a backup (the REST upload
-/// and the dashboard's upload form share it).
-pub async fn receive(app: &Arc<App>, mut mp: Multipart) -> Result<StatusCode, ApiError> {
-    crate::service::backups::supported(&app.store)?;
+/// and the dashboard's upload form share it); `None` when the body is not
+/// multipart. On PostgreSQL every encoding (or none) gets pg_dump's 400.
+pub async fn receive(app: &Arc<App>, mp: Option<Multipart>) -> Result<StatusCode, ApiError> {
+    if let Err(e) = crate::service::backups::supported(&app.store) {
+        // Read the body through first (within the route's limit): a client
+        // still sending it would see the connection closed, not the answer.
+        if let Some(mut mp) = mp {
+            while let Ok(Some(mut field)) = mp.next_field().await {
+                while let Ok(Some(_)) = field.chunk().await {}
+            }
+        }
+        return Err(e.into());
+    }
+    let Some(mut mp) = mp else {
+        return Err(required());
+    };
     while let Ok(Some(mut field)) = mp.next_field().await {
         if field.name() != Some("file") {
             continue;

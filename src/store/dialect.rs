@@ -148,9 +148,7 @@ impl Dialect {
     pub fn json_extract(self, x: &str, path: &str) -> String {
         match self {
             Dialect::Sqlite => format!("json_extract({x}, {path})"),
-            Dialect::Postgres => {
-                format!("(jsonb_path_query_first({x}::jsonb, {path}::jsonpath) #>> '{{}}')")
-            }
+            Dialect::Postgres => format!("({} #>> '{{}}')", self.json_value(x, path)),
         }
     }
 
@@ -178,7 +176,7 @@ impl Dialect {
             (Dialect::Postgres, _) => {
                 let v = match path {
                     None => format!("{x}::jsonb"),
-                    Some(p) => format!("jsonb_path_query_first({x}::jsonb, {p}::jsonpath)"),
+                    Some(p) => self.json_value(x, p),
                 };
                 format!(
                     "(CASE WHEN {v} IS NULL THEN NULL WHEN jsonb_typeof({v}) = 'array' \
@@ -206,7 +204,7 @@ impl Dialect {
             Dialect::Postgres => {
                 let v = match path {
                     None => format!("{x}::jsonb"),
-                    Some(p) => format!("jsonb_path_query_first({x}::jsonb, {p}::jsonpath)"),
+                    Some(p) => self.json_value(x, p),
                 };
                 format!(
                     "jsonb_array_elements_text(CASE jsonb_typeof({v}) WHEN 'array' THEN {v} \

@@ -81,7 +81,7 @@ pub async fn download(
 /// A multipart upload (`_csrf` first, then `file`), stored like
 /// `POST /api/backups/upload`.
 pub async fn upload(State(app): State<Arc<App>>, _admin: Admin, mp: Multipart) -> Response {
-    match crate::http::backups::receive(&app, mp).await {
+    match crate::http::backups::receive(&app, Some(mp)).await {
         Ok(_) => Redirect::to("/_/backups?msg=Backup%20uploaded.").into_response(),
         Err(e) => error(&upload_error(&e)),
     }
