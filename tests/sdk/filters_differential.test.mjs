@@ -14,7 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { ClientResponseError } from 'pocketbase';
 import { Server, ON_POSTGRES, newClient } from './harness.mjs';
 import { startServer } from './ecosystem_fixtures.mjs';
-import { ITEM_IDS, PASSWORD, TAGS, USERS, seed } from './filters_differential_fixtures.mjs';
+import { ITEMS, ITEM_IDS, PASSWORD, TAGS, USERS, seed } from './filters_differential_fixtures.mjs';
 
 const [T1] = TAGS.map((t) => t.id);
 
@@ -183,7 +183,7 @@ const RULES = [
 // The two on both stores are Cairn's choice (docs/filters.md); the one on
 // PostgreSQL is jsonb's key order (docs/scaling.md).
 const KNOWN = {
-  'empty multi select = null': { both: 'Cairn counts `[]` as null; PocketBase matches `[]` with = "" but not with = null' },
+  'empty multi select = null': { both: 'Cairn counts `[]` as null; PocketBase matches `[]` with neither = null nor = ""' },
   'json path :length': { both: 'PocketBase gives no rows for `:length` on a JSON path; Cairn counts the array' },
   'sort json (mixed types)': { postgres: 'jsonb orders an object\'s keys by length: {"arr":…,"o":…} sorts as {"o":…,"arr":…}' },
 };
@@ -259,6 +259,23 @@ describe('filters give the same records as PocketBase', () => {
       if (r.status === 200 && r.total > 0 && r.total < ITEM_IDS.length) proper += 1;
     }
     assert.ok(proper >= FILTERS.length * 0.7, `${proper} of ${FILTERS.length}`);
+  });
+});
+
+describe("where Cairn differs from PocketBase by choice (docs/filters.md), Cairn's answer", () => {
+  const ids = (pred) => ITEMS.filter(pred).map((r) => r.id).sort();
+  test('`:length` on a JSON path counts the array', async () => {
+    const got = await list(sides.cairn.pb, { filter: 'meta.arr:length = 3', sort: 'id' });
+    assert.deepEqual(got.ids, ids((r) => Array.isArray(r.meta?.arr) && r.meta.arr.length === 3));
+    const none = await list(sides.cairn.pb, { filter: 'meta.arr:length = 0', sort: 'id' });
+    assert.deepEqual(none.ids, ids((r) => Array.isArray(r.meta?.arr) && r.meta.arr.length === 0));
+  });
+  test('`= null` on a multi-valued field matches the empty ones (`= ""` matches none, as in PocketBase)', async () => {
+    const want = ids((r) => r.labels.length === 0);
+    assert.ok(want.length > 0 && want.length < ITEMS.length);
+    assert.deepEqual((await list(sides.cairn.pb, { filter: 'labels = null', sort: 'id' })).ids, want);
+    assert.deepEqual((await list(sides.cairn.pb, { filter: 'labels:length = 0', sort: 'id' })).ids, want);
+    assert.deepEqual((await list(sides.cairn.pb, { filter: 'labels = ""', sort: 'id' })).ids, []);
   });
 });
 
