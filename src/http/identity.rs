@@ -1,5 +1,5 @@
-//! Who is calling, decided once per request by a layer that wraps every
-//! route (and the fallbacks), before any handler runs.
+//! Who is calling, decided once per request by a step of the middleware
+//! that wraps every route (and the fallbacks), before any handler runs.
 //!
 //! Putting the decision here rather than in each handler's extractors is
 //! what makes "a bad API key answers 401 on every endpoint" hold for routes
@@ -10,9 +10,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::AUTHORIZATION;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::ApiError;
@@ -20,7 +19,7 @@ use crate::app::App;
 use crate::service::access::{api_keys, scopes};
 use crate::service::{Actor, Error, auth};
 
-/// The caller as resolved by `layer`, kept in the request's extensions.
+/// The caller as resolved by [`stamp`], kept in the request's extensions.
 #[derive(Clone)]
 pub struct Resolved(pub Actor);
 
@@ -38,33 +37,32 @@ pub fn resolve(app: &Arc<App>, header: Option<&str>) -> Result<Actor, Error> {
     Ok(actor)
 }
 
-/// The middleware: resolves `Authorization` and stores the caller, or
-/// answers 401 for a bad API key.
-pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+/// The step of `front::layer`: resolves `Authorization` and stores the
+/// caller in the request; or the 401 (bad API key) or 403 (outside a
+/// superuser's scope) to answer instead.
+pub fn stamp(app: &Arc<App>, req: &mut Request) -> Option<Response> {
     let header = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
-    let actor = match header {
+    let actor = match header.map(|h| resolve(app, Some(h))) {
         None => Actor::Guest,
-        Some(h) => match resolve(&app, Some(h)) {
-            Ok(a) => a,
-            Err(e) => return ApiError::from(e).into_response(),
-        },
+        Some(Ok(actor)) => actor,
+        Some(Err(e)) => return Some(ApiError::from(e).into_response()),
     };
     let uri = req.uri();
     let within = in_scope(
-        &app,
+        app,
         &actor,
         req.method().as_str(),
         uri.path(),
         uri.query().unwrap_or_default(),
     );
     if let Err(e) = within {
-        return ApiError::from(e).into_response();
+        return Some(ApiError::from(e).into_response());
     }
     req.extensions_mut().insert(Resolved(actor));
-    next.run(req).await
+    None
 }
 
 /// Refuses a scoped superuser's request outside their scope with 403
@@ -91,7 +89,7 @@ pub fn in_scope(
 /// The message of a request outside a superuser's scope.
 pub const SCOPE_REFUSED: &str = "Your superuser scope does not include this request.";
 
-/// The caller of a request: what `layer` resolved, or (for a request that
+/// The caller of a request: what [`stamp`] resolved, or (for a request that
 /// did not pass through it) the same resolution done now.
 pub fn of(app: &Arc<App>, parts: &axum::http::request::Parts) -> Result<Actor, Error> {
     if let Some(Resolved(actor)) = parts.extensions.get::<Resolved>() {

@@ -12,6 +12,7 @@ pub mod crons;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod front;
 pub mod identity;
 pub mod logs;
 pub mod metrics;
@@ -32,10 +33,8 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodRouter, delete, get, post, put};
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::App;
 
@@ -237,33 +236,12 @@ pub fn table() -> Vec<Route> {
 pub fn router(app: Arc<App>) -> Router {
     // The dashboard (`/_/`) has its own session and CSRF layers.
     let api = routes().router.merge(admin::router(Arc::clone(&app)));
-    let header = |k: &'static str, v: &'static str| {
-        SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static(k),
-            HeaderValue::from_static(v),
-        )
-    };
     let state = || Arc::clone(&app);
-    // Outermost first.
+    // Outermost first; `front` says why there are so few.
     let stack = tower::ServiceBuilder::new()
-        .layer(header("cross-origin-opener-policy", "same-origin"))
-        .layer(header("x-xss-protection", "1; mode=block"))
-        .layer(header("x-frame-options", "SAMEORIGIN"))
-        .layer(header("x-content-type-options", "nosniff"))
-        .layer(from_fn_with_state(state(), cors::preflight_no_content))
-        .layer(cors::layer())
-        .layer(from_fn_with_state(state(), request_log::layer))
+        .layer(from_fn_with_state(state(), front::edge))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(from_fn_with_state(state(), identity::layer))
-        .layer(from_fn_with_state(state(), ratelimit::layer))
-        .layer(from_fn_with_state(
-            state(),
-            crate::plugins::native::dispatch,
-        ))
-        .layer(from_fn_with_state(
-            state(),
-            crate::plugins::hooks::http::dispatch,
-        ));
+        .layer(from_fn_with_state(state(), front::layer));
     api.layer(stack).with_state(app)
 }
 

@@ -21,10 +21,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -409,11 +408,12 @@ pub fn client_ip(settings: &Value, headers: &HeaderMap, peer: Option<SocketAddr>
     peer.map(|p| p.ip().to_string()).unwrap_or_default()
 }
 
-/// The middleware.
-pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+/// The step of `front::layer`: the 429 to answer when the request is over
+/// its rule's limit.
+pub fn check(app: &Arc<App>, req: &Request) -> Option<Response> {
     let rules = app.limiter.rules();
     if !rules.enabled || rules.rules.is_empty() {
-        return next.run(req).await;
+        return None;
     }
     let peer = req
         .extensions()
@@ -421,7 +421,7 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         .map(|c| c.0);
     let ip = client_ip(&app.settings(), req.headers(), peer);
     if rules.excluded_ips.contains(&ip) {
-        return next.run(req).await;
+        return None;
     }
     let actor = match req.extensions().get::<super::identity::Resolved>() {
         Some(r) => r.0.clone(),
@@ -433,7 +433,7 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         ),
     };
     if actor.is_superuser() {
-        return next.run(req).await;
+        return None;
     }
     let authed = actor.identity().is_some();
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
@@ -453,10 +453,10 @@ pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
             .map(|r| format!("{}\0{}", r.collection, r.action))
             .unwrap_or_default();
         if let Err(wait) = app.limiter.hit(rule, &format!("{scope}\0{ip}")) {
-            return too_many(wait).into_response();
+            return Some(too_many(wait).into_response());
         }
     }
-    next.run(req).await
+    None
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The request-log middleware: one layer on the router. It counts each
+//! The request log's step of the middleware (`front::layer`). It counts each
 //! request in the metrics (by route pattern and status), times each
 //! request, learns the caller from the auth extractor (through an
 //! [`AuthSlot`] in the request's extensions, so no token is verified twice)
@@ -9,9 +9,8 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::Response;
 use serde_json::Value;
 
@@ -217,21 +216,32 @@ impl LogConfig {
     }
 }
 
-pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+/// The step of `front::layer` around everything after it: times the
+/// request, counts it and queues its log row (the response `inner` gives,
+/// whether a route or an earlier step answered).
+pub async fn around<F>(
+    app: &Arc<App>,
+    mut req: Request,
+    inner: impl FnOnce(Request) -> F,
+) -> Response
+where
+    F: std::future::Future<Output = Response>,
+{
     let started = Instant::now();
-    let route = req
+    // A clone of the matched path shares its text (no copy).
+    let matched = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_owned();
+        .cloned();
+    let route = matched.as_ref().map_or("unmatched", |m| m.as_str());
     let LogConfig { log, proxy_headers } = app.log_config();
     // The dashboard's static files are not API requests (PocketBase skips them too).
     if log.max_days <= 0 || req.uri().path().starts_with("/_/") {
         let method = req.method().clone();
-        let res = next.run(req).await;
+        let res = inner(req).await;
         let secs = started.elapsed().as_secs_f64();
         app.metrics
-            .observe(method.as_str(), &route, res.status().as_u16(), secs);
+            .observe(method.as_str(), route, res.status().as_u16(), secs);
         return res;
     }
     let peer = req
@@ -243,10 +253,10 @@ pub async fn layer(State(app): State<Arc<App>>, mut req: Request, next: Next) ->
     let texts = Texts::of(&req);
     let slot = AuthSlot::default();
     req.extensions_mut().insert(slot.clone());
-    let res = next.run(req).await;
+    let res = inner(req).await;
     let secs = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();
-    app.metrics.observe(texts.method(), &route, status, secs);
+    app.metrics.observe(texts.method(), route, status, secs);
     // Realtime streams and upgrades are connections, not requests.
     let stream = res
         .headers()

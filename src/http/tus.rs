@@ -34,8 +34,8 @@ pub fn is_tus_path(path: &str) -> bool {
 }
 
 /// A plain `OPTIONS` (TUS discovery): 204 with the capabilities and
-/// `Tus-Max-Size`. Called from `cors::preflight_no_content`, since the CORS
-/// layer takes every `OPTIONS` for a preflight.
+/// `Tus-Max-Size`. Called from `front::edge`, since CORS takes
+/// every other `OPTIONS` for a preflight.
 pub fn discovery(app: &App) -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
     let h = res.headers_mut();

@@ -6,7 +6,7 @@
 //! Other parts register their own metrics with [`Metrics::register`]
 //! (one line, at startup) and update them themselves.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -77,6 +77,10 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    /// Each label set's counter and histogram (shared with the families),
+    /// found by route without building the labels: `Family::get_or_create`
+    /// wants three owned strings, hashed with SipHash, on every request.
+    handles: RwLock<rustc_hash::FxHashMap<Box<str>, Vec<Handles>>>,
     gauges: Gauges,
     counters: Counters,
 }
@@ -85,6 +89,14 @@ impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Metrics")
     }
+}
+
+/// One label set's metrics, by method and status under its route.
+struct Handles {
+    method: Box<str>,
+    status: u16,
+    count: Counter,
+    latency: Histogram,
 }
 
 /// Raises a counter to an absolute value read elsewhere.
@@ -200,6 +212,7 @@ impl Metrics {
             registry: Mutex::new(r),
             requests,
             latency,
+            handles: RwLock::default(),
             gauges: g,
             counters: c,
         }
@@ -214,13 +227,35 @@ impl Metrics {
 
     /// Counts one request.
     pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        if let Ok(handles) = self.handles.read()
+            && let Some(h) = handles.get(route).and_then(|hs| {
+                hs.iter()
+                    .find(|h| h.status == status && *h.method == *method)
+            })
+        {
+            h.count.inc();
+            h.latency.observe(seconds);
+            return;
+        }
         let labels = RequestLabels {
             method: method.to_owned(),
             route: route.to_owned(),
             status: status.to_string(),
         };
-        self.requests.get_or_create(&labels).inc();
-        self.latency.get_or_create(&labels).observe(seconds);
+        let count = self.requests.get_or_create(&labels).clone();
+        let latency = self.latency.get_or_create(&labels).clone();
+        count.inc();
+        latency.observe(seconds);
+        // Two first requests of a label set may both get here: the second
+        // entry holds the same metrics and is never found.
+        if let Ok(mut handles) = self.handles.write() {
+            handles.entry(route.into()).or_default().push(Handles {
+                method: method.into(),
+                status,
+                count,
+                latency,
+            });
+        }
     }
 
     /// The OpenMetrics text, with scrape-time values from `s`.
@@ -297,5 +332,29 @@ mod tests {
             "counters do not double"
         );
         assert!(rss_bytes() > 0 && open_files() > 0);
+    }
+
+    /// Requests counted through the cached handles land in the same series
+    /// as the first one of their label set, and a different method or
+    /// status under the same route gets its own.
+    #[test]
+    fn repeated_label_sets_count_into_one_series() {
+        let m = Metrics::new(Histogram::new([1.0]), Default::default());
+        for _ in 0..3 {
+            m.observe("GET", "/api/x/{id}", 200, 0.5);
+        }
+        m.observe("GET", "/api/x/{id}", 404, 0.5);
+        m.observe("POST", "/api/x/{id}", 200, 2.0);
+        let out = m.render(&Snapshot::default());
+        for (labels, n) in [
+            ("method=\"GET\",route=\"/api/x/{id}\",status=\"200\"", 3),
+            ("method=\"GET\",route=\"/api/x/{id}\",status=\"404\"", 1),
+            ("method=\"POST\",route=\"/api/x/{id}\",status=\"200\"", 1),
+        ] {
+            let count = format!("cairn_http_requests_total{{{labels}}} {n}\n");
+            assert!(out.contains(&count), "{count} in {out}");
+            let hist = format!("cairn_http_request_duration_seconds_count{{{labels}}} {n}\n");
+            assert!(out.contains(&hist), "{hist} in {out}");
+        }
     }
 }

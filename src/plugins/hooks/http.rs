@@ -6,13 +6,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::bridge::{self, RouteReply, RouteRequest};
+use super::{Generation, Hooks};
 use crate::app::App;
 use crate::http::extract::Caller;
 use crate::plugins::runtime::HostError;
@@ -21,25 +21,37 @@ use crate::service::Actor;
 /// Largest request body handed to a JS route.
 const MAX_BODY: usize = 32 << 20;
 
-/// Axum middleware: a request matching a `routerAdd` route is answered by
-/// its handler; anything else goes on to the built-in routes.
-pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+/// The step of `front::layer`: a request matching a `routerAdd` route is
+/// answered by its handler; anything else is given back, to go on to the
+/// built-in routes.
+pub async fn answer(app: &Arc<App>, req: Request) -> Result<Response, Request> {
     let Some(hooks) = app.hooks.get() else {
-        return next.run(req).await;
+        return Err(req);
     };
     let generation = hooks.current();
+    let found = generation.routes.iter().enumerate().find_map(|(i, p)| {
+        p.matches(req.method().as_str(), req.uri().path())
+            .map(|m| (i, m))
+    });
+    let Some((idx, params)) = found else {
+        return Err(req);
+    };
+    Ok(serve(app, hooks, generation, req, idx, params).await)
+}
+
+/// Runs route `idx` of `generation` for `req`.
+async fn serve(
+    app: &Arc<App>,
+    hooks: &Hooks,
+    generation: Arc<Generation>,
+    req: Request,
+    idx: usize,
+    params: Vec<(String, String)>,
+) -> Response {
     let method = req.method().as_str().to_owned();
     let path = req.uri().path().to_owned();
-    let Some((idx, params)) = generation
-        .routes
-        .iter()
-        .enumerate()
-        .find_map(|(i, p)| p.matches(&method, &path).map(|m| (i, m)))
-    else {
-        return next.run(req).await;
-    };
     let (mut parts, body) = req.into_parts();
-    let actor = match caller(&mut parts, &app).await {
+    let actor = match caller(&mut parts, app).await {
         Ok(a) => a,
         Err(res) => return res,
     };

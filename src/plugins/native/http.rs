@@ -5,8 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
@@ -23,25 +22,38 @@ const MAX_BODY: usize = 32 << 20;
 
 const FAILED: &str = "Something went wrong while processing your request.";
 
-/// Axum middleware: a request matching a plugin route is answered by it.
-pub async fn dispatch(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+/// The step of `front::layer`: a request matching a plugin route is
+/// answered by it; anything else is given back.
+pub async fn answer(app: &Arc<App>, req: Request) -> Result<Response, Request> {
     let Some(plugins) = app.plugins.get() else {
-        return next.run(req).await;
+        return Err(req);
     };
-    let method = req.method().as_str().to_owned();
-    let path = req.uri().path().to_owned();
+    let (method, path) = (req.method().as_str(), req.uri().path());
     let found = plugins.current().iter().find_map(|p| {
         p.routes
             .iter()
             .enumerate()
-            .find_map(|(i, r)| r.matches(&method, &path).map(|m| (Arc::clone(p), i, m)))
+            .find_map(|(i, r)| r.matches(method, path).map(|m| (Arc::clone(p), i, m)))
     });
     let Some((plugin, idx, params)) = found else {
-        return next.run(req).await;
+        return Err(req);
     };
+    Ok(serve(app, plugins, plugin, idx, params, req).await)
+}
+
+/// Runs route `idx` of `plugin` for `req`.
+async fn serve(
+    app: &Arc<App>,
+    plugins: &Arc<Plugins>,
+    plugin: Arc<Instance>,
+    idx: usize,
+    params: Vec<(String, String)>,
+    req: Request,
+) -> Response {
+    let method = req.method().as_str().to_owned();
     let params: Map<String, Value> = params.into_iter().map(|(k, v)| (k, v.into())).collect();
     let (mut parts, body) = req.into_parts();
-    let actor = match caller(&mut parts, &app).await {
+    let actor = match caller(&mut parts, app).await {
         Ok(a) => a,
         Err(res) => return res,
     };

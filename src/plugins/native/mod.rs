@@ -25,7 +25,7 @@ pub mod sandbox;
 #[cfg(test)]
 mod tests;
 
-pub use http::{any_record_hook, dispatch, record_after, record_before, wants_stored};
+pub use http::{answer, any_record_hook, record_after, record_before, wants_stored};
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,100 @@
+//! The middleware every API request passes through, as two steps instead
+//! of a layer per concern.
+//!
+//! Each `from_fn` layer costs a request a clone of the rest of the stack,
+//! a boxed future and the copies of its state (about 2,000 instructions a
+//! layer, with four more for the response headers, in a request of 40,000
+//! to 70,000: see docs/performance.md, "Session 18"). The steps run in the
+//! order the layers did, outermost first:
+//!
+//! - [`edge`]: TUS discovery (`OPTIONS /api/tus` without a preflight
+//!   header), CORS (`cors`: preflights answered here, the headers of every
+//!   other response), and the security headers PocketBase sends;
+//! - the body limit;
+//! - [`layer`]: the request log and metrics around everything after them
+//!   (`request_log::around`), the caller (`identity::stamp`: 401 for a bad
+//!   API key, 403 outside a superuser's scope), the rate limit
+//!   (`ratelimit::check`: 429), then a plugin's or a `pb_hooks` route that
+//!   matches, and otherwise the built-in route.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::{cors, identity, ratelimit, request_log, tus};
+use crate::app::App;
+use crate::plugins::{hooks, native};
+
+/// The headers every response carries unless its route set them.
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+    (
+        HeaderName::from_static("x-xss-protection"),
+        HeaderValue::from_static("1; mode=block"),
+    ),
+    (
+        HeaderName::from_static("x-frame-options"),
+        HeaderValue::from_static("SAMEORIGIN"),
+    ),
+    (
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    ),
+];
+
+/// The outer step (see the module docs).
+pub async fn edge(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let mut res = if discovery(&req) {
+        tus::discovery(&app)
+    } else if let Some(res) = cors::preflight(&req) {
+        res
+    } else {
+        cors::allow(next.run(req).await)
+    };
+    let headers = res.headers_mut();
+    for (name, value) in SECURITY_HEADERS {
+        headers.entry(name).or_insert(value);
+    }
+    res
+}
+
+/// A plain `OPTIONS` (no `Access-Control-Request-Method`) on `/api/tus`:
+/// TUS discovery, not a preflight.
+fn discovery(req: &Request) -> bool {
+    req.method() == axum::http::Method::OPTIONS
+        && !req
+            .headers()
+            .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD)
+        && tus::is_tus_path(req.uri().path())
+}
+
+/// The inner step (see the module docs).
+pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    request_log::around(&app, req, |req| route(&app, req, next)).await
+}
+
+/// Everything the request log times: the caller, the rate limit, then the
+/// route that answers.
+async fn route(app: &Arc<App>, mut req: Request, next: Next) -> Response {
+    if let Some(refused) = identity::stamp(app, &mut req) {
+        return refused;
+    }
+    if let Some(refused) = ratelimit::check(app, &req) {
+        return refused;
+    }
+    let req = match native::answer(app, req).await {
+        Ok(res) => return res,
+        Err(req) => req,
+    };
+    let req = match hooks::http::answer(app, req).await {
+        Ok(res) => return res,
+        Err(req) => req,
+    };
+    next.run(req).await
+}
