@@ -6,7 +6,7 @@
 //! matches header for header: the test below runs both): that layer builds
 //! a header map per request and answers a preflight 200, and as a layer of
 //! its own it cost each request about 2,000 instructions (docs/performance.md,
-//! "Session 18"). `front::edge` calls these two functions.
+//! "Session 18"). `front::layer` calls these two functions.
 
 use axum::body::Body;
 use axum::extract::Request;

@@ -1,21 +1,26 @@
-//! The middleware every API request passes through, as two steps instead
+//! The middleware every API request passes through, as one step instead
 //! of a layer per concern.
 //!
 //! Each `from_fn` layer costs a request a clone of the rest of the stack,
 //! a boxed future and the copies of its state (about 2,000 instructions a
-//! layer, with four more for the response headers, in a request of 40,000
-//! to 70,000: see docs/performance.md, "Session 18"). The steps run in the
-//! order the layers did, outermost first:
+//! layer, with four more for the response headers and tower-http's CORS
+//! layer, in a request of 40,000 to 70,000: see docs/performance.md,
+//! "Session 18"). [`layer`] does what the layers did, in their order,
+//! outermost first:
 //!
-//! - [`edge`]: TUS discovery (`OPTIONS /api/tus` without a preflight
-//!   header), CORS (`cors`: preflights answered here, the headers of every
-//!   other response), and the security headers PocketBase sends;
-//! - the body limit;
-//! - [`layer`]: the request log and metrics around everything after them
-//!   (`request_log::around`), the caller (`identity::stamp`: 401 for a bad
-//!   API key, 403 outside a superuser's scope), the rate limit
-//!   (`ratelimit::check`: 429), then a plugin's or a `pb_hooks` route that
-//!   matches, and otherwise the built-in route.
+//! - TUS discovery (`OPTIONS /api/tus` without a preflight header) and
+//!   CORS (`cors`: preflights answered here, the headers of every other
+//!   response), then the security headers PocketBase sends, on every
+//!   answer;
+//! - the request log and metrics around everything after them
+//!   (`request_log::around`);
+//! - the caller (`identity::stamp`: 401 for a bad API key, 403 outside a
+//!   superuser's scope) and the rate limit (`ratelimit::check`: 429);
+//! - a plugin's or a `pb_hooks` route that matches, and otherwise the
+//!   built-in route.
+//!
+//! The body limit stays a layer (it only marks the request for the
+//! extractors, wherever it sits).
 
 use std::sync::Arc;
 
@@ -48,15 +53,20 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
     ),
 ];
 
-/// The outer step (see the module docs).
-pub async fn edge(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let mut res = if discovery(&req) {
+/// The middleware (see the module docs).
+pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let res = if discovery(&req) {
         tus::discovery(&app)
     } else if let Some(res) = cors::preflight(&req) {
         res
     } else {
-        cors::allow(next.run(req).await)
+        cors::allow(request_log::around(&app, req, |req| route(&app, req, next)).await)
     };
+    secure(res)
+}
+
+/// Adds the security headers a route did not set.
+fn secure(mut res: Response) -> Response {
     let headers = res.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers.entry(name).or_insert(value);
@@ -72,11 +82,6 @@ fn discovery(req: &Request) -> bool {
             .headers()
             .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD)
         && tus::is_tus_path(req.uri().path())
-}
-
-/// The inner step (see the module docs).
-pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    request_log::around(&app, req, |req| route(&app, req, next)).await
 }
 
 /// Everything the request log times: the caller, the rate limit, then the

@@ -236,12 +236,10 @@ pub fn table() -> Vec<Route> {
 pub fn router(app: Arc<App>) -> Router {
     // The dashboard (`/_/`) has its own session and CSRF layers.
     let api = routes().router.merge(admin::router(Arc::clone(&app)));
-    let state = || Arc::clone(&app);
-    // Outermost first; `front` says why there are so few.
+    // `front` says why there is one middleware.
     let stack = tower::ServiceBuilder::new()
-        .layer(from_fn_with_state(state(), front::edge))
         .layer(DefaultBodyLimit::max(extract::MAX_BODY))
-        .layer(from_fn_with_state(state(), front::layer));
+        .layer(from_fn_with_state(Arc::clone(&app), front::layer));
     api.layer(stack).with_state(app)
 }
 

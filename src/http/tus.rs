@@ -34,7 +34,7 @@ pub fn is_tus_path(path: &str) -> bool {
 }
 
 /// A plain `OPTIONS` (TUS discovery): 204 with the capabilities and
-/// `Tus-Max-Size`. Called from `front::edge`, since CORS takes
+/// `Tus-Max-Size`. Called from `front::layer`, since CORS takes
 /// every other `OPTIONS` for a preflight.
 pub fn discovery(app: &App) -> Response {
     let mut res = StatusCode::NO_CONTENT.into_response();
