@@ -110,7 +110,12 @@ describe('resumable realtime feed', { skip: cairnOnly }, () => {
     assert.equal(acked, TOTAL, 'every create eventually succeeded');
 
     const stored = await srv.pb.collection('feed').getFullList({ filter: 'n >= 1000', sort: 'n' });
-    await waitFor(() => got.length >= stored.length, 30_000, `${stored.length} events (have ${got.length})`);
+    // On PostgreSQL the test files share one cluster and its transaction
+    // horizon (docs/scaling.md): another file's open transaction holds this
+    // feed back too, so under the whole suite's load allow twice as long
+    // (the full run once had 117 of 120 after 30 s; alone it takes ~2 s).
+    const wait = ON_POSTGRES ? 60_000 : 30_000;
+    await waitFor(() => got.length >= stored.length, wait, `${stored.length} events (have ${got.length})`);
     await sleep(300);
     const ids = got.map((e) => e.record.id);
     assert.equal(new Set(ids).size, ids.length, 'no event delivered twice');
