@@ -15,6 +15,7 @@ mod auth;
 mod bodies;
 mod changes;
 mod collections;
+mod middleware;
 mod migrations;
 mod ops;
 mod password_cost;
