@@ -99,11 +99,15 @@ def start_store_server(label: str, binary: str, cpus: str | None, tmp: Path) -> 
     port = free_port()
     srv = Server(label, pinning.taskset(cpus) + [binary, "serve", "--http", f"127.0.0.1:{port}",
                                                  "--dir", str(data)], port, data)
-    srv.token = srv.call("POST", "/api/collections/_superusers/auth-with-password",
-                         {"identity": EMAIL, "password": PASSWORD})["token"]
-    srv.call("POST", "/api/collections", {
-        "name": "posts", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
-        "fields": FIELDS})
+    try:
+        srv.token = srv.call("POST", "/api/collections/_superusers/auth-with-password",
+                             {"identity": EMAIL, "password": PASSWORD})["token"]
+        srv.call("POST", "/api/collections", {
+            "name": "posts", "type": "base", "listRule": "", "viewRule": "", "createRule": "",
+            "fields": FIELDS})
+    except BaseException:
+        srv.stop()  # not yet in the caller's list of servers to stop
+        raise
     return srv
 
 
