@@ -67,6 +67,7 @@ class Server:
                     return
             except OSError:
                 time.sleep(0.05)
+        self.stop()
         raise RuntimeError(f"{label} did not start")
 
     def call(self, method: str, path: str, body: object = None) -> dict:
