@@ -55,7 +55,7 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 4] = [
 
 /// The middleware (see the module docs).
 pub async fn layer(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let res = if discovery(&req) {
+    let res = if tus::is_discovery(&req) {
         tus::discovery(&app)
     } else if let Some(res) = cors::preflight(&req) {
         res
@@ -72,16 +72,6 @@ fn secure(mut res: Response) -> Response {
         headers.entry(name).or_insert(value);
     }
     res
-}
-
-/// A plain `OPTIONS` (no `Access-Control-Request-Method`) on `/api/tus`:
-/// TUS discovery, not a preflight.
-fn discovery(req: &Request) -> bool {
-    req.method() == axum::http::Method::OPTIONS
-        && !req
-            .headers()
-            .contains_key(axum::http::header::ACCESS_CONTROL_REQUEST_METHOD)
-        && tus::is_tus_path(req.uri().path())
 }
 
 /// Everything the request log times: the caller, the rate limit, then the

@@ -28,9 +28,16 @@ fn base(h: &mut HeaderMap) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
 }
 
-/// `/api/tus` and the uploads under it.
-pub fn is_tus_path(path: &str) -> bool {
-    path == "/api/tus" || path.starts_with("/api/tus/")
+/// Is `req` TUS discovery: a plain `OPTIONS` (no
+/// `Access-Control-Request-Method`, so not a CORS preflight) on `/api/tus`
+/// or an upload under it?
+pub fn is_discovery(req: &axum::extract::Request) -> bool {
+    let path = req.uri().path();
+    req.method() == axum::http::Method::OPTIONS
+        && !req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        && (path == "/api/tus" || path.starts_with("/api/tus/"))
 }
 
 /// A plain `OPTIONS` (TUS discovery): 204 with the capabilities and
