@@ -7,13 +7,10 @@
 //! claimed (`pending → inflight`), up to four rounds of its `maxInFlight`
 //! at once. Claimed rows wait in the dispatcher until a send slot is free,
 //! so a backlog costs the single writer a claim per four rounds, not one
-//! per finished send. When claimed rows of an endpoint wait for a slot,
-//! its outcomes are written as soon as they hold half of its taken slots
-//! (the other half keep sending meanwhile), so a backlog costs a write job
-//! per half round of sends rather than one per send; otherwise (an idle
-//! queue) outcomes wait to share a write job until no send is left
-//! running, an endpoint (or the dispatcher) has no free slot, or the
-//! oldest has waited 50 ms, and a claim turn takes them along whenever one
+//! per finished send. Outcomes wait to share a write job until the
+//! endpoint has no send left running (a round of sends, one job), the
+//! dispatcher has no free slot, or the oldest has waited 50 ms, and a
+//! claim turn takes them along whenever one
 //! runs. The turn's write job leads its group on the store's writer
 //! (`Store::write_leading`: no savepoint). Claims start after a
 //! commit that queued a delivery (the store's `seq` watch plus
@@ -177,15 +174,14 @@ impl Held {
         self.done.push(x);
     }
 
-    /// Whether the outcomes should be written now: an endpoint has claimed
-    /// rows waiting and outcomes hold half of its taken slots, an endpoint
-    /// has nothing left running (its slots are all held by outcomes), the
-    /// dispatcher is out of slots, or the oldest has waited [`FLUSH_AFTER`].
-    /// An endpoint with an empty queue lets its outcomes wait for all the
-    /// sends still running, to share their write job; a queued delivery
-    /// waits for no more than half a round of sends (waiting for the
-    /// 50 ms was the 135 ms p95 of session 13), and written half a round
-    /// at a time a backlog drains with half the write jobs.
+    /// Whether the outcomes should be written now: an endpoint has nothing
+    /// left running (its slots are all held by outcomes), the dispatcher
+    /// is out of slots, or the oldest has waited [`FLUSH_AFTER`]. A round
+    /// of sends is recorded in one write job: each job's commit writes the
+    /// pages it touched to the WAL, and written half a round at a time a
+    /// backlog cost twice the pages (session 19). A queued delivery waits
+    /// for its round's slowest send, at most `FLUSH_AFTER` (the 135 ms p95
+    /// of session 13 was outcomes waiting 50 ms with every send done).
     fn flush_due(&self, max_total: usize) -> bool {
         let waiting = |id: &str| self.done.iter().filter(|x| x.d.webhook_id == id).count();
         !self.done.is_empty()
@@ -193,8 +189,7 @@ impl Held {
                 || self.since.is_some_and(|t| t.elapsed() >= FLUSH_AFTER)
                 || self.done.iter().any(|x| {
                     let id = x.d.webhook_id.as_str();
-                    let (used, waiting) = (self.used(id), waiting(id));
-                    used <= waiting || (self.queued(id) > 0 && 2 * waiting >= used)
+                    self.used(id) <= waiting(id)
                 }))
     }
 }

@@ -69,7 +69,8 @@ pub fn delivery_body(db: &dyn Db, id: i64) -> Result<Option<String>, StoreError>
 /// Cancels an endpoint's pending deliveries (it was disabled by hand).
 pub fn cancel_pending(db: &dyn Db, webhook_id: &str) -> Result<usize, StoreError> {
     db.exec(
-        "UPDATE _webhook_deliveries SET state = 'cancelled' WHERE webhook_id = ?1 AND state = 'pending'",
+        "UPDATE _webhook_deliveries SET state = 'cancelled'
+         WHERE webhook_id = ?1 AND state = 'pending' AND state IN ('pending', 'inflight')",
         &[webhook_id.into()],
     )
 }
@@ -110,7 +111,8 @@ fn orphaned(lease: &str) -> String {
 pub fn reset_inflight(db: &dyn Db, now: i64) -> Result<usize, StoreError> {
     match db.dialect() {
         Dialect::Sqlite => db.exec(
-            "UPDATE _webhook_deliveries SET state = 'pending' WHERE state = 'inflight'",
+            "UPDATE _webhook_deliveries SET state = 'pending'
+             WHERE state = 'inflight' AND state IN ('pending', 'inflight')",
             &[],
         ),
         Dialect::Postgres => db.exec(
@@ -221,6 +223,7 @@ pub(super) fn claim_sql(limit: usize) -> String {
         "SELECT id, webhook_id, event_id, change_seq, body, attempts, schedule_base, trigger
          FROM _webhook_deliveries
          WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
+           AND state IN ('pending', 'inflight')
          ORDER BY next_attempt_at, id LIMIT {limit}"
     )
 }
@@ -229,7 +232,8 @@ pub(super) fn claim_sql(limit: usize) -> String {
 pub fn next_due(db: &dyn Db) -> Result<Option<i64>, StoreError> {
     Ok(db
         .row(
-            "SELECT MIN(next_attempt_at) FROM _webhook_deliveries WHERE state = 'pending'",
+            "SELECT MIN(next_attempt_at) FROM _webhook_deliveries
+             WHERE state = 'pending' AND state IN ('pending', 'inflight')",
             &[],
             |r| r.opt_int(0),
         )?
@@ -287,7 +291,8 @@ pub fn queue_depth(db: &dyn Db) -> Result<i64, StoreError> {
 pub fn next_due_for(db: &dyn Db, webhook_id: &str) -> Result<Option<i64>, StoreError> {
     Ok(db
         .row(
-            "SELECT MIN(next_attempt_at) FROM _webhook_deliveries WHERE webhook_id = ?1 AND state = 'pending'",
+            "SELECT MIN(next_attempt_at) FROM _webhook_deliveries
+             WHERE webhook_id = ?1 AND state = 'pending' AND state IN ('pending', 'inflight')",
             &[webhook_id.into()],
             |r| r.opt_int(0),
         )?

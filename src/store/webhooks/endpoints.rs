@@ -170,8 +170,13 @@ pub fn disable(
 pub fn oldest_unfinished_seq(db: &dyn Db, webhook_id: &str) -> Result<Option<i64>, StoreError> {
     Ok(db
         .row(
-            "SELECT MIN(change_seq) FROM _webhook_deliveries
-             WHERE webhook_id = ?1 AND state IN ('pending', 'inflight', 'failed')",
+            // Two parts, each through its partial index (store/webhooks/mod.rs).
+            "SELECT MIN(s) FROM (
+               SELECT MIN(change_seq) AS s FROM _webhook_deliveries
+               WHERE webhook_id = ?1 AND state IN ('pending', 'inflight')
+               UNION ALL
+               SELECT MIN(change_seq) AS s FROM _webhook_deliveries
+               WHERE webhook_id = ?1 AND state = 'failed') AS unfinished",
             &[Val::Text(webhook_id)],
             |r| r.opt_int(0),
         )?

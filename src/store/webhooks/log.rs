@@ -117,8 +117,17 @@ pub fn list_deliveries(
     q: &DeliveryQuery,
 ) -> Result<(Vec<DeliveryRow>, i64), StoreError> {
     // Rows whose endpoint is gone (the highest id kept by a delete) are not listed.
-    let cond = "webhook_id IN (SELECT id FROM _webhooks) AND (?1 = '' OR webhook_id = ?1) \
-         AND (?2 = '' OR state = ?2) AND (?3 = '' OR event_id = ?3)";
+    // A state with a partial index names its condition, so the index serves
+    // (the dispatcher's queue, dead letters); the others scan.
+    let partial = match q.state.as_str() {
+        "pending" | "inflight" => " AND state IN ('pending', 'inflight')",
+        "failed" => " AND state = 'failed'",
+        _ => "",
+    };
+    let cond = format!(
+        "webhook_id IN (SELECT id FROM _webhooks) AND (?1 = '' OR webhook_id = ?1) \
+         AND (?2 = '' OR state = ?2) AND (?3 = '' OR event_id = ?3){partial}"
+    );
     let filter = [
         q.webhook_id.as_str().into(),
         q.state.as_str().into(),

@@ -28,7 +28,8 @@ const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, change_seq, type, body
      schedule_base, trigger, next_attempt_at, last_status, created, updated";
 
 /// Creates the tables, and rebuilds a `_webhook_deliveries` made with
-/// `AUTOINCREMENT` without it (in the caller's transaction). Ids keep
+/// `AUTOINCREMENT` without it and an attempt log made with a rowid
+/// without one (in the caller's transaction). Ids keep
 /// growing: when the sequence had passed the highest id left (its rows
 /// were deleted), a cancelled placeholder row with no endpoint takes the
 /// sequence's value, so the next id is still above every id ever given.
@@ -43,7 +44,7 @@ pub fn create_or_upgrade(conn: &Connection) -> Result<(), StoreError> {
     let old = sql.is_some_and(|s| s.to_ascii_uppercase().contains("AUTOINCREMENT"));
     if !old {
         conn.execute_batch(TABLES)?;
-        return Ok(());
+        return upgrade_attempts(conn);
     }
     let seq: Option<i64> = conn
         .query_row(
@@ -54,7 +55,9 @@ pub fn create_or_upgrade(conn: &Connection) -> Result<(), StoreError> {
         .optional()?;
     conn.execute_batch(
         "ALTER TABLE _webhook_deliveries RENAME TO _webhook_deliveries_autoinc;
-         DROP INDEX IF EXISTS _webhook_deliveries_due;",
+         DROP INDEX IF EXISTS _webhook_deliveries_due;
+         DROP INDEX IF EXISTS _webhook_deliveries_active;
+         DROP INDEX IF EXISTS _webhook_deliveries_failed;",
     )?;
     conn.execute_batch(TABLES)?;
     conn.execute_batch(&format!(
@@ -73,7 +76,7 @@ pub fn create_or_upgrade(conn: &Connection) -> Result<(), StoreError> {
             [seq],
         )?;
     }
-    Ok(())
+    upgrade_attempts(conn)
 }
 
 pub const TABLES: &str = "
@@ -109,12 +112,19 @@ CREATE TABLE IF NOT EXISTS _webhook_deliveries (
     updated INTEGER NOT NULL,
     UNIQUE (webhook_id, change_seq)
 );
-CREATE INDEX IF NOT EXISTS _webhook_deliveries_due
-    ON _webhook_deliveries (webhook_id, state, next_attempt_at);
--- Every index is written by every create that a webhook wants (inside the
--- record's own transaction): by-seq look-ups go through the unique
--- (webhook_id, change_seq) index with `webhook_id IN (endpoints)`, and a
--- by-event filter of the delivery list scans the endpoint's rows.
+-- The dispatcher's index holds only the deliveries still to send (a
+-- partial index): a delivery enters it when queued and leaves it when its
+-- outcome is recorded, so it stays a few pages however long the log is,
+-- and recording an outcome moves no entry into a large index (session 19:
+-- the dispatcher's commits were ~2 WAL pages per delivery). Queries that
+-- should use it repeat its condition word for word, which is how SQLite
+-- knows they may. Dead letters have an index of their own for recovery.
+DROP INDEX IF EXISTS _webhook_deliveries_due;
+CREATE INDEX IF NOT EXISTS _webhook_deliveries_active
+    ON _webhook_deliveries (webhook_id, state, next_attempt_at)
+    WHERE state IN ('pending', 'inflight');
+CREATE INDEX IF NOT EXISTS _webhook_deliveries_failed
+    ON _webhook_deliveries (webhook_id, created) WHERE state = 'failed';
 DROP INDEX IF EXISTS _webhook_deliveries_seq;
 DROP INDEX IF EXISTS _webhook_deliveries_event;
 CREATE TABLE IF NOT EXISTS _webhook_attempts (
@@ -128,8 +138,35 @@ CREATE TABLE IF NOT EXISTS _webhook_attempts (
     response BLOB,
     truncated BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (delivery_id, n)
-);
+) WITHOUT ROWID;
 ";
+
+/// The attempt log keyed by `(delivery_id, n)` alone (`WITHOUT ROWID`: one
+/// b-tree written per attempt instead of a table and its key's index).
+/// A log made before is rebuilt in that shape, rows kept.
+fn upgrade_attempts(conn: &Connection) -> Result<(), StoreError> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '_webhook_attempts'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if sql.is_none_or(|s| s.to_ascii_uppercase().contains("WITHOUT ROWID")) {
+        return Ok(());
+    }
+    conn.execute_batch("ALTER TABLE _webhook_attempts RENAME TO _webhook_attempts_rowid;")?;
+    conn.execute_batch(TABLES)?;
+    conn.execute_batch(&format!(
+        "INSERT INTO _webhook_attempts ({ATTEMPT_COLUMNS})
+           SELECT {ATTEMPT_COLUMNS} FROM _webhook_attempts_rowid;
+         DROP TABLE _webhook_attempts_rowid;"
+    ))?;
+    Ok(())
+}
+
+const ATTEMPT_COLUMNS: &str =
+    "delivery_id, n, trigger, started, duration_ms, status_code, error_kind, response, truncated";
 
 #[cfg(test)]
 mod claim_tests;

@@ -125,3 +125,116 @@ fn pruning_and_deleting_endpoints_never_lower_the_next_id() {
     assert!(listed(&conn).is_empty());
     assert_eq!(add(&conn, "w2", 3), last + 1);
 }
+
+/// The tables as sessions before 19 made them: the full due index and an
+/// attempt log with a rowid.
+const ROWID_ATTEMPTS: &str = "
+CREATE TABLE _webhooks (id TEXT PRIMARY KEY NOT NULL, definition JSON NOT NULL, secret TEXT NOT NULL,
+    old_secrets JSON NOT NULL DEFAULT '[]', status TEXT NOT NULL DEFAULT 'enabled',
+    disabled_reason TEXT NOT NULL DEFAULT '', disabled_at_seq INTEGER, first_failure_at INTEGER,
+    created TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE _webhook_deliveries (
+    id INTEGER PRIMARY KEY, webhook_id TEXT NOT NULL, event_id TEXT NOT NULL,
+    change_seq INTEGER, type TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, schedule_base INTEGER NOT NULL DEFAULT 0,
+    trigger TEXT NOT NULL DEFAULT 'scheduled', next_attempt_at INTEGER NOT NULL,
+    last_status INTEGER, created INTEGER NOT NULL, updated INTEGER NOT NULL,
+    UNIQUE (webhook_id, change_seq));
+CREATE INDEX _webhook_deliveries_due ON _webhook_deliveries (webhook_id, state, next_attempt_at);
+CREATE TABLE _webhook_attempts (delivery_id INTEGER NOT NULL, n INTEGER NOT NULL,
+    trigger TEXT NOT NULL, started INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+    status_code INTEGER, error_kind TEXT, response BLOB,
+    truncated BOOLEAN NOT NULL DEFAULT FALSE, PRIMARY KEY (delivery_id, n));
+";
+
+fn attempt(delivery_id: i64, n: i64) -> Attempt {
+    Attempt {
+        delivery_id,
+        n,
+        trigger: "scheduled".into(),
+        started: 5,
+        duration_ms: 2,
+        status_code: Some(500),
+        error_kind: Some("http".into()),
+        response: b"nope".to_vec(),
+        truncated: false,
+    }
+}
+
+fn plan(conn: &Connection, sql: &str) -> String {
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .expect("plan");
+    let rows = stmt
+        .query_map([], |r| r.get::<_, String>(3))
+        .expect("rows")
+        .collect::<Result<Vec<_>, _>>()
+        .expect("plan rows");
+    rows.join("; ")
+}
+
+/// The attempt log is rebuilt without a rowid, its rows kept; the full
+/// due index gives way to the partial ones, which the dispatcher's and
+/// the recovery's queries use.
+#[test]
+fn the_attempt_log_and_the_indexes_are_rebuilt_with_rows_kept() {
+    let conn = Connection::open_in_memory().expect("db");
+    conn.execute_batch(ROWID_ATTEMPTS).expect("old tables");
+    endpoint(&conn, "w1");
+    let (a, b) = (add(&conn, "w1", 1), add(&conn, "w1", 2));
+    record_attempt(&conn, &attempt(a, 1), "failed", 1, 1).expect("attempt");
+    record_attempt(&conn, &attempt(b, 1), "pending", 1, 1).expect("attempt");
+    create_or_upgrade(&conn).expect("upgrade");
+    let sql: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = '_webhook_attempts'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("sql");
+    assert!(sql.to_ascii_uppercase().contains("WITHOUT ROWID"), "{sql}");
+    let kept = attempts_of(&conn, a).expect("attempts");
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].n, kept[0].response.as_slice()), (1, &b"nope"[..]));
+    // The upsert still finds its row by key.
+    let mut again = attempt(a, 1);
+    again.status_code = Some(200);
+    record_attempt(&conn, &again, "succeeded", 1, 1).expect("again");
+    assert_eq!(
+        attempts_of(&conn, a).expect("attempts")[0].status_code,
+        Some(200)
+    );
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '_webhook_deliveries_%' ORDER BY name")
+        .expect("indexes")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("names");
+    assert_eq!(
+        indexes,
+        ["_webhook_deliveries_active", "_webhook_deliveries_failed"]
+    );
+    assert!(
+        plan(
+            &conn,
+            &claim_sql(4).replace("?1", "'w1'").replace("?2", "9")
+        )
+        .contains("_webhook_deliveries_active")
+    );
+    assert_eq!(
+        claim(&conn, "w1", 9, 4).expect("claim").len(),
+        1,
+        "the pending one"
+    );
+    conn.execute(
+        "UPDATE _webhook_deliveries SET state = 'failed' WHERE id = ?1",
+        [b],
+    )
+    .expect("dead letter");
+    assert_eq!(failed_since(&conn, "w1", 0).expect("failed"), vec![b]);
+    assert_eq!(oldest_unfinished_seq(&conn, "w1").expect("oldest"), Some(2));
+    // Idempotent: a second start changes nothing.
+    create_or_upgrade(&conn).expect("again");
+    assert_eq!(attempts_of(&conn, b).expect("attempts").len(), 1);
+}
