@@ -11,7 +11,9 @@ the same cores, see bench/README.md):
    endpoint, then with one *paused* endpoint matching every create (each
    create writes its delivery row in its own transaction, nothing is sent:
    the outbox alone), then with the endpoint live (delivered to the receiver
-   while the load runs), for R rounds. The cost (issue 14) is
+   while the load runs), for R rounds; even rounds run the three phases in
+   reverse (each run adds rows and creates slow down as the tables grow: a
+   fixed order charged that drift to the last phases). The cost (issue 14) is
    1 - (creates/s, live endpoint) / (creates/s, none), the median of the
    rounds. Goal: < 15 %. The paused endpoint's cost (the outbox rows alone)
    is reported beside it, and so is the CPU of delivering, counted from the
