@@ -2,6 +2,7 @@
 //! claiming due ones for the dispatcher, re-queueing for resend, recover and
 //! replay, and the change-log rows a replay starts from.
 
+use super::active;
 use crate::store::StoreError;
 use crate::store::dialect::Dialect;
 use crate::store::sql::{Db, Val};
@@ -69,8 +70,11 @@ pub fn delivery_body(db: &dyn Db, id: i64) -> Result<Option<String>, StoreError>
 /// Cancels an endpoint's pending deliveries (it was disabled by hand).
 pub fn cancel_pending(db: &dyn Db, webhook_id: &str) -> Result<usize, StoreError> {
     db.exec(
-        "UPDATE _webhook_deliveries SET state = 'cancelled'
-         WHERE webhook_id = ?1 AND state = 'pending' AND state IN ('pending', 'inflight')",
+        concat!(
+            "UPDATE _webhook_deliveries SET state = 'cancelled'
+             WHERE webhook_id = ?1 AND state = 'pending' AND ",
+            active!()
+        ),
         &[webhook_id.into()],
     )
 }
@@ -111,8 +115,10 @@ fn orphaned(lease: &str) -> String {
 pub fn reset_inflight(db: &dyn Db, now: i64) -> Result<usize, StoreError> {
     match db.dialect() {
         Dialect::Sqlite => db.exec(
-            "UPDATE _webhook_deliveries SET state = 'pending'
-             WHERE state = 'inflight' AND state IN ('pending', 'inflight')",
+            concat!(
+                "UPDATE _webhook_deliveries SET state = 'pending' WHERE state = 'inflight' AND ",
+                active!()
+            ),
             &[],
         ),
         Dialect::Postgres => db.exec(
@@ -220,11 +226,14 @@ fn claim_sqlite(
 /// planner stability guarantee (`store::pool::configure`).
 pub(super) fn claim_sql(limit: usize) -> String {
     format!(
-        "SELECT id, webhook_id, event_id, change_seq, body, attempts, schedule_base, trigger
-         FROM _webhook_deliveries
-         WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2
-           AND state IN ('pending', 'inflight')
-         ORDER BY next_attempt_at, id LIMIT {limit}"
+        concat!(
+            "SELECT id, webhook_id, event_id, change_seq, body, attempts, schedule_base, trigger
+             FROM _webhook_deliveries
+             WHERE webhook_id = ?1 AND state = 'pending' AND next_attempt_at <= ?2 AND ",
+            active!(),
+            " ORDER BY next_attempt_at, id LIMIT {limit}"
+        ),
+        limit = limit
     )
 }
 
@@ -232,8 +241,10 @@ pub(super) fn claim_sql(limit: usize) -> String {
 pub fn next_due(db: &dyn Db) -> Result<Option<i64>, StoreError> {
     Ok(db
         .row(
-            "SELECT MIN(next_attempt_at) FROM _webhook_deliveries
-             WHERE state = 'pending' AND state IN ('pending', 'inflight')",
+            concat!(
+                "SELECT MIN(next_attempt_at) FROM _webhook_deliveries WHERE state = 'pending' AND ",
+                active!()
+            ),
             &[],
             |r| r.opt_int(0),
         )?
@@ -279,8 +290,11 @@ pub fn delivery_for_seq(
 pub fn queue_depth(db: &dyn Db) -> Result<i64, StoreError> {
     Ok(db
         .row(
-            "SELECT COUNT(*) FROM _webhook_deliveries
-             WHERE webhook_id IN (SELECT id FROM _webhooks) AND state IN ('pending', 'inflight')",
+            concat!(
+                "SELECT COUNT(*) FROM _webhook_deliveries
+                 WHERE webhook_id IN (SELECT id FROM _webhooks) AND ",
+                active!()
+            ),
             &[],
             |r| r.int(0),
         )?
@@ -291,8 +305,11 @@ pub fn queue_depth(db: &dyn Db) -> Result<i64, StoreError> {
 pub fn next_due_for(db: &dyn Db, webhook_id: &str) -> Result<Option<i64>, StoreError> {
     Ok(db
         .row(
-            "SELECT MIN(next_attempt_at) FROM _webhook_deliveries
-             WHERE webhook_id = ?1 AND state = 'pending' AND state IN ('pending', 'inflight')",
+            concat!(
+                "SELECT MIN(next_attempt_at) FROM _webhook_deliveries
+                 WHERE webhook_id = ?1 AND state = 'pending' AND ",
+                active!()
+            ),
             &[webhook_id.into()],
             |r| r.opt_int(0),
         )?

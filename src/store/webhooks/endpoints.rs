@@ -3,6 +3,7 @@
 //! bumps the `webhooks` version (`store/cluster.rs`), so the other nodes
 //! on one PostgreSQL database reload theirs.
 
+use super::active;
 use crate::store::StoreError;
 use crate::store::sql::{Db, Row, Val};
 
@@ -157,8 +158,10 @@ pub fn disable(
         ],
     )?;
     db.exec(
-        "UPDATE _webhook_deliveries SET state = 'cancelled'
-         WHERE webhook_id = ?1 AND state IN ('pending', 'inflight')",
+        concat!(
+            "UPDATE _webhook_deliveries SET state = 'cancelled' WHERE webhook_id = ?1 AND ",
+            active!()
+        ),
         &[Val::Text(id)],
     )?;
     crate::store::cluster::bump(db, crate::store::cluster::Cached::Webhooks)?;
@@ -171,12 +174,15 @@ pub fn oldest_unfinished_seq(db: &dyn Db, webhook_id: &str) -> Result<Option<i64
     Ok(db
         .row(
             // Two parts, each through its partial index (store/webhooks/mod.rs).
-            "SELECT MIN(s) FROM (
-               SELECT MIN(change_seq) AS s FROM _webhook_deliveries
-               WHERE webhook_id = ?1 AND state IN ('pending', 'inflight')
+            concat!(
+                "SELECT MIN(s) FROM (
+               SELECT MIN(change_seq) AS s FROM _webhook_deliveries WHERE webhook_id = ?1 AND ",
+                active!(),
+                "
                UNION ALL
                SELECT MIN(change_seq) AS s FROM _webhook_deliveries
-               WHERE webhook_id = ?1 AND state = 'failed') AS unfinished",
+               WHERE webhook_id = ?1 AND state = 'failed') AS unfinished"
+            ),
             &[Val::Text(webhook_id)],
             |r| r.opt_int(0),
         )?

@@ -1,6 +1,7 @@
 //! The delivery log: attempts (`_webhook_attempts`), deliveries as the API
 //! lists them, and pruning finished ones.
 
+use super::active;
 use crate::store::StoreError;
 use crate::store::sql::{Db, Row, Val};
 
@@ -120,7 +121,7 @@ pub fn list_deliveries(
     // A state with a partial index names its condition, so the index serves
     // (the dispatcher's queue, dead letters); the others scan.
     let partial = match q.state.as_str() {
-        "pending" | "inflight" => " AND state IN ('pending', 'inflight')",
+        "pending" | "inflight" => concat!(" AND ", active!()),
         "failed" => " AND state = 'failed'",
         _ => "",
     };

@@ -27,24 +27,65 @@ use crate::store::StoreError;
 const DELIVERY_COLUMNS: &str = "id, webhook_id, event_id, change_seq, type, body, state, attempts, \
      schedule_base, trigger, next_attempt_at, last_status, created, updated";
 
-/// Creates the tables, and rebuilds a `_webhook_deliveries` made with
-/// `AUTOINCREMENT` without it and an attempt log made with a rowid
-/// without one (in the caller's transaction). Ids keep
-/// growing: when the sequence had passed the highest id left (its rows
-/// were deleted), a cancelled placeholder row with no endpoint takes the
-/// sequence's value, so the next id is still above every id ever given.
-pub fn create_or_upgrade(conn: &Connection) -> Result<(), StoreError> {
-    let sql: Option<String> = conn
+/// The condition of the dispatcher's partial index (`TABLES`), which
+/// every query meant to use the index repeats word for word: SQLite uses a
+/// partial index only for a query whose `WHERE` contains its condition.
+macro_rules! active {
+    () => {
+        "state IN ('pending', 'inflight')"
+    };
+}
+pub(crate) use active;
+
+/// The `CREATE` statement of table `name`, if it exists.
+fn table_sql(conn: &Connection, name: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
         .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '_webhook_deliveries'",
-            [],
+            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1",
+            [name],
             |r| r.get(0),
         )
-        .optional()?;
-    let old = sql.is_some_and(|s| s.to_ascii_uppercase().contains("AUTOINCREMENT"));
+        .optional()?)
+}
+
+/// Creates the tables, and rebuilds a `_webhook_deliveries` made with
+/// `AUTOINCREMENT` without it and an attempt log made with a rowid
+/// without one (in the caller's transaction).
+pub fn create_or_upgrade(conn: &Connection) -> Result<(), StoreError> {
+    // The attempt log keyed by `(delivery_id, n)` alone (`WITHOUT ROWID`:
+    // one b-tree written per attempt instead of a table and its key's
+    // index): one made with a rowid is set aside, `TABLES` makes the new
+    // one, and the rows are copied over.
+    let rowid_attempts = table_sql(conn, "_webhook_attempts")?
+        .is_some_and(|s| !s.to_ascii_uppercase().contains("WITHOUT ROWID"));
+    if rowid_attempts {
+        conn.execute_batch("ALTER TABLE _webhook_attempts RENAME TO _webhook_attempts_rowid;")?;
+    }
+    create_or_upgrade_deliveries(conn)?;
+    if rowid_attempts {
+        conn.execute_batch(&format!(
+            "INSERT INTO _webhook_attempts ({ATTEMPT_COLUMNS})
+               SELECT {ATTEMPT_COLUMNS} FROM _webhook_attempts_rowid;
+             DROP TABLE _webhook_attempts_rowid;"
+        ))?;
+    }
+    Ok(())
+}
+
+const ATTEMPT_COLUMNS: &str =
+    "delivery_id, n, trigger, started, duration_ms, status_code, error_kind, response, truncated";
+
+/// Runs `TABLES`, first setting aside a `_webhook_deliveries` made with
+/// `AUTOINCREMENT` and then copying its rows over. Ids keep growing: when
+/// the sequence had passed the highest id left (its rows were deleted), a
+/// cancelled placeholder row with no endpoint takes the sequence's value,
+/// so the next id is still above every id ever given.
+fn create_or_upgrade_deliveries(conn: &Connection) -> Result<(), StoreError> {
+    let old = table_sql(conn, "_webhook_deliveries")?
+        .is_some_and(|s| s.to_ascii_uppercase().contains("AUTOINCREMENT"));
     if !old {
         conn.execute_batch(TABLES)?;
-        return upgrade_attempts(conn);
+        return Ok(());
     }
     let seq: Option<i64> = conn
         .query_row(
@@ -55,9 +96,7 @@ pub fn create_or_upgrade(conn: &Connection) -> Result<(), StoreError> {
         .optional()?;
     conn.execute_batch(
         "ALTER TABLE _webhook_deliveries RENAME TO _webhook_deliveries_autoinc;
-         DROP INDEX IF EXISTS _webhook_deliveries_due;
-         DROP INDEX IF EXISTS _webhook_deliveries_active;
-         DROP INDEX IF EXISTS _webhook_deliveries_failed;",
+         DROP INDEX IF EXISTS _webhook_deliveries_due;",
     )?;
     conn.execute_batch(TABLES)?;
     conn.execute_batch(&format!(
@@ -76,10 +115,11 @@ pub fn create_or_upgrade(conn: &Connection) -> Result<(), StoreError> {
             [seq],
         )?;
     }
-    upgrade_attempts(conn)
+    Ok(())
 }
 
-pub const TABLES: &str = "
+pub const TABLES: &str = concat!(
+    "
 CREATE TABLE IF NOT EXISTS _webhooks (
     id TEXT PRIMARY KEY NOT NULL,
     definition JSON NOT NULL,
@@ -122,7 +162,9 @@ CREATE TABLE IF NOT EXISTS _webhook_deliveries (
 DROP INDEX IF EXISTS _webhook_deliveries_due;
 CREATE INDEX IF NOT EXISTS _webhook_deliveries_active
     ON _webhook_deliveries (webhook_id, state, next_attempt_at)
-    WHERE state IN ('pending', 'inflight');
+    WHERE ",
+    active!(),
+    ";
 CREATE INDEX IF NOT EXISTS _webhook_deliveries_failed
     ON _webhook_deliveries (webhook_id, created) WHERE state = 'failed';
 DROP INDEX IF EXISTS _webhook_deliveries_seq;
@@ -139,34 +181,8 @@ CREATE TABLE IF NOT EXISTS _webhook_attempts (
     truncated BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (delivery_id, n)
 ) WITHOUT ROWID;
-";
-
-/// The attempt log keyed by `(delivery_id, n)` alone (`WITHOUT ROWID`: one
-/// b-tree written per attempt instead of a table and its key's index).
-/// A log made before is rebuilt in that shape, rows kept.
-fn upgrade_attempts(conn: &Connection) -> Result<(), StoreError> {
-    let sql: Option<String> = conn
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = '_webhook_attempts'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if sql.is_none_or(|s| s.to_ascii_uppercase().contains("WITHOUT ROWID")) {
-        return Ok(());
-    }
-    conn.execute_batch("ALTER TABLE _webhook_attempts RENAME TO _webhook_attempts_rowid;")?;
-    conn.execute_batch(TABLES)?;
-    conn.execute_batch(&format!(
-        "INSERT INTO _webhook_attempts ({ATTEMPT_COLUMNS})
-           SELECT {ATTEMPT_COLUMNS} FROM _webhook_attempts_rowid;
-         DROP TABLE _webhook_attempts_rowid;"
-    ))?;
-    Ok(())
-}
-
-const ATTEMPT_COLUMNS: &str =
-    "delivery_id, n, trigger, started, duration_ms, status_code, error_kind, response, truncated";
+"
+);
 
 #[cfg(test)]
 mod claim_tests;

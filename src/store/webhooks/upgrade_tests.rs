@@ -19,6 +19,10 @@ CREATE TABLE _webhook_deliveries (
     last_status INTEGER, created INTEGER NOT NULL, updated INTEGER NOT NULL,
     UNIQUE (webhook_id, change_seq));
 CREATE INDEX _webhook_deliveries_due ON _webhook_deliveries (webhook_id, state, next_attempt_at);
+CREATE TABLE _webhook_attempts (delivery_id INTEGER NOT NULL, n INTEGER NOT NULL,
+    trigger TEXT NOT NULL, started INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+    status_code INTEGER, error_kind TEXT, response BLOB,
+    truncated BOOLEAN NOT NULL DEFAULT FALSE, PRIMARY KEY (delivery_id, n));
 ";
 
 pub(super) fn add(conn: &Connection, webhook: &str, seq: i64) -> i64 {
@@ -82,14 +86,20 @@ fn the_rebuild_keeps_rows_and_ids_above_every_id_given() {
     // The newest two were deleted: the sequence (5) is above max(id) (3).
     conn.execute("DELETE FROM _webhook_deliveries WHERE id > 3", [])
         .expect("delete");
+    record_attempt(&conn, &attempt(2, 1), "pending", 1, 1).expect("attempt");
     create_or_upgrade(&conn).expect("upgrade");
-    let sql: String = conn
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE name = '_webhook_deliveries'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("sql");
+    assert_eq!(
+        attempts_of(&conn, 2).expect("attempts").len(),
+        1,
+        "both tables rebuilt at once, the attempt kept"
+    );
+    assert_eq!(
+        indexes(&conn),
+        ["_webhook_deliveries_active", "_webhook_deliveries_failed"]
+    );
+    let sql = table_sql(&conn, "_webhook_deliveries")
+        .expect("sql")
+        .expect("table");
     assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
     assert_eq!(
         listed(&conn),
@@ -161,6 +171,19 @@ fn attempt(delivery_id: i64, n: i64) -> Attempt {
     }
 }
 
+/// The delivery table's own indexes (not its automatic unique one).
+fn indexes(conn: &Connection) -> Vec<String> {
+    conn.prepare(
+        "SELECT name FROM sqlite_master
+         WHERE type = 'index' AND name LIKE '_webhook_deliveries_%' ORDER BY name",
+    )
+    .expect("indexes")
+    .query_map([], |r| r.get(0))
+    .expect("rows")
+    .collect::<Result<_, _>>()
+    .expect("names")
+}
+
 fn plan(conn: &Connection, sql: &str) -> String {
     let mut stmt = conn
         .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
@@ -185,13 +208,9 @@ fn the_attempt_log_and_the_indexes_are_rebuilt_with_rows_kept() {
     record_attempt(&conn, &attempt(a, 1), "failed", 1, 1).expect("attempt");
     record_attempt(&conn, &attempt(b, 1), "pending", 1, 1).expect("attempt");
     create_or_upgrade(&conn).expect("upgrade");
-    let sql: String = conn
-        .query_row(
-            "SELECT sql FROM sqlite_master WHERE name = '_webhook_attempts'",
-            [],
-            |r| r.get(0),
-        )
-        .expect("sql");
+    let sql = table_sql(&conn, "_webhook_attempts")
+        .expect("sql")
+        .expect("table");
     assert!(sql.to_ascii_uppercase().contains("WITHOUT ROWID"), "{sql}");
     let kept = attempts_of(&conn, a).expect("attempts");
     assert_eq!(kept.len(), 1);
@@ -204,15 +223,8 @@ fn the_attempt_log_and_the_indexes_are_rebuilt_with_rows_kept() {
         attempts_of(&conn, a).expect("attempts")[0].status_code,
         Some(200)
     );
-    let indexes: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE '_webhook_deliveries_%' ORDER BY name")
-        .expect("indexes")
-        .query_map([], |r| r.get(0))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("names");
     assert_eq!(
-        indexes,
+        indexes(&conn),
         ["_webhook_deliveries_active", "_webhook_deliveries_failed"]
     );
     assert!(
