@@ -250,6 +250,19 @@ async def steady_creates(server: base.Server, rate: int, seconds: float, conns: 
     return sent
 
 
+def drained(admin: base.Client, ep_id: str) -> float:
+    """Waits (at most 120 s) until the endpoint has nothing pending; returns
+    the seconds waited."""
+    t0 = time.monotonic()
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        _, page = admin.request("GET", f"/api/webhooks/deliveries?webhook={ep_id}&state=pending&perPage=1")
+        if page.get("totalItems", 1) == 0:
+            break
+        time.sleep(0.2)
+    return time.monotonic() - t0
+
+
 def pct(xs: list[float], p: float) -> float:
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
@@ -300,17 +313,6 @@ def main() -> int:
             res["writer_cpu_us"] = (thread_cpu(pid, WRITER) - w0) / res["requests"] * 1e6
             return res
 
-        def drained(ep_id: str) -> float:
-            """Waits until nothing is pending; returns the seconds waited."""
-            t0 = time.monotonic()
-            deadline = time.time() + 120
-            while time.time() < deadline:
-                _, page = admin.request("GET", f"/api/webhooks/deliveries?webhook={ep_id}&state=pending&perPage=1")
-                if page.get("totalItems", 1) == 0:
-                    break
-                time.sleep(0.2)
-            return time.monotonic() - t0
-
         result["loadavg_start"] = os.getloadavg()
 
         def run_none() -> dict:
@@ -332,7 +334,7 @@ def main() -> int:
             w0 = thread_cpu(pid, WRITER)
             live = wrk_rps(server, script, args)
             disp_during = thread_cpu(pid, DISPATCHER) - disp0
-            live["drain_s"] = drained(ep["id"])
+            live["drain_s"] = drained(admin, ep["id"])
             n = live["requests"]
             live["cpu_us"] = costs.per_request(cpu0, costs.cpu_seconds(pid), n)
             live["dispatcher_cpu_us"] = (thread_cpu(pid, DISPATCHER) - disp0) / n * 1e6

@@ -29,7 +29,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -37,16 +36,6 @@ sys.path.insert(0, str(BENCH_DIR))
 import costs  # noqa: E402
 import run as base  # noqa: E402
 import webhooks as wh  # noqa: E402
-
-
-def drained(admin: base.Client, ep_id: str) -> None:
-    """Waits (at most 120 s) until the endpoint has nothing pending."""
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        _, page = admin.request("GET", f"/api/webhooks/deliveries?webhook={ep_id}&state=pending&perPage=1")
-        if page.get("totalItems", 1) == 0:
-            return
-        time.sleep(0.2)
 
 
 def phase(srv: base.Server, admin: base.Client, hook: dict, mode: str, script: Path, args) -> dict:
@@ -58,7 +47,7 @@ def phase(srv: base.Server, admin: base.Client, hook: dict, mode: str, script: P
     cpu0 = costs.cpu_seconds(pid)
     out = wh.wrk_rps(srv, script, args)
     if mode == "live":
-        drained(admin, ep["id"])
+        wh.drained(admin, ep["id"])
     out["cpu_us"] = costs.per_request(cpu0, costs.cpu_seconds(pid), out["requests"])
     if ep:
         admin.request("DELETE", f"/api/webhooks/{ep['id']}")
