@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use super::error::ApiError;
 use crate::app::App;
+use crate::filter::ast::RequestMap;
 use crate::service::Actor;
 
 /// Largest request body accepted (PocketBase's default, 32 MiB).
@@ -22,15 +23,8 @@ impl FromRequestParts<Arc<App>> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         let actor = super::identity::of(app, parts)?;
-        note_caller(parts, &actor);
+        super::request_log::note_caller(&actor);
         Ok(Caller(actor))
-    }
-}
-
-/// Tells the request log who the caller is.
-fn note_caller(parts: &Parts, actor: &Actor) {
-    if let Some(slot) = parts.extensions.get::<super::request_log::AuthSlot>() {
-        slot.set(actor);
     }
 }
 
@@ -45,16 +39,25 @@ impl FromRequestParts<Arc<App>> for Ctx {
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
         let Caller(actor) = Caller::from_request_parts(parts, app).await?;
-        let mut query = Map::new();
-        for (k, v) in crate::urlencoded::pairs(parts.uri.query().unwrap_or_default().as_bytes()) {
-            query.insert(k, Value::String(v));
-        }
-        let mut headers = Map::new();
-        for (k, v) in &parts.headers {
-            if let Ok(v) = v.to_str() {
-                headers.insert(k.as_str().replace('-', "_"), Value::String(v.to_owned()));
+        // Made only if a rule reads them (`RequestMap`): the query text is
+        // copied, the header map cloned (its names and values are shared).
+        let raw = parts.uri.query().unwrap_or_default().to_owned();
+        let query = RequestMap::deferred(move || {
+            crate::urlencoded::pairs(raw.as_bytes())
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect()
+        });
+        let sent = parts.headers.clone();
+        let headers = RequestMap::deferred(move || {
+            let mut map = Map::new();
+            for (k, v) in &sent {
+                if let Ok(v) = v.to_str() {
+                    map.insert(k.as_str().replace('-', "_"), Value::String(v.to_owned()));
+                }
             }
-        }
+            map
+        });
         let req = crate::service::rules::request_info(
             &app.store,
             &actor,

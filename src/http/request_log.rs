@@ -1,12 +1,14 @@
 //! The request log's step of the middleware (`front::layer`). It counts each
 //! request in the metrics (by route pattern and status), times each
-//! request, learns the caller from the auth extractor (through an
-//! [`AuthSlot`] in the request's extensions, so no token is verified twice)
+//! request, learns the caller from the auth extractor (through a task
+//! local the extractor fills, [`note_caller`], so no token is verified
+//! twice and nothing is allocated for it)
 //! and the error detail from the response (a [`LoggedError`] extension set
 //! by `ApiError`), and hands what it saw to the log queue; the row is
 //! built on the log writer thread. The queue never blocks: see `store::logs`.
 
-use std::sync::{Arc, OnceLock};
+use std::cell::RefCell;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Request};
@@ -15,19 +17,24 @@ use axum::response::Response;
 use serde_json::Value;
 
 use crate::app::App;
-use crate::service::Actor;
 use crate::service::logs::{self, LogSettings};
+use crate::service::{Actor, Identity};
 use crate::store::logs::Row;
 
-/// Where the auth extractor leaves the caller's collection name and id.
-#[derive(Clone, Default)]
-pub struct AuthSlot(Arc<OnceLock<(String, String)>>);
+tokio::task_local! {
+    /// The caller of the request being logged, as the auth extractor
+    /// resolved it (set only inside [`around`]).
+    static CALLER: RefCell<Option<Identity>>;
+}
 
-impl AuthSlot {
-    pub fn set(&self, actor: &Actor) {
-        if let Some(i) = actor.identity() {
-            let _ = self.0.set((i.collection.name.clone(), i.id().to_owned()));
-        }
+/// Tells the request log who the caller is (the first caller noted counts;
+/// outside a logged request this does nothing). Cloning an identity shares
+/// its collection and record; the writer thread reads the name and id.
+pub fn note_caller(actor: &Actor) {
+    if let Some(i) = actor.identity() {
+        let _ = CALLER.try_with(|c| {
+            c.borrow_mut().get_or_insert_with(|| i.clone());
+        });
     }
 }
 
@@ -113,7 +120,7 @@ struct Seen {
     peer: Option<std::net::SocketAddr>,
     /// Only when trusted-proxy headers are configured (else the peer).
     user_ip: Option<String>,
-    slot: AuthSlot,
+    caller: Option<Identity>,
     status: u16,
     exec_ms: f64,
     created: std::time::SystemTime,
@@ -126,10 +133,9 @@ impl Seen {
         let mut ip_buf = [0u8; IP_TEXT];
         let remote_ip = self.peer.map_or("", |p| ip_text(p.ip(), &mut ip_buf));
         let (auth, auth_id) = self
-            .slot
-            .0
-            .get()
-            .map_or(("", ""), |(a, i)| (a.as_str(), i.as_str()));
+            .caller
+            .as_ref()
+            .map_or(("", ""), |i| (i.collection.name.as_str(), i.id()));
         let t = &self.texts;
         let r = logs::Request {
             method: t.method(),
@@ -219,11 +225,7 @@ impl LogConfig {
 /// The step of `front::layer` around everything after it: times the
 /// request, counts it and queues its log row (the response `inner` gives,
 /// whether a route or an earlier step answered).
-pub async fn around<F>(
-    app: &Arc<App>,
-    mut req: Request,
-    inner: impl FnOnce(Request) -> F,
-) -> Response
+pub async fn around<F>(app: &Arc<App>, req: Request, inner: impl FnOnce(Request) -> F) -> Response
 where
     F: std::future::Future<Output = Response>,
 {
@@ -251,9 +253,12 @@ where
     let user_ip =
         proxy_headers.then(|| super::ratelimit::client_ip(&app.settings(), req.headers(), peer));
     let texts = Texts::of(&req);
-    let slot = AuthSlot::default();
-    req.extensions_mut().insert(slot.clone());
-    let res = inner(req).await;
+    let (res, caller) = CALLER
+        .scope(RefCell::new(None), async {
+            let res = inner(req).await;
+            (res, CALLER.with(RefCell::take))
+        })
+        .await;
     let secs = started.elapsed().as_secs_f64();
     let status = res.status().as_u16();
     app.metrics.observe(texts.method(), route, status, secs);
@@ -274,7 +279,7 @@ where
         texts,
         peer,
         user_ip,
-        slot,
+        caller,
         status,
         exec_ms,
         created: std::time::SystemTime::now(),

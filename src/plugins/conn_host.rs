@@ -226,7 +226,7 @@ pub fn system_actor(schema: &Schema) -> Actor {
     match schema.get(crate::schema::system::SUPERUSERS) {
         Some(c) => Actor::Superuser(Identity {
             collection: c,
-            record: Map::new(),
+            record: (Map::new()).into(),
         }),
         None => Actor::Guest,
     }

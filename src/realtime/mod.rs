@@ -252,7 +252,7 @@ impl Broker {
             match identity {
                 Some(mut i) if !revoked => {
                     if let Some(rec) = new {
-                        i.record = rec.clone();
+                        i.record = Arc::new(rec.clone());
                     }
                     s.actor = Arc::new(match s.actor.as_ref() {
                         Actor::Superuser(_) => Actor::Superuser(i),
@@ -332,7 +332,7 @@ mod tests {
         record.insert("id".into(), "a".into());
         let user = Actor::User(crate::service::Identity {
             collection: Arc::new(users),
-            record,
+            record: record.into(),
         });
         assert!(
             b.set_subscriptions(&c.id, &user, vec!["x".into(), "x".into()], None)

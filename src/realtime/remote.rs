@@ -36,7 +36,7 @@ fn actor(app: &App, auth: &Value) -> Actor {
             let superuser = c.name == crate::schema::system::SUPERUSERS;
             let id = Identity {
                 collection: c,
-                record,
+                record: record.into(),
             };
             if superuser {
                 Actor::Superuser(id)

@@ -118,7 +118,9 @@ pub fn page_envelope(page: i64, per_page: i64, total: i64, items: Vec<Value>) ->
 #[derive(Debug, Clone)]
 pub struct Identity {
     pub collection: Arc<Collection>,
-    pub record: Row_,
+    /// Shared: a request's caller is cloned into its extractors and its
+    /// `@request.auth`, which copied the whole record each time.
+    pub record: Arc<Row_>,
 }
 
 impl Identity {

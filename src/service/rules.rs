@@ -1,10 +1,10 @@
 //! API rules and `filter` parameters: parse, check who may use what, and
 //! compile against the collection with the caller's request values.
 
-use serde_json::{Map, Value};
+use serde_json::Map;
 
 use super::{Actor, Error};
-use crate::filter::ast::{AuthInfo, Expr, Operand, RequestInfo};
+use crate::filter::ast::{AuthInfo, Expr, Operand, RequestInfo, RequestMap};
 use crate::filter::compile::compile;
 use crate::filter::parse;
 use crate::schema::Collection;
@@ -17,8 +17,8 @@ pub fn request_info(
     store: &crate::store::Store,
     actor: &Actor,
     method: &str,
-    query: Map<String, Value>,
-    headers: Map<String, Value>,
+    query: impl Into<RequestMap>,
+    headers: impl Into<RequestMap>,
 ) -> RequestInfo {
     RequestInfo {
         auth: actor.identity().map(|i| AuthInfo {
@@ -28,8 +28,8 @@ pub fn request_info(
             roles: store.roles_of(&i.collection.id, i.id()),
         }),
         body: Map::new(),
-        query,
-        headers,
+        query: query.into(),
+        headers: headers.into(),
         method: method.to_owned(),
         context: "default".into(),
     }

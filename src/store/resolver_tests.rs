@@ -151,7 +151,8 @@ fn sqlite_output_is_unchanged() {
         record: json!({"id": "u1", "email": "a@b.c", "name": "N"})
             .as_object()
             .cloned()
-            .unwrap_or_default(),
+            .unwrap_or_default()
+            .into(),
         roles: vec!["editor".to_owned()].into(),
     });
     let timeless: Vec<&str> = OPERANDS

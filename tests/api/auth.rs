@@ -286,3 +286,70 @@ async fn sign_in_attempts_are_limited_per_identity_with_retry_after() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 400);
 }
+
+/// A token used before is remembered as verified (`service::auth::
+/// token_cache`); each of these must still end it at once: a new password,
+/// a new collection secret, the record deleted, the expiry passed.
+#[tokio::test]
+async fn a_token_seen_before_ends_as_one_never_seen() {
+    let t = TestApp::spawn().await;
+    let (id, token) = t.user("cached@example.com").await;
+    let path = format!("/api/collections/users/records/{id}");
+    // The own record (the users' view rule is `id = @request.auth.id`:
+    // 404 to anyone else) and auth-refresh (which reads the claims).
+    let refresh = |token: String| {
+        let (t, path) = (&t, &path);
+        async move {
+            let (view, _) = t.call(Method::GET, path, Some(&token), None).await;
+            let refresh = "/api/collections/users/auth-refresh";
+            let (s, _) = t.call(Method::POST, refresh, Some(&token), None).await;
+            if (view, s) == (200, 200) {
+                200
+            } else {
+                assert_eq!(view, 404);
+                s
+            }
+        }
+    };
+    for _ in 0..3 {
+        assert_eq!(refresh(token.clone()).await, 200);
+    }
+    let (s, body) = t
+        .patch(
+            &path,
+            json!({"password": "another-pass-1", "passwordConfirm": "another-pass-1"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(refresh(token).await, 401, "a new password ends old tokens");
+
+    // Sets the users collection's `authToken` options, then signs in: a
+    // token that has just been used (and so remembered).
+    let signed_in = |auth_token: Value| {
+        let t = &t;
+        async move {
+            let patch = json!({ "authToken": auth_token });
+            let (s, body) = t.patch("/api/collections/users", patch).await;
+            assert_eq!(s, 200, "{body}");
+            let (s, body) = login(t, "cached@example.com", "another-pass-1").await;
+            assert_eq!(s, 200, "{body}");
+            body["token"].as_str().expect("token").to_owned()
+        }
+    };
+    let token = signed_in(json!({})).await;
+    assert_eq!(refresh(token.clone()).await, 200);
+    let secret = "a-new-secret-of-thirty-chars-or-more-0123";
+    signed_in(json!({ "secret": secret })).await;
+    let ended = "a new collection secret ends old tokens";
+    assert_eq!(refresh(token).await, 401, "{ended}");
+
+    let token = signed_in(json!({"duration": 2})).await;
+    assert_eq!(refresh(token.clone()).await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(3_100)).await;
+    assert_eq!(refresh(token).await, 401, "an expired token ends");
+
+    let token = signed_in(json!({"duration": 600})).await;
+    assert_eq!(refresh(token.clone()).await, 200);
+    assert_eq!(t.delete(&path).await.0, 204);
+    assert_eq!(refresh(token).await, 401, "a deleted record's token ends");
+}

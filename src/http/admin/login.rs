@@ -162,7 +162,7 @@ fn mfa_identity(app: &App, mfa_id: &str) -> Option<Identity> {
         .flatten()?;
     Some(Identity {
         collection: c,
-        record: rec,
+        record: rec.into(),
     })
 }
 
@@ -327,7 +327,7 @@ pub async fn install_submit(State(app): State<Arc<App>>, session: Session, form:
                     .read(|conn| records::find_by(conn, &c, "email", &email));
                 Some(Identity {
                     collection: c,
-                    record: rec.ok().flatten()?,
+                    record: rec.ok().flatten()?.into(),
                 })
             });
             match created {

@@ -88,7 +88,7 @@ pub fn viewer(app: &App, admin: &Admin, (coll, user): &(String, String)) -> Resu
     };
     let identity = Identity {
         collection: c,
-        record: found,
+        record: found.into(),
     };
     Ok(viewer_of(app, Actor::User(identity), Some(who)))
 }

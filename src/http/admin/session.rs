@@ -341,7 +341,7 @@ impl FromRequestParts<Arc<App>> for Admin {
         let admin = Admin {
             id: Identity {
                 collection: c,
-                record: rec,
+                record: rec.into(),
             },
             csrf,
             scope,

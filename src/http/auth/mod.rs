@@ -366,7 +366,7 @@ pub async fn impersonate(
     }
     let id = Identity {
         collection: c,
-        record,
+        record: record.into(),
     };
     auth_response(
         &app,

@@ -58,7 +58,7 @@ pub async fn disable(
             .ok_or_else(ApiError::not_found)?;
         let id = Identity {
             collection: c,
-            record,
+            record: record.into(),
         };
         totp::disable(&app, &id, None).await?;
         return Ok(StatusCode::NO_CONTENT);
@@ -97,7 +97,7 @@ pub async fn with_totp(
         .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "Failed to authenticate."))?;
     let id = Identity {
         collection: c,
-        record,
+        record: record.into(),
     };
     totp::verify_code(&app, &id, &text(&body, "code")).await?;
     let id = login::complete(&app, id, "totp", Some(&mfa_id), &client).await?;

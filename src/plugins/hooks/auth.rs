@@ -86,7 +86,7 @@ pub fn host_op(
         .ok_or_else(|| HostError::new(404, NO_ROWS))?;
     let id = Identity {
         collection: c,
-        record,
+        record: record.into(),
     };
     match op {
         "auth.token" => Ok(Value::String(

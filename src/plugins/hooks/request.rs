@@ -88,6 +88,7 @@ fn event(actor: &Actor, req: Option<&RequestInfo>) -> Value {
     let query: Map<String, Value> = req
         .map(|r| {
             r.query
+                .map()
                 .iter()
                 .map(|(k, v)| (k.clone(), json!([v])))
                 .collect()

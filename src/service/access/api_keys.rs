@@ -99,7 +99,7 @@ pub fn actor(store: &Store, key: &str) -> Result<(Actor, Option<String>), Error>
         .to_owned();
     let identity = Identity {
         collection: c,
-        record,
+        record: record.into(),
     };
     let actor = if identity.collection.name == SUPERUSERS {
         Actor::Superuser(identity)

@@ -64,7 +64,7 @@ fn find_by_email(app: &App, c: &Arc<Collection>, email: &str) -> Result<Option<I
         .read(|conn| records::find_by(conn, c, "email", email))?;
     Ok(found.map(|record| Identity {
         collection: Arc::clone(c),
-        record,
+        record: record.into(),
     }))
 }
 

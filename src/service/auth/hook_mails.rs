@@ -47,7 +47,7 @@ pub fn compose(
         .ok_or_else(Error::missing_record)?;
     let id = Identity {
         collection: Arc::clone(c),
-        record,
+        record: record.into(),
     };
     let mut claims = Map::new();
     claims.insert("email".into(), sys::text(&id.record, "email").into());

@@ -60,7 +60,7 @@ pub fn compose(
         return None;
     };
     let settings = app.settings();
-    let mut record = id.record.clone();
+    let mut record = (*id.record).clone();
     for f in &id.collection.fields {
         if f.hidden {
             record.remove(&f.name);

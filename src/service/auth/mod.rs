@@ -29,6 +29,7 @@ pub mod otp;
 pub mod superusers;
 pub mod sys;
 pub mod throttle;
+mod token_cache;
 pub mod totp;
 use crate::schema::Collection;
 use crate::schema::system::SUPERUSERS;
@@ -153,15 +154,16 @@ pub fn verify(
     Some((
         Identity {
             collection: c,
-            record: rec,
+            record: rec.into(),
         },
         verified.claims,
     ))
 }
 
-/// Resolves a bearer token to an identity; invalid tokens give `None`.
+/// Resolves a bearer token to an identity and its claims; invalid tokens
+/// give `None`.
 pub fn verify_token(store: &Store, token: &str) -> Option<(Identity, Map<String, Value>)> {
-    verify(store, token, TokenKind::Auth)
+    verify_auth(store, token).map(|(id, v)| (id, v.claims.clone()))
 }
 
 /// The actor a request's Authorization header stands for.
@@ -171,11 +173,54 @@ pub fn actor_from_header(store: &Store, header: Option<&str>) -> Actor {
             .map(|(a, _)| a)
             .unwrap_or_default();
     }
-    match header.and_then(|h| verify_token(store, h)) {
-        Some((id, _)) if id.collection.name == SUPERUSERS => Actor::Superuser(id),
-        Some((id, _)) => Actor::User(id),
+    match header.and_then(|h| verify_auth(store, h)).map(|(id, _)| id) {
+        Some(id) if id.collection.name == SUPERUSERS => Actor::Superuser(id),
+        Some(id) => Actor::User(id),
         None => Actor::Guest,
     }
+}
+
+/// An auth token's identity and what verifying it found, through the
+/// cache of tokens verified before ([`token_cache`] says why a hit is as
+/// good as the full check).
+fn verify_auth(store: &Store, token: &str) -> Option<(Identity, Arc<token_cache::Verified>)> {
+    let token = token.strip_prefix("Bearer ").unwrap_or(token).trim();
+    if token.is_empty() {
+        return None;
+    }
+    let key = token_cache::key(token);
+    if let Some(v) = token_cache::get(&key) {
+        if let Some(id) = cached(store, &v) {
+            return Some((id, v));
+        }
+        token_cache::forget(&key);
+    }
+    let (id, claims) = verify(store, token, TokenKind::Auth)?;
+    let secret = secret_for(&id.collection, &id.record, TokenKind::Auth);
+    let (c, r) = (id.collection.id.clone(), id.id().to_owned());
+    let v = Arc::new(token_cache::Verified::new(c, r, claims, secret));
+    token_cache::put(key, Arc::clone(&v));
+    Some((id, v))
+}
+
+/// The identity a cached verification stands for, if it still holds: not
+/// expired, the record still there and its signing key unchanged.
+fn cached(store: &Store, v: &token_cache::Verified) -> Option<Identity> {
+    if v.exp < token_cache::now() {
+        return None;
+    }
+    let c = store.schema().get(&v.collection_id)?;
+    if !c.is_auth() {
+        return None;
+    }
+    let rec = store
+        .read(|conn| records::get(conn, &c, &v.record_id))
+        .ok()??;
+    v.signed_with(&secret_for(&c, &rec, TokenKind::Auth))
+        .then(|| Identity {
+            collection: c,
+            record: rec.into(),
+        })
 }
 
 /// `auth-with-password`: returns the identity on success.
@@ -236,7 +281,7 @@ pub async fn authenticate(
     }
     Ok(Identity {
         collection: c,
-        record,
+        record: record.into(),
     })
 }
 

@@ -340,7 +340,7 @@ pub async fn authenticate(
                 .read(|conn| rows::find_by(conn, &c, "email", &user.email))?
         };
         let record = match (own, by_email) {
-            (Some(i), _) => i.record.clone(),
+            (Some(i), _) => (*i.record).clone(),
             (None, Some(rec)) => rec,
             (None, None) => {
                 is_new = true;
@@ -376,7 +376,7 @@ pub async fn authenticate(
     let record = if !is_new && own.is_none() && unverified {
         let id = Identity {
             collection: Arc::clone(&c),
-            record,
+            record: record.into(),
         };
         let same_email = !user.email.is_empty()
             && user
@@ -408,7 +408,7 @@ pub async fn authenticate(
     Ok((
         Identity {
             collection: c,
-            record,
+            record: record.into(),
         },
         meta,
     ))

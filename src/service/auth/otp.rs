@@ -84,7 +84,7 @@ pub async fn request(app: &App, c: &Arc<Collection>, email: &str) -> Result<Stri
     let otp_id = sys::text(&row, "id").to_owned();
     let id = Identity {
         collection: Arc::clone(c),
-        record,
+        record: record.into(),
     };
     let oid = otp_id.clone();
     mail::send_template(app, &id, "otp", |v| {
@@ -156,7 +156,7 @@ pub async fn authenticate(
         .await?;
     let id = Identity {
         collection: Arc::clone(&coll),
-        record,
+        record: record.into(),
     };
     if !verify {
         return Ok(id);
@@ -169,6 +169,6 @@ pub async fn authenticate(
         .ok_or_else(|| Error::bad(FAILED))?;
     Ok(Identity {
         collection: coll,
-        record,
+        record: record.into(),
     })
 }
