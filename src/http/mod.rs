@@ -14,6 +14,7 @@ pub mod extract;
 pub mod files;
 pub mod front;
 pub mod identity;
+pub mod json_out;
 pub mod logs;
 pub mod metrics;
 pub mod multipart;

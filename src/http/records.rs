@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::Json;
+use super::json_out::JsonOut;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -62,7 +62,7 @@ pub async fn list(
     };
     let page = records::list(&app.store, &c, &ctx.actor, &ctx.req, &query)?;
     if !hooked {
-        return Ok(Json(page).into_response());
+        return Ok(JsonOut(page).into_response());
     }
     let mut page = match request::list(&app, &c, &ctx.actor, &ctx.req, page).await? {
         Outcome::Done(v) => v,
@@ -72,7 +72,7 @@ pub async fn list(
         let list = std::mem::take(items);
         *items = shape(&q).apply(&app.store, &c, list, &ctx.actor, &ctx.req)?;
     }
-    Ok(Json(page).into_response())
+    Ok(JsonOut(page).into_response())
 }
 
 pub async fn view(
@@ -89,7 +89,7 @@ pub async fn view(
         Outcome::Done((v, _)) => v,
         Outcome::Answered(res) => return Ok(res),
     };
-    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?).into_response())
+    Ok(JsonOut(shape(&q).apply_one(&app.store, &c, v, &ctx.actor, &ctx.req)?).into_response())
 }
 
 pub async fn create(
@@ -111,7 +111,7 @@ pub async fn create(
     app.realtime_flush().await;
     // pb_hooks: after the commit
     hooks::after(&app, &c, "create", &v).await;
-    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &w.actor, &w.req)?).into_response())
+    Ok(JsonOut(shape(&q).apply_one(&app.store, &c, v, &w.actor, &w.req)?).into_response())
 }
 
 pub async fn update(
@@ -133,7 +133,7 @@ pub async fn update(
     app.realtime_flush().await;
     // pb_hooks: after the commit
     hooks::after(&app, &c, "update", &v).await;
-    Ok(Json(shape(&q).apply_one(&app.store, &c, v, &w.actor, &w.req)?).into_response())
+    Ok(JsonOut(shape(&q).apply_one(&app.store, &c, v, &w.actor, &w.req)?).into_response())
 }
 
 pub async fn delete(

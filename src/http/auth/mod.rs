@@ -156,7 +156,7 @@ pub(crate) async fn auth_response_with(
     {
         fields.apply(m);
     }
-    Ok(Json(out).into_response())
+    Ok(super::json_out::JsonOut(out).into_response())
 }
 
 /// A pending MFA session: `?mfaId=` (what the SDK sends) or the body.
