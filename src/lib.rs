@@ -15,6 +15,7 @@ pub mod cli;
 pub mod config;
 pub mod filter;
 pub mod http;
+pub mod json_text;
 pub mod mail;
 pub mod ops;
 pub mod plugins;

@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::Error;
+use crate::json_text::{number, text};
 use crate::schema::datetime;
 use crate::store::logs::{self, Entry, LogDb, Row};
 use crate::store::simple_list::{self, Fields};
@@ -82,56 +83,6 @@ pub fn level(status: u16, exec_ms: f64, failed: bool) -> i64 {
 /// request path, before anything is queued).
 pub fn keeps(s: &LogSettings, level: i64) -> bool {
     s.max_days > 0 && level >= s.min_level
-}
-
-/// Whether `s` holds a byte JSON must escape (a control character, `"` or
-/// `\`), eight bytes at a time: request texts almost never do, and then
-/// they are copied as they are.
-fn needs_escape(s: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte of `x` is zero (exact for the any-byte question).
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
-    let mut chunks = s.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w);
-        // Below 0x20: `x & 0xe0e0…` has a zero byte.
-        if zero(x & 0xe0e0_e0e0_e0e0_e0e0) || zero(x ^ (ONES * 0x22)) || zero(x ^ (ONES * 0x5c)) {
-            return true;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
-/// `v` as a JSON string.
-fn text(out: &mut Vec<u8>, v: &str) {
-    if needs_escape(v.as_bytes()) {
-        let _ = serde_json::to_writer(&mut *out, v);
-    } else {
-        out.push(b'"');
-        out.extend_from_slice(v.as_bytes());
-        out.push(b'"');
-    }
-}
-
-/// `n` in decimal.
-fn number(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
 }
 
 /// Builds the row for a request (PocketBase's shape) into `row`, writing
@@ -309,37 +260,6 @@ mod tests {
             message: row.message,
             data: serde_json::from_slice(&row.data).expect("valid JSON"),
         })
-    }
-
-    #[test]
-    fn texts_match_serde_json() {
-        let long = "0123456789abcdef".repeat(3);
-        let mut cases = vec![
-            String::new(),
-            "GET".into(),
-            "/api/collections/posts/records?page=2&sort=-created".into(),
-            "Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101 Firefox/133.0".into(),
-            "é ü 日本 \u{7f}".into(),
-        ];
-        // Each character to escape at every position of a chunk and of the tail.
-        for bad in ['"', '\\', '\n', '\u{0}', '\u{1f}'] {
-            for at in 0..long.len() {
-                let mut t = long.clone();
-                t.insert(at, bad);
-                cases.push(t);
-            }
-        }
-        for c in cases {
-            let mut out = Vec::new();
-            text(&mut out, &c);
-            assert_eq!(out, serde_json::to_vec(&c).expect("json"), "{c:?}");
-        }
-        let mut out = Vec::new();
-        for n in [0u64, 7, 200, 404, 65_535, u64::MAX] {
-            out.clear();
-            number(&mut out, n);
-            assert_eq!(out, n.to_string().as_bytes());
-        }
     }
 
     #[test]
