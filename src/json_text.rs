@@ -133,7 +133,6 @@ mod tests {
         }
     }
 
-    #[test]
     /// Byte for byte `serde_json`'s text, escapes, numbers and nesting
     /// included.
     #[test]
