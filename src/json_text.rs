@@ -13,27 +13,15 @@
 use serde_json::Value;
 
 /// Whether `s` holds a byte JSON must escape (a control character, `"` or
-/// `\`), eight bytes at a time: request texts almost never do, and then
-/// they are copied as they are.
+/// `\`). Record and request text almost never does, and is then copied as
+/// it is. Each 64-byte chunk is tested without an early exit, so the
+/// compiler tests 16 or 32 bytes an instruction (faster than eight at a
+/// time with word tricks on a record's 1 KB text); a found byte ends the
+/// search at its chunk.
 pub fn needs_escape(s: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    // A byte of `x` is zero (exact for the any-byte question).
-    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH != 0;
-    let mut chunks = s.chunks_exact(8);
-    for c in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        let x = u64::from_le_bytes(w);
-        // Below 0x20: `x & 0xe0e0…` has a zero byte.
-        if zero(x & 0xe0e0_e0e0_e0e0_e0e0) || zero(x ^ (ONES * 0x22)) || zero(x ^ (ONES * 0x5c)) {
-            return true;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    let escaped = |b: u8| (b < 0x20) | (b == b'"') | (b == b'\\');
+    s.chunks(64)
+        .any(|c| c.iter().fold(false, |any, &b| any | escaped(b)))
 }
 
 /// Appends `v` as a JSON string.
