@@ -197,8 +197,7 @@ fn verify_auth(store: &Store, token: &str) -> Option<(Identity, Arc<token_cache:
     }
     let (id, claims) = verify(store, token, TokenKind::Auth)?;
     let secret = secret_for(&id.collection, &id.record, TokenKind::Auth);
-    let (c, r) = (id.collection.id.clone(), id.id().to_owned());
-    let v = Arc::new(token_cache::Verified::new(c, r, claims, secret));
+    let v = Arc::new(token_cache::Verified::new(claims, &secret));
     token_cache::put(key, Arc::clone(&v));
     Some((id, v))
 }
@@ -206,15 +205,15 @@ fn verify_auth(store: &Store, token: &str) -> Option<(Identity, Arc<token_cache:
 /// The identity a cached verification stands for, if it still holds: not
 /// expired, the record still there and its signing key unchanged.
 fn cached(store: &Store, v: &token_cache::Verified) -> Option<Identity> {
-    if v.exp < token_cache::now() {
+    if v.expired(time::OffsetDateTime::now_utc().unix_timestamp()) {
         return None;
     }
-    let c = store.schema().get(&v.collection_id)?;
+    let c = store.schema().get(v.collection_id())?;
     if !c.is_auth() {
         return None;
     }
     let rec = store
-        .read(|conn| records::get(conn, &c, &v.record_id))
+        .read(|conn| records::get(conn, &c, v.record_id()))
         .ok()??;
     v.signed_with(&secret_for(&c, &rec, TokenKind::Auth))
         .then(|| Identity {

@@ -5,7 +5,8 @@
 //!
 //! Entries are keyed by the token's SHA-256; the token itself is never
 //! kept. An entry remembers what the full check found: the collection and
-//! record ids, the expiry and the signing key that verified the signature.
+//! record ids, the expiry, and a SHA-256 of the signing key that verified
+//! the signature.
 //! A hit still loads the record (its fields may have changed) and rebuilds
 //! its signing key from it: a changed password, `tokenKey` or collection
 //! secret gives another key, the entry no longer counts, and the token
@@ -23,42 +24,51 @@ use subtle::ConstantTimeEq;
 /// Entries kept before the cache starts over (a few MB at most).
 const CAP: usize = 8_192;
 
-/// What verifying a token found.
+/// What verifying a token found: its claims (the collection and record
+/// ids, the expiry; `auth-refresh` reads `refreshable`) and a digest of the
+/// signing key that verified it (the key itself is not kept).
 pub struct Verified {
-    pub collection_id: String,
-    pub record_id: String,
-    /// Seconds since 1970; the token is valid up to and including it.
-    pub exp: i64,
-    /// The token's claims (`auth-refresh` reads `refreshable`).
     pub claims: serde_json::Map<String, serde_json::Value>,
-    secret: Vec<u8>,
+    key: Key,
 }
 
 impl Verified {
-    /// What verifying a token of `collection_id`'s record `record_id`
-    /// with `secret` found (without an integer `exp`, an entry that never
-    /// counts; the full check has made sure there is one).
-    pub fn new(
-        collection_id: String,
-        record_id: String,
-        claims: serde_json::Map<String, serde_json::Value>,
-        secret: Vec<u8>,
-    ) -> Self {
+    pub fn new(claims: serde_json::Map<String, serde_json::Value>, secret: &[u8]) -> Self {
         Self {
-            collection_id,
-            record_id,
-            exp: claims
-                .get("exp")
-                .and_then(serde_json::Value::as_i64)
-                .unwrap_or(i64::MIN),
             claims,
-            secret,
+            key: Sha256::digest(secret).into(),
         }
+    }
+
+    fn claim(&self, name: &str) -> &str {
+        self.claims
+            .get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
+
+    pub fn collection_id(&self) -> &str {
+        self.claim("collectionId")
+    }
+
+    pub fn record_id(&self) -> &str {
+        self.claim("id")
+    }
+
+    /// Whether the token is past its `exp` at `now` (seconds since 1970;
+    /// valid up to and including `exp`, as `jsonwebtoken` checks it). No
+    /// integer `exp` counts as expired (the full check requires one).
+    pub fn expired(&self, now: i64) -> bool {
+        self.claims
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .is_none_or(|exp| exp < now)
     }
 
     /// Whether `secret` is the key that verified the token (constant time).
     pub fn signed_with(&self, secret: &[u8]) -> bool {
-        self.secret.ct_eq(secret).into()
+        let key: Key = Sha256::digest(secret).into();
+        self.key.ct_eq(&key).into()
     }
 }
 
@@ -92,13 +102,6 @@ pub fn forget(key: &Key) {
     cache.remove(key);
 }
 
-/// Seconds since 1970 now (the clock `jsonwebtoken` checks `exp` against).
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,7 +109,8 @@ mod tests {
     fn entry(exp: i64) -> Arc<Verified> {
         let mut claims = serde_json::Map::new();
         claims.insert("exp".into(), exp.into());
-        Arc::new(Verified::new("c".into(), "r".into(), claims, b"k".to_vec()))
+        claims.insert("id".into(), "r".into());
+        Arc::new(Verified::new(claims, b"k"))
     }
 
     /// The cache holds at most `CAP` tokens, keyed by a digest of the
@@ -122,13 +126,12 @@ mod tests {
         assert_ne!(&k[..], &b"bounded-test-token-0.sig"[..24]);
         put(k, entry(7));
         let v = get(&k).expect("entry");
-        assert_eq!(
-            (v.exp, v.signed_with(b"k"), v.signed_with(b"K")),
-            (7, true, false)
-        );
+        assert_eq!((v.record_id(), v.collection_id()), ("r", ""));
+        assert_eq!((v.signed_with(b"k"), v.signed_with(b"K")), (true, false));
+        assert_eq!((v.expired(7), v.expired(8)), (false, true));
         forget(&k);
         assert!(get(&k).is_none());
-        let none = Verified::new("c".into(), "r".into(), Default::default(), Vec::new());
-        assert_eq!(none.exp, i64::MIN);
+        let none = Verified::new(Default::default(), b"k");
+        assert!(none.expired(i64::MIN));
     }
 }
