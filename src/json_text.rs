@@ -50,6 +50,14 @@ pub fn number(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
+/// Appends `n` in decimal, with its sign.
+pub fn integer(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    number(out, n.unsigned_abs());
+}
+
 /// Appends `v`'s JSON text (`serde_json`'s compact form) to `out`.
 pub fn value(out: &mut Vec<u8>, v: &Value) {
     match v {
@@ -117,6 +125,11 @@ mod tests {
         for n in [0u64, 7, 200, 404, 65_535, u64::MAX] {
             out.clear();
             number(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+        for n in [0i64, -1, 42, -65_536, i64::MIN, i64::MAX] {
+            out.clear();
+            integer(&mut out, n);
             assert_eq!(out, n.to_string().as_bytes());
         }
     }

@@ -37,11 +37,12 @@ pub fn to_public_with(c: &Collection, rec: &Row_, actor: &Actor, manager: bool) 
     Value::Object(m)
 }
 
-/// `to_public_with` as something to serialize, borrowing the row's values
-/// instead of copying them into a new map, keeping only the fields `keep`
-/// accepts; keys come out sorted, as a `serde_json::Map` prints them, so
-/// the text is the same as `to_public_with(..).to_string()`. The webhook
-/// outbox serializes each delivery's record this way.
+/// `to_public_with` as JSON text to write ([`PublicView::write_json`]),
+/// borrowing the row's values instead of copying them into a new map,
+/// keeping only the fields `keep` accepts; keys come out sorted, as a
+/// `serde_json::Map` prints them, so the text is the same as
+/// `to_public_with(..).to_string()`. The webhook outbox writes each
+/// delivery's record this way.
 pub struct PublicView<'r> {
     entries: Vec<(&'r str, Shown_<'r>)>,
 }
@@ -84,19 +85,25 @@ impl<'r> PublicView<'r> {
     }
 }
 
-impl serde::Serialize for PublicView<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.entries.iter().map(|(k, v)| (k, v)))
-    }
-}
-
-impl serde::Serialize for Shown_<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Shown_::Value(v) => v.serialize(s),
-            Shown_::Text(t) => s.serialize_str(t),
-            Shown_::Owned(v) => v.serialize(s),
+impl PublicView<'_> {
+    /// Appends the same text `serde_json` prints for it, by
+    /// [`crate::json_text`] (strings copied whole, not byte by byte).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use crate::json_text::{text, value};
+        out.push(b'{');
+        for (i, (k, v)) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            text(out, k);
+            out.push(b':');
+            match v {
+                Shown_::Value(v) => value(out, v),
+                Shown_::Text(t) => text(out, t),
+                Shown_::Owned(v) => value(out, v),
+            }
         }
+        out.push(b'}');
     }
 }
 
