@@ -141,7 +141,7 @@ pub fn read(conn: &Conn, schema: &Schema, op: &str, args: &Value) -> Result<Valu
             let row = records::get(conn, &c, id)
                 .map_err(to_host)?
                 .ok_or_else(|| HostError::new(404, NO_ROWS))?;
-            Ok(public(schema, &c, &row))
+            Ok(public_row(schema, &c, row))
         }
         "records.filter" => filter(conn, schema, args),
         "records.where" => {
@@ -236,6 +236,12 @@ pub fn public(schema: &Schema, c: &Collection, row: &records::Row_) -> Value {
     rec_svc::to_public(c, row, &system_actor(schema))
 }
 
+/// [`public`] for a row just read (exactly the collection's fields),
+/// stripped in place rather than copied value by value.
+fn public_row(schema: &Schema, c: &Collection, row: records::Row_) -> Value {
+    rec_svc::to_public_row(c, row, &system_actor(schema))
+}
+
 /// `{:name}` placeholders become filter literals (quoted and escaped, so a
 /// value can never change the expression's shape).
 pub fn bind_filter(text: &str, params: &Value) -> String {
@@ -275,9 +281,9 @@ fn filter(conn: &Conn, schema: &Schema, args: &Value) -> Result<Value, HostError
     let rows =
         records::select_where(conn, &c, &w, limit.saturating_add(offset)).map_err(to_host)?;
     Ok(Value::Array(
-        rows.iter()
+        rows.into_iter()
             .skip(offset as usize)
-            .map(|r| rec_svc::to_public(&c, r, &actor))
+            .map(|r| rec_svc::to_public_row(&c, r, &actor))
             .collect(),
     ))
 }
