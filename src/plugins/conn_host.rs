@@ -141,7 +141,9 @@ pub fn read(conn: &Conn, schema: &Schema, op: &str, args: &Value) -> Result<Valu
             let row = records::get(conn, &c, id)
                 .map_err(to_host)?
                 .ok_or_else(|| HostError::new(404, NO_ROWS))?;
-            Ok(public_row(schema, &c, row))
+            // Just read (exactly the collection's fields): stripped in
+            // place, not copied value by value.
+            Ok(rec_svc::to_public_row(&c, row, &system_actor(schema)))
         }
         "records.filter" => filter(conn, schema, args),
         "records.where" => {
@@ -152,8 +154,11 @@ pub fn read(conn: &Conn, schema: &Schema, op: &str, args: &Value) -> Result<Valu
             let offset = args["offset"].as_i64().unwrap_or(0);
             let rows =
                 hooks_db::select_records(conn, &c, &w, &order, limit, offset).map_err(sql_err)?;
+            let actor = system_actor(schema);
             Ok(Value::Array(
-                rows.iter().map(|r| public(schema, &c, r)).collect(),
+                rows.into_iter()
+                    .map(|r| rec_svc::to_public_row(&c, r, &actor))
+                    .collect(),
             ))
         }
         "db.query" => hooks_db::query(
@@ -234,12 +239,6 @@ pub fn system_actor(schema: &Schema) -> Actor {
 
 pub fn public(schema: &Schema, c: &Collection, row: &records::Row_) -> Value {
     rec_svc::to_public(c, row, &system_actor(schema))
-}
-
-/// [`public`] for a row just read (exactly the collection's fields),
-/// stripped in place rather than copied value by value.
-fn public_row(schema: &Schema, c: &Collection, row: records::Row_) -> Value {
-    rec_svc::to_public_row(c, row, &system_actor(schema))
 }
 
 /// `{:name}` placeholders become filter literals (quoted and escaped, so a
