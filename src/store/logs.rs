@@ -238,7 +238,11 @@ impl LogDb {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
         let path = dir.join("auxiliary.db");
+        if !path.exists() {
+            write::create(&path)?;
+        }
         let conn = pool::open_writer(&path)?;
+        conn.pragma_update(None, "wal_autocheckpoint", write::AUTOCHECKPOINT)?;
         let layout = match write::layout_of(&conn)? {
             Some(l) => l,
             None => {
@@ -384,8 +388,11 @@ enum Msg {
 
 /// Most rows one `INSERT` statement carries (one statement run per chunk
 /// instead of per row: a run's setup, halt and cursor seeks cost about as
-/// much as a row).
-const CHUNK: usize = 32;
+/// much as a row). Large, because a statement of several rows that binds
+/// the rowid runs in a statement journal: SQLite copies every page it
+/// first touches (the table's last leaf and its parents, 64 KiB each, see
+/// [`write::PAGE_SIZE`]) into memory before changing it, once a statement.
+const CHUNK: usize = 256;
 
 /// Reads a row selected as `id, created, level, message, data`.
 pub fn row(r: &dyn super::sql::Row) -> Result<Entry, StoreError> {

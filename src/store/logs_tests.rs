@@ -122,6 +122,14 @@ fn ids_are_rowids_and_the_table_has_no_index() {
         })
         .expect("indexes");
     assert!(indexes.is_empty(), "{indexes:?}");
+    let page_size: i64 = db
+        .read(|c| Ok(c.query_row("PRAGMA page_size", [], |r| r.get(0))?))
+        .expect("page size");
+    assert_eq!(
+        page_size,
+        write::PAGE_SIZE,
+        "a new auxiliary.db has large pages"
+    );
 }
 
 /// Every batch size goes through the power-of-two statements exactly once
@@ -232,6 +240,10 @@ fn tables_with_an_id_primary_key_keep_working() {
         })
         .expect("indexes");
     assert!(created_index, "a table keyed by id keeps its created index");
+    let page_size: i64 = db
+        .read(|c| Ok(c.query_row("PRAGMA page_size", [], |r| r.get(0))?))
+        .expect("page size");
+    assert_eq!(page_size, 4096, "a database made before keeps its pages");
     let old = entry("pbrandomid0001x", "2026-01-01 10:05:00.000Z", 0);
     assert_eq!(db.get("pbrandomid0001x").expect("read"), Some(old));
     assert_eq!(
