@@ -11,6 +11,8 @@ mod sse;
 mod injection;
 
 mod access;
+#[cfg(target_os = "linux")]
+mod allocator;
 mod auth;
 mod bodies;
 mod changes;
