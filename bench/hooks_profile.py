@@ -15,6 +15,7 @@ hand-offs is not in these counts) and keeps the dumps for
 """
 
 import argparse
+import os
 import http.client
 import shutil
 import socket
@@ -55,7 +56,10 @@ def profile(binary: str, n: int, out: Path, label: str, path: str) -> float:
         ["valgrind", "--tool=callgrind", "--instr-atstart=no",
          f"--callgrind-out-file={out}/callgrind.out.%p", binary,
          "serve", "--http", f"127.0.0.1:{port}", "--dir", str(root / "data")],
-        cwd=root, stdout=log, stderr=subprocess.STDOUT)
+        cwd=root, stdout=log, stderr=subprocess.STDOUT,
+        # Set, so the server does not run itself again (src/main.rs), which
+        # callgrind would not follow.
+        env={"MIMALLOC_PURGE_DELAY": "100", **os.environ})
     try:
         deadline = time.time() + 120
         while True:

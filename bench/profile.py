@@ -153,6 +153,9 @@ def main() -> int:
     wrapper.write_text(
         "#!/bin/sh\n"
         "if [ \"$1\" != serve ]; then exec " + args.bin + " \"$@\"; fi\n"
+        # Set, so the server does not run itself again (src/main.rs), which
+        # callgrind would not follow.
+        "export MIMALLOC_PURGE_DELAY=\"${MIMALLOC_PURGE_DELAY:-100}\"\n"
         f"exec valgrind --tool=callgrind --instr-atstart=no "
         f"--callgrind-out-file={out}/callgrind.out.%p {args.bin} \"$@\"\n")
     wrapper.chmod(0o755)
