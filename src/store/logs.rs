@@ -238,18 +238,9 @@ impl LogDb {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir).map_err(StoreError::Io)?;
         let path = dir.join("auxiliary.db");
-        if !path.exists() {
-            write::create(&path)?;
-        }
+        let layout = write::open_layout(&path)?;
         let conn = pool::open_writer(&path)?;
         conn.pragma_update(None, "wal_autocheckpoint", write::AUTOCHECKPOINT)?;
-        let layout = match write::layout_of(&conn)? {
-            Some(l) => l,
-            None => {
-                conn.execute_batch(&write::compact_schema())?;
-                Layout::Compact
-            }
-        };
         if layout == Layout::Stored {
             conn.execute_batch(DROP_OLD_INDEXES)?;
         }

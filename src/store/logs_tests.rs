@@ -132,6 +132,23 @@ fn ids_are_rowids_and_the_table_has_no_index() {
     );
 }
 
+/// An `auxiliary.db` that exists but is empty (created by hand, or left by
+/// a start that stopped before writing) still gets the large pages.
+#[test]
+fn an_empty_file_gets_large_pages() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("auxiliary.db"), b"").expect("empty file");
+    let db = LogDb::open(dir.path()).expect("open");
+    let fresh = new_id();
+    assert!(db.push(entry(&fresh, "2026-01-01 10:05:00.000Z", 0)));
+    db.shutdown();
+    let page_size: i64 = db
+        .read(|c| Ok(c.query_row("PRAGMA page_size", [], |r| r.get(0))?))
+        .expect("page size");
+    assert_eq!(page_size, write::PAGE_SIZE);
+    assert!(db.get(&fresh).expect("read").is_some());
+}
+
 /// Every batch size goes through the power-of-two statements exactly once
 /// per row, rows with texts of their own go in alone between them, and
 /// rows whose build keeps nothing are left out.

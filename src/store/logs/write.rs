@@ -107,13 +107,18 @@ pub const PAGE_SIZE: i64 = 65_536;
 /// [`PAGE_SIZE`]; the main database's writer has its own checkpointer).
 pub const AUTOCHECKPOINT: i64 = 1_024;
 
-/// Creates a new `auxiliary.db` with [`PAGE_SIZE`] pages and the compact
-/// table (the page size must be set before the file is put in WAL mode).
-pub fn create(path: &std::path::Path) -> Result<(), StoreError> {
+/// The layout of the log table in `path`, creating the compact table when
+/// there is none, in a database of [`PAGE_SIZE`] pages when it is still
+/// empty (SQLite fixes the page size with the first page written, and
+/// cannot change it in WAL mode, so this runs before the writer opens it).
+pub fn open_layout(path: &std::path::Path) -> Result<Layout, StoreError> {
     let conn = Connection::open(path)?;
+    if let Some(layout) = layout_of(&conn)? {
+        return Ok(layout);
+    }
     conn.pragma_update(None, "page_size", PAGE_SIZE)?;
     conn.execute_batch(&compact_schema())?;
-    Ok(())
+    Ok(Layout::Compact)
 }
 
 /// The layout of the log table, or `None` when there is none yet.

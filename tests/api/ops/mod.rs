@@ -2,4 +2,5 @@
 //! running server, the metrics token.
 
 mod backups;
+mod logs;
 mod metrics;
