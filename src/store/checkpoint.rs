@@ -18,7 +18,8 @@ pub const IDLE_TRUNCATE: std::time::Duration = std::time::Duration::from_secs(2)
 
 /// `wal_checkpoint(TRUNCATE)` with a short wait for readers and writers
 /// (it must not hold up a writer that arrives meanwhile); true if done.
-fn truncate_wal(conn: &Connection) -> bool {
+/// The request log's writer uses it too, on its own database.
+pub(super) fn truncate_wal(conn: &Connection) -> bool {
     let _ = conn.busy_timeout(std::time::Duration::from_millis(50));
     let done = conn
         .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {

@@ -32,6 +32,7 @@ use super::{
     push_created,
 };
 use crate::store::StoreError;
+use crate::store::checkpoint::{IDLE_TRUNCATE, truncate_wal};
 
 /// How the `_logs` table keeps a row's `id`, `created` and `message`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,10 +322,22 @@ pub(super) fn writer_loop(
     let mut rows: Vec<Row> = (0..CHUNK).map(|_| Row::default()).collect();
     let mut stop = false;
     let mut full = false;
+    // Whether rows were written since the WAL was last truncated.
+    let mut grown = false;
     while !stop {
-        match rx.recv() {
+        match rx.recv_timeout(IDLE_TRUNCATE) {
             Ok(Msg::Row(b)) => batch.push(b),
-            Ok(Msg::Stop) | Err(_) => stop = true,
+            Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => stop = true,
+            // Quiet: the WAL (up to `AUTOCHECKPOINT` pages, 64 MiB) is
+            // folded back and the file cut to nothing, as the main
+            // database's checkpointer does; tried again at the next quiet
+            // spell if a reader held it.
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if grown {
+                    grown = !truncate_wal(conn);
+                }
+                continue;
+            }
         }
         // Gather by sleeping, not by waiting on the queue: a receiver
         // blocked in `recv` costs every sender a futex wake (a syscall on
@@ -358,6 +371,7 @@ pub(super) fn writer_loop(
         let n = batch.len() as u64;
         match insert(conn, &mut inserts, batch.drain(..), &mut rows) {
             Ok(()) => {
+                grown = true;
                 c.written.fetch_add(n, Ordering::Relaxed);
                 c.batches.fetch_add(1, Ordering::Relaxed);
             }

@@ -1,6 +1,6 @@
 //! The request log's database as docs/operations.md describes it: a new
-//! `auxiliary.db` has 64 KiB pages, and the requests a server answers land
-//! in it.
+//! `auxiliary.db` has 64 KiB pages, the requests a server answers land
+//! in it, and its WAL is cut back to nothing once the server is quiet.
 
 use std::time::{Duration, Instant};
 
@@ -34,4 +34,18 @@ async fn a_new_servers_request_log_has_large_pages() {
         .query_row("PRAGMA page_size", [], |r| r.get(0))
         .unwrap();
     assert_eq!(page_size, 65_536);
+    drop(conn);
+    // Quiet for two seconds (no request since the last poll), the WAL the
+    // rows went through is folded back and truncated.
+    let wal = app.dir.path().join("auxiliary.db-wal");
+    let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while size() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        size(),
+        0,
+        "auxiliary.db-wal is truncated when the server is quiet"
+    );
 }
