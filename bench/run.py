@@ -1174,9 +1174,9 @@ end
 """
 
 
-def prefill(ctx: Ctx, sc: Scenario, script: Path) -> dict:
-    """Sends about `sc.prefill` requests of the scenario (each wrk thread
-    stops after its share), however long that takes (at most 10 minutes).
+def prefill(ctx: Ctx, sc: Scenario, script: Path, count: int | None = None) -> dict:
+    """Sends about `count` (default `sc.prefill`) requests of the scenario (each
+    wrk thread stops after its share), however long that takes (at most 10 minutes).
     wrk's main thread sleeps for the whole `-d` even when every thread has
     stopped, so each thread leaves a mark and wrk gets SIGINT (which ends
     its run early) once all are there."""
@@ -1185,7 +1185,7 @@ def prefill(ctx: Ctx, sc: Scenario, script: Path) -> dict:
     mark = script.with_suffix(".prefill.done-")
     result = Path(str(lua) + ".json")
     lua.write_text(script.read_text() + f"\nRESULT_PATH = {lua_str(str(result))}\n"
-                   f"PREFILL = {sc.prefill}\nPREFILL_THREADS = {a.threads}\n"
+                   f"PREFILL = {count or sc.prefill}\nPREFILL_THREADS = {a.threads}\n"
                    f"PREFILL_MARK = {lua_str(str(mark))}\n" + PREFILL_LUA)
     cmd = taskset(wrk_cpus(getattr(a, "pin", None))) + [a.wrk, f"-t{a.threads}", f"-c{a.connections}", "-d600s",
                  "--timeout", f"{a.timeout:g}s", "-s", str(lua), ctx.server.base_url]
@@ -1259,6 +1259,52 @@ def run_scenario(sc: Scenario, ctx: Ctx, work: Path) -> dict:
 
 
 SKIP_PB = "Cairn-only scenario: PocketBase has no roles or field rules"
+
+# Issue 17's data directory "at the end" is a storage goal, but in the timed
+# scenarios the faster server completes more requests in the same seconds and
+# stores that much more (Cairn 2-10x PocketBase's creates, updates, uploads and
+# logged requests). So each round also runs this fixed work on a fresh server of
+# each kind, seeded the same way: about this many requests of each scenario
+# (each wrk thread stops after its share; every request logged, as in the
+# timed run), and measures the data directory at rest after it.
+EQUAL_WORK = (("create", 20_000), ("update", 15_000), ("file_upload", 6_000),
+              ("get_by_id", 50_000))
+
+
+def equal_work(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
+               work: Path) -> dict:
+    """The data directory after EQUAL_WORK on a freshly seeded server."""
+    by_name = {s.name: s for s in SCENARIOS}
+    server = Server(f"{label}-equal-work", binary, is_pb, work)
+    server.cpus = server_cpus(args.pin)
+    out: dict[str, Any] = {"requests": {}}
+    try:
+        server.start()
+        ctx = Ctx(server=server, token=superuser_token(server), args=args)
+        seed(ctx)
+        for name, count in EQUAL_WORK:
+            sc = by_name[name]
+            extra = (sc.setup(ctx) if sc.setup else None) or {}
+            problem = probe(sc, ctx, extra)
+            if problem:
+                raise RuntimeError(f"{name}: {problem}")
+            script = work / f"{server.label}-{name}.lua"
+            script.write_text(build_lua(sc, ctx, extra, Path(str(script) + ".json")))
+            done = prefill(ctx, sc, script, count)
+            if done["errors"]:
+                raise RuntimeError(f"{name}: {done['errors']} errors in the fixed work")
+            out["requests"][name] = done["requests"]
+        time.sleep(costs.SETTLE_SECONDS)
+        out.update(costs.footprint(server.proc.pid, server.data_dir))
+        print(f"   equal work {out['requests']}: data directory "
+              f"{out['data_dir_bytes'] / 1e6:.1f} MB {out['data_dir_files']}",
+              file=sys.stderr, flush=True)
+    except Exception as exc:  # the footprint row reads "?"; the timed run stands
+        out["failure"] = f"{type(exc).__name__}: {exc}"
+        print(f"   equal work FAILED: {out['failure']}", file=sys.stderr, flush=True)
+    finally:
+        server.stop()
+    return out
 
 
 def bench_server(label: str, binary: str, is_pb: bool, args: argparse.Namespace,
@@ -1342,8 +1388,8 @@ def aggregate(rounds: list[dict]) -> dict:
         vals = [r[key] for r in rounds if r.get(key)]
         out[key] = max(vals) if vals else None
     out["cpu_busy_before"] = max(r.get("cpu_busy_before", 0) for r in rounds)
-    for key in ("disk_after_seed", "disk_end"):
-        vals = [r[key] for r in rounds if r.get(key)]
+    for key in ("disk_after_seed", "disk_end", "disk_equal_work"):
+        vals = [r[key] for r in rounds if r.get(key) and "data_dir_bytes" in r[key]]
         out[key] = max(vals, key=lambda d: d["data_dir_bytes"]) if vals else None
     timed = [r["users_timed"] for r in rounds if r.get("users_timed")]
     if timed:
@@ -1540,8 +1586,31 @@ def report(meta: dict, servers: dict[str, dict], scenarios: list[Scenario]) -> t
     if skipped:
         lines.append(f"Skipped on PocketBase{' (and the stand-in)' if cn.get('stand_in_pocketbase') else ''}: "
                      f"{', '.join(skipped)} ({SKIP_PB}).")
+    foot_lines += equal_work_lines(pb, cn)
     lines += cpu_lines + foot_lines + cost_lines
     return "\n".join(lines) + "\n", rows
+
+
+def equal_work_lines(pb: dict, cn: dict) -> list[str]:
+    """What the fixed work was, and where each data directory's bytes are."""
+    out = []
+    for s in (pb, cn):
+        ew = s.get("disk_equal_work") or {}
+        if ew.get("data_dir_files"):
+            files = ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in sorted(ew["data_dir_files"].items())
+                              if v >= 100_000)
+            out.append(f"- {s['label']}, after the same work ({ew.get('requests')} requests on a "
+                       f"fresh server seeded alike): {files}")
+        elif ew.get("failure"):
+            out.append(f"- {s['label']}: the fixed work failed: {ew['failure']}")
+        end = (s.get("disk_end") or {}).get("data_dir_files")
+        if end:
+            done = {n: r.get("requests") for n, r in s.get("scenarios", {}).items()
+                    if n in ("create", "update", "file_upload") and r.get("requests")}
+            out.append(f"- {s['label']}, at the end of the timed run ({done} requests in the "
+                       "measured runs): " + ", ".join(f"{k} {v / 1e6:.1f} MB"
+                                                       for k, v in sorted(end.items()) if v >= 100_000))
+    return ["", *out] if out else []
 
 
 def cost_section(servers: dict[str, dict], scenarios: list[Scenario], rows: list[dict]) -> list[str]:
@@ -1653,6 +1722,8 @@ def main() -> int:
     ap.add_argument("--wrk", default="wrk", help="wrk executable")
     add_pin_argument(ap)
     ap.add_argument("--out-dir", default=str(BENCH_DIR / "results"))
+    ap.add_argument("--no-equal-work", action="store_true",
+                    help="skip the fixed-work footprint run on a fresh server each round")
     ap.add_argument("--strict", action="store_true",
                     help="exit 1 unless every target, zero errors and the RSS goal are met")
     args = ap.parse_args()
@@ -1728,6 +1799,9 @@ def main() -> int:
                 print(f"# round {rnd}/{args.rounds}", file=sys.stderr, flush=True)
             for label, binary, is_pb in targets:
                 runs[label].append(bench_server(label, binary, is_pb, args, scenarios, Path(work)))
+                if not args.no_equal_work:
+                    runs[label][-1]["disk_equal_work"] = equal_work(
+                        label, binary, is_pb, args, Path(work))
                 logs = out_dir / "logs"
                 logs.mkdir(exist_ok=True)
                 src = Path(work) / f"{label}.log"
