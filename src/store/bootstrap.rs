@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS _changes (
     action TEXT NOT NULL,
     created TEXT NOT NULL,
     snapshot JSON,
-    prior JSON
+    prior JSON,
+    delta JSON
 );
 CREATE TABLE IF NOT EXISTS _totp (
     collectionRef TEXT NOT NULL,

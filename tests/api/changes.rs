@@ -113,7 +113,7 @@ fn log(t: &TestApp) -> Vec<(String, String, String)> {
         .store
         .read(|db| {
             db.rows(
-                "SELECT collection_name, action, COALESCE(CAST(snapshot AS TEXT), '') || COALESCE(CAST(prior AS TEXT), '') FROM _changes ORDER BY seq",
+                "SELECT collection_name, action, COALESCE(CAST(snapshot AS TEXT), '') || COALESCE(CAST(prior AS TEXT), '') || COALESCE(CAST(delta AS TEXT), '') FROM _changes ORDER BY seq",
                 &[],
                 |r| Ok((r.text(0)?, r.text(1)?, r.text(2)?)),
             )
@@ -208,14 +208,16 @@ async fn no_password_hash_or_token_key_ever_enters_the_log() {
             );
         }
     }
-    // The log still describes the record (what realtime needs): stored
-    // with the update, and rebuilt for the create from it.
+    // The log still describes the record (what realtime needs): the first
+    // update stores what it changed (the name, not the email), and the
+    // record before it and after the create are rebuilt from that.
     let (_, _, updated) = rows
         .iter()
         .find(|(c, a, _)| c == "users" && a == "update")
         .expect("user update");
-    let prior: serde_json::Value = serde_json::from_str(updated).expect("json");
-    assert_eq!(prior["email"], "carol@example.com");
+    let delta: serde_json::Value = serde_json::from_str(updated).expect("json");
+    assert!(delta.get("name").is_some(), "{delta}");
+    assert!(delta.get("email").is_none(), "{delta}");
     let schema = t.app.store.schema();
     let read = t
         .app
@@ -229,4 +231,16 @@ async fn no_password_hash_or_token_key_ever_enters_the_log() {
     assert_eq!(created.snapshot["email"], "carol@example.com");
     assert_eq!(created.snapshot["id"], id.as_str());
     assert!(!created.snapshot.contains_key("tokenKey"));
+    let renamed = read
+        .iter()
+        .find(|ch| ch.record_id == id && ch.action == "update")
+        .expect("user update");
+    let before = renamed
+        .prior
+        .as_ref()
+        .expect("the record before the update");
+    assert_eq!(before["email"], "carol@example.com");
+    assert_eq!(renamed.snapshot["name"], "Carol");
+    assert_ne!(before["name"], "Carol");
+    assert!(!before.contains_key("tokenKey") && !before.contains_key("password"));
 }

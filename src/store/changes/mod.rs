@@ -113,18 +113,46 @@ pub fn append_update(
 struct Loggable<'a>(&'a Collection, &'a Row_);
 
 impl Loggable<'_> {
-    fn fields(&self) -> impl Iterator<Item = (&String, &Value)> {
+    /// The names of the fields the log may keep, whether `rec` has them or not.
+    fn names(&self) -> impl Iterator<Item = &String> {
         self.0
             .fields
             .iter()
             .filter(|f| !(f.is_secret() || (f.system && f.hidden && f.name == "keyHash")))
-            .filter_map(|f| self.1.get_key_value(&f.name))
+            .map(|f| &f.name)
+    }
+
+    fn fields(&self) -> impl Iterator<Item = (&String, &Value)> {
+        self.names().filter_map(|n| self.1.get_key_value(n))
     }
 }
 
 impl serde::Serialize for Loggable<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_map(self.fields())
+    }
+}
+
+/// What an update changed, as it was before: the loggable fields whose
+/// value differs between `old` and `new`, with their `old` value (null for
+/// one `old` lacks). The record before the update is the record after it
+/// with these values put back (`read`). A post whose title is edited logs
+/// that title, not the whole post: the full row was about two-thirds of
+/// the data directory's database after an update-heavy run.
+struct Delta<'a> {
+    c: &'a Collection,
+    old: &'a Row_,
+    new: &'a Row_,
+}
+
+impl serde::Serialize for Delta<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let fields = Loggable(self.c, self.new);
+        let changed = fields
+            .names()
+            .filter(|name| self.old.get(*name) != self.new.get(*name))
+            .map(|name| (name, self.old.get(name).unwrap_or(&Value::Null)));
+        s.collect_map(changed)
     }
 }
 
@@ -149,21 +177,24 @@ fn append(
         ctx.schema_changed = true;
     }
     // A create stores no record: its after-state is the next change's
-    // prior state or the live row (`read`).
-    let prior = match action {
-        Action::Create => None,
-        Action::Update => old,
-        Action::Delete => Some(rec),
+    // prior state or the live row (`read`). A delete keeps the record it
+    // removed; an update only what it changed (`delta`).
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let (prior, delta) = match (action, old) {
+        (Action::Create, _) => (None, None),
+        (Action::Update, Some(old)) => (None, Some(Delta { c, old, new: rec })),
+        // Not known: the previous change's after-state stays unknown too.
+        (Action::Update, None) => (None, None),
+        (Action::Delete, _) => (Some(Loggable(c, rec)), None),
     };
-    let prior = prior
-        .map(|r| serde_json::to_string(&Loggable(c, r)))
-        .transpose()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let prior = prior.map(|p| serde_json::to_string(&p)).transpose();
+    let delta = delta.map(|d| serde_json::to_string(&d)).transpose();
+    let (prior, delta) = (prior.map_err(corrupt)?, delta.map_err(corrupt)?);
     let conn = ctx.conn;
     let created = datetime::now();
     let seq = conn.insert_key(
-        "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, prior)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, prior, delta)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         "seq",
         &[
             c.id.as_str().into(),
@@ -172,6 +203,7 @@ fn append(
             action.as_str().into(),
             created.as_str().into(),
             prior.map_or(Val::Null, Val::Owned),
+            delta.map_or(Val::Null, Val::Owned),
         ],
     )?;
     ctx.last_seq = Some(seq);
@@ -195,15 +227,18 @@ fn append(
     Ok(seq)
 }
 
-/// Adds the `prior` column to a change log created before it existed.
+/// Adds the `prior` and `delta` columns to a change log created before
+/// they existed.
 pub fn upgrade(conn: &rusqlite::Connection) -> Result<(), StoreError> {
-    let has: bool = conn.query_row(
-        "SELECT EXISTS(SELECT 1 FROM pragma_table_info('_changes') WHERE name = 'prior')",
-        [],
-        |r| r.get(0),
-    )?;
-    if !has {
-        conn.execute_batch("ALTER TABLE _changes ADD COLUMN prior JSON")?;
+    for column in ["prior", "delta"] {
+        let has: bool = conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM pragma_table_info('_changes') WHERE name = ?1)",
+            [column],
+            |r| r.get(0),
+        )?;
+        if !has {
+            conn.execute_batch(&format!("ALTER TABLE _changes ADD COLUMN {column} JSON"))?;
+        }
     }
     Ok(())
 }
@@ -312,4 +347,36 @@ pub fn snapshot_matches(
     all.extend(rule.params.iter().map(Val::from));
     all.extend((c.fields.iter()).map(|f| to_sql(f, snapshot.get(&f.name).unwrap_or(&Value::Null))));
     db.first(&sql, &all, &mut |_| Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An update logs the fields it changed with their values before it,
+    /// and never a secret, changed or not.
+    #[test]
+    fn an_update_logs_what_it_changed_as_it_was() {
+        let c = crate::schema::system::auth_scaffold().expect("auth scaffold");
+        let row = |v: Value| -> Row_ { serde_json::from_value(v).expect("row") };
+        let old = row(json!({"id": "r1", "email": "a@b.c",
+            "password": "$argon2id$old", "tokenKey": "k1", "emailVisibility": true}));
+        let new = row(json!({"id": "r1", "email": "x@y.z", "verified": false,
+            "password": "$argon2id$new", "tokenKey": "k2", "emailVisibility": true}));
+        let delta = serde_json::to_value(Delta {
+            c: &c,
+            old: &old,
+            new: &new,
+        })
+        .expect("json");
+        assert_eq!(delta, json!({"email": "a@b.c", "verified": null}));
+        let same = serde_json::to_value(Delta {
+            c: &c,
+            old: &old,
+            new: &old,
+        })
+        .expect("json");
+        assert_eq!(same, json!({}));
+    }
 }

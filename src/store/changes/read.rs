@@ -1,22 +1,27 @@
 //! Reading the change log back (realtime fan-out and resume, webhook
 //! replays), on both engines.
 //!
-//! A row keeps the record as it was *before* the change (`prior`: updates
-//! and deletes) and nothing for a create. The record as it was *after* a
-//! change is therefore the `prior` of that record's next change, or the
-//! live row when there is no next change yet. Why: a create (most of a
-//! seeded or growing database) then stores no JSON at all, so the log adds
-//! little to the data directory and a create serialises nothing for it,
-//! while every event still carries the record it was about, and an update
-//! carries its `oldRecord` on replay without walking the log backwards.
-//! Rows written before this format keep the after-state in `snapshot` and
-//! are read as they are.
+//! A row keeps what is needed to know the record before the change:
+//! nothing for a create, the whole record for a delete, and for an update
+//! only the fields it changed, with their values before it (`delta`). The
+//! record as it was *after* a change is therefore the record before that
+//! record's next change, or the live row when there is no next change yet;
+//! and the record before an update is the record after it with its `delta`
+//! put back. Why: a create (most of a seeded or growing database) then
+//! stores no JSON at all and an update only what it changed, so the log
+//! adds little to the data directory, while every event still carries the
+//! record it was about, and an update its `oldRecord` on replay. Rows of
+//! earlier formats keep the after-state in `snapshot`, or the whole record
+//! before an update in `prior`, and are read as they are.
 //!
 //! Resolving the after-state without a transaction across the reads: the
-//! live row is read first, then the log is searched again for a next change
-//! of the record. Its log row commits with the data, so if the live row
-//! already showed a later change, the second search finds that change and
-//! its `prior` wins; if it finds none, the live row was the after-state.
+//! live row is read first, then the log is searched for the record's later
+//! changes, whose deltas are put back onto it newest first. A change that
+//! committed after the live read is found too, and putting its values back
+//! changes nothing the older ones do not set right: for each field, the
+//! oldest later change that touched it is put back last, and restores the
+//! value the field had after the change being resolved; a field no later
+//! change touched has that value in the live row.
 
 use std::collections::{HashMap, HashSet};
 
@@ -50,15 +55,18 @@ pub struct Change {
     pub pos: Pos,
 }
 
-const COLUMNS: &str = "seq, collection_id, record_id, action, created, snapshot, prior";
+const COLUMNS: &str = "seq, collection_id, record_id, action, created, snapshot, prior, delta";
 
 /// `COLUMNS` and the transaction id (PostgreSQL).
 pub(super) const SPAN_COLUMNS: &str =
-    "seq, collection_id, record_id, action, created, snapshot, prior, xid::text";
+    "seq, collection_id, record_id, action, created, snapshot, prior, delta, xid::text";
 
 /// A row as read, and whether its record after the change is known yet.
 pub(super) struct Raw {
     change: Change,
+    /// An update's changed fields as they were before it: `prior` is made
+    /// from it once the after-state is known.
+    delta: Option<Map<String, Value>>,
     resolved: bool,
 }
 
@@ -70,6 +78,7 @@ fn raw_row(r: &dyn Row) -> Result<Raw, StoreError> {
     let action = r.text(3)?;
     let legacy = parse(r.opt_text(5)?);
     let prior = parse(r.opt_text(6)?);
+    let delta = parse(r.opt_text(7)?);
     let (snapshot, resolved) = match (legacy, action.as_str()) {
         (Some(s), _) => (s, true),
         (None, "delete") => (prior.clone().unwrap_or_default(), true),
@@ -88,6 +97,7 @@ fn raw_row(r: &dyn Row) -> Result<Raw, StoreError> {
             xid: 0,
             pos: Pos::Seq(seq),
         },
+        delta,
         resolved,
     })
 }
@@ -95,7 +105,7 @@ fn raw_row(r: &dyn Row) -> Result<Raw, StoreError> {
 /// `raw_row` of `SPAN_COLUMNS`.
 pub(super) fn raw_span_row(r: &dyn Row) -> Result<Raw, StoreError> {
     let mut raw = raw_row(r)?;
-    raw.change.xid = r.opt_text(7)?.and_then(|t| t.parse().ok()).unwrap_or(0);
+    raw.change.xid = r.opt_text(8)?.and_then(|t| t.parse().ok()).unwrap_or(0);
     Ok(raw)
 }
 
@@ -147,63 +157,138 @@ pub fn collections_after(db: &dyn Db, seq: i64, limit: i64) -> Result<Vec<String
 
 type Key = (String, String);
 
-/// Fills in the after-state of creates and updates: from the next change
-/// of the same record in the list, else from the log after it, else from
-/// the live row.
+fn key_of(c: &Change) -> Key {
+    (c.collection_id.clone(), c.record_id.clone())
+}
+
+/// Fills in the after-state of creates and updates, and the prior state
+/// of updates logged with a delta: the last change of each record in the
+/// list from the log after it and the live row, then, backwards, each
+/// earlier one from the record's state before its next change.
 pub(super) fn resolve(
     db: &dyn Db,
     schema: &Schema,
     mut raws: Vec<Raw>,
 ) -> Result<Vec<Change>, StoreError> {
-    // Backwards: the next change of each record is seen before it.
-    let mut next: HashMap<Key, usize> = HashMap::new();
-    let mut open: Vec<usize> = Vec::new();
+    let mut last: HashMap<Key, usize> = HashMap::new();
     for i in (0..raws.len()).rev() {
-        let key = (
-            raws[i].change.collection_id.clone(),
-            raws[i].change.record_id.clone(),
-        );
-        if !raws[i].resolved {
-            match next.get(&key) {
-                Some(&j) => {
-                    let later = raws[j].change.prior.clone().unwrap_or_default();
-                    raws[i].change.snapshot = later;
-                    raws[i].resolved = true;
-                }
-                None => open.push(i),
-            }
-        }
-        next.insert(key, i);
+        last.entry(key_of(&raws[i].change)).or_insert(i);
     }
-    if !open.is_empty() {
-        let from = open
-            .iter()
-            .map(|&i| raws[i].change.seq)
-            .min()
-            .unwrap_or_default();
-        let keys: HashMap<Key, i64> = open
-            .iter()
-            .map(|&i| {
-                let c = &raws[i].change;
-                ((c.collection_id.clone(), c.record_id.clone()), c.seq)
-            })
-            .collect();
-        let mut found = next_priors(db, from, &keys)?;
-        let live: HashMap<Key, i64> = keys
-            .into_iter()
-            .filter(|(k, _)| !found.contains_key(k))
-            .collect();
-        found.extend(live_rows(db, schema, live.keys())?);
-        // A change committed after the live read shows up here.
-        found.extend(next_priors(db, from, &live)?);
-        for i in open {
-            let c = &mut raws[i].change;
-            if let Some(s) = found.get(&(c.collection_id.clone(), c.record_id.clone())) {
-                c.snapshot = s.clone();
-            }
+    let open: HashMap<Key, i64> = last
+        .into_iter()
+        .filter(|(_, i)| !raws[*i].resolved)
+        .map(|(k, i)| (k, raws[i].change.seq))
+        .collect();
+    let mut found = after_states(db, schema, &open)?;
+    // The record before the next change of each record, walking backwards.
+    let mut before: HashMap<Key, Map<String, Value>> = HashMap::new();
+    for raw in raws.iter_mut().rev() {
+        let key = key_of(&raw.change);
+        if !raw.resolved {
+            let next = before.remove(&key).or_else(|| found.remove(&key));
+            raw.change.snapshot = next.unwrap_or_default();
+            raw.resolved = true;
         }
+        if let Some(delta) = raw.delta.take() {
+            raw.change.prior = Some(put_back(raw.change.snapshot.clone(), delta));
+        }
+        match &raw.change.prior {
+            Some(p) => before.insert(key, p.clone()),
+            None => before.remove(&key),
+        };
     }
     Ok(raws.into_iter().map(|r| r.change).collect())
+}
+
+/// `state` with the values of `delta` put back.
+fn put_back(mut state: Map<String, Value>, delta: Map<String, Value>) -> Map<String, Value> {
+    state.extend(delta);
+    state
+}
+
+/// What a later change says about its record just before it.
+enum Before {
+    /// All of it (a delete, or an update of the older format).
+    Whole(Map<String, Value>),
+    /// The fields it changed (an update).
+    Changed(Map<String, Value>),
+    /// Nothing (a create, or an older row without it).
+    Unknown,
+}
+
+/// The record after each of `keys`' changes (record → seq): the live row
+/// with the deltas of the record's later changes put back, newest first,
+/// or from the first later change that knows the whole record before it.
+/// The live row is read before the log is searched (see the module docs).
+fn after_states(
+    db: &dyn Db,
+    schema: &Schema,
+    keys: &HashMap<Key, i64>,
+) -> Result<HashMap<Key, Map<String, Value>>, StoreError> {
+    if keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut live = live_rows(db, schema, keys.keys())?;
+    let later = later_changes(db, keys)?;
+    let mut out = HashMap::new();
+    for key in keys.keys() {
+        let chain = later.get(key).map_or(&[][..], Vec::as_slice);
+        let (base, deltas) = match chain.last() {
+            Some(Before::Whole(m)) => (m.clone(), &chain[..chain.len() - 1]),
+            Some(Before::Unknown) => (Map::new(), &chain[..chain.len() - 1]),
+            _ => (live.remove(key).unwrap_or_default(), chain),
+        };
+        let state = deltas.iter().rev().fold(base, |s, b| match b {
+            Before::Changed(d) => put_back(s, d.clone()),
+            _ => s,
+        });
+        out.insert(key.clone(), state);
+    }
+    Ok(out)
+}
+
+/// For each record (with the seq of its change to resolve), what its later
+/// changes say about it, oldest first, up to the first that knows the
+/// whole record (or nothing) before it. One pass over the log after `from`
+/// (the smallest of those seqs) per 64 records; the `IN` list is padded to
+/// a power of two so few statement texts are prepared.
+fn later_changes(
+    db: &dyn Db,
+    keys: &HashMap<Key, i64>,
+) -> Result<HashMap<Key, Vec<Before>>, StoreError> {
+    let mut found: HashMap<Key, Vec<Before>> = HashMap::new();
+    let from = keys.values().copied().min().unwrap_or_default();
+    let keys: Vec<(&Key, &i64)> = keys.iter().collect();
+    for chunk in keys.chunks(64) {
+        let n = chunk.len().next_power_of_two();
+        let marks: Vec<String> = (0..n).map(|i| format!("?{}", i + 2)).collect();
+        let sql = format!(
+            "SELECT collection_id, record_id, prior, delta, seq FROM _changes
+             WHERE seq > ?1 AND record_id IN ({}) ORDER BY seq",
+            marks.join(", ")
+        );
+        let mut params = vec![Val::Int(from)];
+        params.extend((0..n).map(|i| Val::Text(&chunk[i.min(chunk.len() - 1)].0.1)));
+        let mut ended: HashSet<Key> = HashSet::new();
+        db.each(&sql, &params, &mut |r| {
+            let key = (r.text(0)?, r.text(1)?);
+            let own = chunk.iter().find(|(k, _)| **k == key).map(|(_, s)| **s);
+            if !own.is_some_and(|own| r.int(4).is_ok_and(|seq| seq > own)) || ended.contains(&key) {
+                return Ok(());
+            }
+            let before = match (parse(r.opt_text(2)?), parse(r.opt_text(3)?)) {
+                (Some(whole), _) => Before::Whole(whole),
+                (None, Some(delta)) => Before::Changed(delta),
+                (None, None) => Before::Unknown,
+            };
+            if !matches!(before, Before::Changed(_)) {
+                ended.insert(key.clone());
+            }
+            found.entry(key).or_default().push(before);
+            Ok(())
+        })?;
+    }
+    Ok(found)
 }
 
 /// The live rows of `keys` (empty for a record or collection that is
@@ -245,40 +330,4 @@ fn live_rows<'k>(
         }
     }
     Ok(out)
-}
-
-/// For each record (with the seq of its change to resolve), the `prior` of
-/// its first later change, where one exists. One pass over the log after
-/// `from` (the smallest of those seqs) per 64 records; the `IN` list is
-/// padded to a power of two so few statement texts are prepared.
-fn next_priors(
-    db: &dyn Db,
-    from: i64,
-    keys: &HashMap<Key, i64>,
-) -> Result<HashMap<Key, Map<String, Value>>, StoreError> {
-    let mut found: HashMap<Key, Map<String, Value>> = HashMap::new();
-    let keys: Vec<(&Key, &i64)> = keys.iter().collect();
-    for chunk in keys.chunks(64) {
-        let n = chunk.len().next_power_of_two();
-        let marks: Vec<String> = (0..n).map(|i| format!("?{}", i + 2)).collect();
-        let sql = format!(
-            "SELECT collection_id, record_id, prior, seq FROM _changes
-             WHERE seq > ?1 AND record_id IN ({}) ORDER BY seq",
-            marks.join(", ")
-        );
-        let mut params = vec![Val::Int(from)];
-        params.extend((0..n).map(|i| Val::Text(&chunk[i.min(chunk.len() - 1)].0.1)));
-        let mut seen: HashSet<Key> = HashSet::new();
-        db.each(&sql, &params, &mut |r| {
-            let key = (r.text(0)?, r.text(1)?);
-            let own = chunk.iter().find(|(k, _)| **k == key).map(|(_, s)| **s);
-            if own.is_some_and(|own| r.int(3).is_ok_and(|seq| seq > own))
-                && seen.insert(key.clone())
-            {
-                found.insert(key, parse(r.opt_text(2)?).unwrap_or_default());
-            }
-            Ok(())
-        })?;
-    }
-    Ok(found)
 }

@@ -55,9 +55,11 @@ CREATE TABLE IF NOT EXISTS _changes (
     action TEXT COLLATE "C" NOT NULL,
     created TEXT COLLATE "C" NOT NULL,
     snapshot JSONB,
-    prior JSONB
+    prior JSONB,
+    delta JSONB
 );
 ALTER TABLE _changes ADD COLUMN IF NOT EXISTS prior JSONB;
+ALTER TABLE _changes ADD COLUMN IF NOT EXISTS delta JSONB;
 CREATE INDEX IF NOT EXISTS _changes_xid ON _changes (xid, seq);
 CREATE TABLE IF NOT EXISTS _changes_trim (id INT PRIMARY KEY, xid xid8 NOT NULL);
 CREATE TABLE IF NOT EXISTS _cluster (name TEXT COLLATE "C" PRIMARY KEY, version BIGINT NOT NULL);
