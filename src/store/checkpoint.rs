@@ -18,15 +18,19 @@ pub const IDLE_TRUNCATE: std::time::Duration = std::time::Duration::from_secs(2)
 
 /// `wal_checkpoint(TRUNCATE)` with a short wait for readers and writers
 /// (it must not hold up a writer that arrives meanwhile); true if done.
-/// The request log's writer uses it too, on its own database.
+/// The connection's own wait is put back afterwards: the request log's
+/// writer uses this too, on its own database and with its own timeout.
 pub(super) fn truncate_wal(conn: &Connection) -> bool {
+    let own = conn
+        .query_row("PRAGMA busy_timeout", [], |r| r.get::<_, i64>(0))
+        .map_or(5_000, |ms| ms.max(0).unsigned_abs());
     let _ = conn.busy_timeout(std::time::Duration::from_millis(50));
     let done = conn
         .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
             r.get::<_, i64>(0)
         })
         .is_ok_and(|busy| busy == 0);
-    let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
+    let _ = conn.busy_timeout(std::time::Duration::from_millis(own));
     done
 }
 
@@ -83,5 +87,31 @@ impl Checkpointer {
 
     pub fn shutdown(&self) {
         super::pool::stop_thread(&self.tx, &self.handle);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The truncate waits 50 ms for others, then gives the connection its
+    /// own wait back (the request log's writer keeps its 10 s).
+    #[test]
+    fn truncating_keeps_the_connections_own_wait() {
+        let dir = tempfile::tempdir().expect("dir");
+        let conn = Connection::open(dir.path().join("t.db")).expect("open");
+        conn.execute_batch(
+            "PRAGMA journal_mode=WAL; CREATE TABLE t (x); INSERT INTO t VALUES (1);",
+        )
+        .expect("write");
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .expect("timeout");
+        assert!(truncate_wal(&conn));
+        let wait: i64 = conn
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .expect("read");
+        assert_eq!(wait, 10_000);
+        let wal = std::fs::metadata(dir.path().join("t.db-wal")).map_or(0, |m| m.len());
+        assert_eq!(wal, 0);
     }
 }

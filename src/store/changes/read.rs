@@ -232,17 +232,21 @@ fn after_states(
     let later = later_changes(db, keys)?;
     let mut out = HashMap::new();
     for key in keys.keys() {
-        let chain = later.get(key).map_or(&[][..], Vec::as_slice);
-        let (base, deltas) = match chain.last() {
-            Some(Before::Whole(m)) => (m.clone(), &chain[..chain.len() - 1]),
-            Some(Before::Unknown) => (Map::new(), &chain[..chain.len() - 1]),
-            _ => (live.remove(key).unwrap_or_default(), chain),
+        out.insert(key.clone(), live.remove(key).unwrap_or_default());
+    }
+    for (key, mut chain) in later {
+        let base = match chain.last() {
+            Some(Before::Changed(_)) | None => out.remove(&key).unwrap_or_default(),
+            Some(_) => match chain.pop() {
+                Some(Before::Whole(m)) => m,
+                _ => Map::new(),
+            },
         };
-        let state = deltas.iter().rev().fold(base, |s, b| match b {
-            Before::Changed(d) => put_back(s, d.clone()),
+        let state = chain.into_iter().rev().fold(base, |s, b| match b {
+            Before::Changed(d) => put_back(s, d),
             _ => s,
         });
-        out.insert(key.clone(), state);
+        out.insert(key, state);
     }
     Ok(out)
 }

@@ -97,6 +97,13 @@ fn read_all(
     got
 }
 
+/// A row of `posts()` with its title and number.
+fn post_row(id: &str, title: &str, n: i64) -> crate::store::records::Row_ {
+    serde_json::from_value(json!({"id": id, "title": title, "n": n, "flag": false,
+        "meta": null, "tags": [], "editors": [], "created": ""}))
+    .expect("row")
+}
+
 #[test]
 fn change_log_rebuilds_records_from_prior_states_alike() {
     use crate::store::{Schema, changes, records};
@@ -106,11 +113,7 @@ fn change_log_rebuilds_records_from_prior_states_alike() {
         let d = db.dialect();
         let db = db.as_ref();
         crate::store::ddl::create_table(db, &posts).expect("table");
-        let row = |id: &str, title: &str| -> records::Row_ {
-            serde_json::from_value(json!({"id": id, "title": title, "n": 1, "flag": false,
-                "meta": null, "tags": [], "editors": [], "created": ""}))
-            .expect("row")
-        };
+        let row = |id: &str, title: &str| post_row(id, title, 1);
         let append = |id: &str, action: &str, prior: Option<String>| {
             db.exec(
                 "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, prior) VALUES ('pbc_posts', 'posts', ?1, ?2, '', ?3)",
@@ -370,11 +373,7 @@ fn change_log_rebuilds_records_from_deltas_alike() {
         let d = db.dialect();
         let db = db.as_ref();
         crate::store::ddl::create_table(db, &posts).expect("table");
-        let row = |id: &str, title: &str, n: i64| -> records::Row_ {
-            serde_json::from_value(json!({"id": id, "title": title, "n": n, "flag": false,
-                "meta": null, "tags": [], "editors": [], "created": ""}))
-            .expect("row")
-        };
+        let row = post_row;
         let append = |id: &str, action: &str, prior: Option<String>, delta: Option<&str>| {
             db.exec(
                 "INSERT INTO _changes (collection_id, collection_name, record_id, action, created, prior, delta) VALUES ('pbc_posts', 'posts', ?1, ?2, '', ?3, ?4)",
