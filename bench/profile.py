@@ -6,6 +6,7 @@ machine; instruction counts do not. This starts the server under
 `valgrind --tool=callgrind --instr-atstart=no` (seeding runs uninstrumented),
 seeds it exactly like bench/run.py, and then for each scenario: zero the counters,
 switch instrumentation on, send `-n` requests one after the other from Python
+(or from `--clients` threads at once, so writes share group commits as under load)
 (the same requests wrk would send, placeholders rotating), switch it off and dump.
 It prints instructions per request per scenario and keeps the dumps
 (`callgrind_annotate FILE` shows where they go).
@@ -27,6 +28,7 @@ profile strips debuginfo only), so function names resolve.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import http.server
 import os
@@ -138,6 +140,9 @@ def main() -> int:
     ap.add_argument("--bin", default=str(run.REPO_ROOT / "target/release/cairn"))
     ap.add_argument("--pocketbase", action="store_true", help="the binary is PocketBase")
     ap.add_argument("-n", type=int, default=200, help="requests per scenario")
+    ap.add_argument("--clients", type=int, default=1,
+                    help="clients sending at once (default 1: one request at a time; more let "
+                         "the writer group commits as under load, so the WAL work is shared)")
     ap.add_argument("--records", type=int, default=10_000)
     ap.add_argument("--scenarios", default="get_by_id,list_sorted,list_filtered,list_rule,"
                     "list_expand,create,update")
@@ -196,11 +201,23 @@ def main() -> int:
             callgrind_control(pid, "-i", "on")
             t0 = time.time()
             bad = 0
-            for i in range(args.n):
-                status, _ = client.request(
-                    sc.method, fill(path, i + 5), headers={k: fill(v, i) for k, v in headers.items()},
-                    raw=fill(body, i + 5).encode() if body is not None else None)
-                bad += status != sc.expect_status
+
+            def send(first: int, step: int) -> int:
+                c = ctx.client(auth=False) if step > 1 else client
+                wrong = 0
+                for i in range(first, args.n, step):
+                    status, _ = c.request(
+                        sc.method, fill(path, i + 5),
+                        headers={k: fill(v, i) for k, v in headers.items()},
+                        raw=fill(body, i + 5).encode() if body is not None else None)
+                    wrong += status != sc.expect_status
+                return wrong
+
+            if args.clients <= 1:
+                bad = send(0, 1)
+            else:
+                with concurrent.futures.ThreadPoolExecutor(args.clients) as pool:
+                    bad = sum(pool.map(lambda k: send(k, args.clients), range(args.clients)))
             # Background work the requests caused (the request log's writer
             # batches for up to 1 s, deliveries are sent after their commit)
             # is part of their cost: let it run.

@@ -230,3 +230,62 @@ fn a_read_waits_for_a_freed_connection() {
     // Both later reads reuse the one connection without waiting.
     assert_eq!(readers.run(|_| Ok(3)).expect("read"), 3);
 }
+
+/// The writer keeps temporary data in files (`temp_store = FILE`, readers
+/// in memory) when it has a temporary directory, which holds a savepoint's
+/// journal in memory up to 64 KiB
+/// and spills the rest to a temporary file. A job in a group that rewrites
+/// far more than that (400 rows of 1 KB: about 100 pages) and then fails
+/// is undone exactly, and the jobs around it commit.
+#[test]
+fn a_large_failing_job_in_a_group_is_undone_alone() {
+    let dir = tempfile::tempdir().expect("dir");
+    let conn = Connection::open(dir.path().join("data.db")).expect("db");
+    configure(&conn, true).expect("configure");
+    let temp_store = |c: &Connection| -> i64 {
+        c.query_row("PRAGMA temp_store", [], |r| r.get(0))
+            .expect("pragma")
+    };
+    // FILE where SQLite has a directory to spill to (any machine that
+    // runs the tests), MEMORY otherwise.
+    let writer_store = if temp_dir_writable() { 1 } else { 2 };
+    assert_eq!(temp_store(&conn), writer_store, "the writer's");
+    let reader = Connection::open(dir.path().join("data.db")).expect("reader");
+    configure(&reader, false).expect("configure");
+    assert_eq!(temp_store(&reader), 2, "a reader's: MEMORY");
+    conn.execute_batch(
+        "CREATE TABLE t (x INTEGER UNIQUE);
+         CREATE TABLE pad (n INTEGER PRIMARY KEY, v TEXT NOT NULL);
+         WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 400)
+         INSERT INTO pad SELECT n, hex(zeroblob(500)) FROM k;",
+    )
+    .expect("tables");
+    let rewrite: Job = Box::new(|ctx: &mut WriteCtx<'_>| {
+        let n = ctx
+            .conn
+            .exec("UPDATE pad SET v = replace(v, '0', '1')", &[])
+            .expect("update");
+        assert_eq!(n, 400);
+        Done {
+            ok: false,
+            deliver: Box::new(|_| {}),
+        }
+    });
+    let after: AfterCommit = std::sync::Arc::new(|_, _, _| {});
+    let (tx, rx) = std::sync::mpsc::channel();
+    let group = vec![job(1, 10, true, &tx), rewrite, job(3, 30, true, &tx)];
+    run_group(&conn, group, &after, None);
+    assert_eq!(rows(&conn), vec![1, 3, 10, 30]);
+    let untouched: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM pad WHERE v = hex(zeroblob(500))",
+            [],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(untouched, 400);
+    assert_eq!(
+        rx.try_iter().collect::<Vec<_>>(),
+        vec![(1, true), (3, true)]
+    );
+}
