@@ -164,7 +164,7 @@ mod tests {
 
     /// Every length up to three chunks, every position: a byte to escape
     /// is found wherever it is, and nothing else is (high bytes, DEL and
-    /// the neighbours of `"` and `\\` included).
+    /// the neighbours of `"` and `\` included).
     #[test]
     fn escapes_are_found_exactly() {
         let fine = "a é日 \u{7f}#!][~".as_bytes();
