@@ -12,6 +12,7 @@ pub mod changes;
 pub mod checkpoint;
 pub mod cluster;
 pub mod collections;
+mod connection;
 pub mod console;
 pub mod counts;
 pub mod ddl;
